@@ -1,0 +1,1 @@
+"""Channels: thin adapters that bring messages in and take replies out."""

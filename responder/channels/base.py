@@ -1,0 +1,46 @@
+"""The small protocol every channel speaks, and what it is given to deliver into."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from responder.models import Cursor, InboundMessage, OutboundReply
+
+
+class Inbox(Protocol):
+    """Where a channel hands what it received; records durably before it returns."""
+
+    async def cursor(self, channel: str) -> tuple[Cursor, datetime] | None:
+        """The last position recorded for the channel, and when it was recorded."""
+        ...
+
+    async def deliver(
+        self, channel: str, messages: Sequence[InboundMessage], cursor: Cursor | None
+    ) -> None:
+        """Record `messages` and move the cursor to `cursor` in one step (idempotent)."""
+        ...
+
+
+class Channel(Protocol):
+    """A thin adapter: knows its protocol, nothing of rules, templates or storage."""
+
+    name: str
+
+    async def start(self, inbox: Inbox) -> None:
+        """Begin intake in the background; returns once the tasks are started."""
+        ...
+
+    async def send(self, reply: OutboundReply) -> None:
+        """Send one reply; raises TransientError or PermanentError on failure."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop intake and close connections."""
+        ...
+
+    @property
+    def state(self) -> str:
+        """A short word for health reports: starting, connected, reconnecting, failed."""
+        ...

@@ -1,0 +1,43 @@
+"""The email channel: IMAP intake and SMTP sending for one support address."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from responder.channels.base import Inbox
+from responder.channels.imap import ImapIntake
+from responder.channels.smtp import SmtpSender
+from responder.config import EmailChannelConfig
+from responder.models import OutboundReply
+from responder.tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+
+
+class EmailChannel:
+    def __init__(self, config: EmailChannelConfig, tasks: TaskGroup) -> None:
+        self.name = config.name
+        self.config = config
+        self._tasks = tasks
+        self._sender = SmtpSender(config.name, config.smtp)
+        self._intake: ImapIntake | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def state(self) -> str:
+        return self._intake.state if self._intake is not None else "stopped"
+
+    async def start(self, inbox: Inbox) -> None:
+        self._intake = ImapIntake(self.name, self.config.imap, inbox)
+        self._task = self._tasks.spawn(self._intake.run(), name=f"imap:{self.name}")
+
+    async def send(self, reply: OutboundReply) -> None:
+        await self._sender.send(reply.envelope_from, reply.recipients, reply.message)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self._sender.close()

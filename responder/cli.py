@@ -1,0 +1,115 @@
+"""The command line: the only place that turns exceptions into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from responder import __version__
+from responder.errors import ConfigError, ResponderError
+
+EX_OK = 0
+EX_FAILURE = 1
+EX_USAGE = 2
+EX_CONFIG = 78  # sysexits.h EX_CONFIG; systemd's RestartPreventExitStatus=78 stops a restart loop
+
+log = logging.getLogger("responder")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="responder", description="An always-on customer-service front desk."
+    )
+    parser.add_argument("--version", action="version", version=f"responder {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the daemon in the foreground")
+    run.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    check = sub.add_parser("check", help="validate the config and templates, then exit")
+    check.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    demo = sub.add_parser(
+        "demo", help="run the daemon against a local Dovecot and SMTP server with sample mail"
+    )
+    demo.add_argument("--dir", type=Path, default=None, help="keep the demo's files here")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep running after the samples are answered (Ctrl-C stops)",
+    )
+    return parser
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # aioimaplib logs every line it sends at DEBUG, LOGIN included; never let it through.
+    logging.getLogger("aioimaplib").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args.config)
+        if args.command == "run":
+            return _run(args.config)
+        if args.command == "demo":
+            from responder.demo import run_demo
+
+            setup_logging("info")
+            return asyncio.run(run_demo(args.dir, serve=args.serve))
+    except ConfigError as exc:
+        print(f"responder: configuration error:\n{exc}", file=sys.stderr)
+        return EX_CONFIG
+    except ResponderError as exc:
+        print(f"responder: {exc}", file=sys.stderr)
+        return EX_FAILURE
+    except KeyboardInterrupt:
+        return EX_OK
+    return EX_USAGE
+
+
+def _check(path: Path) -> int:
+    from responder.app import preflight
+    from responder.config import load_config
+
+    config = load_config(path)
+    preflight(config)
+    print(f"{path}: OK ({len(config.channels)} channel(s))")
+    return EX_OK
+
+
+def _run(path: Path) -> int:
+    from responder.app import App
+    from responder.config import load_config
+
+    config = load_config(path)
+    setup_logging(config.log_level)
+    asyncio.run(_serve(App(config)))
+    return EX_OK
+
+
+async def _serve(app: object) -> None:
+    from responder.app import App
+
+    assert isinstance(app, App)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    try:
+        await stop.wait()
+        log.info("signal received; stopping")
+    finally:
+        await app.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""The admin's configuration file: typed, frozen models and the loader that checks them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+
+from responder.config_errors import ConfigSource, problems_from
+from responder.config_types import (
+    ChannelName,
+    ConfigPath,
+    Duration,
+    EmailAddress,
+    EnvName,
+    FrozenModel,
+    LoadContext,
+    PasswordHolder,
+    Port,
+    PositiveDuration,
+    Security,
+    Text,
+    fail,
+)
+from responder.errors import ConfigError, ConfigProblem
+from responder.yamlload import format_path, load_yaml
+
+__all__ = [
+    "ChannelConfig",
+    "Config",
+    "ConfigSource",
+    "Duration",
+    "EmailChannelConfig",
+    "GuardsConfig",
+    "ImapConfig",
+    "ReplyCapConfig",
+    "Security",
+    "SmtpConfig",
+    "library_limits",
+    "load_config",
+    "load_config_text",
+]
+
+
+class ImapConfig(PasswordHolder):
+    """Where and how to read a channel's incoming mail."""
+
+    host: Text
+    port: Port
+    security: Security = "tls"
+    username: Text
+    password_file: ConfigPath | None = None
+    password_env: EnvName | None = None
+    password: SecretStr | None = None  # read at load time, never written in the file
+    folder: Text = "INBOX"
+    idle: bool = Field(default=True, strict=True)
+    poll_interval: PositiveDuration = timedelta(seconds=60)
+    backfill: Duration = timedelta(0)  # first run only: also answer mail this old; 0 = from now
+    timeout: PositiveDuration = timedelta(seconds=30)  # per IMAP command
+    fetch_chunk: int = Field(default=100, strict=True, ge=1, le=500)
+
+
+class SmtpConfig(PasswordHolder):
+    """Where and how to send a channel's replies."""
+
+    host: Text
+    port: Port
+    security: Security = "starttls"
+    username: Text | None = None
+    password_file: ConfigPath | None = None
+    password_env: EnvName | None = None
+    password: SecretStr | None = None
+    timeout: PositiveDuration = timedelta(seconds=30)
+    # None sends the null reverse-path "<>" RFC 3834 section 3.3 recommends for auto-replies;
+    # an address is for providers that refuse null senders.
+    envelope_from: EmailAddress | None = None
+
+    def _password_needed(self) -> bool:
+        return self.username is not None
+
+
+class EmailChannelConfig(FrozenModel):
+    """One customer-facing mailbox: read over IMAP, answered over SMTP."""
+
+    name: ChannelName
+    type: Literal["email"]
+    address: EmailAddress  # replies come from it; mail from it (or an alias) is our own
+    display_name: Text | None = None
+    aliases: tuple[EmailAddress, ...] = ()
+    language: Literal["id", "en"] = "en"
+    imap: ImapConfig
+    smtp: SmtpConfig
+
+
+# A new channel kind joins this union (e.g. `EmailChannelConfig | TelegramChannelConfig`).
+ChannelConfig = Annotated[EmailChannelConfig, Field(discriminator="type")]
+
+
+class ReplyCapConfig(FrozenModel):
+    """The per-sender cap on automatic replies in a rolling window."""
+
+    max_replies: int = Field(default=3, strict=True, ge=1)
+    window: PositiveDuration = timedelta(hours=24)
+
+
+class GuardsConfig(FrozenModel):
+    """Protections that stop responder from replying too much."""
+
+    reply_cap: ReplyCapConfig = Field(default_factory=ReplyCapConfig)
+
+
+class DeliveryConfig(FrozenModel):
+    """How a reply that failed for a passing reason (SMTP 4xx, timeout) is tried again."""
+
+    retry_base: PositiveDuration = timedelta(seconds=10)
+    retry_cap: PositiveDuration = timedelta(minutes=30)
+    max_attempts: int = Field(default=12, strict=True, ge=1, le=100)
+
+
+class Config(FrozenModel):
+    """The whole configuration file, validated; load it with load_config."""
+
+    timezone: str = "UTC"
+    state_dir: ConfigPath
+    database_url: Text | None = None
+    templates_dir: ConfigPath | None = None  # the admin's templates, searched before ours
+    queue_size: int = Field(default=1000, strict=True, ge=1, le=100_000)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    guards: GuardsConfig = Field(default_factory=GuardsConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    channels: tuple[ChannelConfig, ...] = Field(min_length=1)
+
+    _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise fail(
+                "timezone",
+                f'unknown timezone "{value}" (use a name like Asia/Jakarta or UTC)',
+                show_input=False,
+            ) from None
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_names(cls, channels: tuple[ChannelConfig, ...]) -> tuple[ChannelConfig, ...]:
+        first: dict[str, int] = {}
+        for index, channel in enumerate(channels):
+            if channel.name in first:
+                used = format_path(("channels", first[channel.name]))
+                message = f'duplicate channel name "{channel.name}" (also used by {used})'
+                raise fail("duplicate_name", message, (index, "name"), show_input=False)
+            first[channel.name] = index
+        return channels
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_url_resolved(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.state_dir / 'responder.db'}"
+
+    @property
+    def source(self) -> ConfigSource:
+        """The file and key positions this config was loaded from, for locating problems."""
+        return self._source
+
+
+def load_config_text(
+    text: str, filename: str, base_dir: Path, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Parse and validate config text; relative paths resolve against base_dir.
+
+    Reads the secrets it names (from files, or environ which defaults to os.environ). Raises
+    ConfigError listing every problem found. Library limits (see library_limits) are not
+    errors here: `responder check` reports them and the daemon refuses to start on them.
+    """
+    data, marks = load_yaml(text, filename)
+    source = ConfigSource(filename, marks)
+    if data is None:
+        raise ConfigError([ConfigProblem(filename, None, None, "", "the config file is empty")])
+    context = LoadContext(base_dir.absolute(), os.environ if environ is None else environ)
+    try:
+        config = Config.model_validate(data, context=context)
+    except ValidationError as exc:
+        problems = problems_from(exc, Config, source)
+    else:
+        config._source = source
+        return config
+    # Raised outside the except block so no traceback chains pydantic's error, which
+    # quotes raw input (an inline password included).
+    raise ConfigError(problems)
+
+
+def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Load the config file at path; see load_config_text. A missing file is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(
+            [ConfigProblem(str(path), None, None, "", f"cannot read: {reason}")]
+        ) from None
+    return load_config_text(text, str(path), path.absolute().parent, environ=environ)
+
+
+def library_limits(config: Config) -> list[ConfigProblem]:
+    """What the config asks for that the libraries we use cannot do."""
+    problems = []
+    for index, channel in enumerate(config.channels):
+        if channel.imap.security == "starttls":
+            problems.append(
+                config.source.problem(
+                    ("channels", index, "imap", "security"),
+                    "aioimaplib cannot do STARTTLS for IMAP; "
+                    "use security: tls (port 993) or none on loopback",
+                )
+            )
+    return problems

@@ -1,0 +1,182 @@
+"""Field types and validation helpers for the config models: durations, paths, secrets."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from responder.yamlload import KeyPath
+
+Security = Literal["tls", "starttls", "none"]
+
+
+def fail(
+    kind: str, message: str, at: KeyPath = (), *, show_input: bool = True
+) -> PydanticCustomError:
+    # "at" points below the validated object (config_errors appends it to the error's loc).
+    return PydanticCustomError(kind, message, {"at": at, "show_input": show_input})
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What validation needs from outside the file: where it lives and the environment."""
+
+    base_dir: Path
+    environ: Mapping[str, str]
+
+
+def load_context(info: ValidationInfo) -> LoadContext:
+    # Models built in code (tests, other modules) get the process's own surroundings.
+    ctx = info.context
+    return ctx if isinstance(ctx, LoadContext) else LoadContext(Path.cwd(), os.environ)
+
+
+_DURATION = re.compile(
+    r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?", re.ASCII
+)
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise fail("duration", "expected a duration like 30s, 5m, 2h, 1d, 1h30m or 0")
+    text = str(value).strip()
+    if text.startswith("-"):
+        raise fail("duration", "must not be negative")
+    if text.isascii() and text.isdigit():
+        return timedelta(seconds=int(text))
+    if text and (m := _DURATION.fullmatch(text)):
+        days, hours, minutes, seconds, millis = (float(g or 0) for g in m.groups())
+        return timedelta(
+            days=days, hours=hours, minutes=minutes, seconds=seconds, milliseconds=millis
+        )
+    raise fail("duration", "expected a duration like 30s, 5m, 2h, 1d, 1h30m or 0")
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise fail("duration", "must be longer than 0")
+    return value
+
+
+def _pattern(kind: str, rx: str, message: str, lower: bool = False) -> AfterValidator:
+    compiled = re.compile(rx)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise fail(kind, message)
+        return value.lower() if lower else value
+
+    return AfterValidator(check)
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    return load_context(info).base_dir / value  # an absolute value replaces base_dir
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+ConfigPath = Annotated[Path, AfterValidator(_resolve)]
+Text = Annotated[str, Field(min_length=1)]
+Port = Annotated[int, Field(strict=True, ge=1, le=65535)]
+EmailAddress = Annotated[
+    str,
+    _pattern(
+        "address",
+        rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*",
+        "expected a plain email address like name@example.com",
+        lower=True,
+    ),
+]
+EnvName = Annotated[
+    str, _pattern("env_name", r"[A-Za-z_][A-Za-z0-9_]*", "expected an environment variable name")
+]
+ChannelName = Annotated[
+    str,
+    _pattern(
+        "channel_name",
+        r"[a-z0-9][a-z0-9_-]{0,39}",
+        "expected up to 40 lowercase letters, digits, - or _ (not starting with - or _)",
+    ),
+]
+
+
+class FrozenModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PasswordHolder(FrozenModel):
+    """Reads password_file or password_env into password once the other keys are valid."""
+
+    if TYPE_CHECKING:
+        password_file: Path | None
+        password_env: str | None
+        password: SecretStr | None
+
+    def _password_needed(self) -> bool:
+        return True
+
+    @field_validator("password", mode="before", check_fields=False)
+    @classmethod
+    def _never_inline(cls, value: object) -> object:
+        raise fail(
+            "inline_secret",
+            "secrets are never inline: use password_file or password_env",
+            show_input=False,
+        )
+
+    @model_validator(mode="after")
+    def _load_password(self, info: ValidationInfo) -> Self:
+        # A frozen model's one write, made before validation hands the model to anyone.
+        self.__dict__["password"] = self._read_password(load_context(info))
+        return self
+
+    def _read_password(self, ctx: LoadContext) -> SecretStr | None:
+        file, env = self.password_file, self.password_env
+        if file is not None and env is not None:
+            raise fail("secret", "give password_file or password_env, not both", ("password_env",))
+        if not self._password_needed():
+            if file is not None or env is not None:
+                key = "password_file" if file is not None else "password_env"
+                raise fail("secret", "a password needs a username: add one or remove this", (key,))
+            return None
+        if file is not None:
+            try:
+                value = file.read_text(encoding="utf-8").rstrip("\r\n")
+            except (OSError, UnicodeError) as exc:
+                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise fail("secret", f"cannot read {file}: {reason}", ("password_file",)) from None
+            if not value:
+                raise fail("secret", f"password file {file} is empty", ("password_file",))
+            return SecretStr(value)
+        if env is not None:
+            from_env = ctx.environ.get(env)
+            if not from_env:
+                state = "is empty" if from_env is not None else "is not set"
+                raise fail("secret", f'environment variable "{env}" {state}', ("password_env",))
+            return SecretStr(from_env)
+        raise fail(
+            "secret", 'missing required key "password_file" (or "password_env")', show_input=False
+        )

@@ -1,0 +1,15 @@
+"""Small socket helpers shared by the development servers."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port on `host` that nothing listens on right now."""
+    # Racy by nature, but the servers bind it within milliseconds and the kernel hands out
+    # ephemeral ports round-robin, so a collision would need another process to win the race.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port

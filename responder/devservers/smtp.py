@@ -1,0 +1,174 @@
+"""A real SMTP server (aiosmtpd, own thread) that records every message it accepts."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.message
+import email.policy
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from responder.devservers._net import free_port
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message accepted with 250 after DATA."""
+
+    envelope_from: str  # "" for the null sender MAIL FROM:<>
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+    at: float  # time.monotonic(), for latency measurements
+    wall: float  # time.time()
+    mail_options: tuple[str, ...] = ()  # e.g. ("SMTPUTF8", "BODY=8BITMIME")
+
+    @property
+    def message(self) -> email.message.EmailMessage:
+        msg = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(msg, email.message.EmailMessage)
+        return msg
+
+
+class _Handler:
+    def __init__(self, owner: RecordingSMTPServer) -> None:
+        self._owner = owner
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        # Decide on arrival so concurrent deliveries consume failures in arrival order.
+        failure = self._owner._take_failure()
+        delay = self._owner.delay
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if failure is not None:
+            return failure
+        content = envelope.content
+        data = content if isinstance(content, bytes) else str(content).encode("utf-8")
+        self._owner._record(
+            Received(
+                envelope_from="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                data=data,
+                at=time.monotonic(),
+                wall=time.time(),
+                mail_options=tuple(envelope.mail_options),
+            )
+        )
+        return "250 2.0.0 OK: queued"
+
+
+class RecordingSMTPServer:
+    """SMTP on 127.0.0.1 that stores what it gets and can be told to refuse or stall.
+
+    Null senders, SMTPUTF8 and 8BITMIME are accepted, as a real MTA would. A message
+    accepted after a `set_delay` stall is still recorded even if the client gave up
+    waiting: exactly the "timed out but delivered" case a sender must survive.
+    """
+
+    def __init__(self, port: int | None = None, delay: float = 0.0) -> None:
+        self._port = port
+        self.delay = delay
+        self.received: list[Received] = []
+        self._cond = threading.Condition()
+        self._failures: deque[str] = deque()
+        self._controller: Controller | None = None
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("RecordingSMTPServer has not been started yet")
+        return self._port
+
+    def start(self) -> None:
+        if self._controller is not None:
+            raise RuntimeError("RecordingSMTPServer is already running")
+        if self._port is None:
+            self._port = free_port(HOST)
+        controller = Controller(
+            _Handler(self),
+            hostname=HOST,
+            port=self._port,
+            server_hostname="smtp.devserver.test",
+            enable_SMTPUTF8=True,
+            ready_timeout=10.0,
+        )
+        controller.start()
+        self._controller = controller
+
+    def stop(self) -> None:
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    def __enter__(self) -> RecordingSMTPServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def fail_next(self, code: int, count: int = 1, text: str = "Try again later") -> None:
+        """Answer the next `count` DATA commands with `code` and record nothing."""
+        if not 400 <= code <= 599:
+            raise ValueError(f"failure code must be 4xx or 5xx, not {code}")
+        with self._cond:
+            self._failures.extend([f"{code} {text}"] * count)
+
+    def set_delay(self, seconds: float) -> None:
+        """Stall every following DATA reply by `seconds` (0 turns it off)."""
+        self.delay = seconds
+
+    def clear(self) -> None:
+        """Forget received messages and pending failures."""
+        with self._cond:
+            self.received.clear()
+            self._failures.clear()
+
+    def wait_for(self, n: int, timeout: float) -> list[Received]:
+        """Block until at least `n` messages arrived; returns all received so far."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.received) >= n, timeout):
+                raise TimeoutError(self._shortfall(n, timeout))
+            return list(self.received)
+
+    # Same signature as wait_for on purpose, hence the timeout argument.
+    async def wait_for_async(self, n: int, timeout: float) -> list[Received]:  # noqa: ASYNC109
+        """Like wait_for, polling so the event loop keeps running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                if len(self.received) >= n:
+                    return list(self.received)
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(self._shortfall(n, timeout))
+            await asyncio.sleep(0.01)
+
+    def _shortfall(self, n: int, timeout: float) -> str:
+        got = [(r.envelope_from, r.rcpt_tos, r.message["Subject"]) for r in self.received]
+        return f"wanted {n} messages within {timeout}s, got {len(got)}: {got!r}"
+
+    def _take_failure(self) -> str | None:
+        with self._cond:
+            return self._failures.popleft() if self._failures else None
+
+    def _record(self, received: Received) -> None:
+        with self._cond:
+            self.received.append(received)
+            self._cond.notify_all()

@@ -1,0 +1,64 @@
+"""The exception tree: what can go wrong, and whether trying again can help.
+
+ResponderError
+├── ConfigError          the admin's files are wrong; the CLI exits 78 (EX_CONFIG)
+├── StorageError         the database refused; fatal for the process
+└── ChannelError         one channel's trouble; never stops the others
+    ├── TransientError   worth retrying with backoff (SMTP 4xx, timeouts, dropped connections)
+    └── PermanentError   retrying cannot help (SMTP 5xx, login refused); park and report
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ResponderError(Exception):
+    """Base of every error responder raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a config or template file, located for the admin."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(ResponderError):
+    """The configuration (or a template) is invalid; lists every problem found."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class StorageError(ResponderError):
+    """The database could not be opened or migrated."""
+
+
+class ChannelError(ResponderError):
+    """A channel could not receive or send."""
+
+
+class TransientError(ChannelError):
+    """A failure that may pass: retry with backoff and jitter."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ChannelError):
+    """A failure that will not pass by retrying: park the work and report it."""

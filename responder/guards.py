@@ -1,0 +1,273 @@
+"""Named rules that recognise machine mail, which must never receive an automatic reply."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from responder.mail.parse import (
+    ParsedMail,
+    addr_spec,
+    content_param,
+    content_type,
+    sanitize_header_text,
+)
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """Who "we" are, so that mail from or about ourselves is never answered."""
+
+    own_addresses: frozenset[str]  # our channel address and aliases
+    own_domains: frozenset[str]  # the domains our Message-IDs use
+    own_message_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Compare case-insensitively however the caller spelled them.
+        object.__setattr__(self, "own_addresses", frozenset(a.lower() for a in self.own_addresses))
+        object.__setattr__(self, "own_domains", frozenset(d.lower() for d in self.own_domains))
+        ids = frozenset(i.strip().strip("<>") for i in self.own_message_ids)
+        object.__setattr__(self, "own_message_ids", ids)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a message is machine mail: the rule's name and what it saw."""
+
+    rule: str
+    reason: str
+
+
+Guard = Callable[[ParsedMail, GuardContext], str | None]
+
+# RFC 3464 / RFC 6533 delivery status, RFC 8098 read receipts, RFC 5965 abuse feedback reports.
+_REPORT_PARTS = frozenset(
+    {
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/disposition-notification",
+        "message/global-disposition-notification",
+        "message/feedback-report",
+    }
+)
+# RFC 5230 section 4.6 names owner-*, *-request and MAILER-DAEMON; the rest are the same kind
+# of list manager and bounce processor, including ESP VERP bounce addresses (bounces+123@...).
+_SYSTEM_LOCAL = re.compile(
+    r"(mailer-?daemon|postmaster|listserv|majordomo)$|owner-|.*-(request|bounces?)$"
+    r"|bounces?($|[-._=0-9])"
+)
+_NOREPLY = frozenset({"noreply", "donotreply"})
+_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
+_SUPPRESS = frozenset({"all", "oof", "autoreply"})
+_AUTOREPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation")
+_LIST_HEADERS = frozenset({"x-mailing-list", "mailing-list"})
+# Headers only marketing (bulk) platforms add. Deliberately absent: X-Mailgun-*, X-SES-*,
+# X-SG-* and X-Report-Abuse, which transactional relays put on person-to-person mail too.
+_BULK_HEADERS = frozenset({"x-campaign", "x-campaignid", "x-campaign-id", "x-mc-user"})
+_ADDRESS = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
+
+
+def _show(value: str) -> str:
+    return sanitize_header_text(value, 120)
+
+
+def _keyword(value: str) -> str:
+    """The first word of a header value: comments (RFC 5322 §3.2.2) and parameters dropped."""
+    previous, value = None, value[:1000]
+    while previous != value:
+        previous, value = value, re.sub(r"\([^()]*\)", " ", value)
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _senders(mail: ParsedMail) -> list[tuple[str, str]]:
+    """(header, address) for From and Sender, the addresses that speak for the author."""
+    found = [("From", mail.from_addr)] if mail.from_addr else []
+    found += [("Sender", a) for a in map(addr_spec, mail.raw_header("Sender")[:1]) if a]
+    return found
+
+
+def _local(address: str) -> str:
+    return address.rpartition("@")[0] or address
+
+
+def auto_submitted(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # RFC 3834 section 2 (and RFC 5230 section 4.6): no response to any Auto-Submitted value
+    # other than "no"; its section 5 allows parameters and comments after the keyword.
+    for value in mail.header("Auto-Submitted"):
+        if _keyword(value) != "no":
+            return f"Auto-Submitted: {_show(value)}"
+    return None
+
+
+def precedence(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # Never standardised (RFC 2076 section 3.9), but list servers and old vacation programs
+    # set it, and RFC 3834 section 2 lets a responder decline mail that looks like bulk.
+    for value in mail.header("Precedence"):
+        if _keyword(value) in _PRECEDENCE:
+            return f"Precedence: {_show(value)}"
+    return None
+
+
+def list_headers(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # RFC 5230 section 4.6: never answer mail carrying RFC 2369 / RFC 2919 list header fields;
+    # X-Mailing-List and Mailing-List are what ezmlm, vger and older list servers add instead.
+    for name in mail.header_names():
+        if name.lower().startswith("list-") or name.lower() in _LIST_HEADERS:
+            return f"{_show(name)} header present"
+    return None
+
+
+def null_return_path(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # RFC 3834 section 2: a null reverse-path means nobody can receive the response; RFC 5321
+    # section 4.5.5 reserves it for notifications that must not be answered. An absent
+    # Return-Path only means the mail store did not record one, so it says nothing.
+    return "Return-Path: <>" if mail.return_path == "" else None
+
+
+def delivery_report(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # Bounces and receipts are multipart/report (RFC 6522) holding a machine-readable part.
+    # Only the top level and its direct parts count: a customer forwarding a bounce to us
+    # attaches it as message/rfc822, and that customer deserves an answer.
+    kind = content_type(mail.message)
+    if kind == "multipart/report":
+        report = content_param(mail.message, "report-type")
+        return f"Content-Type: multipart/report; report-type={report or '?'}"
+    try:
+        parts = mail.message.get_payload() if mail.message.is_multipart() else []
+    except Exception:
+        parts = []
+    for part in [mail.message, *(p for p in parts if not isinstance(p, str))]:
+        if content_type(part) in _REPORT_PARTS:
+            return f"contains {content_type(part)}"
+    # Exim and Gmail name the failed recipients on every bounce, even plain-text ones.
+    failed = mail.header("X-Failed-Recipients")
+    return f"X-Failed-Recipients: {_show(failed[0])}" if failed else None
+
+
+def system_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # RFC 5230 section 4.6: do not answer owner-*, *-request or MAILER-DAEMON; the envelope
+    # sender (Return-Path) counts as much as the header addresses.
+    candidates = _senders(mail)
+    if mail.return_path:
+        candidates.append(("Return-Path", mail.return_path))
+    for header, address in candidates:
+        if _SYSTEM_LOCAL.match(_local(address).split("+", 1)[0]):
+            return f"{header}: {address}"
+    return None
+
+
+def noreply_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # A sender who says replies go nowhere. The local part is split into tokens on . - _ +
+    # and a run of one to three adjacent tokens must spell "noreply" or "donotreply": so
+    # no-reply, do_not_reply, noreply+tag and shop.noreply match, while replyguy, reply and
+    # noreplyguy (one token that only starts with "noreply") are people.
+    for header, address in _senders(mail):
+        tokens = re.split(r"[-._+]", _local(address))
+        for i in range(len(tokens)):
+            if any("".join(tokens[i : i + n]) in _NOREPLY for n in (1, 2, 3)):
+                return f"{header}: {address}"
+    return None
+
+
+def x_autoreply(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # Pre-RFC 3834 markers still set by cPanel, Zimbra, Thunderbird add-ons and vacation(1).
+    for name in _AUTOREPLY_HEADERS:
+        for value in mail.header(name):
+            if _keyword(value) != "no":
+                return f"{name}: {_show(value)}"
+    return None
+
+
+def auto_response_suppress(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # [MS-OXCMAIL]: Exchange marks its own automatic mail with X-Auto-Response-Suppress, a
+    # comma-separated list; All, OOF or AutoReply ask auto-responders like us to stay silent.
+    # DR, NDR, RN and NRN only concern delivery and read receipts, None means nothing.
+    for value in mail.header("X-Auto-Response-Suppress"):
+        if _SUPPRESS & set(re.split(r"[\s,;]+", value.lower())):
+            return f"X-Auto-Response-Suppress: {_show(value)}"
+    return None
+
+
+def x_loop(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # X-Loop (procmail and most responders, ours included) names the address that already
+    # handled this message: if it is ours, the message has been round the loop once.
+    for value in mail.header("X-Loop"):
+        if any(a.lower() in ctx.own_addresses for a in _ADDRESS.findall(value)):
+            return f"X-Loop: {_show(value)}"
+    return None
+
+
+def own_address(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # Answering ourselves is the shortest mail loop there is.
+    candidates = [*_senders(mail), *(("Reply-To", a) for a in mail.reply_to)]
+    for header, address in candidates:
+        if address in ctx.own_addresses:
+            return f"{header}: {address}"
+    return None
+
+
+def own_message_id(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # Our replies use Message-IDs <responder.TOKEN@our-domain>: the same id coming back in
+    # means our own reply reached us again (forwarding, aliases, a Bcc to ourselves).
+    mid = mail.message_id
+    if mid is None:
+        return None
+    local, _, domain = mid.rpartition("@")
+    if mid in ctx.own_message_ids or (
+        domain.lower() in ctx.own_domains and local.lower().startswith("responder.")
+    ):
+        return f"Message-ID: <{_show(mid)}>"
+    return None
+
+
+def bulk_markers(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # X-Campaign / X-CampaignID / X-Campaign-ID name the marketing campaign a message belongs
+    # to; X-MC-User is Mailchimp's campaign mailer (Mandrill, its transactional side, uses
+    # X-Mandrill-*). Feedback-ID is Gmail's Feedback Loop id, meant for bulk senders, but
+    # Amazon SES stamps "...:AmazonSES" on every message it relays, person-to-person mail
+    # from Amazon WorkMail included, so that form alone is not counted.
+    for name in mail.header_names():
+        if name.lower() in _BULK_HEADERS:
+            return f"{_show(name)} header present"
+    for value in mail.header("Feedback-ID"):
+        sender_id = value.rsplit(":", 1)[-1].strip().lower()
+        if sender_id and sender_id != "amazonses":
+            return f"Feedback-ID: {_show(value)}"
+    return None
+
+
+def missing_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
+    # With no single valid From address (absent, a bare "root", a group, several authors)
+    # there is nobody to answer; cron output and broken scripts look like this.
+    return "no usable From address" if mail.from_addr is None else None
+
+
+# First match wins, so the most telling reason comes first: what the message says it is
+# (a report, an automatic reply), then loops involving us, then list and bulk mail, then
+# what the sender's address suggests, and last the absence of anyone to answer.
+GUARDS: tuple[tuple[str, Guard], ...] = (
+    ("delivery-report", delivery_report),
+    ("auto-submitted", auto_submitted),
+    ("x-autoreply", x_autoreply),
+    ("auto-response-suppress", auto_response_suppress),
+    ("x-loop", x_loop),
+    ("own-message-id", own_message_id),
+    ("own-address", own_address),
+    ("list-headers", list_headers),
+    ("bulk-markers", bulk_markers),
+    ("precedence", precedence),
+    ("null-return-path", null_return_path),
+    ("system-sender", system_sender),
+    ("noreply-sender", noreply_sender),
+    ("missing-sender", missing_sender),
+)
+
+
+def check(mail: ParsedMail, ctx: GuardContext) -> Verdict | None:
+    """The first guard that recognises `mail` as machine mail, or None for a person's mail."""
+    for name, guard in GUARDS:
+        reason = guard(mail, ctx)
+        if reason is not None:
+            return Verdict(rule=name, reason=reason)
+    return None

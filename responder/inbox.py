@@ -1,0 +1,27 @@
+"""The Inbox given to channels: records what arrives, then queues it for deciding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from responder.models import Cursor, InboundMessage
+from responder.storage.store import Store
+
+
+class StoreInbox:
+    def __init__(self, store: Store, queue: asyncio.Queue[int]) -> None:
+        self._store = store
+        self._queue = queue
+
+    async def cursor(self, channel: str) -> tuple[Cursor, datetime] | None:
+        return await self._store.cursor(channel)
+
+    async def deliver(
+        self, channel: str, messages: Sequence[InboundMessage], cursor: Cursor | None
+    ) -> None:
+        # Recorded (and the cursor moved) before queueing: a crash after this line loses
+        # nothing, because start-up queues every message still in state "new".
+        for inbound_id in await self._store.record_inbound(channel, messages, cursor):
+            await self._queue.put(inbound_id)

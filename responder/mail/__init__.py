@@ -1,0 +1,1 @@
+"""Email handling: parsing inbound mail, spotting machine mail, composing replies."""

@@ -1,0 +1,38 @@
+"""The plain records that flow between channels, the pipeline and storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a channel's intake stands: for IMAP, (UIDVALIDITY, last UID recorded)."""
+
+    validity: int
+    position: int
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message as a channel received it, before anything is decided about it."""
+
+    channel: str
+    external_id: str  # channel-unique id: for email, the Message-ID (or a digest if absent)
+    raw: bytes  # the message exactly as received; parsing happens in the pipeline
+    received_at: datetime
+    cursor: Cursor | None = None  # the channel position this message advances to
+
+
+@dataclass(frozen=True)
+class OutboundReply:
+    """A reply ready to go out through a channel; built and recorded before sending."""
+
+    reply_id: int
+    channel: str
+    envelope_from: str  # "" for the null reverse-path RFC 3834 section 3.3 recommends
+    recipients: tuple[str, ...]
+    message: bytes  # the complete, already serialised message
+    message_id: str
+    extra: dict[str, str] = field(default_factory=dict)

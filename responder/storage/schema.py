@@ -1,0 +1,144 @@
+"""Table definitions in SQLAlchemy Core, portable between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python on every backend (SQLite keeps no offset, so store UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+# Integer primary keys autoincrement on both SQLite and PostgreSQL; BigInteger for UIDs because
+# UIDVALIDITY and UID are unsigned 32-bit values (RFC 3501 section 2.3.1.1).
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("validity", BigInteger, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref", String(16), nullable=False, unique=True),
+    Column("channel", String(64), nullable=False),
+    Column("customer", String(320), nullable=False),
+    Column("customer_name", String(200), nullable=False, default=""),
+    Column("subject", String(400), nullable=False, default=""),
+    Column("language", String(8), nullable=False),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+inbound = Table(
+    "inbound",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("external_id", String(400), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    # new -> done; "outcome" says what was decided: replied, suppressed, follow-up.
+    Column("state", String(16), nullable=False, default="new"),
+    Column("outcome", String(32), nullable=True),
+    Column("sender", String(320), nullable=True),
+    Column("subject", String(400), nullable=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True),
+    UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),
+    Index("ix_inbound_state", "state"),
+)
+
+# Every Message-ID that belongs to a ticket's thread, ours and the customer's, so a follow-up
+# that names any of them in In-Reply-To or References joins the ticket (RFC 5322 section 3.6.4).
+thread_ids = Table(
+    "thread_ids",
+    metadata,
+    Column("message_id", String(400), primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+)
+
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=False, unique=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("envelope_from", String(320), nullable=False),
+    Column("message_id", String(400), nullable=False, unique=True),
+    Column("message", LargeBinary, nullable=False),
+    # pending -> sending -> sent, or -> parked after a permanent failure or too many tries.
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Index("ix_replies_state", "state"),
+    Index("ix_replies_recipient_created", "recipient", "created_at"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=False, unique=True),
+    Column("channel", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("sender", String(320), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_suppressions_rule", "rule"),
+)

@@ -1,0 +1,111 @@
+"""Sandboxed Jinja2 rendering of reply templates, per language with a fallback chain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from responder.errors import ConfigError, ConfigProblem
+from responder.mail.parse import sanitize_header_text
+
+LANGUAGES = ("id", "en")
+PARTS = ("subject", "txt", "html")
+
+
+def shipped_templates_dir() -> Path:
+    """The templates that ship with responder: in the wheel, or beside the source tree."""
+    packaged = Path(__file__).with_name("_templates")
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: str
+    language: str
+    subject: str
+    text: str
+    html: str
+
+
+class Templates:
+    """Finds `<lang>/<name>.<part>.j2` in the admin's folder first, then the shipped one."""
+
+    def __init__(self, admin_dir: Path | None = None) -> None:
+        dirs = [str(admin_dir)] if admin_dir is not None else []
+        dirs.append(str(shipped_templates_dir()))
+        # Customer text only ever enters as context data; the sandbox and StrictUndefined make
+        # an admin's template typo an error, and HTML parts are autoescaped.
+        self._env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(dirs),
+            undefined=jinja2.StrictUndefined,
+            autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+            keep_trailing_newline=True,
+            auto_reload=False,
+        )
+
+    def languages_for(self, name: str, chain: Sequence[str]) -> str | None:
+        """The first language in `chain` that has the template's text part."""
+        for language in chain:
+            if self._exists(f"{language}/{name}.txt.j2"):
+                return language
+        return None
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self._env.get_template(path)
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+    def render(self, name: str, chain: Sequence[str], context: Mapping[str, Any]) -> Rendered:
+        language = self.languages_for(name, chain)
+        if language is None:
+            raise jinja2.TemplateNotFound(f"{name} (languages tried: {', '.join(chain)})")
+        text = self._env.get_template(f"{language}/{name}.txt.j2").render(context)
+        html = self._env.get_template(f"{language}/{name}.html.j2").render(context)
+        subject = self._env.get_template(f"{language}/{name}.subject.j2").render(context)
+        # A subject is a header: never more than one line, whatever the context held.
+        return Rendered(name, language, sanitize_header_text(subject, 250), text, html)
+
+    def check(self, names: Sequence[str], sample: Mapping[str, Any]) -> list[ConfigProblem]:
+        """Render every part of every template in every shipped language against `sample`."""
+        problems: list[ConfigProblem] = []
+        for name in names:
+            for language in LANGUAGES:
+                for part in PARTS:
+                    path = f"{language}/{name}.{part}.j2"
+                    try:
+                        self._env.get_template(path).render(sample)
+                    except jinja2.TemplateSyntaxError as exc:
+                        problems.append(
+                            ConfigProblem(
+                                exc.filename or path,
+                                exc.lineno,
+                                None,
+                                path,
+                                exc.message or "syntax error",
+                            )
+                        )
+                    except jinja2.TemplateNotFound:
+                        problems.append(ConfigProblem(path, None, None, "", "template missing"))
+                    except jinja2.TemplateError as exc:
+                        problems.append(
+                            ConfigProblem(self._filename(path), None, None, path, str(exc))
+                        )
+        return problems
+
+    def _filename(self, path: str) -> str:
+        try:
+            return self._env.get_template(path).filename or path
+        except jinja2.TemplateError:
+            return path
+
+    def require(self, names: Sequence[str], sample: Mapping[str, Any]) -> None:
+        problems = self.check(names, sample)
+        if problems:
+            raise ConfigError(problems)

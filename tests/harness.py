@@ -1,0 +1,126 @@
+"""Helpers for end-to-end tests: a config for the local servers and a running daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from responder.app import App
+from responder.config import load_config
+from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.storage.store import Store
+
+SUPPORT = "support@toko-contoh.id"
+SUPPORT_PASSWORD = "secret-imap"
+
+
+def write_config(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp: RecordingSMTPServer,
+    *,
+    extra: str = "",
+    channel_extra: str = "",
+    imap_extra: str = "",
+) -> Path:
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    secret = tmp_path / "imap-password"
+    secret.write_text(SUPPORT_PASSWORD + "\n")
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {state}
+delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+{extra}
+channels:
+  - name: support-mail
+    type: email
+    address: {SUPPORT}
+    display_name: Toko Contoh
+    language: id
+{channel_extra}
+    imap: {{host: 127.0.0.1, port: {dovecot.port}, security: none, username: {SUPPORT},
+           password_file: {secret}, folder: INBOX, timeout: 5s{imap_extra}}}
+    smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none, timeout: 5s}}
+"""
+    )
+    return path
+
+
+@asynccontextmanager
+async def running(config_path: Path) -> AsyncIterator[App]:
+    app = App(load_config(config_path))
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+async def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
+    """Poll an async predicate until it holds; fail with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if await predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def wait_connected(app: App, timeout: float = 10.0) -> None:
+    async def connected() -> bool:
+        return all(state == "connected" for state in app.health().values())
+
+    await wait_until(connected, timeout)
+    await asyncio.sleep(0.1)  # IDLE is issued right after the first sync
+
+
+async def db_rows(config_path: Path, table: str, **where: Any) -> list[dict[str, Any]]:
+    """Read the daemon's database from outside, as an admin's tool would."""
+    store = Store(load_config(config_path).database_url_resolved)
+    await store.open()
+    try:
+        return await store.rows(table, **where)
+    finally:
+        await store.close()
+
+
+class DaemonProcess:
+    """`responder run` as a real child process, for the kill -9 test."""
+
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        self.config_path = config_path
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "responder.cli", "run", "-c", str(self.config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(20)
