@@ -12,7 +12,8 @@ from typing import Any
 from responder import guards, tickets
 from responder.mail.compose import ReplySpec, build_reply, new_message_id
 from responder.mail.parse import ParsedMail, parse_message
-from responder.storage.store import InboundRow, NewReply, NewTicket, Store
+from responder.storage.records import InboundRow, NewReply, NewTicket
+from responder.storage.store import Store
 from responder.templates import Templates
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class Dispatcher:
         row = await self._store.inbound(inbound_id)
         if row is None or row.state != "new":
             return "already-done"
-        mail = parse_message(row.raw)
+        # Parsing is CPU work, and a crafted message can make it slow: off the event loop.
+        mail = await asyncio.to_thread(parse_message, row.raw)
         profile = self._profiles.get(row.channel)
         if profile is None:
             return await self._suppress(

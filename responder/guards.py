@@ -42,14 +42,8 @@ class Verdict:
 Guard = Callable[[ParsedMail, GuardContext], str | None]
 
 # RFC 3464 / RFC 6533 delivery status, RFC 8098 read receipts, RFC 5965 abuse feedback reports.
-_REPORT_PARTS = frozenset(
-    {
-        "message/delivery-status",
-        "message/global-delivery-status",
-        "message/disposition-notification",
-        "message/global-disposition-notification",
-        "message/feedback-report",
-    }
+_REPORT_PART = re.compile(
+    r"message/((global-)?(delivery-status|disposition-notification)|feedback-report)$"
 )
 # RFC 5230 section 4.6 names owner-*, *-request and MAILER-DAEMON; the rest are the same kind
 # of list manager and bounce processor, including ESP VERP bounce addresses (bounces+123@...).
@@ -101,7 +95,7 @@ def auto_submitted(mail: ParsedMail, ctx: GuardContext) -> str | None:
 
 
 def precedence(mail: ParsedMail, ctx: GuardContext) -> str | None:
-    # Never standardised (RFC 2076 section 3.9), but list servers and old vacation programs
+    # Never standardised (RFC 2076 lists it as non-standard), but list servers and vacation(1)
     # set it, and RFC 3834 section 2 lets a responder decline mail that looks like bulk.
     for value in mail.header("Precedence"):
         if _keyword(value) in _PRECEDENCE:
@@ -129,8 +123,7 @@ def delivery_report(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # Bounces and receipts are multipart/report (RFC 6522) holding a machine-readable part.
     # Only the top level and its direct parts count: a customer forwarding a bounce to us
     # attaches it as message/rfc822, and that customer deserves an answer.
-    kind = content_type(mail.message)
-    if kind == "multipart/report":
+    if content_type(mail.message) == "multipart/report":
         report = content_param(mail.message, "report-type")
         return f"Content-Type: multipart/report; report-type={report or '?'}"
     try:
@@ -138,7 +131,7 @@ def delivery_report(mail: ParsedMail, ctx: GuardContext) -> str | None:
     except Exception:
         parts = []
     for part in [mail.message, *(p for p in parts if not isinstance(p, str))]:
-        if content_type(part) in _REPORT_PARTS:
+        if _REPORT_PART.match(content_type(part)):
             return f"contains {content_type(part)}"
     # Exim and Gmail name the failed recipients on every bounce, even plain-text ones.
     failed = mail.header("X-Failed-Recipients")
@@ -162,16 +155,26 @@ def noreply_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # and a run of one to three adjacent tokens must spell "noreply" or "donotreply": so
     # no-reply, do_not_reply, noreply+tag and shop.noreply match, while replyguy, reply and
     # noreplyguy (one token that only starts with "noreply") are people.
+    # A web contact form sends from noreply@ with the customer in Reply-To: the reply goes to
+    # a person, so only the address a reply would reach decides.
+    if len(mail.reply_to) == 1:
+        return f"Reply-To: {mail.reply_to[0]}" if _is_noreply(mail.reply_to[0]) else None
     for header, address in _senders(mail):
-        tokens = re.split(r"[-._+]", _local(address))
-        for i in range(len(tokens)):
-            if any("".join(tokens[i : i + n]) in _NOREPLY for n in (1, 2, 3)):
-                return f"{header}: {address}"
+        if _is_noreply(address):
+            return f"{header}: {address}"
     return None
 
 
+def _is_noreply(address: str) -> bool:
+    tokens = re.split(r"[-._+]", _local(address))
+    return any(
+        "".join(tokens[i : i + n]) in _NOREPLY for i in range(len(tokens)) for n in (1, 2, 3)
+    )
+
+
 def x_autoreply(mail: ParsedMail, ctx: GuardContext) -> str | None:
-    # Pre-RFC 3834 markers still set by cPanel, Zimbra, Thunderbird add-ons and vacation(1).
+    # Pre-RFC 3834 markers that cPanel/Exim autoresponders and webmail vacation add-ons still
+    # set instead of Auto-Submitted.
     for name in _AUTOREPLY_HEADERS:
         for value in mail.header(name):
             if _keyword(value) != "no":
@@ -223,10 +226,10 @@ def own_message_id(mail: ParsedMail, ctx: GuardContext) -> str | None:
 
 def bulk_markers(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # X-Campaign / X-CampaignID / X-Campaign-ID name the marketing campaign a message belongs
-    # to; X-MC-User is Mailchimp's campaign mailer (Mandrill, its transactional side, uses
-    # X-Mandrill-*). Feedback-ID is Gmail's Feedback Loop id, meant for bulk senders, but
-    # Amazon SES stamps "...:AmazonSES" on every message it relays, person-to-person mail
-    # from Amazon WorkMail included, so that form alone is not counted.
+    # to; X-MC-User is the account header of Mailchimp's campaign sender. Feedback-ID is the
+    # id Gmail's Feedback Loop asks bulk senders for, but Amazon SES adds its own (ending in
+    # ":AmazonSES") to everything it relays, Amazon WorkMail's person-to-person mail too, so
+    # that form is not counted.
     for name in mail.header_names():
         if name.lower() in _BULK_HEADERS:
             return f"{_show(name)} header present"

@@ -12,7 +12,8 @@ from responder.channels.base import Channel
 from responder.errors import PermanentError, TransientError
 from responder.models import OutboundReply
 from responder.retry import backoff
-from responder.storage.store import ReplyRow, Store
+from responder.storage.records import ReplyRow
+from responder.storage.store import Store
 from responder.tasks import TaskGroup
 
 log = logging.getLogger(__name__)

@@ -74,38 +74,43 @@ class Templates:
 
     def check(self, names: Sequence[str], sample: Mapping[str, Any]) -> list[ConfigProblem]:
         """Render every part of every template in every shipped language against `sample`."""
-        problems: list[ConfigProblem] = []
+        problems = []
         for name in names:
             for language in LANGUAGES:
                 for part in PARTS:
-                    path = f"{language}/{name}.{part}.j2"
-                    try:
-                        self._env.get_template(path).render(sample)
-                    except jinja2.TemplateSyntaxError as exc:
-                        problems.append(
-                            ConfigProblem(
-                                exc.filename or path,
-                                exc.lineno,
-                                None,
-                                path,
-                                exc.message or "syntax error",
-                            )
-                        )
-                    except jinja2.TemplateNotFound:
-                        problems.append(ConfigProblem(path, None, None, "", "template missing"))
-                    except jinja2.TemplateError as exc:
-                        problems.append(
-                            ConfigProblem(self._filename(path), None, None, path, str(exc))
-                        )
+                    problem = self._check_one(f"{language}/{name}.{part}.j2", sample)
+                    if problem is not None:
+                        problems.append(problem)
         return problems
 
-    def _filename(self, path: str) -> str:
+    def _check_one(self, path: str, sample: Mapping[str, Any]) -> ConfigProblem | None:
         try:
-            return self._env.get_template(path).filename or path
-        except jinja2.TemplateError:
-            return path
+            template = self._env.get_template(path)
+        except jinja2.TemplateSyntaxError as exc:
+            message = exc.message or "syntax error"
+            return ConfigProblem(exc.filename or path, exc.lineno, None, path, message)
+        except jinja2.TemplateNotFound:
+            return ConfigProblem(path, None, None, "", "template missing")
+        filename = template.filename or path
+        try:
+            template.render(sample)
+        except jinja2.TemplateError as exc:
+            return ConfigProblem(filename, _template_line(exc, filename), None, path, str(exc))
+        return None
 
     def require(self, names: Sequence[str], sample: Mapping[str, Any]) -> None:
         problems = self.check(names, sample)
         if problems:
             raise ConfigError(problems)
+
+
+def _template_line(exc: BaseException, filename: str) -> int | None:
+    """The template line an error came from: Jinja rewrites tracebacks to point into the
+    template file, so the last frame in that file names the line."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -198,3 +198,16 @@ async def _cursor_saved(config: Path) -> bool:
         return bool(await db_rows(config, "cursors"))
     except Exception:
         return False
+
+
+async def test_polling_fallback_when_idle_is_off(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    config = write_config(
+        tmp_path, dovecot, smtp_server, imap_extra=", idle: false, poll_interval: 300ms"
+    )
+    async with running(config) as app:
+        await wait_connected(app)
+        await dovecot.append_async(SUPPORT, make_mail(sender="poll@example.com"))
+        [received] = await smtp_server.wait_for_async(1, timeout=5)
+    assert received.rcpt_tos == ("poll@example.com",)

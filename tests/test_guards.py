@@ -169,7 +169,7 @@ FORWARDED_BOUNCE = (
             True,
         ),
         (
-            {"Content-Type": 'multipart/report; report-type=disposition-notification; boundary=b1'},
+            {"Content-Type": "multipart/report; report-type=disposition-notification; boundary=b1"},
             REPORT.format(kind="message/disposition-notification"),
             True,
         ),
@@ -240,6 +240,12 @@ def test_system_sender(headers: dict[str, str | None], expected: bool) -> None:
 )
 def test_noreply_sender(address: str, expected: bool) -> None:
     assert fires("noreply-sender", {"From": f"Someone <{address}>"}) is expected
+
+
+def test_contact_form_from_noreply_with_the_customer_in_reply_to_is_a_person() -> None:
+    form = {"From": "Website <noreply@toko-contoh.example>", "Reply-To": "budi@example.com"}
+    assert not fires("noreply-sender", form)
+    assert fires("noreply-sender", {**form, "Reply-To": "no-reply@toko-contoh.example"})
 
 
 def test_noreply_sender_header_counts_too() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -222,13 +223,27 @@ def test_addr_spec(value: str, expected: str | None) -> None:
 
 def test_reply_to_addresses_are_collected_lowercased() -> None:
     assert corpus("reply-to-work-address.eml").reply_to == ("dimas@pt-sejahtera.example",)
-    mail = message("Reply-To: A <A@Example.com>, nonsense, b@example.net", "Reply-To: a@example.com")
+    mail = message(
+        "Reply-To: A <A@Example.com>, nonsense, b@example.net", "Reply-To: a@example.com"
+    )
     assert mail.reply_to == ("a@example.com", "b@example.net")
 
 
 def test_text_is_capped() -> None:
     mail = message("From: a@example.com", body="kata " * 60_000)
     assert 0 < len(mail.text.encode("utf-8")) <= TEXT_LIMIT
+
+
+def test_cutting_a_huge_body_does_not_garble_its_last_character() -> None:
+    mail = message("From: a@example.com", "Content-Type: text/plain", body="é" + "🙏" * 120_000)
+    assert mail.text.startswith("é🙏🙏") and set(mail.text) == {"é", "🙏"}
+
+
+def test_multipart_without_a_boundary_still_yields_the_text() -> None:
+    mail = message(
+        "From: a@example.com", "Content-Type: multipart/mixed", body="Halo kak, ada stok?"
+    )
+    assert mail.text == "Halo kak, ada stok?"
 
 
 def test_crlf_and_lf_files_parse_alike() -> None:
@@ -300,3 +315,19 @@ def test_parse_survives_deeply_nested_multipart() -> None:
     mail = parse_message(("From: a@example.com\r\n" + head + "\r\nhalo\r\n").encode())
     assert_sane(mail)
     assert mail.from_addr == "a@example.com"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Subject: " + b"=?utf-8?q?a?= " * 50_000,
+        b"Content-Type: multipart/mixed; boundary=x" + b";a=b" * 50_000,
+        b"Reply-To: " + b"a@example.com, " * 50_000,
+    ],
+    ids=["encoded-words", "content-type-parameters", "reply-to-addresses"],
+)
+def test_huge_crafted_headers_do_not_stall_parsing(header: bytes) -> None:
+    started = time.monotonic()
+    mail = parse_message(b"From: Budi <budi@example.com>\r\n" + header + b"\r\n\r\nHalo kak.\r\n")
+    assert time.monotonic() - started < 2.0  # unbounded, these take minutes
+    assert mail.from_addr == "budi@example.com"

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,16 @@ from responder.errors import StorageError
 from responder.models import Cursor, InboundMessage
 from responder.storage import schema
 from responder.storage.migrations import migrate
+from responder.storage.records import (
+    InboundRow,
+    NewReply,
+    NewTicket,
+    ReplyRow,
+    TicketRow,
+    pk,
+    reply_row,
+    ticket_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,59 +37,6 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class InboundRow:
-    id: int
-    channel: str
-    external_id: str
-    raw: bytes
-    received_at: datetime
-    state: str
-    ticket_id: int | None
-
-
-@dataclass(frozen=True)
-class TicketRow:
-    id: int
-    ref: str
-    channel: str
-    customer: str
-    language: str
-    status: str
-
-
-@dataclass(frozen=True)
-class ReplyRow:
-    id: int
-    channel: str
-    recipient: str
-    envelope_from: str
-    message_id: str
-    message: bytes
-    state: str
-    attempts: int
-    next_attempt_at: datetime | None
-
-
-@dataclass(frozen=True)
-class NewTicket:
-    ref: str
-    channel: str
-    customer: str
-    customer_name: str
-    subject: str
-    language: str
-
-
-@dataclass(frozen=True)
-class NewReply:
-    kind: str
-    recipient: str
-    envelope_from: str
-    message_id: str
-    message: bytes
 
 
 class Store:
@@ -107,6 +63,9 @@ class Store:
         except SQLAlchemyError as exc:
             await engine.dispose()
             raise StorageError(f"cannot open the database: {exc}") from exc
+        except BaseException:
+            await engine.dispose()
+            raise
         log.info("database ready (schema version %d)", version)
         self._engine = engine
 
@@ -170,7 +129,7 @@ class Store:
                         state="new",
                     )
                 )
-                ids.append(_pk(result.inserted_primary_key))
+                ids.append(pk(result.inserted_primary_key))
             if cursor is not None:
                 await self._save_cursor(conn, channel, cursor, now)
         return ids
@@ -220,13 +179,13 @@ class Store:
                     .limit(1)
                 )
             ).first()
-        return _ticket(row) if row is not None else None
+        return ticket_row(row) if row is not None else None
 
     async def ticket_by_ref(self, ref: str) -> TicketRow | None:
         t = schema.tickets
         async with self._tx() as conn:
             row = (await conn.execute(select(t).where(t.c.ref == ref))).first()
-        return _ticket(row) if row is not None else None
+        return ticket_row(row) if row is not None else None
 
     async def ref_exists(self, ref: str) -> bool:
         return await self.ticket_by_ref(ref) is not None
@@ -291,7 +250,7 @@ class Store:
                     **ticket.__dict__, status="open", created_at=now, updated_at=now
                 )
             )
-            ticket_id = _pk(result.inserted_primary_key)
+            ticket_id = pk(result.inserted_primary_key)
             await self._thread(conn, ticket_id, [*thread, reply.message_id])
             result = await conn.execute(
                 schema.replies.insert().values(
@@ -304,7 +263,7 @@ class Store:
                     created_at=now,
                 )
             )
-            reply_id = _pk(result.inserted_primary_key)
+            reply_id = pk(result.inserted_primary_key)
             await self._done(
                 conn, inbound_id, "replied", ticket_id, ticket.customer, ticket.subject
             )
@@ -348,7 +307,7 @@ class Store:
         r = schema.replies
         async with self._tx() as conn:
             row = (await conn.execute(select(r).where(r.c.id == reply_id))).first()
-        return _reply(row) if row is not None else None
+        return reply_row(row) if row is not None else None
 
     async def unsent_replies(self) -> list[ReplyRow]:
         r = schema.replies
@@ -356,7 +315,7 @@ class Store:
             rows = await conn.execute(
                 select(r).where(r.c.state.in_(("pending", "sending"))).order_by(r.c.id)
             )
-            return [_reply(row) for row in rows]
+            return [reply_row(row) for row in rows]
 
     async def mark_reply(self, reply_id: int, state: str, **values: Any) -> None:
         if state == "sent":
@@ -380,28 +339,6 @@ class Store:
                 dict(r._mapping)
                 for r in await conn.execute(query.order_by(t.c[t.primary_key.columns.keys()[0]]))
             ]
-
-
-def _pk(key: Any) -> int:
-    return int(key[0])
-
-
-def _ticket(row: Any) -> TicketRow:
-    return TicketRow(row.id, row.ref, row.channel, row.customer, row.language, row.status)
-
-
-def _reply(row: Any) -> ReplyRow:
-    return ReplyRow(
-        row.id,
-        row.channel,
-        row.recipient,
-        row.envelope_from,
-        row.message_id,
-        row.message,
-        row.state,
-        row.attempts,
-        row.next_attempt_at,
-    )
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

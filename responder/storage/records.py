@@ -1,0 +1,82 @@
+"""Plain records read from and written to the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    id: int
+    channel: str
+    external_id: str
+    raw: bytes
+    received_at: datetime
+    state: str
+    ticket_id: int | None
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    id: int
+    ref: str
+    channel: str
+    customer: str
+    language: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    id: int
+    channel: str
+    recipient: str
+    envelope_from: str
+    message_id: str
+    message: bytes
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    ref: str
+    channel: str
+    customer: str
+    customer_name: str
+    subject: str
+    language: str
+
+
+@dataclass(frozen=True)
+class NewReply:
+    kind: str
+    recipient: str
+    envelope_from: str
+    message_id: str
+    message: bytes
+
+
+def pk(key: Any) -> int:
+    return int(key[0])
+
+
+def ticket_row(row: Any) -> TicketRow:
+    return TicketRow(row.id, row.ref, row.channel, row.customer, row.language, row.status)
+
+
+def reply_row(row: Any) -> ReplyRow:
+    return ReplyRow(
+        row.id,
+        row.channel,
+        row.recipient,
+        row.envelope_from,
+        row.message_id,
+        row.message,
+        row.state,
+        row.attempts,
+        row.next_attempt_at,
+    )

@@ -1,0 +1,89 @@
+"""The reply message: RFC 3834 headers, threading headers, and no header injection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+
+from responder.mail.compose import ReplySpec, build_reply, new_message_id
+
+
+def spec(**overrides: object) -> ReplySpec:
+    values: dict[str, object] = {
+        "from_addr": "support@toko-contoh.id",
+        "from_name": "Toko Contoh",
+        "to_addr": "budi@example.com",
+        "to_name": "Budi",
+        "subject": "Re: Pesanan [#ABC234]",
+        "text": "Halo Budi",
+        "html": "<p>Halo Budi</p>",
+        "message_id": "responder.abc@toko-contoh.id",
+        "date": datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+        "parent_id": "order-1@example.com",
+        "parent_references": (),
+        "parent_in_reply_to": (),
+    }
+    values.update(overrides)
+    return ReplySpec(**values)  # type: ignore[arg-type]
+
+
+def parse(raw: bytes):  # type: ignore[no-untyped-def]
+    return message_from_bytes(raw, policy=policy.default)
+
+
+def test_reply_carries_rfc_3834_and_threading_headers() -> None:
+    msg = parse(build_reply(spec(parent_references=("a@x", "b@x"))))
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["In-Reply-To"] == "<order-1@example.com>"
+    assert msg["References"] == "<a@x> <b@x> <order-1@example.com>"
+    assert msg["Message-ID"] == "<responder.abc@toko-contoh.id>"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_charset() for p in msg.iter_parts()] == ["utf-8", "utf-8"]
+
+
+def test_references_fall_back_to_in_reply_to_and_stay_bounded() -> None:
+    msg = parse(build_reply(spec(parent_in_reply_to=("p@x",))))
+    assert msg["References"] == "<p@x> <order-1@example.com>"
+    many = tuple(f"id{n}@x" for n in range(50))
+    msg = parse(build_reply(spec(parent_references=many)))
+    assert len(msg["References"].split()) == 20
+    assert msg["References"].split()[-1] == "<order-1@example.com>"
+
+
+def test_no_parent_means_no_threading_headers() -> None:
+    msg = parse(build_reply(spec(parent_id=None)))
+    assert msg["In-Reply-To"] is None and msg["References"] is None
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("subject", "Hi\r\nBcc: victim@evil.test"),
+        ("subject", "Hi\nBcc: victim@evil.test"),
+        ("to_name", "Budi\r\nBcc: victim@evil.test"),
+        ("from_name", "Toko\rBcc: victim@evil.test"),
+        ("subject", "Hi\u2028Bcc: victim@evil.test"),
+    ],
+)
+def test_customer_text_cannot_inject_a_header(field: str, value: str) -> None:
+    raw = build_reply(spec(**{field: value}))
+    msg = parse(raw)
+    assert msg["Bcc"] is None
+    assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
+
+
+@pytest.mark.parametrize("bad", ["a b@x", "<evil>@x", "x\r\nBcc: y@z", "", "a>b@x"])
+def test_malformed_parent_ids_are_left_out(bad: str) -> None:
+    raw = build_reply(spec(parent_id=bad, parent_references=(bad,)))
+    msg = parse(raw)
+    assert msg["In-Reply-To"] is None
+    assert b"Bcc" not in raw
+
+
+def test_message_ids_are_unique_and_on_our_domain() -> None:
+    ids = {new_message_id("toko-contoh.id") for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(i.startswith("responder.") and i.endswith("@toko-contoh.id") for i in ids)

@@ -1,0 +1,77 @@
+"""The database: migrations, idempotent intake, atomic cursor moves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from responder.errors import StorageError
+from responder.models import Cursor, InboundMessage
+from responder.storage.migrations import LATEST
+from responder.storage.store import Store
+
+
+def url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/state/responder.db"
+
+
+def message(external_id: str) -> InboundMessage:
+    return InboundMessage("mail", external_id, b"raw", datetime.now(UTC))
+
+
+async def test_recording_is_idempotent_and_moves_the_cursor_with_the_rows(tmp_path: Path) -> None:
+    store = Store(url(tmp_path))
+    await store.open()
+    try:
+        first = await store.record_inbound(
+            "mail", [message("a"), message("b"), message("a")], Cursor(7, 2)
+        )
+        again = await store.record_inbound("mail", [message("b"), message("c")], Cursor(7, 3))
+        cursor = await store.cursor("mail")
+        assert len(first) == 2 and len(again) == 1
+        assert cursor is not None and cursor[0] == Cursor(7, 3)
+        assert await store.cursor("other") is None
+        assert await store.pending_inbound() == [*first, *again]
+    finally:
+        await store.close()
+
+
+async def test_state_survives_a_reopen_and_migrations_run_once(tmp_path: Path) -> None:
+    store = Store(url(tmp_path))
+    await store.open()
+    await store.record_inbound("mail", [message("a")], Cursor(1, 10))
+    await store.close()
+    store = Store(url(tmp_path))
+    await store.open()
+    try:
+        cursor = await store.cursor("mail")
+        assert cursor is not None and cursor[0] == Cursor(1, 10)
+        versions = [r["version"] for r in await store.rows("schema_version")]
+        assert versions == list(range(1, LATEST + 1))
+    finally:
+        await store.close()
+
+
+async def test_a_database_from_a_newer_responder_is_refused(tmp_path: Path) -> None:
+    store = Store(url(tmp_path))
+    await store.open()
+    await store.close()
+    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_version VALUES (99, '2030-01-01 00:00:00')"))
+    engine.dispose()
+    with pytest.raises(StorageError, match="newer than this responder"):
+        await Store(url(tmp_path)).open()
+
+
+async def test_wal_mode_is_on(tmp_path: Path) -> None:
+    store = Store(url(tmp_path))
+    await store.open()
+    await store.close()
+    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    engine.dispose()
