@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 import textwrap
 from datetime import UTC, datetime
@@ -89,6 +90,8 @@ def samples() -> list[tuple[str, EmailMessage]]:
 
 
 async def run_demo(directory: Path | None, *, serve: bool = False) -> int:
+    # The recording SMTP server's own chatter would drown what the demo is there to show.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="responder-demo-") as tmp:
         base = (directory or Path(tmp)).resolve()
         base.mkdir(parents=True, exist_ok=True)
@@ -138,7 +141,7 @@ async def _show(app: App, dovecot: Dovecot, smtp: RecordingSMTPServer, serve: bo
         print(f"\nMAIL FROM:<{received.envelope_from}>  RCPT TO:{', '.join(received.rcpt_tos)}")
         for name in ("From", "To", "Subject", "In-Reply-To", "Auto-Submitted"):
             print(f"  {name}: {msg[name]}")
-        print(textwrap.indent(text.strip(), "  | "))
+        print(textwrap.indent(text.strip(), "  | ", lambda _line: True))
     print("\n=== what responder decided not to answer ===")
     for row in await app.store.rows("suppressions"):
         print(f"  {row['sender'] or '?':<40} {row['rule']:<18} {row['reason']}")
