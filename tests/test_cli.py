@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import DaemonProcess, SUPPORT, db_rows, wait_until, write_config
+from harness import SUPPORT, DaemonProcess, db_rows, wait_until, write_config
 from mailfactory import make_mail
 
 from responder import __version__
@@ -128,5 +128,5 @@ async def test_a_signal_stops_the_daemon_cleanly_after_finishing_its_work(
 async def _has_cursor(config: Path) -> bool:
     try:
         return bool(await db_rows(config, "cursors"))
-    except Exception:  # noqa: BLE001 - not created yet
+    except Exception:
         return False

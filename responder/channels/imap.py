@@ -124,6 +124,7 @@ class ImapIntake:
         if validity is None:
             raise PermanentError("the server gave no UIDVALIDITY; cannot keep a cursor")
         await self._catch_up(client, validity, uidnext)
+        await self._sync(client, validity)
         self.state = "connected"
         use_idle = cfg.idle and client.has_capability("IDLE")
         log.info(
@@ -144,9 +145,9 @@ class ImapIntake:
             await self._sync(client, validity)
 
     async def _catch_up(self, client: aioimaplib.IMAP4, validity: int, uidnext: int | None) -> None:
+        """Set a cursor on the first run or after a UIDVALIDITY change; _sync does the rest."""
         stored = await self._inbox.cursor(self._channel)
         if stored is not None and stored[0].validity == validity:
-            await self._sync(client, validity)
             return
         top = (uidnext - 1) if uidnext else max(await self._search(client, "ALL"), default=0)
         if stored is None:

@@ -149,7 +149,7 @@ class RecordingSMTPServer:
             return list(self.received)
 
     # Same signature as wait_for on purpose, hence the timeout argument.
-    async def wait_for_async(self, n: int, timeout: float) -> list[Received]:  # noqa: ASYNC109
+    async def wait_for_async(self, n: int, timeout: float) -> list[Received]:
         """Like wait_for, polling so the event loop keeps running."""
         deadline = time.monotonic() + timeout
         while True:
