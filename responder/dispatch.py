@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from responder import guards, tickets
+from responder.decide import (
+    Acknowledge,
+    Decision,
+    FollowUp,
+    Policy,
+    Suppress,
+    View,
+    decide,
+    lookup_keys,
+)
 from responder.mail.compose import ReplySpec, build_reply, new_message_id
 from responder.mail.parse import ParsedMail, parse_message
+from responder.models import OutboundReply
+from responder.storage.decisions import Outcome
 from responder.storage.records import InboundRow, NewReply, NewTicket
 from responder.storage.store import Store
 from responder.templates import Templates
@@ -19,6 +31,7 @@ from responder.templates import Templates
 log = logging.getLogger(__name__)
 
 ACKNOWLEDGEMENT = "acknowledgement"
+BATCH = 100
 EXCERPT_CHARS = 300
 
 
@@ -45,11 +58,12 @@ class ReplyCap:
 
 
 class Dispatcher:
-    """Consumes inbound ids from the one bounded queue, one at a time, in arrival order.
+    """Consumes inbound ids from the one bounded queue and decides them in arrival order.
 
-    One consumer keeps threading exact: a follow-up is always decided after the message
-    that opened its ticket. Sending happens elsewhere (the outbox), so slow SMTP never
-    holds up deciding.
+    One consumer keeps threading exact: a follow-up is always decided after the message that
+    opened its ticket, even within one batch. Whatever is queued is taken as a batch (up to
+    BATCH): one read and one write transaction serve the whole batch, which is what lets a
+    backlog go quickly. Sending happens in the outbox, so slow SMTP never holds up deciding.
     """
 
     def __init__(
@@ -58,7 +72,7 @@ class Dispatcher:
         templates: Templates,
         profiles: Mapping[str, ChannelProfile],
         cap: ReplyCap,
-        submit: Callable[[int, str], None],
+        submit: Callable[[OutboundReply], None],
         clock: Callable[[], datetime],
         queue_size: int = 1000,
     ) -> None:
@@ -73,79 +87,96 @@ class Dispatcher:
 
     async def run(self) -> None:
         while True:
-            inbound_id = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             try:
-                await self.handle(inbound_id)
+                await self.handle(batch)
             except Exception:
                 # Left in state "new": decided again at the next start, never dropped.
                 log.exception(
-                    "inbound message %d could not be handled; will retry at restart", inbound_id
+                    "inbound messages %s could not be handled; will retry at restart", batch
                 )
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
 
-    async def handle(self, inbound_id: int) -> str:
-        row = await self._store.inbound(inbound_id)
-        if row is None or row.state != "new":
-            return "already-done"
+    async def handle(self, ids: Sequence[int]) -> dict[int, str]:
+        """Decide and record a batch; returns {inbound id: outcome} for those decided now."""
+        rows = await self._store.inbound_many(ids)
+        if not rows:
+            return {}
         # Parsing is CPU work, and a crafted message can make it slow: off the event loop.
-        mail = await asyncio.to_thread(parse_message, row.raw)
+        mails = await asyncio.to_thread(lambda: [parse_message(row.raw) for row in rows])
+        message_ids, refs, targets = lookup_keys(mails)
+        candidates = [tickets.new_ref() for _ in range(2 * len(rows) + 4)]
+        view = await self._store.view(
+            message_ids, refs | set(candidates), targets, self._clock() - self._cap.window
+        )
+        fresh = iter([c for c in candidates if c not in view.existing_refs])
+        outcomes = []
+        for row, mail in zip(rows, mails, strict=True):
+            try:
+                outcomes.append(
+                    self._decide(row, mail, view, lambda: next(fresh, tickets.new_ref()))
+                )
+            except Exception:
+                log.exception("inbound %d could not be decided; left for the next start", row.id)
+        reply_ids = await self._store.apply(outcomes)
+        for outcome in outcomes:
+            self._log(outcome, reply_ids.get(outcome.inbound_id))
+            reply = outcome.reply
+            if reply is not None:
+                self._submit(
+                    OutboundReply(
+                        reply_ids[outcome.inbound_id],
+                        outcome.channel,
+                        reply.envelope_from,
+                        (reply.recipient,),
+                        reply.message,
+                        reply.message_id,
+                    )
+                )
+        return {o.inbound_id: _word(o.decision) for o in outcomes}
+
+    def _decide(
+        self, row: InboundRow, mail: ParsedMail, view: View, new_ref: Callable[[], str]
+    ) -> Outcome:
+        own_ids = tuple(i for i in (mail.message_id, row.external_id) if i)
+
+        def outcome(decision: Decision, **extra: Any) -> Outcome:
+            return Outcome(
+                row.id, row.channel, mail.from_addr, mail.subject, own_ids, decision, **extra
+            )
+
         profile = self._profiles.get(row.channel)
         if profile is None:
-            return await self._suppress(
-                row, mail, "unknown-channel", f"channel {row.channel!r} is no longer configured"
-            )
-        verdict = guards.check(mail, profile.guard)
-        if verdict is not None:
-            return await self._suppress(row, mail, verdict.rule, verdict.reason)
-        ticket = await self._store.ticket_for_thread(tickets.thread_message_ids(mail))
-        for ref in tickets.refs_in_subject(mail.subject) if ticket is None else ():
-            ticket = await self._store.ticket_by_ref(ref)
-            if ticket is not None:
-                break
-        if ticket is not None:
-            await self._store.finish_followup(
-                row.id, ticket.id, mail.message_id, mail.from_addr, mail.subject
-            )
-            log.info(
-                "inbound %d from %s joins ticket %s (no second acknowledgement)",
-                row.id,
-                mail.from_addr,
-                ticket.ref,
-            )
-            return "follow-up"
-        target = tickets.reply_target(mail)
-        if target is None:
-            return await self._suppress(row, mail, "no-reply-address", "no usable address")
-        since = self._clock() - self._cap.window
-        recent = await self._store.recent_replies_to(target, since)
-        if recent >= self._cap.max_replies:
-            return await self._suppress(
-                row,
-                mail,
-                "reply-cap",
-                f"{recent} automatic replies to {target} within {self._cap.window}",
-            )
-        await self._acknowledge(row, mail, profile, target)
-        return "replied"
+            return outcome(Suppress("unknown-channel", f"channel {row.channel!r} is gone"))
+        decision = decide(mail, Policy(profile.guard, self._cap.max_replies), view, new_ref)
+        if isinstance(decision, FollowUp):
+            view.joined(decision.ref, mail.message_id)
+        if not isinstance(decision, Acknowledge):
+            return outcome(decision)
+        ticket, reply = self._acknowledgement(mail, profile, decision)
+        view.opened(decision.ref, [*own_ids, reply.message_id], decision.target)
+        return outcome(decision, ticket=ticket, reply=reply)
 
-    async def _acknowledge(
-        self, row: InboundRow, mail: ParsedMail, profile: ChannelProfile, target: str
-    ) -> None:
-        ref = tickets.new_ref()
-        while await self._store.ref_exists(ref):
-            ref = tickets.new_ref()
+    def _acknowledgement(
+        self, mail: ParsedMail, profile: ChannelProfile, decision: Acknowledge
+    ) -> tuple[NewTicket, NewReply]:
         subject = tickets.base_subject(mail.subject)
         rendered = self._templates.render(
-            ACKNOWLEDGEMENT, [profile.language, "en"], render_context(profile, mail, ref, subject)
+            ACKNOWLEDGEMENT,
+            [profile.language, "en"],
+            render_context(profile, mail, decision.ref, subject),
         )
         message_id = new_message_id(profile.domain)
         message = build_reply(
             ReplySpec(
                 from_addr=profile.address,
                 from_name=profile.display_name,
-                to_addr=target,
-                to_name=mail.from_name if target == mail.from_addr else "",
+                to_addr=decision.target,
+                to_name=mail.from_name if decision.target == mail.from_addr else "",
                 subject=rendered.subject,
                 text=rendered.text,
                 html=rendered.html,
@@ -156,29 +187,47 @@ class Dispatcher:
                 parent_in_reply_to=mail.in_reply_to,
             )
         )
-        _, reply_id = await self._store.finish_replied(
-            row.id,
-            row.channel,
-            NewTicket(ref, row.channel, target, mail.from_name, subject, rendered.language),
-            [mail.message_id, row.external_id],
-            NewReply(ACKNOWLEDGEMENT, target, profile.envelope_from, message_id, message),
+        ticket = NewTicket(
+            decision.ref, profile.name, decision.target, mail.from_name, subject, rendered.language
         )
-        log.info(
-            "inbound %d from %s: ticket %s opened, acknowledgement %d queued (%s)",
-            row.id,
-            target,
-            ref,
-            reply_id,
-            rendered.language,
+        reply = NewReply(
+            ACKNOWLEDGEMENT, decision.target, profile.envelope_from, message_id, message
         )
-        self._submit(reply_id, row.channel)
+        return ticket, reply
 
-    async def _suppress(self, row: InboundRow, mail: ParsedMail, rule: str, reason: str) -> str:
-        await self._store.finish_suppressed(row.id, row.channel, rule, reason, mail.from_addr)
-        log.info(
-            "inbound %d from %s not answered: %s (%s)", row.id, mail.from_addr or "?", rule, reason
-        )
+    @staticmethod
+    def _log(outcome: Outcome, reply_id: int | None) -> None:
+        decision = outcome.decision
+        who = outcome.sender or "?"
+        if isinstance(decision, Suppress):
+            log.info(
+                "inbound %d from %s not answered: %s (%s)",
+                outcome.inbound_id,
+                who,
+                decision.rule,
+                decision.reason,
+            )
+        elif isinstance(decision, FollowUp):
+            log.info(
+                "inbound %d from %s joins ticket %s (no second acknowledgement)",
+                outcome.inbound_id,
+                who,
+                decision.ref,
+            )
+        else:
+            log.info(
+                "inbound %d from %s: ticket %s opened, acknowledgement %s queued",
+                outcome.inbound_id,
+                who,
+                decision.ref,
+                reply_id,
+            )
+
+
+def _word(decision: Decision) -> str:
+    if isinstance(decision, Suppress):
         return "suppressed"
+    return "follow-up" if isinstance(decision, FollowUp) else "replied"
 
 
 def render_context(

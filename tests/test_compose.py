@@ -87,3 +87,30 @@ def test_message_ids_are_unique_and_on_our_domain() -> None:
     ids = {new_message_id("toko-contoh.id") for _ in range(1000)}
     assert len(ids) == 1000
     assert all(i.startswith("responder.") and i.endswith("@toko-contoh.id") for i in ids)
+
+
+def test_bodies_and_non_ascii_headers_round_trip_exactly() -> None:
+    text = (
+        "Halo Ni Luh Ayu 🌺,\n\nTerima kasih — pesanan Anda sudah kami terima.  \n"
+        ".a line starting with a dot\nFrom the start of a line\n" + "panjang " * 40 + "\n"
+    )
+    html = "<p>Halo <b>Ni Luh Ayu</b> 🌺</p>\n<p>" + "x" * 300 + "</p>\n"
+    raw = build_reply(
+        spec(
+            text=text,
+            html=html,
+            subject="Re: Pesanan saya belum sampai — mohon dicek 🙏 " + "panjang " * 20,
+            to_name="Ni Luh Ayu Ṡ",
+            from_name="Toko Contoh \"Batik\" & Co",
+        )
+    )
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only, as SMTP wants (RFC 5321 2.3.8)
+    msg = parse(raw)
+    # On the wire every line ends in CRLF; a mail client shows the same lines.
+    assert msg.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n") == text
+    assert msg.get_body(preferencelist=("html",)).get_content().replace("\r\n", "\n") == html
+    assert msg["Subject"].startswith("Re: Pesanan saya belum sampai — mohon dicek 🙏 panjang")
+    assert msg["To"].addresses[0].display_name == "Ni Luh Ayu Ṡ"
+    assert msg["From"].addresses[0].display_name == 'Toko Contoh "Batik" & Co'
+    assert msg["From"].addresses[0].addr_spec == "support@toko-contoh.id"

@@ -18,8 +18,9 @@ from harness import (
     wait_until,
     write_config,
 )
-from mailfactory import make_mail
+from mailfactory import STAFF_USER, make_mail
 
+from responder.app import App
 from responder.devservers import Dovecot, RecordingSMTPServer
 
 
@@ -62,19 +63,35 @@ async def test_smtp_550_parks_the_reply_and_says_so_and_others_still_go(
     )
 
 
-async def test_imap_login_failure_is_a_clear_permanent_error_and_the_process_lives(
+async def test_imap_login_failure_stops_only_that_channel_with_a_clear_error(
     tmp_path: Path,
     dovecot: Dovecot,
     smtp_server: RecordingSMTPServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
+    # A second channel whose password is wrong must not stop the first one.
+    (tmp_path / "staff-password").write_text("wrong-password\n")
+    second = f"""\
+  - name: staff-mail
+    type: email
+    address: {STAFF_USER}
+    imap: {{host: 127.0.0.1, port: {dovecot.port}, security: none, username: {STAFF_USER},
+           password_file: {tmp_path / "staff-password"}, timeout: 5s}}
+    smtp: {{host: 127.0.0.1, port: {smtp_server.port}, security: none}}
+"""
     config = write_config(tmp_path, dovecot, smtp_server)
-    (tmp_path / "imap-password").write_text("wrong-password\n")
+    config.write_text(config.read_text() + second)
     async with running(config) as app:
-        await wait_until(_async(lambda: app.health()["support-mail"] == "failed"))
-    errors = [r.message for r in caplog.records if r.levelno == logging.ERROR]
-    assert any("login refused for support@toko-contoh.id" in m for m in errors)
+        await wait_until(_async(lambda: app.health()["staff-mail"] == "failed"))
+        await wait_connected_channel(app, "support-mail")
+        await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
+        [received] = await smtp_server.wait_for_async(1, timeout=5)
+    assert received.rcpt_tos == ("budi@example.com",)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(f"login refused for {STAFF_USER}" in m for m in errors)
     assert not any("wrong-password" in r.getMessage() for r in caplog.records)
+    assert not any("secret-imap" in r.getMessage() for r in caplog.records)
 
 
 async def test_dovecot_restart_mid_idle_loses_nothing(
@@ -179,6 +196,10 @@ async def test_kill_9_mid_stream_then_restart_answers_each_message_exactly_once(
     }
     assert all(len(ids) == 1 for ids in ids_per_recipient.values())
     assert sum(n - 1 for n in per_recipient.values()) <= 1
+
+
+async def wait_connected_channel(app: App, name: str) -> None:
+    await wait_until(_async(lambda: app.health()[name] == "connected"))
 
 
 def _async(predicate):  # type: ignore[no-untyped-def]

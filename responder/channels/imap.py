@@ -280,6 +280,8 @@ class ImapIntake:
             return
         try:
             if not self._lost.is_set() and client.get_state() in ("AUTH", "SELECTED"):
+                if client.has_pending_idle():
+                    client.idle_done()  # LOGOUT would otherwise wait behind the open IDLE
                 await asyncio.wait_for(client.logout(), 2.0)
         except Exception:
             pass

@@ -10,24 +10,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from responder.decide import View
 from responder.errors import StorageError
 from responder.models import Cursor, InboundMessage
 from responder.storage import schema
+from responder.storage.decisions import Outcome, apply_outcomes, load_view
 from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
-    NewReply,
-    NewTicket,
     ReplyRow,
-    TicketRow,
     pk,
     reply_row,
-    ticket_row,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +44,9 @@ class Store:
         self._url = url
         self._clock = clock
         self._engine: AsyncEngine | None = None
+        # One connection for the daemon's life: checking one out of the pool per transaction
+        # costs a reset round trip each time.
+        self._conn: AsyncConnection | None = None
         # SQLite allows one writer; serialising here avoids "database is locked" retries and
         # keeps each unit of work a single short transaction.
         self._lock = asyncio.Lock()
@@ -68,18 +69,22 @@ class Store:
             raise
         log.info("database ready (schema version %d)", version)
         self._engine = engine
+        self._conn = await engine.connect()
 
     async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        if self._engine is None:
+        if self._conn is None:
             raise StorageError("the store is not open")
-        async with self._lock, self._engine.begin() as conn:
-            yield conn
+        async with self._lock, self._conn.begin():
+            yield self._conn
 
     # -- intake -----------------------------------------------------------------------------
 
@@ -152,169 +157,42 @@ class Store:
             )
             return [r.id for r in rows]
 
-    async def inbound(self, inbound_id: int) -> InboundRow | None:
+    async def inbound_many(self, ids: Sequence[int]) -> list[InboundRow]:
+        """The messages among `ids` still to be decided, in arrival order."""
         t = schema.inbound
         async with self._tx() as conn:
-            row = (await conn.execute(select(t).where(t.c.id == inbound_id))).first()
-        if row is None:
-            return None
-        return InboundRow(
-            row.id, row.channel, row.external_id, row.raw, row.received_at, row.state, row.ticket_id
-        )
+            rows = await conn.execute(
+                select(t).where(t.c.id.in_(list(ids)), t.c.state == "new").order_by(t.c.id)
+            )
+            return [
+                InboundRow(
+                    r.id, r.channel, r.external_id, r.raw, r.received_at, r.state, r.ticket_id
+                )
+                for r in rows
+            ]
 
     # -- deciding ---------------------------------------------------------------------------
 
-    async def ticket_for_thread(self, message_ids: Iterable[str]) -> TicketRow | None:
-        ids = [m for m in message_ids if m]
-        if not ids:
-            return None
-        t, th = schema.tickets, schema.thread_ids
-        async with self._tx() as conn:
-            row = (
-                await conn.execute(
-                    select(t)
-                    .join(th, th.c.ticket_id == t.c.id)
-                    .where(th.c.message_id.in_(ids))
-                    .order_by(t.c.id)
-                    .limit(1)
-                )
-            ).first()
-        return ticket_row(row) if row is not None else None
-
-    async def ticket_by_ref(self, ref: str) -> TicketRow | None:
-        t = schema.tickets
-        async with self._tx() as conn:
-            row = (await conn.execute(select(t).where(t.c.ref == ref))).first()
-        return ticket_row(row) if row is not None else None
-
-    async def ref_exists(self, ref: str) -> bool:
-        return await self.ticket_by_ref(ref) is not None
-
-    async def recent_replies_to(self, recipient: str, since: datetime) -> int:
-        r = schema.replies
-        async with self._tx() as conn:
-            value = await conn.scalar(
-                select(func.count())
-                .select_from(r)
-                .where(r.c.recipient == recipient, r.c.created_at >= since, r.c.state != "parked")
-            )
-        return int(value or 0)
-
-    async def finish_suppressed(
-        self, inbound_id: int, channel: str, rule: str, reason: str, sender: str | None
-    ) -> None:
-        now = self._clock()
-        async with self._tx() as conn:
-            await conn.execute(
-                schema.suppressions.insert().values(
-                    inbound_id=inbound_id,
-                    channel=channel,
-                    rule=rule,
-                    reason=reason,
-                    sender=sender,
-                    created_at=now,
-                )
-            )
-            await self._done(conn, inbound_id, "suppressed", None, sender, None)
-
-    async def finish_followup(
+    async def view(
         self,
-        inbound_id: int,
-        ticket_id: int,
-        message_id: str | None,
-        sender: str | None,
-        subject: str,
-    ) -> None:
+        message_ids: Iterable[str],
+        refs: Iterable[str],
+        targets: Iterable[str],
+        since: datetime,
+    ) -> View:
         async with self._tx() as conn:
-            await self._thread(conn, ticket_id, [message_id])
-            await conn.execute(
-                update(schema.tickets)
-                .where(schema.tickets.c.id == ticket_id)
-                .values(updated_at=self._clock())
-            )
-            await self._done(conn, inbound_id, "follow-up", ticket_id, sender, subject)
+            return await load_view(conn, message_ids, refs, targets, since)
 
-    async def finish_replied(
-        self,
-        inbound_id: int,
-        channel: str,
-        ticket: NewTicket,
-        thread: Sequence[str | None],
-        reply: NewReply,
-    ) -> tuple[int, int]:
-        """Open the ticket and queue its reply atomically; returns (ticket id, reply id)."""
-        now = self._clock()
+    async def apply(self, outcomes: Sequence[Outcome]) -> dict[int, int]:
         async with self._tx() as conn:
-            result = await conn.execute(
-                schema.tickets.insert().values(
-                    **ticket.__dict__, status="open", created_at=now, updated_at=now
-                )
-            )
-            ticket_id = pk(result.inserted_primary_key)
-            await self._thread(conn, ticket_id, [*thread, reply.message_id])
-            result = await conn.execute(
-                schema.replies.insert().values(
-                    inbound_id=inbound_id,
-                    ticket_id=ticket_id,
-                    channel=channel,
-                    **reply.__dict__,
-                    state="pending",
-                    attempts=0,
-                    created_at=now,
-                )
-            )
-            reply_id = pk(result.inserted_primary_key)
-            await self._done(
-                conn, inbound_id, "replied", ticket_id, ticket.customer, ticket.subject
-            )
-        return ticket_id, reply_id
-
-    async def _thread(
-        self, conn: AsyncConnection, ticket_id: int, message_ids: Sequence[str | None]
-    ) -> None:
-        wanted = {m for m in message_ids if m}
-        if not wanted:
-            return
-        th = schema.thread_ids
-        rows = await conn.execute(select(th.c.message_id).where(th.c.message_id.in_(wanted)))
-        for message_id in wanted - {r.message_id for r in rows}:
-            await conn.execute(th.insert().values(message_id=message_id, ticket_id=ticket_id))
-
-    async def _done(
-        self,
-        conn: AsyncConnection,
-        inbound_id: int,
-        outcome: str,
-        ticket_id: int | None,
-        sender: str | None,
-        subject: str | None,
-    ) -> None:
-        await conn.execute(
-            update(schema.inbound)
-            .where(schema.inbound.c.id == inbound_id)
-            .values(
-                state="done",
-                outcome=outcome,
-                ticket_id=ticket_id,
-                sender=sender,
-                subject=subject[:400] if subject else subject,
-            )
-        )
+            return await apply_outcomes(conn, outcomes, self._clock())
 
     # -- sending ----------------------------------------------------------------------------
-
-    async def reply(self, reply_id: int) -> ReplyRow | None:
-        r = schema.replies
-        async with self._tx() as conn:
-            row = (await conn.execute(select(r).where(r.c.id == reply_id))).first()
-        return reply_row(row) if row is not None else None
 
     async def unsent_replies(self) -> list[ReplyRow]:
         r = schema.replies
         async with self._tx() as conn:
-            rows = await conn.execute(
-                select(r).where(r.c.state.in_(("pending", "sending"))).order_by(r.c.id)
-            )
+            rows = await conn.execute(select(r).where(r.c.state == "pending").order_by(r.c.id))
             return [reply_row(row) for row in rows]
 
     async def mark_reply(self, reply_id: int, state: str, **values: Any) -> None:
