@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 from responder.channels.base import Channel
 from responder.errors import PermanentError, TransientError
 from responder.models import OutboundReply
+from responder.recorder import Recorder
 from responder.retry import backoff
+from responder.storage.records import ReplyMark
 from responder.storage.store import Store
 from responder.tasks import TaskGroup
 
@@ -50,8 +52,10 @@ class Outbox:
         self._clock = clock
         self._policy = policy
         self._queues: dict[str, asyncio.Queue[Job]] = {name: asyncio.Queue() for name in channels}
+        self._recorder = Recorder(store)
 
     def start(self) -> None:
+        self._tasks.spawn(self._recorder.run(), name="outbox:recorder")
         for name in self._channels:
             self._tasks.spawn(self._worker(name), name=f"outbox:{name}")
 
@@ -100,14 +104,18 @@ class Outbox:
         self._queues[job.reply.channel].put_nowait(job)
 
     async def drain(self, timeout: float) -> bool:
-        """Wait until every queued reply had its try, or the deadline passes."""
-        joins = [asyncio.ensure_future(q.join()) for q in self._queues.values()]
-        if not joins:
-            return True
-        _, pending = await asyncio.wait(joins, timeout=timeout)
-        for task in pending:
-            task.cancel()
-        return not pending
+        """Wait until every queued reply had its try and its outcome is recorded, or the
+        deadline passes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(q.join() for q in self._queues.values())), timeout
+            )
+            await asyncio.wait_for(self._recorder.flushed(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            return False
+        return True
 
     async def _worker(self, name: str) -> None:
         queue = self._queues[name]
@@ -137,12 +145,8 @@ class Outbox:
                 attempts, self._policy.base.total_seconds(), self._policy.cap.total_seconds()
             )
             retry_at = self._clock() + timedelta(seconds=delay)
-            await self._store.mark_reply(
-                reply.reply_id,
-                "pending",
-                attempts=attempts,
-                last_error=str(exc),
-                next_attempt_at=retry_at,
+            await self._recorder.record(
+                ReplyMark(reply.reply_id, "pending", attempts, str(exc), retry_at)
             )
             log.warning(
                 "reply %d to %s: %s; retry %d in %.1fs",
@@ -154,7 +158,8 @@ class Outbox:
             )
             self._later(Job(reply, attempts), delay)
         else:
-            await self._store.mark_reply(reply.reply_id, "sent", attempts=attempts, last_error=None)
+            sent = ReplyMark(reply.reply_id, "sent", attempts, sent_at=self._clock())
+            await self._recorder.record(sent)
             log.info(
                 "reply %d sent to %s (%s)",
                 reply.reply_id,
@@ -163,7 +168,7 @@ class Outbox:
             )
 
     async def _park(self, reply: OutboundReply, attempts: int, why: str) -> None:
-        await self._store.mark_reply(reply.reply_id, "parked", attempts=attempts, last_error=why)
+        await self._recorder.record(ReplyMark(reply.reply_id, "parked", attempts, why))
         log.error(
             "reply %d to %s PARKED, not sent: %s. It stays in the database "
             "(replies table, state 'parked') for a person to look at.",

@@ -101,7 +101,7 @@ def test_bodies_and_non_ascii_headers_round_trip_exactly() -> None:
             html=html,
             subject="Re: Pesanan saya belum sampai — mohon dicek 🙏 " + "panjang " * 20,
             to_name="Ni Luh Ayu Ṡ",
-            from_name="Toko Contoh \"Batik\" & Co",
+            from_name='Toko Contoh "Batik" & Co',
         )
     )
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))

@@ -42,6 +42,18 @@ class ReplyRow:
 
 
 @dataclass(frozen=True)
+class ReplyMark:
+    """The outcome of one try to send a reply."""
+
+    reply_id: int
+    state: str  # pending (to retry), sent or parked
+    attempts: int
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class NewTicket:
     ref: str
     channel: str

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -23,6 +23,7 @@ from responder.storage.decisions import Outcome, apply_outcomes, load_view
 from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
+    ReplyMark,
     ReplyRow,
     pk,
     reply_row,
@@ -195,14 +196,33 @@ class Store:
             rows = await conn.execute(select(r).where(r.c.state == "pending").order_by(r.c.id))
             return [reply_row(row) for row in rows]
 
-    async def mark_reply(self, reply_id: int, state: str, **values: Any) -> None:
-        if state == "sent":
-            values.setdefault("sent_at", self._clock())
+    async def mark_replies(self, marks: Sequence[ReplyMark]) -> None:
+        """Record the outcome of several tries in one transaction, in order."""
+        if not marks:
+            return
+        r = schema.replies
         async with self._tx() as conn:
             await conn.execute(
-                update(schema.replies)
-                .where(schema.replies.c.id == reply_id)
-                .values(state=state, **values)
+                update(r)
+                .where(r.c.id == bindparam("b_id"))
+                .values(
+                    state=bindparam("b_state"),
+                    attempts=bindparam("b_attempts"),
+                    last_error=bindparam("b_error"),
+                    next_attempt_at=bindparam("b_next"),
+                    sent_at=bindparam("b_sent"),
+                ),
+                [
+                    {
+                        "b_id": m.reply_id,
+                        "b_state": m.state,
+                        "b_attempts": m.attempts,
+                        "b_error": m.last_error,
+                        "b_next": m.next_attempt_at,
+                        "b_sent": m.sent_at,
+                    }
+                    for m in marks
+                ],
             )
 
     # -- inspection (tests, demo, status) ---------------------------------------------------
