@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesParser
+from email.policy import compat32
 
 from responder.mail.body import cap_utf8, decode_bytes, html_to_text, normalise_text
 from responder.mail.headers import (
@@ -53,14 +53,17 @@ _RAW_HTML_LIMIT = 2 * 1024 * 1024  # markup, inline styles and data: URIs outwei
 # policy.default's MIME parameter parser is slow on huge crafted values; no genuine Content-*
 # field comes near this size, and a stalled parse would stall every channel.
 _CONTENT_FIELD_LIMIT = 2 * 1024
-_PARSER = BytesParser(policy=policy.default)
+# compat32, not policy.default: the modern policy re-parses every header it is asked for
+# (Content-Type again for each part walked), which was a fifth of the daemon's CPU on a
+# backlog. Headers are decoded on demand by the helpers in headers.py instead.
+_PARSER = BytesParser(policy=compat32)
 
 
 @dataclass(frozen=True)
 class ParsedMail:
     """What the pipeline and the guards need from one inbound message, already made safe."""
 
-    message: EmailMessage
+    message: Message
     message_id: str | None
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
@@ -94,15 +97,14 @@ def parse_message(raw: bytes) -> ParsedMail:
         return _build_minimal(message)
 
 
-def _parse(raw: bytes) -> EmailMessage:
+def _parse(raw: bytes) -> Message:
     for headersonly in (False, True):
         try:
             message = _PARSER.parsebytes(raw, headersonly=headersonly)
         except Exception:  # deep MIME nesting can exhaust the recursion limit
             continue
-        if isinstance(message, EmailMessage):
-            return message
-    return EmailMessage()
+        return message
+    return Message()
 
 
 def _cap_content_fields(raw: bytes) -> bytes:
@@ -130,7 +132,7 @@ def _cap_content_fields(raw: bytes) -> bytes:
     return b"\n".join(out) + raw[end:]
 
 
-def _build(message: EmailMessage) -> ParsedMail:
+def _build(message: Message) -> ParsedMail:
     subject = first_decoded(message, "Subject")
     from_pairs = address_pairs(first_raw(message, "From") or "")
     from_addrs = [a for _, a in from_pairs if a]
@@ -155,7 +157,7 @@ def _build(message: EmailMessage) -> ParsedMail:
     )
 
 
-def _build_minimal(message: EmailMessage) -> ParsedMail:
+def _build_minimal(message: Message) -> ParsedMail:
     return ParsedMail(
         message=message,
         message_id=None,
@@ -171,7 +173,7 @@ def _build_minimal(message: EmailMessage) -> ParsedMail:
     )
 
 
-def _extract_text(message: EmailMessage) -> str:
+def _extract_text(message: Message) -> str:
     try:
         plain, html = _find_bodies(message)
         text = normalise_text(_part_text(plain, _RAW_TEXT_LIMIT)) if plain is not None else ""
@@ -182,17 +184,14 @@ def _extract_text(message: EmailMessage) -> str:
     return cap_utf8(text, TEXT_LIMIT)
 
 
-def _find_bodies(message: EmailMessage) -> tuple[Message | None, Message | None]:
-    try:
-        found = message.get_body(("plain",)), message.get_body(("html",))
-    except Exception:
-        return _walk_bodies(message)
+def _find_bodies(message: Message) -> tuple[Message | None, Message | None]:
+    found = _walk_bodies(message)
     # A multipart without a usable boundary is parsed as one block of text: that is the body.
     broken = not message.is_multipart() and content_type(message).startswith("multipart/")
     return (message, None) if found == (None, None) and broken else found
 
 
-def _walk_bodies(message: EmailMessage) -> tuple[Message | None, Message | None]:
+def _walk_bodies(message: Message) -> tuple[Message | None, Message | None]:
     plain: Message | None = None
     html: Message | None = None
     try:
