@@ -52,12 +52,13 @@ class Outbox:
         self._clock = clock
         self._policy = policy
         self._queues: dict[str, asyncio.Queue[Job]] = {name: asyncio.Queue() for name in channels}
-        self._recorder = Recorder(store)
+        self._recorder = Recorder(store, ahead=sum(c.concurrency for c in channels.values()))
 
     def start(self) -> None:
         self._tasks.spawn(self._recorder.run(), name="outbox:recorder")
-        for name in self._channels:
-            self._tasks.spawn(self._worker(name), name=f"outbox:{name}")
+        for name, channel in self._channels.items():
+            for n in range(channel.concurrency):
+                self._tasks.spawn(self._worker(name), name=f"outbox:{name}:{n}")
 
     def submit(self, reply: OutboundReply, attempts: int = 0) -> None:
         self._queues[reply.channel].put_nowait(Job(reply, attempts))

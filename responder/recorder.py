@@ -10,28 +10,29 @@ from responder.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-# How many sent-but-unrecorded replies the sender may run ahead by. This is the crash window
+# How many sent-but-unrecorded replies each sender may run ahead by. This is the crash window
 # the README describes: a reply the SMTP server took whose mark was not yet committed is sent
 # again (same Message-ID) after a crash. One overlaps the SMTP round trips of the next reply
-# with the commit of the last, which roughly doubles backlog throughput.
-AHEAD = 1
+# with the commit of the last.
+AHEAD_PER_SENDER = 1
 
 
 class Recorder:
     """Commits marks in order, as many per transaction as have piled up."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, ahead: int = AHEAD_PER_SENDER) -> None:
         self._store = store
+        self.ahead = ahead
         self._pending: list[ReplyMark] = []
         self._committing = 0
         self._changed = asyncio.Condition()
 
     async def record(self, mark: ReplyMark) -> None:
-        """Queue a mark; return once at most AHEAD marks (this one included) are uncommitted."""
+        """Queue a mark; return once at most `ahead` marks (this one included) are uncommitted."""
         async with self._changed:
             self._pending.append(mark)
             self._changed.notify_all()
-            await self._changed.wait_for(lambda: self._unrecorded() <= AHEAD)
+            await self._changed.wait_for(lambda: self._unrecorded() <= self.ahead)
 
     async def flushed(self) -> None:
         async with self._changed:

@@ -27,6 +27,7 @@ class Channel(Protocol):
     """A thin adapter: knows its protocol, nothing of rules, templates or storage."""
 
     name: str
+    concurrency: int  # how many sends may be in flight at once
 
     async def start(self, inbox: Inbox) -> None:
         """Begin intake in the background; returns once the tasks are started."""

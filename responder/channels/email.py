@@ -14,13 +14,19 @@ from responder.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
+SMTP_CONNECTIONS = 2
+
 
 class EmailChannel:
     def __init__(self, config: EmailChannelConfig, tasks: TaskGroup) -> None:
         self.name = config.name
         self.config = config
         self._tasks = tasks
-        self._sender = SmtpSender(config.name, config.smtp)
+        # A small pool: while one connection waits for the server's answer, another sends.
+        self._senders: asyncio.Queue[SmtpSender] = asyncio.Queue()
+        for _ in range(SMTP_CONNECTIONS):
+            self._senders.put_nowait(SmtpSender(config.name, config.smtp))
+        self.concurrency = SMTP_CONNECTIONS
         self._intake: ImapIntake | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -33,11 +39,16 @@ class EmailChannel:
         self._task = self._tasks.spawn(self._intake.run(), name=f"imap:{self.name}")
 
     async def send(self, reply: OutboundReply) -> None:
-        await self._sender.send(reply.envelope_from, reply.recipients, reply.message)
+        sender = await self._senders.get()
+        try:
+            await sender.send(reply.envelope_from, reply.recipients, reply.message)
+        finally:
+            self._senders.put_nowait(sender)
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        await self._sender.close()
+        while not self._senders.empty():
+            await self._senders.get_nowait().close()
