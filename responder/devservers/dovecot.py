@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
 import grp
-import imaplib
 import os
 import pwd
 import re
@@ -16,13 +13,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
-from responder.devservers._net import free_port
+from responder.devservers._net import ServerContext, free_port
+from responder.devservers.dovecot_conf import HOST, render_config
+from responder.devservers.mailbox import DovecotError, MailboxHelpers, imap_utf7
 
-HOST = "127.0.0.1"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
@@ -31,10 +28,6 @@ _LONGEST_SOCKET = len("/replication-notify-fifo") + 8
 _SUN_PATH_MAX = 107
 _CHROOTED = ("aggregator", "anvil", "imap-login", "imap-urlauth-login", "ipc", "old-stats")
 _UNSAFE_PATH = re.compile(r'[\s%"#:\\]')
-
-
-class DovecotError(RuntimeError):
-    """Dovecot is missing, would not start, or refused a helper's request."""
 
 
 def find_dovecot() -> str:
@@ -48,50 +41,7 @@ def find_dovecot() -> str:
     raise DovecotError("dovecot binary not found; install it with: apt-get install dovecot-imapd")
 
 
-def imap_utf7(name: str) -> str:
-    """Encode a mailbox name as IMAP modified UTF-7 (RFC 3501 section 5.1.3)."""
-    out: list[str] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            raw = "".join(pending).encode("utf-16-be")
-            out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
-            pending.clear()
-
-    for char in name:
-        if 0x20 <= ord(char) <= 0x7E:
-            flush()
-            out.append("&-" if char == "&" else char)
-        else:
-            pending.append(char)
-    flush()
-    return "".join(out)
-
-
-def _quoted(mailbox: str) -> str:
-    # imaplib sends mailbox arguments verbatim, so spaces and quotes are ours to escape.
-    encoded = imap_utf7(mailbox).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{encoded}"'
-
-
-def _check(result: tuple[str, Sequence[object]], what: str) -> Sequence[object]:
-    typ, data = result
-    if typ != "OK":
-        raise DovecotError(f"{what} failed: {typ} {data!r}")
-    return data
-
-
-def _first_bytes(data: Sequence[object]) -> bytes:
-    for item in data:
-        if isinstance(item, bytes):
-            return item
-        if isinstance(item, tuple) and item and isinstance(item[0], bytes):
-            return item[0]
-    return b""
-
-
-class Dovecot:
+class Dovecot(MailboxHelpers, ServerContext):
     """A Dovecot IMAP server on 127.0.0.1 whose config, state, logs and mail sit in base_dir.
 
     Runs both as root (CI) and as an ordinary user. Dovecot refuses to serve mail as
@@ -207,18 +157,6 @@ class Dovecot:
         self.stop(kill=kill)
         self.start()
 
-    def __enter__(self) -> Dovecot:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def log_tail(self, lines: int = 40) -> str:
         chunks = []
         for path in (self._stderr_path, self.log_path):
@@ -284,143 +222,21 @@ class Dovecot:
         passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
         passwd.chmod(0o600)
         self.conf_path.write_text(
-            f"""\
-# Throwaway config written by responder.devservers; nothing from /etc/dovecot is used.
-base_dir = {self._run_dir}
-state_dir = {self.base_dir / "state"}
-log_path = {self.log_path}
-info_log_path = {self.log_path}
-listen = {HOST}
-protocols = imap
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-# Tests of refused logins should not wait for the failure delay.
-auth_failure_delay = 0
-first_valid_uid = 0
-first_valid_gid = 0
-default_login_user = {login_user}
-default_internal_user = {me.pw_name}
-default_internal_group = {my_group}
-# The benchmark opens many sessions for one user from one address.
-mail_max_userip_connections = 1000
-mail_location = maildir:~/Maildir
-{extra}
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Drafts {{
-    special_use = \\Drafts
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-  }}
-  mailbox Sent {{
-    special_use = \\Sent
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-  }}
-}}
-
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
-}}
-userdb {{
-  driver = static
-  args = uid={mail_uid} gid={mail_gid} home={home}
-}}
-
-# Moving anvil's penalty socket away makes auth run without the penalty that
-# otherwise delays every login from 127.0.0.1 by 4-15 s after one failure.
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    path = auth-penalty-disabled
-  }}
-}}
-
-service imap-login {{
-  inet_listener imap {{
-    address = {HOST}
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-"""
+            render_config(
+                run_dir=self._run_dir,
+                base_dir=self.base_dir,
+                log_path=self.log_path,
+                port=self.port,
+                login_user=login_user,
+                internal_user=me.pw_name,
+                internal_group=my_group,
+                extra=extra,
+                passwd=passwd,
+                mail_uid=mail_uid,
+                mail_gid=mail_gid,
+                home=home,
+            )
         )
-
-    # -- IMAP helpers (stdlib imaplib, one short session each) --------------------------
-
-    @contextlib.contextmanager
-    def _session(self, user: str) -> Iterator[imaplib.IMAP4]:
-        password = self.users.get(user.lower())
-        if password is None:
-            raise KeyError(f"{user!r} is not a user of this Dovecot")
-        conn = imaplib.IMAP4(HOST, self.port, timeout=10)
-        try:
-            conn.login(user, password)
-            yield conn
-        finally:
-            with contextlib.suppress(OSError, imaplib.IMAP4.error):
-                conn.logout()
-            # logout() leaves the socket open when the server has stopped answering.
-            conn.file.close()
-            conn.sock.close()
-
-    def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: str = "") -> int:
-        """APPEND a message (creating the folder if missing); returns its UID."""
-        with self._session(user) as conn:
-            if folder.upper() != "INBOX":
-                typ, created = conn.create(_quoted(folder))
-                if typ != "OK" and b"ALREADYEXISTS" not in _first_bytes(created):
-                    raise DovecotError(f"CREATE {folder} failed: {created!r}")
-            data = _check(conn.append(_quoted(folder), flags or None, None, raw), "APPEND")
-        match = re.search(rb"APPENDUID \d+ (\d+)", _first_bytes(data))
-        if match is None:
-            raise DovecotError(f"APPEND gave no APPENDUID: {data!r}")
-        return int(match.group(1))
-
-    async def append_async(
-        self, user: str, raw: bytes, folder: str = "INBOX", flags: str = ""
-    ) -> int:
-        return await asyncio.to_thread(self.append, user, raw, folder, flags)
-
-    def uidvalidity(self, user: str, folder: str = "INBOX") -> int:
-        with self._session(user) as conn:
-            data = _check(conn.status(_quoted(folder), "(UIDVALIDITY)"), "STATUS")
-        match = re.search(rb"UIDVALIDITY (\d+)", _first_bytes(data))
-        if match is None:
-            raise DovecotError(f"STATUS gave no UIDVALIDITY: {data!r}")
-        return int(match.group(1))
-
-    def list_uids(self, user: str, folder: str = "INBOX") -> list[int]:
-        with self._session(user) as conn:
-            # EXAMINE, not SELECT: looking must not change what the client under test sees.
-            _check(conn.select(_quoted(folder), readonly=True), "EXAMINE")
-            data = _check(conn.uid("SEARCH", "ALL"), "UID SEARCH")
-        return [int(uid) for uid in _first_bytes(data).split()]
-
-    def fetch_flags(self, user: str, uid: int, folder: str = "INBOX") -> set[str]:
-        with self._session(user) as conn:
-            _check(conn.select(_quoted(folder), readonly=True), "EXAMINE")
-            data = _check(conn.uid("FETCH", str(uid), "(FLAGS)"), "UID FETCH")
-        line = _first_bytes(data)
-        if not line:
-            raise DovecotError(f"no message with UID {uid} in {folder}")
-        return {flag.decode() for flag in imaplib.ParseFlags(line)}
-
-    def fetch_raw(self, user: str, uid: int, folder: str = "INBOX") -> bytes:
-        """The message's full bytes, fetched with BODY.PEEK so \\Seen stays untouched."""
-        with self._session(user) as conn:
-            _check(conn.select(_quoted(folder), readonly=True), "EXAMINE")
-            data = _check(conn.uid("FETCH", str(uid), "(BODY.PEEK[])"), "UID FETCH")
-        for item in data:
-            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
-                return item[1]
-        raise DovecotError(f"no message with UID {uid} in {folder}")
 
     def folder_path(self, user: str, folder: str = "INBOX") -> Path:
         """The maildir holding `folder` (Maildir++ layout: subfolders are dot-prefixed)."""

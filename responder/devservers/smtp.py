@@ -10,12 +10,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from responder.devservers._net import free_port
+from responder.devservers._net import ServerContext, free_port
 
 HOST = "127.0.0.1"
 
@@ -65,7 +64,7 @@ class _Handler:
         return "250 2.0.0 OK: queued"
 
 
-class RecordingSMTPServer:
+class RecordingSMTPServer(ServerContext):
     """SMTP on 127.0.0.1 that stores what it gets and can be told to refuse or stall.
 
     Null senders, SMTPUTF8 and 8BITMIME are accepted, as a real MTA would. A message
@@ -111,18 +110,6 @@ class RecordingSMTPServer:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
-
-    def __enter__(self) -> RecordingSMTPServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def fail_next(self, code: int, count: int = 1, text: str = "Try again later") -> None:
         """Answer the next `count` DATA commands with `code` and record nothing."""

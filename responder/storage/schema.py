@@ -119,7 +119,8 @@ replies = Table(
     Column("envelope_from", String(320), nullable=False),
     Column("message_id", String(400), nullable=False, unique=True),
     Column("message", LargeBinary, nullable=False),
-    # pending -> sending -> sent, or -> parked after a permanent failure or too many tries.
+    # pending -> sent, or -> parked after a permanent failure or too many tries; a pending
+    # reply with next_attempt_at waits for its retry.
     Column("state", String(16), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=True),

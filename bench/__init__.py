@@ -1,0 +1,1 @@
+"""Benchmarks of the daemon against a minimal IMAP-IDLE-to-SMTP baseline (not tests)."""

@@ -1,0 +1,557 @@
+"""Acknowledgement latency, backlog throughput and peak memory: the daemon against a baseline."""
+
+from __future__ import annotations
+
+import argparse
+import imaplib
+import json
+import math
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from responder.devservers import Dovecot, DovecotError, Received, RecordingSMTPServer
+from responder.devservers.dovecot import find_dovecot
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-secret"
+SUPPORT = "support@toko-contoh.id"
+# One Dovecot user per subject, so neither sees the other's mail.
+USERS = {"baseline": "baseline@bench.test", "daemon": "daemon@bench.test"}
+
+READY_TIMEOUT = 30.0
+REPLY_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+# The daemon logs "watching" just before it sends IDLE; give the IDLE round trip time to land.
+IDLE_SETTLE = 0.3
+# The driver polls the recorder: the figures come from the server's own timestamps, so the
+# poll interval only delays the next append, never the measured latency.
+POLL = 0.002
+DAEMON_READY = b"watching INBOX with IDLE"
+
+TARGET_P99_SECONDS = 1.0
+TARGET_P99_RATIO = 1.5
+TARGET_BACKLOG_RATIO = 0.7
+TARGET_RSS_MB = 80.0
+
+BODY = (
+    "Halo, selamat siang.\n\n"
+    "Saya sudah transfer untuk pesanan #INV-20240517-0042 kemarin sore, "
+    "tapi statusnya masih 'menunggu pembayaran'. Mohon dicek ya.\n\n"
+    "Terima kasih,\nBudi\n"
+)
+
+
+class BenchError(RuntimeError):
+    """Something broke: a process died, a reply never came, a server refused."""
+
+
+def make_mail(sender: str, n: int) -> bytes:
+    """A customer's email like tests/mailfactory.py makes, from a sender nobody else uses."""
+    msg = EmailMessage()
+    msg["From"] = f"Customer {n} <{sender}>"
+    msg["To"] = SUPPORT
+    msg["Subject"] = f"Pesanan #{n} belum sampai"
+    msg["Date"] = formatdate(localtime=True)
+    # An explicit domain keeps make_msgid from a slow reverse-DNS lookup of this host.
+    msg["Message-ID"] = make_msgid(domain="example.com")
+    msg.set_content(BODY)
+    return msg.as_bytes(policy=SMTP)
+
+
+class Appender:
+    """One persistent IMAP session, so login cost stays out of the measurement."""
+
+    def __init__(self, host: str, port: int, user: str, password: str) -> None:
+        self._conn = imaplib.IMAP4(host, port, timeout=REPLY_TIMEOUT)
+        self._conn.login(user, password)
+        self.last_uid = 0
+
+    def append(self, raw: bytes) -> int:
+        typ, data = self._conn.append("INBOX", None, None, raw)
+        text = b" ".join(d for d in data if isinstance(d, bytes))
+        match = re.search(rb"APPENDUID \d+ (\d+)", text)
+        if typ != "OK" or match is None:
+            raise BenchError(f"APPEND failed: {typ} {data!r}")
+        self.last_uid = int(match.group(1))
+        return self.last_uid
+
+    def close(self) -> None:
+        try:
+            self._conn.logout()
+        except (OSError, imaplib.IMAP4.error):
+            self._conn.shutdown()
+
+
+class Subject:
+    """A process under measurement: started, stopped and watched by the driver."""
+
+    name = "subject"
+
+    def __init__(self, work: Path) -> None:
+        self.log_path = work / f"{self.name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self, start_uid: int) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, start_uid: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            raise BenchError(f"{self.name} is already running")
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(start_uid),
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stdout(log),
+                stderr=log,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def _stdout(self, log: Any) -> Any:
+        return log
+
+    def wait_ready(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def check_alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            raise BenchError(f"{self.name} exited (status {code}); log tail:\n{self.log_tail()}")
+
+    def peak_rss_mb(self) -> float:
+        """VmHWM: the most resident memory the process ever had."""
+        self.check_alive()
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        if match is None:
+            raise BenchError(f"no VmHWM in /proc/{self.proc.pid}/status")
+        return int(match.group(1)) / 1024
+
+    def stop(self) -> None:
+        """SIGTERM and wait: a clean stop is part of what is checked."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.wait()
+            raise BenchError(f"{self.name} did not stop within {STOP_TIMEOUT:.0f}s") from exc
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if code != 0:
+            raise BenchError(f"{self.name} stopped with status {code}; log:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class DaemonSubject(Subject):
+    """`responder run -c CONFIG` with a config written as tests/harness.py writes one."""
+
+    name = "daemon"
+
+    def __init__(self, work: Path, dovecot: Dovecot, smtp: RecordingSMTPServer) -> None:
+        super().__init__(work)
+        state = work / "daemon-state"
+        state.mkdir()
+        self.config_path = work / "daemon.yaml"
+        self.config_path.write_text(
+            f"""\
+timezone: Asia/Jakarta
+state_dir: {state}
+channels:
+  - name: support-mail
+    type: email
+    address: {SUPPORT}
+    display_name: Toko Contoh
+    language: id
+    imap: {{host: 127.0.0.1, port: {dovecot.port}, security: none, username: {USERS["daemon"]},
+           password_file: {work / "imap-password"}, folder: INBOX}}
+    smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none}}
+"""
+        )
+        self._log_offset = 0
+
+    def command(self, start_uid: int) -> list[str]:
+        # The daemon keeps its own cursor: start_uid is the baseline's stand-in for it.
+        return [sys.executable, "-m", "responder.cli", "run", "-c", str(self.config_path)]
+
+    def start(self, start_uid: int) -> None:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        super().start(start_uid)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_offset)
+                if DAEMON_READY in log.read():
+                    time.sleep(IDLE_SETTLE)
+                    return
+            time.sleep(0.05)
+        raise BenchError(f"daemon not watching within {timeout:.0f}s; log:\n{self.log_tail()}")
+
+
+class BaselineSubject(Subject):
+    """`python -m bench.baseline`, which prints "ready" once its IDLE is active."""
+
+    name = "baseline"
+
+    def __init__(self, work: Path, dovecot: Dovecot, smtp: RecordingSMTPServer) -> None:
+        super().__init__(work)
+        self._args = [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(dovecot.port),
+            "--user",
+            USERS["baseline"],
+            "--password-file",
+            str(work / "imap-password"),
+            "--smtp-port",
+            str(smtp.port),
+        ]
+
+    def command(self, start_uid: int) -> list[str]:
+        return [sys.executable, "-m", "bench.baseline", *self._args, "--start-uid", str(start_uid)]
+
+    def _stdout(self, log: Any) -> Any:
+        return subprocess.PIPE
+
+    def wait_ready(self, timeout: float) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while b"ready\n" not in seen:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BenchError(f"baseline not ready within {timeout:.0f}s: {self.log_tail()}")
+            readable, _, _ = select.select([fd], [], [], min(remaining, 0.5))
+            if readable:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    self.check_alive()
+                    raise BenchError(f"baseline closed stdout before ready: {self.log_tail()}")
+                seen += chunk
+            else:
+                self.check_alive()
+
+
+def wait_for_recipients(
+    smtp: RecordingSMTPServer, subject: Subject, wanted: set[str], timeout: float
+) -> dict[str, Received]:
+    """The first reply received for each wanted recipient; fails if one is missing at timeout."""
+    found: dict[str, Received] = {}
+    scanned = 0
+    deadline = time.monotonic() + timeout
+    while True:
+        received = smtp.received  # only ever appended to while we look
+        for item in received[scanned:]:
+            for rcpt in item.rcpt_tos:
+                if rcpt in wanted and rcpt not in found:
+                    found[rcpt] = item
+        scanned = len(received)
+        if len(found) == len(wanted):
+            return found
+        subject.check_alive()
+        if time.monotonic() >= deadline:
+            raise BenchError(
+                f"{subject.name}: {len(found)} of {len(wanted)} replies within {timeout:.0f}s; "
+                f"log tail:\n{subject.log_tail()}"
+            )
+        time.sleep(POLL)
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile: the smallest value at or above pct% of the samples."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Figures:
+    messages: int = 0
+    latency_p50: float = math.nan
+    latency_p99: float = math.nan
+    latency_max: float = math.nan
+    backlog: int = 0
+    backlog_seconds: float = math.nan
+    backlog_rate: float = math.nan
+    # Process start to the first reply, and the rate from the first reply to the last: they
+    # separate start-up cost from per-message cost.
+    backlog_first_reply_seconds: float = math.nan
+    backlog_steady_rate: float = math.nan
+    backlog_append_seconds: float = math.nan
+    rss_mb: float = math.nan
+    rss_after_latency_mb: float = math.nan
+    extra_replies: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def measure(
+    subject: Subject,
+    dovecot: Dovecot,
+    smtp: RecordingSMTPServer,
+    messages: int,
+    backlog: int,
+) -> Figures:
+    figures = Figures(messages=messages, backlog=backlog)
+    appender = Appender(dovecot.host, dovecot.port, USERS[subject.name], PASSWORD)
+    try:
+        # (a) one by one. The first start also records the daemon's cursor ("from now").
+        smtp.clear()
+        subject.start(start_uid=0)
+        subject.wait_ready(READY_TIMEOUT)
+        for n in range(messages):
+            sender = f"{subject.name}-a{n}@example.com"
+            raw = make_mail(sender, n)
+            before = time.monotonic()
+            appender.append(raw)
+            reply = wait_for_recipients(smtp, subject, {sender}, REPLY_TIMEOUT)[sender]
+            figures.latencies.append(reply.at - before)
+            if (n + 1) % 100 == 0:
+                progress(f"[{subject.name}] latency {n + 1}/{messages}")
+        figures.rss_after_latency_mb = subject.peak_rss_mb()
+        subject.stop()
+        figures.extra_replies += len(smtp.received) - messages
+        if figures.latencies:
+            figures.latency_p50 = percentile(figures.latencies, 50)
+            figures.latency_p99 = percentile(figures.latencies, 99)
+            figures.latency_max = max(figures.latencies)
+
+        # (b) a backlog that arrived while the process was down.
+        start_uid = appender.last_uid
+        smtp.clear()
+        senders = [f"{subject.name}-b{n}@example.com" for n in range(backlog)]
+        mails = [make_mail(sender, n) for n, sender in enumerate(senders)]
+        began = time.monotonic()
+        for raw in mails:
+            appender.append(raw)
+        figures.backlog_append_seconds = time.monotonic() - began
+        progress(f"[{subject.name}] appended {backlog} in {figures.backlog_append_seconds:.1f}s")
+        started = time.monotonic()
+        subject.start(start_uid=start_uid)
+        if backlog:
+            timeout = 60.0 + backlog * 0.25
+            replies = wait_for_recipients(smtp, subject, set(senders), timeout)
+            first = min(r.at for r in replies.values())
+            last = max(r.at for r in replies.values())
+            figures.backlog_seconds = last - started
+            figures.backlog_rate = backlog / figures.backlog_seconds
+            figures.backlog_first_reply_seconds = first - started
+            if backlog > 1 and last > first:
+                figures.backlog_steady_rate = (backlog - 1) / (last - first)
+        else:
+            subject.wait_ready(READY_TIMEOUT)
+        # (c) peak memory, after the backlog went through.
+        figures.rss_mb = subject.peak_rss_mb()
+        subject.stop()
+        figures.extra_replies += len(smtp.received) - backlog
+        progress(f"[{subject.name}] backlog done in {figures.backlog_seconds:.2f}s")
+    finally:
+        subject.kill()
+        appender.close()
+    return figures
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
+
+
+def verdicts(daemon: Figures, baseline: Figures) -> dict[str, bool]:
+    p99_ratio = _ratio(daemon.latency_p99, baseline.latency_p99)
+    return {
+        "latency_p99": daemon.latency_p99 < TARGET_P99_SECONDS and p99_ratio <= TARGET_P99_RATIO,
+        "backlog_rate": _ratio(daemon.backlog_rate, baseline.backlog_rate) >= TARGET_BACKLOG_RATIO,
+        "rss_mb": daemon.rss_mb < TARGET_RSS_MB,
+    }
+
+
+def table(daemon: Figures, baseline: Figures) -> str:
+    ok = verdicts(daemon, baseline)
+    rows: Iterable[tuple[str, str, float, float, str, str]] = (
+        ("ack latency p50 (s)", "{:.3f}", daemon.latency_p50, baseline.latency_p50, "-", ""),
+        (
+            "ack latency p99 (s)",
+            "{:.3f}",
+            daemon.latency_p99,
+            baseline.latency_p99,
+            f"< {TARGET_P99_SECONDS:g} s and <= {TARGET_P99_RATIO:g}x baseline",
+            "latency_p99",
+        ),
+        ("ack latency max (s)", "{:.3f}", daemon.latency_max, baseline.latency_max, "-", ""),
+        (
+            f"backlog {daemon.backlog} (msg/s)",
+            "{:.1f}",
+            daemon.backlog_rate,
+            baseline.backlog_rate,
+            f">= {TARGET_BACKLOG_RATIO:g}x baseline",
+            "backlog_rate",
+        ),
+        (
+            f"backlog {daemon.backlog} (s)",
+            "{:.2f}",
+            daemon.backlog_seconds,
+            baseline.backlog_seconds,
+            "-",
+            "",
+        ),
+        (
+            "  first reply (s)",
+            "{:.2f}",
+            daemon.backlog_first_reply_seconds,
+            baseline.backlog_first_reply_seconds,
+            "-",
+            "",
+        ),
+        (
+            "  steady rate (msg/s)",
+            "{:.1f}",
+            daemon.backlog_steady_rate,
+            baseline.backlog_steady_rate,
+            "-",
+            "",
+        ),
+        (
+            "peak RSS VmHWM (MB)",
+            "{:.1f}",
+            daemon.rss_mb,
+            baseline.rss_mb,
+            f"< {TARGET_RSS_MB:g} MB",
+            "rss_mb",
+        ),
+    )
+    lines = [
+        f"{'metric':<24}{'daemon':>10}{'baseline':>10}{'ratio':>8}  {'target':<32}result",
+        "-" * 92,
+    ]
+    for label, fmt, ours, theirs, target, key in rows:
+        result = ("PASS" if ok[key] else "MISS") if key else "-"
+        ratio = _ratio(ours, theirs)
+        lines.append(
+            f"{label:<24}{fmt.format(ours):>10}{fmt.format(theirs):>10}"
+            f"{f'{ratio:.2f}x':>8}  {target:<32}{result}"
+        )
+    extras = {"daemon": daemon.extra_replies, "baseline": baseline.extra_replies}
+    if any(extras.values()):
+        lines.append(f"unexpected extra replies: {extras}")
+    return "\n".join(lines)
+
+
+def dovecot_version() -> str:
+    try:
+        out = subprocess.run(
+            [find_dovecot(), "--version"], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError, DovecotError):
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ack_latency", description=__doc__)
+    parser.add_argument("--messages", type=int, default=500, help="sent one by one (a)")
+    parser.add_argument("--backlog", type=int, default=2000, help="appended while down (b)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    args = parser.parse_args(argv)
+    if args.messages < 0 or args.backlog < 0:
+        parser.error("--messages and --backlog must not be negative")
+
+    work = Path(tempfile.mkdtemp(prefix="ackbench-"))
+    (work / "imap-password").write_text(PASSWORD + "\n")
+    dovecot = Dovecot(work / "dovecot", {user: PASSWORD for user in USERS.values()})
+    smtp = RecordingSMTPServer()
+    results: dict[str, Figures] = {}
+    failed = True
+    try:
+        dovecot.start()
+        smtp.start()
+        for subject in (
+            BaselineSubject(work, dovecot, smtp),
+            DaemonSubject(work, dovecot, smtp),
+        ):
+            results[subject.name] = measure(subject, dovecot, smtp, args.messages, args.backlog)
+        failed = False
+    except (BenchError, DovecotError, OSError, imaplib.IMAP4.error) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+    finally:
+        smtp.stop()
+        dovecot.stop()
+        if failed or args.keep:
+            print(f"bench: work directory kept at {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if failed:
+        return 1
+
+    daemon, baseline = results["daemon"], results["baseline"]
+    print(
+        f"\nresponder acknowledgement benchmark: {args.messages} messages one by one, "
+        f"backlog of {args.backlog}\n"
+        f"Dovecot {dovecot_version()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs\n"
+    )
+    print(table(daemon, baseline))
+    if args.json is not None:
+        payload = {
+            "messages": args.messages,
+            "backlog": args.backlog,
+            "targets": {
+                "latency_p99_seconds": TARGET_P99_SECONDS,
+                "latency_p99_ratio": TARGET_P99_RATIO,
+                "backlog_ratio": TARGET_BACKLOG_RATIO,
+                "rss_mb": TARGET_RSS_MB,
+            },
+            "verdicts": verdicts(daemon, baseline),
+            "daemon": asdict(daemon),
+            "baseline": asdict(baseline),
+        }
+        args.json.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
