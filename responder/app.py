@@ -115,11 +115,7 @@ class App:
 
     async def stop(self, deadline: float = 10.0) -> None:
         """Stop intake, let queued work finish until the deadline, then cancel the rest."""
-        for channel in reversed(list(self.channels.values())):
-            try:
-                await channel.stop()
-            except Exception:
-                log.exception("channel %s did not stop cleanly", channel.name)
+        await self._stop_channels()
         if self.dispatcher is not None:
             try:
                 await asyncio.wait_for(self.dispatcher.queue.join(), deadline / 2)
@@ -130,9 +126,18 @@ class App:
                 )
         if self.outbox is not None and not await self.outbox.drain(deadline / 2):
             log.warning("stopping with replies unsent; they resume at next start")
+        # Again: stop() is idempotent, and this closes connections the drain opened.
+        await self._stop_channels()
         await self.tasks.cancel_all()
         await self.store.close()
         log.info("responder stopped")
+
+    async def _stop_channels(self) -> None:
+        for channel in reversed(list(self.channels.values())):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel %s did not stop cleanly", channel.name)
 
     def health(self) -> dict[str, str]:
         return {name: channel.state for name, channel in self.channels.items()}

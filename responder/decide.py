@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from responder import guards, tickets
 from responder.mail.parse import ParsedMail
 
+# RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, brackets included.
+MAX_ADDRESS = 254
+# The longest Message-ID the database keeps for threading; longer ones (RFC 5322 allows 998
+# octets on a line) only lose threading, never the message.
+MAX_MESSAGE_ID = 400
+
 
 @dataclass(frozen=True)
 class Suppress:
@@ -71,7 +77,7 @@ def decide(
         if ref in view.existing_refs:
             return FollowUp(ref)
     target = tickets.reply_target(mail)
-    if target is None:
+    if target is None or len(target) > MAX_ADDRESS:
         return Suppress("no-reply-address", "no usable address to reply to")
     recent = view.recent_replies.get(target, 0)
     if recent >= policy.max_replies:
@@ -88,7 +94,7 @@ def lookup_keys(mails: Iterable[ParsedMail]) -> tuple[set[str], set[str], set[st
     refs: set[str] = set()
     targets: set[str] = set()
     for mail in mails:
-        ids.update(tickets.thread_message_ids(mail))
+        ids.update(i for i in tickets.thread_message_ids(mail) if len(i) <= MAX_MESSAGE_ID)
         refs.update(tickets.refs_in_subject(mail.subject))
         target = tickets.reply_target(mail)
         if target:

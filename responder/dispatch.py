@@ -11,6 +11,7 @@ from typing import Any
 
 from responder import guards, tickets
 from responder.decide import (
+    MAX_MESSAGE_ID,
     Acknowledge,
     Decision,
     FollowUp,
@@ -91,15 +92,24 @@ class Dispatcher:
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
-                await self.handle(batch)
-            except Exception:
-                # Left in state "new": decided again at the next start, never dropped.
-                log.exception(
-                    "inbound messages %s could not be handled; will retry at restart", batch
-                )
+                await self._handle_or_split(batch)
             finally:
                 for _ in batch:
                     self.queue.task_done()
+
+    async def _handle_or_split(self, batch: list[int]) -> None:
+        """One message that cannot be recorded must not hold up the others in its batch."""
+        try:
+            await self.handle(batch)
+            return
+        except Exception:
+            if len(batch) == 1:
+                # Left in state "new": decided again at the next start, never dropped.
+                log.exception("inbound %d could not be handled; left for the next start", batch[0])
+                return
+            log.exception("a batch of %d failed; deciding its messages one by one", len(batch))
+        for inbound_id in batch:
+            await self._handle_or_split([inbound_id])
 
     async def handle(self, ids: Sequence[int]) -> dict[int, str]:
         """Decide and record a batch; returns {inbound id: outcome} for those decided now."""
@@ -142,7 +152,9 @@ class Dispatcher:
     def _decide(
         self, row: InboundRow, mail: ParsedMail, view: View, new_ref: Callable[[], str]
     ) -> Outcome:
-        own_ids = tuple(i for i in (mail.message_id, row.external_id) if i)
+        own_ids = tuple(
+            i for i in (mail.message_id, row.external_id) if i and len(i) <= MAX_MESSAGE_ID
+        )
 
         def outcome(decision: Decision, **extra: Any) -> Outcome:
             return Outcome(

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 # How many sent-but-unrecorded replies each sender may run ahead by. This is the crash window
 # the README describes: a reply the SMTP server took whose mark was not yet committed is sent
 # again (same Message-ID) after a crash. One overlaps the SMTP round trips of the next reply
-# with the commit of the last.
+# with the commit of the last; with each sender also holding the mark of a reply just
+# accepted, at most two per sender are unrecorded at any moment.
 AHEAD_PER_SENDER = 1
 
 

@@ -190,14 +190,14 @@ async def test_kill_9_mid_stream_then_restart_answers_each_message_exactly_once(
     assert set(per_recipient) == set(senders), "a message was left unacknowledged"
     # The one window the README describes: the SMTP server took a reply and the process died
     # before recording it. Such a reply goes again with the same Message-ID; the sender runs
-    # at most one reply per SMTP connection ahead of the record (responder/recorder.py), so
-    # at most SMTP_CONNECTIONS + 1 can repeat.
+    # at most one reply per SMTP connection ahead of the record (responder/recorder.py), and
+    # each may have one more just accepted: at most two per connection can repeat.
     ids_per_recipient = {
         rcpt: {r.message["Message-ID"] for r in smtp_server.received if r.rcpt_tos[0] == rcpt}
         for rcpt in per_recipient
     }
     assert all(len(ids) == 1 for ids in ids_per_recipient.values())
-    assert sum(n - 1 for n in per_recipient.values()) <= SMTP_CONNECTIONS + 1
+    assert sum(n - 1 for n in per_recipient.values()) <= 2 * SMTP_CONNECTIONS
 
 
 async def wait_connected_channel(app: App, name: str) -> None:
@@ -234,3 +234,51 @@ async def test_polling_fallback_when_idle_is_off(
         await dovecot.append_async(SUPPORT, make_mail(sender="poll@example.com"))
         [received] = await smtp_server.wait_for_async(1, timeout=5)
     assert received.rcpt_tos == ("poll@example.com",)
+
+
+async def test_a_graceful_stop_sends_what_was_already_decided(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    config = write_config(tmp_path, dovecot, smtp_server)
+    smtp_server.set_delay(0.05)  # replies still in flight when the stop begins
+    async with running(config) as app:
+        await wait_connected(app)
+        for n in range(6):
+            await dovecot.append_async(SUPPORT, make_mail(sender=f"s{n}@example.com"))
+        await wait_until(lambda: _recorded(config, 6))
+    # running() has stopped the app: everything decided went out, nothing is left pending.
+    assert len(smtp_server.received) == 6
+    assert [r["state"] for r in await db_rows(config, "replies")] == ["sent"] * 6
+
+
+async def test_intake_survives_a_database_error(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp_server: RecordingSMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from responder.storage.store import Store
+
+    real = Store.record_inbound
+    failures = []
+
+    async def flaky(self: Store, *args: object, **kwargs: object) -> list[int]:
+        if args[1] and not failures:  # the first non-empty batch: the disk was full
+            failures.append(1)
+            raise OperationalError("INSERT", {}, Exception("database or disk is full"))
+        return await real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "record_inbound", flaky)
+    config = write_config(tmp_path, dovecot, smtp_server)
+    async with running(config) as app:
+        await wait_connected(app)
+        await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
+        [received] = await smtp_server.wait_for_async(1, timeout=10)
+    assert failures == [1]
+    assert received.rcpt_tos == ("budi@example.com",)
+
+
+async def _recorded(config: Path, n: int) -> bool:
+    return len(await db_rows(config, "inbound")) >= n

@@ -23,9 +23,10 @@ class EmailChannel:
         self.config = config
         self._tasks = tasks
         # A small pool: while one connection waits for the server's answer, another sends.
+        self._pool = [SmtpSender(config.name, config.smtp) for _ in range(SMTP_CONNECTIONS)]
         self._senders: asyncio.Queue[SmtpSender] = asyncio.Queue()
-        for _ in range(SMTP_CONNECTIONS):
-            self._senders.put_nowait(SmtpSender(config.name, config.smtp))
+        for sender in self._pool:
+            self._senders.put_nowait(sender)
         self.concurrency = SMTP_CONNECTIONS
         self._intake: ImapIntake | None = None
         self._task: asyncio.Task[None] | None = None
@@ -50,5 +51,7 @@ class EmailChannel:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        while not self._senders.empty():
-            await self._senders.get_nowait().close()
+        # Connections are closed, not taken away: a send during the shutdown drain opens a
+        # fresh one, and the composition root stops the channel again after the drain.
+        for sender in self._pool:
+            await sender.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,12 @@ class ImapIntake:
                 self.state = "failed"
                 log.error("channel %s: IMAP stopped: %s", self._channel, exc)
                 return
-            except (TransientError, OSError, TimeoutError, aioimaplib.AioImapException) as exc:
+            except Exception as exc:
+                # Transient trouble, and also anything unexpected (a database error while
+                # recording, a parser surprise): intake must never end silently, so log it
+                # and start a fresh session after a pause.
+                if not isinstance(exc, TransientError | OSError | aioimaplib.AioImapException):
+                    log.exception("channel %s: unexpected error in IMAP intake", self._channel)
                 attempt = 1 if self.state == "connected" else attempt + 1
                 delay = backoff(attempt, base=1.0, cap=60.0)
                 self.state = "reconnecting"
@@ -81,13 +87,16 @@ class ImapIntake:
             finally:
                 await self._close()
 
-    async def _call(self, awaitable: Awaitable[T]) -> T:
-        """Every command gets a deadline and fails fast when the connection is gone."""
+    async def _call(self, awaitable: Awaitable[T], deadline: bool = True) -> T:
+        """Every command fails fast when the connection is gone, and gets a deadline unless
+        the library already times it out on silence (FETCH: a large answer may take long)."""
         task = asyncio.ensure_future(awaitable)
         lost = asyncio.ensure_future(self._lost.wait())
         try:
             done, _ = await asyncio.wait(
-                {task, lost}, timeout=self._timeout, return_when=asyncio.FIRST_COMPLETED
+                {task, lost},
+                timeout=self._timeout if deadline else None,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             lost.cancel()
@@ -100,13 +109,15 @@ class ImapIntake:
 
     async def _session(self) -> None:
         cfg = self._cfg
-        self._lost.clear()
+        # A fresh event per session: a late connection_lost from the previous (closed)
+        # connection must not tear down this one.
+        lost = self._lost = asyncio.Event()
         context = ssl.create_default_context() if cfg.security == "tls" else None
         client = aioimaplib.IMAP4(
             host=cfg.host,
             port=cfg.port,
             timeout=self._timeout,
-            conn_lost_cb=lambda _exc: self._lost.set(),
+            conn_lost_cb=lambda _exc: lost.set(),
             ssl_context=context,
         )
         self._client = client
@@ -116,10 +127,16 @@ class ImapIntake:
         password = cfg.password.get_secret_value()
         response = await self._call(client.login(cfg.username, password))
         if response.result != "OK":
-            raise PermanentError(f"login refused for {cfg.username}: {_text(response.lines)}")
+            text = _text(response.lines)
+            # RFC 5530 response codes: only wrong credentials (or an account that may not log
+            # in) are the admin's to fix; UNAVAILABLE, LIMIT and the like pass.
+            error = PermanentError if _code(text) in _PERMANENT_LOGIN else TransientError
+            raise error(f"login refused for {cfg.username}: {text}")
         response = await self._call(client.select(cfg.folder))
         if response.result != "OK":
-            raise PermanentError(f"cannot open folder {cfg.folder!r}: {_text(response.lines)}")
+            text = _text(response.lines)
+            error = PermanentError if _code(text) == "NONEXISTENT" else TransientError
+            raise error(f"cannot open folder {cfg.folder!r}: {text}")
         validity, uidnext = select_codes(response.lines)
         if validity is None:
             raise PermanentError("the server gave no UIDVALIDITY; cannot keep a cursor")
@@ -170,7 +187,10 @@ class ImapIntake:
             # filter on INTERNALDATE.
             day = (since - timedelta(days=1)).strftime("%d-%b-%Y")
             uids = [u for u in await self._search(client, "SINCE", day) if u <= top]
-            await self._fetch_and_deliver(client, validity, uids, since)
+            # No cursor moves until every chunk is in: an interrupted catch-up starts over
+            # (what it already recorded is deduplicated) instead of leaving a cursor that
+            # skips the rest.
+            await self._fetch_and_deliver(client, validity, uids, since, move_cursor=False)
         await self._inbox.deliver(self._channel, [], Cursor(validity, top))
 
     async def _search(self, client: aioimaplib.IMAP4, *criteria: str) -> list[int]:
@@ -193,15 +213,22 @@ class ImapIntake:
             await self._fetch_and_deliver(client, validity, uids, None)
 
     async def _fetch_and_deliver(
-        self, client: aioimaplib.IMAP4, validity: int, uids: list[int], since: datetime | None
+        self,
+        client: aioimaplib.IMAP4,
+        validity: int,
+        uids: list[int],
+        since: datetime | None,
+        move_cursor: bool = True,
     ) -> None:
         # aioimaplib parses a response recursively: a FETCH of ~1000 messages overflows the
         # stack, so fetch in chunks.
         chunk = self._cfg.fetch_chunk
         for start in range(0, len(uids), chunk):
             wanted = uids[start : start + chunk]
+            # aioimaplib's own timer for FETCH restarts whenever data arrives.
             response = await self._call(
-                client.uid("fetch", uid_ranges(wanted), "(UID INTERNALDATE BODY.PEEK[])")
+                client.uid("fetch", uid_ranges(wanted), "(UID INTERNALDATE BODY.PEEK[])"),
+                deadline=False,
             )
             if response.result != "OK":
                 raise TransientError(f"UID FETCH failed: {_text(response.lines)}")
@@ -212,8 +239,11 @@ class ImapIntake:
                 for u in wanted
                 if u <= upto and u in got and self._wanted_since(got[u], since)
             ]
-            await self._inbox.deliver(self._channel, batch, Cursor(validity, upto))
+            cursor = Cursor(validity, upto) if move_cursor else None
+            await self._inbox.deliver(self._channel, batch, cursor)
             if upto < wanted[-1]:
+                if not move_cursor:
+                    raise TransientError(f"UID {upto + 1} did not arrive during catch-up")
                 return  # the next search picks up from the gap
 
     def _deliverable_upto(self, wanted: list[int], got: dict[int, Fetched]) -> int:
@@ -288,6 +318,15 @@ class ImapIntake:
         transport: Any = getattr(client.protocol, "transport", None)
         if transport is not None:
             transport.close()
+
+
+_PERMANENT_LOGIN = frozenset({"AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED"})
+
+
+def _code(text: str) -> str:
+    """The bracketed response code at the start of a status text (RFC 5530), if any."""
+    match = re.search(r"\[([A-Z-]+)", text)
+    return match.group(1) if match else ""
 
 
 def _text(lines: list[Any]) -> str:

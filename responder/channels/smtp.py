@@ -72,10 +72,16 @@ class SmtpSender:
             await client.connect()
             if cfg.username is not None and cfg.password is not None:
                 await client.login(cfg.username, cfg.password.get_secret_value())
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise PermanentError(f"SMTP login refused for {cfg.username}: {exc.code}") from exc
         except aiosmtplib.SMTPResponseException as exc:
-            raise _classify(exc.code, exc.message) from exc
+            # Trouble reaching or logging in to our own server is the channel's, not the
+            # reply's: retried with backoff (and logged each time) rather than parking every
+            # reply at once; a reply is parked only after max_attempts.
+            what = (
+                "login refused"
+                if isinstance(exc, aiosmtplib.SMTPAuthenticationError)
+                else "refused"
+            )
+            raise TransientError(f"SMTP {what} at {cfg.host}:{cfg.port}: {exc.code}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TransientError(f"cannot reach SMTP server {cfg.host}:{cfg.port}: {exc}") from exc
         self._client = client

@@ -18,7 +18,19 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ServerContext:
-    """`with server:` starts it and always stops it, for every development server."""
+    """`with server:` starts it and always stops it; host and port once it has started."""
+
+    _port: int | None = None
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError(f"{type(self).__name__} has not been started yet")
+        return self._port
 
     def start(self) -> None:
         raise NotImplementedError

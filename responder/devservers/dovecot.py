@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from responder.devservers._net import ServerContext, free_port
+from responder.devservers._net import free_port
 from responder.devservers.dovecot_conf import HOST, render_config
 from responder.devservers.mailbox import DovecotError, MailboxHelpers, imap_utf7
 
@@ -41,7 +41,7 @@ def find_dovecot() -> str:
     raise DovecotError("dovecot binary not found; install it with: apt-get install dovecot-imapd")
 
 
-class Dovecot(MailboxHelpers, ServerContext):
+class Dovecot(MailboxHelpers):
     """A Dovecot IMAP server on 127.0.0.1 whose config, state, logs and mail sit in base_dir.
 
     Runs both as root (CI) and as an ordinary user. Dovecot refuses to serve mail as
@@ -74,16 +74,6 @@ class Dovecot(MailboxHelpers, ServerContext):
         self._run_dir_is_temp = False
 
     # -- lifecycle ----------------------------------------------------------------------
-
-    @property
-    def host(self) -> str:
-        return HOST
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise DovecotError("Dovecot has not been started yet")
-        return self._port
 
     @property
     def running(self) -> bool:

@@ -9,6 +9,7 @@ import imaplib
 import re
 from collections.abc import Iterator, Sequence
 
+from responder.devservers._net import ServerContext
 from responder.devservers.dovecot_conf import HOST
 
 
@@ -59,14 +60,10 @@ def _first_bytes(data: Sequence[object]) -> bytes:
     return b""
 
 
-class MailboxHelpers:
+class MailboxHelpers(ServerContext):
     """APPEND and inspect mail as a user, one short imaplib session per call."""
 
     users: dict[str, str]
-
-    @property
-    def port(self) -> int:
-        raise NotImplementedError
 
     @contextlib.contextmanager
     def _session(self, user: str) -> Iterator[imaplib.IMAP4]:

@@ -80,16 +80,6 @@ class RecordingSMTPServer(ServerContext):
         self._failures: deque[str] = deque()
         self._controller: Controller | None = None
 
-    @property
-    def host(self) -> str:
-        return HOST
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("RecordingSMTPServer has not been started yet")
-        return self._port
-
     def start(self) -> None:
         if self._controller is not None:
             raise RuntimeError("RecordingSMTPServer is already running")

@@ -112,7 +112,7 @@ async def apply_outcomes(
                     "channel": o.channel,
                     "rule": o.decision.rule,
                     "reason": o.decision.reason,
-                    "sender": o.sender,
+                    "sender": _short(o.sender),
                     "created_at": now,
                 }
                 for o in suppressed
@@ -138,7 +138,7 @@ async def apply_outcomes(
                 "b_id": o.inbound_id,
                 "b_outcome": _outcome_word(o.decision),
                 "b_ticket": None if isinstance(o.decision, Suppress) else ticket_ids[_ref(o)],
-                "b_sender": o.sender,
+                "b_sender": _short(o.sender),
                 "b_subject": o.subject[:400],
             }
             for o in outcomes
@@ -180,6 +180,12 @@ async def _join_threads(
         await conn.execute(
             th.insert(), [{"message_id": m, "ticket_id": tid} for m, tid in wanted.items()]
         )
+
+
+def _short(address: str | None) -> str | None:
+    # The column holds 320 characters (RFC 3696's longest address); a longer From is junk
+    # that must not fail the batch on a database that enforces lengths.
+    return address[:320] if address else address
 
 
 def _ref(outcome: Outcome) -> str:
