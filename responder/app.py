@@ -10,53 +10,16 @@ from datetime import datetime
 
 from responder.channels.base import Channel
 from responder.channels.registry import build_channel
-from responder.config import Config, library_limits
-from responder.dispatch import ACKNOWLEDGEMENT, ChannelProfile, Dispatcher, ReplyCap, render_context
+from responder.config import Config
+from responder.dispatch import Dispatcher
 from responder.errors import ConfigError
-from responder.guards import GuardContext
 from responder.inbox import StoreInbox
 from responder.outbox import Outbox, RetryPolicy
+from responder.settings import build_settings
 from responder.storage.store import Store, utcnow
 from responder.tasks import TaskGroup
-from responder.templates import Templates
 
 log = logging.getLogger(__name__)
-
-TEMPLATE_NAMES = (ACKNOWLEDGEMENT,)
-
-
-def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
-    profiles = {}
-    for channel in config.channels:
-        own = frozenset({channel.address, *channel.aliases})
-        profiles[channel.name] = ChannelProfile(
-            name=channel.name,
-            address=channel.address,
-            display_name=channel.display_name,
-            language=channel.language,
-            envelope_from=channel.smtp.envelope_from or "",
-            guard=GuardContext(
-                own_addresses=own,
-                own_domains=frozenset(a.rpartition("@")[2] for a in own),
-            ),
-        )
-    return profiles
-
-
-def load_templates(config: Config) -> Templates:
-    """Templates, rendered once against a sample so a typo stops the start, not a reply."""
-    templates = Templates(config.templates_dir)
-    for profile in channel_profiles(config).values():
-        templates.require(TEMPLATE_NAMES, render_context(profile, None, "ABC234", "Sample"))
-    return templates
-
-
-def preflight(config: Config) -> Templates:
-    """Everything `responder check` verifies, before anything connects."""
-    problems = library_limits(config)
-    if problems:
-        raise ConfigError(problems)
-    return load_templates(config)
 
 
 class App:
@@ -81,19 +44,12 @@ class App:
         self.outbox: Outbox | None = None
 
     async def start(self) -> None:
-        templates = preflight(self.config)
+        settings = build_settings(self.config)
         await self.store.open()
         self.channels = {c.name: build_channel(c, self.tasks) for c in self.config.channels}
         self.outbox = Outbox(self.store, self.channels, self.tasks, self._clock, self._retry)
-        cap = self.config.guards.reply_cap
         self.dispatcher = Dispatcher(
-            self.store,
-            templates,
-            channel_profiles(self.config),
-            ReplyCap(cap.max_replies, cap.window),
-            self.outbox.submit,
-            self._clock,
-            queue_size=self.config.queue_size,
+            self.store, settings, self.outbox.submit, self._clock, self.config.queue_size
         )
         self.outbox.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")
@@ -138,6 +94,26 @@ class App:
                 await channel.stop()
             except Exception:
                 log.exception("channel %s did not stop cleanly", channel.name)
+
+    def reload(self, config: Config) -> bool:
+        """Swap in new rules, calendar, templates and guard settings, all or nothing.
+
+        Connections stay up: channel settings (servers, accounts) take effect at the next
+        restart, and the log says so. Returns whether the new settings were taken.
+        """
+        try:
+            settings = build_settings(config)
+        except ConfigError as exc:
+            log.error("reload refused; keeping the running configuration:\n%s", exc)
+            return False
+        if self.dispatcher is None:
+            return False
+        if config.channels != self.config.channels:
+            log.warning("channel settings changed; they take effect at the next restart")
+        self.dispatcher.settings = settings
+        self.config = config
+        log.info("configuration reloaded: %d rules", len(settings.rules))
+        return True
 
     def health(self) -> dict[str, str]:
         return {name: channel.state for name, channel in self.channels.items()}

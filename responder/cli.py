@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from responder import __version__
+from responder.app import App
 from responder.errors import ConfigError, ResponderError
 
 EX_OK = 0
@@ -76,11 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(path: Path) -> int:
-    from responder.app import preflight
     from responder.config import load_config
+    from responder.settings import build_settings
 
     config = load_config(path)
-    preflight(config)
+    build_settings(config)
     print(f"{path}: OK ({len(config.channels)} channel(s))")
     return EX_OK
 
@@ -91,24 +92,35 @@ def _run(path: Path) -> int:
 
     config = load_config(path)
     setup_logging(config.log_level)
-    asyncio.run(_serve(App(config)))
+    asyncio.run(_serve(App(config), path))
     return EX_OK
 
 
-async def _serve(app: object) -> None:
-    from responder.app import App
-
-    assert isinstance(app, App)
+async def _serve(app: App, path: Path) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(app, path))
     await app.start()
     try:
         await stop.wait()
         log.info("signal received; stopping")
     finally:
         await app.stop()
+
+
+def _reload(app: App, path: Path) -> None:
+    """SIGHUP: re-read the config, rules and templates; keep the old ones if they are bad."""
+    from responder.config import load_config
+
+    log.info("SIGHUP: reloading %s", path)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        log.error("reload refused; keeping the running configuration:\n%s", exc)
+        return
+    app.reload(config)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
+from responder.config_calendar import BusinessHoursConfig
 from responder.config_errors import ConfigSource, problems_from
+from responder.config_rules import DEFAULT_RULES, RulesConfig, VipPatterns
 from responder.config_types import (
     ChannelName,
     ConfigPath,
@@ -133,6 +135,9 @@ class Config(FrozenModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     guards: GuardsConfig = Field(default_factory=GuardsConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    business_hours: BusinessHoursConfig | None = None  # absent: always open
+    vip: VipPatterns = ()
+    rules: RulesConfig = DEFAULT_RULES
     channels: tuple[ChannelConfig, ...] = Field(min_length=1)
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)

@@ -6,13 +6,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from responder import guards, tickets
+from responder.config_rules import Action, RulesConfig
 from responder.mail.parse import ParsedMail
+from responder.rules import Facts, evaluate, is_vip
 
 # RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, brackets included.
 MAX_ADDRESS = 254
 # The longest Message-ID the database keeps for threading; longer ones (RFC 5322 allows 998
 # octets on a line) only lose threading, never the message.
 MAX_MESSAGE_ID = 400
+
+ACKNOWLEDGEMENT = "acknowledgement"
+OUT_OF_HOURS = "out_of_hours"
+AUTO = "auto"
+NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -28,11 +35,41 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class Acknowledge:
+    """Open a ticket and reply with `template`: the acknowledgement, the out-of-hours reply
+    or a canned answer."""
+
     target: str
     ref: str
+    template: str
+    rule: str
+    action: Action
 
 
-Decision = Suppress | FollowUp | Acknowledge
+@dataclass(frozen=True)
+class Record:
+    """Open a ticket and send nothing (a rule said so, or the sender already heard we are
+    closed in this closed period)."""
+
+    target: str
+    ref: str
+    rule: str
+    action: Action
+    reason: str
+
+
+Decision = Suppress | FollowUp | Acknowledge | Record
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The business calendar at the moment of deciding."""
+
+    is_open: bool
+    holiday: str | None = None
+    period: str | None = None  # which closed period this is; None while open
+
+
+OPEN = Moment(is_open=True)
 
 
 @dataclass
@@ -43,13 +80,19 @@ class View:
     ref_by_message_id: dict[str, str] = field(default_factory=dict)
     existing_refs: set[str] = field(default_factory=set)
     recent_replies: dict[str, int] = field(default_factory=dict)
+    closed_replies: set[tuple[str, str]] = field(default_factory=set)  # (address, period)
 
-    def opened(self, ref: str, message_ids: Iterable[str | None], target: str) -> None:
-        self.existing_refs.add(ref)
+    def opened(
+        self, decision: Acknowledge | Record, message_ids: Iterable[str | None], moment: Moment
+    ) -> None:
+        self.existing_refs.add(decision.ref)
         for message_id in message_ids:
             if message_id:
-                self.ref_by_message_id[message_id] = ref
-        self.recent_replies[target] = self.recent_replies.get(target, 0) + 1
+                self.ref_by_message_id[message_id] = decision.ref
+        if isinstance(decision, Acknowledge):
+            self.recent_replies[decision.target] = self.recent_replies.get(decision.target, 0) + 1
+            if decision.template == OUT_OF_HOURS and moment.period:
+                self.closed_replies.add((decision.target, moment.period))
 
     def joined(self, ref: str, message_id: str | None) -> None:
         if message_id:
@@ -58,15 +101,23 @@ class View:
 
 @dataclass(frozen=True)
 class Policy:
+    channel: str
     guard: guards.GuardContext
     max_replies: int
+    rules: RulesConfig
+    vip: tuple[str, ...] = ()
 
 
 def decide(
-    mail: ParsedMail, policy: Policy, view: View, new_ref: Callable[[], str] = tickets.new_ref
+    mail: ParsedMail,
+    policy: Policy,
+    view: View,
+    moment: Moment = OPEN,
+    language: str | None = None,
+    new_ref: Callable[[], str] = tickets.new_ref,
 ) -> Decision:
     """Machine mail is suppressed; a message in a known thread joins its ticket; anything else
-    opens a ticket and is acknowledged, unless the sender hit the reply cap."""
+    opens a ticket, and the first rule that matches says how (or whether) to reply."""
     verdict = guards.check(mail, policy.guard)
     if verdict is not None:
         return Suppress(verdict.rule, verdict.reason)
@@ -82,10 +133,34 @@ def decide(
     recent = view.recent_replies.get(target, 0)
     if recent >= policy.max_replies:
         return Suppress("reply-cap", f"{recent} automatic replies to {target} in the window")
+    facts = Facts(
+        channel=policy.channel,
+        sender=mail.from_addr,
+        subject=mail.subject,
+        body=mail.text,
+        language=language,
+        is_open=moment.is_open,
+        holiday=moment.holiday,
+        is_vip=is_vip(policy.vip, mail.from_addr),
+    )
+    match = evaluate(policy.rules, facts)
     ref = new_ref()
     while ref in view.existing_refs:
         ref = new_ref()
-    return Acknowledge(target, ref)
+    template = match.action.template
+    if template == NONE:
+        return Record(target, ref, match.rule, match.action, "the rule records without a reply")
+    if template == AUTO:
+        template = ACKNOWLEDGEMENT if moment.is_open else OUT_OF_HOURS
+    if template == OUT_OF_HOURS and (target, moment.period or "") in view.closed_replies:
+        return Record(
+            target,
+            ref,
+            match.rule,
+            match.action,
+            "already told this sender we are closed until we open again",
+        )
+    return Acknowledge(target, ref, template, match.rule, match.action)
 
 
 def lookup_keys(mails: Iterable[ParsedMail]) -> tuple[set[str], set[str], set[str]]:

@@ -1,61 +1,35 @@
-"""The pipeline: a recorded inbound message becomes a suppression, a follow-up or a reply."""
+"""The pipeline: recorded inbound messages become suppressions, follow-ups, tickets and replies."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
-from responder import guards, tickets
+from responder import tickets
 from responder.decide import (
     MAX_MESSAGE_ID,
+    OUT_OF_HOURS,
     Acknowledge,
-    Decision,
     FollowUp,
-    Policy,
+    Record,
     Suppress,
     View,
-    decide,
     lookup_keys,
 )
 from responder.mail.compose import ReplySpec, build_reply, new_message_id
 from responder.mail.parse import ParsedMail, parse_message
 from responder.models import OutboundReply
-from responder.storage.decisions import Outcome
+from responder.planning import ChannelProfile, Plan, plan
+from responder.settings import Settings
+from responder.storage.decisions import Outcome, outcome_word
 from responder.storage.records import InboundRow, NewReply, NewTicket
 from responder.storage.store import Store
-from responder.templates import Templates
 
 log = logging.getLogger(__name__)
 
-ACKNOWLEDGEMENT = "acknowledgement"
 BATCH = 100
-EXCERPT_CHARS = 300
-
-
-@dataclass(frozen=True)
-class ChannelProfile:
-    """What deciding needs to know about a channel, derived once from its config."""
-
-    name: str
-    address: str
-    display_name: str | None
-    language: str
-    envelope_from: str
-    guard: guards.GuardContext
-
-    @property
-    def domain(self) -> str:
-        return self.address.rpartition("@")[2]
-
-
-@dataclass(frozen=True)
-class ReplyCap:
-    max_replies: int
-    window: timedelta
 
 
 class Dispatcher:
@@ -65,22 +39,19 @@ class Dispatcher:
     opened its ticket, even within one batch. Whatever is queued is taken as a batch (up to
     BATCH): one read and one write transaction serve the whole batch, which is what lets a
     backlog go quickly. Sending happens in the outbox, so slow SMTP never holds up deciding.
+    `settings` is replaced whole on reload; a batch uses the settings it started with.
     """
 
     def __init__(
         self,
         store: Store,
-        templates: Templates,
-        profiles: Mapping[str, ChannelProfile],
-        cap: ReplyCap,
+        settings: Settings,
         submit: Callable[[OutboundReply], None],
         clock: Callable[[], datetime],
         queue_size: int = 1000,
     ) -> None:
         self._store = store
-        self._templates = templates
-        self._profiles = profiles
-        self._cap = cap
+        self.settings = settings
         self._submit = submit
         self._clock = clock
         # Bounded: when deciding falls behind, intake waits instead of memory growing.
@@ -113,6 +84,7 @@ class Dispatcher:
 
     async def handle(self, ids: Sequence[int]) -> dict[int, str]:
         """Decide and record a batch; returns {inbound id: outcome} for those decided now."""
+        settings, now = self.settings, self._clock()
         rows = await self._store.inbound_many(ids)
         if not rows:
             return {}
@@ -120,21 +92,28 @@ class Dispatcher:
         mails = await asyncio.to_thread(lambda: [parse_message(row.raw) for row in rows])
         message_ids, refs, targets = lookup_keys(mails)
         candidates = [tickets.new_ref() for _ in range(2 * len(rows) + 4)]
+        period = None if settings.calendar.is_open(now) else settings.calendar.period_key(now)
         view = await self._store.view(
-            message_ids, refs | set(candidates), targets, self._clock() - self._cap.window
+            message_ids,
+            refs | set(candidates),
+            targets,
+            now - settings.cap.window,
+            [period] if period else [],
         )
         fresh = iter([c for c in candidates if c not in view.existing_refs])
         outcomes = []
         for row, mail in zip(rows, mails, strict=True):
             try:
-                outcomes.append(
-                    self._decide(row, mail, view, lambda: next(fresh, tickets.new_ref()))
+                outcome = self._decide(
+                    settings, row, mail, view, now, lambda: next(fresh, tickets.new_ref())
                 )
             except Exception:
                 log.exception("inbound %d could not be decided; left for the next start", row.id)
+                continue
+            outcomes.append(outcome)
         reply_ids = await self._store.apply(outcomes)
         for outcome in outcomes:
-            self._log(outcome, reply_ids.get(outcome.inbound_id))
+            _log(outcome, reply_ids.get(outcome.inbound_id))
             reply = outcome.reply
             if reply is not None:
                 self._submit(
@@ -147,41 +126,68 @@ class Dispatcher:
                         reply.message_id,
                     )
                 )
-        return {o.inbound_id: _word(o.decision) for o in outcomes}
+        return {o.inbound_id: outcome_word(o.decision) for o in outcomes}
 
     def _decide(
-        self, row: InboundRow, mail: ParsedMail, view: View, new_ref: Callable[[], str]
+        self,
+        settings: Settings,
+        row: InboundRow,
+        mail: ParsedMail,
+        view: View,
+        now: datetime,
+        new_ref: Callable[[], str],
     ) -> Outcome:
         own_ids = tuple(
             i for i in (mail.message_id, row.external_id) if i and len(i) <= MAX_MESSAGE_ID
         )
-
-        def outcome(decision: Decision, **extra: Any) -> Outcome:
-            return Outcome(
-                row.id, row.channel, mail.from_addr, mail.subject, own_ids, decision, **extra
-            )
-
-        profile = self._profiles.get(row.channel)
+        profile = settings.profiles.get(row.channel)
         if profile is None:
-            return outcome(Suppress("unknown-channel", f"channel {row.channel!r} is gone"))
-        decision = decide(mail, Policy(profile.guard, self._cap.max_replies), view, new_ref)
+            gone = Suppress("unknown-channel", f"channel {row.channel!r} is gone")
+            return Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, gone)
+        planned = plan(mail, settings, profile, view, now, new_ref)
+        decision = planned.decision
+        outcome = Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, decision)
         if isinstance(decision, FollowUp):
             view.joined(decision.ref, mail.message_id)
-        if not isinstance(decision, Acknowledge):
-            return outcome(decision)
-        ticket, reply = self._acknowledgement(mail, profile, decision)
-        view.opened(decision.ref, [*own_ids, reply.message_id], decision.target)
-        return outcome(decision, ticket=ticket, reply=reply)
-
-    def _acknowledgement(
-        self, mail: ParsedMail, profile: ChannelProfile, decision: Acknowledge
-    ) -> tuple[NewTicket, NewReply]:
+        if not isinstance(decision, Acknowledge | Record):
+            return outcome
         subject = tickets.base_subject(mail.subject)
-        rendered = self._templates.render(
-            ACKNOWLEDGEMENT,
-            [profile.language, "en"],
-            render_context(profile, mail, decision.ref, subject),
+        language = (
+            planned.rendered.language
+            if planned.rendered
+            else (planned.detected or profile.language)
         )
+        ticket = NewTicket(
+            decision.ref, profile.name, decision.target, mail.from_name, subject, language
+        )
+        reply = None
+        if isinstance(decision, Acknowledge) and planned.rendered is not None:
+            reply = self._reply(mail, profile, decision, planned, now)
+        view.opened(decision, [*own_ids, reply.message_id if reply else None], planned.moment)
+        closed_reply = isinstance(decision, Acknowledge) and decision.template == OUT_OF_HOURS
+        period = planned.moment.period if closed_reply else None
+        return Outcome(
+            row.id,
+            row.channel,
+            mail.from_addr,
+            mail.subject,
+            own_ids,
+            decision,
+            ticket=ticket,
+            reply=reply,
+            period=period,
+        )
+
+    def _reply(
+        self,
+        mail: ParsedMail,
+        profile: ChannelProfile,
+        decision: Acknowledge,
+        planned: Plan,
+        now: datetime,
+    ) -> NewReply:
+        rendered = planned.rendered
+        assert rendered is not None
         message_id = new_message_id(profile.domain)
         message = build_reply(
             ReplySpec(
@@ -193,69 +199,50 @@ class Dispatcher:
                 text=rendered.text,
                 html=rendered.html,
                 message_id=message_id,
-                date=self._clock(),
+                date=now,
                 parent_id=mail.message_id,
                 parent_references=mail.references,
                 parent_in_reply_to=mail.in_reply_to,
             )
         )
-        ticket = NewTicket(
-            decision.ref, profile.name, decision.target, mail.from_name, subject, rendered.language
+        return NewReply(
+            decision.template, decision.target, profile.envelope_from, message_id, message
         )
-        reply = NewReply(
-            ACKNOWLEDGEMENT, decision.target, profile.envelope_from, message_id, message
-        )
-        return ticket, reply
-
-    @staticmethod
-    def _log(outcome: Outcome, reply_id: int | None) -> None:
-        decision = outcome.decision
-        who = outcome.sender or "?"
-        if isinstance(decision, Suppress):
-            log.info(
-                "inbound %d from %s not answered: %s (%s)",
-                outcome.inbound_id,
-                who,
-                decision.rule,
-                decision.reason,
-            )
-        elif isinstance(decision, FollowUp):
-            log.info(
-                "inbound %d from %s joins ticket %s (no second acknowledgement)",
-                outcome.inbound_id,
-                who,
-                decision.ref,
-            )
-        else:
-            log.info(
-                "inbound %d from %s: ticket %s opened, acknowledgement %s queued",
-                outcome.inbound_id,
-                who,
-                decision.ref,
-                reply_id,
-            )
 
 
-def _word(decision: Decision) -> str:
+def _log(outcome: Outcome, reply_id: int | None) -> None:
+    decision, who = outcome.decision, outcome.sender or "?"
     if isinstance(decision, Suppress):
-        return "suppressed"
-    return "follow-up" if isinstance(decision, FollowUp) else "replied"
-
-
-def render_context(
-    profile: ChannelProfile, mail: ParsedMail | None, ref: str, subject: str
-) -> dict[str, Any]:
-    """The data a template sees. Customer text is only ever a value here, never source."""
-    return {
-        "ticket": {"ref": ref},
-        "customer": {
-            "name": mail.from_name if mail else "",
-            "address": mail.from_addr if mail else "",
-        },
-        "message": {
-            "subject": subject,
-            "excerpt": (mail.text[:EXCERPT_CHARS] if mail else ""),
-        },
-        "business": {"name": profile.display_name or profile.address, "address": profile.address},
-        "channel": {"name": profile.name, "address": profile.address},
-    }
+        log.info(
+            "inbound %d from %s not answered: %s (%s)",
+            outcome.inbound_id,
+            who,
+            decision.rule,
+            decision.reason,
+        )
+    elif isinstance(decision, FollowUp):
+        log.info(
+            "inbound %d from %s joins ticket %s (no second reply)",
+            outcome.inbound_id,
+            who,
+            decision.ref,
+        )
+    elif isinstance(decision, Record):
+        log.info(
+            "inbound %d from %s: ticket %s opened by rule %s, no reply: %s",
+            outcome.inbound_id,
+            who,
+            decision.ref,
+            decision.rule,
+            decision.reason,
+        )
+    elif isinstance(decision, Acknowledge):
+        log.info(
+            "inbound %d from %s: ticket %s opened by rule %s, %s %s queued",
+            outcome.inbound_id,
+            who,
+            decision.ref,
+            decision.rule,
+            decision.template,
+            reply_id,
+        )

@@ -311,7 +311,9 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         [
             "config.yaml:3:11: channels: expected at least 1 entry, got none",
             'config.yaml:4:1: unknown key "unused" (expected one of: timezone, state_dir, '
-            "database_url, templates_dir, queue_size, log_level, guards, delivery, channels)",
+            "database_url, templates_dir, queue_size, log_level, guards, delivery, business_hours, "
+            "vip, rules, "
+            "channels)",
         ],
     ),
     (
@@ -500,7 +502,7 @@ def _field_names(tp: Any) -> set[str]:
     names = set().union(*map(_field_names, get_args(tp)))
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         for name, info in tp.model_fields.items():
-            names |= {name} - {"password"} | _field_names(info.annotation)
+            names |= {info.alias or name} - {"password"} | _field_names(info.annotation)
     return names
 
 

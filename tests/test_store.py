@@ -75,3 +75,32 @@ async def test_wal_mode_is_on(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     engine.dispose()
+
+
+async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                "applied_at DATETIME NOT NULL)"
+            )
+        )
+        conn.execute(text("INSERT INTO schema_version VALUES (1, '2026-11-01 00:00:00')"))
+        conn.execute(text("CREATE TABLE tickets (id INTEGER PRIMARY KEY, ref VARCHAR(16))"))
+        conn.execute(text("CREATE TABLE replies (id INTEGER PRIMARY KEY, kind VARCHAR(32))"))
+        conn.execute(text("INSERT INTO tickets (ref) VALUES ('ABC234')"))
+    engine.dispose()
+    store = Store(url(tmp_path))
+    await store.open()
+    await store.close()
+    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    with engine.connect() as conn:
+        ticket = conn.execute(text("SELECT ref, priority, tags FROM tickets")).one()
+        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+        reply_columns = {row[1] for row in conn.execute(text("PRAGMA table_info(replies)"))}
+    engine.dispose()
+    assert tuple(ticket) == ("ABC234", None, None)
+    assert versions == [1, 2]
+    assert "period" in reply_columns

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.decide import Acknowledge, Decision, FollowUp, Suppress, View
+from responder.decide import OUT_OF_HOURS, Acknowledge, Decision, FollowUp, Record, Suppress, View
 from responder.storage import schema
 from responder.storage.records import NewReply, NewTicket
 
@@ -24,8 +24,9 @@ class Outcome:
     subject: str
     message_ids: tuple[str, ...]  # the message's own ids, joined to its ticket's thread
     decision: Decision
-    ticket: NewTicket | None = None  # with Acknowledge
+    ticket: NewTicket | None = None  # with Acknowledge and Record
     reply: NewReply | None = None  # with Acknowledge
+    period: str | None = None  # the closed period an out-of-hours reply was sent in
 
 
 async def load_view(
@@ -34,6 +35,7 @@ async def load_view(
     refs: Iterable[str],
     targets: Iterable[str],
     since: datetime,
+    periods: Iterable[str] = (),
 ) -> View:
     t, th, r = schema.tickets, schema.thread_ids, schema.replies
     view = View()
@@ -54,6 +56,16 @@ async def load_view(
             .group_by(r.c.recipient)
         )
         view.recent_replies = {row.recipient: int(row.n) for row in rows}
+    if recipients and (closed := list(periods)):
+        rows = await conn.execute(
+            select(r.c.recipient, r.c.period).where(
+                r.c.kind == OUT_OF_HOURS,
+                r.c.recipient.in_(recipients),
+                r.c.period.in_(closed),
+                r.c.state != "parked",
+            )
+        )
+        view.closed_replies = {(row.recipient, row.period) for row in rows}
     return view
 
 
@@ -70,21 +82,27 @@ async def apply_outcomes(
     ticket_ids = await _ticket_ids(
         conn, {o.decision.ref for o in outcomes if isinstance(o.decision, FollowUp)}
     )
-    opened = [o for o in outcomes if isinstance(o.decision, Acknowledge)]
+    opened = [o for o in outcomes if isinstance(o.decision, Acknowledge | Record)]
     if opened:
         rows = await conn.execute(
             t.insert().returning(t.c.id, sort_by_parameter_order=True),
             [
-                {**o.ticket.__dict__, "status": "open", "created_at": now, "updated_at": now}
+                {
+                    **o.ticket.__dict__,
+                    **_rule_columns(o.decision),
+                    "status": "open",
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for o in opened
                 if o.ticket is not None
             ],
         )
         for o, row in zip(opened, rows, strict=True):
-            assert isinstance(o.decision, Acknowledge)
-            ticket_ids[o.decision.ref] = row.id
+            ticket_ids[_ref(o)] = row.id
+    replied = [o for o in outcomes if o.reply is not None]
     reply_ids: dict[int, int] = {}
-    if opened:
+    if replied:
         rows = await conn.execute(
             r.insert().returning(r.c.id, sort_by_parameter_order=True),
             [
@@ -95,13 +113,14 @@ async def apply_outcomes(
                     "ticket_id": ticket_ids[_ref(o)],
                     "state": "pending",
                     "attempts": 0,
+                    "period": o.period,
                     "created_at": now,
                 }
-                for o in opened
+                for o in replied
                 if o.reply is not None
             ],
         )
-        reply_ids = {o.inbound_id: row.id for o, row in zip(opened, rows, strict=True)}
+        reply_ids = {o.inbound_id: row.id for o, row in zip(replied, rows, strict=True)}
     suppressed = [o for o in outcomes if isinstance(o.decision, Suppress)]
     if suppressed:
         await conn.execute(
@@ -136,7 +155,7 @@ async def apply_outcomes(
         [
             {
                 "b_id": o.inbound_id,
-                "b_outcome": _outcome_word(o.decision),
+                "b_outcome": outcome_word(o.decision),
                 "b_ticket": None if isinstance(o.decision, Suppress) else ticket_ids[_ref(o)],
                 "b_sender": _short(o.sender),
                 "b_subject": o.subject[:400],
@@ -190,11 +209,24 @@ def _short(address: str | None) -> str | None:
 
 def _ref(outcome: Outcome) -> str:
     decision = outcome.decision
-    assert isinstance(decision, FollowUp | Acknowledge)
+    assert not isinstance(decision, Suppress)
     return decision.ref
 
 
-def _outcome_word(decision: Decision) -> str:
+def _rule_columns(decision: Decision) -> dict[str, str | None]:
+    assert isinstance(decision, Acknowledge | Record)
+    action = decision.action
+    return {
+        "rule": decision.rule,
+        "priority": action.priority,
+        "tags": ",".join(action.tags) or None,
+        "sla_policy": action.sla,
+    }
+
+
+def outcome_word(decision: Decision) -> str:
     if isinstance(decision, Suppress):
         return "suppressed"
+    if isinstance(decision, Record):
+        return "recorded"
     return "follow-up" if isinstance(decision, FollowUp) else "replied"

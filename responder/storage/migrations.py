@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from responder.errors import StorageError
 from responder.storage import schema
@@ -28,8 +28,34 @@ def _v1_initial(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=tables)
 
 
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    # Plain ALTER TABLE ... ADD COLUMN is the same on SQLite and PostgreSQL. Version 1 creates
+    # tables from today's definitions, so a fresh database already has the columns.
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, ddl_type in columns.items():
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl_type}"))
+
+
+def _v2_rules_and_hours(conn: Connection) -> None:
+    _add_columns(
+        conn,
+        "tickets",
+        {
+            "rule": "VARCHAR(64)",
+            "priority": "VARCHAR(16)",
+            "tags": "TEXT",
+            "sla_policy": "VARCHAR(64)",
+        },
+    )
+    _add_columns(conn, "replies", {"period": "VARCHAR(64)"})
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
-MIGRATIONS: tuple[tuple[int, str, Migration], ...] = ((1, "initial schema", _v1_initial),)
+MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
+    (1, "initial schema", _v1_initial),
+    (2, "rules on tickets, closed period on out-of-hours replies", _v2_rules_and_hours),
+)
 
 LATEST = MIGRATIONS[-1][0]
 

@@ -75,6 +75,11 @@ tickets = Table(
     Column("subject", String(400), nullable=False, default=""),
     Column("language", String(8), nullable=False),
     Column("status", String(16), nullable=False, default="open"),
+    # Since schema version 2: what the rules decided for the ticket.
+    Column("rule", String(64), nullable=True),
+    Column("priority", String(16), nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("sla_policy", String(64), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -115,6 +120,9 @@ replies = Table(
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
     Column("channel", String(64), nullable=False),
     Column("kind", String(32), nullable=False),
+    # Since schema version 2: for an out-of-hours reply, the closed period it was sent in, so
+    # a sender gets one per closed period (issue 3).
+    Column("period", String(64), nullable=True),
     Column("recipient", String(320), nullable=False),
     Column("envelope_from", String(320), nullable=False),
     Column("message_id", String(400), nullable=False, unique=True),

@@ -180,9 +180,10 @@ class Store:
         refs: Iterable[str],
         targets: Iterable[str],
         since: datetime,
+        periods: Iterable[str] = (),
     ) -> View:
         async with self._tx() as conn:
-            return await load_view(conn, message_ids, refs, targets, since)
+            return await load_view(conn, message_ids, refs, targets, since, periods)
 
     async def apply(self, outcomes: Sequence[Outcome]) -> dict[int, int]:
         async with self._tx() as conn:

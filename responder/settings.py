@@ -1,0 +1,78 @@
+"""Everything deciding needs, built from the config once, checked, and swapped whole on reload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from responder.business_hours import BusinessCalendar
+from responder.config import Config, library_limits
+from responder.config_calendar import build_calendar
+from responder.config_rules import RulesConfig, templates_used
+from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS
+from responder.errors import ConfigError
+from responder.guards import GuardContext
+from responder.planning import ChannelProfile, sample_context
+from responder.templates import Templates
+
+
+@dataclass(frozen=True)
+class ReplyCap:
+    max_replies: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class Settings:
+    templates: Templates
+    profiles: dict[str, ChannelProfile]
+    cap: ReplyCap
+    rules: RulesConfig
+    vip: tuple[str, ...]
+    calendar: BusinessCalendar
+
+    @property
+    def template_names(self) -> set[str]:
+        return {ACKNOWLEDGEMENT, OUT_OF_HOURS} | templates_used(self.rules)
+
+
+def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
+    profiles = {}
+    for channel in config.channels:
+        own = frozenset({channel.address, *channel.aliases})
+        profiles[channel.name] = ChannelProfile(
+            name=channel.name,
+            address=channel.address,
+            display_name=channel.display_name,
+            language=channel.language,
+            envelope_from=channel.smtp.envelope_from or "",
+            guard=GuardContext(
+                own_addresses=own,
+                own_domains=frozenset(a.rpartition("@")[2] for a in own),
+            ),
+        )
+    return profiles
+
+
+def build_settings(config: Config) -> Settings:
+    """Everything `responder check` verifies, before anything connects: library limits, and
+    every template any rule can use rendered against a sample, so a typo stops the start (or
+    the reload), not a reply."""
+    problems = library_limits(config)
+    if problems:
+        raise ConfigError(problems)
+    cap = config.guards.reply_cap
+    settings = Settings(
+        templates=Templates(config.templates_dir),
+        profiles=channel_profiles(config),
+        cap=ReplyCap(cap.max_replies, cap.window),
+        rules=config.rules,
+        vip=tuple(config.vip),
+        calendar=build_calendar(config.business_hours, config.timezone),
+    )
+    now = datetime.now(UTC)
+    for profile in settings.profiles.values():
+        settings.templates.require(
+            sorted(settings.template_names), sample_context(profile, settings.calendar, now)
+        )
+    return settings
