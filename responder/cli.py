@@ -31,6 +31,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
     check = sub.add_parser("check", help="validate the config and templates, then exit")
     check.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    simulate = sub.add_parser(
+        "simulate", help="show what responder would do with a message; sends nothing"
+    )
+    simulate.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    simulate.add_argument("message", type=Path, help="the message, as an .eml file")
+    simulate.add_argument(
+        "--at",
+        default=None,
+        help="pretend it is this time (ISO 8601; without an offset, the business hours' timezone)",
+    )
+    simulate.add_argument("--channel", default=None, help="the channel it arrived on")
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
     demo = sub.add_parser(
         "demo", help="run the daemon against a local Dovecot and SMTP server with sample mail"
     )
@@ -60,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args.config)
         if args.command == "run":
             return _run(args.config)
+        if args.command == "simulate":
+            return _simulate(args)
         if args.command == "demo":
             from responder.demo import run_demo
 
@@ -83,6 +97,31 @@ def _check(path: Path) -> int:
     config = load_config(path)
     build_settings(config)
     print(f"{path}: OK ({len(config.channels)} channel(s))")
+    return EX_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import json
+
+    from responder.config import load_config
+    from responder.simulate import describe, parse_when, simulate
+
+    config = load_config(args.config)
+    try:
+        at = parse_when(args.at, config)
+    except ValueError:
+        print(f"responder: --at: expected an ISO 8601 time, got {args.at!r}", file=sys.stderr)
+        return EX_USAGE
+    if args.channel is not None and args.channel not in {c.name for c in config.channels}:
+        print(f"responder: --channel: no channel named {args.channel!r}", file=sys.stderr)
+        return EX_USAGE
+    try:
+        raw = args.message.read_bytes()
+    except OSError as exc:
+        print(f"responder: cannot read {args.message}: {exc.strerror}", file=sys.stderr)
+        return EX_USAGE
+    result = simulate(config, raw, at, args.channel)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else describe(result))
     return EX_OK
 
 

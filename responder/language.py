@@ -63,10 +63,15 @@ _AFFIXES: tuple[tuple[str, re.Pattern[str], float], ...] = (
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|#?\w*\d\w*")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-# A quoted earlier message ("> ...", "On ... wrote:") is not what this customer just wrote.
-_QUOTE = re.compile(r"^\s*>|^\s*On .{0,200}wrote:\s*$|^\s*Pada .{0,200}menulis:\s*$|^-- ?$")
-# A phone's signature line is in the phone's language, not necessarily the customer's.
-_SIGNATURE = re.compile(r"^\s*(?:sent from my|dikirim dari|get outlook for)\b", re.IGNORECASE)
+# Quoted history ("> ...", "On ... wrote:") and a phone's "Sent from my iPhone" are not in
+# the customer's words: skip those lines, wherever they are (top- or bottom-posted).
+_SKIP = re.compile(
+    r"^\s*>|^\s*On .{0,200}wrote:\s*$|^\s*Pada .{0,200}menulis:\s*$"
+    r"|^\s*(?:sent from my|dikirim dari|get outlook for)\b",
+    re.IGNORECASE,
+)
+# Everything after a signature delimiter or a forwarded/original-message header is boilerplate.
+_STOP = re.compile(r"^-- ?$|^\s*-{3,}\s*(?:original|forwarded|pesan)|^\s*_{10,}\s*$", re.I)
 _MAX_CHARS = 2000
 MIN_SCORE = 1.0  # one unmistakable word, or two weak ones
 MIN_RATIO = 2.0  # the winner must score at least twice the runner-up
@@ -76,12 +81,13 @@ def scores(text: str) -> dict[str, float]:
     """Each known language's score for `text`: the evidence `detect_language` weighs."""
     kept = []
     for line in text[:_MAX_CHARS].splitlines():
-        if _QUOTE.match(line):
-            # Everything after a quote or signature marker is history or boilerplate.
+        if _STOP.match(line):
             break
-        if not _SIGNATURE.match(line):
+        if not _SKIP.match(line):
             kept.append(line)
-    words = _WORD.findall(_NOISE.sub(" ", "\n".join(kept)).lower())
+    # Phones type a curly apostrophe: "don’t" is "don't".
+    cleaned = _NOISE.sub(" ", "\n".join(kept)).replace("\u2019", "'").lower()
+    words = _WORD.findall(cleaned)
     totals = dict.fromkeys(_LEXICON, 0.0)
     for word in words:
         known = False

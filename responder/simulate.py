@@ -1,0 +1,93 @@
+"""`responder simulate`: what the daemon would do with one message, sending nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from responder.config import Config
+from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, Acknowledge, Record, Suppress, View
+from responder.mail.parse import parse_message
+from responder.planning import plan
+from responder.settings import build_settings
+
+
+def parse_when(text: str | None, config: Config) -> datetime:
+    """--at: ISO 8601; without an offset it is read in the business calendar's timezone."""
+    if text is None:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        from responder.config_calendar import build_calendar
+
+        moment = moment.replace(
+            tzinfo=build_calendar(config.business_hours, config.timezone).timezone
+        )
+    return moment
+
+
+def simulate(
+    config: Config, raw: bytes, at: datetime, channel: str | None = None
+) -> dict[str, Any]:
+    """The decision as a dict with the keys `--json` promises. The sender is taken to have no
+    history: no open ticket, no earlier automatic reply."""
+    settings = build_settings(config)
+    name = channel or config.channels[0].name
+    profile = settings.profiles[name]
+    mail = parse_message(raw)
+    planned = plan(mail, settings, profile, View(), at)
+    decision = planned.decision
+    result: dict[str, Any] = {
+        "action": "none",
+        "rule": getattr(decision, "rule", None),
+        "template": None,
+        "language": planned.detected or profile.language,
+        "detected_language": planned.detected,
+        "open": planned.moment.is_open,
+        "holiday": planned.moment.holiday,
+        "next_open": planned.next_open.isoformat() if planned.next_open else None,
+        "guard": None,
+        "reason": None,
+        "subject": None,
+        "text": None,
+        "channel": name,
+    }
+    if isinstance(decision, Suppress):
+        result.update(action="suppress", guard=decision.rule, reason=decision.reason)
+    elif isinstance(decision, Record):
+        result.update(reason=decision.reason)
+    elif isinstance(decision, Acknowledge) and planned.rendered is not None:
+        rendered = planned.rendered
+        action = {ACKNOWLEDGEMENT: "acknowledge", OUT_OF_HOURS: "out_of_hours"}
+        result.update(
+            action=action.get(decision.template, "answer"),
+            template=decision.template,
+            language=rendered.language,
+            subject=rendered.subject,
+            text=rendered.text,
+        )
+    return result
+
+
+def describe(result: dict[str, Any]) -> str:
+    """The human reading of a simulation."""
+    lines = []
+    for key in (
+        "action",
+        "rule",
+        "guard",
+        "reason",
+        "template",
+        "language",
+        "detected_language",
+        "open",
+        "holiday",
+        "next_open",
+        "channel",
+        "subject",
+    ):
+        if result.get(key) is not None:
+            lines.append(f"{key + ':':<19}{result[key]}")
+    if result.get("text"):
+        lines += ["", result["text"].rstrip()]
+    return "\n".join(lines)
