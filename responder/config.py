@@ -95,6 +95,8 @@ class EmailChannelConfig(FrozenModel):
     display_name: Text | None = None
     aliases: tuple[EmailAddress, ...] = ()
     language: Literal["id", "en"] = "en"
+    # Who hears about a message a rule flags with notify_staff (and, later, SLA reminders).
+    staff: tuple[EmailAddress, ...] = ()
     imap: ImapConfig
     smtp: SmtpConfig
 

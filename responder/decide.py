@@ -18,6 +18,7 @@ MAX_MESSAGE_ID = 400
 
 ACKNOWLEDGEMENT = "acknowledgement"
 OUT_OF_HOURS = "out_of_hours"
+STAFF_NOTIFICATION = "staff_notification"
 AUTO = "auto"
 NONE = "none"
 

@@ -11,6 +11,7 @@ from responder import tickets
 from responder.decide import (
     MAX_MESSAGE_ID,
     OUT_OF_HOURS,
+    STAFF_NOTIFICATION,
     Acknowledge,
     FollowUp,
     Record,
@@ -21,7 +22,7 @@ from responder.decide import (
 from responder.mail.compose import ReplySpec, build_reply, new_message_id
 from responder.mail.parse import ParsedMail, parse_message
 from responder.models import OutboundReply
-from responder.planning import ChannelProfile, Plan, plan
+from responder.planning import ChannelProfile, Plan, plan, staff_context
 from responder.settings import Settings
 from responder.storage.decisions import Outcome, outcome_word
 from responder.storage.records import InboundRow, NewReply, NewTicket
@@ -111,21 +112,22 @@ class Dispatcher:
                 log.exception("inbound %d could not be decided; left for the next start", row.id)
                 continue
             outcomes.append(outcome)
-        reply_ids = await self._store.apply(outcomes)
+        queued = await self._store.apply(outcomes)
+        first_reply = {q.inbound_id: q.reply_id for q in reversed(queued)}
         for outcome in outcomes:
-            _log(outcome, reply_ids.get(outcome.inbound_id))
-            reply = outcome.reply
-            if reply is not None:
-                self._submit(
-                    OutboundReply(
-                        reply_ids[outcome.inbound_id],
-                        outcome.channel,
-                        reply.envelope_from,
-                        (reply.recipient,),
-                        reply.message,
-                        reply.message_id,
-                    )
+            _log(outcome, first_reply.get(outcome.inbound_id))
+        for q in queued:
+            reply = q.reply
+            self._submit(
+                OutboundReply(
+                    q.reply_id,
+                    q.channel,
+                    reply.envelope_from,
+                    (reply.recipient,),
+                    reply.message,
+                    reply.message_id,
                 )
+            )
         return {o.inbound_id: outcome_word(o.decision) for o in outcomes}
 
     def _decide(
@@ -163,6 +165,9 @@ class Dispatcher:
         reply = None
         if isinstance(decision, Acknowledge) and planned.rendered is not None:
             reply = self._reply(mail, profile, decision, planned, now)
+        notices: tuple[NewReply, ...] = ()
+        if decision.action.notify_staff and profile.staff:
+            notices = self._notices(settings, mail, profile, decision, now)
         view.opened(decision, [*own_ids, reply.message_id if reply else None], planned.moment)
         closed_reply = isinstance(decision, Acknowledge) and decision.template == OUT_OF_HOURS
         period = planned.moment.period if closed_reply else None
@@ -176,7 +181,45 @@ class Dispatcher:
             ticket=ticket,
             reply=reply,
             period=period,
+            notices=notices,
         )
+
+    def _notices(
+        self,
+        settings: Settings,
+        mail: ParsedMail,
+        profile: ChannelProfile,
+        decision: Acknowledge | Record,
+        now: datetime,
+    ) -> tuple[NewReply, ...]:
+        """One notice per staff member, sent as auto-generated mail (RFC 3834 section 5)."""
+        rendered = settings.templates.render(
+            STAFF_NOTIFICATION, [profile.language, "en"], staff_context(profile, mail, decision)
+        )
+        notices = []
+        for staff in profile.staff:
+            message_id = new_message_id(profile.domain)
+            spec = ReplySpec(
+                from_addr=profile.address,
+                from_name=profile.display_name,
+                to_addr=staff,
+                to_name="",
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                message_id=message_id,
+                date=now,
+                parent_id=None,
+                parent_references=(),
+                parent_in_reply_to=(),
+                auto_submitted="auto-generated",
+            )
+            notices.append(
+                NewReply(
+                    STAFF_NOTIFICATION, staff, profile.envelope_from, message_id, build_reply(spec)
+                )
+            )
+        return tuple(notices)
 
     def _reply(
         self,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from responder import guards, tickets
 from responder.business_hours import BusinessCalendar
-from responder.decide import OPEN, Acknowledge, Decision, Moment, Policy, View, decide
+from responder.decide import OPEN, Acknowledge, Decision, Moment, Policy, Record, View, decide
 from responder.formatting import format_opening
 from responder.language import detect_language
 from responder.mail.parse import ParsedMail
@@ -35,6 +35,7 @@ class ChannelProfile:
     language: str
     envelope_from: str
     guard: guards.GuardContext
+    staff: tuple[str, ...] = ()
 
     @property
     def domain(self) -> str:
@@ -142,5 +143,21 @@ def sample_context(
     _, next_open = moment_at(calendar, now)
     closed = Moment(False, "Tahun Baru", "sample")
     context.update(calendar_context(calendar, profile.language, now, closed, next_open or now))
+    context["language"] = profile.language
+    context["rule"] = {"name": "sample", "priority": "high", "tags": ["sample"]}
+    return context
+
+
+def staff_context(
+    profile: ChannelProfile, mail: ParsedMail, decision: Acknowledge | Record
+) -> dict[str, Any]:
+    """What a notice to staff shows: the customer's message and why a rule flagged it."""
+    context = render_context(profile, mail, decision.ref, tickets.base_subject(mail.subject))
+    action = decision.action
+    context["rule"] = {
+        "name": decision.rule,
+        "priority": action.priority,
+        "tags": list(action.tags),
+    }
     context["language"] = profile.language
     return context

@@ -9,7 +9,7 @@ from responder.business_hours import BusinessCalendar
 from responder.config import Config, library_limits
 from responder.config_calendar import build_calendar
 from responder.config_rules import RulesConfig, templates_used
-from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS
+from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
 from responder.errors import ConfigError
 from responder.guards import GuardContext
 from responder.planning import ChannelProfile, sample_context
@@ -33,7 +33,7 @@ class Settings:
 
     @property
     def template_names(self) -> set[str]:
-        return {ACKNOWLEDGEMENT, OUT_OF_HOURS} | templates_used(self.rules)
+        return {ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION} | templates_used(self.rules)
 
 
 def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
@@ -46,6 +46,7 @@ def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
             display_name=channel.display_name,
             language=channel.language,
             envelope_from=channel.smtp.envelope_from or "",
+            staff=tuple(channel.staff),
             guard=GuardContext(
                 own_addresses=own,
                 own_domains=frozenset(a.rpartition("@")[2] for a in own),

@@ -167,3 +167,59 @@ async def _has_cursor(config: Path) -> bool:
 async def _outcomes(config: Path, n: int) -> bool:
     rows = await db_rows(config, "inbound")
     return len(rows) >= n and all(r["state"] == "done" for r in rows)
+
+
+async def test_a_rule_can_notify_staff_with_an_auto_generated_notice(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    rules = """\
+rules:
+  - name: complaint
+    when: {text_contains: ["rusak", "broken"]}
+    then: {priority: urgent, tags: [complaint], notify_staff: true}
+  - name: default
+"""
+    config = write_config(
+        tmp_path,
+        dovecot,
+        smtp_server,
+        extra=rules,
+        channel_extra="    staff: [owner@toko-contoh.id, staff@toko-contoh.id]",
+    )
+    app = App(load_config(config))
+    await app.start()
+    try:
+        await wait_connected(app)
+        await dovecot.append_async(
+            SUPPORT,
+            make_mail(
+                sender="Budi <budi@example.com>",
+                subject="Barang rusak",
+                body="Halo, barang yang saya terima rusak. Mohon bantuannya.",
+            ),
+        )
+        await smtp_server.wait_for_async(3, timeout=5)
+        await dovecot.append_async(SUPPORT, make_mail(sender="ani@example.com", subject="Tanya"))
+        await smtp_server.wait_for_async(4, timeout=5)
+        await asyncio.sleep(0.3)
+    finally:
+        await app.stop()
+    by_rcpt = {r.rcpt_tos[0]: r.message for r in smtp_server.received}
+    assert set(by_rcpt) == {
+        "budi@example.com",
+        "owner@toko-contoh.id",
+        "staff@toko-contoh.id",
+        "ani@example.com",
+    }
+    notice = by_rcpt["owner@toko-contoh.id"]
+    [ticket, _] = await db_rows(config, "tickets")
+    assert notice["Auto-Submitted"] == "auto-generated"
+    assert notice["Subject"].startswith(f"[#{ticket['ref']}] Mendesak: Barang rusak")
+    body = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "barang yang saya terima rusak" in body and "complaint" in body
+    assert by_rcpt["budi@example.com"]["Auto-Submitted"] == "auto-replied"
+    assert (ticket["priority"], ticket["tags"], ticket["rule"]) == (
+        "urgent",
+        "complaint",
+        "complaint",
+    )

@@ -39,6 +39,9 @@ class ReplySpec:
     parent_id: str | None
     parent_references: tuple[str, ...]
     parent_in_reply_to: tuple[str, ...]
+    # RFC 3834 section 5: "auto-replied" answers a message; "auto-generated" (a notice to
+    # staff) is not a reply to anyone.
+    auto_submitted: str = "auto-replied"
 
 
 def build_reply(spec: ReplySpec) -> bytes:
@@ -64,7 +67,7 @@ def build_reply(spec: ReplySpec) -> bytes:
         # RFC 3834 section 5: mark the message as an automatic response so other responders
         # stay silent; X-Auto-Response-Suppress asks Exchange/Outlook for the same, X-Loop is
         # what procmail-era responders check.
-        ("Auto-Submitted", "auto-replied"),
+        ("Auto-Submitted", spec.auto_submitted),
         ("X-Auto-Response-Suppress", "All"),
         ("X-Loop", spec.from_addr),
         ("MIME-Version", "1.0"),

@@ -26,7 +26,18 @@ class Outcome:
     decision: Decision
     ticket: NewTicket | None = None  # with Acknowledge and Record
     reply: NewReply | None = None  # with Acknowledge
+    notices: tuple[NewReply, ...] = ()  # to staff, when a rule says notify_staff
     period: str | None = None  # the closed period an out-of-hours reply was sent in
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A reply or notice recorded as pending, ready for the outbox."""
+
+    reply_id: int
+    inbound_id: int
+    channel: str
+    reply: NewReply
 
 
 async def load_view(
@@ -71,8 +82,8 @@ async def load_view(
 
 async def apply_outcomes(
     conn: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
-) -> dict[int, int]:
-    """Record a batch of decisions; returns {inbound id: reply id} for the replies to send.
+) -> list[Queued]:
+    """Record a batch of decisions; returns the replies and notices to send, in order.
 
     A handful of multi-row statements per batch rather than several per message: each
     statement is a trip to the database thread, and those trips dominated the per-message
@@ -100,27 +111,34 @@ async def apply_outcomes(
         )
         for o, row in zip(opened, rows, strict=True):
             ticket_ids[_ref(o)] = row.id
-    replied = [o for o in outcomes if o.reply is not None]
-    reply_ids: dict[int, int] = {}
-    if replied:
+    # The customer's reply first, then any notices to staff, each a row the outbox sends.
+    sends = [
+        (o, reply, o.period if reply is o.reply else None)
+        for o in outcomes
+        for reply in ((o.reply,) if o.reply else ()) + o.notices
+    ]
+    queued: list[Queued] = []
+    if sends:
         rows = await conn.execute(
             r.insert().returning(r.c.id, sort_by_parameter_order=True),
             [
                 {
-                    **o.reply.__dict__,
+                    **reply.__dict__,
                     "inbound_id": o.inbound_id,
                     "channel": o.channel,
                     "ticket_id": ticket_ids[_ref(o)],
                     "state": "pending",
                     "attempts": 0,
-                    "period": o.period,
+                    "period": period,
                     "created_at": now,
                 }
-                for o in replied
-                if o.reply is not None
+                for o, reply, period in sends
             ],
         )
-        reply_ids = {o.inbound_id: row.id for o, row in zip(replied, rows, strict=True)}
+        queued = [
+            Queued(row.id, o.inbound_id, o.channel, reply)
+            for (o, reply, _), row in zip(sends, rows, strict=True)
+        ]
     suppressed = [o for o in outcomes if isinstance(o.decision, Suppress)]
     if suppressed:
         await conn.execute(
@@ -163,7 +181,7 @@ async def apply_outcomes(
             for o in outcomes
         ],
     )
-    return reply_ids
+    return queued
 
 
 async def _ticket_ids(conn: AsyncConnection, refs: set[str]) -> dict[str, int]:

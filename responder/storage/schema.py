@@ -116,7 +116,7 @@ replies = Table(
     "replies",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=False, unique=True),
+    Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=False),
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
     Column("channel", String(64), nullable=False),
     Column("kind", String(32), nullable=False),
@@ -135,6 +135,8 @@ replies = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime(), nullable=True),
+    # One automatic reply per message to the customer, one notice per staff member.
+    UniqueConstraint("inbound_id", "kind", "recipient", name="uq_replies_inbound_kind_recipient"),
     Index("ix_replies_state", "state"),
     Index("ix_replies_recipient_created", "recipient", "created_at"),
 )

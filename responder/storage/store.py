@@ -19,7 +19,7 @@ from responder.decide import View
 from responder.errors import StorageError
 from responder.models import Cursor, InboundMessage
 from responder.storage import schema
-from responder.storage.decisions import Outcome, apply_outcomes, load_view
+from responder.storage.decisions import Outcome, Queued, apply_outcomes, load_view
 from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
@@ -185,7 +185,7 @@ class Store:
         async with self._tx() as conn:
             return await load_view(conn, message_ids, refs, targets, since, periods)
 
-    async def apply(self, outcomes: Sequence[Outcome]) -> dict[int, int]:
+    async def apply(self, outcomes: Sequence[Outcome]) -> list[Queued]:
         async with self._tx() as conn:
             return await apply_outcomes(conn, outcomes, self._clock())
 
