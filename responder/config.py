@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
@@ -27,10 +27,11 @@ from responder.config_types import (
     PositiveDuration,
     Security,
     Text,
-    fail,
+    TimezoneName,
+    unique_names,
 )
 from responder.errors import ConfigError, ConfigProblem
-from responder.yamlload import format_path, load_yaml
+from responder.yamlload import load_yaml
 
 __all__ = [
     "ChannelConfig",
@@ -129,7 +130,7 @@ class DeliveryConfig(FrozenModel):
 class Config(FrozenModel):
     """The whole configuration file, validated; load it with load_config."""
 
-    timezone: str = "UTC"
+    timezone: TimezoneName = "UTC"
     state_dir: ConfigPath
     database_url: Text | None = None
     templates_dir: ConfigPath | None = None  # the admin's templates, searched before ours
@@ -144,29 +145,10 @@ class Config(FrozenModel):
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise fail(
-                "timezone",
-                f'unknown timezone "{value}" (use a name like Asia/Jakarta or UTC)',
-                show_input=False,
-            ) from None
-        return value
-
     @field_validator("channels")
     @classmethod
     def _unique_names(cls, channels: tuple[ChannelConfig, ...]) -> tuple[ChannelConfig, ...]:
-        first: dict[str, int] = {}
-        for index, channel in enumerate(channels):
-            if channel.name in first:
-                used = format_path(("channels", first[channel.name]))
-                message = f'duplicate channel name "{channel.name}" (also used by {used})'
-                raise fail("duplicate_name", message, (index, "name"), show_input=False)
-            first[channel.name] = index
+        unique_names(channels, "channels", "channel")
         return channels
 
     @property

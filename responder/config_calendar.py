@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from itertools import pairwise
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
 from holidays.constants import GOVERNMENT, PUBLIC
@@ -29,7 +29,7 @@ from responder.business_hours import (
     SpecialHours,
     Week,
 )
-from responder.config_types import FrozenModel, Text, fail
+from responder.config_types import FrozenModel, Text, TimezoneName, fail
 
 __all__ = [
     "BusinessHoursConfig",
@@ -253,21 +253,11 @@ class BusinessHoursConfig(FrozenModel):
     period starting on it. special: named date ranges whose `weekly` replaces the usual one.
     """
 
-    timezone: Text | None = None
+    timezone: TimezoneName | None = None
     weekly: WeeklyConfig
     holidays: HolidaysConfig | None = None
     closed: tuple[DayOff, ...] = ()
     special: tuple[SpecialHoursConfig, ...] = ()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            message = f'unknown timezone "{value}" (use a name like Asia/Jakarta or UTC)'
-            raise fail("timezone", message, show_input=False) from None
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
 
-from responder.config_types import ChannelName, FrozenModel, Text, fail
-from responder.yamlload import format_path
+from responder.config_types import ChannelName, FrozenModel, Text, fail, unique_names
 
 __all__ = [
     "DEFAULT_RULES",
@@ -177,13 +176,7 @@ class Rule(FrozenModel):
 
 
 def _check_rules(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
-    first: dict[str, int] = {}
-    for index, rule in enumerate(rules):
-        if rule.name in first:
-            used = format_path(("rules", first[rule.name]))
-            message = f'duplicate rule name "{rule.name}" (also used by {used})'
-            raise fail("duplicate_name", message, (index, "name"), show_input=False)
-        first[rule.name] = index
+    unique_names(rules, "rules", "rule")
     last = len(rules) - 1
     for index, rule in enumerate(rules[:last]):
         if rule.when is None:

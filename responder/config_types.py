@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -23,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from responder.yamlload import KeyPath
+from responder.yamlload import KeyPath, format_path
 
 Security = Literal["tls", "starttls", "none"]
 
@@ -100,6 +101,31 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 ConfigPath = Annotated[Path, AfterValidator(_resolve)]
 Text = Annotated[str, Field(min_length=1)]
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        message = f'unknown timezone "{value}" (use a name like Asia/Jakarta or UTC)'
+        raise fail("timezone", message, show_input=False) from None
+    return value
+
+
+TimezoneName = Annotated[str, AfterValidator(_timezone)]
+
+
+def unique_names(items: Sequence[Any], section: str, what: str) -> None:
+    """A name used twice is an error at the second use, naming the first."""
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.name in first:
+            used = format_path((section, first[item.name]))
+            message = f'duplicate {what} name "{item.name}" (also used by {used})'
+            raise fail("duplicate_name", message, (index, "name"), show_input=False)
+        first[item.name] = index
+
+
 Port = Annotated[int, Field(strict=True, ge=1, le=65535)]
 EmailAddress = Annotated[
     str,

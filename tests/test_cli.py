@@ -75,6 +75,31 @@ def test_check_names_file_line_and_key_and_exits_78(
     assert "hunter2" not in err and "s3cret-value" not in err
 
 
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (
+            "rules:\n  - name: jam\n    when: {body_matches: '(jam'}\n  - name: default\n",
+            ":4:26: rules[0].when.body_matches[0]: invalid regular expression",
+        ),
+        (
+            "business_hours:\n  weekly: {mon: ['08:00-17:00']}\n  holidays: {country: XX}\n",
+            ':4:23: business_hours.holidays.country: unknown country "XX"',
+        ),
+        (
+            "business_hours:\n  weekly: {mon: ['8-17']}\n",
+            ":3:18: business_hours.weekly.mon[0]: expected a period like 08:00-12:00",
+        ),
+    ],
+)
+def test_check_names_file_and_line_for_rules_and_calendars(
+    minimal: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str
+) -> None:
+    minimal.write_text(minimal.read_text().replace("channels:", extra + "channels:"))
+    assert main(["check", "-c", str(minimal)]) == EX_CONFIG
+    assert f"{minimal}{expected}" in capsys.readouterr().err
+
+
 def test_check_finds_a_template_typo_before_the_daemon_starts(
     minimal: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
