@@ -96,6 +96,14 @@ async def db_rows(config_path: Path, table: str, **where: Any) -> list[dict[str,
         await store.close()
 
 
+async def has_cursor(config_path: Path) -> bool:
+    """Whether the daemon has recorded its IMAP cursor, i.e. intake is up."""
+    try:
+        return bool(await db_rows(config_path, "cursors"))
+    except Exception:
+        return False
+
+
 class DaemonProcess:
     """`responder run` as a real child process, for the kill -9 test."""
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import SUPPORT, DaemonProcess, db_rows, wait_until, write_config
+from harness import SUPPORT, DaemonProcess, db_rows, has_cursor, wait_until, write_config
 from mailfactory import make_mail
 
 from responder import __version__
@@ -138,7 +138,7 @@ async def test_a_signal_stops_the_daemon_cleanly_after_finishing_its_work(
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     daemon.start()
     try:
-        await wait_until(lambda: _has_cursor(config), timeout=15)
+        await wait_until(lambda: has_cursor(config), timeout=15)
         await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
         await smtp_server.wait_for_async(1, timeout=10)
     finally:
@@ -148,10 +148,3 @@ async def test_a_signal_stops_the_daemon_cleanly_after_finishing_its_work(
     assert "responder stopped" in log
     assert "secret-imap" not in log
     assert [r["state"] for r in await db_rows(config, "replies")] == ["sent"]
-
-
-async def _has_cursor(config: Path) -> bool:
-    try:
-        return bool(await db_rows(config, "cursors"))
-    except Exception:
-        return False

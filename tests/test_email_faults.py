@@ -13,6 +13,7 @@ from harness import (
     SUPPORT,
     DaemonProcess,
     db_rows,
+    has_cursor,
     running,
     wait_connected,
     wait_until,
@@ -173,7 +174,7 @@ async def test_kill_9_mid_stream_then_restart_answers_each_message_exactly_once(
     senders = [f"customer{n}@example.com" for n in range(total)]
     daemon.start()
     try:
-        await wait_until(lambda: _cursor_saved(config), timeout=15)
+        await wait_until(lambda: has_cursor(config), timeout=15)
         rng = random.Random(7)
         kill_at = rng.randint(15, 40)
         for n, sender in enumerate(senders):
@@ -214,13 +215,6 @@ def _async(predicate):  # type: ignore[no-untyped-def]
 async def _reply_state(config: Path, state: str) -> bool:
     rows = await db_rows(config, "replies")
     return bool(rows) and all(r["state"] == state for r in rows)
-
-
-async def _cursor_saved(config: Path) -> bool:
-    try:
-        return bool(await db_rows(config, "cursors"))
-    except Exception:
-        return False
 
 
 async def test_polling_fallback_when_idle_is_off(

@@ -12,6 +12,7 @@ from harness import (
     SUPPORT,
     DaemonProcess,
     db_rows,
+    has_cursor,
     wait_connected,
     wait_until,
     write_config,
@@ -118,7 +119,7 @@ async def test_sighup_reloads_a_running_daemon_without_reconnecting(
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     daemon.start()
     try:
-        await wait_until(lambda: _has_cursor(config), timeout=15)
+        await wait_until(lambda: has_cursor(config), timeout=15)
         await asyncio.sleep(0.3)
         config.write_text(config.read_text().replace("\nchannels:", "\n" + CANNED + "channels:"))
         assert daemon.proc is not None
@@ -155,13 +156,6 @@ def _logged(path: Path, needle: str):  # type: ignore[no-untyped-def]
         return needle in text
 
     return check
-
-
-async def _has_cursor(config: Path) -> bool:
-    try:
-        return bool(await db_rows(config, "cursors"))
-    except Exception:
-        return False
 
 
 async def _outcomes(config: Path, n: int) -> bool:
