@@ -1,4 +1,4 @@
-"""Real local IMAP (Dovecot) and SMTP servers for the tests, the benchmark and the demo."""
+"""Real local IMAP (Dovecot), SMTP and Telegram Bot API servers for tests, benchmark and demo."""
 
 from __future__ import annotations
 
@@ -6,5 +6,14 @@ from responder.devservers._net import free_port
 from responder.devservers.dovecot import Dovecot
 from responder.devservers.mailbox import DovecotError
 from responder.devservers.smtp import Received, RecordingSMTPServer
+from responder.devservers.telegram import SentMessage, TelegramStandIn
 
-__all__ = ["Dovecot", "DovecotError", "Received", "RecordingSMTPServer", "free_port"]
+__all__ = [
+    "Dovecot",
+    "DovecotError",
+    "Received",
+    "RecordingSMTPServer",
+    "SentMessage",
+    "TelegramStandIn",
+    "free_port",
+]
