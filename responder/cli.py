@@ -8,10 +8,15 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from responder import __version__
-from responder.app import App
 from responder.errors import ConfigError, ResponderError
+
+if TYPE_CHECKING:
+    # Imported when a command needs it: `--version` and `check` should not pay for the
+    # channels, storage and IMAP client.
+    from responder.app import App
 
 EX_OK = 0
 EX_FAILURE = 1

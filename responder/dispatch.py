@@ -14,6 +14,7 @@ from responder.decide import (
     STAFF_NOTIFICATION,
     Acknowledge,
     FollowUp,
+    Moment,
     Record,
     Suppress,
     View,
@@ -22,7 +23,7 @@ from responder.decide import (
 from responder.mail.compose import ReplySpec, build_reply, new_message_id
 from responder.mail.parse import ParsedMail, parse_message
 from responder.models import OutboundReply
-from responder.planning import ChannelProfile, Plan, plan, staff_context
+from responder.planning import ChannelProfile, Plan, moment_at, plan, staff_context
 from responder.settings import Settings
 from responder.storage.decisions import Outcome, outcome_word
 from responder.storage.records import InboundRow, NewReply, NewTicket
@@ -93,7 +94,8 @@ class Dispatcher:
         mails = await asyncio.to_thread(lambda: [parse_message(row.raw) for row in rows])
         message_ids, refs, targets = lookup_keys(mails)
         candidates = [tickets.new_ref() for _ in range(2 * len(rows) + 4)]
-        period = None if settings.calendar.is_open(now) else settings.calendar.period_key(now)
+        hours = moment_at(settings.calendar, now)
+        period = hours[0].period
         view = await self._store.view(
             message_ids,
             refs | set(candidates),
@@ -106,7 +108,7 @@ class Dispatcher:
         for row, mail in zip(rows, mails, strict=True):
             try:
                 outcome = self._decide(
-                    settings, row, mail, view, now, lambda: next(fresh, tickets.new_ref())
+                    settings, row, mail, view, now, hours, lambda: next(fresh, tickets.new_ref())
                 )
             except Exception:
                 log.exception("inbound %d could not be decided; left for the next start", row.id)
@@ -137,6 +139,7 @@ class Dispatcher:
         mail: ParsedMail,
         view: View,
         now: datetime,
+        hours: tuple[Moment, datetime | None],
         new_ref: Callable[[], str],
     ) -> Outcome:
         own_ids = tuple(
@@ -146,7 +149,7 @@ class Dispatcher:
         if profile is None:
             gone = Suppress("unknown-channel", f"channel {row.channel!r} is gone")
             return Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, gone)
-        planned = plan(mail, settings, profile, view, now, new_ref)
+        planned = plan(mail, settings, profile, view, now, new_ref, hours)
         decision = planned.decision
         outcome = Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, decision)
         if isinstance(decision, FollowUp):

@@ -66,9 +66,11 @@ def plan(
     view: View,
     now: datetime,
     new_ref: Callable[[], str] = tickets.new_ref,
+    hours: tuple[Moment, datetime | None] | None = None,
 ) -> Plan:
+    """`hours` is moment_at(calendar, now), which a batch sharing one `now` reads once."""
     detected = detect_language(f"{mail.subject}\n{mail.text}")
-    moment, next_open = moment_at(settings.calendar, now)
+    moment, next_open = hours or moment_at(settings.calendar, now)
     policy = Policy(
         profile.name, profile.guard, settings.cap.max_replies, settings.rules, settings.vip
     )

@@ -58,8 +58,8 @@ channels:
 
 
 @asynccontextmanager
-async def running(config_path: Path) -> AsyncIterator[App]:
-    app = App(load_config(config_path))
+async def running(config_path: Path, clock: Any = None) -> AsyncIterator[App]:
+    app = App(load_config(config_path), **({"clock": clock} if clock else {}))
     await app.start()
     try:
         yield app

@@ -13,13 +13,13 @@ from harness import (
     DaemonProcess,
     db_rows,
     has_cursor,
+    running,
     wait_connected,
     wait_until,
     write_config,
 )
 from mailfactory import make_mail
 
-from responder.app import App
 from responder.config import load_config
 from responder.devservers import Dovecot, RecordingSMTPServer
 
@@ -45,9 +45,7 @@ async def test_one_out_of_hours_reply_per_sender_per_closed_period(
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
 ) -> None:
     config = write_config(tmp_path, dovecot, smtp_server, extra=HOURS)
-    app = App(load_config(config), clock=lambda: SATURDAY_NIGHT)
-    await app.start()
-    try:
+    async with running(config, clock=lambda: SATURDAY_NIGHT) as app:
         await wait_connected(app)
         await dovecot.append_async(
             SUPPORT,
@@ -69,8 +67,6 @@ async def test_one_out_of_hours_reply_per_sender_per_closed_period(
         )
         await wait_until(lambda: _outcomes(config, 2))
         await asyncio.sleep(0.3)
-    finally:
-        await app.stop()
     assert len(smtp_server.received) == 1
     text = reply.message.get_body(preferencelist=("plain",)).get_content()
     assert "Senin, 30 November pukul 08.00 WIB" in text
@@ -86,9 +82,7 @@ async def test_reload_swaps_rules_and_keeps_the_old_ones_when_the_new_are_bad(
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
 ) -> None:
     config = write_config(tmp_path, dovecot, smtp_server)
-    app = App(load_config(config))
-    await app.start()
-    try:
+    async with running(config) as app:
         await wait_connected(app)
         config.write_text(config.read_text().replace("\nchannels:", "\n" + CANNED + "channels:"))
         assert app.reload(load_config(config)) is True
@@ -104,8 +98,6 @@ async def test_reload_swaps_rules_and_keeps_the_old_ones_when_the_new_are_bad(
         )
         [reply] = await smtp_server.wait_for_async(1, timeout=5)
         assert app.health() == {"support-mail": "connected"}
-    finally:
-        await app.stop()
     text = reply.message.get_body(preferencelist=("plain",)).get_content()
     assert "Senin: 00.00-24.00" in text  # no business_hours: always open
     [ticket] = await db_rows(config, "tickets")
@@ -180,9 +172,7 @@ rules:
         extra=rules,
         channel_extra="    staff: [owner@toko-contoh.id, staff@toko-contoh.id]",
     )
-    app = App(load_config(config))
-    await app.start()
-    try:
+    async with running(config) as app:
         await wait_connected(app)
         await dovecot.append_async(
             SUPPORT,
@@ -196,8 +186,6 @@ rules:
         await dovecot.append_async(SUPPORT, make_mail(sender="ani@example.com", subject="Tanya"))
         await smtp_server.wait_for_async(4, timeout=5)
         await asyncio.sleep(0.3)
-    finally:
-        await app.stop()
     by_rcpt = {r.rcpt_tos[0]: r.message for r in smtp_server.received}
     assert set(by_rcpt) == {
         "budi@example.com",

@@ -19,16 +19,6 @@ class InboundRow:
 
 
 @dataclass(frozen=True)
-class TicketRow:
-    id: int
-    ref: str
-    channel: str
-    customer: str
-    language: str
-    status: str
-
-
-@dataclass(frozen=True)
 class ReplyRow:
     id: int
     channel: str
@@ -74,10 +64,6 @@ class NewReply:
 
 def pk(key: Any) -> int:
     return int(key[0])
-
-
-def ticket_row(row: Any) -> TicketRow:
-    return TicketRow(row.id, row.ref, row.channel, row.customer, row.language, row.status)
 
 
 def reply_row(row: Any) -> ReplyRow:
