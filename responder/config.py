@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from responder.config_calendar import BusinessHoursConfig
 from responder.config_errors import ConfigSource, problems_from
@@ -28,6 +37,9 @@ from responder.config_types import (
     Security,
     Text,
     TimezoneName,
+    fail,
+    load_context,
+    read_secret,
     unique_names,
 )
 from responder.errors import ConfigError, ConfigProblem
@@ -44,6 +56,8 @@ __all__ = [
     "ReplyCapConfig",
     "Security",
     "SmtpConfig",
+    "TelegramChannelConfig",
+    "TelegramLimitsConfig",
     "library_limits",
     "load_config",
     "load_config_text",
@@ -102,8 +116,80 @@ class EmailChannelConfig(FrozenModel):
     smtp: SmtpConfig
 
 
-# A new channel kind joins this union (e.g. `EmailChannelConfig | TelegramChannelConfig`).
-ChannelConfig = Annotated[EmailChannelConfig, Field(discriminator="type")]
+class TelegramLimitsConfig(FrozenModel):
+    """Telegram's send limits (Bots FAQ); lower them if the Bot API answers 429 often."""
+
+    per_chat_interval: PositiveDuration = timedelta(seconds=1)
+    global_per_second: float = Field(default=30.0, strict=True, gt=0, le=1000)
+    group_per_minute: int = Field(default=20, strict=True, ge=1, le=10_000)
+
+
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,}")
+_API_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+
+
+class TelegramChannelConfig(FrozenModel):
+    """One Telegram bot: customers write to it privately, staff answer from a group."""
+
+    name: ChannelName
+    type: Literal["telegram"]
+    token_file: ConfigPath | None = None
+    token_env: EnvName | None = None
+    token: SecretStr | None = None  # read at load time, never written in the file
+    api_url: Text = "https://api.telegram.org"  # or a self-hosted Bot API server
+    display_name: Text | None = None  # the shop's name in replies; default: the channel name
+    language: Literal["id", "en"] = "en"
+    # A group (negative id) where customer messages are posted and staff reply.
+    staff_chat_id: int | None = Field(default=None, strict=True)
+    poll_timeout: PositiveDuration = timedelta(seconds=30)  # getUpdates long polling
+    timeout: PositiveDuration = timedelta(seconds=15)  # per Bot API request
+    limits: TelegramLimitsConfig = Field(default_factory=TelegramLimitsConfig)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _never_inline(cls, value: object) -> object:
+        raise fail(
+            "inline_secret",
+            "secrets are never inline: use token_file or token_env",
+            show_input=False,
+        )
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not _API_URL.fullmatch(value):
+            raise fail("api_url", "expected an http:// or https:// URL", show_input=False)
+        return value.rstrip("/")
+
+    @field_validator("poll_timeout")
+    @classmethod
+    def _poll(cls, value: timedelta) -> timedelta:
+        if value > timedelta(seconds=50):
+            raise fail("poll_timeout", "at most 50s: proxies cut longer requests")
+        return value
+
+    @model_validator(mode="after")
+    def _load_token(self, info: ValidationInfo) -> Self:
+        token = read_secret(load_context(info), self.token_file, self.token_env, "token")
+        if not _TOKEN.fullmatch(token.get_secret_value()):
+            where = "token_file" if self.token_file is not None else "token_env"
+            raise fail(
+                "secret",
+                "this is not a bot token as BotFather gives it (digits:letters)",
+                (where,),
+                show_input=False,
+            )
+        # A frozen model's one write, made before validation hands the model to anyone.
+        self.__dict__["token"] = token
+        return self
+
+    @property
+    def bot_url(self) -> str:
+        """The base URL python-telegram-bot appends the token and method to."""
+        return f"{self.api_url}/bot"
+
+
+ChannelConfig = Annotated[EmailChannelConfig | TelegramChannelConfig, Field(discriminator="type")]
 
 
 class ReplyCapConfig(FrozenModel):
@@ -207,7 +293,7 @@ def library_limits(config: Config) -> list[ConfigProblem]:
     """What the config asks for that the libraries we use cannot do."""
     problems = []
     for index, channel in enumerate(config.channels):
-        if channel.imap.security == "starttls":
+        if isinstance(channel, EmailChannelConfig) and channel.imap.security == "starttls":
             problems.append(
                 config.source.problem(
                     ("channels", index, "imap", "security"),

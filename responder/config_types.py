@@ -181,28 +181,31 @@ class PasswordHolder(FrozenModel):
 
     def _read_password(self, ctx: LoadContext) -> SecretStr | None:
         file, env = self.password_file, self.password_env
-        if file is not None and env is not None:
-            raise fail("secret", "give password_file or password_env, not both", ("password_env",))
         if not self._password_needed():
             if file is not None or env is not None:
                 key = "password_file" if file is not None else "password_env"
                 raise fail("secret", "a password needs a username: add one or remove this", (key,))
             return None
-        if file is not None:
-            try:
-                value = file.read_text(encoding="utf-8").rstrip("\r\n")
-            except (OSError, UnicodeError) as exc:
-                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-                raise fail("secret", f"cannot read {file}: {reason}", ("password_file",)) from None
-            if not value:
-                raise fail("secret", f"password file {file} is empty", ("password_file",))
-            return SecretStr(value)
-        if env is not None:
-            from_env = ctx.environ.get(env)
-            if not from_env:
-                state = "is empty" if from_env is not None else "is not set"
-                raise fail("secret", f'environment variable "{env}" {state}', ("password_env",))
-            return SecretStr(from_env)
-        raise fail(
-            "secret", 'missing required key "password_file" (or "password_env")', show_input=False
-        )
+        return read_secret(ctx, file, env, "password")
+
+
+def read_secret(ctx: LoadContext, file: Path | None, env: str | None, key: str) -> SecretStr:
+    """The secret named by `<key>_file` or `<key>_env`: exactly one of them, never empty."""
+    if file is not None and env is not None:
+        raise fail("secret", f"give {key}_file or {key}_env, not both", (f"{key}_env",))
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise fail("secret", f"cannot read {file}: {reason}", (f"{key}_file",)) from None
+        if not value:
+            raise fail("secret", f"{key} file {file} is empty", (f"{key}_file",))
+        return SecretStr(value)
+    if env is not None:
+        from_env = ctx.environ.get(env)
+        if not from_env:
+            state = "is empty" if from_env is not None else "is not set"
+            raise fail("secret", f'environment variable "{env}" {state}', (f"{key}_env",))
+        return SecretStr(from_env)
+    raise fail("secret", f'missing required key "{key}_file" (or "{key}_env")', show_input=False)

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from responder import tickets
+from responder.chat.plan import ChatPlanner
+from responder.chat.update import parse_update
 from responder.decide import (
     MAX_MESSAGE_ID,
     OUT_OF_HOURS,
@@ -90,11 +92,67 @@ class Dispatcher:
         rows = await self._store.inbound_many(ids)
         if not rows:
             return {}
+        hours = moment_at(settings.calendar, now)
+        by_channel: dict[str, list[InboundRow]] = {}
+        mail_rows = []
+        for row in rows:
+            profile = settings.profiles.get(row.channel)
+            if profile is not None and profile.kind == "telegram":
+                by_channel.setdefault(row.channel, []).append(row)
+            else:
+                mail_rows.append(row)
+        outcomes = await self._mail_outcomes(settings, mail_rows, now, hours) if mail_rows else []
+        for channel, chat_rows in by_channel.items():
+            outcomes += await self._chat_outcomes(
+                settings, settings.profiles[channel], chat_rows, now, hours
+            )
+        queued = await self._store.apply(outcomes)
+        first_reply = {q.inbound_id: q.reply_id for q in reversed(queued)}
+        for outcome in outcomes:
+            _log(outcome, first_reply.get(outcome.inbound_id))
+        for q in queued:
+            reply = q.reply
+            self._submit(
+                OutboundReply(
+                    q.reply_id,
+                    q.channel,
+                    reply.envelope_from,
+                    (reply.recipient,),
+                    reply.message,
+                    reply.message_id,
+                )
+            )
+        return {o.inbound_id: outcome_word(o.decision) for o in outcomes}
+
+    async def _chat_outcomes(
+        self,
+        settings: Settings,
+        profile: ChannelProfile,
+        rows: list[InboundRow],
+        now: datetime,
+        hours: tuple[Moment, datetime | None],
+    ) -> list[Outcome]:
+        planner = ChatPlanner(settings, profile, now)
+        msgs = [parse_update(row.raw) for row in rows]
+        candidates = [tickets.new_ref() for _ in range(2 * len(rows) + 4)]
+        period = hours[0].period
+        view = await self._store.chat_view(
+            planner.keys(msgs, candidates), now - settings.cap.window, [period] if period else []
+        )
+        fresh = iter([c for c in candidates if c not in view.existing_refs])
+        return planner.outcomes(rows, msgs, view, hours, lambda: next(fresh, tickets.new_ref()))
+
+    async def _mail_outcomes(
+        self,
+        settings: Settings,
+        rows: list[InboundRow],
+        now: datetime,
+        hours: tuple[Moment, datetime | None],
+    ) -> list[Outcome]:
         # Parsing is CPU work, and a crafted message can make it slow: off the event loop.
         mails = await asyncio.to_thread(lambda: [parse_message(row.raw) for row in rows])
         message_ids, refs, targets = lookup_keys(mails)
         candidates = [tickets.new_ref() for _ in range(2 * len(rows) + 4)]
-        hours = moment_at(settings.calendar, now)
         period = hours[0].period
         view = await self._store.view(
             message_ids,
@@ -114,23 +172,7 @@ class Dispatcher:
                 log.exception("inbound %d could not be decided; left for the next start", row.id)
                 continue
             outcomes.append(outcome)
-        queued = await self._store.apply(outcomes)
-        first_reply = {q.inbound_id: q.reply_id for q in reversed(queued)}
-        for outcome in outcomes:
-            _log(outcome, first_reply.get(outcome.inbound_id))
-        for q in queued:
-            reply = q.reply
-            self._submit(
-                OutboundReply(
-                    q.reply_id,
-                    q.channel,
-                    reply.envelope_from,
-                    (reply.recipient,),
-                    reply.message,
-                    reply.message_id,
-                )
-            )
-        return {o.inbound_id: outcome_word(o.decision) for o in outcomes}
+        return outcomes
 
     def _decide(
         self,
@@ -291,4 +333,13 @@ def _log(outcome: Outcome, reply_id: int | None) -> None:
             decision.rule,
             decision.template,
             reply_id,
+        )
+    else:
+        ref = getattr(decision, "ref", None)
+        log.info(
+            "inbound %d from %s: %s%s",
+            outcome.inbound_id,
+            who,
+            outcome_word(decision),
+            f" on ticket {ref}" if ref else "",
         )

@@ -6,6 +6,7 @@ ResponderError
 └── ChannelError         one channel's trouble; never stops the others
     ├── TransientError   worth retrying with backoff (SMTP 4xx, timeouts, dropped connections)
     └── PermanentError   retrying cannot help (SMTP 5xx, login refused); park and report
+        └── RecipientBlocked  the customer blocked the bot (Telegram 403); marked, not retried
 """
 
 from __future__ import annotations
@@ -62,3 +63,8 @@ class TransientError(ChannelError):
 
 class PermanentError(ChannelError):
     """A failure that will not pass by retrying: park the work and report it."""
+
+
+class RecipientBlocked(PermanentError):
+    """The recipient refuses our messages (blocked the bot); they are marked until they
+    write again."""

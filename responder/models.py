@@ -36,3 +36,13 @@ class OutboundReply:
     message: bytes  # the complete, already serialised message
     message_id: str
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a channel learned by sending: the ids the other side gave the message(s)."""
+
+    channel: str
+    chat: str  # where it went (Telegram chat id)
+    message_ids: tuple[str, ...] = ()
+    thread: str | None = None  # the forum topic it went into

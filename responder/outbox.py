@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from responder.channels.base import Channel
-from responder.errors import PermanentError, TransientError
+from responder.errors import PermanentError, RecipientBlocked, TransientError
 from responder.models import OutboundReply
 from responder.recorder import Recorder
 from responder.retry import backoff
@@ -51,24 +51,31 @@ class Outbox:
         self._tasks = tasks
         self._clock = clock
         self._policy = policy
-        self._queues: dict[str, asyncio.Queue[Job]] = {name: asyncio.Queue() for name in channels}
-        self._recorder = Recorder(store, ahead=sum(c.concurrency for c in channels.values()))
+        self._queues: dict[tuple[str, str], asyncio.Queue[Job]] = {
+            (name, lane): asyncio.Queue() for name, c in channels.items() for lane in c.lanes
+        }
+        workers = sum(sum(c.lanes.values()) for c in channels.values())
+        self._recorder = Recorder(store, ahead=workers)
 
     def start(self) -> None:
         self._tasks.spawn(self._recorder.run(), name="outbox:recorder")
         for name, channel in self._channels.items():
-            for n in range(channel.concurrency):
-                self._tasks.spawn(self._worker(name), name=f"outbox:{name}:{n}")
+            for lane, concurrency in channel.lanes.items():
+                for n in range(concurrency):
+                    self._tasks.spawn(self._worker((name, lane)), name=f"outbox:{name}:{lane}:{n}")
+
+    def _queue(self, reply: OutboundReply) -> asyncio.Queue[Job]:
+        return self._queues[(reply.channel, self._channels[reply.channel].lane(reply))]
 
     def submit(self, reply: OutboundReply, attempts: int = 0) -> None:
-        self._queues[reply.channel].put_nowait(Job(reply, attempts))
+        self._queue(reply).put_nowait(Job(reply, attempts))
 
     async def resume(self) -> int:
         """Queue what a previous run left pending. A reply the SMTP server took just before
         the process died goes again with the same Message-ID, a repeat mail clients fold."""
         rows = await self._store.unsent_replies()
         for row in rows:
-            if row.channel not in self._queues:
+            if row.channel not in self._channels:
                 log.error(
                     "reply %d belongs to channel %r, which is not configured; left unsent",
                     row.id,
@@ -94,7 +101,7 @@ class Outbox:
 
     def _later(self, job: Job, delay: float) -> None:
         if delay <= 0:
-            self._queues[job.reply.channel].put_nowait(job)
+            self._queue(job.reply).put_nowait(job)
         else:
             self._tasks.spawn(
                 self._sleep_then_queue(job, delay), name=f"retry:{job.reply.reply_id}"
@@ -102,7 +109,7 @@ class Outbox:
 
     async def _sleep_then_queue(self, job: Job, delay: float) -> None:
         await asyncio.sleep(delay)
-        self._queues[job.reply.channel].put_nowait(job)
+        self._queue(job.reply).put_nowait(job)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until every queued reply had its try and its outcome is recorded, or the
@@ -118,8 +125,8 @@ class Outbox:
             return False
         return True
 
-    async def _worker(self, name: str) -> None:
-        queue = self._queues[name]
+    async def _worker(self, key: tuple[str, str]) -> None:
+        queue = self._queues[key]
         while True:
             job = await queue.get()
             try:
@@ -135,7 +142,10 @@ class Outbox:
     async def _attempt(self, job: Job) -> None:
         reply, attempts = job.reply, job.attempts + 1
         try:
-            await self._channels[reply.channel].send(reply)
+            delivered = await self._channels[reply.channel].send(reply)
+        except RecipientBlocked as exc:
+            await self._park(reply, attempts, f"blocked: {exc}")
+            await self._store.mark_blocked(reply.channel, reply.recipients)
         except PermanentError as exc:
             await self._park(reply, attempts, f"permanent failure: {exc}")
         except TransientError as exc:
@@ -159,7 +169,9 @@ class Outbox:
             )
             self._later(Job(reply, attempts), delay)
         else:
-            sent = ReplyMark(reply.reply_id, "sent", attempts, sent_at=self._clock())
+            sent = ReplyMark(
+                reply.reply_id, "sent", attempts, sent_at=self._clock(), delivered=delivered
+            )
             await self._recorder.record(sent)
             log.info(
                 "reply %d sent to %s (%s)",

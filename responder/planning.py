@@ -36,6 +36,8 @@ class ChannelProfile:
     envelope_from: str
     guard: guards.GuardContext
     staff: tuple[str, ...] = ()
+    kind: str = "email"  # the channel type: email or telegram
+    staff_chat: int | None = None  # Telegram: the staff group
 
     @property
     def domain(self) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from responder.business_hours import BusinessCalendar
-from responder.config import Config, library_limits
+from responder.config import Config, TelegramChannelConfig, library_limits
 from responder.config_calendar import build_calendar
 from responder.config_rules import RulesConfig, templates_used
 from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
@@ -39,6 +39,18 @@ class Settings:
 def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
     profiles = {}
     for channel in config.channels:
+        if isinstance(channel, TelegramChannelConfig):
+            profiles[channel.name] = ChannelProfile(
+                name=channel.name,
+                address="",
+                display_name=channel.display_name or channel.name,
+                language=channel.language,
+                envelope_from="",
+                guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
+                kind="telegram",
+                staff_chat=channel.staff_chat_id,
+            )
+            continue
         own = frozenset({channel.address, *channel.aliases})
         profiles[channel.name] = ChannelProfile(
             name=channel.name,

@@ -12,9 +12,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from responder.errors import ConfigError, ConfigProblem
 from responder.mail.parse import sanitize_header_text
+from responder.telegram_text import escape
 
 LANGUAGES = ("id", "en")
 PARTS = ("subject", "txt", "html")
+# Optional: the Telegram version (Telegram's HTML subset); without it the text part is used.
+CHAT_PART = "telegram"
 
 
 def shipped_templates_dir() -> Path:
@@ -43,7 +46,7 @@ class Templates:
         self._env = ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(dirs),
             undefined=jinja2.StrictUndefined,
-            autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+            autoescape=lambda name: bool(name and name.endswith((".html.j2", ".telegram.j2"))),
             keep_trailing_newline=True,
             auto_reload=False,
         )
@@ -62,6 +65,15 @@ class Templates:
             return False
         return True
 
+    def _has_source(self, path: str) -> bool:
+        """Whether the file exists, without compiling it (a syntax error is check's to report)."""
+        assert self._env.loader is not None
+        try:
+            self._env.loader.get_source(self._env, path)
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
     def render(self, name: str, chain: Sequence[str], context: Mapping[str, Any]) -> Rendered:
         language = self.languages_for(name, chain)
         if language is None:
@@ -72,6 +84,18 @@ class Templates:
         # A subject is a header: never more than one line, whatever the context held.
         return Rendered(name, language, sanitize_header_text(subject, 250), text, html)
 
+    def render_chat(self, name: str, chain: Sequence[str], context: Mapping[str, Any]) -> Rendered:
+        """For a chat: `html` is Telegram HTML, from the .telegram part or the escaped text."""
+        language = self.languages_for(name, chain)
+        if language is None:
+            raise jinja2.TemplateNotFound(f"{name} (languages tried: {', '.join(chain)})")
+        path = f"{language}/{name}.{CHAT_PART}.j2"
+        if self._exists(path):
+            html = self._env.get_template(path).render(context)
+        else:
+            html = escape(self._env.get_template(f"{language}/{name}.txt.j2").render(context))
+        return Rendered(name, language, "", html, html.strip())
+
     def check(self, names: Sequence[str], sample: Mapping[str, Any]) -> list[ConfigProblem]:
         """Render every part of every template in every shipped language against `sample`."""
         problems = []
@@ -81,6 +105,9 @@ class Templates:
                     problem = self._check_one(f"{language}/{name}.{part}.j2", sample)
                     if problem is not None:
                         problems.append(problem)
+                chat = f"{language}/{name}.{CHAT_PART}.j2"
+                if self._has_source(chat) and (problem := self._check_one(chat, sample)):
+                    problems.append(problem)
         return problems
 
     def _check_one(self, path: str, sample: Mapping[str, Any]) -> ConfigProblem | None:

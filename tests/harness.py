@@ -132,3 +132,43 @@ class DaemonProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         return self.proc.wait(20)
+
+
+TELEGRAM_TOKEN = "123456:TEST-token-for-responder-tests"
+STAFF_GROUP = -1001234567890
+
+
+def write_telegram_config(
+    tmp_path: Path,
+    base_url: str,
+    *,
+    staff_chat: int | None = STAFF_GROUP,
+    extra: str = "",
+    channel_extra: str = "",
+) -> Path:
+    """A config with one Telegram channel talking to the stand-in at `base_url`."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    token = tmp_path / "telegram-token"
+    token.write_text(TELEGRAM_TOKEN + "\n")
+    staff = f"\n    staff_chat_id: {staff_chat}" if staff_chat is not None else ""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {state}
+delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+{extra}
+channels:
+  - name: shop-bot
+    type: telegram
+    token_file: {token}
+    api_url: {base_url.removesuffix("/bot")}
+    display_name: Toko Contoh
+    language: id
+    poll_timeout: 2s
+    timeout: 5s{staff}
+{channel_extra}
+"""
+    )
+    return path

@@ -16,6 +16,7 @@ from responder.config import (
     EmailChannelConfig,
     ImapConfig,
     SmtpConfig,
+    TelegramChannelConfig,
     library_limits,
     load_config,
     load_config_text,
@@ -295,8 +296,8 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
     (
         "unknown channel type",
         "type: email",
-        "type: telegram",
-        ['config.yaml:5:11: channels[0].type: expected one of email, got "telegram"'],
+        "type: whatsapp",
+        ['config.yaml:5:11: channels[0].type: expected one of email, telegram, got "whatsapp"'],
     ),
     (
         "missing channel type",
@@ -497,21 +498,29 @@ def test_library_limits_flag_imap_starttls(base_dir: Path) -> None:
     ]
 
 
+# Filled in from password_file / token_file at load time; never keys in the file.
+SECRETS = {"password", "token"}
+
+
 def _field_names(tp: Any) -> set[str]:
     """Every key a model accepts, its nested models' included (through tuples, unions)."""
     names = set().union(*map(_field_names, get_args(tp)))
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         for name, info in tp.model_fields.items():
-            names |= {info.alias or name} - {"password"} | _field_names(info.annotation)
+            names |= {info.alias or name} - SECRETS | _field_names(info.annotation)
     return names
 
 
 def test_example_config_loads_and_mentions_every_key(tmp_path: Path) -> None:
     for name in ("imap", "smtp"):
         (tmp_path / name).write_text(f"{name}-secret\n")
+    (tmp_path / "telegram").write_text("123456:ABCdefGHIjklMNOpqrSTUvwxYZ\n")
     text = EXAMPLE.read_text().replace("/run/credentials/responder/", f"{tmp_path}/")
     config = load_config_text(text, str(EXAMPLE), EXAMPLE.parent, environ={})
-    channel = config.channels[0]
+    channel, bot = config.channels
+    assert isinstance(channel, EmailChannelConfig) and isinstance(bot, TelegramChannelConfig)
+    assert bot.token == SecretStr("123456:ABCdefGHIjklMNOpqrSTUvwxYZ")
+    assert bot.staff_chat_id == -1001234567890
     assert channel.address == "cs@toko-contoh.id"
     assert channel.imap.password == SecretStr("imap-secret")
     assert channel.smtp.password == SecretStr("smtp-secret")

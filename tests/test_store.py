@@ -77,6 +77,12 @@ async def test_wal_mode_is_on(tmp_path: Path) -> None:
     engine.dispose()
 
 
+TICKETS_V1 = (
+    "CREATE TABLE tickets (id INTEGER PRIMARY KEY, ref VARCHAR(16), channel VARCHAR(64), "
+    "customer VARCHAR(320))"
+)
+
+
 async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     (tmp_path / "state").mkdir()
     engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
@@ -88,8 +94,12 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
             )
         )
         conn.execute(text("INSERT INTO schema_version VALUES (1, '2026-11-01 00:00:00')"))
-        conn.execute(text("CREATE TABLE tickets (id INTEGER PRIMARY KEY, ref VARCHAR(16))"))
-        conn.execute(text("CREATE TABLE replies (id INTEGER PRIMARY KEY, kind VARCHAR(32))"))
+        conn.execute(text(TICKETS_V1))
+        conn.execute(
+            text(
+                "CREATE TABLE replies (id INTEGER PRIMARY KEY, kind VARCHAR(32), ticket_id INTEGER)"
+            )
+        )
         conn.execute(text("INSERT INTO tickets (ref) VALUES ('ABC234')"))
     engine.dispose()
     store = Store(url(tmp_path))
@@ -102,5 +112,57 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
         reply_columns = {row[1] for row in conn.execute(text("PRAGMA table_info(replies)"))}
     engine.dispose()
     assert tuple(ticket) == ("ABC234", None, None)
-    assert versions == [1, 2]
-    assert "period" in reply_columns
+    assert versions == [1, 2, 3]
+    assert {"period", "external_id", "thread"} <= reply_columns
+
+
+async def test_version_2_replies_keep_their_rows_and_may_lack_a_ticket(tmp_path: Path) -> None:
+    """Version 3 rebuilds SQLite's replies table so a Telegram welcome needs no ticket."""
+    (tmp_path / "state").mkdir()
+    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                "applied_at DATETIME NOT NULL)"
+            )
+        )
+        conn.execute(text("INSERT INTO schema_version VALUES (1, '2026-11-01 00:00:00')"))
+        conn.execute(text("INSERT INTO schema_version VALUES (2, '2026-11-02 00:00:00')"))
+        conn.execute(text(TICKETS_V1))
+        conn.execute(text("CREATE TABLE inbound (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO inbound (id) VALUES (1)"))
+        conn.execute(text("INSERT INTO tickets (id, ref) VALUES (1, 'ABC234')"))
+        conn.execute(
+            text(
+                "CREATE TABLE replies (id INTEGER PRIMARY KEY, inbound_id INTEGER NOT NULL, "
+                "ticket_id INTEGER NOT NULL, channel VARCHAR(64) NOT NULL, "
+                "kind VARCHAR(32) NOT NULL, "
+                "period VARCHAR(64), recipient VARCHAR(320) NOT NULL, "
+                "envelope_from VARCHAR(320) NOT NULL, message_id VARCHAR(400) NOT NULL UNIQUE, "
+                "message BLOB NOT NULL, state VARCHAR(16) NOT NULL, attempts INTEGER NOT NULL, "
+                "next_attempt_at DATETIME, last_error TEXT, created_at DATETIME NOT NULL, "
+                "sent_at DATETIME)"
+            )
+        )
+        conn.execute(text("CREATE INDEX ix_replies_state ON replies (state)"))
+        conn.execute(
+            text(
+                "INSERT INTO replies VALUES (7, 1, 1, 'cs', 'acknowledgement', NULL, "
+                "'budi@example.com', '', '<a@x>', x'00', 'sent', 1, NULL, NULL, "
+                "'2026-11-02 00:00:00', '2026-11-02 00:00:01')"
+            )
+        )
+    engine.dispose()
+    store = Store(url(tmp_path))
+    await store.open()
+    await store.close()
+    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT id, recipient, state FROM replies")).one()
+        info = {r[1]: r[3] for r in conn.execute(text("PRAGMA table_info(replies)"))}
+        indexes = {r[1] for r in conn.execute(text("PRAGMA index_list(replies)"))}
+    engine.dispose()
+    assert tuple(row) == (7, "budi@example.com", "sent")
+    assert info["ticket_id"] == 0  # notnull flag off
+    assert "ix_replies_state" in indexes

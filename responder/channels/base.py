@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from responder.models import Cursor, InboundMessage, OutboundReply
+from responder.models import Cursor, Delivered, InboundMessage, OutboundReply
 
 
 class Inbox(Protocol):
@@ -27,13 +27,19 @@ class Channel(Protocol):
     """A thin adapter: knows its protocol, nothing of rules, templates or storage."""
 
     name: str
-    concurrency: int  # how many sends may be in flight at once
+    # Sending lanes and how many sends each may have in flight; a slow lane (a Telegram
+    # group takes 20 posts a minute) never holds up replies to customers in another.
+    lanes: dict[str, int]
+
+    def lane(self, reply: OutboundReply) -> str:
+        """Which lane `reply` goes through."""
+        ...
 
     async def start(self, inbox: Inbox) -> None:
         """Begin intake in the background; returns once the tasks are started."""
         ...
 
-    async def send(self, reply: OutboundReply) -> None:
+    async def send(self, reply: OutboundReply) -> Delivered | None:
         """Send one reply; raises TransientError or PermanentError on failure."""
         ...
 

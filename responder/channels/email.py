@@ -27,13 +27,16 @@ class EmailChannel:
         self._senders: asyncio.Queue[SmtpSender] = asyncio.Queue()
         for sender in self._pool:
             self._senders.put_nowait(sender)
-        self.concurrency = SMTP_CONNECTIONS
+        self.lanes = {"smtp": SMTP_CONNECTIONS}
         self._intake: ImapIntake | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
     def state(self) -> str:
         return self._intake.state if self._intake is not None else "stopped"
+
+    def lane(self, reply: OutboundReply) -> str:
+        return "smtp"
 
     async def start(self, inbox: Inbox) -> None:
         self._intake = ImapIntake(self.name, self.config.imap, inbox)

@@ -7,12 +7,14 @@ from typing import Any
 
 from responder.channels.base import Channel
 from responder.channels.email import EmailChannel
+from responder.channels.telegram import TelegramChannel
 from responder.tasks import TaskGroup
 
 ChannelFactory = Callable[[Any, TaskGroup], Channel]
 
 CHANNEL_TYPES: dict[str, ChannelFactory] = {
     "email": EmailChannel,
+    "telegram": TelegramChannel,
 }
 
 

@@ -179,6 +179,8 @@ class TelegramStandIn(BotApiMethods, ServerContext):
             chat["title"] = chat_title or f"Chat {chat_id}"
             chat["is_forum"] = message_thread_id is not None
         with self._cond:
+            if chat_type != "private" and chat_id in self._chats:
+                chat = self._chats[chat_id]  # a group added with add_group keeps its settings
             self._chats[chat_id] = chat
             message = self._new_message(chat, user if kind != "channel_post" else None)
             if photo:
@@ -203,6 +205,12 @@ class TelegramStandIn(BotApiMethods, ServerContext):
             if kind == "edited_message":
                 message["edit_date"] = message["date"]
         return self._push({kind: message})
+
+    def add_group(self, chat_id: int, title: str = "Staff", *, forum: bool = False) -> None:
+        """Make a group known (as the bot's staff group), with topics if `forum`."""
+        chat: JSON = {"id": chat_id, "type": "supergroup", "title": title, "is_forum": forum}
+        with self._cond:
+            self._chats[chat_id] = chat
 
     def push_edited(self, chat_id: int, text: str, **kwargs: Any) -> JSON:
         return self.push_message(chat_id, text, kind="edited_message", **kwargs)

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from responder.telegram_text import visible_length
+
 JSON = dict[str, Any]
 MAX_TEXT = 4096
 _OBJECT_PARAMS = ("reply_markup", "reply_parameters", "allowed_updates", "commands", "entities")
@@ -122,7 +124,13 @@ class BotApiMethods:
         text = str(params.get("text", ""))
         if not text.strip():
             raise Fail(400, "Bad Request: message text is empty")
-        if len(text) > MAX_TEXT:
+        # Telegram counts the text after entity parsing, in UTF-16 code units.
+        counted = (
+            visible_length(text)
+            if params.get("parse_mode") == "HTML"
+            else len(text.encode("utf-16-le")) // 2
+        )
+        if counted > MAX_TEXT:
             raise Fail(400, "Bad Request: message is too long")
         return self._send("sendMessage", params, {"text": text})
 

@@ -1,17 +1,18 @@
-"""Reading what deciding a batch needs, and writing a batch's decisions, each in one go."""
+"""Writing a batch's decisions in one go: tickets, replies, events, suppressions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.decide import OUT_OF_HOURS, Acknowledge, Decision, FollowUp, Record, Suppress, View
+from responder.chat.decide import ChatDecision, StaffCommand, StaffReply, Welcome
+from responder.decide import Acknowledge, FollowUp, Record, Suppress
 from responder.storage import schema
-from responder.storage.records import NewReply, NewTicket
+from responder.storage.records import NewEvent, NewReply, NewTicket
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,14 @@ class Outcome:
     sender: str | None
     subject: str
     message_ids: tuple[str, ...]  # the message's own ids, joined to its ticket's thread
-    decision: Decision
+    decision: ChatDecision
     ticket: NewTicket | None = None  # with Acknowledge and Record
-    reply: NewReply | None = None  # with Acknowledge
-    notices: tuple[NewReply, ...] = ()  # to staff, when a rule says notify_staff
+    reply: NewReply | None = None  # to the customer
+    notices: tuple[NewReply, ...] = ()  # to staff: rule notices, Telegram relays and answers
     period: str | None = None  # the closed period an out-of-hours reply was sent in
+    events: tuple[NewEvent, ...] = ()  # what staff did to the ticket
+    status: str | None = None  # the ticket's new status (staff closed or reopened it)
+    returned: str | None = None  # a customer who wrote, so has not blocked us (any more)
 
 
 @dataclass(frozen=True)
@@ -38,46 +42,6 @@ class Queued:
     inbound_id: int
     channel: str
     reply: NewReply
-
-
-async def load_view(
-    conn: AsyncConnection,
-    message_ids: Iterable[str],
-    refs: Iterable[str],
-    targets: Iterable[str],
-    since: datetime,
-    periods: Iterable[str] = (),
-) -> View:
-    t, th, r = schema.tickets, schema.thread_ids, schema.replies
-    view = View()
-    if ids := list(message_ids):
-        rows = await conn.execute(
-            select(th.c.message_id, t.c.ref)
-            .join(t, t.c.id == th.c.ticket_id)
-            .where(th.c.message_id.in_(ids))
-        )
-        view.ref_by_message_id = {row.message_id: row.ref for row in rows}
-    if wanted := list(refs):
-        rows = await conn.execute(select(t.c.ref).where(t.c.ref.in_(wanted)))
-        view.existing_refs = {row.ref for row in rows}
-    if recipients := list(targets):
-        rows = await conn.execute(
-            select(r.c.recipient, func.count().label("n"))
-            .where(r.c.recipient.in_(recipients), r.c.created_at >= since, r.c.state != "parked")
-            .group_by(r.c.recipient)
-        )
-        view.recent_replies = {row.recipient: int(row.n) for row in rows}
-    if recipients and (closed := list(periods)):
-        rows = await conn.execute(
-            select(r.c.recipient, r.c.period).where(
-                r.c.kind == OUT_OF_HOURS,
-                r.c.recipient.in_(recipients),
-                r.c.period.in_(closed),
-                r.c.state != "parked",
-            )
-        )
-        view.closed_replies = {(row.recipient, row.period) for row in rows}
-    return view
 
 
 async def apply_outcomes(
@@ -91,7 +55,12 @@ async def apply_outcomes(
     """
     t, r, inbound = schema.tickets, schema.replies, schema.inbound
     ticket_ids = await _ticket_ids(
-        conn, {o.decision.ref for o in outcomes if isinstance(o.decision, FollowUp)}
+        conn,
+        {
+            o.decision.ref
+            for o in outcomes
+            if isinstance(o.decision, FollowUp | StaffReply | StaffCommand)
+        },
     )
     opened = [o for o in outcomes if isinstance(o.decision, Acknowledge | Record)]
     if opened:
@@ -110,7 +79,7 @@ async def apply_outcomes(
             ],
         )
         for o, row in zip(opened, rows, strict=True):
-            ticket_ids[_ref(o)] = row.id
+            ticket_ids[_ref(o) or ""] = row.id
     # The customer's reply first, then any notices to staff, each a row the outbox sends.
     sends = [
         (o, reply, o.period if reply is o.reply else None)
@@ -126,7 +95,7 @@ async def apply_outcomes(
                     **reply.__dict__,
                     "inbound_id": o.inbound_id,
                     "channel": o.channel,
-                    "ticket_id": ticket_ids[_ref(o)],
+                    "ticket_id": _ticket_id(o, ticket_ids),
                     "state": "pending",
                     "attempts": 0,
                     "period": period,
@@ -157,9 +126,14 @@ async def apply_outcomes(
             ],
         )
     await _join_threads(conn, outcomes, ticket_ids)
-    followed = {ticket_ids[_ref(o)] for o in outcomes if isinstance(o.decision, FollowUp)}
+    followed = {
+        ticket_ids[o.decision.ref]
+        for o in outcomes
+        if isinstance(o.decision, FollowUp | StaffReply) and o.status is None
+    }
     if followed:
         await conn.execute(update(t).where(t.c.id.in_(followed)).values(updated_at=now))
+    await _staff_actions(conn, outcomes, ticket_ids, now)
     await conn.execute(
         update(inbound)
         .where(inbound.c.id == bindparam("b_id"))
@@ -174,7 +148,7 @@ async def apply_outcomes(
             {
                 "b_id": o.inbound_id,
                 "b_outcome": outcome_word(o.decision),
-                "b_ticket": None if isinstance(o.decision, Suppress) else ticket_ids[_ref(o)],
+                "b_ticket": _ticket_id(o, ticket_ids),
                 "b_sender": _short(o.sender),
                 "b_subject": o.subject[:400],
             }
@@ -201,13 +175,14 @@ async def _join_threads(
     th = schema.thread_ids
     wanted: dict[str, int] = {}
     for o in outcomes:
-        if isinstance(o.decision, Suppress):
+        ticket_id = _ticket_id(o, ticket_ids)
+        if ticket_id is None or not o.message_ids:
             continue
         ids = list(o.message_ids)
         if o.reply is not None:
             ids.append(o.reply.message_id)
         for message_id in ids:
-            wanted.setdefault(message_id, ticket_ids[_ref(o)])
+            wanted.setdefault(message_id, ticket_id)
     if not wanted:
         return
     rows = await conn.execute(select(th.c.message_id).where(th.c.message_id.in_(list(wanted))))
@@ -225,13 +200,49 @@ def _short(address: str | None) -> str | None:
     return address[:320] if address else address
 
 
-def _ref(outcome: Outcome) -> str:
+def _ref(outcome: Outcome) -> str | None:
     decision = outcome.decision
-    assert not isinstance(decision, Suppress)
-    return decision.ref
+    return None if isinstance(decision, Suppress | Welcome) else decision.ref
 
 
-def _rule_columns(decision: Decision) -> dict[str, str | None]:
+def _ticket_id(outcome: Outcome, ticket_ids: dict[str, int]) -> int | None:
+    ref = _ref(outcome)
+    return None if ref is None else ticket_ids.get(ref)
+
+
+async def _staff_actions(
+    conn: AsyncConnection, outcomes: Sequence[Outcome], ticket_ids: dict[str, int], now: datetime
+) -> None:
+    """Events, status changes, and customers back after blocking us."""
+    t = schema.tickets
+    events = [
+        {
+            **event.__dict__,
+            "ticket_id": ticket_ids[ref],
+            "inbound_id": o.inbound_id,
+            "created_at": now,
+        }
+        for o in outcomes
+        if (ref := _ref(o)) is not None
+        for event in o.events
+    ]
+    if events:
+        await conn.execute(schema.ticket_events.insert(), events)
+    for o in outcomes:
+        if o.status is not None and (ticket_id := _ticket_id(o, ticket_ids)) is not None:
+            resolved = now if o.status == "resolved" else None
+            await conn.execute(
+                update(t)
+                .where(t.c.id == ticket_id)
+                .values(status=o.status, resolved_at=resolved, updated_at=now)
+            )
+    back = {(o.channel, o.returned) for o in outcomes if o.returned}
+    for channel, recipient in back:
+        b = schema.blocked
+        await conn.execute(delete(b).where(b.c.channel == channel, b.c.recipient == recipient))
+
+
+def _rule_columns(decision: ChatDecision) -> dict[str, str | None]:
     assert isinstance(decision, Acknowledge | Record)
     action = decision.action
     return {
@@ -242,9 +253,15 @@ def _rule_columns(decision: Decision) -> dict[str, str | None]:
     }
 
 
-def outcome_word(decision: Decision) -> str:
+def outcome_word(decision: ChatDecision) -> str:
     if isinstance(decision, Suppress):
         return "suppressed"
+    if isinstance(decision, Welcome):
+        return "welcomed"
+    if isinstance(decision, StaffReply):
+        return "staff-reply"
+    if isinstance(decision, StaffCommand):
+        return f"staff-{decision.command}"
     if isinstance(decision, Record):
         return "recorded"
     return "follow-up" if isinstance(decision, FollowUp) else "replied"

@@ -51,10 +51,45 @@ def _v2_rules_and_hours(conn: Connection) -> None:
     _add_columns(conn, "replies", {"period": "VARCHAR(64)"})
 
 
+def _v3_chat(conn: Connection) -> None:
+    _add_columns(conn, "tickets", {"resolved_at": "TIMESTAMP"})
+    _nullable_reply_ticket(conn)
+    _add_columns(conn, "replies", {"external_id": "VARCHAR(64)", "thread": "VARCHAR(64)"})
+    schema.metadata.create_all(conn, tables=[schema.posts, schema.ticket_events, schema.blocked])
+    existing = {i["name"] for i in inspect(conn).get_indexes("tickets")}
+    if "ix_tickets_channel_customer" not in existing:
+        conn.execute(
+            text("CREATE INDEX ix_tickets_channel_customer ON tickets (channel, customer)")
+        )
+    existing = {i["name"] for i in inspect(conn).get_indexes("replies")}
+    if "ix_replies_ticket" not in existing:
+        conn.execute(text("CREATE INDEX ix_replies_ticket ON replies (ticket_id)"))
+
+
+def _nullable_reply_ticket(conn: Connection) -> None:
+    found = [c for c in inspect(conn).get_columns("replies") if c["name"] == "ticket_id"]
+    if not found or found[0]["nullable"]:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(text("ALTER TABLE replies ALTER COLUMN ticket_id DROP NOT NULL"))
+        return
+    # SQLite cannot drop NOT NULL in place: rebuild the table from today's definition (the
+    # procedure in https://www.sqlite.org/lang_altertable.html, section 7).
+    old = [c["name"] for c in inspect(conn).get_columns("replies")]
+    for index in inspect(conn).get_indexes("replies"):
+        conn.execute(text(f"DROP INDEX {index['name']}"))
+    conn.execute(text("ALTER TABLE replies RENAME TO replies_before_v3"))
+    schema.replies.create(conn)
+    columns = ", ".join(old)
+    conn.execute(text(f"INSERT INTO replies ({columns}) SELECT {columns} FROM replies_before_v3"))
+    conn.execute(text("DROP TABLE replies_before_v3"))
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
     (2, "rules on tickets, closed period on out-of-hours replies", _v2_rules_and_hours),
+    (3, "Telegram: posts, ticket events, blocked customers", _v3_chat),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from responder.models import Delivered
+
 
 @dataclass(frozen=True)
 class InboundRow:
@@ -41,6 +43,7 @@ class ReplyMark:
     last_error: str | None = None
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
+    delivered: Delivered | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,15 @@ class NewReply:
     envelope_from: str
     message_id: str
     message: bytes
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """Something staff did to a ticket: answered, closed, reopened, noted."""
+
+    kind: str
+    actor: str
+    detail: str | None = None
 
 
 def pk(key: Any) -> int:

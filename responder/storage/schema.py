@@ -82,6 +82,9 @@ tickets = Table(
     Column("sla_policy", String(64), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Since schema version 3: when staff resolved it (/close); None while open.
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Index("ix_tickets_channel_customer", "channel", "customer"),
 )
 
 inbound = Table(
@@ -117,7 +120,8 @@ replies = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=False),
-    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    # Nullable since schema version 3: a Telegram /start welcome opens no ticket.
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True),
     Column("channel", String(64), nullable=False),
     Column("kind", String(32), nullable=False),
     # Since schema version 2: for an out-of-hours reply, the closed period it was sent in, so
@@ -135,10 +139,15 @@ replies = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime(), nullable=True),
+    # Since schema version 3: the channel's own id for what was sent (Telegram: the first
+    # message id) and, in a staff group with topics, the ticket's topic.
+    Column("external_id", String(64), nullable=True),
+    Column("thread", String(64), nullable=True),
     # One automatic reply per message to the customer, one notice per staff member.
     UniqueConstraint("inbound_id", "kind", "recipient", name="uq_replies_inbound_kind_recipient"),
     Index("ix_replies_state", "state"),
     Index("ix_replies_recipient_created", "recipient", "created_at"),
+    Index("ix_replies_ticket", "ticket_id"),
 )
 
 suppressions = Table(
@@ -152,4 +161,39 @@ suppressions = Table(
     Column("sender", String(320), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_suppressions_rule", "rule"),
+)
+
+# Since schema version 3. Every Telegram message a reply was sent as, so a staff member's
+# answer to a relayed post finds its ticket (issue 4: the mapping lives in the database).
+posts = Table(
+    "posts",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("chat", String(64), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("reply_id", Integer, ForeignKey("replies.id"), nullable=False),
+)
+
+# Since schema version 3: what staff did to a ticket (answered, closed, reopened, noted).
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(200), nullable=False, default=""),
+    Column("detail", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_ticket_events_ticket", "ticket_id"),
+)
+
+# Since schema version 3: customers who blocked the bot (Telegram 403); cleared when they
+# write again, which they can only do after unblocking.
+blocked = Table(
+    "blocked",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("recipient", String(320), primary_key=True),
+    Column("since", UTCDateTime(), nullable=False),
 )

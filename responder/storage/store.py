@@ -10,16 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from responder.chat.decide import ChatView
 from responder.decide import View
 from responder.errors import StorageError
-from responder.models import Cursor, InboundMessage
+from responder.models import Cursor, Delivered, InboundMessage
 from responder.storage import schema
-from responder.storage.decisions import Outcome, Queued, apply_outcomes, load_view
+from responder.storage.chat_view import ChatKeys, load_chat_view
+from responder.storage.decisions import Outcome, Queued, apply_outcomes
 from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
@@ -28,6 +30,7 @@ from responder.storage.records import (
     pk,
     reply_row,
 )
+from responder.storage.views import load_view
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +188,12 @@ class Store:
         async with self._tx() as conn:
             return await load_view(conn, message_ids, refs, targets, since, periods)
 
+    async def chat_view(
+        self, keys: ChatKeys, since: datetime, periods: Iterable[str] = ()
+    ) -> ChatView:
+        async with self._tx() as conn:
+            return await load_chat_view(conn, keys, since, periods)
+
     async def apply(self, outcomes: Sequence[Outcome]) -> list[Queued]:
         async with self._tx() as conn:
             return await apply_outcomes(conn, outcomes, self._clock())
@@ -225,6 +234,21 @@ class Store:
                     for m in marks
                 ],
             )
+            delivered = [(m.reply_id, m.delivered) for m in marks if m.delivered is not None]
+            if delivered:
+                await _record_delivered(conn, delivered)
+
+    async def mark_blocked(self, channel: str, recipients: Iterable[str]) -> None:
+        """The recipients refused our messages (Telegram 403) as of now."""
+        b, now = schema.blocked, self._clock()
+        async with self._tx() as conn:
+            for recipient in recipients:
+                await conn.execute(
+                    delete(b).where(b.c.channel == channel, b.c.recipient == recipient)
+                )
+                await conn.execute(
+                    b.insert().values(channel=channel, recipient=recipient, since=now)
+                )
 
     # -- inspection (tests, demo, status) ---------------------------------------------------
 
@@ -238,6 +262,31 @@ class Store:
                 dict(r._mapping)
                 for r in await conn.execute(query.order_by(t.c[t.primary_key.columns.keys()[0]]))
             ]
+
+
+async def _record_delivered(conn: AsyncConnection, delivered: list[tuple[int, Delivered]]) -> None:
+    """The ids Telegram gave what we sent: a staff member's reply to a post finds its ticket."""
+    r = schema.replies
+    await conn.execute(
+        update(r)
+        .where(r.c.id == bindparam("b_id"))
+        .values(external_id=bindparam("b_external"), thread=bindparam("b_thread")),
+        [
+            {
+                "b_id": reply_id,
+                "b_external": d.message_ids[0] if d.message_ids else None,
+                "b_thread": d.thread,
+            }
+            for reply_id, d in delivered
+        ],
+    )
+    posts = [
+        {"channel": d.channel, "chat": d.chat, "message_id": m, "reply_id": reply_id}
+        for reply_id, d in delivered
+        for m in d.message_ids
+    ]
+    if posts:
+        await conn.execute(schema.posts.insert(), posts)
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

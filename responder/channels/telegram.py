@@ -1,0 +1,213 @@
+"""The Telegram channel: getUpdates long polling in, Bot API sends out, one bot per channel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+
+# python-telegram-bot 22 warns on every integer-seconds read (RetryAfter.retry_after) unless
+# the timedelta behaviour is chosen; we read timedeltas, so choose it before the import.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import Bot
+from telegram.error import InvalidToken
+from telegram.request import HTTPXRequest
+
+from responder.channels.base import Inbox
+from responder.channels.telegram_limits import Limits, SendSchedule
+from responder.channels.telegram_send import Sender
+from responder.chat.update import ANNOTATION
+from responder.config import TelegramChannelConfig
+from responder.errors import PermanentError
+from responder.models import Cursor, Delivered, InboundMessage, OutboundReply
+from responder.redact import SecretFilter
+from responder.retry import backoff
+from responder.tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+# The loggers that may print a request URL, which carries the token (Bot API: /bot<token>/).
+URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.BaseRequest", "telegram.HTTPXRequest")
+
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query"]
+# Bot API getUpdates: after a week without updates, the next update_id is chosen at random,
+# so an offset older than that could skip new updates; poll without one and let the
+# (channel, update_id) dedupe in the database drop anything already recorded.
+OFFSET_TRUSTED_FOR = timedelta(days=6)
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
+MEMBERSHIP_TTL = 300.0
+
+
+class TelegramChannel:
+    def __init__(self, config: TelegramChannelConfig, tasks: TaskGroup) -> None:
+        self.name = config.name
+        self.config = config
+        self._tasks = tasks
+        timeout = config.timeout.total_seconds()
+        poll = config.poll_timeout.total_seconds()
+        assert config.token is not None
+        # Installed before the Bot exists: its constructor already logs the URL.
+        self._redact = SecretFilter(config.token.get_secret_value())
+        for name in URL_LOGGERS:
+            logging.getLogger(name).addFilter(self._redact)
+        self._bot = Bot(
+            config.token.get_secret_value(),
+            base_url=config.bot_url,
+            request=HTTPXRequest(
+                connection_pool_size=8,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                connect_timeout=timeout,
+                pool_timeout=timeout,
+            ),
+            get_updates_request=HTTPXRequest(
+                connection_pool_size=1, read_timeout=poll + timeout, connect_timeout=timeout
+            ),
+        )
+        limits = config.limits
+        schedule = SendSchedule(
+            Limits(
+                limits.per_chat_interval.total_seconds(),
+                limits.global_per_second,
+                limits.group_per_minute,
+            )
+        )
+        self._sender = Sender(self.name, self._bot, schedule, config.staff_chat_id)
+        # Customers' replies in parallel, the staff group's posts one at a time and in order.
+        self.lanes = {"customers": 4, "staff": 1}
+        self._state = "stopped"
+        self._task: asyncio.Task[None] | None = None
+        self._members: dict[int, tuple[bool, float]] = {}
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def lane(self, reply: OutboundReply) -> str:
+        staff = self.config.staff_chat_id
+        return "staff" if staff is not None and reply.recipients == (str(staff),) else "customers"
+
+    async def start(self, inbox: Inbox) -> None:
+        self._state = "starting"
+        self._task = self._tasks.spawn(self._run(inbox), name=f"telegram:{self.name}")
+
+    async def send(self, reply: OutboundReply) -> Delivered:
+        await self._ready()
+        return await self._sender.send(reply)
+
+    async def stop(self) -> None:
+        """The first call stops intake; sends of the shutdown drain still go through this
+        bot. The composition root calls again after the drain, which closes the
+        connections: closing them under a send in flight could lose Telegram's answer to a
+        message it took, and the retry would repeat it."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+            if self._state != "failed":
+                self._state = "stopped"
+            return
+        await self._bot.shutdown()
+        for name in URL_LOGGERS:
+            logging.getLogger(name).removeFilter(self._redact)
+
+    async def _ready(self) -> None:
+        if self._state == "failed":
+            raise PermanentError("the bot token was refused; this channel is stopped")
+        await self._sender.guard(self._bot.initialize(), chat=None)
+
+    async def _run(self, inbox: Inbox) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._bot.initialize()
+                await self._sender.learn_staff_group()
+                self._state = "connected"
+                log.info("telegram %s: connected as @%s", self.name, self._bot.username)
+                attempt = 0
+                await self._poll(inbox)
+            except InvalidToken:
+                # Never log the exception: python-telegram-bot puts the token in its text.
+                self._state = "failed"
+                log.error(
+                    "telegram %s: Telegram refused the bot token (check token_file or "
+                    "token_env, and api_url); this channel stops, the others carry on",
+                    self.name,
+                )
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                delay = backoff(attempt, 1.0, 300.0)
+                self._state = "reconnecting"
+                log.warning(
+                    "telegram %s: %s: %s; trying again in %.1fs",
+                    self.name,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _poll(self, inbox: Inbox) -> None:
+        offset: int | None = None
+        known = await inbox.cursor(self.name)
+        if known is not None and datetime.now(UTC) - known[1] < OFFSET_TRUSTED_FOR:
+            offset = known[0].position + 1
+        poll = self.config.poll_timeout
+        while True:
+            updates = await self._bot.get_updates(
+                offset=offset, timeout=poll, allowed_updates=ALLOWED_UPDATES
+            )
+            if self._state != "connected":
+                self._state = "connected"
+            if not updates:
+                continue
+            raw = [update.to_dict() for update in updates]
+            for update in raw:
+                await self._annotate(update)
+            now = datetime.now(UTC)
+            last = max(int(u["update_id"]) for u in raw)
+            messages = [
+                InboundMessage(self.name, str(u["update_id"]), _encode(u), now) for u in raw
+            ]
+            # Recorded first, then confirmed: the next getUpdates with this offset tells
+            # Telegram to forget them, so a crash before this line only means a re-read.
+            await inbox.deliver(self.name, messages, Cursor(0, last))
+            offset = last + 1
+
+    async def _annotate(self, update: dict[str, object]) -> None:
+        """Whether the sender is a member of the staff group, asked of Telegram (cached)."""
+        staff = self.config.staff_chat_id
+        message = update.get("message")
+        if staff is None or not isinstance(message, dict):
+            return
+        chat = message.get("chat") or {}
+        if chat.get("id") != staff:
+            return
+        sender_chat = message.get("sender_chat") or {}
+        user = message.get("from") or {}
+        if sender_chat.get("id") == staff:
+            is_staff = True  # an anonymous administrator of the group
+        elif isinstance(user.get("id"), int) and not user.get("is_bot"):
+            is_staff = await self._is_member(staff, user["id"])
+        else:
+            is_staff = False
+        update[ANNOTATION] = {"staff": is_staff}
+
+    async def _is_member(self, chat: int, user: int) -> bool:
+        loop = asyncio.get_running_loop()
+        cached = self._members.get(user)
+        if cached is not None and cached[1] > loop.time():
+            return cached[0]
+        member = await self._bot.get_chat_member(chat, user)
+        is_member = member.status in MEMBER_STATUSES or bool(getattr(member, "is_member", False))
+        self._members[user] = (is_member, loop.time() + MEMBERSHIP_TTL)
+        return is_member
+
+
+def _encode(update: dict[str, object]) -> bytes:
+    return json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()

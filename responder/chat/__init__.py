@@ -1,0 +1,1 @@
+"""Chat channels (Telegram): reading updates, deciding, and what is posted back."""

@@ -1,0 +1,198 @@
+"""Deciding for chat messages, pure: customer messages open or join tickets, staff answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from responder import tickets
+from responder.chat.update import ChatMessage
+from responder.config_rules import RulesConfig
+from responder.decide import (
+    ACKNOWLEDGEMENT,
+    AUTO,
+    NONE,
+    OPEN,
+    OUT_OF_HOURS,
+    Acknowledge,
+    Decision,
+    FollowUp,
+    Moment,
+    Record,
+    Suppress,
+)
+from responder.rules import Facts, evaluate, is_vip
+
+WELCOME = "welcome"
+STAFF_COMMANDS = {"/close": "close", "/reopen": "reopen", "/note": "note"}
+# Updates that are not a customer writing to us (Bot API "Update" fields).
+_NOT_ANSWERED = {
+    "edited_message": ("edited", "an edit of an earlier message"),
+    "edited_channel_post": ("channel-post", "a channel post"),
+    "channel_post": ("channel-post", "a channel post"),
+    "callback_query": ("button", "a button press"),
+    "invalid": ("invalid-update", "not a readable Telegram update"),
+}
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """/start: greet, open nothing; the customer's first question opens the ticket."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class StaffReply:
+    """A staff member answered a ticket in the staff group: copy it to the customer."""
+
+    ref: str
+    target: str
+
+
+@dataclass(frozen=True)
+class StaffCommand:
+    ref: str
+    command: str  # close, reopen, note
+    text: str = ""
+
+
+ChatDecision = Decision | Welcome | StaffReply | StaffCommand
+
+
+@dataclass(frozen=True)
+class TicketInfo:
+    ref: str
+    customer: str
+    status: str
+    language: str
+    name: str
+
+
+@dataclass
+class ChatView:
+    """What the database knew when a batch was loaded, kept current as it is decided."""
+
+    open_by_customer: dict[str, str] = field(default_factory=dict)
+    ref_by_post: dict[int, str] = field(default_factory=dict)  # staff-group message -> ticket
+    ref_by_topic: dict[int, str] = field(default_factory=dict)
+    topic_by_ref: dict[str, int] = field(default_factory=dict)
+    tickets: dict[str, TicketInfo] = field(default_factory=dict)
+    existing_refs: set[str] = field(default_factory=set)
+    recent_replies: dict[str, int] = field(default_factory=dict)
+    closed_replies: set[tuple[str, str]] = field(default_factory=set)  # (customer, period)
+
+    def opened(self, decision: Acknowledge | Record, info: TicketInfo, moment: Moment) -> None:
+        self.existing_refs.add(decision.ref)
+        self.open_by_customer[decision.target] = decision.ref
+        self.tickets[decision.ref] = info
+        if isinstance(decision, Acknowledge):
+            self.recent_replies[decision.target] = self.recent_replies.get(decision.target, 0) + 1
+            if decision.template == OUT_OF_HOURS and moment.period:
+                self.closed_replies.add((decision.target, moment.period))
+
+    def status(self, ref: str, status: str) -> None:
+        info = self.tickets[ref]
+        self.tickets[ref] = TicketInfo(ref, info.customer, status, info.language, info.name)
+        if status == "open":
+            self.open_by_customer[info.customer] = ref
+        elif self.open_by_customer.get(info.customer) == ref:
+            del self.open_by_customer[info.customer]
+
+
+@dataclass(frozen=True)
+class ChatPolicy:
+    channel: str
+    staff_chat: int | None
+    max_replies: int
+    rules: RulesConfig
+    vip: tuple[str, ...] = ()
+
+
+def decide_chat(
+    msg: ChatMessage,
+    policy: ChatPolicy,
+    view: ChatView,
+    moment: Moment = OPEN,
+    language: str | None = None,
+    new_ref: Callable[[], str] = tickets.new_ref,
+) -> ChatDecision:
+    if msg.kind != "message":
+        rule, reason = _NOT_ANSWERED.get(msg.kind, ("other-update", f"a {msg.kind} update"))
+        return Suppress(rule, reason)
+    if policy.staff_chat is not None and msg.chat_id == policy.staff_chat:
+        return _staff(msg, view)
+    if msg.chat_type != "private":
+        return Suppress("not-private", f"a message in a {msg.chat_type or 'unknown'} chat")
+    if msg.is_bot:
+        return Suppress("bot", "sent by a bot")
+    if msg.is_service:
+        return Suppress("service-message", "a service message, nobody wrote anything")
+    target = msg.customer
+    if msg.command == "/start":
+        return Welcome(target)
+    ref = view.open_by_customer.get(target)
+    if ref is not None:
+        return FollowUp(ref)
+    facts = Facts(
+        channel=policy.channel,
+        sender=msg.sender,
+        subject="",
+        body=msg.text,
+        language=language,
+        is_open=moment.is_open,
+        holiday=moment.holiday,
+        is_vip=is_vip(policy.vip, msg.sender),
+    )
+    match = evaluate(policy.rules, facts)
+    ref = new_ref()
+    while ref in view.existing_refs:
+        ref = new_ref()
+    # A person wrote, so the ticket always opens; only the automatic reply may be held back.
+    template = match.action.template
+    if template == NONE:
+        return Record(target, ref, match.rule, match.action, "the rule records without a reply")
+    recent = view.recent_replies.get(target, 0)
+    if recent >= policy.max_replies:
+        why = f"{recent} automatic replies to this customer in the window"
+        return Record(target, ref, match.rule, match.action, why)
+    if template == AUTO:
+        template = ACKNOWLEDGEMENT if moment.is_open else OUT_OF_HOURS
+    if template == OUT_OF_HOURS and (target, moment.period or "") in view.closed_replies:
+        why = "already told this customer we are closed until we open again"
+        return Record(target, ref, match.rule, match.action, why)
+    return Acknowledge(target, ref, template, match.rule, match.action)
+
+
+def _staff(msg: ChatMessage, view: ChatView) -> ChatDecision:
+    if msg.is_bot:
+        return Suppress("bot", "sent by a bot in the staff group")
+    if not msg.is_staff:
+        return Suppress("not-staff", "only members of the staff group may answer or use commands")
+    ref = _ticket_of(msg, view)
+    command = STAFF_COMMANDS.get(msg.command or "")
+    if command is not None:
+        named = msg.args.split(maxsplit=1)
+        if named and named[0].lstrip("#").upper() in view.tickets and command != "note":
+            ref = named[0].lstrip("#").upper()
+        if ref is None:
+            return Suppress("staff-no-ticket", f"/{command} outside a ticket's thread")
+        if command == "note" and not msg.args:
+            return Suppress("staff-empty-note", "/note without text")
+        return StaffCommand(ref, command, msg.args if command == "note" else "")
+    if msg.command is not None:
+        return Suppress("staff-command", f"{msg.command} is not a command responder knows")
+    if ref is None:
+        return Suppress("staff-chatter", "not an answer to a customer's message")
+    if msg.is_service:
+        return Suppress("service-message", "a service message, nobody wrote anything")
+    return StaffReply(ref, view.tickets[ref].customer)
+
+
+def _ticket_of(msg: ChatMessage, view: ChatView) -> str | None:
+    """A reply to a relayed post names its ticket; in a forum, so does the topic."""
+    if msg.reply_to is not None and msg.reply_to in view.ref_by_post:
+        return view.ref_by_post[msg.reply_to]
+    if msg.thread_id is not None:
+        return view.ref_by_topic.get(msg.thread_id)
+    return None

@@ -1,0 +1,145 @@
+"""Reads a recorded Telegram update (JSON) into the few facts deciding needs, tolerantly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# Message fields that carry content, in the order a message is described by them. A message
+# with none of them (and no text) is a service message: someone joined, a pin, a topic edit.
+MEDIA = (
+    "photo",
+    "video",
+    "document",
+    "audio",
+    "voice",
+    "animation",
+    "video_note",
+    "sticker",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "story",
+)
+# The kinds whose copy may carry a caption (Bot API, copyMessage).
+CAPTIONED = frozenset({"photo", "video", "document", "audio", "voice", "animation"})
+MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
+# Set by the channel before recording: whether the sender is a member of the staff group.
+ANNOTATION = "_responder"
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One update, reduced to what the guards, rules and staff relay look at."""
+
+    update_id: int
+    kind: str  # message, edited_message, channel_post, callback_query, ... or "invalid"
+    chat_id: int | None = None
+    chat_type: str = ""
+    message_id: int | None = None
+    user_id: int | None = None
+    is_bot: bool = False
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    language_code: str | None = None
+    text: str = ""  # the text, or a media message's caption
+    media: str | None = None
+    reply_to: int | None = None  # the message this one answers, in the same chat
+    thread_id: int | None = None  # the forum topic
+    command: str | None = None  # "/start", "/close", ... lowercased, without "@bot"
+    args: str = ""
+    is_staff: bool = False  # a member of the staff group (the channel asked Telegram)
+    on_behalf_of_chat: bool = False  # sent as a chat (anonymous admin, linked channel)
+    date: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def customer(self) -> str:
+        """The key a customer's tickets and replies are filed under: their private chat."""
+        return str(self.chat_id)
+
+    @property
+    def sender(self) -> str:
+        """What rules and VIP patterns match: "@username", else the numeric user id."""
+        return f"@{self.username.lower()}" if self.username else str(self.user_id or "")
+
+    @property
+    def is_service(self) -> bool:
+        return not self.text and self.media is None
+
+
+def parse_update(raw: bytes) -> ChatMessage:
+    """Never raises: a record that is not an update comes back as kind "invalid"."""
+    try:
+        update = json.loads(raw)
+        update_id = int(update["update_id"])
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return ChatMessage(update_id=0, kind="invalid")
+    kind = next((k for k in MESSAGE_KINDS if isinstance(update.get(k), dict)), None)
+    if kind is None:
+        other = next((k for k in update if k not in ("update_id", ANNOTATION)), "unknown")
+        return ChatMessage(update_id=update_id, kind=str(other))
+    return _message(update_id, kind, update[kind], update.get(ANNOTATION) or {})
+
+
+def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any]) -> ChatMessage:
+    chat = _dict(m.get("chat"))
+    user = _dict(m.get("from"))
+    text = _str(m.get("text")) or _str(m.get("caption"))
+    media = next((k for k in MEDIA if m.get(k)), None)
+    command, args = _command(_str(m.get("text")))
+    reply = _dict(m.get("reply_to_message"))
+    date = m.get("date")
+    return ChatMessage(
+        update_id=update_id,
+        kind=kind,
+        chat_id=_int(chat.get("id")),
+        chat_type=_str(chat.get("type")),
+        message_id=_int(m.get("message_id")),
+        user_id=_int(user.get("id")),
+        is_bot=bool(user.get("is_bot")),
+        first_name=_str(user.get("first_name"))[:100],
+        last_name=_str(user.get("last_name"))[:100],
+        username=_str(user.get("username"))[:64],
+        language_code=_str(user.get("language_code")) or None,
+        text=text,
+        media=media,
+        reply_to=_int(reply.get("message_id")),
+        thread_id=_int(m.get("message_thread_id")) if m.get("is_topic_message") else None,
+        command=command,
+        args=args,
+        is_staff=bool(note.get("staff")),
+        on_behalf_of_chat=isinstance(m.get("sender_chat"), dict),
+        date=datetime.fromtimestamp(date, UTC) if isinstance(date, int) else None,
+    )
+
+
+def _command(text: str) -> tuple[str | None, str]:
+    """A bot command starts the text (Bot API "bot_command" entity at offset 0)."""
+    if not text.startswith("/"):
+        return None, ""
+    head, _, rest = text.partition(" ")
+    name = head.split("@", 1)[0].lower()
+    if len(name) < 2 or not name[1:].replace("_", "").isalnum():
+        return None, ""
+    return name, rest.strip()
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

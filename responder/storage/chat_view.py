@@ -1,0 +1,90 @@
+"""Reading what deciding a batch of chat messages needs, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from responder.chat.decide import ChatView, TicketInfo
+from responder.storage import schema
+from responder.storage.views import STAFF_RELAY, closed_replies, recent_replies
+
+
+@dataclass(frozen=True)
+class ChatKeys:
+    """What a batch names: its customers, the staff posts and topics answered, the
+    references typed after a command, and fresh references to check for collisions."""
+
+    channel: str
+    staff_chat: int | None
+    customers: frozenset[str]
+    posts: frozenset[int]
+    threads: frozenset[int]
+    refs: frozenset[str]
+
+
+async def load_chat_view(
+    conn: AsyncConnection, keys: ChatKeys, since: datetime, periods: Iterable[str]
+) -> ChatView:
+    t, r, p = schema.tickets, schema.replies, schema.posts
+    view = ChatView()
+    refs: set[str] = set(keys.refs)
+    if keys.customers:
+        rows = await conn.execute(
+            select(t.c.ref, t.c.customer).where(
+                t.c.channel == keys.channel,
+                t.c.customer.in_(keys.customers),
+                t.c.status == "open",
+            )
+        )
+        view.open_by_customer = {row.customer: row.ref for row in rows}
+        refs.update(view.open_by_customer.values())
+    if keys.posts and keys.staff_chat is not None:
+        rows = await conn.execute(
+            select(p.c.message_id, t.c.ref)
+            .join(r, r.c.id == p.c.reply_id)
+            .join(t, t.c.id == r.c.ticket_id)
+            .where(
+                p.c.channel == keys.channel,
+                p.c.chat == str(keys.staff_chat),
+                p.c.message_id.in_([str(m) for m in keys.posts]),
+            )
+        )
+        view.ref_by_post = {int(row.message_id): row.ref for row in rows}
+        refs.update(view.ref_by_post.values())
+    if keys.threads:
+        rows = await conn.execute(
+            select(r.c.thread, t.c.ref)
+            .join(t, t.c.id == r.c.ticket_id)
+            .where(
+                r.c.channel == keys.channel,
+                r.c.kind == STAFF_RELAY,
+                r.c.thread.in_([str(m) for m in keys.threads]),
+            )
+        )
+        view.ref_by_topic = {int(row.thread): row.ref for row in rows}
+        refs.update(view.ref_by_topic.values())
+    if refs:
+        rows = await conn.execute(
+            select(t.c.ref, t.c.customer, t.c.status, t.c.language, t.c.customer_name).where(
+                t.c.ref.in_(refs)
+            )
+        )
+        view.tickets = {
+            row.ref: TicketInfo(row.ref, row.customer, row.status, row.language, row.customer_name)
+            for row in rows
+        }
+        view.existing_refs = set(view.tickets)
+        rows = await conn.execute(
+            select(t.c.ref, r.c.thread)
+            .join(r, r.c.ticket_id == t.c.id)
+            .where(t.c.ref.in_(refs), r.c.kind == STAFF_RELAY, r.c.thread.is_not(None))
+        )
+        view.topic_by_ref = {row.ref: int(row.thread) for row in rows}
+    view.recent_replies = await recent_replies(conn, keys.customers, since)
+    view.closed_replies = await closed_replies(conn, keys.customers, periods)
+    return view

@@ -1,0 +1,83 @@
+"""Reading what deciding an email batch needs, and the reply counts every channel shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from responder.decide import OUT_OF_HOURS, View
+from responder.storage import schema
+
+# What staff write and what is posted for them; the per-sender cap counts automatic replies.
+STAFF_REPLY = "staff_reply"
+STAFF_RELAY = "staff_relay"
+STAFF_NOTICE = "staff_notice"
+PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE)
+
+
+async def load_view(
+    conn: AsyncConnection,
+    message_ids: Iterable[str],
+    refs: Iterable[str],
+    targets: Iterable[str],
+    since: datetime,
+    periods: Iterable[str] = (),
+) -> View:
+    t, th = schema.tickets, schema.thread_ids
+    targets = list(targets)
+    view = View()
+    if ids := list(message_ids):
+        rows = await conn.execute(
+            select(th.c.message_id, t.c.ref)
+            .join(t, t.c.id == th.c.ticket_id)
+            .where(th.c.message_id.in_(ids))
+        )
+        view.ref_by_message_id = {row.message_id: row.ref for row in rows}
+    if wanted := list(refs):
+        rows = await conn.execute(select(t.c.ref).where(t.c.ref.in_(wanted)))
+        view.existing_refs = {row.ref for row in rows}
+    view.recent_replies = await recent_replies(conn, targets, since)
+    view.closed_replies = await closed_replies(conn, targets, periods)
+    return view
+
+
+async def recent_replies(
+    conn: AsyncConnection, targets: Iterable[str], since: datetime
+) -> dict[str, int]:
+    """Automatic replies per recipient since `since`, for the per-sender cap."""
+    r = schema.replies
+    if not (recipients := list(targets)):
+        return {}
+    rows = await conn.execute(
+        select(r.c.recipient, func.count().label("n"))
+        .where(
+            r.c.recipient.in_(recipients),
+            r.c.created_at >= since,
+            r.c.state != "parked",
+            r.c.kind.not_in(PERSONAL_KINDS),
+        )
+        .group_by(r.c.recipient)
+    )
+    return {row.recipient: int(row.n) for row in rows}
+
+
+async def closed_replies(
+    conn: AsyncConnection, targets: Iterable[str], periods: Iterable[str]
+) -> set[tuple[str, str]]:
+    """(recipient, period) pairs that already had this closed period's out-of-hours reply."""
+    r = schema.replies
+    recipients, closed = list(targets), list(periods)
+    if not recipients or not closed:
+        return set()
+    rows = await conn.execute(
+        select(r.c.recipient, r.c.period).where(
+            r.c.kind == OUT_OF_HOURS,
+            r.c.recipient.in_(recipients),
+            r.c.period.in_(closed),
+            r.c.state != "parked",
+        )
+    )
+    return {(row.recipient, row.period) for row in rows}
