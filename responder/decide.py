@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from responder import guards, tickets
 from responder.config_rules import Action, RulesConfig
 from responder.mail.parse import ParsedMail
-from responder.rules import Facts, evaluate, is_vip
+from responder.rules import Facts, Match, evaluate, is_vip
 
 # RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, brackets included.
 MAX_ADDRESS = 254
@@ -145,23 +145,41 @@ def decide(
         is_vip=is_vip(policy.vip, mail.from_addr),
     )
     match = evaluate(policy.rules, facts)
+    return answer(
+        match, target, fresh_ref(new_ref, view.existing_refs), moment, view.closed_replies
+    )
+
+
+def fresh_ref(new_ref: Callable[[], str], existing: set[str]) -> str:
     ref = new_ref()
-    while ref in view.existing_refs:
+    while ref in existing:
         ref = new_ref()
-    template = match.action.template
+    return ref
+
+
+def answer(
+    match: Match,
+    target: str,
+    ref: str,
+    moment: Moment,
+    closed_replies: set[tuple[str, str]],
+    held: str | None = None,
+) -> Acknowledge | Record:
+    """How a new ticket is answered: by the matching rule's template (`auto`: by the
+    calendar). It is only recorded when the rule says none, when `held` gives a reason to
+    hold the reply back, or when the sender already heard we are closed in this period."""
+    action = match.action
+    template = action.template
     if template == NONE:
-        return Record(target, ref, match.rule, match.action, "the rule records without a reply")
+        return Record(target, ref, match.rule, action, "the rule records without a reply")
+    if held is not None:
+        return Record(target, ref, match.rule, action, held)
     if template == AUTO:
         template = ACKNOWLEDGEMENT if moment.is_open else OUT_OF_HOURS
-    if template == OUT_OF_HOURS and (target, moment.period or "") in view.closed_replies:
-        return Record(
-            target,
-            ref,
-            match.rule,
-            match.action,
-            "already told this sender we are closed until we open again",
-        )
-    return Acknowledge(target, ref, template, match.rule, match.action)
+    if template == OUT_OF_HOURS and (target, moment.period or "") in closed_replies:
+        why = "already told this sender we are closed until we open again"
+        return Record(target, ref, match.rule, action, why)
+    return Acknowledge(target, ref, template, match.rule, action)
 
 
 def lookup_keys(mails: Iterable[ParsedMail]) -> tuple[set[str], set[str], set[str]]:

@@ -196,7 +196,7 @@ class TelegramChannel:
             is_staff = await self._is_member(staff, user["id"])
         else:
             is_staff = False
-        update[ANNOTATION] = {"staff": is_staff}
+        update[ANNOTATION] = {"staff": is_staff, "bot": self._bot.username}
 
     async def _is_member(self, chat: int, user: int) -> bool:
         loop = asyncio.get_running_loop()

@@ -9,9 +9,6 @@ from responder import tickets
 from responder.chat.update import ChatMessage
 from responder.config_rules import RulesConfig
 from responder.decide import (
-    ACKNOWLEDGEMENT,
-    AUTO,
-    NONE,
     OPEN,
     OUT_OF_HOURS,
     Acknowledge,
@@ -20,6 +17,8 @@ from responder.decide import (
     Moment,
     Record,
     Suppress,
+    answer,
+    fresh_ref,
 )
 from responder.rules import Facts, evaluate, is_vip
 
@@ -145,36 +144,32 @@ def decide_chat(
         is_vip=is_vip(policy.vip, msg.sender),
     )
     match = evaluate(policy.rules, facts)
-    ref = new_ref()
-    while ref in view.existing_refs:
-        ref = new_ref()
+    ref = fresh_ref(new_ref, view.existing_refs)
     # A person wrote, so the ticket always opens; only the automatic reply may be held back.
-    template = match.action.template
-    if template == NONE:
-        return Record(target, ref, match.rule, match.action, "the rule records without a reply")
     recent = view.recent_replies.get(target, 0)
+    held = None
     if recent >= policy.max_replies:
-        why = f"{recent} automatic replies to this customer in the window"
-        return Record(target, ref, match.rule, match.action, why)
-    if template == AUTO:
-        template = ACKNOWLEDGEMENT if moment.is_open else OUT_OF_HOURS
-    if template == OUT_OF_HOURS and (target, moment.period or "") in view.closed_replies:
-        why = "already told this customer we are closed until we open again"
-        return Record(target, ref, match.rule, match.action, why)
-    return Acknowledge(target, ref, template, match.rule, match.action)
+        held = f"{recent} automatic replies to this customer in the window"
+    return answer(match, target, ref, moment, view.closed_replies, held)
 
 
 def _staff(msg: ChatMessage, view: ChatView) -> ChatDecision:
-    if msg.is_bot:
-        return Suppress("bot", "sent by a bot in the staff group")
+    # The channel asked Telegram; an anonymous administrator (sent as the group, by
+    # GroupAnonymousBot) is staff, any other bot is not.
     if not msg.is_staff:
+        if msg.is_bot:
+            return Suppress("bot", "sent by a bot in the staff group")
         return Suppress("not-staff", "only members of the staff group may answer or use commands")
     ref = _ticket_of(msg, view)
     command = STAFF_COMMANDS.get(msg.command or "")
     if command is not None:
         named = msg.args.split(maxsplit=1)
-        if named and named[0].lstrip("#").upper() in view.tickets and command != "note":
-            ref = named[0].lstrip("#").upper()
+        if named and command != "note":
+            wanted = named[0].lstrip("#").upper()
+            if wanted not in view.tickets:
+                # A typo must not close the ticket being replied to instead.
+                return Suppress("staff-no-ticket", f"/{command} names no known ticket")
+            ref = wanted
         if ref is None:
             return Suppress("staff-no-ticket", f"/{command} outside a ticket's thread")
         if command == "note" and not msg.args:

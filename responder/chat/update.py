@@ -24,12 +24,20 @@ MEDIA = (
     "poll",
     "dice",
     "story",
+    "paid_media",
+    "game",
+    "invoice",
+    "giveaway",
+    "giveaway_winners",
+    "checklist",
 )
 # The kinds whose copy may carry a caption (Bot API, copyMessage).
 CAPTIONED = frozenset({"photo", "video", "document", "audio", "voice", "animation"})
 MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
-# Set by the channel before recording: whether the sender is a member of the staff group.
+# Set by the channel before recording: whether the sender is a member of the staff group,
+# and the bot's username (to tell our commands from other bots' in the group).
 ANNOTATION = "_responder"
+OTHER_BOT = "/@other-bot"
 
 
 @dataclass(frozen=True)
@@ -81,13 +89,14 @@ def parse_update(raw: bytes) -> ChatMessage:
     try:
         update = json.loads(raw)
         update_id = int(update["update_id"])
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        kind = next((k for k in MESSAGE_KINDS if isinstance(update.get(k), dict)), None)
+        if kind is None:
+            other = next((k for k in update if k not in ("update_id", ANNOTATION)), "unknown")
+            return ChatMessage(update_id=update_id, kind=str(other))
+        return _message(update_id, kind, update[kind], _dict(update.get(ANNOTATION)))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
+        # UnicodeDecodeError is a ValueError; a date or number out of range an OverflowError.
         return ChatMessage(update_id=0, kind="invalid")
-    kind = next((k for k in MESSAGE_KINDS if isinstance(update.get(k), dict)), None)
-    if kind is None:
-        other = next((k for k in update if k not in ("update_id", ANNOTATION)), "unknown")
-        return ChatMessage(update_id=update_id, kind=str(other))
-    return _message(update_id, kind, update[kind], update.get(ANNOTATION) or {})
 
 
 def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any]) -> ChatMessage:
@@ -95,7 +104,7 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
     user = _dict(m.get("from"))
     text = _str(m.get("text")) or _str(m.get("caption"))
     media = next((k for k in MEDIA if m.get(k)), None)
-    command, args = _command(_str(m.get("text")))
+    command, args = _command(_str(m.get("text")), _str(note.get("bot")))
     reply = _dict(m.get("reply_to_message"))
     date = m.get("date")
     return ChatMessage(
@@ -118,19 +127,31 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
         args=args,
         is_staff=bool(note.get("staff")),
         on_behalf_of_chat=isinstance(m.get("sender_chat"), dict),
-        date=datetime.fromtimestamp(date, UTC) if isinstance(date, int) else None,
+        date=_date(date),
     )
 
 
-def _command(text: str) -> tuple[str | None, str]:
-    """A bot command starts the text (Bot API "bot_command" entity at offset 0)."""
+def _command(text: str, bot: str) -> tuple[str | None, str]:
+    """A bot command starts the text (Bot API "bot_command" entity at offset 0) and ends
+    at any whitespace; "/close@other_bot" is another bot's, returned as OTHER_BOT."""
     if not text.startswith("/"):
         return None, ""
-    head, _, rest = text.partition(" ")
-    name = head.split("@", 1)[0].lower()
+    parts = text.split(maxsplit=1)
+    name, _, target = parts[0].partition("@")
+    name = name.lower()
     if len(name) < 2 or not name[1:].replace("_", "").isalnum():
         return None, ""
-    return name, rest.strip()
+    if target and bot and target.lower() != bot.lower():
+        return OTHER_BOT, ""
+    return name, parts[1].strip() if len(parts) > 1 else ""
+
+
+def _date(value: Any) -> datetime | None:
+    # A date out of range loses only the date, never the customer's message.
+    try:
+        return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _dict(value: Any) -> dict[str, Any]:
