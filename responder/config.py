@@ -38,6 +38,7 @@ from responder.config_types import (
     Text,
     TimezoneName,
     fail,
+    inline_secret,
     load_context,
     read_secret,
     unique_names,
@@ -148,11 +149,7 @@ class TelegramChannelConfig(FrozenModel):
     @field_validator("token", mode="before")
     @classmethod
     def _never_inline(cls, value: object) -> object:
-        raise fail(
-            "inline_secret",
-            "secrets are never inline: use token_file or token_env",
-            show_input=False,
-        )
+        raise inline_secret("token")
 
     @field_validator("api_url")
     @classmethod

@@ -167,11 +167,7 @@ class PasswordHolder(FrozenModel):
     @field_validator("password", mode="before", check_fields=False)
     @classmethod
     def _never_inline(cls, value: object) -> object:
-        raise fail(
-            "inline_secret",
-            "secrets are never inline: use password_file or password_env",
-            show_input=False,
-        )
+        raise inline_secret("password")
 
     @model_validator(mode="after")
     def _load_password(self, info: ValidationInfo) -> Self:
@@ -187,6 +183,12 @@ class PasswordHolder(FrozenModel):
                 raise fail("secret", "a password needs a username: add one or remove this", (key,))
             return None
         return read_secret(ctx, file, env, "password")
+
+
+def inline_secret(key: str) -> PydanticCustomError:
+    """The error for a secret written in the file itself, without echoing it."""
+    message = f"secrets are never inline: use {key}_file or {key}_env"
+    return fail("inline_secret", message, show_input=False)
 
 
 def read_secret(ctx: LoadContext, file: Path | None, env: str | None, key: str) -> SecretStr:

@@ -130,13 +130,12 @@ class Dispatcher:
     ) -> list[Outcome]:
         planner = ChatPlanner(settings, profile, now)
         msgs = [parse_update(row.raw) for row in rows]
-        candidates = [tickets.new_ref() for _ in range(2 * len(rows) + 4)]
+        candidates = _candidates(len(rows))
         period = hours[0].period
         view = await self._store.chat_view(
             planner.keys(msgs, candidates), now - settings.cap.window, [period] if period else []
         )
-        fresh = iter([c for c in candidates if c not in view.existing_refs])
-        return planner.outcomes(rows, msgs, view, hours, lambda: next(fresh, tickets.new_ref()))
+        return planner.outcomes(rows, msgs, view, hours, _unused(candidates, view.existing_refs))
 
     async def _mail_outcomes(
         self,
@@ -148,7 +147,7 @@ class Dispatcher:
         # Parsing is CPU work, and a crafted message can make it slow: off the event loop.
         mails = await asyncio.to_thread(lambda: [parse_message(row.raw) for row in rows])
         message_ids, refs, targets = lookup_keys(mails)
-        candidates = [tickets.new_ref() for _ in range(2 * len(rows) + 4)]
+        candidates = _candidates(len(rows))
         period = hours[0].period
         view = await self._store.view(
             message_ids,
@@ -157,18 +156,26 @@ class Dispatcher:
             now - settings.cap.window,
             [period] if period else [],
         )
-        fresh = iter([c for c in candidates if c not in view.existing_refs])
+        new_ref = _unused(candidates, view.existing_refs)
         outcomes = []
         for row, mail in zip(rows, mails, strict=True):
             try:
-                outcome = decide_mail(
-                    settings, row, mail, view, now, hours, lambda: next(fresh, tickets.new_ref())
-                )
+                outcome = decide_mail(settings, row, mail, view, now, hours, new_ref)
             except Exception:
                 log.exception("inbound %d could not be decided; left for the next start", row.id)
                 continue
             outcomes.append(outcome)
         return outcomes
+
+
+def _candidates(n: int) -> list[str]:
+    """Fresh references for a batch of n, checked against the database in its one read."""
+    return [tickets.new_ref() for _ in range(2 * n + 4)]
+
+
+def _unused(candidates: list[str], existing: set[str]) -> Callable[[], str]:
+    fresh = iter([c for c in candidates if c not in existing])
+    return lambda: next(fresh, tickets.new_ref())
 
 
 def _log(outcome: Outcome, reply_id: int | None) -> None:

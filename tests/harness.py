@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from typing import Any
 
 from responder.app import App
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.devservers import Dovecot, RecordingSMTPServer, SentMessage, TelegramStandIn
 from responder.storage.store import Store
 
 SUPPORT = "support@toko-contoh.id"
@@ -31,10 +33,8 @@ def write_config(
     channel_extra: str = "",
     imap_extra: str = "",
 ) -> Path:
-    state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
-    secret = tmp_path / "imap-password"
-    secret.write_text(SUPPORT_PASSWORD + "\n")
+    state = _state_dir(tmp_path)
+    secret = _secret(tmp_path, "imap-password", SUPPORT_PASSWORD)
     path = tmp_path / "config.yaml"
     path.write_text(
         f"""\
@@ -147,10 +147,8 @@ def write_telegram_config(
     channel_extra: str = "",
 ) -> Path:
     """A config with one Telegram channel talking to the stand-in at `base_url`."""
-    state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
-    token = tmp_path / "telegram-token"
-    token.write_text(TELEGRAM_TOKEN + "\n")
+    state = _state_dir(tmp_path)
+    token = _secret(tmp_path, "telegram-token", TELEGRAM_TOKEN)
     staff = f"\n    staff_chat_id: {staff_chat}" if staff_chat is not None else ""
     path = tmp_path / "config.yaml"
     path.write_text(
@@ -172,3 +170,24 @@ channels:
 """
     )
     return path
+
+
+def _state_dir(tmp_path: Path) -> Path:
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    return state
+
+
+def _secret(tmp_path: Path, name: str, value: str) -> Path:
+    path = tmp_path / name
+    path.write_text(value + "\n")
+    return path
+
+
+def shown(message: SentMessage) -> str:
+    """What a Telegram user sees of an HTML message: tags gone, entities read."""
+    return html.unescape(re.sub(r"<[^>]+>", "", message.text or ""))
+
+
+def sent_to(tg: TelegramStandIn, chat: int) -> list[SentMessage]:
+    return [s for s in tg.sent if s.chat_id == chat]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,6 +18,8 @@ from tests.harness import (
     TELEGRAM_TOKEN,
     db_rows,
     running,
+    sent_to,
+    shown,
     wait_until,
     write_telegram_config,
 )
@@ -36,23 +36,14 @@ def tg() -> Iterator[TelegramStandIn]:
         yield server
 
 
-def to(tg: TelegramStandIn, chat: int) -> list[SentMessage]:
-    return [s for s in tg.sent if s.chat_id == chat]
-
-
-def shown(message: SentMessage) -> str:
-    """What a Telegram user sees of an HTML message: tags gone, entities read."""
-    return html.unescape(re.sub(r"<[^>]+>", "", message.text or ""))
-
-
 async def wait_sent(
     tg: TelegramStandIn, chat: int, n: int, timeout: float = 10.0
 ) -> list[SentMessage]:
     async def enough() -> bool:
-        return len(to(tg, chat)) >= n
+        return len(sent_to(tg, chat)) >= n
 
     await wait_until(enough, timeout)
-    return to(tg, chat)
+    return sent_to(tg, chat)
 
 
 async def test_a_customer_gets_an_acknowledgement_and_the_staff_group_sees_the_message(
@@ -100,7 +91,7 @@ async def test_out_of_hours_in_english_when_the_customer_writes_english(
         relays = await wait_sent(tg, STAFF_GROUP, 2)
     assert "we are closed" in shown(reply) and "Monday" in shown(reply)
     # The follow-up joins the ticket: relayed to staff, not answered a second time.
-    assert len(to(tg, CUSTOMER)) == 1
+    assert len(sent_to(tg, CUSTOMER)) == 1
     assert "Are you there?" in shown(relays[1])
     assert len(await db_rows(config, "tickets")) == 1
 
@@ -144,7 +135,7 @@ async def test_a_staff_reply_reaches_the_customer_and_close_resolves_the_ticket(
     ]
     assert "Catatan disimpan" in shown(notes[1]) and f"#{first['ref']} ditutup" in shown(notes[2])
     # The note never reached the customer.
-    assert not any("diskon" in (m.text or "") for m in to(tg, CUSTOMER))
+    assert not any("diskon" in (m.text or "") for m in sent_to(tg, CUSTOMER))
 
 
 async def test_only_staff_group_members_answer_customers(
@@ -162,7 +153,7 @@ async def test_only_staff_group_members_answer_customers(
             return len(rows) == 3 and all(r["state"] == "done" for r in rows)
 
         await wait_until(decided)
-    assert len(to(tg, CUSTOMER)) == 1  # the acknowledgement only
+    assert len(sent_to(tg, CUSTOMER)) == 1  # the acknowledgement only
     [ticket] = await db_rows(config, "tickets")
     assert ticket["status"] == "open"
     rules = [s["rule"] for s in await db_rows(config, "suppressions")]
@@ -178,7 +169,7 @@ async def test_start_gets_a_welcome_and_opens_no_ticket(
         [welcome] = await wait_sent(tg, CUSTOMER, 1)
     assert "selamat datang di Toko Contoh" in shown(welcome)
     assert await db_rows(config, "tickets") == []
-    assert to(tg, STAFF_GROUP) == []
+    assert sent_to(tg, STAFF_GROUP) == []
 
 
 async def test_bots_edits_channel_posts_and_other_groups_are_not_answered(
@@ -242,7 +233,7 @@ async def test_topics_one_per_ticket_in_a_forum_staff_group(
     assert len(topics) == 2 and topics[0]["name"].startswith("#")
     assert posts[0].thread_id == posts[2].thread_id == topics[0]["message_thread_id"]
     assert posts[1].thread_id == topics[1]["message_thread_id"]
-    assert to(tg, CUSTOMER)[1].text == "Sudah kami cek kak"
+    assert sent_to(tg, CUSTOMER)[1].text == "Sudah kami cek kak"
 
 
 async def test_429_waits_what_telegram_says_and_sends_once(
@@ -258,7 +249,7 @@ async def test_429_waits_what_telegram_says_and_sends_once(
     assert ack.at - started >= 2.0
     [reply] = await db_rows(config, "replies")
     assert reply["state"] == "sent" and reply["attempts"] == 2
-    assert len(to(tg, CUSTOMER)) == 1
+    assert len(sent_to(tg, CUSTOMER)) == 1
 
 
 async def test_a_customer_who_blocked_the_bot_is_marked_and_not_retried(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 import re
 from collections import Counter
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.devservers import SentMessage, TelegramStandIn
+from responder.devservers import TelegramStandIn
 from tests.harness import (
     STAFF_GROUP,
     TELEGRAM_TOKEN,
@@ -20,6 +19,8 @@ from tests.harness import (
     db_rows,
     has_cursor,
     running,
+    sent_to,
+    shown,
     wait_until,
     write_telegram_config,
 )
@@ -35,14 +36,6 @@ def tg() -> Iterator[TelegramStandIn]:
     with TelegramStandIn(token=TELEGRAM_TOKEN) as server:
         server.add_group(STAFF_GROUP, "Toko Contoh staff")
         yield server
-
-
-def shown(message: SentMessage) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", message.text or ""))
-
-
-def sent_to(tg: TelegramStandIn, chat: int) -> list[SentMessage]:
-    return [s for s in tg.sent if s.chat_id == chat]
 
 
 async def all_decided(config: Path, n: int) -> bool:

@@ -162,8 +162,7 @@ class TelegramChannel:
             updates = await self._bot.get_updates(
                 offset=offset, timeout=poll, allowed_updates=ALLOWED_UPDATES
             )
-            if self._state != "connected":
-                self._state = "connected"
+            self._state = "connected"
             if not updates:
                 continue
             raw = [update.to_dict() for update in updates]
