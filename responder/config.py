@@ -81,6 +81,15 @@ class ImapConfig(PasswordHolder):
     backfill: Duration = timedelta(0)  # first run only: also answer mail this old; 0 = from now
     timeout: PositiveDuration = timedelta(seconds=30)  # per IMAP command
     fetch_chunk: int = Field(default=100, strict=True, ge=1, le=500)
+    # Staff reply detection (issue 5). A folder staff mail clients save sent mail to: a staff
+    # reply found there stops the first-response clock. None: not watched.
+    sent_folder: Text | None = None
+    # \Answered set on a customer's message by a staff mail client counts as a reply.
+    watch_answered: bool = Field(default=True, strict=True)
+    # Marking a conversation resolved: an IMAP keyword set on a message (e.g. "$Done"), or a
+    # folder staff move finished conversations to (e.g. "Done"). None: not used.
+    done_keyword: Text | None = None
+    done_folder: Text | None = None
 
 
 class SmtpConfig(PasswordHolder):

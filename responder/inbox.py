@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
-from responder.models import Cursor, InboundMessage
+from responder.models import Cursor, InboundMessage, MailMark
 from responder.storage.store import Store
 
 
@@ -15,13 +15,22 @@ class StoreInbox:
         self._store = store
         self._queue = queue
 
-    async def cursor(self, channel: str) -> tuple[Cursor, datetime] | None:
-        return await self._store.cursor(channel)
+    async def cursor(self, key: str) -> tuple[Cursor, datetime] | None:
+        return await self._store.cursor(key)
 
     async def deliver(
-        self, channel: str, messages: Sequence[InboundMessage], cursor: Cursor | None
+        self,
+        channel: str,
+        messages: Sequence[InboundMessage],
+        cursor: Cursor | None,
+        key: str | None = None,
     ) -> None:
         # Recorded (and the cursor moved) before queueing: a crash after this line loses
         # nothing, because start-up queues every message still in state "new".
-        for inbound_id in await self._store.record_inbound(channel, messages, cursor):
+        for inbound_id in await self._store.record_inbound(channel, messages, cursor, key):
             await self._queue.put(inbound_id)
+
+    async def mark(
+        self, channel: str, marks: Sequence[MailMark], key: str, cursor: Cursor | None
+    ) -> None:
+        await self._store.record_marks(channel, marks, key, cursor)

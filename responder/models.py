@@ -26,6 +26,19 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class MailMark:
+    """A staff action a channel saw on a message it already delivered, by Message-ID.
+
+    "answered": a staff mail client set \\Answered on it (RFC 3501 section 2.3.2);
+    "done": staff set the configured keyword on it or moved it to the done folder.
+    """
+
+    message_id: str  # as in the message's Message-ID header, angle brackets included
+    kind: str  # answered | done
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
 class OutboundReply:
     """A reply ready to go out through a channel; built and recorded before sending."""
 

@@ -6,20 +6,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from responder.models import Cursor, Delivered, InboundMessage, OutboundReply
+from responder.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
 
 
 class Inbox(Protocol):
     """Where a channel hands what it received; records durably before it returns."""
 
-    async def cursor(self, channel: str) -> tuple[Cursor, datetime] | None:
-        """The last position recorded for the channel, and when it was recorded."""
+    async def cursor(self, key: str) -> tuple[Cursor, datetime] | None:
+        """The last position recorded under `key` (a channel name, or a channel's second
+        cursor such as "support/Sent"), and when it was recorded."""
         ...
 
     async def deliver(
-        self, channel: str, messages: Sequence[InboundMessage], cursor: Cursor | None
+        self,
+        channel: str,
+        messages: Sequence[InboundMessage],
+        cursor: Cursor | None,
+        key: str | None = None,
     ) -> None:
-        """Record `messages` and move the cursor to `cursor` in one step (idempotent)."""
+        """Record `messages` as the channel's and move the cursor under `key` (default: the
+        channel name) to `cursor`, in one step (idempotent)."""
+        ...
+
+    async def mark(
+        self, channel: str, marks: Sequence[MailMark], key: str, cursor: Cursor | None
+    ) -> None:
+        """Record staff marks seen on the channel's messages and move the cursor under `key`,
+        in one step (idempotent: a mark seen twice counts once). Marks on messages that
+        belong to no ticket are ignored."""
         ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from responder.chat.decide import ChatView
 from responder.decide import View
 from responder.errors import StorageError
-from responder.models import Cursor, Delivered, InboundMessage
+from responder.models import Cursor, Delivered, InboundMessage, MailMark
 from responder.storage import schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.decisions import Outcome, Queued, apply_outcomes
+from responder.storage.marks import record_marks
 from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
@@ -35,6 +36,9 @@ from responder.storage.views import load_view
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# Called inside the transaction that changed these tickets (opened, answered, closed...), so
+# their SLA timers are re-planned atomically with the change (issue 5).
+OnChange = Callable[[AsyncConnection, set[int], datetime], Awaitable[None]]
 
 
 def utcnow() -> datetime:
@@ -54,6 +58,7 @@ class Store:
         # SQLite allows one writer; serialising here avoids "database is locked" retries and
         # keeps each unit of work a single short transaction.
         self._lock = asyncio.Lock()
+        self.on_change: OnChange | None = None
 
     async def open(self) -> None:
         url = make_url(self._url)
@@ -92,19 +97,21 @@ class Store:
 
     # -- intake -----------------------------------------------------------------------------
 
-    async def cursor(self, channel: str) -> tuple[Cursor, datetime] | None:
+    async def cursor(self, key: str) -> tuple[Cursor, datetime] | None:
         async with self._tx() as conn:
             row = (
-                await conn.execute(
-                    select(schema.cursors).where(schema.cursors.c.channel == channel)
-                )
+                await conn.execute(select(schema.cursors).where(schema.cursors.c.channel == key))
             ).first()
         if row is None:
             return None
         return Cursor(row.validity, row.position), row.updated_at
 
     async def record_inbound(
-        self, channel: str, batch: Sequence[InboundMessage], cursor: Cursor | None
+        self,
+        channel: str,
+        batch: Sequence[InboundMessage],
+        cursor: Cursor | None,
+        key: str | None = None,
     ) -> list[int]:
         """Record new messages and advance the cursor in one transaction; skip ones seen before.
 
@@ -140,7 +147,7 @@ class Store:
                 )
                 ids.append(pk(result.inserted_primary_key))
             if cursor is not None:
-                await self._save_cursor(conn, channel, cursor, now)
+                await self._save_cursor(conn, key or channel, cursor, now)
         return ids
 
     async def _save_cursor(
@@ -151,6 +158,20 @@ class Store:
         result = await conn.execute(update(table).where(table.c.channel == channel).values(values))
         if result.rowcount == 0:
             await conn.execute(table.insert().values(channel=channel, **values))
+
+    async def record_marks(
+        self, channel: str, marks: Sequence[MailMark], key: str, cursor: Cursor | None
+    ) -> set[int]:
+        """Record staff marks (see storage.marks) and move the cursor under `key`, in one
+        transaction; returns the tickets that changed."""
+        now = self._clock()
+        async with self._tx() as conn:
+            touched = await record_marks(conn, channel, marks, now)
+            if touched and self.on_change is not None:
+                await self.on_change(conn, touched, now)
+            if cursor is not None:
+                await self._save_cursor(conn, key, cursor, now)
+        return touched
 
     async def pending_inbound(self) -> list[int]:
         async with self._tx() as conn:

@@ -1,0 +1,1 @@
+"""SLA clocks: policies, business-time clocks, durable timers and the notices they send."""
