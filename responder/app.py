@@ -4,6 +4,7 @@ in reverse."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -16,10 +17,14 @@ from responder.errors import ConfigError
 from responder.inbox import StoreInbox
 from responder.outbox import Outbox, RetryPolicy
 from responder.settings import build_settings
+from responder.sla.service import SlaService
 from responder.storage.store import Store, utcnow
 from responder.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
+
+# How long start-up waits for the channels to catch up before overdue SLA timers fire.
+SLA_GATE_SECONDS = 60.0
 
 
 class App:
@@ -42,6 +47,7 @@ class App:
         self.channels: dict[str, Channel] = {}
         self.dispatcher: Dispatcher | None = None
         self.outbox: Outbox | None = None
+        self.sla: SlaService | None = None
 
     async def start(self) -> None:
         settings = build_settings(self.config)
@@ -52,6 +58,12 @@ class App:
             self.store, settings, self.outbox.submit, self._clock, self.config.queue_size
         )
         self.outbox.start()
+        dispatcher = self.dispatcher
+        # Before anything is decided: every change to a ticket re-plans its SLA timers.
+        self.sla = SlaService(
+            self.store, lambda: dispatcher.settings, self.outbox.submit, self._clock, self.tasks
+        )
+        await self.sla.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")
         # Resume what the last run left in flight, before new mail arrives.
         unsent = await self.outbox.resume()
@@ -62,7 +74,23 @@ class App:
         inbox = StoreInbox(self.store, self.dispatcher.queue)
         for channel in self.channels.values():
             await channel.start(inbox)
+        self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
         log.info("responder started with %d channel(s)", len(self.channels))
+
+    async def _open_sla_gate(self, wait: float = SLA_GATE_SECONDS) -> None:
+        """Timers that fell due while we were down fire once the channels have caught up, so
+        a staff reply sent meanwhile (found in the Sent folder) cancels its reminder first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        # Channel state is a plain property of the channel protocol, so it is polled.
+        while loop.time() < deadline and any(  # noqa: ASYNC110
+            c.state not in ("connected", "failed") for c in self.channels.values()
+        ):
+            await asyncio.sleep(0.05)
+        assert self.dispatcher is not None and self.sla is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.dispatcher.queue.join(), max(deadline - loop.time(), 1.0))
+        self.sla.wakeups.gate.set()
 
     async def _requeue(self, pending: list[int]) -> None:
         assert self.dispatcher is not None
@@ -80,6 +108,8 @@ class App:
                     "stopping with %d messages undecided; they resume at next start",
                     self.dispatcher.queue.qsize(),
                 )
+        if self.sla is not None:
+            self.sla.stop()
         if self.outbox is not None and not await self.outbox.drain(deadline / 2):
             log.warning("stopping with replies unsent; they resume at next start")
         # Again: stop() is idempotent, and this closes connections the drain opened.
@@ -110,9 +140,13 @@ class App:
             return False
         if config.channels != self.config.channels:
             log.warning("channel settings changed; they take effect at the next restart")
+        changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
         self.dispatcher.settings = settings
         self.config = config
         log.info("configuration reloaded: %d rules", len(settings.rules))
+        if changed and self.sla is not None:
+            # New targets or hours move the open tickets' due times (issue 5).
+            self.tasks.spawn(self.sla.replan_if_changed(), name="sla:replan")
         return True
 
     def health(self) -> dict[str, str]:

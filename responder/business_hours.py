@@ -174,6 +174,25 @@ class BusinessCalendar:
             cursor = end
         raise ValueError(f"the calendar has no open time for {SEARCH_DAYS} days after {t}")
 
+    def open_minutes(self, start: datetime, end: datetime) -> float:
+        """The open minutes in [start, end), 0.0 when end <= start: the inverse of
+        add_business_minutes, so open_minutes(t, add_business_minutes(t, m)) == m."""
+        cursor, stop = _utc(start), _utc(end)
+        total = timedelta()
+        if stop <= cursor:
+            return 0.0
+        for first, last in self._stream(cursor):
+            if first >= stop:
+                break
+            if last <= cursor:
+                continue
+            first = max(first, cursor)  # periods may overlap across midnight
+            total += min(last, stop) - first
+            cursor = last
+            if cursor >= stop:
+                break
+        return total / timedelta(minutes=1)
+
     def period_key(self, t: datetime) -> str:
         """Names the closed period containing t: the ISO time it ends (next_open).
 

@@ -23,6 +23,7 @@ from pydantic import (
 from responder.config_calendar import BusinessHoursConfig
 from responder.config_errors import ConfigSource, problems_from
 from responder.config_rules import DEFAULT_RULES, RulesConfig, VipPatterns
+from responder.config_sla import SlaConfig, check_references
 from responder.config_types import (
     ChannelName,
     ConfigPath,
@@ -233,6 +234,7 @@ class Config(FrozenModel):
     business_hours: BusinessHoursConfig | None = None  # absent: always open
     vip: VipPatterns = ()
     rules: RulesConfig = DEFAULT_RULES
+    sla: SlaConfig | None = None  # absent: no response-time promises
     channels: tuple[ChannelConfig, ...] = Field(min_length=1)
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)
@@ -242,6 +244,12 @@ class Config(FrozenModel):
     def _unique_names(cls, channels: tuple[ChannelConfig, ...]) -> tuple[ChannelConfig, ...]:
         unique_names(channels, "channels", "channel")
         return channels
+
+    @model_validator(mode="after")
+    def _sla_references(self) -> Self:
+        # Policies name channels and rules name policies: only checkable with everything loaded.
+        check_references(self.sla, self.rules, self.channels)
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

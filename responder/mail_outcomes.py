@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
 from datetime import datetime
 
-from responder import tickets
+from responder import guards, tickets
+from responder.chat.decide import StaffReply
+from responder.chat.plan import EVENT_TEXT
 from responder.decide import (
     MAX_MESSAGE_ID,
     OUT_OF_HOURS,
@@ -22,7 +26,8 @@ from responder.mail.parse import ParsedMail
 from responder.planning import ChannelProfile, Plan, plan, staff_context
 from responder.settings import Settings
 from responder.storage.decisions import Outcome
-from responder.storage.records import InboundRow, NewReply, NewTicket
+from responder.storage.records import InboundRow, NewEvent, NewReply, NewTicket
+from responder.templates import Rendered
 
 
 def decide_mail(
@@ -39,11 +44,29 @@ def decide_mail(
     if profile is None:
         gone = Suppress("unknown-channel", f"channel {row.channel!r} is gone")
         return Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, gone)
+    staff_ref = _staff_reply_ref(mail, profile, view)
+    if staff_ref is not None:
+        # A staff member answered from their own mail client (seen in the Sent folder, or
+        # Cc/Bcc to us): no reply, and the ticket's first-response clock stops (issue 5).
+        view.joined(staff_ref, mail.message_id)
+        event = NewEvent("staff_reply", mail.from_addr or "", _new_text(mail.text), row.received_at)
+        answered = StaffReply(staff_ref, "")
+        return Outcome(
+            row.id, row.channel, mail.from_addr, mail.subject, own_ids, answered, events=(event,)
+        )
+    if (mail.from_addr or "").lower() in {a.lower() for a in profile.staff}:
+        # Staff mail that answers no ticket (a new message they Cc'd us on, or sent from the
+        # shared mailbox) is theirs to handle: acknowledging it would answer our own team.
+        why = Suppress("staff-sender", "from a staff address, in no ticket's thread")
+        return Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, why)
     planned = plan(mail, settings, profile, view, now, new_ref, hours)
     decision = planned.decision
     outcome = Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, decision)
     if isinstance(decision, FollowUp):
         view.joined(decision.ref, mail.message_id)
+        # The customer wrote again: a ticket waiting on them counts SLA time again.
+        event = NewEvent("customer_reply", mail.from_addr or "", None, row.received_at)
+        return dataclasses.replace(outcome, events=(event,))
     if not isinstance(decision, Acknowledge | Record):
         return outcome
     subject = tickets.base_subject(mail.subject)
@@ -76,6 +99,40 @@ def decide_mail(
     )
 
 
+def _staff_reply_ref(mail: ParsedMail, profile: ChannelProfile, view: View) -> str | None:
+    """The ticket a staff member's own message answers, if it is one: from a staff address
+    or our own, not one of our automatic replies, not machine mail, and in a ticket's thread."""
+    sender = (mail.from_addr or "").lower()
+    staff = {a.lower() for a in profile.staff} | profile.guard.own_addresses
+    if sender not in staff or mail.message_id in view.ref_by_message_id:
+        return None
+    verdict = guards.check(mail, profile.guard)
+    if verdict is not None and verdict.rule != "own-address":
+        return None  # an out-of-office from a staff member is not an answer
+    for message_id in tickets.thread_message_ids(mail):
+        if message_id in view.ref_by_message_id:
+            return view.ref_by_message_id[message_id]
+    return next((r for r in tickets.refs_in_subject(mail.subject) if r in view.existing_refs), None)
+
+
+# Where a mail client starts quoting what is being answered.
+_QUOTE_HEAD = re.compile(
+    r"^(On .{0,200} wrote:|Pada .{0,200} menulis:|-{2,} ?(Original Message|Pesan Asli) ?-{2,})",
+    re.IGNORECASE,
+)
+
+
+def _new_text(text: str) -> str | None:
+    """What a staff member wrote, without the quoted message they answered."""
+    lines = []
+    for line in text.splitlines():
+        if _QUOTE_HEAD.match(line.strip()):
+            break
+        if not line.lstrip().startswith(">"):
+            lines.append(line)
+    return "\n".join(lines).strip()[:EVENT_TEXT] or None
+
+
 def _notices(
     settings: Settings,
     mail: ParsedMail,
@@ -87,30 +144,33 @@ def _notices(
     rendered = settings.templates.render(
         STAFF_NOTIFICATION, [profile.language, "en"], staff_context(profile, mail, decision)
     )
-    notices = []
-    for staff in profile.staff:
-        message_id = new_message_id(profile.domain)
-        spec = ReplySpec(
-            from_addr=profile.address,
-            from_name=profile.display_name,
-            to_addr=staff,
-            to_name="",
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            message_id=message_id,
-            date=now,
-            parent_id=None,
-            parent_references=(),
-            parent_in_reply_to=(),
-            auto_submitted="auto-generated",
-        )
-        notices.append(
-            NewReply(
-                STAFF_NOTIFICATION, staff, profile.envelope_from, message_id, build_reply(spec)
-            )
-        )
+    notices = [
+        staff_mail(profile, staff, rendered, now, STAFF_NOTIFICATION) for staff in profile.staff
+    ]
     return tuple(notices)
+
+
+def staff_mail(
+    profile: ChannelProfile, to: str, rendered: Rendered, now: datetime, kind: str
+) -> NewReply:
+    """A message to one staff member, sent as auto-generated mail (RFC 3834 section 5)."""
+    message_id = new_message_id(profile.domain)
+    spec = ReplySpec(
+        from_addr=profile.address,
+        from_name=profile.display_name,
+        to_addr=to,
+        to_name="",
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id,
+        date=now,
+        parent_id=None,
+        parent_references=(),
+        parent_in_reply_to=(),
+        auto_submitted="auto-generated",
+    )
+    return NewReply(kind, to, profile.envelope_from, message_id, build_reply(spec))
 
 
 def _reply(

@@ -33,7 +33,7 @@ class MailMark:
     "done": staff set the configured keyword on it or moved it to the done folder.
     """
 
-    message_id: str  # as in the message's Message-ID header, angle brackets included
+    message_id: str  # the message's Message-ID, with or without angle brackets
     kind: str  # answered | done
     seen_at: datetime
 

@@ -149,6 +149,18 @@ def sample_context(
     context.update(calendar_context(calendar, profile.language, now, closed, next_open or now))
     context["language"] = profile.language
     context["rule"] = {"name": "sample", "priority": "high", "tags": ["sample"]}
+    context["sla"] = {
+        "stage": "reminder",
+        "clock": "first_response",
+        "clock_name": "first response",
+        "policy": "standard",
+        "target": "4 h",
+        "waited": "3 h",
+        "left": "1 h",
+        "over": "",
+        "due": "Monday 08:30 WIB",
+        "business_time": True,
+    }
     return context
 
 

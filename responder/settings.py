@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -9,10 +10,12 @@ from responder.business_hours import BusinessCalendar
 from responder.config import Config, TelegramChannelConfig, library_limits
 from responder.config_calendar import build_calendar
 from responder.config_rules import RulesConfig, templates_used
+from responder.config_sla import build_policies
 from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
 from responder.errors import ConfigError
 from responder.guards import GuardContext
 from responder.planning import ChannelProfile, sample_context
+from responder.sla.policy import NO_SLA, SLA_ALERT, SlaPolicies
 from responder.templates import Templates
 
 
@@ -30,10 +33,15 @@ class Settings:
     rules: RulesConfig
     vip: tuple[str, ...]
     calendar: BusinessCalendar
+    sla: SlaPolicies = NO_SLA
+    # Changes when anything an SLA due time depends on changes (policies, hours, zone): a
+    # start with a different fingerprint re-plans every open ticket's timers.
+    sla_fingerprint: str = ""
 
     @property
     def template_names(self) -> set[str]:
-        return {ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION} | templates_used(self.rules)
+        names = {ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION} | templates_used(self.rules)
+        return names | ({SLA_ALERT} if self.sla.policies else set())
 
 
 def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
@@ -67,6 +75,16 @@ def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
     return profiles
 
 
+def _fingerprint(config: Config) -> str:
+    parts = [
+        config.timezone,
+        # repr: these models hold values (Period, ZoneInfo) JSON does not serialise.
+        repr(config.sla),
+        repr(config.business_hours),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 def build_settings(config: Config) -> Settings:
     """Everything `responder check` verifies, before anything connects: library limits, and
     every template any rule can use rendered against a sample, so a typo stops the start (or
@@ -82,6 +100,8 @@ def build_settings(config: Config) -> Settings:
         rules=config.rules,
         vip=tuple(config.vip),
         calendar=build_calendar(config.business_hours, config.timezone),
+        sla=build_policies(config.sla),
+        sla_fingerprint=_fingerprint(config),
     )
     now = datetime.now(UTC)
     for profile in settings.profiles.values():

@@ -475,3 +475,77 @@ def test_load_config_text_locates_business_hours_errors(tmp_path: Path) -> None:
         "config.yaml:11:24: business_hours.weekly.mon[1]: "
         'expected a period like 08:00-12:00, got "noon-17:00"'
     ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "minutes"),
+    [
+        pytest.param("2026-03-10T09:00", "2026-03-10T10:00", 60, id="within-a-period"),
+        pytest.param("2026-03-09T11:30", "2026-03-09T13:30", 60, id="lunch-not-counted"),
+        pytest.param("2026-03-06T16:30", "2026-03-09T08:30", 360, id="friday-to-monday"),
+        pytest.param("2026-05-30T13:00", "2026-06-02T09:00", 120, id="holiday-monday"),
+        pytest.param("2026-03-08T10:00", "2026-03-09T08:30", 30, id="from-closed"),
+        pytest.param("2026-03-08T10:00", "2026-03-08T22:00", 0, id="all-closed"),
+        pytest.param("2026-03-10T10:00", "2026-03-10T10:00", 0, id="empty"),
+        pytest.param("2026-03-10T11:00", "2026-03-10T10:00", 0, id="end-before-start"),
+        pytest.param("2026-03-10T09:00", "2026-03-10T09:00:30", 0.5, id="fractional"),
+    ],
+)
+def test_open_minutes(desk: BusinessCalendar, start: str, end: str, minutes: float) -> None:
+    assert desk.open_minutes(local(start), local(end)) == pytest.approx(minutes, abs=1e-9)
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("data", "zone", "start", "minutes"),
+    [
+        pytest.param(None, JAKARTA, "2026-03-06T11:00", 60, id="desk-friday-prayer"),
+        pytest.param(None, JAKARTA, "2026-03-06T16:30", 360, id="desk-weekend"),
+        pytest.param(None, JAKARTA, "2026-03-07T20:00", 90, id="desk-from-closed"),
+        pytest.param(None, JAKARTA, "2026-03-09T12:00", 0, id="desk-zero-from-closed"),
+        pytest.param(None, JAKARTA, "2026-12-23T16:00", 125.25, id="desk-closed-date"),
+        pytest.param(NIGHT, JAKARTA, "2026-03-06T23:00", 240, id="overnight"),
+        pytest.param(NIGHT, JAKARTA, "2026-03-07T01:00", 600, id="overnight-across-closed"),
+        pytest.param(
+            {"timezone": "Europe/Berlin", "weekly": {"sat": "22:00-06:00"}},
+            BERLIN,
+            "2026-03-28T23:00",
+            420,
+            id="berlin-spring-night",
+        ),
+        pytest.param(
+            {"timezone": "Europe/Berlin", "weekly": {"sat": "22:00-06:00"}},
+            BERLIN,
+            "2026-10-24T23:00",
+            500,
+            id="berlin-autumn-night",
+        ),
+        pytest.param(
+            {"timezone": "Europe/Berlin", "weekly": {"sun": "02:00-03:00"}},
+            BERLIN,
+            "2026-10-25T02:15",
+            75,
+            id="berlin-repeated-hour",
+        ),
+    ],
+)
+def test_open_minutes_inverts_add_business_minutes(
+    desk: BusinessCalendar, data: dict[str, Any] | None, zone: ZoneInfo, start: str, minutes: float
+) -> None:
+    cal = desk if data is None else calendar(data, "Asia/Jakarta")
+    t = local(start, zone)
+    due = cal.add_business_minutes(t, minutes)
+    assert cal.open_minutes(t, due) == pytest.approx(minutes, abs=1e-6)
+    # Counting from the moment counting starts gives the same: closed time adds nothing.
+    opens = cal.next_open(t)
+    assert opens is not None
+    assert cal.open_minutes(opens, due) == pytest.approx(minutes, abs=1e-6)
+
+
+def test_open_minutes_never_open_and_naive() -> None:
+    never = BusinessCalendar(JAKARTA, ((),) * 7)
+    assert never.open_minutes(local("2026-03-10T12:00"), local("2026-03-12T12:00")) == 0.0
+    with pytest.raises(ValueError, match="aware"):
+        never.open_minutes(datetime(2026, 3, 10, 12, 0), local("2026-03-12T12:00"))

@@ -233,7 +233,8 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
             'config.yaml:8:7: channels[0].imap: missing required key "port"',
             'config.yaml:9:7: channels[0].imap: unknown key "prot" (expected one of: host, '
             "port, security, username, password_file, password_env, folder, idle, "
-            "poll_interval, backfill, timeout, fetch_chunk)",
+            "poll_interval, backfill, timeout, fetch_chunk, sent_folder, watch_answered, "
+            "done_keyword, done_folder)",
         ],
     ),
     (
@@ -313,8 +314,7 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
             "config.yaml:3:11: channels: expected at least 1 entry, got none",
             'config.yaml:4:1: unknown key "unused" (expected one of: timezone, state_dir, '
             "database_url, templates_dir, queue_size, log_level, guards, delivery, business_hours, "
-            "vip, rules, "
-            "channels)",
+            "vip, rules, sla, channels)",
         ],
     ),
     (

@@ -112,7 +112,7 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
         reply_columns = {row[1] for row in conn.execute(text("PRAGMA table_info(replies)"))}
     engine.dispose()
     assert tuple(ticket) == ("ABC234", None, None)
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]
     assert {"period", "external_id", "thread"} <= reply_columns
 
 

@@ -129,7 +129,7 @@ async def test_a_staff_reply_reaches_the_customer_and_close_resolves_the_ticket(
     assert second["status"] == "open" and second["ref"] != first["ref"]
     events = [(e["kind"], e["detail"]) for e in await db_rows(config, "ticket_events")]
     assert events == [
-        ("staff_reply", None),
+        ("staff_reply", "Masih ada kak, silakan order 🙏"),
         ("note", "pelanggan lama, kasih diskon"),
         ("closed", None),
     ]

@@ -7,6 +7,8 @@ import logging
 
 from responder.channels.base import Inbox
 from responder.channels.imap import ImapIntake
+from responder.channels.imap_session import ImapSession
+from responder.channels.imap_watch import DoneFolderWatch
 from responder.channels.smtp import SmtpSender
 from responder.config import EmailChannelConfig
 from responder.models import OutboundReply
@@ -15,6 +17,8 @@ from responder.tasks import TaskGroup
 log = logging.getLogger(__name__)
 
 SMTP_CONNECTIONS = 2
+# Health words from worst to best: the channel reports its worst watcher.
+_STATES = ("failed", "reconnecting", "starting", "connected")
 
 
 class EmailChannel:
@@ -28,19 +32,31 @@ class EmailChannel:
         for sender in self._pool:
             self._senders.put_nowait(sender)
         self.lanes = {"smtp": SMTP_CONNECTIONS}
-        self._intake: ImapIntake | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._watchers: list[ImapSession] = []
+        self._watching: list[asyncio.Task[None]] = []
 
     @property
     def state(self) -> str:
-        return self._intake.state if self._intake is not None else "stopped"
+        if not self._watchers:
+            return "stopped"
+        states = {w.state for w in self._watchers}
+        return min(states, key=lambda s: _STATES.index(s) if s in _STATES else -1)
 
     def lane(self, reply: OutboundReply) -> str:
         return "smtp"
 
     async def start(self, inbox: Inbox) -> None:
-        self._intake = ImapIntake(self.name, self.config.imap, inbox)
-        self._task = self._tasks.spawn(self._intake.run(), name=f"imap:{self.name}")
+        imap = self.config.imap
+        # One connection per folder: IDLE watches the selected folder only (RFC 2177).
+        self._watchers = [ImapIntake(self.name, imap, inbox)]
+        if imap.sent_folder:
+            # Staff replies sent from their own mail client (issue 5), delivered as mail.
+            self._watchers.append(ImapIntake(self.name, imap, inbox, folder=imap.sent_folder))
+        if imap.done_folder:
+            self._watchers.append(DoneFolderWatch(self.name, imap, inbox, imap.done_folder))
+        self._watching = [
+            self._tasks.spawn(w.run(), name=f"imap:{self.name}:{w.folder}") for w in self._watchers
+        ]
 
     async def send(self, reply: OutboundReply) -> None:
         sender = await self._senders.get()
@@ -50,10 +66,10 @@ class EmailChannel:
             self._senders.put_nowait(sender)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        watching, self._watching = self._watching, []
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
         # Connections are closed, not taken away: a send during the shutdown drain opens a
         # fresh one, and the composition root stops the channel again after the drain.
         for sender in self._pool:

@@ -12,6 +12,10 @@ from email.policy import compat32
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
+_HIGHESTMODSEQ = re.compile(rb"\[HIGHESTMODSEQ (\d+)\]")
+_SEARCH_MODSEQ = re.compile(rb"\(MODSEQ (\d+)\)")
+_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
+_MODSEQ = re.compile(rb"MODSEQ \((\d+)\)")
 _FETCH_START = re.compile(rb"^\d+ FETCH \(")
 _UID = re.compile(rb"UID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
@@ -25,15 +29,43 @@ class Fetched:
     raw: bytes
 
 
-def select_codes(lines: Sequence[bytes | bytearray]) -> tuple[int | None, int | None]:
-    """(UIDVALIDITY, UIDNEXT) from a SELECT response (RFC 3501 section 7.1)."""
-    validity = uidnext = None
+@dataclass(frozen=True)
+class Headed:
+    """A message seen through its flags and Message-ID header only."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int | None
+    message_id: str | None  # as in the header, angle brackets included
+
+
+@dataclass(frozen=True)
+class Selected:
+    validity: int | None
+    uidnext: int | None
+    highestmodseq: int | None  # RFC 7162 3.1.2.1; absent without CONDSTORE or on NOMODSEQ
+
+
+def select_codes(lines: Sequence[bytes | bytearray]) -> Selected:
+    """UIDVALIDITY, UIDNEXT (RFC 3501 section 7.1) and HIGHESTMODSEQ from a SELECT response."""
+    found: dict[str, int] = {}
     for line in lines:
-        if m := _UIDVALIDITY.search(line):
-            validity = int(m.group(1))
-        if m := _UIDNEXT.search(line):
-            uidnext = int(m.group(1))
-    return validity, uidnext
+        for name, pattern in (
+            ("validity", _UIDVALIDITY),
+            ("uidnext", _UIDNEXT),
+            ("highestmodseq", _HIGHESTMODSEQ),
+        ):
+            if m := pattern.search(line):
+                found[name] = int(m.group(1))
+    return Selected(found.get("validity"), found.get("uidnext"), found.get("highestmodseq"))
+
+
+def search_modseq(lines: Sequence[bytes | bytearray]) -> int | None:
+    """The highest mod-sequence a SEARCH with a MODSEQ criterion reports (RFC 7162 3.1.5)."""
+    for line in lines[:-1]:
+        if m := _SEARCH_MODSEQ.search(line):
+            return int(m.group(1))
+    return None
 
 
 def search_uids(lines: Sequence[bytes | bytearray]) -> list[int]:
@@ -72,6 +104,50 @@ def fetch_records(lines: Sequence[bytes | bytearray]) -> list[Fetched]:
             date = _internaldate(m.group(1).decode("ascii", "replace"))
     flush()
     return records
+
+
+def header_records(lines: Sequence[bytes | bytearray]) -> list[Headed]:
+    """Records of `UID FETCH (UID FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])`; the header
+    literal may come before or after the other items."""
+    records: list[Headed] = []
+    current: dict[str, object] = {}
+
+    def flush() -> None:
+        uid = current.get("uid")
+        if isinstance(uid, int):
+            flags = current.get("flags", frozenset())
+            modseq = current.get("modseq")
+            header = current.get("header")
+            records.append(
+                Headed(
+                    uid,
+                    flags if isinstance(flags, frozenset) else frozenset(),
+                    modseq if isinstance(modseq, int) else None,
+                    message_id_header(header) if isinstance(header, bytes) else None,
+                )
+            )
+
+    for item in lines:
+        if isinstance(item, bytearray):
+            current["header"] = bytes(item)
+            continue
+        if _FETCH_START.match(item):
+            flush()
+            current = {}
+        if m := _UID.search(item):
+            current["uid"] = int(m.group(1))
+        if m := _FLAGS.search(item):
+            current["flags"] = frozenset(m.group(1).decode("ascii", "replace").split())
+        if m := _MODSEQ.search(item):
+            current["modseq"] = int(m.group(1))
+    flush()
+    return records
+
+
+def message_id_header(header: bytes) -> str | None:
+    """The Message-ID as `<id>` (RFC 5322 3.6.4), the form threading headers refer to."""
+    ident = external_id(header)
+    return None if ident.startswith("sha256:") else f"<{ident}>"
 
 
 def _internaldate(value: str) -> datetime | None:

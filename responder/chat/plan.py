@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from responder.settings import Settings
 
 
+# How much of a staff reply a ticket event keeps: enough to see whether it asks something.
+EVENT_TEXT = 500
+
+
 @dataclass(frozen=True)
 class Relay:
     """A customer message to post in the staff group, before posts are merged."""
@@ -113,14 +117,17 @@ class ChatPlanner:
             welcome, _ = self._customer_reply("welcome", msg, "", language, hours, reply_to=False)
             return dataclasses.replace(base, reply=welcome, returned=msg.customer)
         if isinstance(decision, FollowUp):
-            return dataclasses.replace(base, returned=msg.customer)
+            # The customer wrote again: a ticket waiting on them counts SLA time again.
+            event = NewEvent("customer_reply", _actor(msg))
+            return dataclasses.replace(base, returned=msg.customer, events=(event,))
         if isinstance(decision, StaffReply):
             copy = Post(
                 chat_id=int(decision.target),
                 copy_from=msg.chat_id,
                 copy_message=msg.message_id,
             )
-            event = NewEvent("staff_reply", _actor(msg))
+            # The text decides whether the ticket now waits on the customer (a question).
+            event = NewEvent("staff_reply", _actor(msg), msg.text[:EVENT_TEXT] or None)
             return dataclasses.replace(
                 base, reply=self._new_reply(STAFF_REPLY, copy), events=(event,)
             )

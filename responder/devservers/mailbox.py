@@ -132,3 +132,24 @@ class MailboxHelpers(ServerContext):
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
                 return item[1]
         raise DovecotError(f"no message with UID {uid} in {folder}")
+
+    # -- acting as a staff member's mail client ---------------------------------------------
+
+    def create(self, user: str, folder: str) -> None:
+        """CREATE a folder; one that exists already is fine."""
+        with self._session(user) as conn:
+            typ, created = conn.create(_quoted(folder))
+        if typ != "OK" and b"ALREADYEXISTS" not in _first_bytes(created):
+            raise DovecotError(f"CREATE {folder} failed: {created!r}")
+
+    def set_flags(self, user: str, uid: int, flags: str, folder: str = "INBOX") -> None:
+        """Add flags, e.g. "\\\\Answered" or "$Done", as another client would (UID STORE)."""
+        with self._session(user) as conn:
+            _check(conn.select(_quoted(folder)), "SELECT")
+            _check(conn.uid("STORE", str(uid), "+FLAGS", f"({flags})"), "UID STORE")
+
+    def move(self, user: str, uid: int, dest: str, folder: str = "INBOX") -> None:
+        """Move a message to another folder (RFC 6851 UID MOVE), as a staff client does."""
+        with self._session(user) as conn:
+            _check(conn.select(_quoted(folder)), "SELECT")
+            _check(conn.uid("MOVE", str(uid), _quoted(dest)), "UID MOVE")

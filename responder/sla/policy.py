@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+SLA_ALERT = "sla_alert"  # the template of reminders, breach notices and escalations
+
 Clock = Literal["first_response", "resolution"]
 StageKind = Literal["reminder", "breach", "escalation"]
 # When a staff reply puts the ticket in "waiting on the customer", which pauses the

@@ -46,8 +46,9 @@ class Queued:
 
 async def apply_outcomes(
     conn: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
-) -> list[Queued]:
-    """Record a batch of decisions; returns the replies and notices to send, in order.
+) -> tuple[list[Queued], set[int]]:
+    """Record a batch of decisions; returns the replies and notices to send, in order, and
+    the tickets the batch opened or changed.
 
     A handful of multi-row statements per batch rather than several per message: each
     statement is a trip to the database thread, and those trips dominated the per-message
@@ -155,7 +156,8 @@ async def apply_outcomes(
             for o in outcomes
         ],
     )
-    return queued
+    touched = {i for o in outcomes if (i := _ticket_id(o, ticket_ids)) is not None}
+    return queued, touched
 
 
 async def _ticket_ids(conn: AsyncConnection, refs: set[str]) -> dict[str, int]:
@@ -217,10 +219,12 @@ async def _staff_actions(
     t = schema.tickets
     events = [
         {
-            **event.__dict__,
+            "kind": event.kind,
+            "actor": event.actor,
+            "detail": event.detail,
             "ticket_id": ticket_ids[ref],
             "inbound_id": o.inbound_id,
-            "created_at": now,
+            "created_at": min(event.at, now) if event.at else now,
         }
         for o in outcomes
         if (ref := _ref(o)) is not None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from responder.mail.headers import parse_message_id
 from responder.models import MailMark
 from responder.storage import schema
 
@@ -21,7 +22,13 @@ async def record_marks(
     """Turn marks on a ticket's messages into ticket events, once per ticket and kind while
     it stays in that state; returns the tickets that changed."""
     th, t, ev = schema.thread_ids, schema.tickets, schema.ticket_events
-    wanted = {m.message_id for m in marks if m.kind in MARK_EVENTS}
+    # Thread ids are kept without angle brackets, as the mail parser reads them.
+    marks = [
+        MailMark(mid, m.kind, m.seen_at)
+        for m in marks
+        if m.kind in MARK_EVENTS and (mid := parse_message_id(m.message_id))
+    ]
+    wanted = {m.message_id for m in marks}
     if not wanted:
         return set()
     rows = await conn.execute(
@@ -30,6 +37,7 @@ async def record_marks(
         .where(th.c.message_id.in_(wanted), t.c.channel == channel)
     )
     tickets = {row.message_id: (row.id, row.status) for row in rows}
+    await _keep_early(conn, channel, [m for m in marks if m.message_id not in tickets])
     if not tickets:
         return set()
     ids = {ticket_id for ticket_id, _ in tickets.values()}
@@ -74,4 +82,63 @@ async def record_marks(
             )
     if events:
         await conn.execute(ev.insert(), events)
+    return touched
+
+
+async def _keep_early(conn: AsyncConnection, channel: str, marks: Sequence[MailMark]) -> None:
+    """Marks on messages recorded but not yet decided wait for their ticket (a backlog after
+    a restart is decided after the flags are read); marks on anything else are not ours."""
+    inbound, early = schema.inbound, schema.early_marks
+    wanted = {m.message_id for m in marks}
+    if not wanted:
+        return
+    rows = await conn.execute(
+        select(inbound.c.external_id).where(
+            inbound.c.channel == channel,
+            inbound.c.external_id.in_(wanted),
+            inbound.c.state == "new",
+        )
+    )
+    undecided = {r.external_id for r in rows}
+    kept = await conn.execute(
+        select(early.c.message_id, early.c.kind).where(
+            early.c.channel == channel, early.c.message_id.in_(undecided)
+        )
+    )
+    known = {(r.message_id, r.kind) for r in kept}
+    new = {
+        (m.message_id, m.kind): m.seen_at
+        for m in marks
+        if m.message_id in undecided and (m.message_id, m.kind) not in known
+    }
+    if new:
+        await conn.execute(
+            early.insert(),
+            [
+                {"channel": channel, "message_id": mid, "kind": kind, "seen_at": at}
+                for (mid, kind), at in new.items()
+            ],
+        )
+
+
+async def claim_early(conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> set[int]:
+    """Marks that arrived before these tickets opened, recorded now; returns the tickets."""
+    th, t, early = schema.thread_ids, schema.tickets, schema.early_marks
+    rows = list(
+        await conn.execute(
+            select(early.c.channel, early.c.message_id, early.c.kind, early.c.seen_at)
+            .join(th, th.c.message_id == early.c.message_id)
+            .join(t, and_(t.c.id == th.c.ticket_id, t.c.channel == early.c.channel))
+            .where(th.c.ticket_id.in_(list(ticket_ids)))
+        )
+    )
+    touched: set[int] = set()
+    for channel in {r.channel for r in rows}:
+        mine = [MailMark(r.message_id, r.kind, r.seen_at) for r in rows if r.channel == channel]
+        touched |= await record_marks(conn, channel, mine, now)
+        await conn.execute(
+            delete(early).where(
+                early.c.channel == channel, early.c.message_id.in_([m.message_id for m in mine])
+            )
+        )
     return touched

@@ -85,11 +85,16 @@ def _nullable_reply_ticket(conn: Connection) -> None:
     conn.execute(text("DROP TABLE replies_before_v3"))
 
 
+def _v4_sla(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.timers, schema.meta, schema.early_marks])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
     (2, "rules on tickets, closed period on out-of-hours replies", _v2_rules_and_hours),
     (3, "Telegram: posts, ticket events, blocked customers", _v3_chat),
+    (4, "SLA timers", _v4_sla),
 )
 
 LATEST = MIGRATIONS[-1][0]

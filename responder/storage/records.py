@@ -72,6 +72,9 @@ class NewEvent:
     kind: str
     actor: str
     detail: str | None = None
+    # When it happened, if not when it was decided: a staff reply found in the Sent folder
+    # after a restart counts from when it was sent, not from when we saw it.
+    at: datetime | None = None
 
 
 def pk(key: Any) -> int:

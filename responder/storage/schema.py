@@ -197,3 +197,42 @@ blocked = Table(
     Column("recipient", String(320), primary_key=True),
     Column("since", UTCDateTime(), nullable=False),
 )
+
+# Since schema version 4: SLA timers, one row per (ticket, clock, stage), the source of truth
+# for every due reminder, breach notice and escalation (issue 5). APScheduler only wakes us.
+# state: pending (due_at set), paused (the ticket waits on the customer), stopped (answered,
+# resolved, or no policy any more); done and skipped are final.
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    Column("clock", String(16), nullable=False),
+    Column("stage", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("fired_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("ticket_id", "clock", "stage", name="uq_timers_ticket_clock_stage"),
+    Index("ix_timers_state_due", "state", "due_at"),
+)
+
+# Since schema version 4: small facts about the database itself, such as the fingerprint of
+# the SLA policies its timers were planned with.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Since schema version 4: staff marks (\\Answered, done) seen on a message whose ticket the
+# pipeline has not opened yet (a backlog after a restart); claimed when the ticket opens.
+early_marks = Table(
+    "early_marks",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("message_id", String(400), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)

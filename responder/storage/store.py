@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from responder.models import Cursor, Delivered, InboundMessage, MailMark
 from responder.storage import schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.decisions import Outcome, Queued, apply_outcomes
-from responder.storage.marks import record_marks
+from responder.storage.marks import claim_early, record_marks
 from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
@@ -216,8 +216,18 @@ class Store:
             return await load_chat_view(conn, keys, since, periods)
 
     async def apply(self, outcomes: Sequence[Outcome]) -> list[Queued]:
+        now = self._clock()
         async with self._tx() as conn:
-            return await apply_outcomes(conn, outcomes, self._clock())
+            queued, touched = await apply_outcomes(conn, outcomes, now)
+            if touched:
+                await claim_early(conn, touched, now)
+            if touched and self.on_change is not None:
+                await self.on_change(conn, touched, now)
+            return queued
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """One transaction, for the modules that keep their SQL beside their logic (SLA)."""
+        return self._tx()
 
     # -- sending ----------------------------------------------------------------------------
 

@@ -1,0 +1,120 @@
+"""What a due SLA stage sends: the alert text, to whom, through which channel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from responder.chat.post import Post, Topic, post_id
+from responder.formatting import format_opening
+from responder.mail_outcomes import staff_mail
+from responder.planning import ChannelProfile
+from responder.sla.plan import ClockView
+from responder.sla.policy import SLA_ALERT, Audience, Policy, Stage
+from responder.sla.wording import clock_name, format_span
+from responder.storage.records import NewReply
+from responder.storage.timers import TicketFacts
+
+if TYPE_CHECKING:
+    from responder.settings import Settings
+
+# Reply kinds start with "sla_": they are to staff, so the per-sender cap never counts them.
+KIND_PREFIX = "sla_"
+
+Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One stage of one ticket's clock that fell due, with what the alert shows."""
+
+    timer_id: int
+    ticket: TicketFacts
+    policy: Policy
+    stage: Stage
+    view: ClockView
+    excerpt: str
+    topic: int | None  # the ticket's forum topic in its own staff group, if it has one
+
+
+def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
+    """One email per staff address, one post per staff group; nothing if nobody is set."""
+    home = settings.profiles.get(due.ticket.channel)
+    emails, groups = _recipients(settings, home, due.stage.audience)
+    sends: list[Send] = []
+    kind = f"{KIND_PREFIX}{due.timer_id}"
+    mailer = _mailer(settings, home)
+    if emails and mailer is not None:
+        rendered = settings.templates.render(
+            SLA_ALERT, [mailer.language, "en"], _context(settings, due, mailer, now)
+        )
+        home_ticket = due.ticket.id if mailer is home else None
+        for to in emails:
+            sends.append((mailer.name, home_ticket, staff_mail(mailer, to, rendered, now, kind)))
+    for profile in groups:
+        assert profile.staff_chat is not None
+        rendered = settings.templates.render_chat(
+            SLA_ALERT, [profile.language, "en"], _context(settings, due, profile, now)
+        )
+        mine = profile is home
+        name = f"#{due.ticket.ref} {due.ticket.customer_name}".strip()[:128]
+        topic = Topic(due.ticket.ref, name, due.topic) if mine else None
+        post = Post(chat_id=profile.staff_chat, text=rendered.html, topic=topic)
+        reply = NewReply(kind, str(profile.staff_chat), "", post_id(profile.name), post.to_bytes())
+        # Tied to the ticket only in its own group, where answering the alert answers the
+        # customer; another channel's group cannot reach them.
+        sends.append((profile.name, due.ticket.id if mine else None, reply))
+    return sends
+
+
+def _recipients(
+    settings: Settings, home: ChannelProfile | None, audience: Audience
+) -> tuple[Sequence[str], list[ChannelProfile]]:
+    if audience.is_default:
+        if home is None:
+            return (), []
+        if home.kind == "telegram":
+            return (), [home] if home.staff_chat is not None else []
+        return home.staff, []
+    groups = [settings.profiles[n] for n in audience.telegram if n in settings.profiles]
+    return audience.emails, [p for p in groups if p.staff_chat is not None]
+
+
+def _mailer(settings: Settings, home: ChannelProfile | None) -> ChannelProfile | None:
+    """The ticket's own mailbox, or else the first email channel, sends alerts by email."""
+    if home is not None and home.kind == "email":
+        return home
+    return next((p for p in settings.profiles.values() if p.kind == "email"), None)
+
+
+def _context(
+    settings: Settings, due: Due, profile: ChannelProfile, now: datetime
+) -> dict[str, Any]:
+    lang = profile.language
+    view, stage, ticket = due.view, due.stage, due.ticket
+    elapsed = view.state.elapsed
+    target = view.target.minutes
+    zone = settings.calendar.timezone
+    due_at = view.due_at
+    return {
+        "language": lang,
+        "ticket": {"ref": ticket.ref},
+        "customer": {"name": ticket.customer_name, "address": ticket.customer},
+        "message": {"subject": ticket.subject, "excerpt": due.excerpt},
+        "channel": {"name": ticket.channel, "address": profile.address},
+        "business": {"name": profile.display_name or profile.address, "address": profile.address},
+        "sla": {
+            "stage": stage.kind,
+            "clock": view.target.clock,
+            "clock_name": clock_name(view.target.clock, lang),
+            "policy": due.policy.name,
+            "target": format_span(target, lang),
+            "waited": format_span(elapsed, lang),
+            "left": format_span(max(target - elapsed, 0), lang) if stage.kind == "reminder" else "",
+            "over": "" if stage.kind == "reminder" else format_span(max(elapsed - target, 0), lang),
+            "due": format_opening(due_at.astimezone(zone), lang, now) if due_at else "",
+            "business_time": due.policy.business_time,
+        },
+    }
