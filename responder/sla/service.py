@@ -25,8 +25,9 @@ from responder.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
-# APScheduler may wake us a hair before the due time; a timer this close counts as due.
-SLACK = timedelta(seconds=1)
+# A timer this close to due counts as due: APScheduler wakes at (not before) the due time,
+# but the clock we re-check with may be read a hair apart from its.
+SLACK = timedelta(milliseconds=10)
 CHUNK = 500  # tickets re-planned per transaction when the policies change
 EXCERPT_CHARS = 300
 

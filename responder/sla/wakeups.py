@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # armed from the database as the window drains.
 WINDOW = 1000
 RETRY_SECONDS = 30.0
+REWAKE = timedelta(seconds=1)
 
 Key = tuple[datetime, int]
 Load = Callable[[Key | None, int], Awaitable[list[Armed]]]
@@ -67,14 +68,18 @@ class Wakeups:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    def arm(self, timers: Iterable[Armed]) -> None:
-        """Timers that became pending or moved: a job if they are inside the frontier."""
+    def arm(self, timers: Iterable[Armed], not_before: datetime | None = None) -> None:
+        """Timers that became pending or moved: a job if they are inside the frontier.
+
+        `not_before` keeps a timer that woke but was not due by the service's clock (another
+        clock than ours, as in tests) from waking again at once, over and over.
+        """
         paused = self._pause()
         try:
             for timer in timers:
                 key = (timer.due_at, timer.id)
                 if self._complete or (self._frontier is not None and key <= self._frontier):
-                    self._add(timer)
+                    self._add(timer, not_before)
                 elif timer.id in self._armed:
                     self._remove(timer.id)
             if self._complete and len(self._armed) >= 2 * self._window:
@@ -91,10 +96,11 @@ class Wakeups:
             return True
         return False
 
-    def _add(self, timer: Armed) -> None:
+    def _add(self, timer: Armed, not_before: datetime | None = None) -> None:
+        run_at = max(timer.due_at, not_before) if not_before is not None else timer.due_at
         self._scheduler.add_job(
             self._job,
-            DateTrigger(timer.due_at),
+            DateTrigger(run_at),
             args=(timer.id,),
             id=str(timer.id),
             replace_existing=True,
@@ -133,7 +139,8 @@ class Wakeups:
             batch, self._due = sorted(self._due), set()
             if batch:
                 try:
-                    self.arm(await self._fire(batch))
+                    again = datetime.now(UTC) + REWAKE
+                    self.arm(await self._fire(batch), not_before=again)
                 except Exception:
                     log.exception("SLA timers %s could not be handled; retrying soon", batch[:5])
                     self._retry(batch)
