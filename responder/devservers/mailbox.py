@@ -8,6 +8,7 @@ import contextlib
 import imaplib
 import re
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from responder.devservers._net import ServerContext
 from responder.devservers.dovecot_conf import HOST
@@ -81,23 +82,37 @@ class MailboxHelpers(ServerContext):
             conn.file.close()
             conn.sock.close()
 
-    def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: str = "") -> int:
-        """APPEND a message (creating the folder if missing); returns its UID."""
+    def append(
+        self,
+        user: str,
+        raw: bytes,
+        folder: str = "INBOX",
+        flags: str = "",
+        when: datetime | None = None,
+    ) -> int:
+        """APPEND a message (creating the folder if missing) with INTERNALDATE `when` (default:
+        now); returns its UID."""
         with self._session(user) as conn:
             if folder.upper() != "INBOX":
                 typ, created = conn.create(_quoted(folder))
                 if typ != "OK" and b"ALREADYEXISTS" not in _first_bytes(created):
                     raise DovecotError(f"CREATE {folder} failed: {created!r}")
-            data = _check(conn.append(_quoted(folder), flags or None, None, raw), "APPEND")
+            date = imaplib.Time2Internaldate(when) if when is not None else None
+            data = _check(conn.append(_quoted(folder), flags or None, date, raw), "APPEND")
         match = re.search(rb"APPENDUID \d+ (\d+)", _first_bytes(data))
         if match is None:
             raise DovecotError(f"APPEND gave no APPENDUID: {data!r}")
         return int(match.group(1))
 
     async def append_async(
-        self, user: str, raw: bytes, folder: str = "INBOX", flags: str = ""
+        self,
+        user: str,
+        raw: bytes,
+        folder: str = "INBOX",
+        flags: str = "",
+        when: datetime | None = None,
     ) -> int:
-        return await asyncio.to_thread(self.append, user, raw, folder, flags)
+        return await asyncio.to_thread(self.append, user, raw, folder, flags, when)
 
     def uidvalidity(self, user: str, folder: str = "INBOX") -> int:
         with self._session(user) as conn:

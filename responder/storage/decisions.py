@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -224,7 +224,7 @@ async def _staff_actions(
             "detail": event.detail,
             "ticket_id": ticket_ids[ref],
             "inbound_id": o.inbound_id,
-            "created_at": min(event.at, now) if event.at else now,
+            "created_at": _when(event.at, now),
         }
         for o in outcomes
         if (ref := _ref(o)) is not None
@@ -244,6 +244,15 @@ async def _staff_actions(
     for channel, recipient in back:
         b = schema.blocked
         await conn.execute(delete(b).where(b.c.channel == channel, b.c.recipient == recipient))
+
+
+# A message's own time (its INTERNALDATE) dates the event only when it is plausible: not in
+# the future, and not so old that the server's clock or a copied old message is the reason.
+MAX_EVENT_LAG = timedelta(days=7)
+
+
+def _when(at: datetime | None, now: datetime) -> datetime:
+    return at if at is not None and now - MAX_EVENT_LAG <= at <= now else now
 
 
 def _rule_columns(decision: ChatDecision) -> dict[str, str | None]:
