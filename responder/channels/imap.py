@@ -104,11 +104,7 @@ class ImapIntake(ImapSession):
         """Fetch everything past the cursor; search again until nothing is new, because an
         EXISTS that arrives inside a FETCH or SEARCH response is not repeated in IDLE."""
         while True:
-            stored = await self._inbox.cursor(self._key)
-            position = stored[0].position if stored else 0
-            uids = [
-                u for u in await self.search(client, "UID", f"{position + 1}:*") if u > position
-            ]
+            uids = await self.new_uids(client, self._key)
             if not uids:
                 return
             await self._fetch_and_deliver(client, validity, uids, None)

@@ -189,6 +189,13 @@ class ImapSession:
             raise TransientError(f"UID SEARCH failed: {_text(response.lines)}")
         return search_uids(response.lines)
 
+    async def new_uids(self, client: aioimaplib.IMAP4, key: str) -> list[int]:
+        """The UIDs past the cursor under `key` (a server answers "n:*" with at least the
+        last message even when n is past it, so filter)."""
+        stored = await self._inbox.cursor(key)
+        position = stored[0].position if stored else 0
+        return [u for u in await self.search(client, "UID", f"{position + 1}:*") if u > position]
+
     async def _idle(self, client: aioimaplib.IMAP4) -> None:
         idle = await self.call(client.idle_start(timeout=IDLE_RENEW_SECONDS))
         lost = asyncio.ensure_future(self._lost.wait())

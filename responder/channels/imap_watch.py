@@ -46,11 +46,7 @@ class DoneFolderWatch(ImapSession):
         """Mark every message past the cursor; search again until nothing is new (an EXISTS
         inside a command's response is not repeated in IDLE)."""
         while True:
-            stored = await self._inbox.cursor(self.key)
-            position = stored[0].position if stored else 0
-            uids = [
-                u for u in await self.search(client, "UID", f"{position + 1}:*") if u > position
-            ]
+            uids = await self.new_uids(client, self.key)
             if not uids:
                 return
             chunk = self._cfg.fetch_chunk

@@ -18,7 +18,7 @@ from responder.sla.notices import Due, alert_sends
 from responder.sla.plan import clock_views
 from responder.sla.policy import Stage
 from responder.sla.wakeups import Wakeups
-from responder.storage import schema, timers
+from responder.storage import alerts, meta, schema, timers
 from responder.storage.records import NewEvent
 from responder.storage.store import Store
 from responder.tasks import TaskGroup
@@ -66,12 +66,12 @@ class SlaService:
         """Re-plan every open ticket when the policies or hours differ from the last run's."""
         fingerprint = self._settings().sla_fingerprint
         async with self._store.transaction() as conn:
-            known = await timers.get_meta(conn, "sla_fingerprint")
+            known = await meta.get_meta(conn, "sla_fingerprint")
         if known == fingerprint:
             return False
         await self.replan_open()
         async with self._store.transaction() as conn:
-            await timers.set_meta(conn, "sla_fingerprint", fingerprint)
+            await meta.set_meta(conn, "sla_fingerprint", fingerprint)
         return True
 
     async def replan_open(self) -> int:
@@ -150,12 +150,12 @@ class SlaService:
                 )
                 event = NewEvent(f"sla_{stage.kind}", "responder", f"{clock} {name}")
                 firings.append(
-                    timers.Firing(
+                    alerts.Firing(
                         timer_id, ticket.first_inbound, alert_sends(s, alert, now), event, ticket_id
                     )
                 )
         async with self._store.transaction() as conn:
-            queued = await timers.record_fired(conn, firings, skipped, now)
+            queued = await alerts.record_fired(conn, firings, skipped, now)
         for q in queued:
             r = q.reply
             self._submit(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,8 +14,6 @@ from responder.business_hours import BusinessCalendar
 from responder.sla.plan import FINAL, Event, plan_ticket
 from responder.sla.policy import SlaPolicies
 from responder.storage import schema
-from responder.storage.decisions import Queued
-from responder.storage.records import NewEvent, NewReply
 
 
 @dataclass(frozen=True)
@@ -41,17 +39,6 @@ class TicketFacts:
     opened: datetime
     first_inbound: int | None
     events: list[Event] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Firing:
-    """A due timer and what it sends; recorded only if the timer is still pending."""
-
-    timer_id: int
-    inbound_id: int
-    sends: Sequence[tuple[str, int | None, NewReply]]  # (channel, ticket id or None, reply)
-    event: NewEvent | None = None
-    ticket_id: int | None = None
 
 
 async def facts(conn: AsyncConnection, ticket_ids: Iterable[int]) -> dict[int, TicketFacts]:
@@ -210,57 +197,6 @@ async def due(
     return out
 
 
-async def record_fired(
-    conn: AsyncConnection, firings: Sequence[Firing], skipped: Sequence[int], now: datetime
-) -> list[Queued]:
-    """Mark timers done (or skipped) and record what they send, each only if still pending:
-    a timer re-planned or fired since it was read sends nothing (idempotent)."""
-    tm, r = schema.timers, schema.replies
-    if skipped:
-        await conn.execute(
-            update(tm)
-            .where(tm.c.id.in_(list(skipped)), tm.c.state == "pending")
-            .values(state="skipped", fired_at=now, updated_at=now)
-        )
-    queued: list[Queued] = []
-    for firing in firings:
-        result = await conn.execute(
-            update(tm)
-            .where(tm.c.id == firing.timer_id, tm.c.state == "pending")
-            .values(state="done", fired_at=now, updated_at=now)
-        )
-        if result.rowcount != 1:
-            continue
-        if firing.event is not None and firing.ticket_id is not None:
-            await conn.execute(
-                schema.ticket_events.insert().values(
-                    ticket_id=firing.ticket_id,
-                    inbound_id=None,
-                    kind=firing.event.kind,
-                    actor=firing.event.actor,
-                    detail=firing.event.detail,
-                    created_at=now,
-                )
-            )
-        for channel, ticket_id, reply in firing.sends:
-            row = await conn.execute(
-                r.insert().returning(r.c.id),
-                [
-                    {
-                        **reply.__dict__,
-                        "inbound_id": firing.inbound_id,
-                        "channel": channel,
-                        "ticket_id": ticket_id,
-                        "state": "pending",
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                ],
-            )
-            queued.append(Queued(row.scalar_one(), firing.inbound_id, channel, reply))
-    return queued
-
-
 async def pending(conn: AsyncConnection, timer_ids: Iterable[int]) -> list[Armed]:
     tm = schema.timers
     ids = list(timer_ids)
@@ -278,15 +214,3 @@ async def open_tickets(conn: AsyncConnection, after: int, limit: int) -> list[in
         select(t.c.id).where(t.c.status == "open", t.c.id > after).order_by(t.c.id).limit(limit)
     )
     return [r.id for r in rows]
-
-
-async def get_meta(conn: AsyncConnection, key: str) -> str | None:
-    m = schema.meta
-    return (await conn.execute(select(m.c.value).where(m.c.key == key))).scalar()
-
-
-async def set_meta(conn: AsyncConnection, key: str, value: str) -> None:
-    m = schema.meta
-    result = await conn.execute(update(m).where(m.c.key == key).values(value=value))
-    if result.rowcount == 0:
-        await conn.execute(m.insert().values(key=key, value=value))
