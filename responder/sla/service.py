@@ -46,12 +46,15 @@ class SlaService:
         tasks: TaskGroup,
     ) -> None:
         self._store, self._settings, self._submit, self._clock = store, settings, submit, clock
+        self._tasks = tasks
         self.wakeups = Wakeups(self._earliest, self._fire, tasks)
 
     async def start(self) -> None:
         self._store.on_change = self._on_change
-        await self.replan_if_changed()
         await self.wakeups.start()
+        # In the background: after a policy change, re-planning 100,000 open tickets takes
+        # tens of seconds, and the timers already planned stay right meanwhile.
+        self._tasks.spawn(self.replan_if_changed(), name="sla:replan")
 
     def stop(self) -> None:
         self._store.on_change = None
@@ -123,6 +126,11 @@ class SlaService:
             raws = await _first_messages(conn, [f.first_inbound for f in facts.values()])
             topics = await _topics(conn, list(due))
         firings, skipped = [], []
+        # Parsing is CPU work a crafted message can make slow: off the event loop, in one go.
+        found = {
+            t: raws.get(f.first_inbound) if f.first_inbound else None for t, f in facts.items()
+        }
+        excerpts = await asyncio.to_thread(_excerpts, s, found)
         for ticket_id, rows in due.items():
             ticket = facts[ticket_id]
             policy = s.sla.for_ticket(ticket.policy)
@@ -133,7 +141,7 @@ class SlaService:
             stages: dict[tuple[str, str], Stage] = {
                 (t.clock, st.name): st for t in policy.targets for st in t.stages
             }
-            excerpt = await _excerpt(ticket.channel, s, raws.get(ticket.first_inbound))
+            excerpt = excerpts.get(ticket_id, "")
             for index, (timer_id, clock, name) in enumerate(rows):
                 stage = stages.get((clock, name))
                 later = [
@@ -198,13 +206,17 @@ async def _topics(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, int
     return {row.ticket_id: int(row.thread) for row in rows if str(row.thread).isdigit()}
 
 
-async def _excerpt(channel: str, settings: Settings, found: tuple[str, bytes] | None) -> str:
-    if found is None:
-        return ""
-    profile = settings.profiles.get(channel)
-    raw = found[1]
-    if profile is not None and profile.kind == "telegram":
-        return parse_update(raw).text[:EXCERPT_CHARS]
-    # Parsing is CPU work a crafted message can make slow: off the event loop.
-    mail = await asyncio.to_thread(parse_message, raw)
-    return mail.text[:EXCERPT_CHARS]
+def _excerpts(settings: Settings, raws: dict[int, tuple[str, bytes] | None]) -> dict[int, str]:
+    """The first lines of each ticket's first message, by ticket id."""
+    out = {}
+    for ticket_id, found in raws.items():
+        if found is None:
+            out[ticket_id] = ""
+            continue
+        channel, raw = found
+        profile = settings.profiles.get(channel)
+        if profile is not None and profile.kind == "telegram":
+            out[ticket_id] = parse_update(raw).text[:EXCERPT_CHARS]
+        else:
+            out[ticket_id] = parse_message(raw).text[:EXCERPT_CHARS]
+    return out

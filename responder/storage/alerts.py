@@ -37,40 +37,51 @@ async def record_fired(
             .where(tm.c.id.in_(list(skipped)), tm.c.state == "pending")
             .values(state="skipped", fired_at=now, updated_at=now)
         )
-    queued: list[Queued] = []
-    for firing in firings:
-        result = await conn.execute(
-            update(tm)
-            .where(tm.c.id == firing.timer_id, tm.c.state == "pending")
-            .values(state="done", fired_at=now, updated_at=now)
-        )
-        if result.rowcount != 1:
-            continue
-        if firing.event is not None and firing.ticket_id is not None:
-            await conn.execute(
-                schema.ticket_events.insert().values(
-                    ticket_id=firing.ticket_id,
-                    inbound_id=None,
-                    kind=firing.event.kind,
-                    actor=firing.event.actor,
-                    detail=firing.event.detail,
-                    created_at=now,
-                )
-            )
-        for channel, ticket_id, reply in firing.sends:
-            row = await conn.execute(
-                r.insert().returning(r.c.id),
-                [
-                    {
-                        **reply.__dict__,
-                        "inbound_id": firing.inbound_id,
-                        "channel": channel,
-                        "ticket_id": ticket_id,
-                        "state": "pending",
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                ],
-            )
-            queued.append(Queued(row.scalar_one(), firing.inbound_id, channel, reply))
-    return queued
+    if not firings:
+        return []
+    # Set-based: one statement per kind of row, not per alert (each statement is a trip to
+    # the database thread; a burst of thousands of due timers must not queue behind them).
+    done = await conn.execute(
+        update(tm)
+        .where(tm.c.id.in_([f.timer_id for f in firings]), tm.c.state == "pending")
+        .values(state="done", fired_at=now, updated_at=now)
+        .returning(tm.c.id)
+    )
+    fired = {row.id for row in done}
+    going = [f for f in firings if f.timer_id in fired]
+    events = [
+        {
+            "ticket_id": f.ticket_id,
+            "inbound_id": None,
+            "kind": f.event.kind,
+            "actor": f.event.actor,
+            "detail": f.event.detail,
+            "created_at": now,
+        }
+        for f in going
+        if f.event is not None and f.ticket_id is not None
+    ]
+    if events:
+        await conn.execute(schema.ticket_events.insert(), events)
+    sends = [(f, channel, ticket_id, reply) for f in going for channel, ticket_id, reply in f.sends]
+    if not sends:
+        return []
+    rows = await conn.execute(
+        r.insert().returning(r.c.id, sort_by_parameter_order=True),
+        [
+            {
+                **reply.__dict__,
+                "inbound_id": f.inbound_id,
+                "channel": channel,
+                "ticket_id": ticket_id,
+                "state": "pending",
+                "attempts": 0,
+                "created_at": now,
+            }
+            for f, channel, ticket_id, reply in sends
+        ],
+    )
+    return [
+        Queued(row.id, f.inbound_id, channel, reply)
+        for (f, channel, _, reply), row in zip(sends, rows, strict=True)
+    ]

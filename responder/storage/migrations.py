@@ -87,6 +87,12 @@ def _nullable_reply_ticket(conn: Connection) -> None:
 
 def _v4_sla(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.timers, schema.meta, schema.early_marks])
+    found = inspect(conn)
+    if found.has_table("inbound"):
+        columns = {c["name"] for c in found.get_columns("inbound")}
+        existing = {i["name"] for i in found.get_indexes("inbound")}
+        if "ticket_id" in columns and "ix_inbound_ticket" not in existing:
+            conn.execute(text("CREATE INDEX ix_inbound_ticket ON inbound (ticket_id, id)"))
 
 
 # Append only: a released migration is never edited, so every database walks the same path.

@@ -104,6 +104,8 @@ inbound = Table(
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),
     Index("ix_inbound_state", "state"),
+    # Since schema version 4: a ticket's first message, for SLA alerts, without a scan.
+    Index("ix_inbound_ticket", "ticket_id", "id"),
 )
 
 # Every Message-ID that belongs to a ticket's thread, ours and the customer's, so a follow-up

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -96,14 +97,16 @@ async def replan(
     if not tickets:
         return []
     rows = await conn.execute(select(tm).where(tm.c.ticket_id.in_(list(tickets))))
-    existing = {(r.ticket_id, r.clock, r.stage): r for r in rows}
+    existing: dict[int, dict[tuple[str, str], Any]] = defaultdict(dict)
+    for r in rows:
+        existing[r.ticket_id][r.clock, r.stage] = r
     changes: list[dict[str, object]] = []
     inserts: list[dict[str, object]] = []
     armed: list[Armed] = []
     for ticket in tickets.values():
         policy = policies.for_ticket(ticket.policy)
         wants = plan_ticket(policy, ticket.opened, ticket.events, now, calendar)
-        mine = {k[1:]: r for k, r in existing.items() if k[0] == ticket.id}
+        mine = existing[ticket.id]
         for key, row in mine.items():
             if key not in wants and row.state not in FINAL and row.state != "stopped":
                 changes.append({"b_id": row.id, "b_state": "stopped", "b_due": None})
