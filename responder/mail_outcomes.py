@@ -54,7 +54,7 @@ def decide_mail(
         return Outcome(
             row.id, row.channel, mail.from_addr, mail.subject, own_ids, answered, events=(event,)
         )
-    if (mail.from_addr or "").lower() in {a.lower() for a in profile.staff}:
+    if (mail.from_addr or "").lower() in profile.staff:
         # Staff mail that answers no ticket (a new message they Cc'd us on, or sent from the
         # shared mailbox) is theirs to handle: acknowledging it would answer our own team.
         why = Suppress("staff-sender", "from a staff address, in no ticket's thread")
@@ -102,9 +102,11 @@ def decide_mail(
 def _staff_reply_ref(mail: ParsedMail, profile: ChannelProfile, view: View) -> str | None:
     """The ticket a staff member's own message answers, if it is one: from a staff address
     or our own, not one of our automatic replies, not machine mail, and in a ticket's thread."""
+    # Config addresses and own_addresses are lowercase already.
     sender = (mail.from_addr or "").lower()
-    staff = {a.lower() for a in profile.staff} | profile.guard.own_addresses
-    if sender not in staff or mail.message_id in view.ref_by_message_id:
+    if sender not in profile.staff and sender not in profile.guard.own_addresses:
+        return None
+    if mail.message_id in view.ref_by_message_id:
         return None
     verdict = guards.check(mail, profile.guard)
     if verdict is not None and verdict.rule != "own-address":

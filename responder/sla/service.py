@@ -120,10 +120,11 @@ class SlaService:
     async def _fire_tickets(self, ticket_ids: Iterable[int]) -> list[timers.Armed]:
         s, now = self._settings(), self._clock()
         async with self._store.transaction() as conn:
-            armed = await timers.replan(conn, ticket_ids, s.sla, s.calendar, now)
-            due = await timers.due(conn, ticket_ids, now + SLACK)
-            facts = await timers.facts(conn, due)
-            raws = await _first_messages(conn, [f.first_inbound for f in facts.values()])
+            # One read of the tickets serves both the re-check and the alerts.
+            facts = await timers.facts(conn, ticket_ids)
+            armed = await timers.replan_known(conn, facts, s.sla, s.calendar, now)
+            due = await timers.due(conn, facts, now + SLACK)
+            raws = await _first_messages(conn, [facts[t].first_inbound for t in due])
             topics = await _topics(conn, list(due))
         firings, skipped = [], []
         # Parsing is CPU work a crafted message can make slow: off the event loop, in one go.

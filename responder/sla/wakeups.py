@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.triggers.date import DateTrigger
 
 from responder.storage.timers import Armed
@@ -92,7 +93,7 @@ class Wakeups:
 
     def _pause(self) -> bool:
         # Adding a job to a running scheduler wakes its loop each time; paused, it does not.
-        if self._scheduler.state == 1:  # STATE_RUNNING
+        if self._scheduler.state == STATE_RUNNING:
             self._scheduler.pause()
             return True
         return False
@@ -126,7 +127,7 @@ class Wakeups:
                 self._frontier = (loaded[-1].due_at, loaded[-1].id)
             self._complete = len(loaded) < self._window
         finally:
-            if paused or self._scheduler.state == 2:  # STATE_PAUSED, e.g. at start
+            if paused or self._scheduler.state == STATE_PAUSED:  # paused: at start
                 self._scheduler.resume()
 
     async def _job(self, timer_id: int) -> None:
@@ -161,14 +162,3 @@ class Wakeups:
             self._wake.set()
 
         asyncio.get_running_loop().call_later(RETRY_SECONDS, again)
-
-    def now_due(self, timer_ids: Iterable[int]) -> None:
-        """Hand timers to the worker now (overdue at start, or a test's injected clock)."""
-        self._due.update(timer_ids)
-        self._wake.set()
-
-    def due_in(self) -> float | None:
-        """Seconds until the earliest armed timer is due (negative: overdue), for status."""
-        if not self._armed:
-            return None
-        return (min(self._armed.values())[0] - datetime.now(UTC)).total_seconds()

@@ -92,8 +92,18 @@ async def replan(
 ) -> list[Armed]:
     """Bring the tickets' timer rows in line with their policies and events as of now;
     returns the rows that became pending or moved, for the scheduler."""
+    return await replan_known(conn, await facts(conn, ticket_ids), policies, calendar, now)
+
+
+async def replan_known(
+    conn: AsyncConnection,
+    tickets: dict[int, TicketFacts],
+    policies: SlaPolicies,
+    calendar: BusinessCalendar,
+    now: datetime,
+) -> list[Armed]:
+    """replan, for tickets whose facts the caller has already read."""
     tm = schema.timers
-    tickets = await facts(conn, ticket_ids)
     if not tickets:
         return []
     rows = await conn.execute(select(tm).where(tm.c.ticket_id.in_(list(tickets))))
