@@ -12,14 +12,19 @@ from datetime import datetime
 from responder.channels.base import Channel
 from responder.channels.registry import build_channel
 from responder.config import Config
+from responder.csat.service import SurveyService
 from responder.dispatch import Dispatcher
 from responder.errors import ConfigError
 from responder.inbox import StoreInbox
+from responder.metrics import Metrics
 from responder.outbox import Outbox, RetryPolicy
 from responder.settings import build_settings
 from responder.sla.service import SlaService
 from responder.storage.store import Store, utcnow
 from responder.tasks import TaskGroup
+from responder.web.health import LoopMonitor
+from responder.web.server import HttpServer
+from responder.web.survey_pages import SurveyPages
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +53,59 @@ class App:
         self.dispatcher: Dispatcher | None = None
         self.outbox: Outbox | None = None
         self.sla: SlaService | None = None
+        self.surveys: SurveyService | None = None
+        self.metrics = Metrics()
+        self.monitor = LoopMonitor(self.tasks)
+        self.http: HttpServer | None = None
 
     async def start(self) -> None:
         settings = build_settings(self.config)
         await self.store.open()
+        self.monitor.start()
+        self.metrics.watch_channels(self.health)
+        self.metrics.watch_loop(lambda: self.monitor.lag)
         self.channels = {c.name: build_channel(c, self.tasks) for c in self.config.channels}
-        self.outbox = Outbox(self.store, self.channels, self.tasks, self._clock, self._retry)
+        metrics = self.metrics
+        self.outbox = Outbox(
+            self.store, self.channels, self.tasks, self._clock, self._retry, metrics=metrics
+        )
         self.dispatcher = Dispatcher(
-            self.store, settings, self.outbox.submit, self._clock, self.config.queue_size
+            self.store,
+            settings,
+            self.outbox.submit,
+            self._clock,
+            self.config.queue_size,
+            metrics=metrics,
         )
         self.outbox.start()
         dispatcher = self.dispatcher
         # Before anything is decided: every change to a ticket re-plans its SLA timers.
         self.sla = SlaService(
-            self.store, lambda: dispatcher.settings, self.outbox.submit, self._clock, self.tasks
+            self.store,
+            lambda: dispatcher.settings,
+            self.outbox.submit,
+            self._clock,
+            self.tasks,
+            metrics=metrics,
         )
         await self.sla.start()
+        secret = self.config.http.secret if self.config.http is not None else None
+        self.surveys = SurveyService(
+            self.store,
+            lambda: dispatcher.settings,
+            self.outbox.submit,
+            self._clock,
+            self.tasks,
+            secret.get_secret_value().encode() if secret is not None else None,
+            metrics=metrics,
+        )
+        await self.surveys.start()
+        if self.config.http is not None:
+            pages = SurveyPages(self.surveys, lambda: dispatcher.settings, self._clock)
+            self.http = HttpServer(
+                self.config.http, self.metrics, self.health, self.monitor, routes=pages.routes()
+            )
+            await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")
         # Resume what the last run left in flight, before new mail arrives.
         unsent = await self.outbox.resume()
@@ -71,7 +113,7 @@ class App:
         if unsent or pending:
             log.info("resuming: %d messages to decide, %d replies to send", len(pending), unsent)
         self.tasks.spawn(self._requeue(pending), name="resume")
-        inbox = StoreInbox(self.store, self.dispatcher.queue)
+        inbox = StoreInbox(self.store, self.dispatcher.queue, metrics=metrics)
         for channel in self.channels.values():
             await channel.start(inbox)
         self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
@@ -91,6 +133,8 @@ class App:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.dispatcher.queue.join(), max(deadline - loop.time(), 1.0))
         self.sla.wakeups.gate.set()
+        if self.surveys is not None:
+            self.surveys.wakeups.gate.set()
 
     async def _requeue(self, pending: list[int]) -> None:
         assert self.dispatcher is not None
@@ -99,6 +143,8 @@ class App:
 
     async def stop(self, deadline: float = 10.0) -> None:
         """Stop intake, let queued work finish until the deadline, then cancel the rest."""
+        if self.http is not None:
+            await self.http.stop()
         await self._stop_channels()
         if self.dispatcher is not None:
             try:
@@ -110,6 +156,9 @@ class App:
                 )
         if self.sla is not None:
             self.sla.stop()
+        if self.surveys is not None:
+            self.surveys.stop()
+        self.monitor.stop()
         if self.outbox is not None and not await self.outbox.drain(deadline / 2):
             log.warning("stopping with replies unsent; they resume at next start")
         # Again: stop() is idempotent, and this closes connections the drain opened.

@@ -48,6 +48,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--channel", default=None, help="the channel it arrived on")
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    report = sub.add_parser(
+        "report", help="print figures about the tickets opened in a period (read-only)"
+    )
+    report.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    report.add_argument(
+        "--since",
+        metavar="DATE",
+        default=None,
+        help="first day, YYYY-MM-DD in the business timezone (default: 30 days up to --until)",
+    )
+    report.add_argument(
+        "--until", metavar="DATE", default=None, help="last day, included (default: today)"
+    )
+    report.add_argument(
+        "--html", metavar="OUT.html", type=Path, default=None, help="also write an HTML page here"
+    )
     demo = sub.add_parser(
         "demo", help="run the daemon against a local Dovecot and SMTP server with sample mail"
     )
@@ -79,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args.config)
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "demo":
             from responder.demo import run_demo
 
@@ -130,6 +148,39 @@ def _simulate(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from responder.config import load_config
+    from responder.config_calendar import build_calendar
+    from responder.config_sla import build_policies
+    from responder.report.figures import compute
+    from responder.report.html import render_html
+    from responder.report.load import read_report_data
+    from responder.report.period import parse_period
+    from responder.report.terminal import print_report
+
+    config = load_config(args.config)
+    calendar = build_calendar(config.business_hours, config.timezone)
+    now = datetime.now(UTC)
+    try:
+        period = parse_period(args.since, args.until, calendar.timezone, now)
+    except ValueError as exc:
+        print(f"responder: {exc}", file=sys.stderr)
+        return EX_USAGE
+    data = read_report_data(config.database_url_resolved, period)
+    figures = compute(data, period, calendar, build_policies(config.sla), now)
+    print_report(figures, sys.stdout)
+    if args.html is not None:
+        try:
+            args.html.write_text(render_html(figures), encoding="utf-8")
+        except OSError as exc:
+            print(f"responder: cannot write {args.html}: {exc.strerror}", file=sys.stderr)
+            return EX_FAILURE
+        print(f"HTML report written to {args.html}")
+    return EX_OK
+
+
 def _run(path: Path) -> int:
     from responder.app import App
     from responder.config import load_config
@@ -146,7 +197,12 @@ async def _serve(app: App, path: Path) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(app, path))
-    await app.start()
+    try:
+        await app.start()
+    except BaseException:
+        # A start that fails half way (the http port taken, say) closes what it opened.
+        await app.stop()
+        raise
     try:
         await stop.wait()
         log.info("signal received; stopping")

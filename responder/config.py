@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from responder.config_calendar import BusinessHoursConfig
+from responder.config_csat import CsatConfig, HttpConfig, check_csat
 from responder.config_errors import ConfigSource, problems_from
 from responder.config_rules import DEFAULT_RULES, RulesConfig, VipPatterns
 from responder.config_sla import SlaConfig, check_references
@@ -235,6 +236,8 @@ class Config(FrozenModel):
     vip: VipPatterns = ()
     rules: RulesConfig = DEFAULT_RULES
     sla: SlaConfig | None = None  # absent: no response-time promises
+    csat: CsatConfig | None = None  # absent: no satisfaction surveys
+    http: HttpConfig | None = None  # absent: no web endpoint (metrics, health, survey pages)
     channels: tuple[ChannelConfig, ...] = Field(min_length=1)
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)
@@ -249,6 +252,7 @@ class Config(FrozenModel):
     def _sla_references(self) -> Self:
         # Policies name channels and rules name policies: only checkable with everything loaded.
         check_references(self.sla, self.rules, self.channels)
+        check_csat(self.csat, self.http, self.channels)
         return self
 
     @property

@@ -34,6 +34,7 @@ from responder.config_types import FrozenModel, Text, TimezoneName, fail
 __all__ = [
     "BusinessHoursConfig",
     "HolidaysConfig",
+    "PeriodValue",
     "SpecialHoursConfig",
     "WeeklyConfig",
     "build_calendar",
@@ -74,8 +75,9 @@ def _apart(periods: tuple[Period, ...]) -> tuple[Period, ...]:
     return periods
 
 
+PeriodValue = Annotated[Period, PlainValidator(_period)]
 DayHours = Annotated[
-    tuple[Annotated[Period, PlainValidator(_period)], ...],
+    tuple[PeriodValue, ...],
     BeforeValidator(_one_or_many),
     AfterValidator(_apart),
 ]

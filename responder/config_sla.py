@@ -37,6 +37,7 @@ __all__ = [
     "SlaConfig",
     "SlaPolicyConfig",
     "build_policies",
+    "check_audience",
     "check_references",
 ]
 
@@ -219,7 +220,7 @@ def _known_policy(section: SlaConfig, name: str, at: KeyPath) -> None:
         raise fail("unknown_sla", message, at, show_input=False)
 
 
-class _Channel(Protocol):
+class ChannelLike(Protocol):
     @property
     def name(self) -> str: ...
 
@@ -228,7 +229,7 @@ class _Channel(Protocol):
 
 
 def check_references(
-    section: SlaConfig | None, rules: Sequence[Rule], channels: Sequence[_Channel]
+    section: SlaConfig | None, rules: Sequence[Rule], channels: Sequence[ChannelLike]
 ) -> None:
     """What the section names elsewhere in the config exists; errors are at Config's root."""
     for index, rule in enumerate(rules):
@@ -241,7 +242,6 @@ def check_references(
         _known_policy(section, rule.then.sla, key)
     if section is None:
         return
-    by_name = {channel.name: channel for channel in channels}
     for index, policy in enumerate(section.policies):
         where: KeyPath = ("sla", "policies", index)
         lists: list[tuple[KeyPath, NotifyConfig]] = []
@@ -249,15 +249,21 @@ def check_references(
             lists.append(((*where, "notify"), policy.notify))
         lists += [((*where, "escalate", n), entry) for n, entry in enumerate(policy.escalate)]
         for at, audience in lists:
-            if audience.email and not any(c.type == "email" for c in channels):
-                message = "email notices are sent through an email channel's SMTP server: "
-                message += "add an email channel, or use telegram"
-                raise fail("no_email_channel", message, (*at, "email"), show_input=False)
-            for n, name in enumerate(audience.telegram):
-                _staff_group(by_name.get(name), name, (*at, "telegram", n))
+            check_audience(audience, at, channels)
 
 
-def _staff_group(channel: _Channel | None, name: str, at: KeyPath) -> None:
+def check_audience(audience: NotifyConfig, at: KeyPath, channels: Sequence[ChannelLike]) -> None:
+    """The people a notice goes to can be reached: by an email channel, in staff groups."""
+    if audience.email and not any(c.type == "email" for c in channels):
+        message = "email notices are sent through an email channel's SMTP server: "
+        message += "add an email channel, or use telegram"
+        raise fail("no_email_channel", message, (*at, "email"), show_input=False)
+    by_name = {channel.name: channel for channel in channels}
+    for n, name in enumerate(audience.telegram):
+        _staff_group(by_name.get(name), name, (*at, "telegram", n))
+
+
+def _staff_group(channel: ChannelLike | None, name: str, at: KeyPath) -> None:
     if channel is None or channel.type != "telegram":
         what = "no channel" if channel is None else "not a telegram channel"
         raise fail("telegram_channel", f'"{name}" is {what}', at, show_input=False)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from responder import guards, tickets
 from responder.config_rules import Action, RulesConfig
+from responder.csat.model import SurveyInfo
 from responder.mail.parse import ParsedMail
 from responder.rules import Facts, Match, evaluate, is_vip
 
@@ -82,6 +83,7 @@ class View:
     existing_refs: set[str] = field(default_factory=set)
     recent_replies: dict[str, int] = field(default_factory=dict)
     closed_replies: set[tuple[str, str]] = field(default_factory=set)  # (address, period)
+    surveys: dict[str, SurveyInfo] = field(default_factory=dict)  # sent surveys by ticket ref
 
     def opened(
         self, decision: Acknowledge | Record, message_ids: Iterable[str | None], moment: Moment

@@ -20,6 +20,7 @@ from responder.decide import (
 )
 from responder.mail.parse import parse_message
 from responder.mail_outcomes import decide_mail
+from responder.metrics import Metrics
 from responder.models import OutboundReply
 from responder.planning import ChannelProfile, moment_at
 from responder.settings import Settings
@@ -49,6 +50,8 @@ class Dispatcher:
         submit: Callable[[OutboundReply], None],
         clock: Callable[[], datetime],
         queue_size: int = 1000,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self.settings = settings
@@ -56,6 +59,8 @@ class Dispatcher:
         self._clock = clock
         # Bounded: when deciding falls behind, intake waits instead of memory growing.
         self.queue: asyncio.Queue[int] = asyncio.Queue(queue_size)
+        self._metrics = metrics or Metrics()
+        self._metrics.watch_queue(self.queue.qsize)
 
     async def run(self) -> None:
         while True:
@@ -106,6 +111,10 @@ class Dispatcher:
         first_reply = {q.inbound_id: q.reply_id for q in reversed(queued)}
         for outcome in outcomes:
             _log(outcome, first_reply.get(outcome.inbound_id))
+            if isinstance(outcome.decision, Suppress):
+                self._metrics.message_suppressed(outcome.channel, outcome.decision.rule)
+            if outcome.survey is not None:
+                self._metrics.survey_answered(outcome.channel, outcome.survey.via)
         for q in queued:
             reply = q.reply
             self._submit(

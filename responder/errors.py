@@ -3,6 +3,7 @@
 ResponderError
 ├── ConfigError          the admin's files are wrong; the CLI exits 78 (EX_CONFIG)
 ├── StorageError         the database refused; fatal for the process
+├── ServiceError         a service the daemon runs could not start (the HTTP port is taken)
 └── ChannelError         one channel's trouble; never stops the others
     ├── TransientError   worth retrying with backoff (SMTP 4xx, timeouts, dropped connections)
     └── PermanentError   retrying cannot help (SMTP 5xx, login refused); park and report
@@ -47,6 +48,10 @@ class ConfigError(ResponderError):
 
 class StorageError(ResponderError):
     """The database could not be opened or migrated."""
+
+
+class ServiceError(ResponderError):
+    """A service the daemon runs (the HTTP endpoint) could not start; fatal at start-up."""
 
 
 class ChannelError(ResponderError):

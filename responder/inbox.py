@@ -6,14 +6,18 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
+from responder.metrics import Metrics
 from responder.models import Cursor, InboundMessage, MailMark
 from responder.storage.store import Store
 
 
 class StoreInbox:
-    def __init__(self, store: Store, queue: asyncio.Queue[int]) -> None:
+    def __init__(
+        self, store: Store, queue: asyncio.Queue[int], *, metrics: Metrics | None = None
+    ) -> None:
         self._store = store
         self._queue = queue
+        self._metrics = metrics or Metrics()
 
     async def cursor(self, key: str) -> tuple[Cursor, datetime] | None:
         return await self._store.cursor(key)
@@ -27,7 +31,10 @@ class StoreInbox:
     ) -> None:
         # Recorded (and the cursor moved) before queueing: a crash after this line loses
         # nothing, because start-up queues every message still in state "new".
-        for inbound_id in await self._store.record_inbound(channel, messages, cursor, key):
+        ids = await self._store.record_inbound(channel, messages, cursor, key)
+        if ids:  # only new rows: a message seen before is not received twice
+            self._metrics.message_received(channel, len(ids))
+        for inbound_id in ids:
             await self._queue.put(inbound_id)
 
     async def mark(

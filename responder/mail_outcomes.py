@@ -10,6 +10,8 @@ from datetime import datetime
 from responder import guards, tickets
 from responder.chat.decide import StaffReply
 from responder.chat.plan import EVENT_TEXT
+from responder.csat.answer import read_answer
+from responder.csat.model import SurveyAnswer
 from responder.decide import (
     MAX_MESSAGE_ID,
     OUT_OF_HOURS,
@@ -64,6 +66,10 @@ def decide_mail(
     outcome = Outcome(row.id, row.channel, mail.from_addr, mail.subject, own_ids, decision)
     if isinstance(decision, FollowUp):
         view.joined(decision.ref, mail.message_id)
+        answer = _survey_answer(settings, view, decision.ref, mail, now)
+        if answer is not None:
+            # A rating, not a new question: the ticket stays as it is (issue 6).
+            return dataclasses.replace(outcome, survey=answer)
         # The customer wrote again: a ticket waiting on them counts SLA time again.
         event = NewEvent("customer_reply", mail.from_addr or "", None, row.received_at)
         return dataclasses.replace(outcome, events=(event,))
@@ -74,7 +80,13 @@ def decide_mail(
         planned.rendered.language if planned.rendered else (planned.detected or profile.language)
     )
     ticket = NewTicket(
-        decision.ref, profile.name, decision.target, mail.from_name, subject, language
+        decision.ref,
+        profile.name,
+        decision.target,
+        mail.from_name,
+        subject,
+        language,
+        _utc_offset(mail.date),
     )
     reply = None
     if isinstance(decision, Acknowledge) and planned.rendered is not None:
@@ -97,6 +109,36 @@ def decide_mail(
         period=period,
         notices=notices,
     )
+
+
+def _utc_offset(date: datetime | None) -> int | None:
+    """The sender's own UTC offset (RFC 5322 section 3.3), so their survey comes at a decent
+    local hour. UTC itself is not trusted: "-0000" means unknown, and webmail servers stamp
+    "+0000" whatever the sender's zone."""
+    offset = date.utcoffset() if date is not None else None
+    if offset is None or not offset:
+        return None
+    return int(offset.total_seconds() // 60)
+
+
+def _survey_answer(
+    settings: Settings, view: View, ref: str, mail: ParsedMail, now: datetime
+) -> SurveyAnswer | None:
+    """The ticket's survey answered by its customer, while it is open: "4, terima kasih"."""
+    info, csat = view.surveys.get(ref), settings.csat
+    if (
+        info is None
+        or csat is None
+        or info.sent_at is None
+        or now > info.sent_at + csat.answer_within
+    ):
+        return None
+    if (mail.from_addr or "").lower() != info.recipient.lower():
+        return None  # someone else in the thread: their words are not the customer's rating
+    found = read_answer(mail.text, nps_asked=csat.nps)
+    if found is None:
+        return None
+    return SurveyAnswer(info.id, found.rating, found.nps, found.comment, "email")
 
 
 def _staff_reply_ref(mail: ParsedMail, profile: ChannelProfile, view: View) -> str | None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from responder.channels.base import Channel
 from responder.errors import PermanentError, RecipientBlocked, TransientError
+from responder.metrics import Metrics
 from responder.models import OutboundReply
 from responder.recorder import Recorder
 from responder.retry import backoff
@@ -45,6 +46,8 @@ class Outbox:
         tasks: TaskGroup,
         clock: Callable[[], datetime],
         policy: RetryPolicy = RetryPolicy(),
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._channels = channels
@@ -56,6 +59,16 @@ class Outbox:
         }
         workers = sum(sum(c.lanes.values()) for c in channels.values())
         self._recorder = Recorder(store, ahead=workers)
+        self._sending = 0  # taken off a queue, try not finished
+        self._waiting = 0  # sleeping until their retry time
+        self._metrics = metrics or Metrics()
+        self._metrics.watch_outbox(lambda: self.pending)
+
+    @property
+    def pending(self) -> int:
+        """Replies not yet sent or parked that this run holds: queued, sending, or waiting
+        to retry."""
+        return sum(q.qsize() for q in self._queues.values()) + self._sending + self._waiting
 
     def start(self) -> None:
         self._tasks.spawn(self._recorder.run(), name="outbox:recorder")
@@ -103,12 +116,16 @@ class Outbox:
         if delay <= 0:
             self._queue(job.reply).put_nowait(job)
         else:
+            self._waiting += 1
             self._tasks.spawn(
                 self._sleep_then_queue(job, delay), name=f"retry:{job.reply.reply_id}"
             )
 
     async def _sleep_then_queue(self, job: Job, delay: float) -> None:
-        await asyncio.sleep(delay)
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._waiting -= 1
         self._queue(job.reply).put_nowait(job)
 
     async def drain(self, timeout: float) -> bool:
@@ -129,14 +146,17 @@ class Outbox:
         queue = self._queues[key]
         while True:
             job = await queue.get()
+            self._sending += 1
             try:
                 await self._attempt(job)
             except Exception:
                 log.exception(
                     "reply %d: unexpected failure in the outbox; retrying later", job.reply.reply_id
                 )
+                self._metrics.send_failed(job.reply.channel, "transient")
                 self._later(Job(job.reply, job.attempts + 1), self._policy.base.total_seconds())
             finally:
+                self._sending -= 1
                 queue.task_done()
 
     async def _attempt(self, job: Job) -> None:
@@ -144,11 +164,14 @@ class Outbox:
         try:
             delivered = await self._channels[reply.channel].send(reply)
         except RecipientBlocked as exc:
+            self._metrics.send_failed(reply.channel, "permanent")
             await self._park(reply, attempts, f"blocked: {exc}")
             await self._store.mark_blocked(reply.channel, reply.recipients)
         except PermanentError as exc:
+            self._metrics.send_failed(reply.channel, "permanent")
             await self._park(reply, attempts, f"permanent failure: {exc}")
         except TransientError as exc:
+            self._metrics.send_failed(reply.channel, "transient")
             if attempts >= self._policy.max_attempts:
                 await self._park(reply, attempts, f"gave up after {attempts} attempts: {exc}")
                 return
@@ -169,6 +192,7 @@ class Outbox:
             )
             self._later(Job(reply, attempts), delay)
         else:
+            self._metrics.message_sent(reply.channel)
             sent = ReplyMark(
                 reply.reply_id, "sent", attempts, sent_at=self._clock(), delivered=delivered
             )
@@ -181,6 +205,7 @@ class Outbox:
             )
 
     async def _park(self, reply: OutboundReply, attempts: int, why: str) -> None:
+        self._metrics.send_failed(reply.channel, "parked")
         await self._recorder.record(ReplyMark(reply.reply_id, "parked", attempts, why))
         log.error(
             "reply %d to %s PARKED, not sent: %s. It stays in the database "

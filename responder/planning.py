@@ -161,6 +161,17 @@ def sample_context(
         "due": "Monday 08:30 WIB",
         "business_time": True,
     }
+    context["survey"] = {
+        "stage": "ask",
+        "nps": True,
+        "links": [
+            {"rating": n, "url": f"https://help.example/s/sample?r={n}"} for n in range(1, 6)
+        ],
+        "rating": 2,
+        "score": 6,
+        "comment": "Sample comment",
+        "via": "email",
+    }
     return context
 
 

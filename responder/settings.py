@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from responder.business_hours import BusinessCalendar
 from responder.config import Config, TelegramChannelConfig, library_limits
 from responder.config_calendar import build_calendar
+from responder.config_csat import CsatConfig
 from responder.config_rules import RulesConfig, templates_used
 from responder.config_sla import build_policies
 from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
@@ -17,6 +18,9 @@ from responder.guards import GuardContext
 from responder.planning import ChannelProfile, sample_context
 from responder.sla.policy import NO_SLA, SLA_ALERT, SlaPolicies
 from responder.templates import Templates
+
+CSAT_SURVEY = "csat_survey"  # the survey to the customer, and its Telegram confirmations
+CSAT_LOW = "csat_low"  # the notice to staff of a low rating
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,14 @@ class Settings:
     # Changes when anything an SLA due time depends on changes (policies, hours, zone): a
     # start with a different fingerprint re-plans every open ticket's timers.
     sla_fingerprint: str = ""
+    csat: CsatConfig | None = None  # None: no satisfaction surveys
+    # Where survey links point (the http section's public_url), when csat.links is on.
+    survey_links: str | None = None
 
     @property
     def template_names(self) -> set[str]:
         names = {ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION} | templates_used(self.rules)
+        names |= {CSAT_SURVEY, CSAT_LOW} if self.csat is not None else set()
         return names | ({SLA_ALERT} if self.sla.policies else set())
 
 
@@ -85,6 +93,12 @@ def _fingerprint(config: Config) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def _links(config: Config) -> str | None:
+    if config.csat is None or not config.csat.links or config.http is None:
+        return None
+    return config.http.public_url
+
+
 def build_settings(config: Config) -> Settings:
     """Everything `responder check` verifies, before anything connects: library limits, and
     every template any rule can use rendered against a sample, so a typo stops the start (or
@@ -102,6 +116,8 @@ def build_settings(config: Config) -> Settings:
         calendar=build_calendar(config.business_hours, config.timezone),
         sla=build_policies(config.sla),
         sla_fingerprint=_fingerprint(config),
+        csat=config.csat,
+        survey_links=_links(config),
     )
     now = datetime.now(UTC)
     for profile in settings.profiles.values():

@@ -314,7 +314,7 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
             "config.yaml:3:11: channels: expected at least 1 entry, got none",
             'config.yaml:4:1: unknown key "unused" (expected one of: timezone, state_dir, '
             "database_url, templates_dir, queue_size, log_level, guards, delivery, business_hours, "
-            "vip, rules, sla, channels)",
+            "vip, rules, sla, csat, http, channels)",
         ],
     ),
     (
@@ -499,7 +499,7 @@ def test_library_limits_flag_imap_starttls(base_dir: Path) -> None:
 
 
 # Filled in from password_file / token_file at load time; never keys in the file.
-SECRETS = {"password", "token"}
+SECRETS = {"password", "token", "secret"}
 
 
 def _field_names(tp: Any) -> set[str]:
@@ -515,6 +515,7 @@ def test_example_config_loads_and_mentions_every_key(tmp_path: Path) -> None:
     for name in ("imap", "smtp"):
         (tmp_path / name).write_text(f"{name}-secret\n")
     (tmp_path / "telegram").write_text("123456:ABCdefGHIjklMNOpqrSTUvwxYZ\n")
+    (tmp_path / "survey-key").write_text("a-long-random-signing-secret\n")
     text = EXAMPLE.read_text().replace("/run/credentials/responder/", f"{tmp_path}/")
     config = load_config_text(text, str(EXAMPLE), EXAMPLE.parent, environ={})
     channel, bot = config.channels

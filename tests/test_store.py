@@ -107,12 +107,12 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
     await store.close()
     engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
     with engine.connect() as conn:
-        ticket = conn.execute(text("SELECT ref, priority, tags FROM tickets")).one()
+        ticket = conn.execute(text("SELECT ref, priority, tags, utc_offset FROM tickets")).one()
         versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
         reply_columns = {row[1] for row in conn.execute(text("PRAGMA table_info(replies)"))}
     engine.dispose()
-    assert tuple(ticket) == ("ABC234", None, None)
-    assert versions == [1, 2, 3, 4]
+    assert tuple(ticket) == ("ABC234", None, None, None)
+    assert versions == [1, 2, 3, 4, 5]
     assert {"period", "external_id", "thread"} <= reply_columns
 
 

@@ -8,7 +8,13 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import TypeVar
 
-from telegram import Bot, LinkPreviewOptions, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -20,7 +26,7 @@ from telegram.error import (
 )
 
 from responder.channels.telegram_limits import SendSchedule
-from responder.chat.post import Post, Topic
+from responder.chat.post import Keyboard, Post, Topic
 from responder.errors import PermanentError, RecipientBlocked, TransientError
 from responder.models import Delivered, OutboundReply
 from responder.telegram_text import split_html
@@ -28,6 +34,13 @@ from responder.telegram_text import split_html
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# answerCallbackQuery refuses a query older than about 15 seconds or answered already
+# ("query is too old and response timeout expired or query ID is invalid"): after a
+# restart or a retry. Only the toast is lost, so the edit still goes ahead.
+STALE_QUERY = ("query is too old", "query id is invalid")
+# editMessageText with the text and keyboard the message already has: a retry of an edit
+# Telegram made but whose answer we lost. The message shows what we wanted, so: done.
+NOT_MODIFIED = "message is not modified"
 
 
 class Sender:
@@ -64,8 +77,15 @@ class Sender:
 
     async def send(self, reply: OutboundReply) -> Delivered:
         post = Post.from_bytes(reply.message)
+        if post.callback is not None:
+            await self._answer(post.callback, post.callback_text)
+        if post.edit is not None:
+            await self._edit(post)
+            # No new message: the edited one is already known (and mapped) as what it was.
+            return Delivered(self._channel, str(post.chat_id), (), None)
         thread = await self._thread(post.topic)
         ids: list[str] = []
+        markup = _markup(post.buttons)
         if post.copy_from is not None and post.copy_message is not None:
             await self._wait(post.chat_id)
             copied = await self.guard(
@@ -77,6 +97,8 @@ class Sender:
                     parse_mode=ParseMode.HTML if post.caption else None,
                     message_thread_id=thread,
                     reply_parameters=_reply(post.reply_to),
+                    # The keyboard goes on the copy only when no text of ours follows it.
+                    reply_markup=None if post.text.strip() else markup,
                 ),
                 post.chat_id,
                 thread,
@@ -92,12 +114,56 @@ class Sender:
                     message_thread_id=thread,
                     reply_parameters=_reply(post.reply_to) if n == 0 else None,
                     link_preview_options=NO_PREVIEW,
+                    reply_markup=markup if n == 0 else None,
                 ),
                 post.chat_id,
                 thread,
             )
             ids.append(str(sent.message_id))
         return Delivered(self._channel, str(post.chat_id), tuple(ids), _str(thread))
+
+    async def _answer(self, query: str, text: str | None) -> None:
+        """Stops the spinner on the button and shows `text` as a toast."""
+        try:
+            await self.guard(self._answer_call(query, text), chat=None)
+        except _StaleQuery as exc:
+            log.info("telegram %s: callback query %s not answered: %s", self._channel, query, exc)
+
+    async def _answer_call(self, query: str, text: str | None) -> bool:
+        try:
+            return await self._bot.answer_callback_query(query, text=text)
+        except BadRequest as exc:
+            if any(part in exc.message.lower() for part in STALE_QUERY):
+                raise _StaleQuery(exc.message) from None
+            raise
+
+    async def _edit(self, post: Post) -> None:
+        """editMessageText on a message of ours; without reply_markup Telegram drops the
+        message's inline keyboard, which is what no buttons mean."""
+        assert post.edit is not None
+        chunks = split_html(post.text)
+        if len(chunks) != 1:
+            raise PermanentError(f"chat {post.chat_id}: an edit must fit in one message")
+        await self._wait(post.chat_id)
+        await self.guard(self._edit_call(post, chunks[0]), post.chat_id)
+
+    async def _edit_call(self, post: Post, text: str) -> None:
+        assert post.edit is not None
+        try:
+            await self._bot.edit_message_text(
+                chat_id=post.chat_id,
+                message_id=post.edit,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(post.buttons),
+                link_preview_options=NO_PREVIEW,
+            )
+        except BadRequest as exc:
+            if NOT_MODIFIED not in exc.message.lower():
+                # "message to edit not found", "message can't be edited": the guard makes
+                # these permanent, as a retry cannot bring the message back.
+                raise
+            log.info("telegram %s: message %s already edited", self._channel, post.edit)
 
     async def _thread(self, topic: Topic | None) -> int | None:
         if topic is None or not self._forum:
@@ -148,6 +214,18 @@ class Sender:
             raise TransientError(f"{type(exc).__name__}: {exc.message}") from None
         except TelegramError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc.message}") from None
+
+
+class _StaleQuery(Exception):
+    """answerCallbackQuery came too late (not a TelegramError, so the guard lets it by)."""
+
+
+def _markup(rows: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:

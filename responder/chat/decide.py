@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from responder import tickets
 from responder.chat.update import ChatMessage
 from responder.config_rules import RulesConfig
+from responder.csat.model import PREFIX, SurveyInfo, read_press
 from responder.decide import (
     OPEN,
     OUT_OF_HOURS,
@@ -56,7 +57,17 @@ class StaffCommand:
     text: str = ""
 
 
-ChatDecision = Decision | Welcome | StaffReply | StaffCommand
+@dataclass(frozen=True)
+class SurveyVote:
+    """A customer pressed a survey button (issue 6): record it, confirm it in place."""
+
+    ref: str
+    survey_id: int
+    field: str  # "r": the 1-5 rating; "n": the 0-10 recommendation
+    value: int
+
+
+ChatDecision = Decision | Welcome | StaffReply | StaffCommand | SurveyVote
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class ChatView:
     existing_refs: set[str] = field(default_factory=set)
     recent_replies: dict[str, int] = field(default_factory=dict)
     closed_replies: set[tuple[str, str]] = field(default_factory=set)  # (customer, period)
+    surveys: dict[int, SurveyInfo] = field(default_factory=dict)  # the ones buttons name
 
     def opened(self, decision: Acknowledge | Record, info: TicketInfo, moment: Moment) -> None:
         self.existing_refs.add(decision.ref)
@@ -116,6 +128,8 @@ def decide_chat(
     language: str | None = None,
     new_ref: Callable[[], str] = tickets.new_ref,
 ) -> ChatDecision:
+    if msg.kind == "callback_query" and msg.data.startswith(PREFIX):
+        return _vote(msg, view)
     if msg.kind != "message":
         rule, reason = _NOT_ANSWERED.get(msg.kind, ("other-update", f"a {msg.kind} update"))
         return Suppress(rule, reason)
@@ -151,6 +165,17 @@ def decide_chat(
     if recent >= policy.max_replies:
         held = f"{recent} automatic replies to this customer in the window"
     return answer(match, target, ref, moment, view.closed_replies, held)
+
+
+def _vote(msg: ChatMessage, view: ChatView) -> ChatDecision:
+    """Only the customer the survey went to, pressing a button on the survey message itself."""
+    press = read_press(msg.data)
+    info = view.surveys.get(press[0]) if press else None
+    if press is None or info is None:
+        return Suppress("button", "a button press on no survey responder knows")
+    if info.recipient != msg.customer or (info.post is not None and info.post != msg.message_id):
+        return Suppress("button", "a survey button pressed outside the survey's own message")
+    return SurveyVote(info.ref, info.id, press[1], press[2])
 
 
 def _staff(msg: ChatMessage, view: ChatView) -> ChatDecision:

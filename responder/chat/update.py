@@ -64,6 +64,8 @@ class ChatMessage:
     is_staff: bool = False  # a member of the staff group (the channel asked Telegram)
     on_behalf_of_chat: bool = False  # sent as a chat (anonymous admin, linked channel)
     date: datetime | None = None
+    callback_id: str | None = None  # a callback_query's id, for answerCallbackQuery
+    data: str = ""  # a callback_query's callback_data: the button pressed
 
     @property
     def name(self) -> str:
@@ -90,6 +92,8 @@ def parse_update(raw: bytes) -> ChatMessage:
         update = json.loads(raw)
         update_id = int(update["update_id"])
         kind = next((k for k in MESSAGE_KINDS if isinstance(update.get(k), dict)), None)
+        if isinstance(update.get("callback_query"), dict):
+            return _callback(update_id, update["callback_query"])
         if kind is None:
             other = next((k for k in update if k not in ("update_id", ANNOTATION)), "unknown")
             return ChatMessage(update_id=update_id, kind=str(other))
@@ -129,6 +133,38 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
         on_behalf_of_chat=isinstance(m.get("sender_chat"), dict),
         date=_date(date),
     )
+
+
+def _callback(update_id: int, q: dict[str, Any]) -> ChatMessage:
+    """A button press (Bot API CallbackQuery): who pressed, on which of our messages. The
+    message is absent for buttons on inline-mode messages, and an InaccessibleMessage
+    (date 0, chat and message_id only) when it is too old to be sent along."""
+    user = _dict(q.get("from"))
+    message = _dict(q.get("message"))
+    chat = _dict(message.get("chat"))
+    query_id = q.get("id")
+    return ChatMessage(
+        update_id=update_id,
+        kind="callback_query",
+        chat_id=_int(chat.get("id")),
+        chat_type=_str(chat.get("type")),
+        message_id=_int(message.get("message_id")),
+        user_id=_int(user.get("id")),
+        is_bot=bool(user.get("is_bot")),
+        first_name=_str(user.get("first_name"))[:100],
+        last_name=_str(user.get("last_name"))[:100],
+        username=_str(user.get("username"))[:64],
+        language_code=_str(user.get("language_code")) or None,
+        callback_id=query_id if isinstance(query_id, str) and query_id else None,
+        data=_data(q.get("data")),
+    )
+
+
+def _data(value: Any) -> str:
+    # Ours are 1-64 bytes (Bot API); anything longer was never on one of our buttons, and
+    # a cut-off prefix could look like one that was.
+    text = _str(value)
+    return text if len(text) <= 64 else ""
 
 
 def _command(text: str, bot: str) -> tuple[str | None, str]:

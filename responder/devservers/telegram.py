@@ -16,14 +16,25 @@ from aiohttp import web
 from responder.devservers._net import ServerContext, free_port
 from responder.devservers.telegram_api import (
     JSON,
+    NOT_MODIFIED,
+    QUERY_TOO_OLD,
     ApiCall,
     BotApiMethods,
     Fail,
     SentMessage,
+    StoredMessage,
     read_params,
+    stored,
 )
 
-__all__ = ["ApiCall", "SentMessage", "TelegramStandIn"]
+__all__ = [
+    "NOT_MODIFIED",
+    "QUERY_TOO_OLD",
+    "ApiCall",
+    "SentMessage",
+    "StoredMessage",
+    "TelegramStandIn",
+]
 
 HOST = "127.0.0.1"
 # The Bot API's own limits, so a client that ignores them fails here rather than in production.
@@ -70,6 +81,8 @@ class TelegramStandIn(BotApiMethods, ServerContext):
         self._failures: dict[str, deque[Fail]] = {}
         self._chats: dict[int | str, JSON] = {}
         self._messages: dict[tuple[int | str, int], JSON] = {}
+        self._edits: dict[tuple[int | str, int], int] = {}
+        self._queries: dict[str, bool] = {}
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._thread: threading.Thread | None = None
@@ -163,15 +176,10 @@ class TelegramStandIn(BotApiMethods, ServerContext):
         kind: str = "message",
     ) -> JSON:
         """Queue a message update from a user; returns the whole update dict."""
-        user: JSON = {"id": chat_id if from_id is None else from_id, "is_bot": is_bot}
-        user["first_name"] = first_name
-        for key, value in (
-            ("last_name", last_name),
-            ("username", username),
-            ("language_code", language_code),
-        ):
-            if value is not None:
-                user[key] = value
+        user = _user(chat_id if from_id is None else from_id, first_name, last_name, username)
+        user["is_bot"] = is_bot
+        if language_code is not None:
+            user["language_code"] = language_code
         chat: JSON = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat.update({k: v for k, v in user.items() if k in ("first_name", "last_name")})
@@ -226,22 +234,42 @@ class TelegramStandIn(BotApiMethods, ServerContext):
         *,
         from_id: int | None = None,
         first_name: str = "Customer",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "id",
         message_id: int | None = None,
     ) -> JSON:
-        """Queue a button press on message `message_id` (default: the last one in the chat)."""
-        user: JSON = {"id": chat_id if from_id is None else from_id, "is_bot": False}
-        user["first_name"] = first_name
+        """Queue a press of the button with `data` on message `message_id` in `chat_id`
+        (default: the bot's last message there), by the chat's user unless `from_id`.
+
+        A message with an inline keyboard must carry a button with that callback_data: a
+        Telegram client can only send what a button holds."""
+        user = _user(chat_id if from_id is None else from_id, first_name, last_name, username)
+        if language_code is not None:
+            user["language_code"] = language_code
         with self._cond:
-            ids = [mid for (cid, mid) in self._messages if cid == chat_id]
-            mid = message_id if message_id is not None else max(ids, default=0)
-            message = self._messages.get((chat_id, mid)) or {
-                "message_id": mid,
-                "date": int(time.time()),
-                "chat": self._chat(chat_id),
-            }
+            if message_id is None:
+                message_id = self._last_message(chat_id)
+            found = self._messages.get((chat_id, message_id))
+            # A copy: the update shows the message as it was when pressed, not later edits.
+            message: JSON = dict(found) if found else {"message_id": message_id, "date": 0}
+            message.setdefault("chat", self._chat(chat_id))
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+            offered = [button.get("callback_data") for row in rows for button in row]
+            if offered and data not in offered:
+                raise ValueError(f"message {message_id} has no button {data!r}: {offered!r}")
             query_id = str(next(self._ids) * 1_000_003)
-        callback = {"id": query_id, "from": user, "chat_instance": f"ci-{chat_id}"}
+            self._queries[query_id] = False
+        # chat_instance: Telegram's global id for the chat the message is in.
+        callback = {"id": query_id, "from": user, "chat_instance": str(-(10**12) - abs(chat_id))}
         return self._push({"callback_query": callback | {"message": message, "data": data}})
+
+    def _last_message(self, chat_id: int) -> int:
+        # Called with _cond held: the bot's last message in the chat, else anyone's.
+        bot = self.bot_user["id"]
+        keys = [k for k in self._messages if k[0] == chat_id]
+        ours = [k[1] for k in keys if (self._messages[k].get("from") or {}).get("id") == bot]
+        return max(ours or [k[1] for k in keys], default=0)
 
     def _push(self, payload: JSON) -> JSON:
         with self._cond:
@@ -267,9 +295,27 @@ class TelegramStandIn(BotApiMethods, ServerContext):
                 403: "Forbidden: bot was blocked by the user",
                 400: "Bad Request: chat not found",
             }.get(code, HTTPStatus(code).phrase)
+            if (method, code) == ("answerCallbackQuery", 400):
+                description = QUERY_TOO_OLD
         with self._cond:
             bucket = self._failures.setdefault(method, deque())
             bucket.extend([Fail(code, description, retry_after)] * count)
+
+    def message(self, chat_id: int | str, message_id: int) -> StoredMessage:
+        """A message as it is now (text, buttons, edit count); KeyError if there is none."""
+        with self._cond:
+            key = (chat_id, message_id)
+            found = self._messages.get(key)
+            if found is None:
+                raise KeyError(f"no message {message_id} in chat {chat_id}")
+            return stored(key, found, self._edits.get(key, 0), self.bot_user["id"])
+
+    def messages(self, chat_id: int | str) -> list[StoredMessage]:
+        """Every message in the chat, the customer's and the bot's, oldest first."""
+        with self._cond:
+            keys = sorted(k for k in self._messages if k[0] == chat_id)
+            bot = self.bot_user["id"]
+            return [stored(k, self._messages[k], self._edits.get(k, 0), bot) for k in keys]
 
     def send_times(self, chat_id: int | str) -> list[float]:
         """Monotonic timestamps of every successful send to `chat_id`, oldest first."""
@@ -339,3 +385,12 @@ class TelegramStandIn(BotApiMethods, ServerContext):
                     raise bucket.popleft()
 
     # -- Bot API methods (each gets the decoded parameters, returns "result") --------------
+
+
+def _user(user_id: int, first: str, last: str | None, username: str | None) -> JSON:
+    user: JSON = {"id": user_id, "is_bot": False, "first_name": first}
+    if last is not None:
+        user["last_name"] = last
+    if username is not None:
+        user["username"] = username
+    return user

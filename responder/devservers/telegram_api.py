@@ -18,6 +18,13 @@ from responder.telegram_text import visible_length
 
 JSON = dict[str, Any]
 MAX_TEXT = 4096
+MAX_CALLBACK_DATA = 64  # bytes, InlineKeyboardButton.callback_data
+# Telegram's answers, word for word, for tests to match and to pass to fail_next.
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
 _OBJECT_PARAMS = ("reply_markup", "reply_parameters", "allowed_updates", "commands", "entities")
 _ADMIN_RIGHTS = (
     "can_be_edited",
@@ -49,6 +56,19 @@ class SentMessage:
     reply_markup: JSON | None
     message_id: int = 0
     at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as the chat shows it now: after any edits, with its inline keyboard."""
+
+    chat_id: int | str
+    message_id: int
+    text: str | None
+    buttons: tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback_data)
+    reply_markup: JSON | None
+    edits: int  # successful editMessageText calls on it
+    from_bot: bool
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,8 @@ class BotApiMethods:
     _allowed: list[str]
     _chats: dict[int | str, JSON]
     _messages: dict[tuple[int | str, int], JSON]
+    _edits: dict[tuple[int | str, int], int]
+    _queries: dict[str, bool]  # callback query id -> answered already
     _ids: itertools.count[int]
     _update_ids: itertools.count[int]
     _stopping: asyncio.Event | None
@@ -122,19 +144,12 @@ class BotApiMethods:
 
     async def _api_sendmessage(self, params: JSON) -> JSON:
         text = str(params.get("text", ""))
-        if not text.strip():
-            raise Fail(400, "Bad Request: message text is empty")
-        # Telegram counts the text after entity parsing, in UTF-16 code units.
-        counted = (
-            visible_length(text)
-            if params.get("parse_mode") == "HTML"
-            else len(text.encode("utf-16-le")) // 2
-        )
-        if counted > MAX_TEXT:
-            raise Fail(400, "Bad Request: message is too long")
+        _check_text(text, params)
+        _check_markup(params)
         return self._send("sendMessage", params, {"text": text})
 
     async def _api_copymessage(self, params: JSON) -> JSON:
+        _check_markup(params)
         source = self._source(params)
         text = params.get("caption", source.get("text", source.get("caption")))
         message = self._send("copyMessage", params, {"text": text} if text else {})
@@ -148,15 +163,24 @@ class BotApiMethods:
 
     async def _api_editmessagetext(self, params: JSON) -> JSON:
         key = (_chat_key(params["chat_id"]), int(params["message_id"]))
+        text = str(params.get("text", ""))
+        _check_text(text, params)
+        _check_markup(params)
+        # No reply_markup in an edit means no inline keyboard afterwards, as on Telegram.
+        markup = _keyboard(params.get("reply_markup"))
         with self._cond:
             message = self._messages.get(key)
             if message is None:
                 raise Fail(400, "Bad Request: message to edit not found")
-            if message.get("text") == params["text"] and "reply_markup" not in params:
-                raise Fail(400, "Bad Request: message is not modified")
-            message["text"], message["edit_date"] = params["text"], int(time.time())
-            if "reply_markup" in params:
-                message["reply_markup"] = params["reply_markup"]
+            if _from(message) != self.bot_user["id"]:
+                raise Fail(400, "Bad Request: message can't be edited")
+            if message.get("text") == text and message.get("reply_markup") == markup:
+                raise Fail(400, NOT_MODIFIED)
+            message["text"], message["edit_date"] = text, int(time.time())
+            message.pop("reply_markup", None)
+            if markup is not None:
+                message["reply_markup"] = markup
+            self._edits[key] = self._edits.get(key, 0) + 1
             self._record("editMessageText", params, message)
             return dict(message)
 
@@ -169,7 +193,12 @@ class BotApiMethods:
         return topic
 
     async def _api_answercallbackquery(self, params: JSON) -> bool:
+        query = str(params["callback_query_id"])
         with self._cond:
+            # A query can be answered once, and only one Telegram sent (push_callback).
+            if self._queries.get(query, True):
+                raise Fail(400, QUERY_TOO_OLD)
+            self._queries[query] = True
             self.answered_callbacks.append(params)
         return True
 
@@ -237,8 +266,9 @@ class BotApiMethods:
             if "message_thread_id" in params:
                 message["message_thread_id"] = int(params["message_thread_id"])
                 message["is_topic_message"] = True
-            if "reply_markup" in params:
-                message["reply_markup"] = params["reply_markup"]
+            markup = _keyboard(params.get("reply_markup"))
+            if markup is not None:
+                message["reply_markup"] = markup
             reply_to = _reply_to(params)
             if reply_to is not None:
                 original = self._messages.get((message["chat"]["id"], reply_to))
@@ -278,6 +308,58 @@ async def read_params(request: web.Request) -> JSON:
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params
+
+
+def _check_text(text: str, params: JSON) -> None:
+    if not text.strip():
+        raise Fail(400, "Bad Request: message text is empty")
+    # Telegram counts the text after entity parsing, in UTF-16 code units.
+    counted = (
+        visible_length(text)
+        if params.get("parse_mode") == "HTML"
+        else len(text.encode("utf-16-le")) // 2
+    )
+    if counted > MAX_TEXT:
+        raise Fail(400, "Bad Request: message is too long")
+
+
+def _check_markup(params: JSON) -> None:
+    """InlineKeyboardButton: a label, and callback_data of 1-64 bytes when given."""
+    rows = (params.get("reply_markup") or {}).get("inline_keyboard") or []
+    for button in (b for row in rows for b in row):
+        if not button.get("text"):
+            raise Fail(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+        data = button.get("callback_data")
+        if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+            raise Fail(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+def _keyboard(markup: Any) -> JSON | None:
+    # An inline keyboard without buttons is no keyboard; other markup (a reply keyboard)
+    # belongs to the chat rather than the message, so a message never shows it.
+    if isinstance(markup, dict) and markup.get("inline_keyboard"):
+        return {"inline_keyboard": markup["inline_keyboard"]}
+    return None
+
+
+def _from(message: JSON) -> Any:
+    return (message.get("from") or {}).get("id")
+
+
+def stored(key: tuple[int | str, int], message: JSON, edits: int, bot_id: int) -> StoredMessage:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    return StoredMessage(
+        chat_id=key[0],
+        message_id=key[1],
+        text=message.get("text", message.get("caption")),
+        buttons=tuple(
+            tuple((str(b.get("text")), str(b.get("callback_data", ""))) for b in row)
+            for row in rows
+        ),
+        reply_markup=message.get("reply_markup"),
+        edits=edits,
+        from_bot=_from(message) == bot_id,
+    )
 
 
 def _chat_key(value: Any) -> int | str:

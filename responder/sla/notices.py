@@ -42,17 +42,17 @@ class Due:
 def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
     """One email per staff address, one post per staff group; nothing if nobody is set."""
     home = settings.profiles.get(due.ticket.channel)
-    emails, groups = _recipients(settings, home, due.stage.audience)
+    emails, groups = recipients(settings, home, due.stage.audience)
     sends: list[Send] = []
     kind = f"{KIND_PREFIX}{due.timer_id}"
-    mailer = _mailer(settings, home)
-    if emails and mailer is not None:
+    sender = mailer(settings, home)
+    if emails and sender is not None:
         rendered = settings.templates.render(
-            SLA_ALERT, [mailer.language, "en"], _context(settings, due, mailer, now)
+            SLA_ALERT, [sender.language, "en"], _context(settings, due, sender, now)
         )
-        home_ticket = due.ticket.id if mailer is home else None
+        home_ticket = due.ticket.id if sender is home else None
         for to in emails:
-            sends.append((mailer.name, home_ticket, staff_mail(mailer, to, rendered, now, kind)))
+            sends.append((sender.name, home_ticket, staff_mail(sender, to, rendered, now, kind)))
     for profile in groups:
         assert profile.staff_chat is not None
         rendered = settings.templates.render_chat(
@@ -69,7 +69,7 @@ def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
     return sends
 
 
-def _recipients(
+def recipients(
     settings: Settings, home: ChannelProfile | None, audience: Audience
 ) -> tuple[Sequence[str], list[ChannelProfile]]:
     if audience.is_default:
@@ -82,7 +82,7 @@ def _recipients(
     return audience.emails, [p for p in groups if p.staff_chat is not None]
 
 
-def _mailer(settings: Settings, home: ChannelProfile | None) -> ChannelProfile | None:
+def mailer(settings: Settings, home: ChannelProfile | None) -> ChannelProfile | None:
     """The ticket's own mailbox, or else the first email channel, sends alerts by email."""
     if home is not None and home.kind == "email":
         return home

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.chat.update import parse_update
 from responder.mail.parse import parse_message
+from responder.metrics import Metrics
 from responder.models import OutboundReply
 from responder.settings import Settings
 from responder.sla.notices import Due, alert_sends
@@ -44,20 +45,24 @@ class SlaService:
         submit: Callable[[OutboundReply], None],
         clock: Callable[[], datetime],
         tasks: TaskGroup,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store, self._settings, self._submit, self._clock = store, settings, submit, clock
         self._tasks = tasks
+        self._metrics = metrics or Metrics()
         self.wakeups = Wakeups(self._earliest, self._fire, tasks)
 
     async def start(self) -> None:
-        self._store.on_change = self._on_change
+        self._store.on_change.append(self._on_change)
         await self.wakeups.start()
         # In the background: after a policy change, re-planning 100,000 open tickets takes
         # tens of seconds, and the timers already planned stay right meanwhile.
         self._tasks.spawn(self.replan_if_changed(), name="sla:replan")
 
     def stop(self) -> None:
-        self._store.on_change = None
+        if self._on_change in self._store.on_change:
+            self._store.on_change.remove(self._on_change)
         self.wakeups.stop()
 
     async def _on_change(self, conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> None:
@@ -127,6 +132,7 @@ class SlaService:
             raws = await _first_messages(conn, [facts[t].first_inbound for t in due])
             topics = await _topics(conn, list(due))
         firings, skipped = [], []
+        stage_of: dict[int, tuple[str, str]] = {}  # timer id: (clock, stage kind)
         # Parsing is CPU work a crafted message can make slow: off the event loop, in one go.
         found = {
             t: raws.get(f.first_inbound) if f.first_inbound else None for t, f in facts.items()
@@ -158,13 +164,19 @@ class SlaService:
                     timer_id, ticket, policy, stage, views[clock], excerpt, topics.get(ticket_id)
                 )
                 event = NewEvent(f"sla_{stage.kind}", "responder", f"{clock} {name}")
+                stage_of[timer_id] = (clock, stage.kind)
                 firings.append(
                     alerts.Firing(
                         timer_id, ticket.first_inbound, alert_sends(s, alert, now), event, ticket_id
                     )
                 )
+        done: set[int] = set()
         async with self._store.transaction() as conn:
-            queued = await alerts.record_fired(conn, firings, skipped, now)
+            queued = await alerts.record_fired(conn, firings, skipped, now, done)
+        # Counted after the commit, and only timers this call marked done: one re-planned or
+        # fired elsewhere meanwhile sent nothing.
+        for timer_id in done:
+            self._metrics.sla_alert(*stage_of[timer_id])
         for q in queued:
             r = q.reply
             self._submit(

@@ -1,4 +1,5 @@
-"""APScheduler wakes the daemon for the earliest pending SLA timers; the rows stay the truth."""
+"""APScheduler wakes the daemon for the earliest pending timers (SLA stages, surveys); the rows
+stay the truth."""
 
 from __future__ import annotations
 
@@ -34,8 +35,11 @@ class Wakeups:
     """Keeps a job for every pending timer up to a frontier (due_at, id); jobs carry only the
     timer id, and whatever wakes is handed to `fire` in batches, which re-checks the rows."""
 
-    def __init__(self, load: Load, fire: Fire, tasks: TaskGroup, window: int = WINDOW) -> None:
+    def __init__(
+        self, load: Load, fire: Fire, tasks: TaskGroup, window: int = WINDOW, name: str = "sla"
+    ) -> None:
         self._load, self._fire, self._tasks, self._window = load, fire, tasks, window
+        self._name = name
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             # A timer that fell due while we were busy (or down) still fires, once.
@@ -56,7 +60,7 @@ class Wakeups:
     async def start(self) -> None:
         self._scheduler.start(paused=True)
         await self.rebuild()
-        self._tasks.spawn(self._worker(), name="sla:wakeups")
+        self._tasks.spawn(self._worker(), name=f"{self._name}:wakeups")
 
     async def rebuild(self) -> None:
         """Forget every job and arm the earliest timers again from the rows (start, reload)."""
@@ -146,14 +150,14 @@ class Wakeups:
                     again = datetime.now(UTC) + REWAKE
                     self.arm(await self._fire(batch), not_before=again)
                 except Exception:
-                    log.exception("SLA timers %s could not be handled; retrying soon", batch[:5])
+                    log.exception("%s timers %s failed; retrying soon", self._name, batch[:5])
                     self._retry(batch)
                 self.fired += 1
             if not self._complete and len(self._armed) < self._window // 2:
                 try:
                     await self._refill()
                 except Exception:
-                    log.exception("could not load the next SLA timers; retrying soon")
+                    log.exception("could not load the next %s timers; retrying soon", self._name)
                     self._retry([])
 
     def _retry(self, batch: list[int]) -> None:

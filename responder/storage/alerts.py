@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from responder.storage import schema
 from responder.storage.decisions import Queued
 from responder.storage.records import NewEvent, NewReply
+from responder.storage.sends import Send, queue_sends
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,16 @@ class Firing:
 
 
 async def record_fired(
-    conn: AsyncConnection, firings: Sequence[Firing], skipped: Sequence[int], now: datetime
+    conn: AsyncConnection,
+    firings: Sequence[Firing],
+    skipped: Sequence[int],
+    now: datetime,
+    done_ids: set[int] | None = None,
 ) -> list[Queued]:
     """Mark timers done (or skipped) and record what they send, each only if still pending:
-    a timer re-planned or fired since it was read sends nothing (idempotent)."""
-    tm, r = schema.timers, schema.replies
+    a timer re-planned or fired since it was read sends nothing (idempotent). The ids of the
+    timers this call marked done are added to `done_ids` when given."""
+    tm = schema.timers
     if skipped:
         await conn.execute(
             update(tm)
@@ -48,6 +54,8 @@ async def record_fired(
         .returning(tm.c.id)
     )
     fired = {row.id for row in done}
+    if done_ids is not None:
+        done_ids |= fired
     going = [f for f in firings if f.timer_id in fired]
     events = [
         {
@@ -63,25 +71,9 @@ async def record_fired(
     ]
     if events:
         await conn.execute(schema.ticket_events.insert(), events)
-    sends = [(f, channel, ticket_id, reply) for f in going for channel, ticket_id, reply in f.sends]
-    if not sends:
-        return []
-    rows = await conn.execute(
-        r.insert().returning(r.c.id, sort_by_parameter_order=True),
-        [
-            {
-                **reply.__dict__,
-                "inbound_id": f.inbound_id,
-                "channel": channel,
-                "ticket_id": ticket_id,
-                "state": "pending",
-                "attempts": 0,
-                "created_at": now,
-            }
-            for f, channel, ticket_id, reply in sends
-        ],
-    )
-    return [
-        Queued(row.id, f.inbound_id, channel, reply)
-        for (f, channel, _, reply), row in zip(sends, rows, strict=True)
+    sends = [
+        Send(f.inbound_id, channel, ticket_id, reply)
+        for f in going
+        for channel, ticket_id, reply in f.sends
     ]
+    return await queue_sends(conn, sends, now)

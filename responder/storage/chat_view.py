@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.chat.decide import ChatView, TicketInfo
-from responder.storage import schema
+from responder.storage import schema, survey_answers
 from responder.storage.views import STAFF_RELAY, closed_replies, recent_replies
 
 
@@ -25,6 +25,7 @@ class ChatKeys:
     posts: frozenset[int]
     threads: frozenset[int]
     refs: frozenset[str]
+    surveys: frozenset[int] = frozenset()  # named by survey buttons pressed
 
 
 async def load_chat_view(
@@ -85,6 +86,9 @@ async def load_chat_view(
             .where(t.c.ref.in_(refs), r.c.kind == STAFF_RELAY, r.c.thread.is_not(None))
         )
         view.topic_by_ref = {row.ref: int(row.thread) for row in rows}
+    if keys.surveys:
+        found = await survey_answers.load(conn, ids=keys.surveys)
+        view.surveys = {i: info for i, info in found.items() if info.channel == keys.channel}
     view.recent_replies = await recent_replies(conn, keys.customers, since)
     view.closed_replies = await closed_replies(conn, keys.customers, periods)
     return view

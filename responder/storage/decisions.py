@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.chat.decide import ChatDecision, StaffCommand, StaffReply, Welcome
+from responder.chat.decide import ChatDecision, StaffCommand, StaffReply, SurveyVote, Welcome
+from responder.csat.model import SurveyAnswer
 from responder.decide import Acknowledge, FollowUp, Record, Suppress
-from responder.storage import schema
+from responder.storage import schema, survey_answers
 from responder.storage.records import NewEvent, NewReply, NewTicket
 
 
@@ -32,6 +33,7 @@ class Outcome:
     events: tuple[NewEvent, ...] = ()  # what staff did to the ticket
     status: str | None = None  # the ticket's new status (staff closed or reopened it)
     returned: str | None = None  # a customer who wrote, so has not blocked us (any more)
+    survey: SurveyAnswer | None = None  # the message answered the ticket's survey
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ async def apply_outcomes(
         {
             o.decision.ref
             for o in outcomes
-            if isinstance(o.decision, FollowUp | StaffReply | StaffCommand)
+            if isinstance(o.decision, FollowUp | StaffReply | StaffCommand | SurveyVote)
         },
     )
     opened = [o for o in outcomes if isinstance(o.decision, Acknowledge | Record)]
@@ -135,6 +137,9 @@ async def apply_outcomes(
     if followed:
         await conn.execute(update(t).where(t.c.id.in_(followed)).values(updated_at=now))
     await _staff_actions(conn, outcomes, ticket_ids, now)
+    answers = [o.survey for o in outcomes if o.survey is not None]
+    if answers:
+        await survey_answers.record(conn, answers, now)
     await conn.execute(
         update(inbound)
         .where(inbound.c.id == bindparam("b_id"))
@@ -148,7 +153,7 @@ async def apply_outcomes(
         [
             {
                 "b_id": o.inbound_id,
-                "b_outcome": outcome_word(o.decision),
+                "b_outcome": "survey-answer" if o.survey else outcome_word(o.decision),
                 "b_ticket": _ticket_id(o, ticket_ids),
                 "b_sender": _short(o.sender),
                 "b_subject": o.subject[:400],
@@ -275,6 +280,8 @@ def outcome_word(decision: ChatDecision) -> str:
         return "staff-reply"
     if isinstance(decision, StaffCommand):
         return f"staff-{decision.command}"
+    if isinstance(decision, SurveyVote):
+        return "survey-answer"
     if isinstance(decision, Record):
         return "recorded"
     return "follow-up" if isinstance(decision, FollowUp) else "replied"

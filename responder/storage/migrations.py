@@ -95,12 +95,18 @@ def _v4_sla(conn: Connection) -> None:
             conn.execute(text("CREATE INDEX ix_inbound_ticket ON inbound (ticket_id, id)"))
 
 
+def _v5_surveys(conn: Connection) -> None:
+    _add_columns(conn, "tickets", {"utc_offset": "INTEGER"})
+    schema.metadata.create_all(conn, tables=[schema.surveys])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
     (2, "rules on tickets, closed period on out-of-hours replies", _v2_rules_and_hours),
     (3, "Telegram: posts, ticket events, blocked customers", _v3_chat),
     (4, "SLA timers", _v4_sla),
+    (5, "satisfaction surveys", _v5_surveys),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -54,6 +54,7 @@ class NewTicket:
     customer_name: str
     subject: str
     language: str
+    utc_offset: int | None = None  # minutes east of UTC, from the customer's Date header
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ tickets = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     # Since schema version 3: when staff resolved it (/close); None while open.
     Column("resolved_at", UTCDateTime(), nullable=True),
+    # Since schema version 5: the customer's UTC offset in minutes, from their mail's Date
+    # header, so a survey reaches them at a decent local hour; None: the business's zone.
+    Column("utc_offset", Integer, nullable=True),
     Index("ix_tickets_channel_customer", "channel", "customer"),
 )
 
@@ -237,4 +240,31 @@ early_marks = Table(
     Column("message_id", String(400), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+# Since schema version 5: one satisfaction survey per ticket (issue 6), from planned to sent
+# to answered; cancelled (the ticket reopened) and skipped (with a reason) are final.
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, unique=True),
+    Column("channel", String(64), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    # The survey as sent: its email's Message-ID or its Telegram post, found through replies.
+    Column("reply_id", Integer, ForeignKey("replies.id"), nullable=True),
+    Column("rating", Integer, nullable=True),  # 1-5
+    Column("nps", Integer, nullable=True),  # 0-10
+    Column("comment", Text, nullable=True),
+    Column("answered_at", UTCDateTime(), nullable=True),
+    Column("answered_via", String(16), nullable=True),  # email, telegram, link
+    Column("notified_at", UTCDateTime(), nullable=True),  # staff told of a low rating
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_surveys_state_due", "state", "due_at"),
+    Index("ix_surveys_recipient_sent", "channel", "recipient", "sent_at"),
 )

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 # Called inside the transaction that changed these tickets (opened, answered, closed...), so
-# their SLA timers are re-planned atomically with the change (issue 5).
+# their SLA timers (issue 5) and surveys (issue 6) are re-planned atomically with the change.
 OnChange = Callable[[AsyncConnection, set[int], datetime], Awaitable[None]]
 
 
@@ -58,7 +58,7 @@ class Store:
         # SQLite allows one writer; serialising here avoids "database is locked" retries and
         # keeps each unit of work a single short transaction.
         self._lock = asyncio.Lock()
-        self.on_change: OnChange | None = None
+        self.on_change: list[OnChange] = []
 
     async def open(self) -> None:
         url = make_url(self._url)
@@ -167,8 +167,8 @@ class Store:
         now = self._clock()
         async with self._tx() as conn:
             touched = await record_marks(conn, channel, marks, now)
-            if touched and self.on_change is not None:
-                await self.on_change(conn, touched, now)
+            if touched:
+                await self._changed(conn, touched, now)
             if cursor is not None:
                 await self._save_cursor(conn, key, cursor, now)
         return touched
@@ -221,9 +221,13 @@ class Store:
             queued, touched = await apply_outcomes(conn, outcomes, now)
             if touched:
                 await claim_early(conn, touched, now)
-            if touched and self.on_change is not None:
-                await self.on_change(conn, touched, now)
+            if touched:
+                await self._changed(conn, touched, now)
             return queued
+
+    async def _changed(self, conn: AsyncConnection, touched: set[int], now: datetime) -> None:
+        for hook in self.on_change:
+            await hook(conn, touched, now)
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """One transaction, for the modules that keep their SQL beside their logic (SLA)."""

@@ -9,13 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.decide import OUT_OF_HOURS, View
-from responder.storage import schema
+from responder.storage import schema, survey_answers
 
 # What staff write and what is posted for them; the per-sender cap counts automatic replies.
 STAFF_REPLY = "staff_reply"
 STAFF_RELAY = "staff_relay"
 STAFF_NOTICE = "staff_notice"
-PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE)
+# A survey's Telegram confirmation edits the survey in place: it is no new message.
+CSAT_THANKS = "csat_thanks"
+PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE, CSAT_THANKS)
 
 
 async def load_view(
@@ -39,6 +41,9 @@ async def load_view(
     if wanted := list(refs):
         rows = await conn.execute(select(t.c.ref).where(t.c.ref.in_(wanted)))
         view.existing_refs = {row.ref for row in rows}
+    if known := set(view.ref_by_message_id.values()) | view.existing_refs:
+        found = await survey_answers.load(conn, refs=known)
+        view.surveys = {info.ref: info for info in found.values()}
     view.recent_replies = await recent_replies(conn, targets, since)
     view.closed_replies = await closed_replies(conn, targets, periods)
     return view

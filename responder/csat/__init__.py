@@ -1,0 +1,1 @@
+"""Satisfaction surveys: asking after a resolved ticket and reading the customer's answer."""

@@ -1,0 +1,1 @@
+"""`responder report`: figures about tickets opened in a period, for the terminal or HTML."""

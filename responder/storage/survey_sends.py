@@ -1,0 +1,137 @@
+"""Surveys that fell due, with what their message needs, and recording them as sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from responder.storage import schema
+from responder.storage.decisions import Queued
+from responder.storage.records import NewReply
+
+
+@dataclass(frozen=True)
+class DueSurvey:
+    survey_id: int
+    ticket_id: int
+    ref: str
+    channel: str
+    recipient: str
+    customer_name: str
+    subject: str
+    language: str
+    first_inbound: int | None
+    raw: bytes | None  # the customer's first message, for threading the email
+    blocked: bool  # the customer blocked the bot (Telegram 403)
+
+
+async def due(conn: AsyncConnection, ticket_ids: Iterable[int], now: datetime) -> list[DueSurvey]:
+    s, t, i, b = schema.surveys, schema.tickets, schema.inbound, schema.blocked
+    ids = list(ticket_ids)
+    if not ids:
+        return []
+    first = (
+        select(func.min(i.c.id))
+        .where(i.c.ticket_id == t.c.id)
+        .correlate(t)
+        .scalar_subquery()
+        .label("first_inbound")
+    )
+    rows = await conn.execute(
+        select(
+            s.c.id,
+            s.c.ticket_id,
+            s.c.channel,
+            s.c.recipient,
+            t.c.ref,
+            t.c.customer_name,
+            t.c.subject,
+            t.c.language,
+            first,
+        )
+        .join(t, t.c.id == s.c.ticket_id)
+        .where(s.c.ticket_id.in_(ids), s.c.state == "planned", s.c.due_at <= now)
+        .order_by(s.c.due_at, s.c.id)
+    )
+    found = list(rows)
+    raws: dict[int, bytes] = {}
+    firsts = [row.first_inbound for row in found if row.first_inbound is not None]
+    if firsts:
+        for row in await conn.execute(select(i.c.id, i.c.raw).where(i.c.id.in_(firsts))):
+            raws[row.id] = row.raw
+    blocked = set()
+    if found:
+        rows = await conn.execute(
+            select(b.c.channel, b.c.recipient).where(
+                b.c.recipient.in_([row.recipient for row in found])
+            )
+        )
+        blocked = {(row.channel, row.recipient) for row in rows}
+    return [
+        DueSurvey(
+            survey_id=row.id,
+            ticket_id=row.ticket_id,
+            ref=row.ref,
+            channel=row.channel,
+            recipient=row.recipient,
+            customer_name=row.customer_name or "",
+            subject=row.subject or "",
+            language=row.language,
+            first_inbound=row.first_inbound,
+            raw=raws.get(row.first_inbound) if row.first_inbound else None,
+            blocked=(row.channel, row.recipient) in blocked,
+        )
+        for row in found
+    ]
+
+
+@dataclass(frozen=True)
+class Sent:
+    survey_id: int
+    ticket_id: int
+    inbound_id: int
+    channel: str
+    reply: NewReply
+
+
+async def record_sent(conn: AsyncConnection, sends: Sequence[Sent], now: datetime) -> list[Queued]:
+    """Mark each survey sent and queue its message, only if it is still planned: a survey
+    sent (or cancelled) since it was read sends nothing."""
+    s, r = schema.surveys, schema.replies
+    queued = []
+    for send in sends:
+        claimed = await conn.execute(
+            update(s)
+            .where(s.c.id == send.survey_id, s.c.state == "planned")
+            .values(state="sent", sent_at=now, updated_at=now)
+        )
+        if not claimed.rowcount:
+            continue
+        row = await conn.execute(
+            r.insert()
+            .values(
+                **send.reply.__dict__,
+                inbound_id=send.inbound_id,
+                channel=send.channel,
+                ticket_id=send.ticket_id,
+                state="pending",
+                attempts=0,
+                created_at=now,
+            )
+            .returning(r.c.id)
+        )
+        reply_id = int(row.scalar_one())
+        await conn.execute(update(s).where(s.c.id == send.survey_id).values(reply_id=reply_id))
+        if not send.reply.message_id.startswith("<"):
+            # The customer's answer names the survey's Message-ID: it joins the ticket.
+            await conn.execute(
+                schema.thread_ids.insert().values(
+                    message_id=send.reply.message_id, ticket_id=send.ticket_id
+                )
+            )
+        queued.append(Queued(reply_id, send.inbound_id, send.channel, send.reply))
+    return queued

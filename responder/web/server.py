@@ -1,0 +1,120 @@
+"""The HTTP endpoint: /metrics and /healthz, plus whatever routes the caller adds."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from responder.config_csat import HttpConfig
+from responder.errors import ServiceError
+from responder.metrics import CONTENT_TYPE, Metrics
+from responder.web.health import LoopMonitor
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("responder.web.access")
+
+MAX_BODY = 16 * 1024  # the survey form's comment is the largest thing anyone posts
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Server": "responder",
+}
+
+ChannelStates = Callable[[], Mapping[str, str]]
+
+
+class _AccessLogger(AbstractAccessLogger):
+    """Survey tokens travel in URLs, so a request is logged by its route's pattern
+    (/s/{token}), never by the URL it came with, and never with its query string."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        resource = getattr(request, "match_info", None)
+        route = resource.route.resource if resource is not None else None
+        where = route.canonical if route is not None else "(no route)"
+        self.logger.debug("%s %s %d %.3fs", request.method, where, response.status, time)
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.DEBUG)
+
+
+async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+
+
+class HttpServer:
+    """Listens on `config.host`:`config.port` once started; stopped by the composition root.
+
+    `channels` returns {channel name: state} (App.health); `routes` and `add_routes` let the
+    caller serve more pages from the same application.
+    """
+
+    def __init__(
+        self,
+        config: HttpConfig,
+        metrics: Metrics,
+        channels: ChannelStates,
+        monitor: LoopMonitor,
+        *,
+        routes: Sequence[web.RouteDef] = (),
+        add_routes: Callable[[web.Application], None] | None = None,
+    ) -> None:
+        self._host = config.host.strip("[]")  # "[::1]" in the config; bind wants "::1"
+        self._port = config.port
+        self._metrics, self._channels, self._monitor = metrics, channels, monitor
+        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app.on_response_prepare.append(_secure)
+        self.app.add_routes(
+            [web.get("/metrics", self._scrape), web.get("/healthz", self._healthz), *routes]
+        )
+        if add_routes is not None:
+            add_routes(self.app)
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None  # the port bound, once started
+
+    async def start(self) -> None:
+        runner = web.AppRunner(
+            self.app, access_log=access_log, access_log_class=_AccessLogger, handle_signals=False
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            where = f"{self._host}:{self._port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise ServiceError(
+                    f"cannot listen on {where}: the port is taken by another program "
+                    "(another responder?); change http.port or stop the other program"
+                ) from exc
+            raise ServiceError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])  # differs from the config's when that is 0
+        log.info("http endpoint listening on %s:%d", self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def _scrape(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=self._metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE}
+        )
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        states = dict(self._channels())
+        problems = [f"{n}: {s}" for n, s in states.items() if s != "connected"]
+        problems += self._monitor.problems()
+        if problems:
+            return web.Response(status=503, text="".join(p + "\n" for p in problems))
+        lines = ["ok", *(f"{n}: {s}" for n, s in states.items())]
+        return web.Response(text="".join(line + "\n" for line in lines))

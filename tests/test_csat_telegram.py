@@ -1,0 +1,147 @@
+"""Surveys in Telegram against the Bot API stand-in: buttons after /close, the press confirmed
+in place (then the 0-10 question), a low rating told to the staff group, and /reopen before
+the survey goes cancelling it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from test_csat_e2e import Clock, local
+
+from responder.app import App
+from responder.devservers import SentMessage, TelegramStandIn
+from tests.harness import (
+    STAFF_GROUP,
+    TELEGRAM_TOKEN,
+    db_rows,
+    running,
+    sent_to,
+    shown,
+    wait_until,
+    write_telegram_config,
+)
+
+CUSTOMER = 5001
+STAFF = 7001
+FAST = "    limits: {per_chat_interval: 50ms, group_per_minute: 1000}"
+
+
+@pytest.fixture
+def tg() -> Iterator[TelegramStandIn]:
+    with TelegramStandIn(token=TELEGRAM_TOKEN, staff={STAFF: "administrator"}) as server:
+        server.add_group(STAFF_GROUP, "Toko Contoh staff")
+        yield server
+
+
+async def wait_sent(tg: TelegramStandIn, chat: int, n: int) -> list[SentMessage]:
+    async def enough() -> bool:
+        return len(sent_to(tg, chat)) >= n
+
+    await wait_until(enough)
+    return sent_to(tg, chat)
+
+
+async def staff_says(tg: TelegramStandIn, relay: SentMessage, text: str) -> None:
+    tg.push_message(
+        STAFF_GROUP,
+        text,
+        from_id=STAFF,
+        first_name="Sari",
+        chat_type="supergroup",
+        reply_to_message_id=relay.message_id,
+    )
+
+
+async def answered_and_closed(app: App, tg: TelegramStandIn, config: Path) -> SentMessage:
+    tg.push_message(CUSTOMER, "Kak, paket saya belum sampai", first_name="Budi")
+    [relay] = await wait_sent(tg, STAFF_GROUP, 1)
+    await staff_says(tg, relay, "Sudah kami kirim ulang hari ini kak")
+    await wait_sent(tg, CUSTOMER, 2)  # the acknowledgement and the answer
+    await staff_says(tg, relay, "/close")
+
+    async def resolved() -> bool:
+        return [t["status"] for t in await db_rows(config, "tickets")] == ["resolved"]
+
+    await wait_until(resolved)
+    return relay
+
+
+async def survey_state(config: Path) -> dict[str, object]:
+    [survey] = await db_rows(config, "surveys")
+    return survey
+
+
+async def test_buttons_rate_the_ticket_and_the_press_is_confirmed_in_place(
+    tmp_path: Path, tg: TelegramStandIn
+) -> None:
+    extra = "csat:\n  nps: true\n  low: 2\n"
+    config = write_telegram_config(tmp_path, tg.base_url, extra=extra, channel_extra=FAST)
+    clock = Clock(local(2030, 1, 7, 10, 0))
+    async with running(config, clock=clock) as app:
+        await answered_and_closed(app, tg, config)
+        assert app.surveys is not None
+        clock.now += timedelta(hours=1)
+        await app.surveys.run_due()
+        survey = (await wait_sent(tg, CUSTOMER, 3))[2]
+        shown_now = tg.message(CUSTOMER, survey.message_id)
+        assert [label for label, _ in shown_now.buttons[0]] == ["1", "2", "3", "4", "5"]
+        assert "Halo Budi" in shown(survey) and "1 buruk, 5 sangat baik" in shown(survey)
+        # Budi presses 2: recorded, the message now asks the 0-10 question in place.
+        tg.push_callback(CUSTOMER, shown_now.buttons[0][1][1], first_name="Budi")
+
+        async def rated() -> bool:
+            return (await survey_state(config))["rating"] == 2
+
+        await wait_until(rated)
+
+        async def edited(times: int) -> bool:
+            return tg.message(CUSTOMER, survey.message_id).edits == times
+
+        await wait_until(lambda: edited(1))
+        asked = tg.message(CUSTOMER, survey.message_id)
+        assert "2/5" in (asked.text or "") and "0 sampai 10" in (asked.text or "")
+        labels = [label for row in asked.buttons for label, _ in row]
+        assert labels == [str(n) for n in range(11)]
+        # A low rating: the staff group hears of it in the ticket's place.
+        notices = await wait_sent(tg, STAFF_GROUP, 3)  # the relay, "closed", and this
+        assert "Nilai rendah" in shown(notices[-1]) and "2/5" in shown(notices[-1])
+        # Then 9 out of 10: stored beside the rating, the buttons go away.
+        nine = next(data for row in asked.buttons for label, data in row if label == "9")
+        tg.push_callback(CUSTOMER, nine, first_name="Budi")
+        await wait_until(lambda: edited(2))
+    final = tg.message(CUSTOMER, survey.message_id)
+    assert final.buttons == () and "Terima kasih" in (final.text or "")
+    survey_row = await survey_state(config)
+    assert (survey_row["rating"], survey_row["nps"], survey_row["answered_via"]) == (
+        2,
+        9,
+        "telegram",
+    )
+    assert [a.get("text") for a in tg.answered_callbacks] == ["Terima kasih!", "Terima kasih!"]
+    # One survey message, edited twice: nothing new was sent to the customer.
+    methods = [m.method for m in sent_to(tg, CUSTOMER)]
+    assert methods == ["sendMessage", "copyMessage", "sendMessage", *["editMessageText"] * 2]
+    # A button press is not a message from the customer: no new ticket, no acknowledgement.
+    assert len(await db_rows(config, "tickets")) == 1
+
+
+async def test_reopen_before_the_survey_cancels_it(tmp_path: Path, tg: TelegramStandIn) -> None:
+    config = write_telegram_config(tmp_path, tg.base_url, extra="csat: {}\n", channel_extra=FAST)
+    clock = Clock(local(2030, 1, 7, 10, 0))
+    async with running(config, clock=clock) as app:
+        relay = await answered_and_closed(app, tg, config)
+        assert (await survey_state(config))["state"] == "planned"
+        clock.now += timedelta(minutes=20)
+        await staff_says(tg, relay, "/reopen")
+
+        async def cancelled() -> bool:
+            return (await survey_state(config))["state"] == "cancelled"
+
+        await wait_until(cancelled)
+        clock.now += timedelta(hours=2)
+        assert app.surveys is not None
+        await app.surveys.run_due()
+    assert len(sent_to(tg, CUSTOMER)) == 2  # the acknowledgement and the staff answer
