@@ -190,12 +190,15 @@ class App:
         if config.channels != self.config.channels:
             log.warning("channel settings changed; they take effect at the next restart")
         changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
+        csat_changed = settings.csat != self.dispatcher.settings.csat
         self.dispatcher.settings = settings
         self.config = config
         log.info("configuration reloaded: %d rules", len(settings.rules))
         if changed and self.sla is not None:
             # New targets or hours move the open tickets' due times (issue 5).
             self.tasks.spawn(self.sla.replan_if_changed(), name="sla:replan")
+        if csat_changed and self.surveys is not None:
+            self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
         return True
 
     def health(self) -> dict[str, str]:

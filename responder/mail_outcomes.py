@@ -133,8 +133,10 @@ def _survey_answer(
         or now > info.sent_at + csat.answer_within
     ):
         return None
-    if (mail.from_addr or "").lower() != info.recipient.lower():
-        return None  # someone else in the thread: their words are not the customer's rating
+    wanted = info.recipient.lower()
+    # From, or the Reply-To the survey went to: someone else in the thread is not rating.
+    if wanted not in {(mail.from_addr or "").lower(), (tickets.reply_target(mail) or "").lower()}:
+        return None
     found = read_answer(mail.text, nps_asked=csat.nps)
     if found is None:
         return None

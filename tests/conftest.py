@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness import STAFF_GROUP, TELEGRAM_TOKEN, TG_STAFF
 from mailfactory import STAFF_PASSWORD, STAFF_USER, SUPPORT_PASSWORD, SUPPORT_USER
 
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
 
 
 @pytest.fixture
@@ -25,4 +26,12 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
 def smtp_server() -> Iterator[RecordingSMTPServer]:
     """A running RecordingSMTPServer, stopped after the test."""
     with RecordingSMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def tg() -> Iterator[TelegramStandIn]:
+    """The Bot API stand-in, with a staff group whose administrator is TG_STAFF."""
+    with TelegramStandIn(token=TELEGRAM_TOKEN, staff={TG_STAFF: "administrator"}) as server:
+        server.add_group(STAFF_GROUP, "Toko Contoh staff")
         yield server

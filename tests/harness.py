@@ -12,8 +12,10 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from responder.app import App
 from responder.config import load_config
@@ -191,3 +193,51 @@ def shown(message: SentMessage) -> str:
 
 def sent_to(tg: TelegramStandIn, chat: int) -> list[SentMessage]:
     return [s for s in tg.sent if s.chat_id == chat]
+
+
+# The Telegram stand-in's people: a customer in a private chat, a staff group administrator.
+TG_CUSTOMER = 5001
+TG_STAFF = 7001
+
+
+async def wait_sent(
+    tg: TelegramStandIn, chat: int, n: int, timeout: float = 10.0
+) -> list[SentMessage]:
+    """Wait until the bot has sent `n` messages to `chat`; returns them all."""
+
+    async def enough() -> bool:
+        return len(sent_to(tg, chat)) >= n
+
+    await wait_until(enough, timeout)
+    return sent_to(tg, chat)
+
+
+async def staff_answer(tg: TelegramStandIn, relay: SentMessage, text: str, **kw: object) -> None:
+    """A staff member replies to a post in the staff group (an answer or a command)."""
+    tg.push_message(
+        STAFF_GROUP,
+        text,
+        from_id=kw.pop("from_id", TG_STAFF),
+        first_name="Sari",
+        chat_type="supergroup",
+        reply_to_message_id=relay.message_id,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+class Clock:
+    """An injected clock a test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def local(*args: int) -> datetime:
+    """A wall-clock time in Jakarta."""
+    return datetime(*args, tzinfo=JAKARTA)

@@ -5,17 +5,24 @@ rating told to staff, once per customer in the window, and cancelled by a reopen
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from harness import SUPPORT, db_rows, running, wait_connected, wait_until, write_config
+from harness import (
+    SUPPORT,
+    Clock,
+    db_rows,
+    local,
+    running,
+    wait_connected,
+    wait_until,
+    write_config,
+)
 from mailfactory import make_mail
 
 from responder.app import App
 from responder.devservers import Dovecot, RecordingSMTPServer
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 STAFF = "ani@toko-contoh.id"
 CUSTOMER = "budi@example.com"
 CSAT = """\
@@ -25,18 +32,6 @@ csat:
   once_per: 30d
   low: 2
 """
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=JAKARTA)
 
 
 def setup(tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer, extra: str = CSAT) -> Path:
@@ -51,13 +46,13 @@ def setup(tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer, extra: st
 
 
 async def answered_ticket(
-    app: App, dovecot: Dovecot, config: Path, clock: Clock, message_id: str
+    app: App, dovecot: Dovecot, config: Path, clock: Clock | None, message_id: str
 ) -> int:
-    """A customer writes, Ani answers (Cc to us); returns the customer message's UID."""
+    """A customer writes, Ani answers (Cc to us); returns the customer message's UID. Without
+    a clock, the messages are dated now."""
     await wait_connected(app)
-    uid = await dovecot.append_async(
-        SUPPORT, make_mail(message_id=f"<{message_id}>"), when=clock.now
-    )
+    when = clock.now if clock is not None else None
+    uid = await dovecot.append_async(SUPPORT, make_mail(message_id=f"<{message_id}>"), when=when)
     await dovecot.append_async(
         SUPPORT,
         make_mail(
@@ -68,7 +63,7 @@ async def answered_ticket(
             in_reply_to=f"<{message_id}>",
             headers={"Cc": SUPPORT},
         ),
-        when=clock.now,
+        when=when,
     )
 
     async def replied() -> bool:
@@ -231,3 +226,54 @@ async def test_one_survey_per_customer_in_the_window_and_a_reopen_cancels(
         r for r in smtp_server.received if r.message["Auto-Submitted"] == "auto-generated"
     ]
     assert len([r for r in surveys_sent if r.rcpt_tos == (CUSTOMER,)]) == 1
+
+
+async def test_a_survey_due_while_the_daemon_was_down_waits_for_the_morning(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    config = setup(tmp_path, dovecot, smtp_server)
+    clock = Clock(local(2030, 1, 7, 16, 0))
+    async with running(config, clock=clock) as app:
+        uid = await answered_ticket(app, dovecot, config, clock, "down@example.com")
+        clock.now = local(2030, 1, 7, 17, 0)
+        await resolve(dovecot, config, uid)  # due at 18:00
+    # The shop's PC was off from 17:05; it starts again at 23:30.
+    clock.now = local(2030, 1, 7, 23, 30)
+    async with running(config, clock=clock) as app:
+        assert app.surveys is not None
+        await app.surveys.run_due()
+        [survey] = await survey_rows(config)
+        assert (survey["state"], survey["due_at"]) == ("planned", local(2030, 1, 8, 9, 0))
+        clock.now = local(2030, 1, 8, 9, 0)
+        await app.surveys.run_due()
+        await smtp_server.wait_for_async(2, timeout=5)
+    assert [s["state"] for s in await survey_rows(config)] == ["sent"]
+
+
+async def test_no_survey_when_the_customer_writes_again_after_resolution(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    config = setup(tmp_path, dovecot, smtp_server)
+    clock = Clock(local(2030, 1, 7, 10, 0))
+    async with running(config, clock=clock) as app:
+        uid = await answered_ticket(app, dovecot, config, clock, "again@example.com")
+        await resolve(dovecot, config, uid)
+        clock.now = local(2030, 1, 7, 10, 30)
+        await dovecot.append_async(
+            SUPPORT,
+            make_mail(
+                subject="Re: Pesanan saya",
+                body="Barangnya masih belum sampai, kak.",
+                in_reply_to="<again@example.com>",
+            ),
+            when=clock.now,
+        )
+
+        async def cancelled() -> bool:
+            return (await survey_rows(config))[0]["state"] == "cancelled"
+
+        await wait_until(cancelled)
+        clock.now = local(2030, 1, 7, 12, 0)
+        assert app.surveys is not None
+        await app.surveys.run_due()
+    assert not [r for r in smtp_server.received if r.message["Auto-Submitted"] == "auto-generated"]

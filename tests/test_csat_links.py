@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from harness import db_rows, running
-from test_csat_e2e import CUSTOMER, STAFF, Clock, answered_ticket, local, resolve, setup
+from harness import Clock, db_rows, local, running
+from test_csat_e2e import CUSTOMER, STAFF, answered_ticket, resolve, setup
 
 from responder.devservers import Dovecot, RecordingSMTPServer
 from responder.devservers._net import free_port

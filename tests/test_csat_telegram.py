@@ -4,63 +4,36 @@ the survey goes cancelling it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
-from test_csat_e2e import Clock, local
 
 from responder.app import App
 from responder.devservers import SentMessage, TelegramStandIn
 from tests.harness import (
     STAFF_GROUP,
-    TELEGRAM_TOKEN,
+    TG_CUSTOMER,
+    Clock,
     db_rows,
+    local,
     running,
     sent_to,
     shown,
+    staff_answer,
+    wait_sent,
     wait_until,
     write_telegram_config,
 )
 
-CUSTOMER = 5001
-STAFF = 7001
+CUSTOMER = TG_CUSTOMER
 FAST = "    limits: {per_chat_interval: 50ms, group_per_minute: 1000}"
-
-
-@pytest.fixture
-def tg() -> Iterator[TelegramStandIn]:
-    with TelegramStandIn(token=TELEGRAM_TOKEN, staff={STAFF: "administrator"}) as server:
-        server.add_group(STAFF_GROUP, "Toko Contoh staff")
-        yield server
-
-
-async def wait_sent(tg: TelegramStandIn, chat: int, n: int) -> list[SentMessage]:
-    async def enough() -> bool:
-        return len(sent_to(tg, chat)) >= n
-
-    await wait_until(enough)
-    return sent_to(tg, chat)
-
-
-async def staff_says(tg: TelegramStandIn, relay: SentMessage, text: str) -> None:
-    tg.push_message(
-        STAFF_GROUP,
-        text,
-        from_id=STAFF,
-        first_name="Sari",
-        chat_type="supergroup",
-        reply_to_message_id=relay.message_id,
-    )
 
 
 async def answered_and_closed(app: App, tg: TelegramStandIn, config: Path) -> SentMessage:
     tg.push_message(CUSTOMER, "Kak, paket saya belum sampai", first_name="Budi")
     [relay] = await wait_sent(tg, STAFF_GROUP, 1)
-    await staff_says(tg, relay, "Sudah kami kirim ulang hari ini kak")
+    await staff_answer(tg, relay, "Sudah kami kirim ulang hari ini kak")
     await wait_sent(tg, CUSTOMER, 2)  # the acknowledgement and the answer
-    await staff_says(tg, relay, "/close")
+    await staff_answer(tg, relay, "/close")
 
     async def resolved() -> bool:
         return [t["status"] for t in await db_rows(config, "tickets")] == ["resolved"]
@@ -135,7 +108,7 @@ async def test_reopen_before_the_survey_cancels_it(tmp_path: Path, tg: TelegramS
         relay = await answered_and_closed(app, tg, config)
         assert (await survey_state(config))["state"] == "planned"
         clock.now += timedelta(minutes=20)
-        await staff_says(tg, relay, "/reopen")
+        await staff_answer(tg, relay, "/reopen")
 
         async def cancelled() -> bool:
             return (await survey_state(config))["state"] == "cancelled"
@@ -145,3 +118,29 @@ async def test_reopen_before_the_survey_cancels_it(tmp_path: Path, tg: TelegramS
         assert app.surveys is not None
         await app.surveys.run_due()
     assert len(sent_to(tg, CUSTOMER)) == 2  # the acknowledgement and the staff answer
+
+
+async def test_a_press_after_the_survey_closed_is_answered_and_not_recorded(
+    tmp_path: Path, tg: TelegramStandIn
+) -> None:
+    config = write_telegram_config(tmp_path, tg.base_url, extra="csat: {}\n", channel_extra=FAST)
+    clock = Clock(local(2030, 1, 7, 10, 0))
+    async with running(config, clock=clock) as app:
+        await answered_and_closed(app, tg, config)
+        assert app.surveys is not None
+        clock.now += timedelta(hours=1)
+        await app.surveys.run_due()
+        survey = (await wait_sent(tg, CUSTOMER, 3))[2]
+        # Three weeks later Budi finds the message and presses 5.
+        clock.now += timedelta(days=21)
+        five = tg.message(CUSTOMER, survey.message_id).buttons[0][4][1]
+        tg.push_callback(CUSTOMER, five, first_name="Budi")
+
+        async def answered() -> bool:
+            return bool(tg.answered_callbacks)
+
+        await wait_until(answered)
+    assert tg.answered_callbacks[0].get("text") == "Survei ini sudah ditutup."
+    assert (await survey_state(config))["rating"] is None
+    rules = [s["rule"] for s in await db_rows(config, "suppressions")]
+    assert rules == ["survey-closed"]

@@ -101,4 +101,37 @@ def test_decent_hour(at: datetime, window: Period, zone: ZoneInfo, expected: dat
     ],
 )
 def test_wanted_at(facts: SurveyFacts, config: CsatConfig, expected: datetime | None) -> None:
-    assert wanted_at(facts, config, JAKARTA) == expected
+    # Planned on the morning of the resolution, before anything is due.
+    assert wanted_at(facts, config, JAKARTA, wib(2030, 1, 7, 10, 0)) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Due 11:00 and checked at 11:00:05 (the scheduler woke): now.
+        (wib(2030, 1, 7, 11, 0, 5), wib(2030, 1, 7, 11, 0, 5)),
+        # The daemon was down from 10:30 and is back at 23:30: not at night, in the morning.
+        (wib(2030, 1, 7, 23, 30), wib(2030, 1, 8, 9, 0)),
+        # Back six days later at 15:00: still worth asking, at once.
+        (wib(2030, 1, 13, 15, 0), wib(2030, 1, 13, 15, 0)),
+        # Back after more than a week: too late to ask about it.
+        (wib(2030, 1, 14, 12, 0), None),
+    ],
+)
+def test_an_overdue_survey_waits_for_a_decent_hour_and_a_stale_one_is_dropped(
+    now: datetime, expected: datetime | None
+) -> None:
+    assert wanted_at(RESOLVED, CsatConfig(), JAKARTA, now) == expected
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        # The customer wrote after it was resolved ("it still hasn't arrived").
+        dataclasses.replace(RESOLVED, last_customer=wib(2030, 1, 7, 10, 30)),
+        # They opened a new ticket that is still open (Telegram after /close, say).
+        dataclasses.replace(RESOLVED, waiting_elsewhere=True),
+    ],
+)
+def test_no_survey_while_the_customer_is_still_waiting(facts: SurveyFacts) -> None:
+    assert wanted_at(facts, CsatConfig(), JAKARTA, wib(2030, 1, 7, 10, 45)) is None

@@ -361,6 +361,10 @@ def test_figures_worked_out_by_hand(hand: Path) -> None:
     days = dict(f.days)
     assert len(days) == 14 and sum(days.values()) == 8
     assert days[date(2026, 6, 2)] == 1 and days[date(2026, 6, 14)] == 1
+    # By channel and day: each day's split adds up to its total; the bot's two tickets.
+    split = dict(f.channel_days)
+    assert all(sum(split[d]) == n for d, n in f.days)
+    assert sum(counts[0] for counts in split.values()) == 2
     assert f.week_hours[4][16] == 1  # T1: Friday, 16:xx local
     assert f.week_hours[6][23] == 1  # T5: Sunday, 23:xx local
     # First responses 60, 20, 75, 10, 5, 60 -> sorted 5 10 20 60 60 75: the nearest-rank
@@ -426,7 +430,8 @@ def test_cli_prints_the_hand_figures(hand: Path, capsys: pytest.CaptureFixture[s
     assert cell(out, "TKT-0006", 2) == "<b>Slow</b> & rude"
     # Customer text is neither rich markup nor terminal control: an ESC never reaches it.
     assert cell(out, "TKT-0007", 2) == "[red]Great[/red] [2J" and "\x1b" not in out
-    assert cell(out, "Mon 2026-06-01") == "1" and cell(out, "Sat 2026-06-13") == "0"
+    # Per channel, then the total, then the bar.
+    assert cell(out, "Mon 2026-06-01", -2) == "1" and cell(out, "Sat 2026-06-13", -2) == "0"
     assert "old" not in out.split()  # the May ticket's comment
 
 

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from harness import (
     STAFF_GROUP,
     SUPPORT,
-    TELEGRAM_TOKEN,
     db_rows,
     running,
     shown,
+    staff_answer,
     wait_connected,
+    wait_sent,
     wait_until,
     write_config,
     write_telegram_config,
 )
+from harness import (
+    TG_CUSTOMER as CUSTOMER,
+)
 from mailfactory import make_mail
-from test_telegram_e2e import CUSTOMER, staff_answer, wait_sent
-from test_telegram_e2e import STAFF as STAFF_MEMBER
 
 from responder.config import load_config
 from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
@@ -47,13 +47,6 @@ sla:
           email: [{owner}]
 """
 STAFF_LINE = f"    staff: [{STAFF}]"
-
-
-@pytest.fixture
-def tg() -> Iterator[TelegramStandIn]:
-    with TelegramStandIn(token=TELEGRAM_TOKEN, staff={STAFF_MEMBER: "administrator"}) as server:
-        server.add_group(STAFF_GROUP, "Toko Contoh staff")
-        yield server
 
 
 def quick(target: str = "3s") -> str:

@@ -6,16 +6,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from harness import SUPPORT, db_rows, running, wait_connected, wait_until, write_config
+from harness import (
+    JAKARTA,
+    SUPPORT,
+    Clock,
+    db_rows,
+    local,
+    running,
+    wait_connected,
+    wait_until,
+    write_config,
+)
 from mailfactory import make_mail
 
 from responder.app import App
 from responder.devservers import Dovecot, RecordingSMTPServer
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 STAFF = "ani@toko-contoh.id"
 OWNER = "pemilik@toko-contoh.id"
 # Far enough ahead that the real scheduler never wakes during a test: the tests move the
@@ -40,18 +48,6 @@ sla:
         - after: 1h
           email: [{OWNER}]
 """
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=JAKARTA)
 
 
 async def timers(config: Path) -> dict[tuple[str, str], tuple[str, datetime | None]]:

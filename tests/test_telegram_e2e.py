@@ -5,45 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from responder.devservers import SentMessage, TelegramStandIn
+from responder.devservers import TelegramStandIn
 from tests.harness import (
     STAFF_GROUP,
     TELEGRAM_TOKEN,
+    TG_CUSTOMER,
+    TG_STAFF,
     db_rows,
     running,
     sent_to,
     shown,
+    staff_answer,
+    wait_sent,
     wait_until,
     write_telegram_config,
 )
 
-CUSTOMER = 5001
-STAFF = 7001
+CUSTOMER = TG_CUSTOMER
+STAFF = TG_STAFF
 OUTSIDER = 7999
-
-
-@pytest.fixture
-def tg() -> Iterator[TelegramStandIn]:
-    with TelegramStandIn(token=TELEGRAM_TOKEN, staff={STAFF: "administrator"}) as server:
-        server.add_group(STAFF_GROUP, "Toko Contoh staff")
-        yield server
-
-
-async def wait_sent(
-    tg: TelegramStandIn, chat: int, n: int, timeout: float = 10.0
-) -> list[SentMessage]:
-    async def enough() -> bool:
-        return len(sent_to(tg, chat)) >= n
-
-    await wait_until(enough, timeout)
-    return sent_to(tg, chat)
 
 
 async def test_a_customer_gets_an_acknowledgement_and_the_staff_group_sees_the_message(
@@ -94,18 +80,6 @@ async def test_out_of_hours_in_english_when_the_customer_writes_english(
     assert len(sent_to(tg, CUSTOMER)) == 1
     assert "Are you there?" in shown(relays[1])
     assert len(await db_rows(config, "tickets")) == 1
-
-
-async def staff_answer(tg: TelegramStandIn, relay: SentMessage, text: str, **kw: object) -> None:
-    tg.push_message(
-        STAFF_GROUP,
-        text,
-        from_id=kw.pop("from_id", STAFF),
-        first_name="Sari",
-        chat_type="supergroup",
-        reply_to_message_id=relay.message_id,
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 async def test_a_staff_reply_reaches_the_customer_and_close_resolves_the_ticket(

@@ -175,6 +175,8 @@ def _vote(msg: ChatMessage, view: ChatView) -> ChatDecision:
         return Suppress("button", "a button press on no survey responder knows")
     if info.recipient != msg.customer or (info.post is not None and info.post != msg.message_id):
         return Suppress("button", "a survey button pressed outside the survey's own message")
+    if press[1] == "n" and info.rating is None:
+        return Suppress("button", "a recommendation before a rating: not a button we sent")
     return SurveyVote(info.ref, info.id, press[1], press[2])
 
 

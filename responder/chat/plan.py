@@ -21,9 +21,9 @@ from responder.chat.decide import (
     decide_chat,
 )
 from responder.chat.post import Post, Topic, post_id
+from responder.chat.survey import unknown_press, vote_outcome
 from responder.chat.update import CAPTIONED, ChatMessage
-from responder.csat.buttons import confirmation
-from responder.csat.model import SurveyAnswer, read_press
+from responder.csat.model import read_press
 from responder.decide import OUT_OF_HOURS, Acknowledge, FollowUp, Moment, Record, Suppress
 from responder.language import detect_language
 from responder.planning import ChannelProfile, calendar_context, render_context
@@ -112,6 +112,8 @@ class ChatPlanner:
             row.id, profile.name, msg.sender or None, staff_text.subject(msg), (), decision
         )
         if isinstance(decision, Suppress):
+            if msg.kind == "callback_query":
+                return unknown_press(profile, base, msg)
             if decision.rule in ("staff-no-ticket", "staff-empty-note"):
                 key = "no_ticket" if decision.rule == "staff-no-ticket" else "empty_note"
                 text = staff_text.say(profile.language, key, command=(msg.command or "/")[1:])
@@ -138,7 +140,7 @@ class ChatPlanner:
         if isinstance(decision, StaffCommand):
             return self._command(base, msg, decision, view)
         if isinstance(decision, SurveyVote):
-            return self._vote(base, msg, decision, view)
+            return vote_outcome(self.settings, profile, self.now, base, msg, decision, view)
         language = language or profile.language
         info = TicketInfo(decision.ref, decision.target, "open", language, msg.name)
         reply: NewReply | None = None
@@ -179,26 +181,6 @@ class ChatPlanner:
         notice = self._to_staff(staff_text.say(language, key, ref=ref, who=who), msg)
         event = NewEvent("closed" if wanted == "resolved" else "reopened", _actor(msg))
         return dataclasses.replace(base, events=(event,), status=wanted, notices=(notice,))
-
-    def _vote(self, base: Outcome, msg: ChatMessage, vote: SurveyVote, view: ChatView) -> Outcome:
-        """Recorded and confirmed in place, while the survey is open (csat.answer_within)."""
-        csat, info = self.settings.csat, view.surveys[vote.survey_id]
-        sent = info.sent_at
-        if csat is None or sent is None or self.now > sent + csat.answer_within:
-            closed = Suppress("survey-closed", "a survey button pressed after the survey closed")
-            return dataclasses.replace(base, decision=closed)
-        rating = vote.value if vote.field == "r" else None
-        nps = vote.value if vote.field == "n" else None
-        answer = SurveyAnswer(vote.survey_id, rating, nps, "", "telegram")
-        press = (vote.field, vote.value)
-        reply = confirmation(
-            self.settings, self.profile, info, press, msg.message_id, msg.callback_id
-        )
-        # The view follows, so a second press in the same batch builds on this one.
-        view.surveys[vote.survey_id] = dataclasses.replace(
-            info, rating=rating or info.rating, nps=info.nps if nps is None else nps
-        )
-        return dataclasses.replace(base, reply=reply, survey=answer)
 
     def _customer_reply(
         self,

@@ -117,12 +117,7 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
         chat_id=_int(chat.get("id")),
         chat_type=_str(chat.get("type")),
         message_id=_int(m.get("message_id")),
-        user_id=_int(user.get("id")),
-        is_bot=bool(user.get("is_bot")),
-        first_name=_str(user.get("first_name"))[:100],
-        last_name=_str(user.get("last_name"))[:100],
-        username=_str(user.get("username"))[:64],
-        language_code=_str(user.get("language_code")) or None,
+        **_sender(user),
         text=text,
         media=media,
         reply_to=_int(reply.get("message_id")),
@@ -133,6 +128,18 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
         on_behalf_of_chat=isinstance(m.get("sender_chat"), dict),
         date=_date(date),
     )
+
+
+def _sender(user: dict[str, Any]) -> dict[str, Any]:
+    """Who sent it (Bot API User), as ChatMessage fields, capped to sane lengths."""
+    return {
+        "user_id": _int(user.get("id")),
+        "is_bot": bool(user.get("is_bot")),
+        "first_name": _str(user.get("first_name"))[:100],
+        "last_name": _str(user.get("last_name"))[:100],
+        "username": _str(user.get("username"))[:64],
+        "language_code": _str(user.get("language_code")) or None,
+    }
 
 
 def _callback(update_id: int, q: dict[str, Any]) -> ChatMessage:
@@ -149,12 +156,7 @@ def _callback(update_id: int, q: dict[str, Any]) -> ChatMessage:
         chat_id=_int(chat.get("id")),
         chat_type=_str(chat.get("type")),
         message_id=_int(message.get("message_id")),
-        user_id=_int(user.get("id")),
-        is_bot=bool(user.get("is_bot")),
-        first_name=_str(user.get("first_name"))[:100],
-        last_name=_str(user.get("last_name"))[:100],
-        username=_str(user.get("username"))[:64],
-        language_code=_str(user.get("language_code")) or None,
+        **_sender(user),
         callback_id=query_id if isinstance(query_id, str) and query_id else None,
         data=_data(q.get("data")),
     )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 # The toast Telegram shows over the chat when a button press is answered.
 TOAST = {"id": "Terima kasih!", "en": "Thank you!"}
+CLOSED = {"id": "Survei ini sudah ditutup.", "en": "This survey has closed."}
 
 Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
@@ -34,7 +35,17 @@ def survey_context(
 ) -> dict[str, Any]:
     context = render_context(profile, None, ref, subject)
     context["customer"] = {"name": name, "address": address}
-    context["survey"] = {"stage": "ask", "nps": False, "links": [], "rating": None, "score": None}
+    # Every key `responder check` renders the templates with, so an admin's template that
+    # uses one never fails at send time.
+    context["survey"] = {
+        "stage": "ask",
+        "nps": False,
+        "links": [],
+        "rating": None,
+        "score": None,
+        "comment": "",
+        "via": "",
+    }
     context["survey"].update(survey)
     return context
 
@@ -75,3 +86,12 @@ def confirmation(
         callback_text=TOAST.get(rendered.language, TOAST["en"]),
     )
     return NewReply(CSAT_THANKS, info.recipient, "", post_id(profile.name), post.to_bytes())
+
+
+def press_answered(
+    profile: ChannelProfile, chat: int, callback_id: str, toast: str = ""
+) -> NewReply:
+    """Only the answer to a button press (no edit): Telegram clients show a spinner on the
+    button until the bot answers (Bot API answerCallbackQuery)."""
+    post = Post(chat_id=chat, callback=callback_id, callback_text=toast or None)
+    return NewReply(CSAT_THANKS, str(chat), "", post_id(profile.name), post.to_bytes())

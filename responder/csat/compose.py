@@ -4,7 +4,6 @@ the notice to staff of a low rating."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from responder.settings import CSAT_LOW, CSAT_SURVEY
 from responder.sla.notices import mailer, recipients
 from responder.sla.policy import Audience
 from responder.storage.records import NewReply
+from responder.storage.survey_sends import DueSurvey
 
 if TYPE_CHECKING:
     from responder.settings import Settings
@@ -25,25 +25,11 @@ if TYPE_CHECKING:
 Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """A survey about to go: its ticket and where to thread it."""
-
-    survey_id: int
-    ticket_id: int
-    ref: str
-    channel: str
-    recipient: str
-    customer_name: str
-    subject: str
-    language: str
-    parent_id: str | None  # the customer's first message, for In-Reply-To
-
-
 def survey_message(
     settings: Settings,
     profile: ChannelProfile,
-    out: Outgoing,
+    out: DueSurvey,
+    parent_id: str | None,
     link: Callable[[int], str] | None,
     now: datetime,
 ) -> NewReply:
@@ -78,7 +64,7 @@ def survey_message(
         html=rendered.html,
         message_id=message_id,
         date=now,
-        parent_id=out.parent_id,
+        parent_id=parent_id,
         parent_references=(),
         parent_in_reply_to=(),
         # RFC 3834 section 5: not an answer to the customer's message; and it keeps their

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.csat.compose import Outgoing, low_rating_sends, survey_message
+from responder.csat.compose import low_rating_sends, survey_message
 from responder.csat.model import SurveyAnswer, SurveyInfo
 from responder.mail.parse import parse_message
 from responder.metrics import Metrics
 from responder.models import OutboundReply
 from responder.settings import Settings
-from responder.sla.wakeups import Wakeups
+from responder.sla.wakeups import Wakeups, catch_up
 from responder.storage import meta, schema, survey_answers, survey_sends, surveys
 from responder.storage.decisions import Queued
 from responder.storage.sends import Send, queue_sends
@@ -87,10 +87,25 @@ class SurveyService:
             self._low.set()  # told once this transaction has committed
 
     async def _earliest(self, after: tuple[datetime, int] | None, limit: int) -> list[Armed]:
+        if self._settings().csat is None:
+            return []  # surveys turned off: planned ones wait, unarmed, for a reload
         async with self._store.transaction() as conn:
             return await surveys.earliest(conn, after, limit)
 
+    async def reconfigured(self) -> None:
+        """The csat section changed on reload: re-plan the surveys not yet sent (new delays,
+        hours; turned off or on), then arm them afresh."""
+        s = self._settings()
+        if s.csat is not None:
+            async with self._store.transaction() as conn:
+                tickets = await surveys.planned_tickets(conn)
+                now = self._clock()
+                await surveys.plan(conn, tickets, s.csat, s.calendar.timezone, now)
+        await self.wakeups.rebuild()
+
     async def _fire(self, survey_ids: list[int]) -> list[Armed]:
+        if self._settings().csat is None:
+            return []
         async with self._store.transaction() as conn:
             tickets = await surveys.tickets_of(conn, survey_ids)
         armed = await self._send_due(tickets)
@@ -99,14 +114,14 @@ class SurveyService:
 
     async def run_due(self) -> int:
         """Send every survey due by now (a test's injected clock); returns how many tickets."""
-        count = 0
-        while True:
+
+        async def overdue() -> Collection[int]:
+            if self._settings().csat is None:
+                return ()
             async with self._store.transaction() as conn:
-                tickets = await surveys.overdue_tickets(conn, self._clock() + SLACK, CHUNK)
-            if not tickets:
-                return count
-            self.wakeups.arm(await self._send_due(tickets))
-            count += len(tickets)
+                return await surveys.overdue_tickets(conn, self._clock() + SLACK, CHUNK)
+
+        return await catch_up(overdue, self._send_due, self.wakeups.arm)
 
     async def _send_due(self, ticket_ids: Iterable[int]) -> list[Armed]:
         s, now = self._settings(), self._clock()
@@ -125,27 +140,18 @@ class SurveyService:
         for d in due:
             profile = s.profiles.get(d.channel)
             last = recent.get((d.channel, d.recipient))
-            if profile is None or d.first_inbound is None:
+            if profile is None:
                 skipped[d.survey_id] = "the channel is gone"
+            elif d.first_inbound is None:
+                skipped[d.survey_id] = "the ticket has no message to answer"
             elif last is not None:
                 skipped[d.survey_id] = f"surveyed on {last:%Y-%m-%d}, within once_per"
             elif d.blocked:
                 skipped[d.survey_id] = "the customer blocked the bot"
             else:
                 recent[d.channel, d.recipient] = now  # two tickets due at once: one survey
-                out = Outgoing(
-                    d.survey_id,
-                    d.ticket_id,
-                    d.ref,
-                    d.channel,
-                    d.recipient,
-                    d.customer_name,
-                    d.subject,
-                    d.language,
-                    parents.get(d.survey_id),
-                )
                 link = self._linker(s, d.survey_id, now, csat.answer_within)
-                reply = survey_message(s, profile, out, link, now)
+                reply = survey_message(s, profile, d, parents.get(d.survey_id), link, now)
                 sends.append(
                     survey_sends.Sent(d.survey_id, d.ticket_id, d.first_inbound, d.channel, reply)
                 )

@@ -8,20 +8,9 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from responder.business_hours import Period
 from responder.config_csat import CsatConfig
 
-# Reply kinds that answer nobody's question: a ticket with only these was never answered.
-NOT_ANSWERS = frozenset(
-    {
-        "acknowledgement",
-        "out_of_hours",
-        "staff_notification",
-        "staff_relay",
-        "staff_notice",
-        "welcome",
-        "csat_survey",
-        "csat_low",
-        "csat_thanks",
-    }
-)
+# A survey this late (the daemon was down, or csat was turned on for old tickets) asks about
+# something the customer has long forgotten: better not asked at all.
+STALE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -37,22 +26,28 @@ class SurveyFacts:
     last_customer: datetime | None  # the latest customer follow-up
     answered: bool  # staff replied, or a rule's own answer went out
     utc_offset: int | None  # minutes east of UTC, from the customer's mail; None: unknown
+    waiting_elsewhere: bool = False  # the customer has a newer ticket open on the channel
 
 
-def wanted_at(facts: SurveyFacts, csat: CsatConfig, zone: tzinfo) -> datetime | None:
+def wanted_at(facts: SurveyFacts, csat: CsatConfig, zone: tzinfo, now: datetime) -> datetime | None:
     """When the survey should go, or None while there is nothing to ask about yet.
 
     A resolved ticket is surveyed `after_resolved` after resolution; with `after_quiet`, an
     open ticket is surveyed that long after the last staff reply if the customer has not
-    written since (they seem content). A ticket nobody answered is never surveyed: there is
-    no service to rate. The time then moves into the customer's `send_between` hours.
+    written since (they seem content). Never about a ticket nobody answered (there is no
+    service to rate), nor while the customer is still waiting: they wrote after it was
+    resolved, or opened a new ticket. The time moves into the customer's `send_between`
+    hours, counted from now once it is past (after downtime it waits for the morning too).
     """
     if csat.channels and facts.channel not in csat.channels:
         return None
-    if not facts.answered:
+    if not facts.answered or facts.waiting_elsewhere:
         return None
     base: datetime | None = None
     if facts.status == "resolved" and facts.resolved_at is not None:
+        written = facts.last_customer
+        if written is not None and written > facts.resolved_at:
+            return None  # "it still hasn't arrived" is no moment to ask how we did
         base = facts.resolved_at + csat.after_resolved
     elif csat.after_quiet is not None and facts.last_staff is not None:
         customer = facts.last_customer
@@ -62,9 +57,9 @@ def wanted_at(facts: SurveyFacts, csat: CsatConfig, zone: tzinfo) -> datetime | 
             if not customer or customer <= facts.last_staff
             else None
         )
-    if base is None:
+    if base is None or base < now - STALE:
         return None
-    return decent_hour(base, csat.send_between, customer_zone(facts.utc_offset, zone))
+    return decent_hour(max(base, now), csat.send_between, customer_zone(facts.utc_offset, zone))
 
 
 def customer_zone(utc_offset: int | None, zone: tzinfo) -> tzinfo:

@@ -18,22 +18,9 @@ from responder.report.rows import EventRow, ReportData, TicketRow
 from responder.report.stats import percentile, share
 from responder.sla.plan import clock_views
 from responder.sla.policy import SlaPolicies
+from responder.storage.views import is_canned_answer
 
 RESPONSES = ("staff_reply", "answered")
-# Replies that are not a rule's canned answer: acknowledgements, notices, staff traffic.
-NOT_ANSWERS = frozenset(
-    {
-        "acknowledgement",
-        "out_of_hours",
-        "staff_notification",
-        "staff_relay",
-        "staff_reply",
-        "staff_notice",
-        "welcome",
-        "csat_survey",
-        "csat_low",
-    }
-)
 CLOCKS = ("first_response", "resolution")
 # First-response histogram, in business minutes: (label, upper bound exclusive).
 BUCKETS = (
@@ -87,6 +74,8 @@ class Figures:
     tickets: int
     channels: tuple[ChannelVolume, ...]
     days: tuple[tuple[date, int], ...]  # tickets opened per local day, every day listed
+    # The same per channel: (day, counts in the order of `channels`).
+    channel_days: tuple[tuple[date, tuple[int, ...]], ...]
     week_hours: tuple[tuple[int, ...], ...]  # 7 x 24: Monday first, local hours
     first_response: Durations
     response_buckets: tuple[tuple[str, int], ...]
@@ -131,6 +120,10 @@ def compute(
             resolutions.append(calendar.open_minutes(ticket.created_at, ticket.resolved_at))
     local = [t.created_at.astimezone(zone) for t in data.tickets]
     per_day = Counter(t.date() for t in local)
+    per_channel_day = Counter(
+        (ticket.channel, t.date()) for ticket, t in zip(data.tickets, local, strict=True)
+    )
+    channels = _channels(data)
     grid = [[0] * 24 for _ in range(7)]
     for t in local:
         grid[t.weekday()][t.hour] += 1
@@ -139,8 +132,11 @@ def compute(
         period=period,
         generated_at=now,
         tickets=len(data.tickets),
-        channels=_channels(data),
+        channels=channels,
         days=tuple((day, per_day[day]) for day in period.days()),
+        channel_days=tuple(
+            (day, tuple(per_channel_day[c.channel, day] for c in channels)) for day in period.days()
+        ),
         week_hours=tuple(tuple(row) for row in grid),
         first_response=_durations(waits, len(data.tickets)),
         response_buckets=_buckets(waits),
@@ -180,11 +176,7 @@ def _replies(events: list[EventRow]) -> int:
 
 
 def _rules_alone(data: ReportData, events: dict[int, list[EventRow]]) -> int:
-    canned = {
-        ticket
-        for ticket, kind in data.reply_kinds
-        if kind not in NOT_ANSWERS and not kind.startswith("sla_")
-    }
+    canned = {ticket for ticket, kind in data.reply_kinds if is_canned_answer(kind)}
     return sum(
         1
         for t in data.tickets

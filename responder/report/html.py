@@ -7,7 +7,7 @@ from html import escape
 
 from responder.report import charts, fmt
 from responder.report.figures import Figures
-from responder.report.summary import key_figures
+from responder.report.summary import key_figures, sla_rows
 
 # Nothing may load: no scripts, no fonts, no remote images, so the page opens offline and
 # a comment a customer wrote can never make it call out.
@@ -80,17 +80,7 @@ def _channels(f: Figures) -> str:
 
 
 def _sla(f: Figures) -> str:
-    rows = [
-        [
-            fmt.clock(c.clock),
-            str(c.met),
-            str(c.breached),
-            str(c.running),
-            fmt.percent(c.compliance),
-            str(c.notices),
-        ]
-        for c in f.sla
-    ]
+    rows = sla_rows(f)
     headers = [
         "Clock",
         "Met",
@@ -156,7 +146,13 @@ def render_html(f: Figures) -> str:
         f'<div class="panel">{by_day}</div>',
         # Folded: a long period has hundreds of days, and the chart above already shows them.
         "<details><summary>Tickets by day as a table</summary>",
-        _table(["Day", "Tickets"], [[d, str(n)] for d, n in days]),
+        _table(
+            ["Day", *(c.channel for c in f.channels), "Tickets"],
+            [
+                [d, *map(str, split), str(n)]
+                for (d, n), (_, split) in zip(days, f.channel_days, strict=True)
+            ],
+        ),
         "</details>",
         f"<footer>Generated {escape(generated)} by responder report.</footer>",
     ]

@@ -79,3 +79,18 @@ def key_figures(f: Figures) -> list[KeyFigure]:
         ),
     ]
     return rows
+
+
+def sla_rows(f: Figures) -> list[list[str]]:
+    """One row per SLA clock: met, breached, running, compliance, breach notices sent."""
+    return [
+        [
+            fmt.clock(c.clock),
+            str(c.met),
+            str(c.breached),
+            str(c.running),
+            fmt.percent(c.compliance),
+            str(c.notices),
+        ]
+        for c in f.sla
+    ]

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from responder.report import fmt
 from responder.report.figures import Figures
-from responder.report.summary import key_figures
+from responder.report.summary import key_figures, sla_rows
 
 BAR = "█"
 
@@ -53,15 +53,8 @@ def _channels(f: Figures) -> Table:
 
 def _sla(f: Figures) -> Table:
     table = _table("SLA", "Clock", "Met", "Breached", "Running", "Compliance", "Breach notices")
-    for c in f.sla:
-        table.add_row(
-            fmt.clock(c.clock),
-            str(c.met),
-            str(c.breached),
-            str(c.running),
-            fmt.percent(c.compliance),
-            str(c.notices),
-        )
+    for row in sla_rows(f):
+        table.add_row(*row)
     return table
 
 
@@ -81,8 +74,10 @@ def _lowest(f: Figures) -> Table:
 
 
 def _days(f: Figures) -> Table:
-    table = _table("Tickets by day", "Day", "Tickets", "", text_last=True)
+    names = [c.channel for c in f.channels]
+    table = _table("Tickets by day", "Day", *names, "Tickets", "", text_last=True)
     top = max((n for _, n in f.days), default=0)
-    for day, count in f.days:
-        table.add_row(fmt.day(day), str(count), BAR * round(40 * count / top) if top else "")
+    for (day, count), (_, split) in zip(f.days, f.channel_days, strict=True):
+        bar = BAR * round(40 * count / top) if top else ""
+        table.add_row(fmt.day(day), *map(str, split), str(count), bar)
     return table

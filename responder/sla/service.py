@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from responder.settings import Settings
 from responder.sla.notices import Due, alert_sends
 from responder.sla.plan import clock_views
 from responder.sla.policy import Stage
-from responder.sla.wakeups import Wakeups
+from responder.sla.wakeups import Wakeups, catch_up
 from responder.storage import alerts, meta, schema, timers
 from responder.storage.records import NewEvent
 from responder.storage.store import Store
@@ -101,14 +101,12 @@ class SlaService:
 
     async def run_due(self) -> int:
         """Fire every timer due by now (start-up catch-up, or a test's injected clock)."""
-        fired = 0
-        while True:
+
+        async def overdue() -> Collection[int]:
             async with self._store.transaction() as conn:
-                tickets = await timers.overdue_tickets(conn, self._clock() + SLACK, CHUNK)
-            if not tickets:
-                return fired
-            self.wakeups.arm(await self._fire_tickets(tickets))
-            fired += len(tickets)
+                return await timers.overdue_tickets(conn, self._clock() + SLACK, CHUNK)
+
+        return await catch_up(overdue, self._fire_tickets, self.wakeups.arm)
 
     async def _earliest(self, after: tuple[datetime, int] | None, limit: int) -> list[timers.Armed]:
         async with self._store.transaction() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -166,3 +166,17 @@ class Wakeups:
             self._wake.set()
 
         asyncio.get_running_loop().call_later(RETRY_SECONDS, again)
+
+
+async def catch_up(
+    overdue: Callable[[], Awaitable[Collection[int]]],
+    handle: Callable[[Collection[int]], Awaitable[list[Armed]]],
+    arm: Callable[[list[Armed]], None],
+) -> int:
+    """Handle every ticket with something due by now, a chunk at a time, arming what moves
+    (start-up catch-up, or a test's injected clock); returns how many tickets."""
+    count = 0
+    while tickets := await overdue():
+        arm(await handle(tickets))
+        count += len(tickets)
+    return count

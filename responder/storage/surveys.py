@@ -9,13 +9,15 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.config_csat import CsatConfig
-from responder.csat.timing import NOT_ANSWERS, SurveyFacts, wanted_at
+from responder.csat.timing import SurveyFacts, wanted_at
 from responder.storage import schema
 from responder.storage.timers import Armed
+from responder.storage.views import is_canned_answer
 
 # planned and cancelled surveys follow the ticket; once sent (or skipped) a survey is final.
 MOVABLE = ("planned", "cancelled")
 STAFF_EVENTS = ("staff_reply", "answered")
+NOT_NOW = "no longer due: reopened, the customer wrote again, or too late to ask"
 
 
 async def facts(conn: AsyncConnection, ticket_ids: Iterable[int]) -> dict[int, SurveyFacts]:
@@ -38,16 +40,22 @@ async def facts(conn: AsyncConnection, ticket_ids: Iterable[int]) -> dict[int, S
     for row in rows:
         last[row.ticket_id, row.kind] = row.at
     rows = await conn.execute(
-        select(r.c.ticket_id)
-        .where(
-            r.c.ticket_id.in_(ids),
-            r.c.kind.not_in(NOT_ANSWERS),
-            r.c.kind.not_like("sla\\_%", escape="\\"),
-            r.c.state != "parked",
-        )
+        select(r.c.ticket_id, r.c.kind)
+        .where(r.c.ticket_id.in_(ids), r.c.state != "parked")
         .distinct()
     )
-    canned = {row.ticket_id for row in rows}
+    canned = {row.ticket_id for row in rows if is_canned_answer(row.kind)}
+    # Tickets whose customer has a newer one open on the channel: they are still waiting.
+    pairs = {(row.channel, row.customer) for row in tickets.values()}
+    newer = await conn.execute(
+        select(t.c.channel, t.c.customer, func.max(t.c.id).label("latest"))
+        .where(
+            t.c.status == "open",
+            t.c.customer.in_([c for _, c in pairs]),
+        )
+        .group_by(t.c.channel, t.c.customer)
+    )
+    latest_open = {(row.channel, row.customer): row.latest for row in newer}
     out = {}
     for ticket_id, row in tickets.items():
         staff = [last[k] for k in ((ticket_id, kind) for kind in STAFF_EVENTS) if k in last]
@@ -61,6 +69,7 @@ async def facts(conn: AsyncConnection, ticket_ids: Iterable[int]) -> dict[int, S
             last_customer=last.get((ticket_id, "customer_reply")),
             answered=bool(staff) or ticket_id in canned,
             utc_offset=row.utc_offset,
+            waiting_elsewhere=latest_open.get((row.channel, row.customer), 0) > ticket_id,
         )
     return out
 
@@ -85,7 +94,7 @@ async def plan(
         row = existing.get(ticket_id)
         if row is not None and row.state not in MOVABLE:
             continue  # one survey per ticket, ever
-        due = wanted_at(f, csat, zone)
+        due = wanted_at(f, csat, zone, now)
         if row is None:
             if due is None:
                 continue
@@ -106,7 +115,7 @@ async def plan(
         state = "planned" if due is not None else "cancelled"
         if (state, due) == (row.state, row.due_at):
             continue
-        reason = None if due is not None else "the ticket was reopened or is no longer quiet"
+        reason = None if due is not None else NOT_NOW
         await conn.execute(
             update(s)
             .where(s.c.id == row.id)
@@ -132,6 +141,13 @@ async def earliest(
 async def tickets_of(conn: AsyncConnection, survey_ids: Sequence[int]) -> list[int]:
     s = schema.surveys
     rows = await conn.execute(select(s.c.ticket_id).where(s.c.id.in_(list(survey_ids))))
+    return [row.ticket_id for row in rows]
+
+
+async def planned_tickets(conn: AsyncConnection) -> list[int]:
+    """Tickets whose survey is planned or cancelled (not sent yet), to re-plan on reload."""
+    s = schema.surveys
+    rows = await conn.execute(select(s.c.ticket_id).where(s.c.state.in_(MOVABLE)))
     return [row.ticket_id for row in rows]
 
 
