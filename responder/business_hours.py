@@ -39,6 +39,8 @@ class Period:
         return f"{self.start // 60:02}:{self.start % 60:02}-{end // 60:02}:{end % 60:02}"
 
 
+# Days of intervals kept (about 27 years); past it the cache starts again, never grows.
+DAY_CACHE = 10_000
 Week = tuple[tuple[Period, ...], ...]  # seven days, Monday first; a day without periods is shut
 ALWAYS = tuple((Period(0, DAY_MINUTES),) for _ in range(7))
 
@@ -109,6 +111,9 @@ class BusinessCalendar:
         self._closed = tuple(closed)
         self._holidays = holidays
         self._never = not any(self._week) and not any(any(s.week) for s in self._special)
+        # A day's intervals never change once built, and counting business time over many
+        # tickets (SLA re-plans, the report) asks for the same few days again and again.
+        self._day_cache: dict[tuple[date, bool], tuple[Interval, ...]] = {}
 
     @classmethod
     def always_open(cls, timezone: ZoneInfo) -> BusinessCalendar:
@@ -227,8 +232,17 @@ class BusinessCalendar:
             yield from found
             day += timedelta(days=1)
 
-    def _intervals(self, day: date, *, closures: bool = True) -> list[Interval]:
+    def _intervals(self, day: date, *, closures: bool = True) -> tuple[Interval, ...]:
         """The open intervals of the periods starting on day, as UTC instants."""
+        key = (day, closures)
+        found = self._day_cache.get(key)
+        if found is None:
+            if len(self._day_cache) > DAY_CACHE:
+                self._day_cache.clear()
+            found = self._day_cache[key] = tuple(self._build_intervals(day, closures))
+        return found
+
+    def _build_intervals(self, day: date, closures: bool) -> list[Interval]:
         if closures and self._closure(day) is not None:
             return []
         week = next((s.week for s in self._special if s.dates.covers(day)), self._week)
