@@ -144,3 +144,40 @@ async def test_a_press_after_the_survey_closed_is_answered_and_not_recorded(
     assert (await survey_state(config))["rating"] is None
     rules = [s["rule"] for s in await db_rows(config, "suppressions")]
     assert rules == ["survey-closed"]
+
+
+async def test_a_reply_to_the_survey_is_its_comment_and_staff_hear_it_with_the_rating(
+    tmp_path: Path, tg: TelegramStandIn
+) -> None:
+    config = write_telegram_config(tmp_path, tg.base_url, extra="csat: {}\n", channel_extra=FAST)
+    clock = Clock(local(2030, 1, 7, 10, 0))
+    async with running(config, clock=clock) as app:
+        await answered_and_closed(app, tg, config)
+        assert app.surveys is not None
+        clock.now += timedelta(hours=1)
+        await app.surveys.run_due()
+        survey = (await wait_sent(tg, CUSTOMER, 3))[2]
+        one = tg.message(CUSTOMER, survey.message_id).buttons[0][0][1]
+        tg.push_callback(CUSTOMER, one, first_name="Budi")
+        first = (await wait_sent(tg, STAFF_GROUP, 3))[-1]
+        assert "Nilai rendah" in shown(first) and "Tanpa komentar" in shown(first)
+        thanks = tg.message(CUSTOMER, survey.message_id).text or ""
+        assert "Balas pesan ini" in thanks
+        # Budi replies to the survey message with what went wrong.
+        tg.push_message(
+            CUSTOMER,
+            "Kurirnya lama sekali, 5 hari baru sampai",
+            first_name="Budi",
+            reply_to_message_id=survey.message_id,
+        )
+        second = (await wait_sent(tg, STAFF_GROUP, 4))[-1]
+        noted = (await wait_sent(tg, CUSTOMER, 5))[-1]
+    assert "5 hari baru sampai" in shown(second) and "1/5" in shown(second)
+    assert "Terima kasih atas masukan" in shown(noted)
+    survey_row = await survey_state(config)
+    assert (survey_row["rating"], survey_row["comment"]) == (
+        1,
+        "Kurirnya lama sekali, 5 hari baru sampai",
+    )
+    # Feedback, not a new question: no new ticket, no acknowledgement.
+    assert len(await db_rows(config, "tickets")) == 1

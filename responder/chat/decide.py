@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from responder import tickets
 from responder.chat.update import ChatMessage
 from responder.config_rules import RulesConfig
+from responder.csat.answer import read_answer
 from responder.csat.model import PREFIX, SurveyInfo, read_press
 from responder.decide import (
     OPEN,
@@ -67,7 +68,15 @@ class SurveyVote:
     value: int
 
 
-ChatDecision = Decision | Welcome | StaffReply | StaffCommand | SurveyVote
+@dataclass(frozen=True)
+class SurveyNote:
+    """A customer replied to their survey's message: a rating in words, or a comment."""
+
+    ref: str
+    survey_id: int
+
+
+ChatDecision = Decision | Welcome | StaffReply | StaffCommand | SurveyVote | SurveyNote
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ class ChatView:
     recent_replies: dict[str, int] = field(default_factory=dict)
     closed_replies: set[tuple[str, str]] = field(default_factory=set)  # (customer, period)
     surveys: dict[int, SurveyInfo] = field(default_factory=dict)  # the ones buttons name
+    survey_posts: dict[int, SurveyInfo] = field(default_factory=dict)  # open, by message id
 
     def opened(self, decision: Acknowledge | Record, info: TicketInfo, moment: Moment) -> None:
         self.existing_refs.add(decision.ref)
@@ -144,6 +154,12 @@ def decide_chat(
     target = msg.customer
     if msg.command == "/start":
         return Welcome(target)
+    survey = view.survey_posts.get(msg.reply_to) if msg.reply_to is not None else None
+    # A reply to the survey message rates it in words, or comments on the rating given; a
+    # reply that does neither (a new question) is an ordinary message.
+    if _about_survey(msg, survey):
+        assert survey is not None
+        return SurveyNote(survey.ref, survey.id)
     ref = view.open_by_customer.get(target)
     if ref is not None:
         return FollowUp(ref)
@@ -165,6 +181,12 @@ def decide_chat(
     if recent >= policy.max_replies:
         held = f"{recent} automatic replies to this customer in the window"
     return answer(match, target, ref, moment, view.closed_replies, held)
+
+
+def _about_survey(msg: ChatMessage, survey: SurveyInfo | None) -> bool:
+    if survey is None or survey.recipient != msg.customer or msg.command is not None:
+        return False
+    return survey.rating is not None or read_answer(msg.text) is not None
 
 
 def _vote(msg: ChatMessage, view: ChatView) -> ChatDecision:

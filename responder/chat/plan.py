@@ -15,13 +15,14 @@ from responder.chat.decide import (
     ChatView,
     StaffCommand,
     StaffReply,
+    SurveyNote,
     SurveyVote,
     TicketInfo,
     Welcome,
     decide_chat,
 )
 from responder.chat.post import Post, Topic, post_id
-from responder.chat.survey import unknown_press, vote_outcome
+from responder.chat.survey import note_outcome, open_surveys, unknown_press, vote_outcome
 from responder.chat.update import CAPTIONED, ChatMessage
 from responder.csat.model import read_press
 from responder.decide import OUT_OF_HOURS, Acknowledge, FollowUp, Moment, Record, Suppress
@@ -71,6 +72,9 @@ class ChatPlanner:
             threads=frozenset(m.thread_id for m in mine if m.thread_id is not None),
             refs=frozenset(args | set(candidates)),
             surveys=frozenset(p[0] for m in msgs if (p := read_press(m.data))),
+            replied=frozenset(
+                m.reply_to for m in msgs if m.chat_type == "private" and m.reply_to is not None
+            ),
         )
 
     def outcomes(
@@ -87,6 +91,8 @@ class ChatPlanner:
         )
         outcomes: list[Outcome] = []
         relays: list[Relay] = []
+        # A reply to a survey that has closed is an ordinary message again.
+        view.survey_posts = open_surveys(settings, view.survey_posts, self.now)
         for row, msg in zip(rows, msgs, strict=True):
             hint = _hint(msg.language_code)
             detected = detect_language(msg.text) if msg.text else None
@@ -141,6 +147,8 @@ class ChatPlanner:
             return self._command(base, msg, decision, view)
         if isinstance(decision, SurveyVote):
             return vote_outcome(self.settings, profile, self.now, base, msg, decision, view)
+        if isinstance(decision, SurveyNote):
+            return note_outcome(self.settings, profile, base, msg, decision, view)
         language = language or profile.language
         info = TicketInfo(decision.ref, decision.target, "open", language, msg.name)
         reply: NewReply | None = None

@@ -7,13 +7,17 @@ import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from responder.chat.decide import ChatView, SurveyVote
+from responder.chat.decide import ChatView, SurveyNote, SurveyVote
+from responder.chat.post import Post, post_id
 from responder.chat.update import ChatMessage
+from responder.csat.answer import read_answer
 from responder.csat.buttons import CLOSED, confirmation, press_answered
-from responder.csat.model import SurveyAnswer
+from responder.csat.model import SurveyAnswer, SurveyInfo
 from responder.decide import Suppress
 from responder.planning import ChannelProfile
 from responder.storage.decisions import Outcome
+from responder.storage.records import NewReply
+from responder.storage.views import CSAT_THANKS
 
 if TYPE_CHECKING:
     from responder.settings import Settings
@@ -48,6 +52,48 @@ def vote_outcome(
         info, rating=rating or info.rating, nps=info.nps if nps is None else nps
     )
     return dataclasses.replace(base, reply=reply, survey=answer)
+
+
+NOTED = {
+    "id": "Terima kasih atas masukan Anda, sudah kami sampaikan ke tim.",
+    "en": "Thank you for your feedback; we have passed it on to the team.",
+}
+
+
+def open_surveys(
+    settings: Settings, surveys: dict[int, SurveyInfo], now: datetime
+) -> dict[int, SurveyInfo]:
+    csat = settings.csat
+    if csat is None:
+        return {}
+    return {
+        post: info
+        for post, info in surveys.items()
+        if info.sent_at is not None and now <= info.sent_at + csat.answer_within
+    }
+
+
+def note_outcome(
+    settings: Settings,
+    profile: ChannelProfile,
+    base: Outcome,
+    msg: ChatMessage,
+    note: SurveyNote,
+    view: ChatView,
+) -> Outcome:
+    """A reply to the survey message: "4, cepat sekali" rates it; after a rating, any text
+    is the comment (the confirmation invites one)."""
+    assert settings.csat is not None
+    info = view.survey_posts[msg.reply_to or 0]
+    found = read_answer(msg.text, nps_asked=settings.csat.nps)
+    if found is not None:
+        answer = SurveyAnswer(note.survey_id, found.rating, found.nps, found.comment, "telegram")
+    else:
+        answer = SurveyAnswer(note.survey_id, None, None, msg.text.strip(), "telegram")
+    words = NOTED.get(info.language, NOTED["en"])
+    post = Post(chat_id=int(info.recipient), text=words, reply_to=msg.message_id)
+    reply = NewReply(CSAT_THANKS, info.recipient, "", post_id(profile.name), post.to_bytes())
+    return dataclasses.replace(base, reply=reply, survey=answer, returned=msg.customer)
 
 
 def unknown_press(profile: ChannelProfile, base: Outcome, msg: ChatMessage) -> Outcome:

@@ -76,7 +76,9 @@ def survey_message(
     )
 
 
-def low_rating_sends(settings: Settings, info: SurveyInfo, now: datetime) -> list[Send]:
+def low_rating_sends(
+    settings: Settings, info: SurveyInfo, now: datetime, told: int = 0
+) -> list[Send]:
     """One email per staff address, one post per staff group, with the customer's comment."""
     assert settings.csat is not None
     home = settings.profiles.get(info.channel)
@@ -90,7 +92,8 @@ def low_rating_sends(settings: Settings, info: SurveyInfo, now: datetime) -> lis
         "comment": info.comment,
         "via": info.via or "",
     }
-    kind = f"{CSAT_LOW}_{info.id}"
+    # One notice per (survey, time told): a comment after the rating is told again, with it.
+    kind = f"{CSAT_LOW}_{info.id}" + (f"_{told}" if told else "")
     sender = mailer(settings, home)
     if emails and sender is not None:
         context = survey_context(

@@ -16,7 +16,7 @@ from responder.csat.model import SurveyAnswer, SurveyInfo
 from responder.mail.parse import parse_message
 from responder.metrics import Metrics
 from responder.models import OutboundReply
-from responder.settings import Settings
+from responder.settings import CSAT_LOW, Settings
 from responder.sla.wakeups import Wakeups, catch_up
 from responder.storage import meta, schema, survey_answers, survey_sends, surveys
 from responder.storage.decisions import Queued
@@ -210,10 +210,13 @@ class SurveyService:
             firsts = await _first_inbound(conn, [i.ticket_id for i in infos.values()])
             claimed = await survey_answers.mark_notified(conn, list(infos), now)
             told = [i for i in infos.values() if i.id in claimed and i.ticket_id in firsts]
+            before = await _times_told(conn, [info.id for info in told])
             rows = [
                 Send(firsts[info.ticket_id], channel, ticket_id, reply)
                 for info in told
-                for channel, ticket_id, reply in low_rating_sends(s, info, now)
+                for channel, ticket_id, reply in low_rating_sends(
+                    s, info, now, before.get(info.id, 0)
+                )
             ]
             queued = await queue_sends(conn, rows, now)
         self._send(queued)
@@ -239,6 +242,19 @@ async def _first_inbound(conn: AsyncConnection, ticket_ids: list[int]) -> dict[i
         .group_by(i.c.ticket_id)
     )
     return {row.ticket_id: row.first for row in rows}
+
+
+async def _times_told(conn: AsyncConnection, survey_ids: list[int]) -> dict[int, int]:
+    """How many low-rating notices each survey has had (a comment after the rating adds one)."""
+    r = schema.replies
+    told: dict[int, set[str]] = {}
+    for survey_id in survey_ids:
+        rows = await conn.execute(
+            select(r.c.kind).where(r.c.kind.like(f"{CSAT_LOW}\\_{survey_id}%", escape="\\"))
+        )
+        kinds = {row.kind for row in rows}
+        told[survey_id] = {k for k in kinds if k.split("_")[2] == str(survey_id)}
+    return {survey_id: len(kinds) for survey_id, kinds in told.items()}
 
 
 def _parents(due: Sequence[survey_sends.DueSurvey]) -> dict[int, str]:

@@ -26,6 +26,7 @@ class ChatKeys:
     threads: frozenset[int]
     refs: frozenset[str]
     surveys: frozenset[int] = frozenset()  # named by survey buttons pressed
+    replied: frozenset[int] = frozenset()  # our messages customers replied to (a survey?)
 
 
 async def load_chat_view(
@@ -89,6 +90,10 @@ async def load_chat_view(
     if keys.surveys:
         found = await survey_answers.load(conn, ids=keys.surveys)
         view.surveys = {i: info for i, info in found.items() if info.channel == keys.channel}
+    if keys.replied:
+        posts = [str(m) for m in keys.replied]
+        found = await survey_answers.load(conn, posts=posts, channel=keys.channel)
+        view.survey_posts = {info.post: info for info in found.values() if info.post}
     view.recent_replies = await recent_replies(conn, keys.customers, since)
     view.closed_replies = await closed_replies(conn, keys.customers, periods)
     return view

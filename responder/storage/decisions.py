@@ -9,11 +9,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.chat.decide import ChatDecision, StaffCommand, StaffReply, SurveyVote, Welcome
+from responder.chat.decide import (
+    ChatDecision,
+    StaffCommand,
+    StaffReply,
+    SurveyNote,
+    SurveyVote,
+    Welcome,
+)
 from responder.csat.model import SurveyAnswer
 from responder.decide import Acknowledge, FollowUp, Record, Suppress
 from responder.storage import schema, survey_answers
 from responder.storage.records import NewEvent, NewReply, NewTicket
+
+# Decisions about a ticket that already exists (found by its reference).
+ON_A_TICKET = (FollowUp, StaffReply, StaffCommand, SurveyVote, SurveyNote)
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,9 @@ async def apply_outcomes(
         {
             o.decision.ref
             for o in outcomes
-            if isinstance(o.decision, FollowUp | StaffReply | StaffCommand | SurveyVote)
+            if isinstance(
+                o.decision, FollowUp | StaffReply | StaffCommand | SurveyVote | SurveyNote
+            )
         },
     )
     opened = [o for o in outcomes if isinstance(o.decision, Acknowledge | Record)]
@@ -280,7 +292,7 @@ def outcome_word(decision: ChatDecision) -> str:
         return "staff-reply"
     if isinstance(decision, StaffCommand):
         return f"staff-{decision.command}"
-    if isinstance(decision, SurveyVote):
+    if isinstance(decision, SurveyVote | SurveyNote):
         return "survey-answer"
     if isinstance(decision, Record):
         return "recorded"

@@ -15,12 +15,18 @@ COMMENT_CHARS = 2000
 
 
 async def load(
-    conn: AsyncConnection, *, ids: Iterable[int] = (), refs: Iterable[str] = ()
+    conn: AsyncConnection,
+    *,
+    ids: Iterable[int] = (),
+    refs: Iterable[str] = (),
+    posts: Iterable[str] = (),
+    channel: str = "",
 ) -> dict[int, SurveyInfo]:
-    """Surveys by id, or by their tickets' refs; only those sent (answerable)."""
+    """Surveys by id, by their tickets' refs, or by the Telegram message they went out as
+    (in `channel`); only those sent (answerable)."""
     s, t, r = schema.surveys, schema.tickets, schema.replies
-    ids, refs = list(ids), list(refs)
-    if not ids and not refs:
+    ids, refs, posts = list(ids), list(refs), list(posts)
+    if not ids and not refs and not posts:
         return {}
     query = (
         select(
@@ -35,7 +41,12 @@ async def load(
         .outerjoin(r, r.c.id == s.c.reply_id)
         .where(s.c.state.in_(("sent", "answered")))
     )
-    query = query.where(s.c.id.in_(ids)) if ids else query.where(t.c.ref.in_(refs))
+    if ids:
+        query = query.where(s.c.id.in_(ids))
+    elif refs:
+        query = query.where(t.c.ref.in_(refs))
+    else:
+        query = query.where(r.c.external_id.in_(posts), r.c.channel == channel)
     out = {}
     for row in await conn.execute(query):
         post = str(row.post or "")
@@ -80,6 +91,8 @@ async def record(
             values["nps"] = answer.nps
         if answer.comment:
             values["comment"] = answer.comment[:COMMENT_CHARS]
+            # Staff told of a low rating before the comment came hear of it again, with it.
+            values["notified_at"] = None
         result = await conn.execute(
             update(s)
             .where(s.c.id == answer.survey_id, s.c.state.in_(("sent", "answered")))
