@@ -10,11 +10,9 @@ import os
 import platform
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +22,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from bench.workdir import work_dir
 from responder.devservers import Dovecot, DovecotError, Received, RecordingSMTPServer
 from responder.devservers.dovecot import find_dovecot
 
@@ -500,31 +499,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.messages < 0 or args.backlog < 0:
         parser.error("--messages and --backlog must not be negative")
 
-    work = Path(tempfile.mkdtemp(prefix="ackbench-"))
-    (work / "imap-password").write_text(PASSWORD + "\n")
-    dovecot = Dovecot(work / "dovecot", {user: PASSWORD for user in USERS.values()})
-    smtp = RecordingSMTPServer()
     results: dict[str, Figures] = {}
-    failed = True
-    try:
-        dovecot.start()
-        smtp.start()
-        for subject in (
-            BaselineSubject(work, dovecot, smtp),
-            DaemonSubject(work, dovecot, smtp),
-        ):
-            results[subject.name] = measure(subject, dovecot, smtp, args.messages, args.backlog)
-        failed = False
-    except (BenchError, DovecotError, OSError, imaplib.IMAP4.error) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-    finally:
-        smtp.stop()
-        dovecot.stop()
-        if failed or args.keep:
-            print(f"bench: work directory kept at {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failed:
+    errors = (BenchError, DovecotError, OSError, imaplib.IMAP4.error)
+    with work_dir("ackbench-", keep=args.keep, errors=errors) as work:
+        (work.path / "imap-password").write_text(PASSWORD + "\n")
+        dovecot = Dovecot(work.path / "dovecot", {user: PASSWORD for user in USERS.values()})
+        smtp = RecordingSMTPServer()
+        try:
+            dovecot.start()
+            smtp.start()
+            for subject in (
+                BaselineSubject(work.path, dovecot, smtp),
+                DaemonSubject(work.path, dovecot, smtp),
+            ):
+                results[subject.name] = measure(subject, dovecot, smtp, args.messages, args.backlog)
+        finally:
+            smtp.stop()
+            dovecot.stop()
+    if work.failed:
         return 1
 
     daemon, baseline = results["daemon"], results["baseline"]

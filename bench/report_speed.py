@@ -14,12 +14,10 @@ import os
 import platform
 import pstats
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.workdir import work_dir
 from responder.errors import ResponderError
 from responder.storage.store import Store
 
@@ -604,26 +603,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--tickets and --repeat must be positive")
 
     first, last = period_days(datetime.now(JAKARTA).date())
-    work = Path(tempfile.mkdtemp(prefix="reportbench-"))
-    failed = True
-    try:
+    errors = (BenchError, ResponderError, OSError, sqlite3.Error)
+    with work_dir("reportbench-", keep=args.keep, errors=errors) as work:
         began = time.perf_counter()
-        config, db, counts = build(work, args.tickets, first, last)
+        config, db, counts = build(work.path, args.tickets, first, last)
         f = Figures(
             args.tickets, first.isoformat(), last.isoformat(), counts, time.perf_counter() - began
         )
         progress(f"[build] {counts} in {f.build_seconds:.1f}s")
-        measure(config, db, work, f, args.repeat)
+        measure(config, db, work.path, f, args.repeat)
         report = profile(config, first, last, args.profile) if args.profile else ""
-        failed = False
-    except (BenchError, ResponderError, OSError, sqlite3.Error) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-    finally:
-        if failed or args.keep:
-            print(f"bench: work directory kept at {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failed:
+    if work.failed:
         return 1
 
     c = f.counts

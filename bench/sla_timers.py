@@ -12,11 +12,8 @@ import os
 import platform
 import random
 import re
-import shutil
 import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,6 +26,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
 from bench.ack_latency import percentile, progress
+from bench.workdir import work_dir
 from responder.config import load_config_text
 from responder.errors import ResponderError
 from responder.models import OutboundReply
@@ -781,19 +779,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--timers, --fire and --repeat must be positive")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    work = Path(tempfile.mkdtemp(prefix="slabench-"))
-    failed = True
-    try:
-        load, wake, e2e = asyncio.run(run(args, work))
-        failed = False
-    except (BenchError, ResponderError, OSError, sqlite3.Error) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-    finally:
-        if failed or args.keep:
-            print(f"bench: work directory kept at {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failed:
+    errors = (BenchError, ResponderError, OSError, sqlite3.Error)
+    with work_dir("slabench-", keep=args.keep, errors=errors) as work:
+        load, wake, e2e = asyncio.run(run(args, work.path))
+    if work.failed:
         return 1
 
     print(

@@ -8,11 +8,9 @@ import json
 import math
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,6 +20,7 @@ from typing import Any
 import httpx
 
 from bench.ack_latency import percentile, progress
+from bench.workdir import work_dir
 from responder.devservers import TelegramStandIn
 from responder.devservers.telegram_api import SentMessage
 
@@ -447,30 +446,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.messages < 1 or args.relay < 0 or args.gap < 0:
         parser.error("--messages must be positive, --relay and --gap not negative")
 
-    work = Path(tempfile.mkdtemp(prefix="tgbench-"))
-    (work / "telegram-token").write_text(TOKEN + "\n")
     results: dict[str, Figures] = {}
-    failed = True
-    try:
+    errors = (BenchError, OSError, httpx.HTTPError, RuntimeError)
+    with work_dir("tgbench-", keep=args.keep, errors=errors, logs=True) as work:
+        (work.path / "telegram-token").write_text(TOKEN + "\n")
         results["floor"] = measure_http(args.messages, args.gap)
-        results["echo"] = measure_bot("echo bot", work, args.messages, args.gap, 200_000)
-        results["daemon"] = measure_bot("daemon", work, args.messages, args.gap, 10_000)
+        results["echo"] = measure_bot("echo bot", work.path, args.messages, args.gap, 200_000)
+        results["daemon"] = measure_bot("daemon", work.path, args.messages, args.gap, 10_000)
         if args.relay:
             results["relay"] = measure_bot(
-                "daemon relay", work, args.relay, args.gap, 100_000, relay=True
+                "daemon relay", work.path, args.relay, args.gap, 100_000, relay=True
             )
-        failed = False
-    except (BenchError, OSError, httpx.HTTPError, RuntimeError) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        for log in sorted(work.glob("*.log")):
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-            print(f"--- {log.name} (tail)\n{tail}", file=sys.stderr)
-    finally:
-        if failed or args.keep:
-            print(f"bench: work directory kept at {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failed:
+    if work.failed:
         return 1
 
     daemon, floor, echo = results["daemon"], results["floor"], results["echo"]

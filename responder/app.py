@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from responder.channels.base import Channel
 from responder.channels.registry import build_channel
@@ -23,8 +24,9 @@ from responder.sla.service import SlaService
 from responder.storage.store import Store, utcnow
 from responder.tasks import TaskGroup
 from responder.web.health import LoopMonitor
-from responder.web.server import HttpServer
-from responder.web.survey_pages import SurveyPages
+
+if TYPE_CHECKING:
+    from responder.web.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,11 @@ class App:
         )
         await self.surveys.start()
         if self.config.http is not None:
+            # Imported only when asked for: aiohttp's server costs ~10 MB of RSS (issue 2's
+            # budget is 80 MB) in every daemon that listens on nothing.
+            from responder.web.server import HttpServer
+            from responder.web.survey_pages import SurveyPages
+
             pages = SurveyPages(self.surveys, lambda: dispatcher.settings, self._clock)
             self.http = HttpServer(
                 self.config.http, self.metrics, self.health, self.monitor, routes=pages.routes()

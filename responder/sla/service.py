@@ -67,6 +67,11 @@ class SlaService:
 
     async def _on_change(self, conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> None:
         s = self._settings()
+        if not s.sla.policies:
+            # No promises: nothing to plan, and reading every batch's tickets again would
+            # halve a backlog's pace. Rows left from earlier policies are stopped by the
+            # re-plan that a changed fingerprint starts (at start or on reload).
+            return
         # Armed before the commit: harmless, since a job re-reads its row when it fires.
         self.wakeups.arm(await timers.replan(conn, ticket_ids, s.sla, s.calendar, now))
 
