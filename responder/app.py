@@ -21,6 +21,7 @@ from responder.metrics import Metrics
 from responder.outbox import Outbox, RetryPolicy
 from responder.settings import build_settings
 from responder.sla.service import SlaService
+from responder.storage.retention import run_retention
 from responder.storage.store import Store, utcnow
 from responder.tasks import TaskGroup
 from responder.web.health import LoopMonitor
@@ -124,6 +125,9 @@ class App:
         for channel in self.channels.values():
             await channel.start(inbox)
         self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
+        if self.config.retention is not None:
+            # Message bodies older than the retention go, once a day; figures stay.
+            self.tasks.spawn(run_retention(self.store, self.config, self._clock), name="retention")
         log.info("responder started with %d channel(s)", len(self.channels))
 
     async def _open_sla_gate(self, wait: float = SLA_GATE_SECONDS) -> None:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     # Imported when a command needs it: `--version` and `check` should not pay for the
     # channels, storage and IMAP client.
     from responder.app import App
+    from responder.logs import LogFormat
+    from responder.notify import Notifier
 
 EX_OK = 0
 EX_FAILURE = 1
@@ -34,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daemon in the foreground")
     run.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines (default) or one JSON object per line",
+    )
     check = sub.add_parser("check", help="validate the config and templates, then exit")
     check.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
     simulate = sub.add_parser(
@@ -64,6 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--html", metavar="OUT.html", type=Path, default=None, help="also write an HTML page here"
     )
+    install = sub.add_parser(
+        "install-service", help="put the systemd unit and a first config in place (as root)"
+    )
+    install.add_argument(
+        "--config",
+        type=Path,
+        default=Path("/etc/responder/config.yaml"),
+        help="where the config lives (created from the example if absent)",
+    )
+    install.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
+    install.add_argument("--force", action="store_true", help="replace an existing unit file")
+    _ops_parsers(sub)
     demo = sub.add_parser(
         "demo", help="run the daemon against a local Dovecot and SMTP server with sample mail"
     )
@@ -76,14 +96,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # aioimaplib logs every line it sends at DEBUG, LOGIN included; never let it through.
-    logging.getLogger("aioimaplib").setLevel(logging.WARNING)
+def _ops_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """status, export, purge, backup: safe beside the running daemon (responder.ops)."""
+    status = sub.add_parser("status", help="what is open, waiting and failing now (read-only)")
+    status.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    export = sub.add_parser("export", help="write tickets with their messages (read-only)")
+    export.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    export.add_argument("--since", metavar="DATE", help="tickets opened on or after this day")
+    export.add_argument("--until", metavar="DATE", help="tickets opened on or before this day")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--out", metavar="PATH", type=Path, help="write here (default: stdout)")
+    export.add_argument("--no-bodies", action="store_true", help="metadata only, no texts")
+    purge = sub.add_parser("purge", help="blank texts older than retention.bodies_after")
+    purge.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    purge.add_argument("--dry-run", action="store_true", help="count only; change nothing")
+    backup = sub.add_parser("backup", help="copy the SQLite database online, then check it")
+    backup.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    backup.add_argument("out", metavar="OUT.db", type=Path, help="the copy to write")
+    backup.add_argument("--force", action="store_true", help="overwrite OUT.db if it exists")
+
+
+def setup_logging(level: str, fmt: LogFormat = "text") -> None:
+    """See responder.logs; imported on use, as `--version` need not pay for it."""
+    from responder import logs
+
+    logs.setup_logging(level, fmt)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,11 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.config)
         if args.command == "run":
-            return _run(args.config)
+            return _run(args.config, args.log_format)
         if args.command == "simulate":
             return _simulate(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "install-service":
+            return _install(args)
+        if args.command in ("status", "export", "purge", "backup"):
+            from responder.ops import commands
+
+            return int(getattr(commands, args.command)(args))
         if args.command == "demo":
             from responder.demo import run_demo
 
@@ -111,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EX_OK
     return EX_USAGE
+
+
+def _install(args: argparse.Namespace) -> int:
+    from responder.install import install, next_steps
+
+    config = args.config if args.config.is_absolute() else args.config.absolute()
+    print(next_steps(install(args.root, config, force=args.force), config))
+    return EX_OK
 
 
 def _check(path: Path) -> int:
@@ -181,22 +233,27 @@ def _report(args: argparse.Namespace) -> int:
     return EX_OK
 
 
-def _run(path: Path) -> int:
+def _run(path: Path, log_format: LogFormat = "text") -> int:
     from responder.app import App
     from responder.config import load_config
+    from responder.logs import redact_config
 
     config = load_config(path)
-    setup_logging(config.log_level)
+    setup_logging(config.log_level, log_format)
+    redact_config(config)  # no log line carries a password or token, even by mistake
     asyncio.run(_serve(App(config), path))
     return EX_OK
 
 
 async def _serve(app: App, path: Path) -> None:
+    from responder.notify import Notifier, settled
+
+    systemd = Notifier.from_env()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(app, path))
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(app, path, systemd))
     try:
         await app.start()
     except BaseException:
@@ -204,23 +261,44 @@ async def _serve(app: App, path: Path) -> None:
         await app.stop()
         raise
     try:
+        await settled(lambda: app.health().values(), stop)
+        systemd.ready(await _status(app))
+        app.tasks.spawn(systemd.keep_status(lambda: _status(app)), name="systemd:status")
+        watchdog = systemd.keep_watchdog(lambda: app.monitor.responsive)
+        app.tasks.spawn(watchdog, name="systemd:watchdog")
         await stop.wait()
         log.info("signal received; stopping")
     finally:
+        systemd.stopping()
         await app.stop()
+        systemd.close()
 
 
-def _reload(app: App, path: Path) -> None:
+async def _status(app: App) -> str:
+    """systemd's STATUS= line, as `systemctl status` shows it."""
+    from responder.storage.status import open_tickets
+
+    up = sum(state == "connected" for state in app.health().values())
+    return f"{up} channel(s) connected, {await open_tickets(app.store)} open tickets"
+
+
+def _reload(app: App, path: Path, systemd: Notifier) -> None:
     """SIGHUP: re-read the config, rules and templates; keep the old ones if they are bad."""
     from responder.config import load_config
+    from responder.logs import redact_config
 
     log.info("SIGHUP: reloading %s", path)
+    # sd_notify(3): RELOADING=1 first, READY=1 once done, whatever the outcome, or systemd
+    # (Type=notify-reload) waits for the reload until its timeout.
+    systemd.reloading()
     try:
         config = load_config(path)
     except ConfigError as exc:
         log.error("reload refused; keeping the running configuration:\n%s", exc)
-        return
-    app.reload(config)
+    else:
+        redact_config(config)
+        app.reload(config)
+    systemd.ready()
 
 
 if __name__ == "__main__":

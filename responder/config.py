@@ -57,6 +57,7 @@ __all__ = [
     "GuardsConfig",
     "ImapConfig",
     "ReplyCapConfig",
+    "RetentionConfig",
     "Security",
     "SmtpConfig",
     "TelegramChannelConfig",
@@ -221,6 +222,19 @@ class DeliveryConfig(FrozenModel):
     max_attempts: int = Field(default=12, strict=True, ge=1, le=100)
 
 
+class RetentionConfig(FrozenModel):
+    """How long message texts are kept; rows, times and figures are kept for ever."""
+
+    bodies_after: PositiveDuration = timedelta(days=180)
+
+    @field_validator("bodies_after")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise fail("duration", "at least 1d: texts younger than a day are still in use")
+        return value
+
+
 class Config(FrozenModel):
     """The whole configuration file, validated; load it with load_config."""
 
@@ -238,6 +252,7 @@ class Config(FrozenModel):
     sla: SlaConfig | None = None  # absent: no response-time promises
     csat: CsatConfig | None = None  # absent: no satisfaction surveys
     http: HttpConfig | None = None  # absent: no web endpoint (metrics, health, survey pages)
+    retention: RetentionConfig | None = None  # absent: message bodies are kept for ever
     channels: tuple[ChannelConfig, ...] = Field(min_length=1)
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)

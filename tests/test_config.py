@@ -314,7 +314,7 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
             "config.yaml:3:11: channels: expected at least 1 entry, got none",
             'config.yaml:4:1: unknown key "unused" (expected one of: timezone, state_dir, '
             "database_url, templates_dir, queue_size, log_level, guards, delivery, business_hours, "
-            "vip, rules, sla, csat, http, channels)",
+            "vip, rules, sla, csat, http, retention, channels)",
         ],
     ),
     (
@@ -515,8 +515,7 @@ def test_example_config_loads_and_mentions_every_key(tmp_path: Path) -> None:
     for name in ("imap", "smtp"):
         (tmp_path / name).write_text(f"{name}-secret\n")
     (tmp_path / "telegram").write_text("123456:ABCdefGHIjklMNOpqrSTUvwxYZ\n")
-    (tmp_path / "survey-key").write_text("a-long-random-signing-secret\n")
-    text = EXAMPLE.read_text().replace("/run/credentials/responder/", f"{tmp_path}/")
+    text = EXAMPLE.read_text().replace("/run/credentials/responder.service/", f"{tmp_path}/")
     config = load_config_text(text, str(EXAMPLE), EXAMPLE.parent, environ={})
     channel, bot = config.channels
     assert isinstance(channel, EmailChannelConfig) and isinstance(bot, TelegramChannelConfig)
@@ -527,6 +526,8 @@ def test_example_config_loads_and_mentions_every_key(tmp_path: Path) -> None:
     assert channel.smtp.password == SecretStr("smtp-secret")
     assert library_limits(config) == []
     example: dict[str, Any] = load_yaml(EXAMPLE.read_text(), "example")[0]
-    assert example["channels"][0]["imap"]["password_file"] == "/run/credentials/responder/imap"
+    assert (
+        example["channels"][0]["imap"]["password_file"] == "/run/credentials/responder.service/imap"
+    )
     missing = {name for name in _field_names(Config) if f"{name}:" not in EXAMPLE.read_text()}
     assert missing == set()

@@ -1,0 +1,1 @@
+"""Safe operations from the command line: status, export, backup and purge."""

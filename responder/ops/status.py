@@ -1,0 +1,207 @@
+"""`responder status`: what the daemon's database says now, read-only, beside the daemon."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select
+
+from responder.storage import schema
+
+RESPONSES = ("staff_reply", "answered")  # events that answer the customer
+
+
+def read_status(
+    conn: Connection, now: datetime, zone: ZoneInfo, channels: Iterable[str]
+) -> dict[str, Any]:
+    """Everything `responder status` shows, JSON-ready (times ISO 8601 in zone, ages in s)."""
+    t, r, tm, s, i = (
+        schema.tickets,
+        schema.replies,
+        schema.timers,
+        schema.surveys,
+        schema.inbound,
+    )
+    names = set(channels)
+    open_by = _counts(conn, select(t.c.channel, func.count()).where(t.c.status == "open"))
+    replies: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in conn.execute(
+        select(r.c.channel, r.c.state, r.c.attempts > 0, func.count())
+        .where(r.c.state.in_(("pending", "parked")))
+        .group_by(r.c.channel, r.c.state, r.c.attempts > 0)
+    ):
+        state = "parked" if row[1] == "parked" else "retrying" if row[2] else "pending"
+        replies[row[0]][state] += int(row[3])
+    last_in = {
+        row[0]: row[1]
+        for row in conn.execute(
+            select(i.c.channel, func.max(i.c.received_at)).group_by(i.c.channel)
+        )
+    }
+    names |= set(open_by) | set(replies) | set(last_in)
+    today = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
+    tomorrow = today + timedelta(days=1)
+    pending = tm.c.state == "pending"
+    planned = s.c.state == "planned"
+
+    def count(*where: Any) -> int:
+        return int(conn.execute(select(func.count()).where(*where)).scalar() or 0)
+
+    return {
+        "now": _when(now, now, zone),
+        "open_tickets": sum(open_by.values()),
+        "oldest_waiting": _oldest_waiting(conn, now, zone),
+        "replies": {k: sum(c[k] for c in replies.values()) for k in _REPLY_STATES},
+        "sla_timers": {
+            "due_next_hour": count(
+                pending, tm.c.due_at >= now, tm.c.due_at < now + timedelta(hours=1)
+            ),
+            "overdue": count(pending, tm.c.due_at < now),
+        },
+        "surveys": {
+            "planned": count(planned),
+            "planned_today": count(planned, s.c.due_at >= today, s.c.due_at < tomorrow),
+            "sent_today": count(s.c.sent_at >= today, s.c.sent_at < tomorrow),
+        },
+        "channels": {
+            name: {
+                "open_tickets": open_by.get(name, 0),
+                "replies": {k: replies[name][k] for k in _REPLY_STATES},
+                "last_inbound": _when(last_in.get(name), now, zone),
+                "last_parked_error": _last_error(conn, name, now, zone, parked=True),
+                "last_error": _last_error(conn, name, now, zone, parked=False),
+            }
+            for name in sorted(names)
+        },
+    }
+
+
+_REPLY_STATES = ("pending", "retrying", "parked")
+
+
+def _counts(conn: Connection, query: Any) -> dict[str, int]:
+    return {row[0]: int(row[1]) for row in conn.execute(query.group_by(schema.tickets.c.channel))}
+
+
+def _when(at: datetime | None, now: datetime, zone: ZoneInfo) -> dict[str, Any] | None:
+    if at is None:
+        return None
+    return {"at": at.astimezone(zone).isoformat(), "age_seconds": int((now - at).total_seconds())}
+
+
+def _oldest_waiting(conn: Connection, now: datetime, zone: ZoneInfo) -> dict[str, Any] | None:
+    """The open ticket whose customer has waited longest for an answer, and since when."""
+    t, e = schema.tickets, schema.ticket_events
+    tickets = {
+        row.id: row
+        for row in conn.execute(
+            select(t.c.id, t.c.ref, t.c.channel, t.c.created_at).where(t.c.status == "open")
+        )
+    }
+    waiting: dict[int, datetime | None] = {tid: row.created_at for tid, row in tickets.items()}
+    events = conn.execute(
+        select(e.c.ticket_id, e.c.kind, e.c.created_at)
+        .join(t, t.c.id == e.c.ticket_id)
+        .where(t.c.status == "open", e.c.kind.in_((*RESPONSES, "customer_reply")))
+        .order_by(e.c.created_at, e.c.id)
+    )
+    for ticket_id, kind, at in events:
+        if kind in RESPONSES:
+            waiting[ticket_id] = None  # answered: the customer waits no more
+        elif waiting[ticket_id] is None:
+            waiting[ticket_id] = at  # wrote again after the answer: waiting from here
+    found = [(since, tid) for tid, since in waiting.items() if since is not None]
+    if not found:
+        return None
+    since, tid = min(found)
+    row = tickets[tid]
+    return {"ref": row.ref, "channel": row.channel, "since": _when(since, now, zone)}
+
+
+def _last_error(
+    conn: Connection, channel: str, now: datetime, zone: ZoneInfo, *, parked: bool
+) -> dict[str, Any] | None:
+    r = schema.replies
+    where = [r.c.channel == channel, r.c.last_error.is_not(None)]
+    if parked:
+        where.append(r.c.state == "parked")
+    row = conn.execute(
+        select(r.c.id, r.c.kind, r.c.state, r.c.created_at, r.c.last_error)
+        .where(*where)
+        .order_by(r.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "reply": row.id,
+        "kind": row.kind,
+        "state": row.state,
+        "created": _when(row.created_at, now, zone),
+        "error": row.last_error,
+    }
+
+
+def age(seconds: int) -> str:
+    """3d 4h, 2h 5m, 12m, 40s: the two largest units."""
+    parts: list[str] = []
+    rest = max(seconds, 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size or (unit == "s" and not parts):
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def _at(when: dict[str, Any] | None) -> str:
+    if when is None:
+        return "never"
+    local = datetime.fromisoformat(when["at"])
+    return f"{local:%Y-%m-%d %H:%M} ({age(when['age_seconds'])} ago)"
+
+
+def _replies(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts[k]} {k}" for k in _REPLY_STATES)
+
+
+def describe(status: dict[str, Any], source: str) -> str:
+    """The status as plain text for a person."""
+    oldest = status["oldest_waiting"]
+    timers, surveys = status["sla_timers"], status["surveys"]
+    lines = [
+        f"responder status of {source}, at {_at(status['now']).split(' (')[0]}",
+        f"Open tickets:    {status['open_tickets']}",
+        "Oldest waiting:  "
+        + (
+            f"{oldest['ref']} on {oldest['channel']}, since {_at(oldest['since'])}"
+            if oldest
+            else "none (every open ticket has an answer)"
+        ),
+        f"Replies:         {_replies(status['replies'])}",
+        f"SLA timers:      {timers['due_next_hour']} due in the next hour, "
+        f"{timers['overdue']} overdue",
+        f"Surveys:         {surveys['planned_today']} planned today "
+        f"({surveys['planned']} planned in all), {surveys['sent_today']} sent today",
+    ]
+    for name, channel in status["channels"].items():
+        lines += [
+            "",
+            f"{name}",
+            f"  open tickets:  {channel['open_tickets']}",
+            f"  last inbound:  {_at(channel['last_inbound'])}",
+            f"  replies:       {_replies(channel['replies'])}",
+        ]
+        for label, key in (("last parked", "last_parked_error"), ("last error", "last_error")):
+            error = channel[key]
+            if error is not None and (key == "last_parked_error" or error["state"] != "parked"):
+                lines.append(
+                    f"  {label + ':':<14} reply {error['reply']} ({error['kind']}, "
+                    f"{error['state']}, created {_at(error['created'])}): {error['error']}"
+                )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,211 @@
+"""Retention: blank what people wrote after a while, keep every row, time and figure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from responder.errors import StorageError
+from responder.storage import schema
+
+if TYPE_CHECKING:
+    from responder.config import Config
+    from responder.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# Where a blanked text stood. Blanked bodies are b""; the meta row records the cut-off.
+MARKER = "[removed by retention]"
+PURGED_BEFORE_KEY = "retention.bodies_purged_before"
+# Event details that are facts, not text: "first_response breach" (SLA figures count them),
+# a staff mail client's Message-ID. Every other event's detail is what a person wrote.
+FACT_EVENTS = ("answered", "done")
+BATCH = 500  # rows per table per transaction in the daemon, so its writes never wait long
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    """How many texts a purge blanked (or, dry, would blank), by table."""
+
+    inbound: int = 0
+    replies: int = 0
+    events: int = 0
+    comments: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inbound + self.replies + self.events + self.comments
+
+    def __add__(self, other: PurgeCounts) -> PurgeCounts:
+        return PurgeCounts(
+            self.inbound + other.inbound,
+            self.replies + other.replies,
+            self.events + other.events,
+            self.comments + other.comments,
+        )
+
+
+def is_text_event(kind: str) -> bool:
+    """Whether a ticket event's detail is someone's text (a staff reply, a note)."""
+    return not kind.startswith("sla_") and kind not in FACT_EVENTS
+
+
+def _inbound_where(before: datetime) -> ColumnElement[bool]:
+    i, t, s = schema.inbound, schema.tickets, schema.surveys
+    # Still needed: a message not yet decided, and the messages of a ticket still open (SLA
+    # alerts quote its first one) or whose survey is still to go (it threads under it).
+    open_ticket = exists().where(t.c.id == i.c.ticket_id, t.c.status == "open")
+    survey_due = exists().where(s.c.ticket_id == i.c.ticket_id, s.c.state == "planned")
+    return and_(
+        i.c.received_at < before,
+        i.c.state != "new",
+        func.length(i.c.raw) > 0,
+        ~open_ticket,
+        ~survey_due,
+    )
+
+
+def _replies_where(before: datetime) -> ColumnElement[bool]:
+    r = schema.replies
+    # A pending reply is still to be sent from this very text.
+    return and_(
+        r.c.created_at < before, r.c.state.in_(("sent", "parked")), func.length(r.c.message) > 0
+    )
+
+
+def _events_where(before: datetime) -> ColumnElement[bool]:
+    e = schema.ticket_events
+    return and_(
+        e.c.created_at < before,
+        e.c.detail.is_not(None),
+        e.c.detail != "",
+        ~e.c.kind.like("sla\\_%", escape="\\"),
+        e.c.kind.not_in(FACT_EVENTS),
+        e.c.detail.not_in((MARKER, MARKER + " ?")),
+    )
+
+
+def _surveys_where(before: datetime) -> ColumnElement[bool]:
+    s = schema.surveys
+    return and_(
+        s.c.answered_at < before,
+        s.c.comment.is_not(None),
+        s.c.comment != "",
+        s.c.comment != MARKER,
+    )
+
+
+def _ids(
+    conn: Connection, table: Table, where: ColumnElement[bool], limit: int | None
+) -> list[int]:
+    query = select(table.c.id).where(where).order_by(table.c.id)
+    return list(conn.execute(query if limit is None else query.limit(limit)).scalars())
+
+
+def purge_bodies(
+    conn: Connection, before: datetime, *, dry_run: bool = False, limit: int | None = None
+) -> PurgeCounts:
+    """Blank the texts older than before, in the caller's transaction; see the module doc.
+
+    Blanks inbound.raw and the message of sent or parked replies to b"", the detail of
+    staff replies and notes to MARKER (with " ?" kept when it asked a question, which the
+    SLA clocks read), and survey comments to MARKER. limit caps the rows per table, for
+    short transactions; dry_run counts without writing.
+    """
+    if before.tzinfo is None:
+        raise ValueError("purge_bodies needs an aware datetime")
+    i, r, e, s = schema.inbound, schema.replies, schema.ticket_events, schema.surveys
+    inbound = _ids(conn, i, _inbound_where(before), limit)
+    replies = _ids(conn, r, _replies_where(before), limit)
+    events = _ids(conn, e, _events_where(before), limit)
+    surveys = _ids(conn, s, _surveys_where(before), limit)
+    counts = PurgeCounts(len(inbound), len(replies), len(events), len(surveys))
+    if dry_run:
+        return counts
+    if inbound:
+        conn.execute(update(i).where(i.c.id.in_(inbound), i.c.state != "new").values(raw=b""))
+    if replies:
+        pending = r.c.state.in_(("sent", "parked"))
+        conn.execute(update(r).where(r.c.id.in_(replies), pending).values(message=b""))
+    if events:
+        asked = e.c.detail.contains("?", autoescape=True)
+        where = e.c.id.in_(events)
+        conn.execute(update(e).where(where, asked).values(detail=MARKER + " ?"))
+        conn.execute(update(e).where(where, ~asked).values(detail=MARKER))
+    if surveys:
+        conn.execute(update(s).where(s.c.id.in_(surveys)).values(comment=MARKER))
+    _mark(conn, before)
+    return counts
+
+
+def _mark(conn: Connection, before: datetime) -> None:
+    m = schema.meta
+    value = before.astimezone(UTC).isoformat()
+    old = conn.execute(select(m.c.value).where(m.c.key == PURGED_BEFORE_KEY)).scalar()
+    if old is None:
+        conn.execute(m.insert().values(key=PURGED_BEFORE_KEY, value=value))
+    elif datetime.fromisoformat(old) < before:
+        conn.execute(update(m).where(m.c.key == PURGED_BEFORE_KEY).values(value=value))
+
+
+def purged_before(conn: Connection) -> datetime | None:
+    """The latest cut-off a purge used: texts older than it were blanked."""
+    m = schema.meta
+    value = conn.execute(select(m.c.value).where(m.c.key == PURGED_BEFORE_KEY)).scalar()
+    return None if value is None else datetime.fromisoformat(value)
+
+
+async def purge_once(store: Store, before: datetime, batch: int = BATCH) -> PurgeCounts:
+    """A whole purge through the daemon's store, in short transactions of `batch` rows."""
+    total = PurgeCounts()
+    while True:
+        async with store.transaction() as conn:
+            counts = await conn.run_sync(purge_bodies, before, limit=batch)
+        total += counts
+        if max(counts.inbound, counts.replies, counts.events, counts.comments) < batch:
+            return total
+        await asyncio.sleep(0)  # let the daemon's own writes in between
+
+
+async def run_retention(
+    store: Store,
+    config: Config,
+    clock: Callable[[], datetime],
+    *,
+    interval: timedelta = timedelta(days=1),
+    first_delay: timedelta = timedelta(minutes=1),
+) -> None:
+    """The daemon's retention loop: a purge first_delay after start, then once per interval.
+
+    Returns at once when config.retention is None; a failed purge is logged and tried again
+    at the next interval. Cancel the task to stop it.
+    """
+    if config.retention is None:
+        return
+    keep = config.retention.bodies_after
+    await asyncio.sleep(first_delay.total_seconds())
+    while True:
+        before = clock() - keep
+        try:
+            counts = await purge_once(store, before)
+        except (StorageError, SQLAlchemyError) as exc:
+            log.error("retention: purge failed, next try in %s: %s", interval, exc)
+        else:
+            if counts.total:
+                log.info(
+                    "retention: blanked texts older than %s: %d message(s), %d reply(ies), "
+                    "%d staff text(s), %d survey comment(s)",
+                    keep,
+                    counts.inbound,
+                    counts.replies,
+                    counts.events,
+                    counts.comments,
+                )
+        await asyncio.sleep(interval.total_seconds())
