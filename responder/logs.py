@@ -119,6 +119,9 @@ def setup_logging(
     root.setLevel(getattr(logging, level.upper()))
     # aioimaplib logs every line it sends at DEBUG, LOGIN included; never let it through.
     logging.getLogger("aioimaplib").setLevel(logging.WARNING)
+    # APScheduler only wakes us (the timer rows are the record): one INFO line per job
+    # added or run would bury the log under thousands of SLA and survey timers.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return handler
 
 
