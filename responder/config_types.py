@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from responder.credentials import credential_source
 from responder.yamlload import KeyPath, format_path
 
 Security = Literal["tls", "starttls", "none"]
@@ -196,6 +197,8 @@ def read_secret(ctx: LoadContext, file: Path | None, env: str | None, key: str) 
     if file is not None and env is not None:
         raise fail("secret", f"give {key}_file or {key}_env, not both", (f"{key}_env",))
     if file is not None:
+        if not file.exists() and (source := credential_source(file, ctx.environ)) is not None:
+            file = source  # the service's credential, read where systemd reads it from
         try:
             value = file.read_text(encoding="utf-8").rstrip("\r\n")
         except (OSError, UnicodeError) as exc:

@@ -33,6 +33,7 @@ class Installed:
     config: Path
     config_created: bool
     secrets: Path
+    executable: Path
     notes: list[str] = field(default_factory=list)
 
 
@@ -76,7 +77,7 @@ def install(
         secrets.chmod(0o700)
     except OSError as exc:
         raise InstallError(f"cannot write {exc.filename}: {exc.strerror}") from None
-    result = Installed(unit_path, config_path, created, secrets)
+    result = Installed(unit_path, config_path, created, secrets, exe)
     if os.geteuid() != 0 and root == Path("/"):
         result.notes.append("not run as root: the files may not be where systemd looks")
     return result
@@ -99,7 +100,7 @@ def next_steps(done: Installed, config: Path) -> str:
         f"       install -m 600 /dev/stdin {secrets}/imap <<< 'the IMAP password'",
         "     the unit hands them to the service as credentials (LoadCredential=); remove",
         f"     the LoadCredential= line of any you do not use from {done.unit}",
-        f"  3. check it:   responder check -c {config}",
+        f"  3. check it:   {done.executable} check -c {config}",
         "  4. start it:   systemctl daemon-reload && systemctl enable --now responder",
         "  5. watch it:   journalctl -u responder -f      (and: systemctl status responder)",
     ]

@@ -50,7 +50,7 @@ def test_the_command_prints_the_next_steps(
     assert main(["install-service", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "systemctl enable --now responder" in out and "journalctl -u responder" in out
-    assert f"responder check -c {CONFIG}" in out
+    assert f"{Path(sys.argv[0]).absolute()} check -c {CONFIG}" in out  # this installation
     assert main(["install-service", "--root", str(tmp_path)]) == 1
     assert "--force" in capsys.readouterr().err
 

@@ -178,6 +178,8 @@ def test_status_and_backup_beside_a_writer_holding_a_transaction(
         else:
             assert copied == original
     assert query(copy, "PRAGMA integrity_check") == [("ok",)]
+    # It holds customers' mail: its owner's alone.
+    assert copy.stat().st_mode & 0o777 == 0o600
 
 
 def test_backup_refuses_to_overwrite_and_needs_sqlite(

@@ -52,6 +52,10 @@ def backup(url: str, out: Path, *, force: bool = False) -> BackupResult:
         raise StorageError(f"no directory {out.parent}")
     partial = out.with_name(f".{out.name}.partial")
     try:
+        # The copy holds customers' mail: readable by its owner only, from the first byte.
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         pages = _copy(source, partial)
         _check(partial)
         os.replace(partial, out)
@@ -67,8 +71,6 @@ def backup(url: str, out: Path, *, force: bool = False) -> BackupResult:
 
 
 def _copy(source: Path, partial: Path) -> int:
-    with contextlib.suppress(FileNotFoundError):
-        partial.unlink()
     # mode=ro: the backup only ever reads the daemon's database.
     src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True, timeout=10)
     try:
