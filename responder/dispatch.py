@@ -116,17 +116,7 @@ class Dispatcher:
             if outcome.survey is not None:
                 self._metrics.survey_answered(outcome.channel, outcome.survey.via)
         for q in queued:
-            reply = q.reply
-            self._submit(
-                OutboundReply(
-                    q.reply_id,
-                    q.channel,
-                    reply.envelope_from,
-                    (reply.recipient,),
-                    reply.message,
-                    reply.message_id,
-                )
-            )
+            self._submit(q.outbound())
         return {o.inbound_id: outcome_word(o.decision) for o in outcomes}
 
     async def _chat_outcomes(

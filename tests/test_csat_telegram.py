@@ -42,6 +42,15 @@ async def answered_and_closed(app: App, tg: TelegramStandIn, config: Path) -> Se
     return relay
 
 
+async def surveyed(app: App, tg: TelegramStandIn, config: Path, clock: Clock) -> SentMessage:
+    """A ticket answered and closed, and its survey sent an hour later; returns the survey."""
+    await answered_and_closed(app, tg, config)
+    assert app.surveys is not None
+    clock.now += timedelta(hours=1)
+    await app.surveys.run_due()
+    return (await wait_sent(tg, CUSTOMER, 3))[2]
+
+
 async def survey_state(config: Path) -> dict[str, object]:
     [survey] = await db_rows(config, "surveys")
     return survey
@@ -54,11 +63,7 @@ async def test_buttons_rate_the_ticket_and_the_press_is_confirmed_in_place(
     config = write_telegram_config(tmp_path, tg.base_url, extra=extra, channel_extra=FAST)
     clock = Clock(local(2030, 1, 7, 10, 0))
     async with running(config, clock=clock) as app:
-        await answered_and_closed(app, tg, config)
-        assert app.surveys is not None
-        clock.now += timedelta(hours=1)
-        await app.surveys.run_due()
-        survey = (await wait_sent(tg, CUSTOMER, 3))[2]
+        survey = await surveyed(app, tg, config, clock)
         shown_now = tg.message(CUSTOMER, survey.message_id)
         assert [label for label, _ in shown_now.buttons[0]] == ["1", "2", "3", "4", "5"]
         assert "Halo Budi" in shown(survey) and "1 buruk, 5 sangat baik" in shown(survey)
@@ -126,11 +131,7 @@ async def test_a_press_after_the_survey_closed_is_answered_and_not_recorded(
     config = write_telegram_config(tmp_path, tg.base_url, extra="csat: {}\n", channel_extra=FAST)
     clock = Clock(local(2030, 1, 7, 10, 0))
     async with running(config, clock=clock) as app:
-        await answered_and_closed(app, tg, config)
-        assert app.surveys is not None
-        clock.now += timedelta(hours=1)
-        await app.surveys.run_due()
-        survey = (await wait_sent(tg, CUSTOMER, 3))[2]
+        survey = await surveyed(app, tg, config, clock)
         # Three weeks later Budi finds the message and presses 5.
         clock.now += timedelta(days=21)
         five = tg.message(CUSTOMER, survey.message_id).buttons[0][4][1]
@@ -152,11 +153,7 @@ async def test_a_reply_to_the_survey_is_its_comment_and_staff_hear_it_with_the_r
     config = write_telegram_config(tmp_path, tg.base_url, extra="csat: {}\n", channel_extra=FAST)
     clock = Clock(local(2030, 1, 7, 10, 0))
     async with running(config, clock=clock) as app:
-        await answered_and_closed(app, tg, config)
-        assert app.surveys is not None
-        clock.now += timedelta(hours=1)
-        await app.surveys.run_due()
-        survey = (await wait_sent(tg, CUSTOMER, 3))[2]
+        survey = await surveyed(app, tg, config, clock)
         one = tg.message(CUSTOMER, survey.message_id).buttons[0][0][1]
         tg.push_callback(CUSTOMER, one, first_name="Budi")
         first = (await wait_sent(tg, STAFF_GROUP, 3))[-1]

@@ -183,10 +183,9 @@ class SurveyService:
         """An answer given on a survey page; False if the survey cannot take one."""
         async with self._store.transaction() as conn:
             changed = await survey_answers.record(conn, [answer], self._clock())
-        if changed:
+        for _, channel in changed:
             self._low.set()
-            info = await self.survey(answer.survey_id)
-            self._metrics.survey_answered(info.channel if info else "", answer.via)
+            self._metrics.survey_answered(channel, answer.via)
         return bool(changed)
 
     async def _tell_staff(self) -> None:
@@ -224,12 +223,7 @@ class SurveyService:
 
     def _send(self, queued: Sequence[Queued]) -> None:
         for q in queued:
-            r = q.reply
-            self._submit(
-                OutboundReply(
-                    q.reply_id, q.channel, r.envelope_from, (r.recipient,), r.message, r.message_id
-                )
-            )
+            self._submit(q.outbound())
 
 
 async def _first_inbound(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, int]:

@@ -181,12 +181,7 @@ class SlaService:
         for timer_id in done:
             self._metrics.sla_alert(*stage_of[timer_id])
         for q in queued:
-            r = q.reply
-            self._submit(
-                OutboundReply(
-                    q.reply_id, q.channel, r.envelope_from, (r.recipient,), r.message, r.message_id
-                )
-            )
+            self._submit(q.outbound())
         for firing in firings:
             log.info(
                 "SLA timer %d fired: %s",

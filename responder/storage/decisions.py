@@ -19,6 +19,7 @@ from responder.chat.decide import (
 )
 from responder.csat.model import SurveyAnswer
 from responder.decide import Acknowledge, FollowUp, Record, Suppress
+from responder.models import OutboundReply
 from responder.storage import schema, survey_answers
 from responder.storage.records import NewEvent, NewReply, NewTicket
 
@@ -54,6 +55,12 @@ class Queued:
     inbound_id: int
     channel: str
     reply: NewReply
+
+    def outbound(self) -> OutboundReply:
+        r = self.reply
+        return OutboundReply(
+            self.reply_id, self.channel, r.envelope_from, (r.recipient,), r.message, r.message_id
+        )
 
 
 async def apply_outcomes(

@@ -73,9 +73,10 @@ async def load(
 
 async def record(
     conn: AsyncConnection, answers: Sequence[SurveyAnswer], now: datetime
-) -> list[int]:
-    """Store answers in order (a later one corrects an earlier one); returns the surveys that
-    changed. Only a sent survey can be answered: a forged or stale id changes nothing."""
+) -> list[tuple[int, str]]:
+    """Store answers in order (a later one corrects an earlier one); returns (survey id,
+    channel) of those that changed. Only a sent survey can be answered: a forged or stale id
+    changes nothing."""
     s = schema.surveys
     changed = []
     for answer in answers:
@@ -97,9 +98,9 @@ async def record(
             update(s)
             .where(s.c.id == answer.survey_id, s.c.state.in_(("sent", "answered")))
             .values(values)
+            .returning(s.c.channel)
         )
-        if result.rowcount:
-            changed.append(answer.survey_id)
+        changed += [(answer.survey_id, row.channel) for row in result]
     return changed
 
 
