@@ -8,6 +8,7 @@ import time
 import pytest
 
 from responder.csat.answer import SurveyReply, read_answer
+from responder.csat.answer_words import PLURALS, QUANTITY
 
 # (rating, nps, comment), or None: not an answer, the reply goes to staff as a follow-up.
 Expected = tuple[int, int | None, str] | None
@@ -44,6 +45,41 @@ ANSWERS: list[tuple[str, Expected]] = [
     ("4 thanks!", (4, None, "thanks!")),
     ("5 🙏", (5, None, "🙏")),
     ("5 ok", (5, None, "ok")),
+    # After a bare number, words that neither count nor ask are the comment (issue 13).
+    ("1 lambat sekali", (1, None, "lambat sekali")),
+    ("5 mantap", (5, None, "mantap")),
+    ("2 kurang cepat", (2, None, "kurang cepat")),
+    ("1 kecewa berat", (1, None, "kecewa berat")),
+    ("1 lama bgt", (1, None, "lama bgt")),
+    ("5 mantap jiwa", (5, None, "mantap jiwa")),
+    ("5 sip", (5, None, "sip")),
+    ("3 biasa aja", (3, None, "biasa aja")),
+    ("5 sangat puas 🙏", (5, None, "sangat puas 🙏")),
+    ("4 lumayan, packing kurang rapi", (4, None, "lumayan, packing kurang rapi")),
+    ("2 kurir nya kasar", (2, None, "kurir nya kasar")),
+    ("1 tidak puas, admin lama balas", (1, None, "tidak puas, admin lama balas")),
+    ("5 lebih cepat dari biasanya", (5, None, "lebih cepat dari biasanya")),
+    ("Kak, 1 lambat banget balasnya", (1, None, "lambat banget balasnya")),
+    ("Terima kasih, 5 mantap", (5, None, "Terima kasih, mantap")),
+    ("1 very slow, took forever", (1, None, "very slow, took forever")),
+    ("5 great service", (5, None, "great service")),
+    ("4 good, but a bit slow", (4, None, "good, but a bit slow")),
+    ("1 worst service ever", (1, None, "worst service ever")),
+    ("2 slow response", (2, None, "slow response")),
+    ("5 good job team", (5, None, "good job team")),
+    ("5 great product", (5, None, "great product")),  # a singular after an adjective
+    ("5 on time, thanks", (5, None, "on time, thanks")),
+    ("Hi, 2 slow reply", (2, None, "slow reply")),
+    # The same with a separator, a slash, a star or a keyword.
+    ("1. lambat", (1, None, "lambat")),
+    ("1 - lambat", (1, None, "lambat")),
+    ("1/5 lambat", (1, None, "lambat")),
+    ("1 dari 5, lambat", (1, None, "lambat")),
+    ("1 bintang", (1, None, "")),
+    ("1 bintang, lambat sekali", (1, None, "lambat sekali")),
+    ("5 ⭐ mantap", (5, None, "mantap")),
+    ("nilai 2, kurang cepat", (2, None, "kurang cepat")),
+    ("Nilai 2 - kurang cepat", (2, None, "kurang cepat")),
     # A rating keyword before the number, anywhere on the line.
     ("nilai 4", (4, None, "")),
     ("Nilai: 5", (5, None, "")),
@@ -139,6 +175,10 @@ QUOTED: list[tuple[str, Expected]] = [
     ),
     (f"5\n\n-----Original Message-----\nFrom: cs@tokomaju.id\n\n{SURVEY_EN}", (5, None, "")),
     (f"2, lambat\n-----Pesan Asli-----\n{SURVEY_ID}", (2, None, "lambat")),
+    (
+        "1 lambat sekali\n\nPada 8 Jan 2030, Toko Contoh menulis:\n> Bagaimana?",
+        (1, None, "lambat sekali"),
+    ),
     # Signatures and phone footers are not comments.
     ("5\n-- \nBudi Santoso\n0812 3456 7890", (5, None, "")),
     ("4 - ok\n\nSent from my iPhone", (4, None, "ok")),
@@ -179,15 +219,45 @@ NOT_ANSWERS: list[str] = [
     "please give us 2 days",
     "nilai 2 barang ini berapa?",
     "5 barang",
-    "5 mantap",  # a plain word after a bare number: not a rating word, so not an answer
     "5%",
     "#5",
     "5k",
+    # A bare number followed by a unit or a count noun counts; by "belum"/"is"/"yang" it is
+    # what the sentence is about; before a question it is part of the question.
+    "3 hari belum sampai",
+    "2 barang kurang",
+    "2 hari lagi ya?",
+    "1 lagi ya kak",
+    "2 paketnya belum sampai",
+    "1 paket lagi belum sampai",
+    "3 pcs kurang",
+    "2 ukuran kekecilan",
+    "2x saya chat tidak dibalas",
+    "1 belum sampai kak",
+    "1 yg datang, 1 lagi belum",
+    "1 kapan refund nya?",
+    "2 bisa COD?",
+    "Kak, kasih 1 bonus dong",
+    "2 weeks late",
+    "1 hour waiting on the phone",
+    "3 business days and still nothing",
+    "2 big boxes missing",
+    "3 of my items are missing",
+    "1 item is missing",
+    "2 boxes arrived damaged",
+    "2 orders still pending",
+    "1 more question",
+    "2nd order still not here",
+    "4 juni",
+    "2 April saya pesan",
     # Out of range, decimals, times, dates, fractions.
     "0",
     "6",
     "10",
     "nilai 8",
+    "10 dari 10",  # out of ten: not ours to scale down
+    "10/10 mantap",
+    "5 dari 10",
     "4.5",
     "4,5",
     "5:30",
@@ -224,6 +294,11 @@ NPS: list[tuple[str, Expected]] = [
     ("5", (5, None, "")),
     ("5 - mantap", (5, None, "mantap")),
     ("5, 11", (5, None, "11")),
+    # A comment after the rating, or after the NPS.
+    ("1 lambat sekali", (1, None, "lambat sekali")),
+    ("5 mantap\n9", (5, 9, "mantap")),
+    ("5, 9 mantap", (5, 9, "mantap")),
+    ("5 9, cepat", (5, 9, "cepat")),
     # The rating is required: an NPS alone is no answer.
     ("10", None),
     ("9", None),
@@ -253,6 +328,10 @@ def test_not_answers(text: str) -> None:
 @pytest.mark.parametrize(("text", "expected"), NPS)
 def test_nps(text: str, expected: Expected) -> None:
     assert _read(text, nps_asked=True) == expected
+
+
+def test_plurals_count_next_to_the_number_too() -> None:
+    assert PLURALS <= QUANTITY  # "3 days" as well as "3 business days"
 
 
 def test_comment_is_capped() -> None:

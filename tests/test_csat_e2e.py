@@ -196,6 +196,61 @@ async def test_a_low_rating_tells_staff_with_the_comment_and_a_non_answer_is_a_f
     assert survey["rating"] == 2 and survey["notified_at"] is not None
 
 
+async def test_a_terse_low_rating_with_a_comment_is_stored_and_told_to_staff(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    """Issue 13: "1 lambat sekali" was read as a follow-up, so staff never heard of it."""
+    config = setup(tmp_path, dovecot, smtp_server)
+    clock = Clock(local(2030, 1, 7, 10, 0))
+    async with running(config, clock=clock) as app:
+        uid = await answered_ticket(app, dovecot, config, clock, "terse@example.com")
+        await resolve(dovecot, config, uid)
+        clock.now = local(2030, 1, 7, 11, 0)
+        assert app.surveys is not None
+        await app.surveys.run_due()
+        await smtp_server.wait_for_async(2, timeout=5)  # the acknowledgement and the survey
+        survey_mail = [r for r in smtp_server.received if r.rcpt_tos == (CUSTOMER,)][-1].message
+        seen = len(await db_rows(config, "inbound"))
+        await dovecot.append_async(
+            SUPPORT,
+            make_mail(
+                subject=f"Re: {survey_mail['Subject']}",
+                body="1 lambat sekali\n\nPada 7 Jan 2030, Toko Contoh menulis:\n> Bagaimana?\n",
+                in_reply_to=survey_mail["Message-ID"],
+            ),
+            when=clock.now,
+        )
+
+        async def read() -> bool:
+            rows = await db_rows(config, "inbound")
+            return len(rows) > seen and rows[-1]["outcome"] is not None
+
+        await wait_until(read)
+        assert (await db_rows(config, "inbound"))[-1]["outcome"] == "survey-answer"
+
+        async def told() -> bool:
+            return any(
+                r.rcpt_tos == (STAFF,) and "1/5" in r.message["Subject"]
+                for r in smtp_server.received
+            )
+
+        await wait_until(told)
+        await asyncio.sleep(0.3)  # time enough for a wrong acknowledgement to arrive
+    [survey] = await survey_rows(config)
+    assert (survey["state"], survey["rating"], survey["comment"]) == (
+        "answered",
+        1,
+        "lambat sekali",
+    )
+    assert survey["notified_at"] is not None
+    [notice] = [r for r in smtp_server.received if r.rcpt_tos == (STAFF,)]
+    body = notice.message.get_body(("plain",)).get_content()
+    assert "lambat sekali" in body and CUSTOMER in body
+    # Still the acknowledgement and the survey only: the rating is not answered.
+    assert len([r for r in smtp_server.received if r.rcpt_tos == (CUSTOMER,)]) == 2
+    assert [t["status"] for t in await db_rows(config, "tickets")] == ["resolved"]
+
+
 async def test_one_survey_per_customer_in_the_window_and_a_reopen_cancels(
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from responder.csat.answer_words import FILLER, PARTICLES, PLURALS, SUBJECT, THANKS, counts
+
 __all__ = ["SurveyReply", "read_answer"]
 
 _MAX_TEXT = 4000  # a rating is at the top; bounding the input bounds every regex below
@@ -69,39 +71,14 @@ _SECOND = re.compile(r"(?:and|dan|&) ?\d", re.I | re.A)  # "5 dan 9": a rating, 
 _SEPARATORS = ",;:.!-–—~("
 _TRIM = " ,;:-–—~/"
 
-# Dropped from the comment, and allowed around the number: greetings, forms of address,
-# particles, pronouns and the rating words themselves.
-_PARTICLES_WORDS = """
-ya yaa yah kak kakak ka kk min gan sis bang mas mbak pak bu sir deh dong aja saja lah nih guys
-"""
-_GREETING_WORDS = """
-hi hii hai halo hallo helo hello hey dear selamat pagi siang sore malam assalamualaikum permisi
-salam mimin admin agan ibu bapak madam team tim cs all there sih i d my our saya sy aku gue kami
-we nilai nilainya rating score skor rate
-"""
-# May follow a bare number ("5 terima kasih", "5 ok"), and stay in the comment.
-_THANKS_WORDS = """
-ok oke okay terima trima kasih terimakasih trimakasih makasih makasi mksh trims tks thanks thank
-thankyou thx ty tq you banyak much so very
-"""
-# A number followed by one of these counts something: "2 hari", "3 items", "5 rb".
-_UNITS_WORDS = """
-hari day days jam hour hours menit minute minutes mins minggu week weeks bulan month months
-tahun year years kali times x pcs pc buah biji item items barang unit units more lagi rb ribu
-juta rupiah rp k orang pesanan order orders produk paket box dus lusin kg gram g
-"""
-_PARTICLES, _FILLER, _THANKS, _UNITS = (
-    frozenset(words.split())
-    for words in (_PARTICLES_WORDS, _PARTICLES_WORDS + _GREETING_WORDS, _THANKS_WORDS, _UNITS_WORDS)
-)
-
 
 def read_answer(text: str, *, nps_asked: bool = False) -> SurveyReply | None:
     """The survey answer in an emailed reply, or None when it is an ordinary message.
 
     The customer's own first line with a digit (or stars) must hold the rating: alone, followed
-    by a separator or a rating word ("4 bintang", "4/5", "5 dari 5"), or after a rating keyword
-    ("nilai 4", "I'd give it a 4"). Only greetings of up to three words may come before it.
+    by a separator, a rating word ("4 bintang", "4/5", "5 dari 5") or a comment ("1 lambat"),
+    or after a rating keyword ("nilai 4", "I'd give it a 4"); never counting ("3 hari"). Only
+    greetings of up to three words may come before it.
     With `nps_asked`, "a/b" is rating a and NPS b unless b is 5; "5, 9" and "nps 9" give it.
     """
     cleaned = re.sub(r"[^\S\n]+", " ", text[:_MAX_TEXT].replace("\ufe0f", ""))
@@ -166,17 +143,23 @@ def _answer_index(lines: list[str]) -> int | None:
 def _find_rating(line: str, nps_asked: bool) -> tuple[int, int, int] | None:
     """The rating on the answer line and the span of the words that give it."""
     long = len(line.split()) > _LONG_LINE
+    given: set[int] = set()  # numbers after "kasih"/"give": "kasih 1 bonus dong" asks for one
     for match in _KEYWORD.finditer(line):
         if not 1 <= int(match.group("n")) <= 5:
             continue
         strict = not _STRONG.search(match.group())
-        end = _rating_end(line, match.end(), nps_asked, strict=strict, long=long)
+        if strict:
+            given.add(match.start("n"))
+        end = _rating_end(line, match.end(), nps_asked, strict=strict, comment_ok=False, long=long)
         if end is not None:
             return int(match.group("n")), match.start(), end
     # After the keywords, so that "saya kasih 5" is read whole and "saya kasih" is not a comment.
     first = _NUMBER.search(line)
-    if first and 1 <= int(first.group()) <= 5 and _only(line[: first.start()], _FILLER | _THANKS):
-        end = _rating_end(line, first.end(), nps_asked, strict=True, long=long)
+    if first and 1 <= int(first.group()) <= 5 and _only(line[: first.start()], FILLER | THANKS):
+        comment_ok = first.start() not in given
+        end = _rating_end(
+            line, first.end(), nps_asked, strict=True, comment_ok=comment_ok, long=long
+        )
         if end is not None:
             return int(first.group()), first.start(), end
     stars = _STARS.search(line)
@@ -187,16 +170,18 @@ def _find_rating(line: str, nps_asked: bool) -> tuple[int, int, int] | None:
     return None
 
 
-def _rating_end(line: str, pos: int, nps_asked: bool, *, strict: bool, long: bool) -> int | None:
+def _rating_end(
+    line: str, pos: int, nps_asked: bool, *, strict: bool, comment_ok: bool, long: bool
+) -> int | None:
     """Where the rating phrase ending in a number at `pos` ends, or None if it is no rating.
 
-    `strict` (a bare number, or after "kasih"/"give") allows only an ending, a separator or
-    a rating word after it; a long line needs the rating word.
+    `strict` (a bare number, or after "kasih"/"give") allows only an ending, a separator, a
+    rating word or a comment after it (see `_tail_ok`); a long line needs the rating word.
     """
     rest = line[pos:]
     ranged = _RANGE.match(rest)
     if _CONTINUED.match(rest) or (
-        ranged and not (nps_asked and ranged["dash"] and ranged["word"].lower() not in _UNITS)
+        ranged and not (nps_asked and ranged["dash"] and not counts(ranged["word"]))
     ):
         return None  # a decimal, a time, a date, or "1 sampai 5" / "2-3 hari"
     explicit = False
@@ -213,24 +198,34 @@ def _rating_end(line: str, pos: int, nps_asked: bool, *, strict: bool, long: boo
     if explicit:
         return pos
     counted = _NEXT_WORD.match(rest)
-    if counted and counted[1].lower() in _UNITS:
+    if counted and counts(counted[1]):
         return None  # "nilai 2 barang", "3 kali", "1, 2 barang"
     if not strict:
         return pos
-    return None if long or not _tail_ok(rest.strip()) else pos
+    return None if long or not _tail_ok(rest.strip(), comment_ok) else pos
 
 
-def _tail_ok(tail: str) -> bool:
-    """Whether what follows a bare number ends a rating rather than continuing a sentence."""
+def _tail_ok(tail: str, comment_ok: bool) -> bool:
+    """Whether what follows a bare number ends a rating rather than continuing a sentence.
+
+    A word there starts the comment ("1 lambat sekali", "5 mantap") unless it makes the number
+    a count or the subject ("3 hari", "3 business days", "1 belum sampai"), or the line asks
+    something ("2 kapan dikirim?"): those are follow-ups staff must read, and a missed rating
+    costs less than a hidden question. Without `comment_ok` ("kasih 5") only thanks may follow.
+    """
     words = tail.split()
-    while words and words[0].lower() in _PARTICLES:
+    while words and words[0].lower() in PARTICLES:
         words.pop(0)
     tail = " ".join(words)
     if not tail or tail[0] in _SEPARATORS or tail[0].isdigit() or _SECOND.match(tail):
         return True
     if tail[0].isascii() and tail[0].isalpha():
-        first = _WORD.match(tail)
-        return first is not None and first.group().lower() in _THANKS
+        first, second = (
+            m.group().lower() if (m := _WORD.match(token)) else "" for token in [*words, ""][:2]
+        )
+        if not comment_ok:
+            return first in THANKS
+        return not (counts(first) or first in SUBJECT or second in PLURALS or "?" in tail)
     return not tail[0].isascii()  # an emoji ends the rating: "5 🙏"; "5%" or "5#" do not
 
 
@@ -238,11 +233,13 @@ def _find_nps(before: str, after: str, later: list[str]) -> tuple[int | None, st
     """The NPS next to the rating ("5, 9", "nps 9") or alone on the next line, and the text
     left without it."""
     bare = _NPS_BARE.match(after)
-    if bare and bare[2].lower() in _UNITS:
+    if bare and counts(bare[2]):
         bare = None  # "5, 2 barang" counts things
     for match in (bare, _NPS_KEYWORD.search(after)):
         if match and int(match.group(1)) <= 10:
-            return int(match.group(1)), before, after[: match.start()] + after[match.end() :], later
+            # Only up to the number: "5, 9 mantap" keeps "mantap" for the comment.
+            after = after[: match.start()] + after[match.end(1) :]
+            return int(match.group(1)), before, after, later
     match = _NPS_KEYWORD.search(before)
     if match and int(match.group(1)) <= 10:
         return int(match.group(1)), before[: match.start()] + before[match.end() :], after, later
@@ -264,7 +261,7 @@ def _only(text: str, words: frozenset[str]) -> bool:
 def _tidy(piece: str) -> str:
     """A piece of the comment without its edge punctuation; empty if it is only a greeting."""
     piece = piece.lstrip(_TRIM + ".!?").rstrip(_TRIM)
-    return "" if _only(piece, _FILLER) and not any(not c.isascii() for c in piece) else piece
+    return "" if _only(piece, FILLER) and not any(not c.isascii() for c in piece) else piece
 
 
 def _join(before: str, after: str) -> str:
