@@ -3,53 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from responder.mail.parse import (
-    ParsedMail,
-    addr_spec,
-    content_param,
-    content_type,
-    sanitize_header_text,
+from responder.guards_base import (
+    Guard,
+    GuardContext,
+    Verdict,
+    keyword,
+    part_types,
+    senders,
+    show,
 )
+from responder.guards_bounce import bounce_content, system_sender, system_sender_variant
+from responder.guards_markers import autoreply_subject, list_manager, provider_autoreply
+from responder.mail.parse import ParsedMail, content_param, content_type
 
-
-@dataclass(frozen=True)
-class GuardContext:
-    """Who "we" are, so that mail from or about ourselves is never answered."""
-
-    own_addresses: frozenset[str]  # our channel address and aliases
-    own_domains: frozenset[str]  # the domains our Message-IDs use
-    own_message_ids: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        # Compare case-insensitively however the caller spelled them.
-        object.__setattr__(self, "own_addresses", frozenset(a.lower() for a in self.own_addresses))
-        object.__setattr__(self, "own_domains", frozenset(d.lower() for d in self.own_domains))
-        ids = frozenset(i.strip().strip("<>") for i in self.own_message_ids)
-        object.__setattr__(self, "own_message_ids", ids)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Why a message is machine mail: the rule's name and what it saw."""
-
-    rule: str
-    reason: str
-
-
-Guard = Callable[[ParsedMail, GuardContext], str | None]
+__all__ = ["GUARDS", "Guard", "GuardContext", "Verdict", "check"]
 
 # RFC 3464 / RFC 6533 delivery status, RFC 8098 read receipts, RFC 5965 abuse feedback reports.
 _REPORT_PART = re.compile(
     r"message/((global-)?(delivery-status|disposition-notification)|feedback-report)$"
-)
-# RFC 5230 section 4.6 names owner-*, *-request and MAILER-DAEMON; the rest are the same kind
-# of list manager and bounce processor, including ESP VERP bounce addresses (bounces+123@...).
-_SYSTEM_LOCAL = re.compile(
-    r"(mailer-?daemon|postmaster|listserv|majordomo)$|owner-|.*-(request|bounces?)$"
-    r"|bounces?($|[-._=0-9])"
 )
 _NOREPLY = frozenset({"noreply", "donotreply"})
 _PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -62,35 +34,12 @@ _BULK_HEADERS = frozenset({"x-campaign", "x-campaignid", "x-campaign-id", "x-mc-
 _ADDRESS = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
 
 
-def _show(value: str) -> str:
-    return sanitize_header_text(value, 120)
-
-
-def _keyword(value: str) -> str:
-    """The first word of a header value: comments (RFC 5322 §3.2.2) and parameters dropped."""
-    previous, value = None, value[:1000]
-    while previous != value:
-        previous, value = value, re.sub(r"\([^()]*\)", " ", value)
-    return value.split(";", 1)[0].strip().lower()
-
-
-def _senders(mail: ParsedMail) -> list[tuple[str, str]]:
-    """(header, address) for From and Sender, the addresses that speak for the author."""
-    found = [("From", mail.from_addr)] if mail.from_addr else []
-    found += [("Sender", a) for a in map(addr_spec, mail.raw_header("Sender")[:1]) if a]
-    return found
-
-
-def _local(address: str) -> str:
-    return address.rpartition("@")[0] or address
-
-
 def auto_submitted(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # RFC 3834 section 2 (and RFC 5230 section 4.6): no response to any Auto-Submitted value
     # other than "no"; its section 5 allows parameters and comments after the keyword.
     for value in mail.header("Auto-Submitted"):
-        if _keyword(value) != "no":
-            return f"Auto-Submitted: {_show(value)}"
+        if keyword(value) != "no":
+            return f"Auto-Submitted: {show(value)}"
     return None
 
 
@@ -98,8 +47,8 @@ def precedence(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # Never standardised (RFC 2076 lists it as non-standard), but list servers and vacation(1)
     # set it, and RFC 3834 section 2 lets a responder decline mail that looks like bulk.
     for value in mail.header("Precedence"):
-        if _keyword(value) in _PRECEDENCE:
-            return f"Precedence: {_show(value)}"
+        if keyword(value) in _PRECEDENCE:
+            return f"Precedence: {show(value)}"
     return None
 
 
@@ -108,7 +57,7 @@ def list_headers(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # X-Mailing-List and Mailing-List are what ezmlm, vger and older list servers add instead.
     for name in mail.header_names():
         if name.lower().startswith("list-") or name.lower() in _LIST_HEADERS:
-            return f"{_show(name)} header present"
+            return f"{show(name)} header present"
     return None
 
 
@@ -126,28 +75,12 @@ def delivery_report(mail: ParsedMail, ctx: GuardContext) -> str | None:
     if content_type(mail.message) == "multipart/report":
         report = content_param(mail.message, "report-type")
         return f"Content-Type: multipart/report; report-type={report or '?'}"
-    try:
-        parts = mail.message.get_payload() if mail.message.is_multipart() else []
-    except Exception:
-        parts = []
-    for part in [mail.message, *(p for p in parts if not isinstance(p, str))]:
-        if _REPORT_PART.match(content_type(part)):
-            return f"contains {content_type(part)}"
+    for kind in part_types(mail):
+        if _REPORT_PART.match(kind):
+            return f"contains {kind}"
     # Exim and Gmail name the failed recipients on every bounce, even plain-text ones.
     failed = mail.header("X-Failed-Recipients")
-    return f"X-Failed-Recipients: {_show(failed[0])}" if failed else None
-
-
-def system_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
-    # RFC 5230 section 4.6: do not answer owner-*, *-request or MAILER-DAEMON; the envelope
-    # sender (Return-Path) counts as much as the header addresses.
-    candidates = _senders(mail)
-    if mail.return_path:
-        candidates.append(("Return-Path", mail.return_path))
-    for header, address in candidates:
-        if _SYSTEM_LOCAL.match(_local(address).split("+", 1)[0]):
-            return f"{header}: {address}"
-    return None
+    return f"X-Failed-Recipients: {show(failed[0])}" if failed else None
 
 
 def noreply_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
@@ -159,14 +92,14 @@ def noreply_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # a person, so only the address a reply would reach decides.
     if len(mail.reply_to) == 1:
         return f"Reply-To: {mail.reply_to[0]}" if _is_noreply(mail.reply_to[0]) else None
-    for header, address in _senders(mail):
+    for header, address in senders(mail):
         if _is_noreply(address):
             return f"{header}: {address}"
     return None
 
 
 def _is_noreply(address: str) -> bool:
-    tokens = re.split(r"[-._+]", _local(address))
+    tokens = re.split(r"[-._+]", address.rpartition("@")[0] or address)
     return any(
         "".join(tokens[i : i + n]) in _NOREPLY for i in range(len(tokens)) for n in (1, 2, 3)
     )
@@ -177,8 +110,8 @@ def x_autoreply(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # set instead of Auto-Submitted.
     for name in _AUTOREPLY_HEADERS:
         for value in mail.header(name):
-            if _keyword(value) != "no":
-                return f"{name}: {_show(value)}"
+            if keyword(value) != "no":
+                return f"{name}: {show(value)}"
     return None
 
 
@@ -188,7 +121,7 @@ def auto_response_suppress(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # DR, NDR, RN and NRN only concern delivery and read receipts, None means nothing.
     for value in mail.header("X-Auto-Response-Suppress"):
         if _SUPPRESS & set(re.split(r"[\s,;]+", value.lower())):
-            return f"X-Auto-Response-Suppress: {_show(value)}"
+            return f"X-Auto-Response-Suppress: {show(value)}"
     return None
 
 
@@ -197,13 +130,13 @@ def x_loop(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # handled this message: if it is ours, the message has been round the loop once.
     for value in mail.header("X-Loop"):
         if any(a.lower() in ctx.own_addresses for a in _ADDRESS.findall(value)):
-            return f"X-Loop: {_show(value)}"
+            return f"X-Loop: {show(value)}"
     return None
 
 
 def own_address(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # Answering ourselves is the shortest mail loop there is.
-    candidates = [*_senders(mail), *(("Reply-To", a) for a in mail.reply_to)]
+    candidates = [*senders(mail), *(("Reply-To", a) for a in mail.reply_to)]
     for header, address in candidates:
         if address in ctx.own_addresses:
             return f"{header}: {address}"
@@ -220,7 +153,7 @@ def own_message_id(mail: ParsedMail, ctx: GuardContext) -> str | None:
     if mid in ctx.own_message_ids or (
         domain.lower() in ctx.own_domains and local.lower().startswith("responder.")
     ):
-        return f"Message-ID: <{_show(mid)}>"
+        return f"Message-ID: <{show(mid)}>"
     return None
 
 
@@ -232,11 +165,11 @@ def bulk_markers(mail: ParsedMail, ctx: GuardContext) -> str | None:
     # that form is not counted.
     for name in mail.header_names():
         if name.lower() in _BULK_HEADERS:
-            return f"{_show(name)} header present"
+            return f"{show(name)} header present"
     for value in mail.header("Feedback-ID"):
         sender_id = value.rsplit(":", 1)[-1].strip().lower()
         if sender_id and sender_id != "amazonses":
-            return f"Feedback-ID: {_show(value)}"
+            return f"Feedback-ID: {show(value)}"
     return None
 
 
@@ -247,21 +180,27 @@ def missing_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
 
 
 # First match wins, so the most telling reason comes first: what the message says it is
-# (a report, an automatic reply), then loops involving us, then list and bulk mail, then
-# what the sender's address suggests, and last the absence of anyone to answer.
+# (a report, an automatic reply, a provider's stamp), then loops involving us, then list and
+# bulk mail, then the envelope, then what its content and the sender's address suggest, and
+# last the absence of anyone to answer.
 GUARDS: tuple[tuple[str, Guard], ...] = (
     ("delivery-report", delivery_report),
     ("auto-submitted", auto_submitted),
     ("x-autoreply", x_autoreply),
     ("auto-response-suppress", auto_response_suppress),
+    ("provider-autoreply", provider_autoreply),
+    ("autoreply-subject", autoreply_subject),
     ("x-loop", x_loop),
     ("own-message-id", own_message_id),
     ("own-address", own_address),
     ("list-headers", list_headers),
+    ("list-manager", list_manager),
     ("bulk-markers", bulk_markers),
     ("precedence", precedence),
     ("null-return-path", null_return_path),
     ("system-sender", system_sender),
+    ("bounce-content", bounce_content),
+    ("system-sender-variant", system_sender_variant),
     ("noreply-sender", noreply_sender),
     ("missing-sender", missing_sender),
 )

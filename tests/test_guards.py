@@ -47,14 +47,19 @@ def test_rule_names_and_order_are_the_documented_ones() -> None:
         "auto-submitted",
         "x-autoreply",
         "auto-response-suppress",
+        "provider-autoreply",
+        "autoreply-subject",
         "x-loop",
         "own-message-id",
         "own-address",
         "list-headers",
+        "list-manager",
         "bulk-markers",
         "precedence",
         "null-return-path",
         "system-sender",
+        "bounce-content",
+        "system-sender-variant",
         "noreply-sender",
         "missing-sender",
     ]
@@ -207,6 +212,14 @@ def test_delivery_report(headers: dict[str, str | None], body: str, expected: bo
         ({"Return-Path": "<bounce-mc.us21_1234.55-3a4b@mail241.mcsv.net>"}, True),
         ({"Return-Path": "<umkm-bounces+support=toko-contoh.id@lists.example.org>"}, True),
         ({}, False),
+        # Machines use these too, but so do people: alone they are not enough.
+        ({"From": "Admin Toko <admin@cv-berkah.example>", "Return-Path": None}, False),
+        ({"From": "sysadmin@sekolah.example", "Return-Path": None}, False),
+        ({"From": "root@server.example", "Return-Path": None}, False),
+        ({"From": "toko-admin@warung.example", "Return-Path": None}, False),
+        ({"From": "hostmaster@registrar.example", "Return-Path": None}, False),
+        ({"From": "webmaster@warung.example", "Return-Path": None}, False),
+        ({"From": "postman.pat@example.com", "Return-Path": None}, False),
         ({"From": "Bouncer Rental <bouncer@example.com>", "Return-Path": None}, False),
         ({"From": "owner@warung.example", "Return-Path": None}, False),
         ({"From": "request@warung.example", "Return-Path": None}, False),
@@ -250,6 +263,236 @@ def test_contact_form_from_noreply_with_the_customer_in_reply_to_is_a_person() -
 
 def test_noreply_sender_header_counts_too() -> None:
     assert fires("noreply-sender", {"Sender": "DoNotReply@portal.example"})
+
+
+# bounce-content: a bounce known by what it says and carries when the envelope says nothing
+# (a forwarder rewrote Return-Path, or an old MTA never used <>). Two signs, never wording alone.
+EXIM_TEXT = (
+    "This message was created automatically by mail delivery software.\n\n"
+    "A message that you sent could not be delivered to one or more of its\n"
+    "recipients. This is a permanent error. The following address(es) failed:\n\n"
+    "  dewi@tokobaru.example\n    550 5.1.1 No such user here\n\n"
+    "------ This is a copy of the message, including all the headers. ------\n\n"
+    "From: Toko Contoh <support@toko-contoh.id>\nSubject: Re: Stok kemeja\n"
+)
+QMAIL_TEXT = (
+    "Hi. This is the qmail-send program at mail.example.net.\n"
+    "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+    "<lama@example.net>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
+)
+SMS_GATEWAY_TEXT = (
+    "Error: Invalid user address\n\nError message below:\n"
+    "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+    "  MAIL FROM: support@toko-contoh.id\n  RCPT TO: 6281234567890@vtext.example.com\n"
+)
+GMAIL_TEXT = (
+    "Address not found\n\nYour message wasn't delivered to x@example.net because the address\n"
+    "couldn't be found.\n\n----- Original message -----\n\nFrom: support@toko-contoh.id\n"
+)
+FML_TEXT = (
+    "Duplicated Message-ID in <diskusi@ml.example.jp>.\n\n\nOriginal mail as follows:\n\n"
+    "   From: Toko Contoh <support@toko-contoh.id>\n"
+)
+OUTLOOK_REPLY = (
+    "Paket saya statusnya undeliverable, mohon dikirim ulang.\n\n"
+    "-----Original Message-----\nFrom: Toko Contoh <support@toko-contoh.id>\n"
+    "Subject: Pesanan #1190\n\nPesanan Anda sudah dikirim.\n"
+)
+YAHOO_REPLY = OUTLOOK_REPLY.replace("-----Original Message-----", "----- Original Message -----")
+QUOTED_BOUNCE = (
+    "Halo, email saya ke sales@ ditolak:\n\n"
+    "550 5.1.1 <sales@toko-contoh.id>: Recipient address rejected: User unknown\n\n"
+    + "".join(f"> {line}\n" for line in EXIM_TEXT.splitlines())
+    + "\nAlamat yang benar apa?\n"
+)
+GMAIL_FORWARD = (
+    "---------- Forwarded message ---------\nFrom: Mail Delivery Subsystem\n\n" + EXIM_TEXT
+)
+PERSON = {"From": "Relay <budi@forwarder.example>", "Return-Path": "<fwd@forwarder.example>"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        # MTA boilerplate opening the text, plus any second sign.
+        (
+            {**PERSON, "Subject": "Mail delivery failed: returning message to sender"},
+            EXIM_TEXT,
+            True,
+        ),
+        ({**PERSON, "Subject": "Halo"}, EXIM_TEXT, True),  # the returned copy
+        ({**PERSON, "Subject": "failure notice"}, QMAIL_TEXT, True),
+        ({**PERSON, "Subject": "x"}, QMAIL_TEXT, True),  # (#5.1.1): SMTP's own words
+        (
+            {"From": "post_master@vtext.example.com", "Subject": "Re:Pesanan"},
+            SMS_GATEWAY_TEXT,
+            True,
+        ),
+        # A bounce subject and the original message coming back.
+        ({**PERSON, "Subject": "Delivery Status Notification (Failure)"}, GMAIL_TEXT, True),
+        (
+            {**PERSON, "Subject": "Undeliverable Mail"},
+            "Unknown user: x@example.net\n\n"
+            "Original message follows.\n\nFrom: support@toko-contoh.id\n",
+            True,
+        ),
+        (
+            {**PERSON, "Subject": "Unzustellbar: Re: Pesanan"},
+            "Diagnoseinformationen:\n\n"
+            "Ursprüngliche Nachrichtenkopfzeilen:\n\nFrom: support@toko-contoh.id\n",
+            True,
+        ),
+        # A system-like sender returning the original with an MTA's separator line (fml).
+        ({"From": "diskusi-admin@ml.example.jp", "Subject": "Loop Alert"}, FML_TEXT, True),
+        (
+            {"From": "sysadmin@mmsc.example.net", "Subject": "x"},
+            "Error: No valid recipients\n\nOriginal Message:\nFrom: support@toko-contoh.id\n",
+            True,
+        ),
+        # Customers. Bounce wording in their own subject and words is not enough...
+        ({"Subject": "Undeliverable parcel?"}, "Status paket saya undeliverable.\n", False),
+        (
+            {"Subject": "My order could not be delivered"},
+            "The courier says the mailbox is full and the recipient unknown.\n",
+            False,
+        ),
+        ({"Subject": "Mail delivery failed to your sales address"}, QUOTED_BOUNCE, False),
+        # ...nor an admin@/sysadmin@ address with it, nor with an attached message.
+        (
+            {"From": "admin@cv-berkah.example", "Subject": "Delivery failed for order #1188"},
+            "Status pengiriman: delivery failed, 550 5.1.1?\n",
+            False,
+        ),
+        ({"From": "sysadmin@sekolah.example", "Subject": "Returned mail"}, OUTLOOK_REPLY, False),
+        # Mail clients' reply separators are not an MTA's returned copy (case matters).
+        ({"Subject": "Delivery failure order #1190"}, OUTLOOK_REPLY, False),
+        ({"Subject": "Delivery failure order #1190"}, YAHOO_REPLY, False),
+        # A person forwarding a bounce: by the subject, or by the client's forward header.
+        ({"Subject": "Fwd: Mail delivery failed: returning message to sender"}, EXIM_TEXT, False),
+        ({"Subject": "WG: Unzustellbar: Pesanan"}, EXIM_TEXT, False),
+        ({"Subject": "Delivery Status Notification (Failure)"}, GMAIL_FORWARD, False),
+        ({}, "Halo kak.\n", False),
+    ],
+)
+def test_bounce_content(headers: dict[str, str | None], body: str, expected: bool) -> None:
+    assert fires("bounce-content", headers, body) is expected
+
+
+def test_bounce_content_counts_an_attached_original_with_a_bounce_subject_only() -> None:
+    body = (
+        "--j1\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@toko-contoh.id\r\n"
+        "Subject: Promo\r\n\r\nHalo.\r\n--j1--\r\n"
+    )
+    mime = {"MIME-Version": "1.0", "Content-Type": 'multipart/mixed; boundary="j1"'}
+    complaint = {**mime, "From": "staff@hotmail.example"}
+    assert fires(
+        "bounce-content", {**complaint, "Subject": "complaint about message from 192.0.2.10"}, body
+    )
+    assert not fires(
+        "bounce-content", {**complaint, "Subject": "complaint about message from you"}, body
+    )
+    # An admin@ customer attaching an email they received is asking about it.
+    admin = {**mime, "From": "admin@butik.example", "Subject": "Konfirmasi pembayaran"}
+    assert not fires("bounce-content", admin, body)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Apple-Action": "VACATION"}, True),
+        ({"X-Apple-Criteria": "{kind=VACATION,startDate=2024-06-14T17:00:00Z}"}, True),
+        ({"X-MS-Exchange-Generated-Message-Source": "Mailbox Rules Agent"}, True),
+        ({"X-MS-Exchange-Generated-Message-Source": "Transport Rule Agent"}, True),
+        ({"X-AutoReply-From": "andi@kantor.example"}, True),
+        ({"X-Mail-Autoreply": "yes"}, True),
+        ({"X-FC-MachineGenerated": "true"}, True),
+        ({"X-POST-MessageClass": "9; Autoresponder"}, True),
+        ({"X-Autogenerated": "Reply"}, True),
+        ({"X-Precedence": "auto_reply"}, True),
+        ({"Preference": "auto_reply"}, True),
+        ({"Delivered-To": "Autoresponder"}, True),
+        ({"X-Amazon-Auto-Reply": "true"}, True),
+        ({"X-Mailer": "vacation 1.2"}, True),
+        ({"Thread-Topic": "AutoResponse - Pesanan"}, True),
+        ({}, False),
+        # Forwarding, not answering: an Exchange inbox rule or CommuniGate redirecting a
+        # customer's message to us keeps it a customer's message.
+        ({"X-MS-Exchange-Inbox-Rules-Loop": "sales@toko-contoh.id"}, False),
+        ({"X-Autogenerated": "Forward"}, False),
+        ({"X-Apple-Action": "FORWARD"}, False),
+        ({"X-FC-MachineGenerated": "false"}, False),
+        ({"Delivered-To": "support@toko-contoh.id"}, False),
+        ({"X-Mailer": "Microsoft Outlook 16.0"}, False),
+        ({"Thread-Topic": "Pesanan #1101 belum sampai"}, False),
+    ],
+)
+def test_provider_autoreply(headers: dict[str, str | None], expected: bool) -> None:
+    assert fires("provider-autoreply", headers) is expected
+
+
+REPLYING = {"In-Reply-To": "<responder.abc@toko-contoh.id>"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Subject": "Automatic reply: Pesanan", **REPLYING}, True),
+        ({"Subject": "Auto reply: Re: Pesanan [#K7Q2XM]", **REPLYING}, True),
+        ({"Subject": "Auto-Reply: Pesanan", "References": "<a@b>"}, True),
+        ({"Subject": "AutoResponse: Pesanan", **REPLYING}, True),
+        ({"Subject": "AutoRespons :Pesanan", **REPLYING}, True),
+        ({"Subject": "Out of Office: Pesanan", **REPLYING}, True),
+        ({"Subject": "Out of Office AutoReply: Pesanan", **REPLYING}, True),
+        ({"Subject": "Auto: Pesanan", **REPLYING}, True),  # RFC 3834 section 3.1.5
+        ({"Subject": "Abwesenheitsnotiz: Bestellung", **REPLYING}, True),
+        ({"Subject": "Réponse automatique : Commande", **REPLYING}, True),
+        ({"Subject": "Respuesta automática: Pedido", **REPLYING}, True),
+        ({"Subject": "Balasan otomatis: Pesanan", **REPLYING}, True),
+        ({"Subject": "自動返信: ご注文", **REPLYING}, True),
+        (
+            {
+                "Subject": "Automatic reply: Pesanan",
+                "X-MS-Exchange-Inbox-Rules-Loop": "r@x.example",
+            },
+            True,
+        ),
+        # A subject alone: a person might type it, and a new message answers nothing.
+        ({"Subject": "Automatic reply: Pesanan"}, False),
+        ({"Subject": "Auto: kampas rem Avanza?"}, False),
+        # Replying to or forwarding an automatic reply is a person writing.
+        ({"Subject": "Re: Automatic reply: Pesanan", **REPLYING}, False),
+        ({"Subject": "Fwd: Auto reply: Pesanan", **REPLYING}, False),
+        ({"Subject": "Auto reply settings question", **REPLYING}, False),
+        ({"Subject": "Automotive parts: brake pads", **REPLYING}, False),
+        ({"Subject": "Pesanan #1101", "X-MS-Exchange-Inbox-Rules-Loop": "r@x.example"}, False),
+    ],
+)
+def test_autoreply_subject(headers: dict[str, str | None], expected: bool) -> None:
+    assert fires("autoreply-subject", headers) is expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Mailman-Version": "2.1.39"}, True),
+        ({"X-BeenThere": "pengrajin@lists.example.net"}, True),
+        ({"X-List-Administrivia": "yes"}, True),
+        ({"X-MLServer": "fml [fml 4.0.3 release (20011202/4.0.3)]"}, True),
+        ({"X-ML-Name": "komunitas"}, True),
+        ({"X-Sympa-To": "diskusi@lists.example.org"}, True),
+        ({"X-Google-Group-Id": "123456789012"}, True),
+        ({"Delivered-To": "mailing list umkm@lists.example.org"}, True),
+        ({"X-Loop": "sympa@lists.example.org"}, True),
+        ({"X-Loop": "diskusi-request@lists.example.org"}, True),
+        ({}, False),
+        ({"X-List-Administrivia": "no"}, False),
+        ({"Delivered-To": "support@toko-contoh.id"}, False),
+        ({"X-Loop": "procmail@example.net"}, False),
+        ({"X-Mailer": "Mailman-like Webmail 1.0"}, False),
+    ],
+)
+def test_list_manager(headers: dict[str, str | None], expected: bool) -> None:
+    assert fires("list-manager", headers) is expected
 
 
 @pytest.mark.parametrize(
@@ -430,7 +673,7 @@ def test_human_corpus_fires_nothing(path: Path) -> None:
 def test_corpus_covers_every_rule_and_is_big_enough() -> None:
     named = {p.name.split("--", 1)[0] for p in MACHINE}
     assert named == set(RULES)
-    assert len(MACHINE) >= 20 and len(HUMAN) >= 15
+    assert len(MACHINE) >= 70 and len(HUMAN) >= 30
 
 
 def test_line_endings_do_not_change_any_verdict() -> None:
