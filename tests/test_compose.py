@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 
 import pytest
 
 from responder.mail.compose import ReplySpec, build_reply, new_message_id
+from responder.mail.headers import address_pairs
 
 
 def spec(**overrides: object) -> ReplySpec:
@@ -114,3 +115,83 @@ def test_bodies_and_non_ascii_headers_round_trip_exactly() -> None:
     assert msg["To"].addresses[0].display_name == "Ni Luh Ayu Ṡ"
     assert msg["From"].addresses[0].display_name == 'Toko Contoh "Batik" & Co'
     assert msg["From"].addresses[0].addr_spec == "support@toko-contoh.id"
+
+
+def test_an_idn_domain_goes_as_a_labels_and_a_non_ascii_name_as_encoded_words() -> None:
+    """RFC 5891 section 4.4 and RFC 2047: the reply stays ASCII, so any server can take it."""
+    raw = build_reply(spec(to_addr="kunde@bücher.example", to_name="Müller"))
+    assert raw.isascii()
+    [to] = [line for line in raw.split(b"\r\n") if line.startswith(b"To:")]
+    assert to.endswith(b" <kunde@xn--bcher-kva.example>")
+    assert b"=?utf-8?" in to
+    msg = parse(raw)
+    assert msg["To"].addresses[0].display_name == "Müller"
+    assert msg["To"].addresses[0].addr_spec == "kunde@xn--bcher-kva.example"
+
+
+def test_our_own_idn_address_is_written_with_a_labels_too() -> None:
+    raw = build_reply(spec(from_addr="layanan@toko-büro.example"))
+    msg = parse(raw)
+    assert msg["From"].addresses[0].addr_spec == "layanan@xn--toko-bro-c6a.example"
+    assert msg["X-Loop"] == "layanan@xn--toko-bro-c6a.example"
+    assert raw.isascii()
+
+
+def test_a_utf8_local_part_is_written_as_utf8() -> None:
+    """RFC 6532 section 3.2: a UTF-8 mailbox name has no ASCII form; such a reply needs
+    SMTPUTF8, which the SMTP sender checks."""
+    raw = build_reply(spec(to_addr="josé@bücher.example", to_name="José"))
+    assert "To: José <josé@bücher.example>".encode() not in raw  # the name is encoded
+    msg = message_from_string(raw.decode("utf-8"), policy=policy.SMTPUTF8)
+    assert msg["To"].addresses[0].addr_spec == "josé@bücher.example"
+    assert msg["To"].addresses[0].display_name == "José"
+    assert not raw.isascii()
+
+
+def test_a_long_non_ascii_name_is_folded_into_short_encoded_words() -> None:
+    raw = build_reply(spec(to_name="王小明 " * 30, to_addr="wang@例子.example"))
+    head = raw.split(b"\r\n\r\n")[0].decode("ascii")
+    to = head[head.index("\r\nTo: ") + 2 : head.index("\r\nSubject: ")].split("\r\n")
+    assert len(to) > 2 and all(len(line) <= 78 for line in to)  # RFC 5322 section 2.1.1
+    # Read back as RFC 2047 section 6.2 says (the space between adjacent encoded words is
+    # not text), which policy.default's address parser does not do.
+    [(name, addr)] = address_pairs(head[head.index("\r\nTo: ") + 6 :].split("\r\nSubject:")[0])
+    assert name == ("王小明 " * 25).strip()  # capped at 100 characters
+    assert addr == "wang@例子.example"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Müller\r\nBcc: victim@evil.test",
+        "Müller\nBcc: victim@evil.test",
+        "Müller\u2028Bcc: victim@evil.test",
+        "Müller\x85Bcc: victim@evil.test",
+        "=?utf-8?q?M=C3=BCller=0D=0ABcc:_victim@evil.test?=",
+    ],
+)
+def test_a_non_ascii_display_name_cannot_inject_a_header(name: str) -> None:
+    raw = build_reply(spec(to_name=name, to_addr="kunde@bücher.example"))
+    assert parse(raw)["Bcc"] is None
+    assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("Budi", "To: Budi <budi@example.com>"),
+        ("Santoso, Budi", 'To: "Santoso, Budi" <budi@example.com>'),
+        ('Budi "B" \\ S.', 'To: "Budi \\"B\\" \\\\ S." <budi@example.com>'),
+        ("", "To: budi@example.com"),
+    ],
+)
+def test_ascii_names_are_quoted_where_rfc_5322_asks(name: str, header: str) -> None:
+    raw = build_reply(spec(to_name=name))
+    assert header.encode() + b"\r\n" in raw
+    assert parse(raw)["To"].addresses[0].display_name == name
+
+
+@pytest.mark.parametrize("bad", ["budi@example.com\r\nBcc: x@evil.test", "a>b@x", "a b@x"])
+def test_an_unsafe_address_is_refused_rather_than_written(bad: str) -> None:
+    with pytest.raises(ValueError, match="unsafe address"):
+        build_reply(spec(to_addr=bad))

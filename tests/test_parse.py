@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from responder.mail.headers import ascii_address
 from responder.mail.parse import (
     NAME_LIMIT,
     SUBJECT_LIMIT,
@@ -331,3 +332,63 @@ def test_huge_crafted_headers_do_not_stall_parsing(header: bytes) -> None:
     mail = parse_message(b"From: Budi <budi@example.com>\r\n" + header + b"\r\n\r\nHalo kak.\r\n")
     assert time.monotonic() - started < 2.0  # unbounded, these take minutes
     assert mail.from_addr == "budi@example.com"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "From: =?utf-8?q?M=C3=BCller?= <kunde@bücher.example>",  # RFC 6532: raw UTF-8
+        "From: Müller <kunde@xn--bcher-kva.example>",  # the A-label form (RFC 5891)
+        "From: Müller <Kunde@BÜCHER.Example>",
+        "From: Müller <kunde@bu\u0308cher.example>",  # decomposed ü: compared in NFC
+        "From: Müller <kunde@XN--BCHER-KVA.example>",
+    ],
+)
+def test_an_idn_sender_is_read_in_one_unicode_form(sender: str) -> None:
+    """RFC 6530-6532: one customer, however the domain was written."""
+    mail = message(sender, "Reply-To: kunde@xn--bcher-kva.example")
+    assert mail.from_addr == "kunde@bücher.example"
+    assert mail.from_name == "Müller"
+    assert mail.reply_to == ("kunde@bücher.example",)
+
+
+def test_a_utf8_local_part_is_kept() -> None:
+    assert message("From: <josé@example.com>").from_addr == "josé@example.com"
+    assert message("From: José <JOSÉ@xn--bcher-kva.example>").from_addr == "josé@bücher.example"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # IDNA2008, not IDNA2003: faß.de is xn--fa-hia.de, not the other domain fass.de.
+        ("k@xn--fa-hia.de", "k@faß.de"),
+        ("k@faß.de", "k@faß.de"),
+        ("k@fass.de", "k@fass.de"),
+        # Not canonical A-labels: kept as they came, still an ASCII domain DNS can hold.
+        ("k@xn--bcher-kva-.example", None),
+        ("k@xn--abc.example", "k@xn--abc.example"),
+        ("k@xn--99999999999.example", "k@xn--99999999999.example"),
+        ("k@xn--a-kfa.example", "k@xn--a-kfa.example"),  # decodes to an upper-case label
+        # Too long once encoded for DNS (RFC 1035 section 2.3.4: 63 octets a label).
+        ("k@" + "ü" * 60 + ".example", None),
+        ("k@ü.example\r\nBcc: x@evil.test", None),
+        ("k@ü\u2028.example", None),
+    ],
+)
+def test_idn_domains(value: str, expected: str | None) -> None:
+    assert addr_spec(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("addr", "expected"),
+    [
+        ("kunde@bücher.example", "kunde@xn--bcher-kva.example"),
+        ("k@faß.de", "k@xn--fa-hia.de"),
+        ("wang@例子.example", "wang@xn--fsqu00a.example"),
+        ("budi@example.com", "budi@example.com"),
+        ("josé@example.com", None),  # RFC 6531: only SMTPUTF8 can carry it
+        ("", ""),  # the null reverse-path
+    ],
+)
+def test_ascii_address(addr: str, expected: str | None) -> None:
+    assert ascii_address(addr) == expected

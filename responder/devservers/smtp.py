@@ -67,14 +67,18 @@ class _Handler:
 class RecordingSMTPServer(ServerContext):
     """SMTP on 127.0.0.1 that stores what it gets and can be told to refuse or stall.
 
-    Null senders, SMTPUTF8 and 8BITMIME are accepted, as a real MTA would. A message
-    accepted after a `set_delay` stall is still recorded even if the client gave up
-    waiting: exactly the "timed out but delivered" case a sender must survive.
+    Null senders, SMTPUTF8 and 8BITMIME are accepted, as a real MTA would; `smtputf8=False`
+    plays a server without SMTPUTF8, which refuses UTF-8 in commands (RFC 6531 section 3.3).
+    A message accepted after a `set_delay` stall is still recorded even if the client gave
+    up waiting: exactly the "timed out but delivered" case a sender must survive.
     """
 
-    def __init__(self, port: int | None = None, delay: float = 0.0) -> None:
+    def __init__(
+        self, port: int | None = None, delay: float = 0.0, *, smtputf8: bool = True
+    ) -> None:
         self._port = port
         self.delay = delay
+        self.smtputf8 = smtputf8
         self.received: list[Received] = []
         self._cond = threading.Condition()
         self._failures: deque[str] = deque()
@@ -90,7 +94,7 @@ class RecordingSMTPServer(ServerContext):
             hostname=HOST,
             port=self._port,
             server_hostname="smtp.devserver.test",
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=self.smtputf8,
             ready_timeout=10.0,
         )
         controller.start()

@@ -8,11 +8,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
+from responder.mail.headers import ascii_address
 from responder.mail.parse import sanitize_header_text
 
 _MSG_ID = re.compile(r"^[!-;=?-~]{1,250}$")  # printable ASCII, no '<', '>' or space
+# RFC 5322 section 3.2.3: a display name holding any of these must be a quoted-string.
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+# An address is written between angle brackets as it is: nothing that could close them,
+# start a comment or end the header line (RFC 5322 section 3.4.1).
+_ADDR_UNSAFE = re.compile(r'[\s<>()\\",;\x00-\x1f\x7f-\x9f\u2028\u2029]')
 MAX_REFERENCES = 20
 
 
@@ -49,8 +55,8 @@ def build_reply(spec: ReplySpec) -> bytes:
     5 ms a message, most of the time to acknowledge a backlog. Every header value passes
     sanitize_header_text, so no customer text can end a header line (RFC 5322 section 2.2)."""
     headers = [
-        ("From", formataddr((_clean(spec.from_name or "", 100), spec.from_addr), "utf-8")),
-        ("To", formataddr((_clean(spec.to_name, 100), spec.to_addr), "utf-8")),
+        ("From", _mailbox("From", spec.from_name or "", spec.from_addr)),
+        ("To", _mailbox("To", spec.to_name, spec.to_addr)),
         ("Subject", _encoded("Subject", _clean(spec.subject, 250))),
         ("Date", format_datetime(spec.date)),
         ("Message-ID", f"<{spec.message_id}>"),
@@ -69,7 +75,7 @@ def build_reply(spec: ReplySpec) -> bytes:
         # what procmail-era responders check.
         ("Auto-Submitted", spec.auto_submitted),
         ("X-Auto-Response-Suppress", "All"),
-        ("X-Loop", spec.from_addr),
+        ("X-Loop", _address(spec.from_addr)),
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
     ]
@@ -80,6 +86,36 @@ def build_reply(spec: ReplySpec) -> bytes:
 
 def _clean(value: str, limit: int) -> str:
     return sanitize_header_text(value, limit)
+
+
+def _mailbox(field: str, name: str, addr: str) -> str:
+    """`Name <addr>` (RFC 5322 section 3.4), the name RFC 2047 encoded when it is not ASCII."""
+    address, name = _address(addr), _clean(name, 100)
+    if not name:
+        return address
+    if not name.isascii():
+        # RFC 2047 section 5 (3): encoded words may stand for a phrase's words. Header folds
+        # them at 76 columns, so a long Chinese name does not make one over-long line.
+        phrase = Header(name, "utf-8", header_name=field).encode(linesep="\r\n")
+    elif _SPECIALS.search(name):
+        phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    else:
+        phrase = name
+    # RFC 5322 section 2.1.1: lines of at most 78 characters; folding whitespace may come
+    # before the angle bracket (section 3.4), so a long name puts the address on its own line.
+    last = phrase.rsplit("\r\n", 1)[-1] if "\r\n" in phrase else f"{field}: {phrase}"
+    fold = " " if len(last) + len(address) + 3 <= 78 else "\r\n "
+    return f"{phrase}{fold}<{address}>"
+
+
+def _address(addr: str) -> str:
+    """The address as headers carry it: the domain in A-labels so the message stays ASCII and
+    needs no SMTPUTF8 (RFC 5891 section 4.4); a UTF-8 local part stays (RFC 6532 section 3.2),
+    and such a reply can go only to a server that offers SMTPUTF8."""
+    if _ADDR_UNSAFE.search(addr):
+        # Addresses come validated (parse, config); this one would break the header.
+        raise ValueError(f"unsafe address for a header: {addr!r}")
+    return ascii_address(addr) or addr
 
 
 def _encoded(name: str, value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
@@ -165,9 +166,62 @@ def _valid_addr(addr: str) -> str | None:
         return None
     if "@" in local or _ADDR_FORBIDDEN & set(local):
         return None
-    if not all(_DOMAIN_LABEL.match(label) for label in domain.split(".")):
+    labels = _domain_labels(domain)
+    if labels is None:
         return None
-    return addr.lower()
+    # RFC 6532 section 3.1: UTF-8 in addresses is compared in NFC; the domain in U-labels
+    # (A-labels decoded), so kunde@xn--bcher-kva.example and kunde@BÜCHER.example are one
+    # customer. The Unicode form is what is stored and shown; ascii_address makes the wire form.
+    return unicodedata.normalize("NFC", local.lower()) + "@" + ".".join(labels)
+
+
+def _domain_labels(domain: str) -> list[str] | None:
+    """The domain's labels lowercased, NFC, A-labels as U-labels; None if it is not a domain."""
+    labels = [_u_label(label) for label in unicodedata.normalize("NFC", domain.lower()).split(".")]
+    if not all(_DOMAIN_LABEL.match(label) for label in labels):
+        return None
+    # RFC 1035 section 2.3.4 limits apply to the form that goes to DNS: the A-labels.
+    ascii_labels = [_a_label(label) for label in labels]
+    if any(len(label) > 63 for label in ascii_labels) or len(".".join(ascii_labels)) > 253:
+        return None
+    return labels
+
+
+def _u_label(label: str) -> str:
+    """An A-label decoded (RFC 5891 section 5.3), or the label as it is if it is not one."""
+    if not label.startswith("xn--") or not label.isascii():
+        return label
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+    except (UnicodeError, ValueError, OverflowError):
+        return label
+    # Only a canonical A-label is decoded: one whose decoding encodes back to something else
+    # (ASCII, upper case, not NFC) names another domain or none, and stays as it came.
+    canonical = unicodedata.normalize("NFC", decoded.lower())
+    if decoded != canonical or decoded.isascii() or not _DOMAIN_LABEL.match(decoded):
+        return label
+    return decoded if _a_label(decoded) == label else label
+
+
+def _a_label(label: str) -> str:
+    # RFC 5891 section 4.4: the A-label is "xn--" and the Punycode (RFC 3492) of the U-label,
+    # with no mapping. Not encodings.idna: its IDNA2003 nameprep turns faß.de into fass.de,
+    # another registrant's domain under IDNA2008, and would send the reply there.
+    if label.isascii():
+        return label
+    return "xn--" + label.encode("punycode").decode("ascii")
+
+
+def ascii_address(addr: str) -> str | None:
+    """`addr` with its domain in A-labels, for a peer without SMTPUTF8; None when its local
+    part is not ASCII: only SMTPUTF8 can carry that (RFC 6531 section 3.3), and a UTF-8
+    mailbox name has no ASCII equivalent to fall back on (RFC 6530)."""
+    local, at, domain = addr.rpartition("@")
+    if not at:
+        return addr if addr.isascii() else None
+    if not local.isascii():
+        return None
+    return local + "@" + ".".join(_a_label(label) for label in domain.split("."))
 
 
 def parse_message_id(value: str | None) -> str | None:

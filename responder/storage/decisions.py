@@ -73,6 +73,10 @@ async def apply_outcomes(
     statement is a trip to the database thread, and those trips dominated the per-message
     cost of a backlog.
     """
+    if not outcomes:
+        # A batch whose every message failed to be decided: an executemany with no rows has
+        # no values for its bind parameters, and SQLAlchemy refuses it.
+        return [], set()
     t, r, inbound = schema.tickets, schema.replies, schema.inbound
     ticket_ids = await _ticket_ids(
         conn,
