@@ -45,10 +45,14 @@ class App:
     ) -> None:
         self.config = config
         self._clock = clock
+        delivery = config.delivery
         self._retry = retry or RetryPolicy(
-            base=config.delivery.retry_base,
-            cap=config.delivery.retry_cap,
-            max_attempts=config.delivery.max_attempts,
+            base=delivery.retry_base,
+            cap=delivery.retry_cap,
+            lifetime=delivery.lifetime,
+            ack_max_age=delivery.ack_max_age,
+            max_attempts=delivery.max_attempts,
+            probe_interval=delivery.probe_interval,
         )
         self.tasks = TaskGroup()
         self.store = Store(config.database_url_resolved, clock)
@@ -121,7 +125,9 @@ class App:
         if unsent or pending:
             log.info("resuming: %d messages to decide, %d replies to send", len(pending), unsent)
         self.tasks.spawn(self._requeue(pending), name="resume")
-        inbox = StoreInbox(self.store, self.dispatcher.queue, metrics=metrics)
+        inbox = StoreInbox(
+            self.store, self.dispatcher.queue, budget=self.dispatcher.budget, metrics=metrics
+        )
         for channel in self.channels.values():
             await channel.start(inbox)
         self.tasks.spawn(self._open_sla_gate(), name="sla:gate")

@@ -52,6 +52,7 @@ __all__ = [
     "ChannelConfig",
     "Config",
     "ConfigSource",
+    "DeliveryConfig",
     "Duration",
     "EmailChannelConfig",
     "GuardsConfig",
@@ -84,6 +85,9 @@ class ImapConfig(PasswordHolder):
     backfill: Duration = timedelta(0)  # first run only: also answer mail this old; 0 = from now
     timeout: PositiveDuration = timedelta(seconds=30)  # per IMAP command
     fetch_chunk: int = Field(default=100, strict=True, ge=1, le=500)
+    # And at most this many bytes of mail per request (by RFC822.SIZE), so memory follows this
+    # budget, not the size of a backlog; a bigger message is fetched on its own.
+    fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
     # Staff reply detection (issue 5). A folder staff mail clients save sent mail to: a staff
     # reply found there stops the first-response clock. None: not watched.
     sent_folder: Text | None = None
@@ -93,6 +97,18 @@ class ImapConfig(PasswordHolder):
     # folder staff move finished conversations to (e.g. "Done"). None: not used.
     done_keyword: Text | None = None
     done_folder: Text | None = None
+
+    @field_validator("fetch_bytes", mode="before")
+    @classmethod
+    def _byte_size(cls, value: object) -> object:
+        """8MB, 512KB or a number of bytes; KB and MB are 1024 and 1024 x 1024 bytes."""
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
+        match = re.fullmatch(r"\s*(\d+)\s*([KMG]B?|B)?\s*", str(value), re.IGNORECASE | re.ASCII)
+        if match is None:
+            raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
+        unit = (match.group(2) or "B")[0].upper()
+        return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
 
 
 class SmtpConfig(PasswordHolder):
@@ -219,7 +235,25 @@ class DeliveryConfig(FrozenModel):
 
     retry_base: PositiveDuration = timedelta(seconds=10)
     retry_cap: PositiveDuration = timedelta(minutes=30)
-    max_attempts: int = Field(default=12, strict=True, ge=1, le=100)
+    # RFC 5321 section 4.5.4.1: temporary failures are retried for days, not a number of
+    # tries; counted from when the reply was recorded.
+    lifetime: PositiveDuration = timedelta(days=2)
+    # An acknowledgement (or out-of-hours reply, or Telegram welcome) this old is not sent
+    # any more; null: always sent.
+    ack_max_age: PositiveDuration | None = timedelta(hours=6)
+    # The longest pause between two probes of a server that is out of reach.
+    probe_interval: PositiveDuration = timedelta(seconds=30)
+    # Optional: also give up after this many tries, however young the reply.
+    max_attempts: int | None = Field(default=None, strict=True, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.retry_cap < self.retry_base:
+            raise fail("delivery", "must be at least retry_base", ("retry_cap",))
+        if self.ack_max_age is not None and self.ack_max_age > self.lifetime:
+            message = "at most lifetime: an older reply is given up on anyway"
+            raise fail("delivery", message, ("ack_max_age",))
+        return self
 
 
 class RetentionConfig(FrozenModel):

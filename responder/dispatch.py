@@ -18,8 +18,11 @@ from responder.decide import (
     Suppress,
     lookup_keys,
 )
+from responder.dispatch_retry import Retries, passing
+from responder.errors import StorageUnavailable, log_fault
 from responder.mail.parse import parse_message
 from responder.mail_outcomes import decide_mail
+from responder.membudget import MAIL_BUDGET, MailBytes, byte_chunks
 from responder.metrics import Metrics
 from responder.models import OutboundReply
 from responder.planning import ChannelProfile, moment_at
@@ -31,6 +34,12 @@ from responder.storage.store import Store
 log = logging.getLogger(__name__)
 
 BATCH = 100
+# Raw message bytes loaded and parsed at once: a backlog of big mail is decided a few messages
+# at a time (one bigger than this alone), so memory follows this, not the size of the backlog.
+PARSE_BYTES = 8 * 1024 * 1024
+# Of each message only this much is loaded and parsed: the headers and the text a reply needs
+# (TEXT_LIMIT, HTML up to 2 MB) come first, attachments after them stay in the database.
+PARSE_PREFIX = 4 * 1024 * 1024
 
 
 class Dispatcher:
@@ -52,6 +61,7 @@ class Dispatcher:
         queue_size: int = 1000,
         *,
         metrics: Metrics | None = None,
+        budget: MailBytes | None = None,
     ) -> None:
         self._store = store
         self.settings = settings
@@ -61,52 +71,98 @@ class Dispatcher:
         self.queue: asyncio.Queue[int] = asyncio.Queue(queue_size)
         self._metrics = metrics or Metrics()
         self._metrics.watch_queue(self.queue.qsize)
+        self.retries = Retries()
+        # Shared with intake, so both together keep to it.
+        self.budget = budget or MailBytes(MAIL_BUDGET)
 
     async def run(self) -> None:
         while True:
-            batch = [await self.queue.get()]
-            while len(batch) < BATCH and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+            batch, taken = await self._next_batch()
             try:
                 await self._handle_or_split(batch)
             finally:
-                for _ in batch:
+                for _ in range(taken):
                     self.queue.task_done()
 
+    async def _next_batch(self) -> tuple[list[int], int]:
+        """Messages due for another try first (they are the older), then what is queued;
+        returns the batch and how many of it came off the queue."""
+        batch, taken = self.retries.due(), 0
+        if not batch:
+            try:
+                batch, taken = [await asyncio.wait_for(self.queue.get(), self.retries.wait())], 1
+            except TimeoutError:
+                return self.retries.due(), 0
+        while len(batch) < BATCH and not self.queue.empty():
+            batch.append(self.queue.get_nowait())
+            taken += 1
+        return batch, taken
+
     async def _handle_or_split(self, batch: list[int]) -> None:
-        """One message that cannot be recorded must not hold up the others in its batch."""
+        """One message that cannot be recorded must not hold up the others in its batch, and
+        none waits for a restart: what fails is tried again with backoff (issue 13)."""
         try:
             await self.handle(batch)
+        except StorageUnavailable as exc:
+            # The database, not a message: the whole batch waits for it.
+            await self._failed(batch, exc)
             return
-        except Exception:
+        except Exception as exc:
             if len(batch) == 1:
-                # Left in state "new": decided again at the next start, never dropped.
-                log.exception("inbound %d could not be handled; left for the next start", batch[0])
+                await self._failed(batch, exc)
                 return
-            log.exception("a batch of %d failed; deciding its messages one by one", len(batch))
-        for inbound_id in batch:
-            await self._handle_or_split([inbound_id])
+            log.warning("a batch of %d failed (%s); deciding one by one", len(batch), exc)
+            for inbound_id in batch:
+                await self._handle_or_split([inbound_id])
+            return
+        self.retries.settled(batch)
+
+    async def _failed(self, ids: list[int], exc: BaseException) -> None:
+        first = not passing(exc) and not self.retries.attempts(ids[0])
+        delay, report = self.retries.failed(ids, exc)
+        what = f"inbound {ids[0]}" if len(ids) == 1 else f"{len(ids)} inbound messages"
+        if first:
+            # A bug shows its traceback once; the tries after it are one line each.
+            log.error("%s could not be decided; trying again in %.0fs", what, delay, exc_info=exc)
+        else:
+            log_fault(log, exc, "%s could not be decided; trying again in %.0fs", what, delay)
+        if report:
+            try:
+                await self._store.note_undecided(report)
+            except Exception as note_exc:  # the database may be the very trouble
+                log.debug("could not note the failing messages: %s", note_exc)
 
     async def handle(self, ids: Sequence[int]) -> dict[int, str]:
-        """Decide and record a batch; returns {inbound id: outcome} for those decided now."""
-        settings, now = self.settings, self._clock()
-        rows = await self._store.inbound_many(ids)
+        """Decide and record a batch; returns {inbound id: outcome} for those decided now.
+        Loaded and decided in runs of at most PARSE_BYTES (sizes first, no content read)."""
+        settings = self.settings
+        sizes = await self._store.inbound_sizes(ids)
+        size = dict(sizes)
+        decided: dict[int, str] = {}
+        for run in byte_chunks(sizes, PARSE_BYTES, len(sizes)):
+            # Held until applied: the state update rewrites each row, attachments and all.
+            async with self.budget.hold(sum(size[i] for i in run)):
+                decided |= await self._handle_run(settings, run)
+        return decided
+
+    async def _handle_run(self, settings: Settings, ids: Sequence[int]) -> dict[int, str]:
+        now = self._clock()
+        rows = await self._store.inbound_many(ids, prefix=PARSE_PREFIX)
         if not rows:
             return {}
         hours = moment_at(settings.calendar, now)
-        by_channel: dict[str, list[InboundRow]] = {}
-        mail_rows = []
-        for row in rows:
-            profile = settings.profiles.get(row.channel)
-            if profile is not None and profile.kind == "telegram":
-                by_channel.setdefault(row.channel, []).append(row)
-            else:
-                mail_rows.append(row)
+        chats = {name for name, profile in settings.profiles.items() if profile.kind == "telegram"}
+        mail_rows = [row for row in rows if row.channel not in chats]
+        by_channel = {
+            channel: [row for row in rows if row.channel == channel]
+            for channel in dict.fromkeys(row.channel for row in rows if row.channel in chats)
+        }
         outcomes = await self._mail_outcomes(settings, mail_rows, now, hours) if mail_rows else []
-        for channel, chat_rows in by_channel.items():
+        for channel in by_channel:
             outcomes += await self._chat_outcomes(
-                settings, settings.profiles[channel], chat_rows, now, hours
+                settings, settings.profiles[channel], by_channel[channel], now, hours
             )
+        del rows, mail_rows, by_channel  # the messages' bytes: recording outcomes needs none
         queued = await self._store.apply(outcomes)
         first_reply = {q.inbound_id: q.reply_id for q in reversed(queued)}
         for outcome in outcomes:
@@ -160,8 +216,8 @@ class Dispatcher:
         for row, mail in zip(rows, mails, strict=True):
             try:
                 outcome = decide_mail(settings, row, mail, view, now, hours, new_ref)
-            except Exception:
-                log.exception("inbound %d could not be decided; left for the next start", row.id)
+            except Exception as exc:
+                await self._failed([row.id], exc)
                 continue
             outcomes.append(outcome)
         return outcomes

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from responder.membudget import MAIL_BUDGET, MailBytes
 from responder.metrics import Metrics
 from responder.models import Cursor, InboundMessage, MailMark
 from responder.storage.store import Store
 
+log = logging.getLogger(__name__)
+
 
 class StoreInbox:
     def __init__(
-        self, store: Store, queue: asyncio.Queue[int], *, metrics: Metrics | None = None
+        self,
+        store: Store,
+        queue: asyncio.Queue[int],
+        *,
+        budget: MailBytes | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._queue = queue
+        self._budget = budget or MailBytes(MAIL_BUDGET)
         self._metrics = metrics or Metrics()
 
     async def cursor(self, key: str) -> tuple[Cursor, datetime] | None:
@@ -36,6 +47,15 @@ class StoreInbox:
             self._metrics.message_received(channel, len(ids))
         for inbound_id in ids:
             await self._queue.put(inbound_id)
+
+    async def first_started(self, key: str) -> tuple[datetime, bool]:
+        """When intake under `key` was first started (recorded on the first call, before the
+        first login), and whether this call recorded it."""
+        return await self._store.first_started(key)
+
+    def holding(self, nbytes: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold `nbytes` of mail in memory under the process's budget."""
+        return self._budget.hold(nbytes)
 
     async def mark(
         self, channel: str, marks: Sequence[MailMark], key: str, cursor: Cursor | None

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CHANNEL_STATES = ("connected", "reconnecting", "starting", "failed", "stopped")
-SendError = Literal["transient", "permanent", "parked"]
+SendError = Literal["transient", "permanent", "parked", "expired"]
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
@@ -141,7 +141,8 @@ class Metrics:
             Counter(
                 "responder_send_failures_total",
                 "Failed send tries by kind (transient: retried; permanent: refused for good). "
-                "parked counts replies given up on, whatever the cause.",
+                "parked counts replies given up on, whatever the cause; expired, "
+                "acknowledgements too old to send (delivery.ack_max_age).",
                 ("channel", "error"),
             )
         )

@@ -59,3 +59,12 @@ class Delivered:
     chat: str  # where it went (Telegram chat id)
     message_ids: tuple[str, ...] = ()
     thread: str | None = None  # the forum topic it went into
+
+
+@dataclass(frozen=True)
+class Failing:
+    """An inbound message that keeps failing to be decided: shown in `responder status`."""
+
+    inbound_id: int
+    attempts: int
+    error: str

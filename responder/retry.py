@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import random
 
+# A database fault (disk full, read-only) is retried sooner than a remote server's trouble: a
+# disk freed by the admin should not leave mail waiting a minute (issue 13).
+STORAGE_RETRY_CAP = 10.0
+
 
 def backoff(
     attempt: int, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None

@@ -233,8 +233,8 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
             'config.yaml:8:7: channels[0].imap: missing required key "port"',
             'config.yaml:9:7: channels[0].imap: unknown key "prot" (expected one of: host, '
             "port, security, username, password_file, password_env, folder, idle, "
-            "poll_interval, backfill, timeout, fetch_chunk, sent_folder, watch_answered, "
-            "done_keyword, done_folder)",
+            "poll_interval, backfill, timeout, fetch_chunk, fetch_bytes, sent_folder, "
+            "watch_answered, done_keyword, done_folder)",
         ],
     ),
     (
@@ -531,3 +531,54 @@ def test_example_config_loads_and_mentions_every_key(tmp_path: Path) -> None:
     )
     missing = {name for name in _field_names(Config) if f"{name}:" not in EXAMPLE.read_text()}
     assert missing == set()
+
+
+def test_delivery_defaults_retry_for_a_lifetime_not_a_count(base_dir: Path) -> None:
+    delivery = load(BASE, base_dir).delivery
+    assert delivery.lifetime == timedelta(days=2)
+    assert delivery.ack_max_age == timedelta(hours=6)
+    assert delivery.probe_interval == timedelta(seconds=30)
+    assert delivery.max_attempts is None
+    text = BASE + (
+        "delivery: {retry_base: 1s, retry_cap: 5m, lifetime: 4d, ack_max_age: null,\n"
+        "           probe_interval: 10s, max_attempts: 5}\n"
+    )
+    delivery = load(text, base_dir).delivery
+    assert delivery.lifetime == timedelta(days=4) and delivery.ack_max_age is None
+    assert delivery.probe_interval == timedelta(seconds=10) and delivery.max_attempts == 5
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            "{retry_base: 1m, retry_cap: 30s}",
+            "config.yaml:17:39: delivery.retry_cap: must be at least retry_base",
+        ),
+        (
+            "{lifetime: 1h, ack_max_age: 2h}",
+            "config.yaml:17:39: delivery.ack_max_age: "
+            "at most lifetime: an older reply is given up on anyway",
+        ),
+        (
+            "{lifetime: 0}",
+            "config.yaml:17:22: delivery.lifetime: must be longer than 0, got 0",
+        ),
+        (
+            "{probe_interval: soon}",
+            "config.yaml:17:28: delivery.probe_interval: "
+            'expected a duration like 30s, 5m, 2h, 1d, 1h30m or 0, got "soon"',
+        ),
+        (
+            "{max_attempts: 0}",
+            "config.yaml:17:26: delivery.max_attempts: expected an integer 1-10000, got 0",
+        ),
+        (
+            "{lifetme: 3d}",
+            'config.yaml:17:12: delivery: unknown key "lifetme" (expected one of: retry_base, '
+            "retry_cap, lifetime, ack_max_age, probe_interval, max_attempts)",
+        ),
+    ],
+)
+def test_delivery_errors_are_located(base_dir: Path, given: str, expected: str) -> None:
+    assert problems(BASE + f"delivery: {given}\n", base_dir) == [expected]

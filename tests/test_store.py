@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 
 from responder.errors import StorageError
 from responder.models import Cursor, InboundMessage
+from responder.storage.decisions import apply_outcomes
 from responder.storage.migrations import LATEST
 from responder.storage.store import Store
 
@@ -112,7 +113,7 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
         reply_columns = {row[1] for row in conn.execute(text("PRAGMA table_info(replies)"))}
     engine.dispose()
     assert tuple(ticket) == ("ABC234", None, None, None)
-    assert versions == [1, 2, 3, 4, 5]
+    assert versions == [1, 2, 3, 4, 5, 6]
     assert {"period", "external_id", "thread"} <= reply_columns
 
 
@@ -166,3 +167,18 @@ async def test_version_2_replies_keep_their_rows_and_may_lack_a_ticket(tmp_path:
     assert tuple(row) == (7, "budi@example.com", "sent")
     assert info["ticket_id"] == 0  # notnull flag off
     assert "ix_replies_state" in indexes
+
+
+async def test_an_empty_batch_of_decisions_is_a_no_op(tmp_path: Path) -> None:
+    """A batch whose every message failed to be decided records nothing, and does not fail."""
+    store = Store(url(tmp_path))
+    await store.open()
+    try:
+        [inbound_id] = await store.record_inbound("mail", [message("a")], Cursor(1, 1))
+        assert await store.apply([]) == []
+        async with store.transaction() as conn:
+            assert await apply_outcomes(conn, [], datetime.now(UTC)) == ([], set())
+        [row] = await store.rows("inbound")
+        assert row["id"] == inbound_id and row["state"] == "new"
+    finally:
+        await store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from responder.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
 
@@ -64,4 +64,16 @@ class Channel(Protocol):
     @property
     def state(self) -> str:
         """A short word for health reports: starting, connected, reconnecting, failed."""
+        ...
+
+
+@runtime_checkable
+class Probing(Protocol):
+    """A channel that can tell whether its server is back without sending anything; the
+    outbox probes it while the server is out of reach, and releases the waiting replies as
+    soon as it answers. A channel without probe() is released by its next successful send."""
+
+    async def probe(self) -> None:
+        """Reach the server as a send would (SMTP: connect, EHLO, login, QUIT) and return;
+        raise if it cannot be reached."""
         ...

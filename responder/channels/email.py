@@ -10,6 +10,7 @@ from responder.channels.imap import ImapIntake
 from responder.channels.imap_session import ImapSession
 from responder.channels.imap_watch import DoneFolderWatch
 from responder.channels.smtp import SmtpSender
+from responder.channels.smtp import probe as smtp_probe
 from responder.config import EmailChannelConfig
 from responder.models import OutboundReply
 from responder.tasks import TaskGroup
@@ -64,6 +65,11 @@ class EmailChannel:
             await sender.send(reply.envelope_from, reply.recipients, reply.message)
         finally:
             self._senders.put_nowait(sender)
+
+    async def probe(self) -> None:
+        """Whether the SMTP server takes mail again (the outbox asks while it is down); on a
+        connection of its own, so a probe never waits behind a send."""
+        await smtp_probe(self.config.smtp)
 
     async def stop(self) -> None:
         watching, self._watching = self._watching, []

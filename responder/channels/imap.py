@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 import aioimaplib
 
@@ -12,14 +15,17 @@ from responder.channels.base import Inbox
 from responder.channels.imap_fetch import (
     Fetched,
     Selected,
+    Sized,
     external_id,
     fetch_records,
+    size_records,
     uid_ranges,
 )
 from responder.channels.imap_flags import FlagWatch
 from responder.channels.imap_session import RESYNC_MARGIN, ImapSession, _code, _text
 from responder.config import ImapConfig
 from responder.errors import TransientError
+from responder.membudget import byte_chunks
 from responder.models import Cursor, InboundMessage
 
 __all__ = ["ImapIntake", "_code"]
@@ -27,6 +33,20 @@ __all__ = ["ImapIntake", "_code"]
 log = logging.getLogger(__name__)
 
 MAX_FETCH_FAILURES = 3
+# A first login that comes late (the server was unreachable, or refused a wrong password until
+# the admin fixed it) takes the mail that arrived meanwhile by INTERNALDATE, the server's clock
+# (RFC 3501 2.3.3): from this long before the first start, in case that clock runs behind ours.
+FIRST_START_MARGIN = timedelta(minutes=5)
+
+
+@runtime_checkable
+class IntakeStore(Protocol):
+    """What StoreInbox offers beyond the Inbox protocol: when intake under a key was first
+    started (kept across restarts), and the process's budget of mail bytes in memory."""
+
+    async def first_started(self, key: str) -> tuple[datetime, bool]: ...
+
+    def holding(self, nbytes: int) -> AbstractAsyncContextManager[None]: ...
 
 
 class ImapIntake(ImapSession):
@@ -45,10 +65,30 @@ class ImapIntake(ImapSession):
         super().__init__(channel, config, inbox, folder, clock)
         main = folder == config.folder
         self._key = channel if main else f"{channel}/{folder}"
-        # Backfill is for customers' mail; a Sent folder always starts from now.
+        # Backfill is for customers' mail. A Sent folder starts at the first start like the
+        # inbox: a staff reply sent while we could not log in answered a customer whose mail
+        # from that time we take too, so it must count.
         self._backfill = config.backfill if main else timedelta(0)
         self._flags = FlagWatch(self, channel, config, inbox, folder, clock) if main else None
         self._fetch_failures: dict[int, int] = {}
+        self._started: tuple[datetime, bool] | None = None  # (first start, recorded by us)
+        self._sessions = 0
+
+    async def run(self) -> None:
+        # Before the first login attempt, so what arrives while that fails still counts.
+        try:
+            await self._remember_start()
+        except Exception as exc:  # asked again before the first catch-up
+            log.warning("channel %s: could not record the first start: %s", self._label, exc)
+        await super().run()
+
+    async def _session(self) -> None:
+        self._sessions += 1
+        await super()._session()
+
+    async def _remember_start(self) -> None:
+        if self._started is None and isinstance(self._inbox, IntakeStore):
+            self._started = await self._inbox.first_started(self._key)
 
     async def _enable(self, client: aioimaplib.IMAP4) -> str:
         return await self._flags.enable(client) if self._flags else ""
@@ -69,7 +109,7 @@ class ImapIntake(ImapSession):
             return
         top = (uidnext - 1) if uidnext else max(await self.search(client, "ALL"), default=0)
         if stored is None:
-            since = self._clock() - self._backfill if self._backfill else None
+            since = await self._first_run_since()
             reason = "first run"
         else:
             # Same mailbox, new UID numbering (RFC 3501 2.3.1.1): look back over the time we
@@ -81,7 +121,7 @@ class ImapIntake(ImapSession):
             self._label,
             reason,
             top,
-            f", taking mail since {since:%Y-%m-%d %H:%M}" if since else "",
+            f", taking mail since {since.isoformat(timespec='seconds')}" if since else "",
         )
         if since is not None:
             # SEARCH SINCE has day granularity in the server's zone, so ask a day early and
@@ -93,6 +133,21 @@ class ImapIntake(ImapSession):
             # skips the rest.
             await self._fetch_and_deliver(client, validity, uids, since, move_cursor=False)
         await self._inbox.deliver(self._channel, [], Cursor(validity, top), self._key)
+
+    async def _first_run_since(self) -> datetime | None:
+        """Where a first run's catch-up starts: at the first start (recorded before any login,
+        kept across restarts), less `backfill`, less FIRST_START_MARGIN if the login is late."""
+        await self._remember_start()
+        if self._started is None:  # an Inbox that keeps no start: from now, as before
+            return self._clock() - self._backfill if self._backfill else None
+        started, ours = self._started
+        late = self._sessions > 1 or not ours
+        lookback = max(self._backfill, FIRST_START_MARGIN if late else timedelta(0))
+        if lookback:
+            return started - lookback
+        # Logged in at once: only what arrived after the start. INTERNALDATE has whole
+        # seconds, so the start's own second is left out and mail from before stays unanswered.
+        return started.replace(microsecond=0) + timedelta(seconds=1)
 
     async def _sync(self, client: aioimaplib.IMAP4, validity: int) -> None:
         await self._sync_new(client, validity)
@@ -117,31 +172,76 @@ class ImapIntake(ImapSession):
         since: datetime | None,
         move_cursor: bool = True,
     ) -> None:
-        # aioimaplib parses a response recursively: a FETCH of ~1000 messages overflows the
-        # stack, so fetch in chunks.
-        chunk = self._cfg.fetch_chunk
-        for start in range(0, len(uids), chunk):
-            wanted = uids[start : start + chunk]
-            # aioimaplib's own timer for FETCH restarts whenever data arrives.
-            response = await self.call(
-                client.uid("fetch", uid_ranges(wanted), "(UID INTERNALDATE BODY.PEEK[])"),
-                deadline=False,
-            )
-            if response.result != "OK":
-                raise TransientError(f"UID FETCH failed: {_text(response.lines)}")
-            got = {r.uid: r for r in fetch_records(response.lines)}
-            upto = self._deliverable_upto(wanted, got)
-            batch = [
-                self._message(got[u], validity)
-                for u in wanted
-                if u <= upto and u in got and self._wanted_since(got[u], since)
-            ]
-            cursor = Cursor(validity, upto) if move_cursor else None
-            await self._inbox.deliver(self._channel, batch, cursor, self._key)
+        """Deliver `uids` (those received since `since`) in order, in chunks of at most
+        fetch_chunk messages and fetch_bytes bytes: memory follows the budget, not the backlog.
+        aioimaplib also parses a response recursively, so ~1000 messages at once overflow."""
+        sizes = await self._sizes(client, uids, since)
+        size = dict(sizes)
+        for wanted in byte_chunks(sizes, self._cfg.fetch_bytes, self._cfg.fetch_chunk):
+            async with self._holding(sum(size[u] for u in wanted)):
+                upto = await self._fetch_chunk(client, validity, wanted, since, move_cursor)
             if upto < wanted[-1]:
                 if not move_cursor:
                     raise TransientError(f"UID {upto + 1} did not arrive during catch-up")
                 return  # the next search picks up from the gap
+
+    async def _sizes(
+        self, client: aioimaplib.IMAP4, uids: list[int], since: datetime | None
+    ) -> list[tuple[int, int]]:
+        """(UID, RFC822.SIZE) of each wanted message before any body is fetched (RFC 3501
+        6.4.5), less those the server received before `since` (INTERNALDATE)."""
+        known: dict[int, Sized] = {}
+        step = self._cfg.fetch_chunk
+        for start in range(0, len(uids), step):
+            ranges = uid_ranges(uids[start : start + step])
+            response = await self.call(
+                client.uid("fetch", ranges, "(UID RFC822.SIZE INTERNALDATE)")
+            )
+            if response.result != "OK":
+                raise TransientError(f"UID FETCH of sizes failed: {_text(response.lines)}")
+            known.update((r.uid, r) for r in size_records(response.lines))
+        # A UID missing here (expunged meanwhile) is still asked for with the bodies, and
+        # given up on the way a body that does not come is.
+        return [
+            (uid, record.size if record else 0)
+            for uid in uids
+            if (record := known.get(uid)) is None or self._wanted_since(record, since)
+        ]
+
+    def _holding(self, nbytes: int) -> AbstractAsyncContextManager[None]:
+        if isinstance(self._inbox, IntakeStore):
+            return self._inbox.holding(nbytes)
+        return contextlib.nullcontext()
+
+    async def _fetch_chunk(
+        self,
+        client: aioimaplib.IMAP4,
+        validity: int,
+        wanted: list[int],
+        since: datetime | None,
+        move_cursor: bool,
+    ) -> int:
+        """Fetch and deliver one chunk; returns the UID up to which all of it arrived. A
+        method of its own, so the chunk's bytes are let go before the next is fetched."""
+        # aioimaplib's own timer for FETCH restarts whenever data arrives.
+        response = await self.call(
+            client.uid("fetch", uid_ranges(wanted), "(UID INTERNALDATE BODY.PEEK[])"),
+            deadline=False,
+        )
+        if response.result != "OK":
+            raise TransientError(f"UID FETCH failed: {_text(response.lines)}")
+        got = {r.uid: r for r in fetch_records(response.lines)}
+        del response
+        upto = self._deliverable_upto(wanted, got)
+        batch = [
+            self._message(got[u], validity)
+            for u in wanted
+            if u <= upto and u in got and self._wanted_since(got[u], since)
+        ]
+        del got
+        cursor = Cursor(validity, upto) if move_cursor else None
+        await self._inbox.deliver(self._channel, batch, cursor, self._key)
+        return upto
 
     def _deliverable_upto(self, wanted: list[int], got: dict[int, Fetched]) -> int:
         """The highest UID such that every wanted UID up to it arrived (or was given up on)."""
@@ -162,7 +262,7 @@ class ImapIntake(ImapSession):
         return upto
 
     @staticmethod
-    def _wanted_since(record: Fetched, since: datetime | None) -> bool:
+    def _wanted_since(record: Fetched | Sized, since: datetime | None) -> bool:
         return since is None or record.internaldate is None or record.internaldate >= since
 
     def _message(self, record: Fetched, validity: int) -> InboundMessage:

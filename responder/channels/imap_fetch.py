@@ -19,6 +19,7 @@ _MODSEQ = re.compile(rb"MODSEQ \((\d+)\)")
 _FETCH_START = re.compile(rb"^\d+ FETCH \(")
 _UID = re.compile(rb"UID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _MESSAGE_ID = re.compile(r"<?\s*([^<>\s]+)\s*>?")
 
 
@@ -27,6 +28,15 @@ class Fetched:
     uid: int
     internaldate: datetime | None
     raw: bytes
+
+
+@dataclass(frozen=True)
+class Sized:
+    """A message seen through its size and arrival time only, before its body is fetched."""
+
+    uid: int
+    size: int
+    internaldate: datetime | None
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,10 @@ def fetch_records(lines: Sequence[bytes | bytearray]) -> list[Fetched]:
 
     for item in lines:
         if isinstance(item, bytearray):
-            body = bytes(item)  # the literal arrives as a bytearray in aioimaplib 2.x
+            # The literal arrives as a bytearray in aioimaplib 2.x. Emptied once copied, so a
+            # chunk of big messages is never held twice over while the rest is converted.
+            body = bytes(item)
+            item.clear()
             continue
         if _FETCH_START.match(item):
             flush()
@@ -103,6 +116,21 @@ def fetch_records(lines: Sequence[bytes | bytearray]) -> list[Fetched]:
         if m := _INTERNALDATE.search(item):
             date = _internaldate(m.group(1).decode("ascii", "replace"))
     flush()
+    return records
+
+
+def size_records(lines: Sequence[bytes | bytearray]) -> list[Sized]:
+    """Records of `UID FETCH (UID RFC822.SIZE INTERNALDATE)` (RFC 3501 6.4.5 and 7.4.2: the
+    size in octets and the date the server received the message)."""
+    records: list[Sized] = []
+    for line in lines:
+        if isinstance(line, bytearray) or not _FETCH_START.match(line):
+            continue
+        uid, size = _UID.search(line), _SIZE.search(line)
+        if uid is not None and size is not None:
+            date = _INTERNALDATE.search(line)
+            when = _internaldate(date.group(1).decode("ascii", "replace")) if date else None
+            records.append(Sized(int(uid.group(1)), int(size.group(1)), when))
     return records
 
 

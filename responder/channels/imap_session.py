@@ -16,8 +16,8 @@ import aioimaplib
 from responder.channels.base import Inbox
 from responder.channels.imap_fetch import Selected, search_uids, select_codes
 from responder.config import ImapConfig
-from responder.errors import PermanentError, TransientError
-from responder.retry import backoff
+from responder.errors import PermanentError, StorageUnavailable, TransientError
+from responder.retry import STORAGE_RETRY_CAP, backoff
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,27 +85,45 @@ class ImapSession:
                 await self._session()
             except PermanentError as exc:
                 self.state = "failed"
-                log.error("channel %s: IMAP stopped: %s", self._label, exc)
+                log.error("channel %s: IMAP stopped (%s): %s", self._label, self._server, exc)
                 return
+            except StorageUnavailable as exc:
+                # Not the mail server's fault: say what it is, and try again soon, since a
+                # full disk is often cleared in seconds (issue 13). The cursor did not move,
+                # so the same mail is fetched again.
+                attempt = 1 if self.state == "connected" else attempt + 1
+                delay = backoff(attempt, base=1.0, cap=STORAGE_RETRY_CAP)
+                self.state = "reconnecting"
+                log.warning(
+                    "channel %s: cannot record mail: %s; trying again in %.1fs",
+                    self._label,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
             except Exception as exc:
-                # Transient trouble, and also anything unexpected (a database error while
-                # recording, a parser surprise): intake must never end silently, so log it
-                # and start a fresh session after a pause.
+                # Transient trouble, and also anything unexpected (a parser surprise):
+                # intake must never end silently, so log it and start a fresh session after
+                # a pause. Only a bug gets a traceback.
                 if not isinstance(exc, TransientError | OSError | aioimaplib.AioImapException):
                     log.exception("channel %s: unexpected error in IMAP intake", self._label)
                 attempt = 1 if self.state == "connected" else attempt + 1
                 delay = backoff(attempt, base=1.0, cap=60.0)
                 self.state = "reconnecting"
                 log.warning(
-                    "channel %s: IMAP connection trouble (%s: %s); reconnecting in %.1fs",
+                    "channel %s: IMAP server %s: %s; reconnecting in %.1fs",
                     self._label,
-                    type(exc).__name__,
-                    exc or "no detail",
+                    self._server,
+                    _describe(exc),
                     delay,
                 )
                 await asyncio.sleep(delay)
             finally:
                 await self._close()
+
+    @property
+    def _server(self) -> str:
+        return f"{self._cfg.host}:{self._cfg.port}"
 
     async def call(self, awaitable: Awaitable[T], deadline: bool = True) -> T:
         """Every command fails fast when the connection is gone, and gets a deadline unless
@@ -246,6 +264,16 @@ def _code(text: str) -> str:
     """The bracketed response code at the start of a status text (RFC 5530), if any."""
     match = re.search(r"\[([A-Z-]+)", text)
     return match.group(1) if match else ""
+
+
+def _describe(exc: BaseException) -> str:
+    """An error as an admin reads it: "connection refused", not "[Errno 111] Connect call
+    failed ('127.0.0.1', 1143)"."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, TransientError | PermanentError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _text(lines: list[Any]) -> str:

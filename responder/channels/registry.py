@@ -6,15 +6,28 @@ from collections.abc import Callable
 from typing import Any
 
 from responder.channels.base import Channel
-from responder.channels.email import EmailChannel
-from responder.channels.telegram import TelegramChannel
 from responder.tasks import TaskGroup
 
 ChannelFactory = Callable[[Any, TaskGroup], Channel]
 
+
+# Each adapter is imported when a channel of its type is configured: python-telegram-bot and
+# httpx alone hold ~8 MB of a daemon that only reads mail (the README's memory budget).
+def _email(config: Any, tasks: TaskGroup) -> Channel:
+    from responder.channels.email import EmailChannel
+
+    return EmailChannel(config, tasks)
+
+
+def _telegram(config: Any, tasks: TaskGroup) -> Channel:
+    from responder.channels.telegram import TelegramChannel
+
+    return TelegramChannel(config, tasks)
+
+
 CHANNEL_TYPES: dict[str, ChannelFactory] = {
-    "email": EmailChannel,
-    "telegram": TelegramChannel,
+    "email": _email,
+    "telegram": _telegram,
 }
 
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import aiosmtplib
 
 from responder.config import SmtpConfig
-from responder.errors import PermanentError, TransientError
+from responder.errors import ChannelDown, PermanentError, TransientError
+from responder.mail.headers import ascii_address
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +33,23 @@ class SmtpSender:
         async with self._lock:
             client = await self._connection()
             try:
+                if client.is_ehlo_or_helo_needed and not _plain(envelope_from, recipients, message):
+                    await client.noop()  # greets with EHLO first: its extensions decide below
+                sender, rcpts, options = _envelope(client, envelope_from, recipients, message)
                 # sendmail() rather than send(): aiosmtplib.send() refuses the empty reverse-path
                 # that RFC 3834 section 3.3 asks automatic responses to use.
-                errors, _ = await client.sendmail(envelope_from, list(recipients), message)
+                errors, _ = await client.sendmail(sender, rcpts, message, mail_options=options)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 raise _classify(exc.recipients[0].code, str(exc)) from exc
+            except ValueError as exc:  # aiosmtplib: an address no SMTP command line can hold
+                raise PermanentError(f"address not sendable: {exc}") from exc
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code == 421:  # RFC 5321 4.2.2: the server is closing the connection
                     await self._drop()
                 raise _classify(exc.code, exc.message) from exc
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self._drop()
-                raise TransientError(
-                    f"SMTP connection trouble: {type(exc).__name__}: {exc}"
-                ) from exc
+                raise ChannelDown(f"SMTP connection trouble: {type(exc).__name__}: {exc}") from exc
             self._last_used = time.monotonic()
             if errors:
                 code, text = next(iter(errors.values()))
@@ -60,30 +64,7 @@ class SmtpSender:
                 return self._client
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 await self._drop()
-        cfg = self._cfg
-        client = aiosmtplib.SMTP(
-            hostname=cfg.host,
-            port=cfg.port,
-            use_tls=cfg.security == "tls",
-            start_tls=cfg.security == "starttls",
-            timeout=cfg.timeout.total_seconds(),
-        )
-        try:
-            await client.connect()
-            if cfg.username is not None and cfg.password is not None:
-                await client.login(cfg.username, cfg.password.get_secret_value())
-        except aiosmtplib.SMTPResponseException as exc:
-            # Trouble reaching or logging in to our own server is the channel's, not the
-            # reply's: retried with backoff (and logged each time) rather than parking every
-            # reply at once; a reply is parked only after max_attempts.
-            what = (
-                "login refused"
-                if isinstance(exc, aiosmtplib.SMTPAuthenticationError)
-                else "refused"
-            )
-            raise TransientError(f"SMTP {what} at {cfg.host}:{cfg.port}: {exc.code}") from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientError(f"cannot reach SMTP server {cfg.host}:{cfg.port}: {exc}") from exc
+        client = await _open(self._cfg)
         self._client = client
         self._last_used = time.monotonic()
         return client
@@ -104,7 +85,87 @@ class SmtpSender:
                     client.close()
 
 
+def _plain(envelope_from: str, recipients: Sequence[str], message: bytes) -> bool:
+    """Whether the mail is all ASCII, as any SMTP server takes it (RFC 5321)."""
+    return envelope_from.isascii() and all(r.isascii() for r in recipients) and message.isascii()
+
+
+def _envelope(
+    client: aiosmtplib.SMTP, envelope_from: str, recipients: Sequence[str], message: bytes
+) -> tuple[str, list[str], list[str]]:
+    """Reverse-path, forward-paths and MAIL options for this server (RFC 6531).
+
+    Addresses are stored in their Unicode form. A server offering SMTPUTF8 takes them as they
+    are, with the SMTPUTF8 option (section 3.4); to one without it, IDN domains go as A-labels
+    (RFC 5891 section 4.4), and a UTF-8 local part or UTF-8 header (RFC 6532) cannot go at all.
+    """
+    if _plain(envelope_from, recipients, message):
+        return envelope_from, list(recipients), []
+    if client.supports_extension("smtputf8"):
+        return envelope_from, list(recipients), ["SMTPUTF8"]
+    paths = []
+    for address in (envelope_from, *recipients):
+        path = ascii_address(address)
+        if path is None:
+            raise PermanentError(
+                f"the address {address} has a non-ASCII local part and the SMTP server "
+                "does not offer SMTPUTF8 (RFC 6531)"
+            )
+        paths.append(path)
+    if not message.isascii():
+        raise PermanentError(
+            "the reply has UTF-8 headers (RFC 6532) and the SMTP server does not offer "
+            "SMTPUTF8 (RFC 6531)"
+        )
+    return paths[0], paths[1:], []
+
+
 def _classify(code: int, text: str) -> TransientError | PermanentError:
     """RFC 5321 section 4.2.1: 4yz is a transient failure, 5yz a permanent one."""
     message = f"SMTP {code} {text}".strip()
+    if code == 421:  # RFC 5321 section 3.8: the service is not available (shutting down)
+        return ChannelDown(message)
     return PermanentError(message) if 500 <= code < 600 else TransientError(message)
+
+
+async def _open(cfg: SmtpConfig) -> aiosmtplib.SMTP:
+    """A connection to the server, logged in if configured; closed again if that fails."""
+    client = aiosmtplib.SMTP(
+        hostname=cfg.host,
+        port=cfg.port,
+        use_tls=cfg.security == "tls",
+        start_tls=cfg.security == "starttls",
+        timeout=cfg.timeout.total_seconds(),
+    )
+    try:
+        await client.connect()
+        if cfg.username is not None and cfg.password is not None:
+            await client.login(cfg.username, cfg.password.get_secret_value())
+    except aiosmtplib.SMTPResponseException as exc:
+        client.close()
+        # Trouble reaching or logging in to our own server is the channel's, not the
+        # reply's: the replies wait for the server (the outbox probes it) rather than
+        # being parked all at once.
+        what = "login refused" if isinstance(exc, aiosmtplib.SMTPAuthenticationError) else "refused"
+        raise ChannelDown(f"SMTP {what} at {cfg.host}:{cfg.port}: {exc.code}") from exc
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        client.close()
+        raise ChannelDown(f"cannot reach SMTP server {cfg.host}:{cfg.port}: {exc}") from exc
+    except BaseException:
+        client.close()  # cancelled mid-connect: no half-open connection left behind
+        raise
+    return client
+
+
+async def probe(cfg: SmtpConfig) -> None:
+    """Whether the server takes mail again, on a connection of its own: connect, EHLO
+    (STARTTLS and login as configured), QUIT. Raises ChannelDown if not."""
+    client = await _open(cfg)
+    try:
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise ChannelDown(f"SMTP server {cfg.host}:{cfg.port}: {exc}") from exc
+    finally:
+        client.close()

@@ -21,10 +21,10 @@ from responder.channels.telegram_limits import Limits, SendSchedule
 from responder.channels.telegram_send import Sender
 from responder.chat.update import ANNOTATION
 from responder.config import TelegramChannelConfig
-from responder.errors import PermanentError
+from responder.errors import PermanentError, StorageUnavailable
 from responder.models import Cursor, Delivered, InboundMessage, OutboundReply
 from responder.redact import SecretFilter
-from responder.retry import backoff
+from responder.retry import STORAGE_RETRY_CAP, backoff
 from responder.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,13 @@ class TelegramChannel:
         await self._ready()
         return await self._sender.send(reply)
 
+    async def probe(self) -> None:
+        """Whether the Bot API answers again (getMe); the outbox asks while it is down."""
+        if self._state == "failed":
+            raise PermanentError("the bot token was refused; this channel is stopped")
+        await self._bot.initialize()
+        await self._bot.get_me()
+
     async def stop(self) -> None:
         """The first call stops intake; sends of the shutdown drain still go through this
         bot. The composition root calls again after the drain, which closes the
@@ -141,7 +148,9 @@ class TelegramChannel:
                 raise
             except Exception as exc:
                 attempt += 1
-                delay = backoff(attempt, 1.0, 300.0)
+                # A database fault (disk full) is ours, not Telegram's: retried sooner.
+                cap = STORAGE_RETRY_CAP if isinstance(exc, StorageUnavailable) else 300.0
+                delay = backoff(attempt, 1.0, cap)
                 self._state = "reconnecting"
                 log.warning(
                     "telegram %s: %s: %s; trying again in %.1fs",

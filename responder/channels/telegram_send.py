@@ -27,7 +27,7 @@ from telegram.error import (
 
 from responder.channels.telegram_limits import SendSchedule
 from responder.chat.post import Keyboard, Post, Topic
-from responder.errors import PermanentError, RecipientBlocked, TransientError
+from responder.errors import ChannelDown, PermanentError, RecipientBlocked, TransientError
 from responder.models import Delivered, OutboundReply
 from responder.telegram_text import split_html
 
@@ -211,7 +211,8 @@ class Sender:
                 raise TransientError(f"topic {thread} is gone: {exc.message}", 1.0) from None
             raise PermanentError(f"chat {chat}: {exc.message}") from None
         except NetworkError as exc:  # also TimedOut and 5xx answers such as 502
-            raise TransientError(f"{type(exc).__name__}: {exc.message}") from None
+            # The Bot API out of reach, not this chat's trouble: wait for it to come back.
+            raise ChannelDown(f"{type(exc).__name__}: {exc.message}") from None
         except TelegramError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc.message}") from None
 

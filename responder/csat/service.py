@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.csat.compose import low_rating_sends, survey_message
 from responder.csat.model import SurveyAnswer, SurveyInfo
+from responder.errors import log_fault
 from responder.mail.parse import parse_message
 from responder.metrics import Metrics
 from responder.models import OutboundReply
@@ -194,8 +195,8 @@ class SurveyService:
             self._low.clear()
             try:
                 await self.notify_low()
-            except Exception:
-                log.exception("could not tell staff of low survey ratings; trying again soon")
+            except Exception as exc:
+                log_fault(log, exc, "could not tell staff of low survey ratings; trying again soon")
                 asyncio.get_running_loop().call_later(30.0, self._low.set)
 
     async def notify_low(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
@@ -57,6 +58,12 @@ _CONTENT_FIELD_LIMIT = 2 * 1024
 # (Content-Type again for each part walked), which was a fifth of the daemon's CPU on a
 # backlog. Headers are decoded on demand by the helpers in headers.py instead.
 _PARSER = BytesParser(policy=compat32)
+# The parser is fed slices: parsebytes() first decodes the whole message to one str and copies
+# that into a StringIO of 4 bytes a character, about 5x a big mail's size at once.
+_FEED_SLICE = 64 * 1024
+# Payloads larger than this (attachments) are dropped once the text is taken: a ParsedMail
+# lives until its batch is recorded, and only headers, content types and the text are read.
+_KEPT_PAYLOAD = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -92,19 +99,40 @@ def parse_message(raw: bytes) -> ParsedMail:
     """Parse `raw`; never raises, whatever the bytes are."""
     message = _parse(_cap_content_fields(raw))
     try:
-        return _build(message)
+        parsed = _build(message)
     except Exception:
-        return _build_minimal(message)
+        parsed = _build_minimal(message)
+    _drop_large_payloads(message)
+    return parsed
 
 
 def _parse(raw: bytes) -> Message:
     for headersonly in (False, True):
         try:
-            message = _PARSER.parsebytes(raw, headersonly=headersonly)
+            message = _PARSER.parsebytes(raw, headersonly=True) if headersonly else _feed(raw)
         except Exception:  # deep MIME nesting can exhaust the recursion limit
             continue
         return message
     return Message()
+
+
+def _feed(raw: bytes) -> Message:
+    parser = BytesFeedParser(policy=compat32)
+    for start in range(0, len(raw), _FEED_SLICE):
+        parser.feed(raw[start : start + _FEED_SLICE])
+    message = parser.close()
+    assert isinstance(message, Message)
+    return message
+
+
+def _drop_large_payloads(message: Message) -> None:
+    try:
+        for part in message.walk():
+            payload = part.get_payload()
+            if isinstance(payload, str) and len(payload) > _KEPT_PAYLOAD:
+                part.set_payload("")
+    except Exception:
+        pass
 
 
 def _cap_content_fields(raw: bytes) -> bytes:

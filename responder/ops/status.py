@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from responder.dispatch_retry import REPORT_AFTER
 from responder.storage import schema
 
 RESPONSES = ("staff_reply", "answered")  # events that answer the customer
@@ -31,10 +32,10 @@ def read_status(
     replies: dict[str, Counter[str]] = defaultdict(Counter)
     for row in conn.execute(
         select(r.c.channel, r.c.state, r.c.attempts > 0, func.count())
-        .where(r.c.state.in_(("pending", "parked")))
+        .where(r.c.state.in_(("pending", "parked", "expired")))
         .group_by(r.c.channel, r.c.state, r.c.attempts > 0)
     ):
-        state = "parked" if row[1] == "parked" else "retrying" if row[2] else "pending"
+        state = row[1] if row[1] != "pending" else "retrying" if row[2] else "pending"
         replies[row[0]][state] += int(row[3])
     last_in = {
         row[0]: row[1]
@@ -55,7 +56,10 @@ def read_status(
         "now": _when(now, now, zone),
         "open_tickets": sum(open_by.values()),
         "oldest_waiting": _oldest_waiting(conn, now, zone),
+        "undecided": _undecided(conn, now, zone),
         "replies": {k: sum(c[k] for c in replies.values()) for k in _REPLY_STATES},
+        # Acknowledgements not sent because they would have come too late (issue 13).
+        "expired": sum(c["expired"] for c in replies.values()),
         "sla_timers": {
             "due_next_hour": count(
                 pending, tm.c.due_at >= now, tm.c.due_at < now + timedelta(hours=1)
@@ -71,6 +75,7 @@ def read_status(
             name: {
                 "open_tickets": open_by.get(name, 0),
                 "replies": {k: replies[name][k] for k in _REPLY_STATES},
+                "expired": replies[name]["expired"],
                 "last_inbound": _when(last_in.get(name), now, zone),
                 "last_parked_error": _last_error(conn, name, now, zone, parked=True),
                 "last_error": _last_error(conn, name, now, zone, parked=False),
@@ -122,6 +127,33 @@ def _oldest_waiting(conn: Connection, now: datetime, zone: ZoneInfo) -> dict[str
     return {"ref": row.ref, "channel": row.channel, "since": _when(since, now, zone)}
 
 
+def _undecided(conn: Connection, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """Messages recorded but not yet decided; those that failed repeatedly, and why last."""
+    i = schema.inbound
+    new = i.c.state == "new"
+    count, oldest = conn.execute(select(func.count(), func.min(i.c.recorded_at)).where(new)).one()
+    failing = conn.execute(
+        select(i.c.id, i.c.channel, i.c.attempts, i.c.last_error)
+        .where(new, i.c.attempts >= REPORT_AFTER)
+        .order_by(i.c.attempts.desc(), i.c.id)
+    ).all()
+    return {
+        "count": int(count or 0),
+        "oldest": _when(oldest, now, zone),
+        "failing": len(failing),
+        "worst": (
+            {
+                "inbound": failing[0].id,
+                "channel": failing[0].channel,
+                "attempts": failing[0].attempts,
+                "error": failing[0].last_error,
+            }
+            if failing
+            else None
+        ),
+    }
+
+
 def _last_error(
     conn: Connection, channel: str, now: datetime, zone: ZoneInfo, *, parked: bool
 ) -> dict[str, Any] | None:
@@ -166,8 +198,22 @@ def _at(when: dict[str, Any] | None) -> str:
     return f"{local:%Y-%m-%d %H:%M} ({age(when['age_seconds'])} ago)"
 
 
-def _replies(counts: dict[str, int]) -> str:
-    return ", ".join(f"{counts[k]} {k}" for k in _REPLY_STATES)
+def _replies(counts: dict[str, int], expired: int = 0) -> str:
+    line = ", ".join(f"{counts[k]} {k}" for k in _REPLY_STATES)
+    return line + (f", {expired} expired (too old to send)" if expired else "")
+
+
+def _undecided_line(undecided: dict[str, Any]) -> str:
+    if not undecided["count"]:
+        return "none (every message received has been decided)"
+    line = f"{undecided['count']} message(s), oldest since {_at(undecided['oldest'])}"
+    worst = undecided["worst"]
+    if worst is not None:
+        line += (
+            f"; {undecided['failing']} failing, e.g. inbound {worst['inbound']} on "
+            f"{worst['channel']} after {worst['attempts']} tries: {worst['error']}"
+        )
+    return line
 
 
 def describe(status: dict[str, Any], source: str) -> str:
@@ -183,7 +229,8 @@ def describe(status: dict[str, Any], source: str) -> str:
             if oldest
             else "none (every open ticket has an answer)"
         ),
-        f"Replies:         {_replies(status['replies'])}",
+        f"Undecided:       {_undecided_line(status['undecided'])}",
+        f"Replies:         {_replies(status['replies'], status['expired'])}",
         f"SLA timers:      {timers['due_next_hour']} due in the next hour, "
         f"{timers['overdue']} overdue",
         f"Surveys:         {surveys['planned_today']} planned today "
@@ -195,7 +242,7 @@ def describe(status: dict[str, Any], source: str) -> str:
             f"{name}",
             f"  open tickets:  {channel['open_tickets']}",
             f"  last inbound:  {_at(channel['last_inbound'])}",
-            f"  replies:       {_replies(channel['replies'])}",
+            f"  replies:       {_replies(channel['replies'], channel['expired'])}",
         ]
         for label, key in (("last parked", "last_parked_error"), ("last error", "last_error")):
             error = channel[key]

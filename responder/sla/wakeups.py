@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.triggers.date import DateTrigger
 
+from responder.errors import log_fault
 from responder.storage.timers import Armed
 from responder.tasks import TaskGroup
 
@@ -149,15 +150,17 @@ class Wakeups:
                 try:
                     again = datetime.now(UTC) + REWAKE
                     self.arm(await self._fire(batch), not_before=again)
-                except Exception:
-                    log.exception("%s timers %s failed; retrying soon", self._name, batch[:5])
+                except Exception as exc:
+                    log_fault(log, exc, "%s timers %s failed; retrying soon", self._name, batch[:5])
                     self._retry(batch)
                 self.fired += 1
             if not self._complete and len(self._armed) < self._window // 2:
                 try:
                     await self._refill()
-                except Exception:
-                    log.exception("could not load the next %s timers; retrying soon", self._name)
+                except Exception as exc:
+                    log_fault(
+                        log, exc, "could not load the next %s timers; retrying soon", self._name
+                    )
                     self._retry([])
 
     def _retry(self, batch: list[int]) -> None:

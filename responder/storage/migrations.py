@@ -100,6 +100,12 @@ def _v5_surveys(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.surveys])
 
 
+def _v6_undecided(conn: Connection) -> None:
+    if inspect(conn).has_table("inbound"):
+        columns = {"attempts": "INTEGER NOT NULL DEFAULT 0", "last_error": "TEXT"}
+        _add_columns(conn, "inbound", columns)
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -107,6 +113,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (3, "Telegram: posts, ticket events, blocked customers", _v3_chat),
     (4, "SLA timers", _v4_sla),
     (5, "satisfaction surveys", _v5_surveys),
+    (6, "failed tries to decide an inbound message", _v6_undecided),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -76,7 +76,9 @@ def _replies_where(before: datetime) -> ColumnElement[bool]:
     r = schema.replies
     # A pending reply is still to be sent from this very text.
     return and_(
-        r.c.created_at < before, r.c.state.in_(("sent", "parked")), func.length(r.c.message) > 0
+        r.c.created_at < before,
+        r.c.state.in_(("sent", "parked", "expired")),
+        func.length(r.c.message) > 0,
     )
 
 
@@ -114,7 +116,7 @@ def purge_bodies(
 ) -> PurgeCounts:
     """Blank the texts older than before, in the caller's transaction; see the module doc.
 
-    Blanks inbound.raw and the message of sent or parked replies to b"", the detail of
+    Blanks inbound.raw and the message of sent, parked or expired replies to b"", the detail of
     staff replies and notes to MARKER (with " ?" kept when it asked a question, which the
     SLA clocks read), and survey comments to MARKER. limit caps the rows per table, for
     short transactions; dry_run counts without writing.
@@ -132,7 +134,7 @@ def purge_bodies(
     if inbound:
         conn.execute(update(i).where(i.c.id.in_(inbound), i.c.state != "new").values(raw=b""))
     if replies:
-        pending = r.c.state.in_(("sent", "parked"))
+        pending = r.c.state.in_(("sent", "parked", "expired"))
         conn.execute(update(r).where(r.c.id.in_(replies), pending).values(message=b""))
     if events:
         asked = e.c.detail.contains("?", autoescape=True)

@@ -105,6 +105,10 @@ inbound = Table(
     Column("sender", String(320), nullable=True),
     Column("subject", String(400), nullable=True),
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True),
+    # Since schema version 6: failed tries to decide and record it, and the last reason, so
+    # `responder status` shows a message that keeps failing (issue 13).
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_error", Text, nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),
     Index("ix_inbound_state", "state"),
     # Since schema version 4: a ticket's first message, for SLA alerts, without a scan.

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from responder.chat.decide import ChatView
 from responder.decide import View
-from responder.errors import StorageError
-from responder.models import Cursor, Delivered, InboundMessage, MailMark
+from responder.errors import StorageError, StorageUnavailable
+from responder.models import Cursor, Delivered, Failing, InboundMessage, MailMark
 from responder.storage import schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.decisions import Outcome, Queued, apply_outcomes
 from responder.storage.marks import claim_early, record_marks
+from responder.storage.meta import first_start
 from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
@@ -63,7 +65,20 @@ class Store:
     async def open(self) -> None:
         url = make_url(self._url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create the folder of the database {url.database}: {exc.strerror}"
+                ) from None
+            folder = Path(url.database).parent
+            if not os.access(folder, os.W_OK):
+                # WAL mode writes its -wal and -shm files beside the database, so the folder
+                # itself must be writable. Said before SQLite tries, in the admin's terms.
+                raise StorageError(
+                    f"cannot open the database {url.database}: the folder {folder} is not "
+                    "writable by this user (read-only, or owned by someone else)"
+                )
         engine = create_async_engine(self._url, pool_size=1, max_overflow=0)
         if url.get_backend_name() == "sqlite":
             _sqlite_pragmas(engine)
@@ -72,7 +87,7 @@ class Store:
                 version = await conn.run_sync(migrate)
         except SQLAlchemyError as exc:
             await engine.dispose()
-            raise StorageError(f"cannot open the database: {exc}") from exc
+            raise StorageError(f"cannot open the database {self.where}: {_cause(exc)}") from exc
         except BaseException:
             await engine.dispose()
             raise
@@ -88,12 +103,25 @@ class Store:
             await self._engine.dispose()
             self._engine = None
 
+    @property
+    def where(self) -> str:
+        """The database as an admin finds it: the file, or the server without credentials."""
+        url = make_url(self._url)
+        if url.get_backend_name() == "sqlite":
+            return str(url.database or ":memory:")
+        return url.render_as_string(hide_password=True)
+
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
         if self._conn is None:
             raise StorageError("the store is not open")
-        async with self._lock, self._conn.begin():
-            yield self._conn
+        try:
+            async with self._lock, self._conn.begin():
+                yield self._conn
+        except OperationalError as exc:
+            # Disk full, read-only, I/O error, locked: the database's own condition, not a
+            # bug. One line naming the cause and the file; callers retry (issue 13).
+            raise StorageUnavailable(f"database {self.where}: {_cause(exc)}") from exc
 
     # -- intake -----------------------------------------------------------------------------
 
@@ -135,15 +163,18 @@ class Store:
                 if message.external_id in known:
                     continue
                 known.add(message.external_id)
+                # Values as parameters, not .values(): SQLAlchemy's statement cache keeps the
+                # first statement it compiled, and with it that message's bytes, for good.
                 result = await conn.execute(
-                    schema.inbound.insert().values(
-                        channel=channel,
-                        external_id=message.external_id,
-                        raw=message.raw,
-                        received_at=message.received_at,
-                        recorded_at=now,
-                        state="new",
-                    )
+                    schema.inbound.insert(),
+                    {
+                        "channel": channel,
+                        "external_id": message.external_id,
+                        "raw": message.raw,
+                        "received_at": message.received_at,
+                        "recorded_at": now,
+                        "state": "new",
+                    },
                 )
                 ids.append(pk(result.inserted_primary_key))
             if cursor is not None:
@@ -182,12 +213,31 @@ class Store:
             )
             return [r.id for r in rows]
 
-    async def inbound_many(self, ids: Sequence[int]) -> list[InboundRow]:
-        """The messages among `ids` still to be decided, in arrival order."""
+    async def note_undecided(self, failing: Sequence[Failing]) -> None:
+        """How often these messages failed to be decided, and why last, for `status`."""
         t = schema.inbound
         async with self._tx() as conn:
+            await conn.execute(
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values(attempts=bindparam("b_attempts"), last_error=bindparam("b_error")),
+                [
+                    {"b_id": f.inbound_id, "b_attempts": f.attempts, "b_error": f.error}
+                    for f in failing
+                ],
+            )
+
+    async def inbound_many(self, ids: Sequence[int], prefix: int | None = None) -> list[InboundRow]:
+        """The messages among `ids` still to be decided, in arrival order; with `prefix`, only
+        that many bytes of each message (the rest, attachments, is left in the database)."""
+        t = schema.inbound
+        raw = t.c.raw if prefix is None else func.substr(t.c.raw, 1, prefix, type_=t.c.raw.type)
+        columns = (t.c.id, t.c.channel, t.c.external_id, raw.label("raw"), t.c.received_at)
+        async with self._tx() as conn:
             rows = await conn.execute(
-                select(t).where(t.c.id.in_(list(ids)), t.c.state == "new").order_by(t.c.id)
+                select(*columns, t.c.state, t.c.ticket_id)
+                .where(t.c.id.in_(list(ids)), t.c.state == "new")
+                .order_by(t.c.id)
             )
             return [
                 InboundRow(
@@ -195,6 +245,23 @@ class Store:
                 )
                 for r in rows
             ]
+
+    async def inbound_sizes(self, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """(id, bytes) of the messages among `ids` still to be decided, in arrival order, so
+        they can be loaded in runs bounded by bytes; length() reads no message content."""
+        t = schema.inbound
+        async with self._tx() as conn:
+            rows = await conn.execute(
+                select(t.c.id, func.length(t.c.raw))
+                .where(t.c.id.in_(list(ids)), t.c.state == "new")
+                .order_by(t.c.id)
+            )
+            return [(r[0], r[1] or 0) for r in rows]
+
+    async def first_started(self, key: str) -> tuple[datetime, bool]:
+        """When intake under `key` was first started, and whether that is now (see meta)."""
+        async with self._tx() as conn:
+            return await first_start(conn, key, self._clock())
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -240,6 +307,20 @@ class Store:
         async with self._tx() as conn:
             rows = await conn.execute(select(r).where(r.c.state == "pending").order_by(r.c.id))
             return [reply_row(row) for row in rows]
+
+    async def reply_facts(
+        self, ids: Sequence[int] | None = None
+    ) -> dict[int, tuple[str, datetime]]:
+        """Kind and creation time of the replies `ids`, or of every pending reply: what the
+        outbox dates expiry and giving up from."""
+        r = schema.replies
+        query = select(r.c.id, r.c.kind, r.c.created_at)
+        if ids is None:
+            query = query.where(r.c.state == "pending")
+        else:
+            query = query.where(r.c.id.in_(list(ids)))
+        async with self._tx() as conn:
+            return {row.id: (row.kind, row.created_at) for row in await conn.execute(query)}
 
     async def mark_replies(self, marks: Sequence[ReplyMark]) -> None:
         """Record the outcome of several tries in one transaction, in order."""
@@ -322,6 +403,22 @@ async def _record_delivered(conn: AsyncConnection, delivered: list[tuple[int, De
     ]
     if posts:
         await conn.execute(schema.posts.insert(), posts)
+
+
+def _cause(exc: SQLAlchemyError) -> str:
+    """The driver's own words ("database or disk is full"), without SQLAlchemy's SQL dump."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).splitlines()[0] if str(exc) else ""
+    hint = _HINTS.get(text.strip().lower())
+    return f"{text} ({hint})" if hint else text or type(exc).__name__
+
+
+# What an admin can do about SQLite's terse messages.
+_HINTS = {
+    "unable to open database file": "does the folder exist, and may this user write in it?",
+    "attempt to write a readonly database": "the file or its folder is read-only for this user",
+    "database or disk is full": "free some space on the disk that holds it",
+}
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

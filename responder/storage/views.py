@@ -13,6 +13,9 @@ from responder.storage import schema, survey_answers
 
 # What staff write and what is posted for them; the per-sender cap counts automatic replies.
 STAFF_REPLY = "staff_reply"
+# Replies that never reached the customer: given up on, or too old to send (issue 13). They
+# count neither against the reply cap nor as the closed period's one out-of-hours reply.
+UNSENT = ("parked", "expired")
 STAFF_RELAY = "staff_relay"
 STAFF_NOTICE = "staff_notice"
 # A survey's Telegram confirmation edits the survey in place: it is no new message; and a
@@ -86,7 +89,7 @@ async def recent_replies(
         .where(
             r.c.recipient.in_(recipients),
             r.c.created_at >= since,
-            r.c.state != "parked",
+            r.c.state.not_in(UNSENT),
             r.c.kind.not_in(PERSONAL_KINDS),
         )
         .group_by(r.c.recipient)
@@ -107,7 +110,7 @@ async def closed_replies(
             r.c.kind == OUT_OF_HOURS,
             r.c.recipient.in_(recipients),
             r.c.period.in_(closed),
-            r.c.state != "parked",
+            r.c.state.not_in(UNSENT),
         )
     )
     return {(row.recipient, row.period) for row in rows}
