@@ -179,17 +179,26 @@ class Subject:
 
 
 class DaemonSubject(Subject):
-    """`responder run -c CONFIG` with a config written as tests/harness.py writes one."""
+    """`responder run -c CONFIG` with a config written as tests/harness.py writes one, reading
+    one Dovecot user of its own; `configure` adds IMAP settings (bench/big_mail_memory.py)."""
 
     name = "daemon"
 
-    def __init__(self, work: Path, dovecot: Dovecot, smtp: RecordingSMTPServer) -> None:
+    def __init__(
+        self,
+        work: Path,
+        dovecot: Dovecot,
+        smtp: RecordingSMTPServer,
+        *,
+        name: str = "daemon",
+        user: str = USERS["daemon"],
+    ) -> None:
+        self.name = name
         super().__init__(work)
-        state = work / "daemon-state"
+        state = work / f"{name}-state"
         state.mkdir()
-        self.config_path = work / "daemon.yaml"
-        self.config_path.write_text(
-            f"""\
+        self.config_path = work / f"{name}.yaml"
+        self._text = f"""\
 timezone: Asia/Jakarta
 state_dir: {state}
 channels:
@@ -198,18 +207,21 @@ channels:
     address: {SUPPORT}
     display_name: Toko Contoh
     language: id
-    imap: {{host: 127.0.0.1, port: {dovecot.port}, security: none, username: {USERS["daemon"]},
-           password_file: {work / "imap-password"}, folder: INBOX}}
+    imap: {{host: 127.0.0.1, port: {dovecot.port}, security: none, username: {user},
+           password_file: {work / "imap-password"}, folder: INBOX@EXTRA@}}
     smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none}}
 """
-        )
+        self.configure("")
         self._log_offset = 0
+
+    def configure(self, imap_extra: str) -> None:
+        self.config_path.write_text(self._text.replace("@EXTRA@", imap_extra))
 
     def command(self, start_uid: int) -> list[str]:
         # The daemon keeps its own cursor: start_uid is the baseline's stand-in for it.
         return [sys.executable, "-m", "responder.cli", "run", "-c", str(self.config_path)]
 
-    def start(self, start_uid: int) -> None:
+    def start(self, start_uid: int = 0) -> None:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         super().start(start_uid)
 
@@ -223,7 +235,7 @@ channels:
                     time.sleep(IDLE_SETTLE)
                     return
             time.sleep(0.05)
-        raise BenchError(f"daemon not watching within {timeout:.0f}s; log:\n{self.log_tail()}")
+        raise BenchError(f"{self.name} not watching within {timeout:.0f}s:\n{self.log_tail()}")
 
 
 class BaselineSubject(Subject):

@@ -9,7 +9,6 @@ import math
 import os
 import platform
 import re
-import sys
 import time
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
@@ -19,13 +18,11 @@ from pathlib import Path
 
 from bench.ack_latency import (
     BODY,
-    DAEMON_READY,
-    IDLE_SETTLE,
     PASSWORD,
     SUPPORT,
     Appender,
     BenchError,
-    Subject,
+    DaemonSubject,
     dovecot_version,
     progress,
     wait_for_recipients,
@@ -53,52 +50,8 @@ class Run:
     peak_rss_mb: float = math.nan  # VmHWM of the process that worked through the backlog
 
 
-class Daemon(Subject):
-    """`responder run -c CONFIG` reading one Dovecot user of its own."""
-
-    def __init__(self, work: Path, name: str, user: str, port: int, smtp_port: int) -> None:
-        self.name = name
-        super().__init__(work)
-        state = work / f"{name}-state"
-        state.mkdir()
-        self.config_path = work / f"{name}.yaml"
-        self._text = f"""\
-timezone: Asia/Jakarta
-state_dir: {state}
-channels:
-  - name: support-mail
-    type: email
-    address: {SUPPORT}
-    display_name: Toko Contoh
-    language: id
-    imap: {{host: 127.0.0.1, port: {port}, security: none, username: {user},
-           password_file: {work / "imap-password"}, folder: INBOX@EXTRA@}}
-    smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none}}
-"""
-        self.configure("")
-        self._log_offset = 0
-
-    def configure(self, imap_extra: str) -> None:
-        self.config_path.write_text(self._text.replace("@EXTRA@", imap_extra))
-
-    def command(self, start_uid: int) -> list[str]:
-        return [sys.executable, "-m", "responder.cli", "run", "-c", str(self.config_path)]
-
-    def start(self, start_uid: int = 0) -> None:
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        super().start(start_uid)
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            with self.log_path.open("rb") as log:
-                log.seek(self._log_offset)
-                if DAEMON_READY in log.read():
-                    time.sleep(IDLE_SETTLE)
-                    return
-            time.sleep(0.05)
-        raise BenchError(f"{self.name} not watching within {timeout:.0f}s:\n{self.log_tail()}")
+class Daemon(DaemonSubject):
+    """`responder run -c CONFIG` reading one Dovecot user of its own, with its RSS now."""
 
     def rss_mb(self) -> float:
         self.check_alive()
@@ -137,7 +90,7 @@ def measure(
 ) -> Run:
     user = f"{label}@bench.test"
     run = Run(label, size, count)
-    daemon = Daemon(work, label, user, dovecot.port, smtp.port)
+    daemon = Daemon(work, dovecot, smtp, name=label, user=user)
     daemon.configure(imap_extra)
     appender = Appender(dovecot.host, dovecot.port, user, PASSWORD)
     try:

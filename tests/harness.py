@@ -98,6 +98,18 @@ async def db_rows(config_path: Path, table: str, **where: Any) -> list[dict[str,
         await store.close()
 
 
+async def all_decided(config_path: Path, n: int) -> bool:
+    """At least `n` messages recorded, and every one of them decided."""
+    rows = await db_rows(config_path, "inbound")
+    return len(rows) >= n and all(r["state"] == "done" for r in rows)
+
+
+async def all_sent(config_path: Path) -> bool:
+    """No reply waiting: each was sent or parked."""
+    rows = await db_rows(config_path, "replies")
+    return all(r["state"] in ("sent", "parked") for r in rows)
+
+
 async def has_cursor(config_path: Path) -> bool:
     """Whether the daemon has recorded its IMAP cursor, i.e. intake is up."""
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 from harness import (
@@ -150,13 +151,7 @@ async def test_a_low_rating_tells_staff_with_the_comment_and_a_non_answer_is_a_f
     config = setup(tmp_path, dovecot, smtp_server)
     clock = Clock(local(2030, 1, 7, 10, 0))
     async with running(config, clock=clock) as app:
-        uid = await answered_ticket(app, dovecot, config, clock, "slow@example.com")
-        await resolve(dovecot, config, uid)
-        clock.now = local(2030, 1, 7, 11, 0)
-        assert app.surveys is not None
-        await app.surveys.run_due()
-        await smtp_server.wait_for_async(2, timeout=5)  # the acknowledgement and the survey
-        survey_mail = [r for r in smtp_server.received if r.rcpt_tos == (CUSTOMER,)][-1].message
+        survey_mail = await surveyed(app, dovecot, smtp_server, config, clock, "slow@example.com")
         # A question about the order is not a rating: it follows the ticket up as usual.
         await dovecot.append_async(
             SUPPORT,
@@ -203,13 +198,7 @@ async def test_a_terse_low_rating_with_a_comment_is_stored_and_told_to_staff(
     config = setup(tmp_path, dovecot, smtp_server)
     clock = Clock(local(2030, 1, 7, 10, 0))
     async with running(config, clock=clock) as app:
-        uid = await answered_ticket(app, dovecot, config, clock, "terse@example.com")
-        await resolve(dovecot, config, uid)
-        clock.now = local(2030, 1, 7, 11, 0)
-        assert app.surveys is not None
-        await app.surveys.run_due()
-        await smtp_server.wait_for_async(2, timeout=5)  # the acknowledgement and the survey
-        survey_mail = [r for r in smtp_server.received if r.rcpt_tos == (CUSTOMER,)][-1].message
+        survey_mail = await surveyed(app, dovecot, smtp_server, config, clock, "terse@example.com")
         seen = len(await db_rows(config, "inbound"))
         await dovecot.append_async(
             SUPPORT,
@@ -332,3 +321,21 @@ async def test_no_survey_when_the_customer_writes_again_after_resolution(
         assert app.surveys is not None
         await app.surveys.run_due()
     assert not [r for r in smtp_server.received if r.message["Auto-Submitted"] == "auto-generated"]
+
+
+async def surveyed(
+    app: App,
+    dovecot: Dovecot,
+    smtp: RecordingSMTPServer,
+    config: Path,
+    clock: Clock,
+    who: str,
+) -> EmailMessage:
+    """A ticket answered by `who` and resolved at 10:00; its survey, sent at 11:00."""
+    uid = await answered_ticket(app, dovecot, config, clock, who)
+    await resolve(dovecot, config, uid)
+    clock.now = local(2030, 1, 7, 11, 0)
+    assert app.surveys is not None
+    await app.surveys.run_due()
+    await smtp.wait_for_async(2, timeout=5)  # the acknowledgement and the survey
+    return [r for r in smtp.received if r.rcpt_tos == (CUSTOMER,)][-1].message

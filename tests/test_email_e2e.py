@@ -5,7 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness import SUPPORT, db_rows, running, wait_connected, wait_until, write_config
+from harness import (
+    SUPPORT,
+    all_decided,
+    all_sent,
+    db_rows,
+    running,
+    wait_connected,
+    wait_until,
+    write_config,
+)
 from mailfactory import make_mail
 
 from responder.devservers import Dovecot, RecordingSMTPServer
@@ -29,7 +38,7 @@ async def test_customer_mail_is_acknowledged_once_within_a_second(
         uid = await dovecot.append_async(SUPPORT, raw)
         [received] = await smtp_server.wait_for_async(1, timeout=5)
         latency = received.at - started
-        await wait_until(lambda: _all_sent(config))
+        await wait_until(lambda: all_sent(config))
     assert latency < 1.0, f"acknowledged after {latency:.2f}s"
     msg = received.message
     assert received.envelope_from == ""  # RFC 3834 section 3.3: null reverse-path
@@ -96,7 +105,7 @@ async def test_follow_up_joins_the_ticket_without_a_second_acknowledgement(
             SUPPORT, make_mail(sender="sarah@example.net", subject="A different question")
         )
         await smtp_server.wait_for_async(2, timeout=5)
-        await wait_until(lambda: _decided(config, 5))
+        await wait_until(lambda: all_decided(config, 5))
     outcomes = [r["outcome"] for r in await db_rows(config, "inbound")]
     assert outcomes == ["replied", "follow-up", "follow-up", "follow-up", "replied"]
     assert len(await db_rows(config, "tickets")) == 2
@@ -113,8 +122,8 @@ async def test_machine_mail_is_never_answered_and_each_suppression_is_recorded(
         await wait_connected(app)
         for path in [*machine, *human]:
             await dovecot.append_async(SUPPORT, path.read_bytes())
-        await wait_until(lambda: _decided(config, len(machine) + len(human)), timeout=20)
-        await wait_until(lambda: _all_sent(config))
+        await wait_until(lambda: all_decided(config, len(machine) + len(human)), timeout=20)
+        await wait_until(lambda: all_sent(config))
     suppressions = await db_rows(config, "suppressions")
     by_rule = sorted(row["rule"] for row in suppressions)
     assert by_rule == sorted(p.name.split("--")[0] for p in machine)
@@ -139,8 +148,8 @@ async def test_reply_cap_limits_automatic_replies_per_sender(
             await dovecot.append_async(
                 SUPPORT, make_mail(sender="loop@example.org", subject=f"Question {n}")
             )
-        await wait_until(lambda: _decided(config, 4))
-        await wait_until(lambda: _all_sent(config))
+        await wait_until(lambda: all_decided(config, 4))
+        await wait_until(lambda: all_sent(config))
     assert len(smtp_server.received) == 2
     [first, second] = await db_rows(config, "suppressions")
     assert first["rule"] == second["rule"] == "reply-cap"
@@ -148,13 +157,3 @@ async def test_reply_cap_limits_automatic_replies_per_sender(
 
 def write(tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer, **kw: str) -> Path:
     return write_config(tmp_path, dovecot, smtp, **kw)
-
-
-async def _decided(config: Path, n: int) -> bool:
-    rows = await db_rows(config, "inbound")
-    return len(rows) >= n and all(r["state"] == "done" for r in rows)
-
-
-async def _all_sent(config: Path) -> bool:
-    rows = await db_rows(config, "replies")
-    return all(r["state"] in ("sent", "parked") for r in rows)

@@ -7,7 +7,16 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import pytest
-from harness import SUPPORT, db_rows, running, wait_connected, wait_until, write_config
+from harness import (
+    SUPPORT,
+    all_decided,
+    all_sent,
+    db_rows,
+    running,
+    wait_connected,
+    wait_until,
+    write_config,
+)
 
 from responder.devservers import Dovecot, RecordingSMTPServer
 
@@ -40,12 +49,12 @@ async def test_an_idn_sender_is_answered_once_in_a_labels_without_smtputf8(
     async with running(config) as app:
         await wait_connected(app)
         await dovecot.append_async(SUPPORT, utf8_mail("Müller <kunde@bücher.example>", "Frage"))
-        await wait_until(lambda: _decided(config, 1))
+        await wait_until(lambda: all_decided(config, 1))
         await dovecot.append_async(
             SUPPORT, utf8_mail("Müller <kunde@xn--BCHER-kva.example>", "Noch eine Frage")
         )
-        await wait_until(lambda: _decided(config, 2))
-        await wait_until(lambda: _all_sent(config))
+        await wait_until(lambda: all_decided(config, 2))
+        await wait_until(lambda: all_sent(config))
     [received] = ascii_smtp.received
     assert received.rcpt_tos == ("kunde@xn--bcher-kva.example",)
     assert "SMTPUTF8" not in received.mail_options
@@ -70,7 +79,7 @@ async def test_an_idn_sender_is_answered_with_smtputf8_when_the_server_offers_it
         await wait_connected(app)
         await dovecot.append_async(SUPPORT, utf8_mail("Müller <kunde@bücher.example>", "Frage"))
         [received] = await smtp_server.wait_for_async(1, timeout=5)
-        await wait_until(lambda: _all_sent(config))
+        await wait_until(lambda: all_sent(config))
     assert "SMTPUTF8" in received.mail_options
     assert received.rcpt_tos == ("kunde@bücher.example",)
     assert received.message["To"].addresses[0].display_name == "Müller"
@@ -84,10 +93,10 @@ async def test_a_utf8_local_part_without_smtputf8_is_parked_and_others_are_answe
     async with running(config) as app:
         await wait_connected(app)
         await dovecot.append_async(SUPPORT, utf8_mail("<josé@example.com>", "Pedido"))
-        await wait_until(lambda: _decided(config, 1))
+        await wait_until(lambda: all_decided(config, 1))
         await dovecot.append_async(SUPPORT, utf8_mail("Budi <budi@example.com>", "Pesanan"))
         [received] = await ascii_smtp.wait_for_async(1, timeout=5)
-        await wait_until(lambda: _all_sent(config))
+        await wait_until(lambda: all_sent(config))
     assert received.rcpt_tos == ("budi@example.com",)
     tickets = await db_rows(config, "tickets")
     assert sorted(t["customer"] for t in tickets) == ["budi@example.com", "josé@example.com"]
@@ -99,13 +108,3 @@ async def test_a_utf8_local_part_without_smtputf8_is_parked_and_others_are_answe
         "and the SMTP server does not offer SMTPUTF8 (RFC 6531)"
     )
     assert len(ascii_smtp.received) == 1
-
-
-async def _decided(config: Path, n: int) -> bool:
-    rows = await db_rows(config, "inbound")
-    return len(rows) >= n and all(r["state"] == "done" for r in rows)
-
-
-async def _all_sent(config: Path) -> bool:
-    rows = await db_rows(config, "replies")
-    return all(r["state"] in ("sent", "parked") for r in rows)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import SUPPORT, db_rows, running, wait_connected, wait_until, write_config
+from harness import (
+    SUPPORT,
+    all_decided,
+    all_sent,
+    db_rows,
+    running,
+    wait_connected,
+    wait_until,
+    write_config,
+)
 from mailfactory import make_mail
 
 from responder.devservers import Dovecot, RecordingSMTPServer
@@ -41,8 +50,8 @@ async def test_machine_mail_with_a_real_envelope_is_recorded_and_never_answered(
             message_id="<order-1207@example.com>",
         )
         await dovecot.append_async(SUPPORT, customer)
-        await wait_until(lambda: _decided(config, len(SAMPLES) + 1))
-        await wait_until(lambda: _all_sent(config))
+        await wait_until(lambda: all_decided(config, len(SAMPLES) + 1))
+        await wait_until(lambda: all_sent(config))
     [ack] = smtp_server.received
     assert ack.rcpt_tos == ("rina.kusuma@example.com",)
     assert ack.message["In-Reply-To"] == "<order-1207@example.com>"
@@ -55,13 +64,3 @@ async def test_machine_mail_with_a_real_envelope_is_recorded_and_never_answered(
         assert suppressed[rule]["external_id"] == parse_message(path.read_bytes()).message_id
     outcomes = sorted(row["outcome"] for row in inbound.values())
     assert outcomes == ["replied", "suppressed", "suppressed", "suppressed"]
-
-
-async def _decided(config: Path, n: int) -> bool:
-    rows = await db_rows(config, "inbound")
-    return len(rows) >= n and all(r["state"] == "done" for r in rows)
-
-
-async def _all_sent(config: Path) -> bool:
-    rows = await db_rows(config, "replies")
-    return all(r["state"] in ("sent", "parked") for r in rows)
