@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from responder.chat.decide import ChatView
 from responder.decide import View
@@ -23,9 +20,9 @@ from responder.models import Cursor, Delivered, Failing, InboundMessage, MailMar
 from responder.storage import schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.decisions import Outcome, Queued, apply_outcomes
+from responder.storage.engine import cause, open_engine, where
 from responder.storage.marks import claim_early, record_marks
 from responder.storage.meta import first_start
-from responder.storage.migrations import migrate
 from responder.storage.records import (
     InboundRow,
     ReplyMark,
@@ -63,34 +60,7 @@ class Store:
         self.on_change: list[OnChange] = []
 
     async def open(self) -> None:
-        url = make_url(self._url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            try:
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageError(
-                    f"cannot create the folder of the database {url.database}: {exc.strerror}"
-                ) from None
-            folder = Path(url.database).parent
-            if not os.access(folder, os.W_OK):
-                # WAL mode writes its -wal and -shm files beside the database, so the folder
-                # itself must be writable. Said before SQLite tries, in the admin's terms.
-                raise StorageError(
-                    f"cannot open the database {url.database}: the folder {folder} is not "
-                    "writable by this user (read-only, or owned by someone else)"
-                )
-        engine = create_async_engine(self._url, pool_size=1, max_overflow=0)
-        if url.get_backend_name() == "sqlite":
-            _sqlite_pragmas(engine)
-        try:
-            async with engine.begin() as conn:
-                version = await conn.run_sync(migrate)
-        except SQLAlchemyError as exc:
-            await engine.dispose()
-            raise StorageError(f"cannot open the database {self.where}: {_cause(exc)}") from exc
-        except BaseException:
-            await engine.dispose()
-            raise
+        engine, version = await open_engine(self._url)
         log.info("database ready (schema version %d)", version)
         self._engine = engine
         self._conn = await engine.connect()
@@ -105,11 +75,7 @@ class Store:
 
     @property
     def where(self) -> str:
-        """The database as an admin finds it: the file, or the server without credentials."""
-        url = make_url(self._url)
-        if url.get_backend_name() == "sqlite":
-            return str(url.database or ":memory:")
-        return url.render_as_string(hide_password=True)
+        return where(self._url)
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
@@ -121,7 +87,7 @@ class Store:
         except OperationalError as exc:
             # Disk full, read-only, I/O error, locked: the database's own condition, not a
             # bug. One line naming the cause and the file; callers retry (issue 13).
-            raise StorageUnavailable(f"database {self.where}: {_cause(exc)}") from exc
+            raise StorageUnavailable(f"database {self.where}: {cause(exc)}") from exc
 
     # -- intake -----------------------------------------------------------------------------
 
@@ -403,35 +369,3 @@ async def _record_delivered(conn: AsyncConnection, delivered: list[tuple[int, De
     ]
     if posts:
         await conn.execute(schema.posts.insert(), posts)
-
-
-def _cause(exc: SQLAlchemyError) -> str:
-    """The driver's own words ("database or disk is full"), without SQLAlchemy's SQL dump."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).splitlines()[0] if str(exc) else ""
-    hint = _HINTS.get(text.strip().lower())
-    return f"{text} ({hint})" if hint else text or type(exc).__name__
-
-
-# What an admin can do about SQLite's terse messages.
-_HINTS = {
-    "unable to open database file": "does the folder exist, and may this user write in it?",
-    "attempt to write a readonly database": "the file or its folder is read-only for this user",
-    "database or disk is full": "free some space on the disk that holds it",
-}
-
-
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
-    from sqlalchemy import event
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        cursor = dbapi_conn.cursor()
-        # WAL lets readers (status, report) run beside the daemon. synchronous=NORMAL keeps
-        # every commit across a process crash (kill -9); only a power cut can lose the last
-        # commits, and then the cursor rolls back with them, so mail is re-read, never lost.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()

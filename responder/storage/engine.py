@@ -1,0 +1,91 @@
+"""The database engine: opened with the folder and settings it needs, its faults in the admin's
+words."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from responder.errors import StorageError
+from responder.storage.migrations import migrate
+
+
+async def open_engine(url: str) -> tuple[AsyncEngine, int]:
+    """An engine on a migrated database, and its schema version; StorageError naming the file
+    and what to do when it cannot be opened."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        _writable_folder(Path(parsed.database))
+    engine = create_async_engine(url, pool_size=1, max_overflow=0)
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_pragmas(engine)
+    try:
+        async with engine.begin() as conn:
+            version = await conn.run_sync(migrate)
+    except SQLAlchemyError as exc:
+        await engine.dispose()
+        raise StorageError(f"cannot open the database {where(url)}: {cause(exc)}") from exc
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine, version
+
+
+def _writable_folder(database: Path) -> None:
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the folder of the database {database}: {exc.strerror}"
+        ) from None
+    if not os.access(database.parent, os.W_OK):
+        # WAL mode writes its -wal and -shm files beside the database, so the folder itself
+        # must be writable. Said before SQLite tries, in the admin's terms.
+        raise StorageError(
+            f"cannot open the database {database}: the folder {database.parent} is not "
+            "writable by this user (read-only, or owned by someone else)"
+        )
+
+
+def where(url: str) -> str:
+    """The database as an admin finds it: the file, or the server without credentials."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.database or ":memory:")
+    return parsed.render_as_string(hide_password=True)
+
+
+def cause(exc: SQLAlchemyError) -> str:
+    """The driver's own words ("database or disk is full"), without SQLAlchemy's SQL dump."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).splitlines()[0] if str(exc) else ""
+    hint = _HINTS.get(text.strip().lower())
+    return f"{text} ({hint})" if hint else text or type(exc).__name__
+
+
+# What an admin can do about SQLite's terse messages.
+_HINTS = {
+    "unable to open database file": "does the folder exist, and may this user write in it?",
+    "attempt to write a readonly database": "the file or its folder is read-only for this user",
+    "database or disk is full": "free some space on the disk that holds it",
+}
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        # WAL lets readers (status, report) run beside the daemon. synchronous=NORMAL keeps
+        # every commit across a process crash (kill -9); only a power cut can lose the last
+        # commits, and then the cursor rolls back with them, so mail is re-read, never lost.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
