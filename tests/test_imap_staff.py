@@ -4,6 +4,7 @@ keyword and the done folder, across IDLE, polling, a stopped daemon and a server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ class FakeInbox:
         self.cursors: dict[str, tuple[Cursor, datetime]] = {}
         self.delivered: list[tuple[str, InboundMessage]] = []  # (cursor key, message)
         self.marks: list[MailMark] = []
+        self.started: dict[str, datetime] = {}
 
     async def cursor(self, key: str) -> tuple[Cursor, datetime] | None:
         return self.cursors.get(key)
@@ -56,6 +58,12 @@ class FakeInbox:
         self.marks += marks
         if cursor is not None:
             self.cursors[key] = (cursor, datetime.now(UTC))
+
+    async def first_started(self, key: str) -> tuple[datetime, bool]:
+        return self.started.setdefault(key, datetime.now(UTC)), True
+
+    def holding(self, nbytes: int) -> contextlib.AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
 
     def kinds(self, kind: str) -> list[str]:
         return [m.message_id for m in self.marks if m.kind == kind]

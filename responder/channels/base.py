@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -26,6 +27,15 @@ class Inbox(Protocol):
     ) -> None:
         """Record `messages` as the channel's and move the cursor under `key` (default: the
         channel name) to `cursor`, in one step (idempotent)."""
+        ...
+
+    async def first_started(self, key: str) -> tuple[datetime, bool]:
+        """When intake under `key` was first started (recorded at the first call, before the
+        first login, and kept across restarts), and whether this call recorded it."""
+        ...
+
+    def holding(self, nbytes: int) -> AbstractAsyncContextManager[None]:
+        """Hold `nbytes` of mail in memory under the process's budget (issue 13)."""
         ...
 
     async def mark(

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 import aioimaplib
 
@@ -37,16 +34,6 @@ MAX_FETCH_FAILURES = 3
 # the admin fixed it) takes the mail that arrived meanwhile by INTERNALDATE, the server's clock
 # (RFC 3501 2.3.3): from this long before the first start, in case that clock runs behind ours.
 FIRST_START_MARGIN = timedelta(minutes=5)
-
-
-@runtime_checkable
-class IntakeStore(Protocol):
-    """What StoreInbox offers beyond the Inbox protocol: when intake under a key was first
-    started (kept across restarts), and the process's budget of mail bytes in memory."""
-
-    async def first_started(self, key: str) -> tuple[datetime, bool]: ...
-
-    def holding(self, nbytes: int) -> AbstractAsyncContextManager[None]: ...
 
 
 class ImapIntake(ImapSession):
@@ -87,7 +74,7 @@ class ImapIntake(ImapSession):
         await super()._session()
 
     async def _remember_start(self) -> None:
-        if self._started is None and isinstance(self._inbox, IntakeStore):
+        if self._started is None:
             self._started = await self._inbox.first_started(self._key)
 
     async def _enable(self, client: aioimaplib.IMAP4) -> str:
@@ -178,7 +165,7 @@ class ImapIntake(ImapSession):
         sizes = await self._sizes(client, uids, since)
         size = dict(sizes)
         for wanted in byte_chunks(sizes, self._cfg.fetch_bytes, self._cfg.fetch_chunk):
-            async with self._holding(sum(size[u] for u in wanted)):
+            async with self._inbox.holding(sum(size[u] for u in wanted)):
                 upto = await self._fetch_chunk(client, validity, wanted, since, move_cursor)
             if upto < wanted[-1]:
                 if not move_cursor:
@@ -207,11 +194,6 @@ class ImapIntake(ImapSession):
             for uid in uids
             if (record := known.get(uid)) is None or self._wanted_since(record, since)
         ]
-
-    def _holding(self, nbytes: int) -> AbstractAsyncContextManager[None]:
-        if isinstance(self._inbox, IntakeStore):
-            return self._inbox.holding(nbytes)
-        return contextlib.nullcontext()
 
     async def _fetch_chunk(
         self,
