@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from responder.channels.base import Channel
+from responder.channel_watch import ChannelWatch
+from responder.channels.base import Channel, ChannelHealth
+from responder.channels.health import explain, located
 from responder.channels.registry import build_channel
-from responder.config import Config
+from responder.config import ChannelConfig, Config
 from responder.csat.service import SurveyService
 from responder.dispatch import Dispatcher
-from responder.errors import ConfigError
+from responder.errors import ConfigError, NoChannelWorks
 from responder.inbox import StoreInbox
 from responder.metrics import Metrics
+from responder.oauth import token_source
 from responder.outbox import Outbox, RetryPolicy
 from responder.settings import build_settings
 from responder.sla.service import SlaService
@@ -27,6 +31,8 @@ from responder.tasks import TaskGroup
 from responder.web.health import LoopMonitor
 
 if TYPE_CHECKING:
+    from responder.config import EmailChannelConfig
+    from responder.oauth.tokens import TokenSource
     from responder.web.server import HttpServer
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,9 @@ class App:
         self.metrics = Metrics()
         self.monitor = LoopMonitor(self.tasks)
         self.http: HttpServer | None = None
+        self.watch = ChannelWatch(self.channel_health, self.store, clock)
+        self._inbox: StoreInbox | None = None
+        self._reconfiguring = asyncio.Lock()
 
     async def start(self) -> None:
         settings = build_settings(self.config)
@@ -71,7 +80,9 @@ class App:
         self.monitor.start()
         self.metrics.watch_channels(self.health)
         self.metrics.watch_loop(lambda: self.monitor.lag)
-        self.channels = {c.name: build_channel(c, self.tasks) for c in self.config.channels}
+        self.channels = {
+            c.name: build_channel(c, self.tasks, self._tokens_for) for c in self.config.channels
+        }
         metrics = self.metrics
         self.outbox = Outbox(
             self.store, self.channels, self.tasks, self._clock, self._retry, metrics=metrics
@@ -115,7 +126,11 @@ class App:
 
             pages = SurveyPages(self.surveys, lambda: dispatcher.settings, self._clock)
             self.http = HttpServer(
-                self.config.http, self.metrics, self.health, self.monitor, routes=pages.routes()
+                self.config.http,
+                self.metrics,
+                self.channel_health,
+                self.monitor,
+                routes=pages.routes(),
             )
             await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")
@@ -130,6 +145,8 @@ class App:
         )
         for channel in self.channels.values():
             await channel.start(inbox)
+        self._inbox = inbox
+        self.tasks.spawn(self.watch.run(), name="channels:watch")
         self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
         if self.config.retention is not None:
             # Message bodies older than the retention go, once a day; figures stay.
@@ -181,6 +198,8 @@ class App:
         # Again: stop() is idempotent, and this closes connections the drain opened.
         await self._stop_channels()
         await self.tasks.cancel_all()
+        if self._inbox is not None:  # started: `status` shows the channels stopped
+            await self.watch.stopped()
         await self.store.close()
         log.info("responder stopped")
 
@@ -194,8 +213,10 @@ class App:
     def reload(self, config: Config) -> bool:
         """Swap in new rules, calendar, templates and guard settings, all or nothing.
 
-        Connections stay up: channel settings (servers, accounts) take effect at the next
-        restart, and the log says so. Returns whether the new settings were taken.
+        A channel whose settings changed (a fixed password file, another server) restarts
+        in place, in the background; the others keep their connections. Channels added or
+        removed take effect at the next restart, and the log says so. Returns whether the
+        new settings were taken.
         """
         try:
             settings = build_settings(config)
@@ -204,8 +225,7 @@ class App:
             return False
         if self.dispatcher is None:
             return False
-        if config.channels != self.config.channels:
-            log.warning("channel settings changed; they take effect at the next restart")
+        self._reconfigure_channels(config.channels)
         changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
         csat_changed = settings.csat != self.dispatcher.settings.csat
         self.dispatcher.settings = settings
@@ -218,5 +238,70 @@ class App:
             self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
         return True
 
+    def _reconfigure_channels(self, configs: tuple[ChannelConfig, ...]) -> None:
+        running = {c.name: c for c in self.config.channels}
+        wanted = {c.name: c for c in configs}
+        later = sorted(set(running) ^ set(wanted))
+        later += [n for n in running if n in wanted and running[n].type != wanted[n].type]
+        if later:
+            log.warning(
+                "channels added, removed or of another type (%s): that takes effect at the "
+                "next restart",
+                ", ".join(later),
+            )
+        health = self.channel_health()
+        for name, new in wanted.items():
+            old = running.get(name)
+            if old is None or name in later or name not in self.channels:
+                continue
+            failed = health[name].state == "failed"
+            if new != old or failed:
+                # A failed channel is tried again at once even with the same settings: what
+                # it lacked may live outside the config (a `responder login` just done).
+                self.tasks.spawn(self._reconfigure(name, new), name=f"reconfigure:{name}")
+            if new == old and failed and os.environ.get("CREDENTIALS_DIRECTORY"):
+                log.warning(
+                    "channel %s: its settings did not change; systemd hands secret files "
+                    "over (LoadCredential=) only when the service starts: after changing "
+                    "one, run `systemctl restart responder`",
+                    name,
+                )
+
+    async def _reconfigure(self, name: str, config: ChannelConfig) -> None:
+        """Restart one channel with new settings; the outbox keeps sending through it."""
+        async with self._reconfiguring:
+            log.info("channel %s: restarting it with the settings just loaded", name)
+            try:
+                await self.channels[name].reconfigure(config)
+            except Exception:
+                log.exception("channel %s could not take its new settings", name)
+                return
+            if self.outbox is not None:
+                self.outbox.reconfigured(name)  # replies waiting on it: try them now
+
+    def _tokens_for(self, channel: EmailChannelConfig) -> TokenSource | None:
+        """An OAuth2 channel's access tokens, from the sign-in `responder login` saved."""
+        return token_source(channel, self.config.state_dir)
+
     def health(self) -> dict[str, str]:
         return {name: channel.state for name, channel in self.channels.items()}
+
+    def channel_health(self) -> dict[str, ChannelHealth]:
+        """Each channel's health, its problem naming the config file and key."""
+        where = {c.name: n for n, c in enumerate(self.config.channels)}
+        file = self.config.source.filename
+        return {
+            name: located(channel.health, where.get(name), file)
+            for name, channel in self.channels.items()
+        }
+
+    async def check_channels(self) -> None:
+        """Raise NoChannelWorks if every channel has failed for a reason only the admin can
+        fix; called once start-up has settled. Restarting would not help."""
+        health = self.channel_health()
+        if not health or any(h.state != "failed" or h.partial for h in health.values()):
+            return
+        await self.watch.check()  # the log, and `status`, say why first
+        reasons = [f"{name}: {explain(h.problem)}" for name, h in health.items() if h.problem]
+        log.error("no channel can work; stopping: %s", "; ".join(reasons))
+        raise NoChannelWorks(reasons)

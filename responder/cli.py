@@ -7,11 +7,12 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from responder import __version__
-from responder.errors import ConfigError, ResponderError
+from responder.errors import ConfigError, ConfigProblem, NoChannelWorks, ResponderError
 
 if TYPE_CHECKING:
     # Imported when a command needs it: `--version` and `check` should not pay for the
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     check = sub.add_parser("check", help="validate the config and templates, then exit")
     check.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also sign in to every mail server and bot and say what to fix (sends nothing)",
+    )
     simulate = sub.add_parser(
         "simulate", help="show what responder would do with a message; sends nothing"
     )
@@ -52,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--at",
         default=None,
-        help="pretend it is this time (ISO 8601; without an offset, the business hours' timezone)",
+        help='pretend it is this time: "sun 10:00", "10:00" (today), "tomorrow 9:00" or ISO '
+        "8601, in the business timezone unless given an offset (default: the message's Date)",
     )
     simulate.add_argument("--channel", default=None, help="the channel it arrived on")
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -83,16 +90,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     install.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
     install.add_argument("--force", action="store_true", help="replace an existing unit file")
+    login = sub.add_parser(
+        "login", help="sign a mailbox in with OAuth2 (Google Workspace, Microsoft 365), once"
+    )
+    login.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    login.add_argument("channel", help="the email channel's name")
     _ops_parsers(sub)
     demo = sub.add_parser(
         "demo", help="run the daemon against a local Dovecot and SMTP server with sample mail"
     )
-    demo.add_argument("--dir", type=Path, default=None, help="keep the demo's files here")
+    demo.add_argument(
+        "--dir", type=Path, default=None, help="keep the demo's files here (default: removed)"
+    )
     demo.add_argument(
         "--serve",
         action="store_true",
         help="keep running after the samples are answered (Ctrl-C stops)",
     )
+    demo_send = demo.add_subparsers(dest="demo_command", metavar="send").add_parser(
+        "send", help="send a running demo (--serve) a new customer mail"
+    )
+    demo_send.add_argument("--dir", type=Path, required=True, help="the folder the demo runs in")
+    demo_send.add_argument(
+        "--from", dest="sender", default=None, help="the customer (default: dewi@example.com)"
+    )
+    demo_send.add_argument("subject", help="the mail's subject")
+    demo_send.add_argument("body", help="the mail's text")
     return parser
 
 
@@ -128,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check":
-            return _check(args.config)
+            return _check(args.config, strict_secrets=args.connect, connect=args.connect)
         if args.command == "run":
             return _run(args.config, args.log_format)
         if args.command == "simulate":
@@ -137,10 +160,19 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "install-service":
             return _install(args)
+        if args.command == "login":
+            from responder.oauth.login import login
+
+            login(args.config, args.channel, sys.stdin, sys.stdout)
+            return EX_OK
         if args.command in ("status", "export", "purge", "backup"):
             from responder.ops import commands
 
             return int(getattr(commands, args.command)(args))
+        if args.command == "demo" and args.demo_command == "send":
+            from responder.demo_send import send
+
+            return send(args.dir, args.subject, args.body, args.sender)
         if args.command == "demo":
             from responder.demo import run_demo
 
@@ -148,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(args.dir, serve=args.serve))
     except ConfigError as exc:
         print(f"responder: configuration error:\n{exc}", file=sys.stderr)
+        return EX_CONFIG
+    except NoChannelWorks as exc:  # the settings are wrong: a restart would fail the same way
+        print(f"responder: {exc}", file=sys.stderr)
         return EX_CONFIG
     except ResponderError as exc:
         print(f"responder: {exc}", file=sys.stderr)
@@ -165,14 +200,29 @@ def _install(args: argparse.Namespace) -> int:
     return EX_OK
 
 
-def _check(path: Path) -> int:
+def _check(path: Path, strict_secrets: bool = False, connect: bool = False) -> int:
+    """Without strict_secrets a secret that cannot be read here is a warning: the service
+    may well get it (systemd credentials, its own environment), and `run` insists."""
     from responder.config import load_config
     from responder.settings import build_settings
 
-    config = load_config(path)
+    config = load_config(path, secrets="require" if strict_secrets else "warn")
     build_settings(config)
-    print(f"{path}: OK ({len(config.channels)} channel(s))")
+    _print_warnings(config.warnings)
+    summary = f"{path}: OK ({len(config.channels)} channel(s))"
+    if config.warnings:
+        summary += f", {len(config.warnings)} warning(s): fix them before starting the service"
+    print(summary)
+    if connect:
+        from responder.ops.connect import check_connections
+
+        return EX_OK if check_connections(config, path) else EX_FAILURE
     return EX_OK
+
+
+def _print_warnings(warnings: Sequence[ConfigProblem]) -> None:
+    for problem in warnings:
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -180,12 +230,17 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from responder.config import load_config
     from responder.simulate import describe, parse_when, simulate
+    from responder.simulate_time import ACCEPTED_FORMS
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets="skip")  # it sends nothing: no secret needed
+    _print_warnings(config.warnings)
     try:
         at = parse_when(args.at, config)
     except ValueError:
-        print(f"responder: --at: expected an ISO 8601 time, got {args.at!r}", file=sys.stderr)
+        print(
+            f"responder: --at: cannot read {args.at!r} as a time; write {ACCEPTED_FORMS}",
+            file=sys.stderr,
+        )
         return EX_USAGE
     if args.channel is not None and args.channel not in {c.name for c in config.channels}:
         print(f"responder: --channel: no channel named {args.channel!r}", file=sys.stderr)
@@ -212,7 +267,7 @@ def _report(args: argparse.Namespace) -> int:
     from responder.report.period import parse_period
     from responder.report.terminal import print_report
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets="skip")  # reads the database only
     calendar = build_calendar(config.business_hours, config.timezone)
     now = datetime.now(UTC)
     try:
@@ -262,6 +317,8 @@ async def _serve(app: App, path: Path) -> None:
         raise
     try:
         await settled(lambda: app.health().values(), stop)
+        if not stop.is_set():
+            await app.check_channels()  # NoChannelWorks when every channel failed for good
         systemd.ready(await _status(app))
         app.tasks.spawn(systemd.keep_status(lambda: _status(app)), name="systemd:status")
         watchdog = systemd.keep_watchdog(lambda: app.monitor.responsive)
@@ -278,8 +335,15 @@ async def _status(app: App) -> str:
     """systemd's STATUS= line, as `systemctl status` shows it."""
     from responder.storage.status import open_tickets
 
-    up = sum(state == "connected" for state in app.health().values())
-    return f"{up} channel(s) connected, {await open_tickets(app.store)} open tickets"
+    health = app.channel_health()
+    up = sum(h.state == "connected" for h in health.values())
+    failing = [
+        f"{name} FAILING: {h.problem.problem}"
+        for name, h in health.items()
+        if h.state == "failed" and h.problem is not None
+    ]
+    counts = f"{up} of {len(health)} channel(s) connected"
+    return "; ".join([*failing, f"{counts}, {await open_tickets(app.store)} open tickets"])
 
 
 def _reload(app: App, path: Path, systemd: Notifier) -> None:

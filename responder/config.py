@@ -3,46 +3,45 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import (
     Field,
     PrivateAttr,
-    SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from responder.config_calendar import BusinessHoursConfig
+from responder.config_channels import (
+    ChannelConfig,
+    EmailChannelConfig,
+    ImapConfig,
+    SmtpConfig,
+    TelegramChannelConfig,
+    TelegramLimitsConfig,
+)
 from responder.config_csat import CsatConfig, HttpConfig, check_csat
 from responder.config_errors import ConfigSource, problems_from
 from responder.config_rules import DEFAULT_RULES, RulesConfig, VipPatterns
+from responder.config_secrets import secret_warnings
 from responder.config_sla import SlaConfig, check_references
 from responder.config_types import (
-    ChannelName,
     ConfigPath,
     Duration,
-    EmailAddress,
-    EnvName,
     FrozenModel,
     LoadContext,
-    PasswordHolder,
-    Port,
     PositiveDuration,
+    SecretsMode,
     Security,
     Text,
     TimezoneName,
     fail,
-    inline_secret,
-    load_context,
-    read_secret,
     unique_names,
 )
 from responder.errors import ConfigError, ConfigProblem
@@ -67,154 +66,6 @@ __all__ = [
     "load_config",
     "load_config_text",
 ]
-
-
-class ImapConfig(PasswordHolder):
-    """Where and how to read a channel's incoming mail."""
-
-    host: Text
-    port: Port
-    security: Security = "tls"
-    username: Text
-    password_file: ConfigPath | None = None
-    password_env: EnvName | None = None
-    password: SecretStr | None = None  # read at load time, never written in the file
-    folder: Text = "INBOX"
-    idle: bool = Field(default=True, strict=True)
-    poll_interval: PositiveDuration = timedelta(seconds=60)
-    backfill: Duration = timedelta(0)  # first run only: also answer mail this old; 0 = from now
-    timeout: PositiveDuration = timedelta(seconds=30)  # per IMAP command
-    fetch_chunk: int = Field(default=100, strict=True, ge=1, le=500)
-    # And at most this many bytes of mail per request (by RFC822.SIZE), so memory follows this
-    # budget, not the size of a backlog; a bigger message is fetched on its own.
-    fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
-    # Staff reply detection (issue 5). A folder staff mail clients save sent mail to: a staff
-    # reply found there stops the first-response clock. None: not watched.
-    sent_folder: Text | None = None
-    # \Answered set on a customer's message by a staff mail client counts as a reply.
-    watch_answered: bool = Field(default=True, strict=True)
-    # Marking a conversation resolved: an IMAP keyword set on a message (e.g. "$Done"), or a
-    # folder staff move finished conversations to (e.g. "Done"). None: not used.
-    done_keyword: Text | None = None
-    done_folder: Text | None = None
-
-    @field_validator("fetch_bytes", mode="before")
-    @classmethod
-    def _byte_size(cls, value: object) -> object:
-        """8MB, 512KB or a number of bytes; KB and MB are 1024 and 1024 x 1024 bytes."""
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
-        match = re.fullmatch(r"\s*(\d+)\s*([KMG]B?|B)?\s*", str(value), re.IGNORECASE | re.ASCII)
-        if match is None:
-            raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
-        unit = (match.group(2) or "B")[0].upper()
-        return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
-
-
-class SmtpConfig(PasswordHolder):
-    """Where and how to send a channel's replies."""
-
-    host: Text
-    port: Port
-    security: Security = "starttls"
-    username: Text | None = None
-    password_file: ConfigPath | None = None
-    password_env: EnvName | None = None
-    password: SecretStr | None = None
-    timeout: PositiveDuration = timedelta(seconds=30)
-    # None sends the null reverse-path "<>" RFC 3834 section 3.3 recommends for auto-replies;
-    # an address is for providers that refuse null senders.
-    envelope_from: EmailAddress | None = None
-
-    def _password_needed(self) -> bool:
-        return self.username is not None
-
-
-class EmailChannelConfig(FrozenModel):
-    """One customer-facing mailbox: read over IMAP, answered over SMTP."""
-
-    name: ChannelName
-    type: Literal["email"]
-    address: EmailAddress  # replies come from it; mail from it (or an alias) is our own
-    display_name: Text | None = None
-    aliases: tuple[EmailAddress, ...] = ()
-    language: Literal["id", "en"] = "en"
-    # Who hears about a message a rule flags with notify_staff (and, later, SLA reminders).
-    staff: tuple[EmailAddress, ...] = ()
-    imap: ImapConfig
-    smtp: SmtpConfig
-
-
-class TelegramLimitsConfig(FrozenModel):
-    """Telegram's send limits (Bots FAQ); lower them if the Bot API answers 429 often."""
-
-    per_chat_interval: PositiveDuration = timedelta(seconds=1)
-    global_per_second: float = Field(default=30.0, strict=True, gt=0, le=1000)
-    group_per_minute: int = Field(default=20, strict=True, ge=1, le=10_000)
-
-
-_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,}")
-_API_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
-
-
-class TelegramChannelConfig(FrozenModel):
-    """One Telegram bot: customers write to it privately, staff answer from a group."""
-
-    name: ChannelName
-    type: Literal["telegram"]
-    token_file: ConfigPath | None = None
-    token_env: EnvName | None = None
-    token: SecretStr | None = None  # read at load time, never written in the file
-    api_url: Text = "https://api.telegram.org"  # or a self-hosted Bot API server
-    display_name: Text | None = None  # the shop's name in replies; default: the channel name
-    language: Literal["id", "en"] = "en"
-    # A group (negative id) where customer messages are posted and staff reply.
-    staff_chat_id: int | None = Field(default=None, strict=True)
-    poll_timeout: PositiveDuration = timedelta(seconds=30)  # getUpdates long polling
-    timeout: PositiveDuration = timedelta(seconds=15)  # per Bot API request
-    limits: TelegramLimitsConfig = Field(default_factory=TelegramLimitsConfig)
-
-    @field_validator("token", mode="before")
-    @classmethod
-    def _never_inline(cls, value: object) -> object:
-        raise inline_secret("token")
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not _API_URL.fullmatch(value):
-            raise fail("api_url", "expected an http:// or https:// URL", show_input=False)
-        return value.rstrip("/")
-
-    @field_validator("poll_timeout")
-    @classmethod
-    def _poll(cls, value: timedelta) -> timedelta:
-        if value > timedelta(seconds=50):
-            raise fail("poll_timeout", "at most 50s: proxies cut longer requests")
-        return value
-
-    @model_validator(mode="after")
-    def _load_token(self, info: ValidationInfo) -> Self:
-        token = read_secret(load_context(info), self.token_file, self.token_env, "token")
-        if not _TOKEN.fullmatch(token.get_secret_value()):
-            where = "token_file" if self.token_file is not None else "token_env"
-            raise fail(
-                "secret",
-                "this is not a bot token as BotFather gives it (digits:letters)",
-                (where,),
-                show_input=False,
-            )
-        # A frozen model's one write, made before validation hands the model to anyone.
-        self.__dict__["token"] = token
-        return self
-
-    @property
-    def bot_url(self) -> str:
-        """The base URL python-telegram-bot appends the token and method to."""
-        return f"{self.api_url}/bot"
-
-
-ChannelConfig = Annotated[EmailChannelConfig | TelegramChannelConfig, Field(discriminator="type")]
 
 
 class ReplyCapConfig(FrozenModel):
@@ -290,6 +141,7 @@ class Config(FrozenModel):
     channels: tuple[ChannelConfig, ...] = Field(min_length=1)
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)
+    _warnings: tuple[ConfigProblem, ...] = PrivateAttr(default=())
 
     @field_validator("channels")
     @classmethod
@@ -317,34 +169,50 @@ class Config(FrozenModel):
         """The file and key positions this config was loaded from, for locating problems."""
         return self._source
 
+    @property
+    def warnings(self) -> tuple[ConfigProblem, ...]:
+        """Secrets that could not be read, when loaded with secrets="warn" (`check`)."""
+        return self._warnings
+
 
 def load_config_text(
-    text: str, filename: str, base_dir: Path, *, environ: Mapping[str, str] | None = None
+    text: str,
+    filename: str,
+    base_dir: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    secrets: SecretsMode = "require",
 ) -> Config:
     """Parse and validate config text; relative paths resolve against base_dir.
 
-    Reads the secrets it names (from files, or environ which defaults to os.environ). Raises
-    ConfigError listing every problem found. Library limits (see library_limits) are not
-    errors here: `responder check` reports them and the daemon refuses to start on them.
+    Reads the secrets it names (from files, or environ which defaults to os.environ): one
+    that cannot be read is an error with secrets="require", left None and listed in
+    Config.warnings with "warn", and none is read with "skip". Raises ConfigError listing
+    every problem found. Library limits (see library_limits) are not errors here:
+    `responder check` reports them and the daemon refuses to start on them.
     """
     data, marks = load_yaml(text, filename)
     source = ConfigSource(filename, marks)
     if data is None:
         raise ConfigError([ConfigProblem(filename, None, None, "", "the config file is empty")])
-    context = LoadContext(base_dir.absolute(), os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    context = LoadContext(base_dir.absolute(), environ, secrets)
     try:
         config = Config.model_validate(data, context=context)
     except ValidationError as exc:
         problems = problems_from(exc, Config, source)
     else:
         config._source = source
+        config._warnings = secret_warnings(config, context.unread, source)
         return config
     # Raised outside the except block so no traceback chains pydantic's error, which
     # quotes raw input (an inline password included).
     raise ConfigError(problems)
 
 
-def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, *, environ: Mapping[str, str] | None = None, secrets: SecretsMode = "require"
+) -> Config:
     """Load the config file at path; see load_config_text. A missing file is a ConfigError."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -353,7 +221,8 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
         raise ConfigError(
             [ConfigProblem(str(path), None, None, "", f"cannot read: {reason}")]
         ) from None
-    return load_config_text(text, str(path), path.absolute().parent, environ=environ)
+    folder = path.absolute().parent
+    return load_config_text(text, str(path), folder, environ=environ, secrets=secrets)
 
 
 def library_limits(config: Config) -> list[ConfigProblem]:

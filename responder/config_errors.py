@@ -153,7 +153,7 @@ def _describe(err: ErrorDetails, target: _Target, got: str) -> str:
 def _problem(err: ErrorDetails, root: type[BaseModel], source: ConfigSource) -> ConfigProblem:
     kind, ctx = err["type"], err.get("ctx", {})
     target = _follow(root, err["loc"])
-    path = (*target.path, *ctx.get("at", ()))
+    path = written((*target.path, *ctx.get("at", ())), source)
     secret = any(part in _SECRET_KEYS for part in path)
     got = "a value that is not shown" if secret else _show(err["input"])
     if "at" in ctx:  # one of our own PydanticCustomErrors: its message is already written
@@ -181,6 +181,17 @@ def _problem(err: ErrorDetails, root: type[BaseModel], source: ConfigSource) -> 
     return source.problem(path, _describe(err, target, got))
 
 
+def written(path: KeyPath, source: ConfigSource) -> KeyPath:
+    """Where the admin wrote a key a provider preset copied (channels[0].imap.password_file
+    comes from channels[0].password_file): problems are reported there."""
+    values = source.marks.values
+    if len(path) >= 4 and path[2] in ("imap", "smtp") and path not in values:
+        shorter = (*path[:2], *path[3:])
+        if shorter in values:
+            return shorter
+    return path
+
+
 def problems_from(
     exc: ValidationError, root: type[BaseModel], source: ConfigSource
 ) -> list[ConfigProblem]:
@@ -195,4 +206,5 @@ def problems_from(
     problems = [
         _problem(e, root, source) for e in errors if not (e["type"] == "too_short" and inside(e))
     ]
-    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+    # dict.fromkeys: a shared key's problem (a preset's password_file) is listed once.
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.line or 0, p.column or 0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from responder.credentials import credential_source
+from responder.config_secrets import SecretUnavailable, UnreadSecret, read_value
 from responder.yamlload import KeyPath, format_path
 
 Security = Literal["tls", "starttls", "none"]
@@ -37,12 +37,20 @@ def fail(
     return PydanticCustomError(kind, message, {"at": at, "show_input": show_input})
 
 
+# require: a secret that cannot be read is an error (`run`, `check --connect`). warn: it is
+# left None and noted in LoadContext.unread (`check`, beside a service whose credentials
+# only systemd hands over). skip: not even read (`simulate`, which sends nothing).
+SecretsMode = Literal["require", "warn", "skip"]
+
+
 @dataclass(frozen=True)
 class LoadContext:
     """What validation needs from outside the file: where it lives and the environment."""
 
     base_dir: Path
     environ: Mapping[str, str]
+    secrets: SecretsMode = "require"
+    unread: list[UnreadSecret] = field(default_factory=list, compare=False)
 
 
 def load_context(info: ValidationInfo) -> LoadContext:
@@ -165,6 +173,11 @@ class PasswordHolder(FrozenModel):
     def _password_needed(self) -> bool:
         return True
 
+    @property
+    def password_missing(self) -> bool:
+        """Needed but not read: loaded with secrets "warn" or "skip", never fit to log in."""
+        return self._password_needed() and self.password is None
+
     @field_validator("password", mode="before", check_fields=False)
     @classmethod
     def _never_inline(cls, value: object) -> object:
@@ -192,25 +205,22 @@ def inline_secret(key: str) -> PydanticCustomError:
     return fail("inline_secret", message, show_input=False)
 
 
-def read_secret(ctx: LoadContext, file: Path | None, env: str | None, key: str) -> SecretStr:
-    """The secret named by `<key>_file` or `<key>_env`: exactly one of them, never empty."""
+def read_secret(ctx: LoadContext, file: Path | None, env: str | None, key: str) -> SecretStr | None:
+    """The secret named by `<key>_file` or `<key>_env`: exactly one of them, never empty.
+
+    None when ctx.secrets is "skip", or "warn" and it cannot be read (noted in ctx.unread);
+    whatever needs it later must refuse None, which only `run`'s "require" rules out."""
     if file is not None and env is not None:
         raise fail("secret", f"give {key}_file or {key}_env, not both", (f"{key}_env",))
-    if file is not None:
-        if not file.exists() and (source := credential_source(file, ctx.environ)) is not None:
-            file = source  # the service's credential, read where systemd reads it from
-        try:
-            value = file.read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise fail("secret", f"cannot read {file}: {reason}", (f"{key}_file",)) from None
-        if not value:
-            raise fail("secret", f"{key} file {file} is empty", (f"{key}_file",))
-        return SecretStr(value)
-    if env is not None:
-        from_env = ctx.environ.get(env)
-        if not from_env:
-            state = "is empty" if from_env is not None else "is not set"
-            raise fail("secret", f'environment variable "{env}" {state}', (f"{key}_env",))
-        return SecretStr(from_env)
-    raise fail("secret", f'missing required key "{key}_file" (or "{key}_env")', show_input=False)
+    if file is None and env is None:
+        message = f'missing required key "{key}_file" (or "{key}_env")'
+        raise fail("secret", message, show_input=False)
+    if ctx.secrets == "skip":
+        return None
+    try:
+        return SecretStr(read_value(file, env, key, ctx.environ))
+    except SecretUnavailable as exc:
+        if ctx.secrets == "require":
+            raise fail("secret", exc.message, (exc.key,), show_input=False) from None
+        ctx.unread.append(UnreadSecret(key, file, env, exc.key, exc.message))
+        return None

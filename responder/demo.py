@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
+import shutil
+import signal
+import sys
 import tempfile
 import textwrap
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from responder.app import App
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.demo_samples import ADDRESS, PASSWORD, samples
+from responder.demo_send import DemoError, responder_command, send_command
+from responder.devservers import Dovecot, DovecotError, Received, RecordingSMTPServer
 
-ADDRESS = "support@toko-contoh.id"
-PASSWORD = "demo-imap-password"
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 CONFIG = """\
 timezone: Asia/Jakarta
@@ -33,134 +35,172 @@ channels:
 """
 
 
-def _mail(sender: str, subject: str, body: str, **headers: str) -> tuple[str, EmailMessage]:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = ADDRESS
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">"))
-    for name, value in headers.items():
-        msg[name.replace("_", "-")] = value
-    msg.set_content(body)
-    return sender, msg
-
-
-def samples() -> list[tuple[str, EmailMessage]]:
-    """Customers in Indonesian and English, one follow-up, and machine mail to stay silent to."""
-    budi = _mail(
-        "Budi Santoso <budi@example.com>",
-        "Pesanan #1043 belum sampai",
-        "Halo, pesanan saya #1043 belum sampai padahal sudah 5 hari. Mohon dicek. Terima kasih.",
-    )
-    follow = _mail(
-        "Budi Santoso <budi@example.com>",
-        "Re: Pesanan #1043 belum sampai",
-        "Maaf, nomor resinya JX123. Terima kasih.",
-    )
-    follow[1]["In-Reply-To"] = budi[1]["Message-ID"]
-    return [
-        budi,
-        _mail(
-            "Sarah Lee <sarah@example.net>",
-            "Wholesale prices for batik shirts?",
-            "Hi, do you offer wholesale prices for 50 batik shirts? Thanks, Sarah",
-        ),
-        follow,
-        _mail(
-            "MAILER-DAEMON@mail.example.org",
-            "Undelivered Mail Returned to Sender",
-            "This is the mail system at host mail.example.org. I'm sorry to have to inform you...",
-        ),
-        _mail(
-            "Promo Marketplace <promo@news.marketplace.example>",
-            "Diskon 12.12!",
-            "Belanja hemat hari ini.",
-            List_Unsubscribe="<mailto:unsub@news.marketplace.example>",
-            Precedence="bulk",
-        ),
-        _mail(
-            "Sari <sari@example.co.id>",
-            "Otomatis: Sedang cuti",
-            "Saya sedang cuti sampai 1 Desember.",
-            Auto_Submitted="auto-replied",
-        ),
-        _mail("no-reply@payments.example", "Pembayaran diterima", "Notifikasi otomatis."),
-    ]
-
-
 async def run_demo(directory: Path | None, *, serve: bool = False) -> int:
+    """Run the demo in `directory`, kept afterwards, or else in a temporary folder it removes."""
     # The recording SMTP server's own chatter would drown what the demo is there to show.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="responder-demo-") as tmp:
-        base = (directory or Path(tmp)).resolve()
-        base.mkdir(parents=True, exist_ok=True)
-        state = base / "state"
-        state.mkdir(exist_ok=True)
-        (state / "imap-password").write_text(PASSWORD + "\n")
-        dovecot = Dovecot(base / "dovecot", {ADDRESS: PASSWORD})
-        smtp = RecordingSMTPServer()
-        await asyncio.to_thread(dovecot.start)
-        smtp.start()
-        try:
-            config_path = base / "config.yaml"
-            config_path.write_text(
-                CONFIG.format(
-                    state=state, address=ADDRESS, imap_port=dovecot.port, smtp_port=smtp.port
-                )
-            )
-            print(
-                f"\nlocal Dovecot IMAP on 127.0.0.1:{dovecot.port}, "
-                f"SMTP recorder on 127.0.0.1:{smtp.port}, config {config_path}\n"
-            )
-            app = App(load_config(config_path))
-            await app.start()
-            try:
-                await _show(app, dovecot, smtp, serve)
-            finally:
-                await app.stop()
-        finally:
-            smtp.stop()
-            await asyncio.to_thread(dovecot.stop)
+    base = await asyncio.to_thread(_folder, directory)
+    if directory is not None:
+        status = shlex.join([*responder_command(), "status", "-c", str(base / "config.yaml")])
+        note = f"The demo's files are kept in {base}. See what it recorded with:\n  {status}"
+        fate = "kept after the demo ends"
+    else:
+        again = shlex.join([*responder_command(), "demo", "--dir", "demo-state"])
+        note = f"The demo's files in {base} were removed. To keep them, run it with:\n  {again}"
+        fate = "removed when the demo ends; --dir DIR keeps them"
+    # Dovecot runs in a session of its own, so `kill` or a closed terminal would otherwise leave
+    # it running: both stop the demo as Ctrl-C does.
+    task, signalled = asyncio.current_task(), []
+
+    def stop(signum: int) -> None:
+        signalled.append(signum)
+        if task is not None:
+            task.cancel()
+
+    loop = asyncio.get_running_loop()
+    for signum in _STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop, signum)
+    ran = False  # the note is for a demo that ran (Ctrl-C included), not for one that failed
+    try:
+        await _run(base, serve, fate)
+        ran = True
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        ran = True
+        if not signalled:
+            raise
+    finally:
+        for signum in _STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+        if directory is None:
+            await asyncio.to_thread(shutil.rmtree, base, ignore_errors=True)
+        if ran:
+            print(f"\n{note}", flush=True)
     return 0
 
 
-async def _show(app: App, dovecot: Dovecot, smtp: RecordingSMTPServer, serve: bool) -> None:
+def _folder(directory: Path | None) -> Path:
+    if directory is None:
+        return Path(tempfile.mkdtemp(prefix="responder-demo-")).resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(f"cannot create the demo's folder {directory}: {exc.strerror}") from None
+    return directory.resolve()
+
+
+def _write_config(base: Path, imap_port: int, smtp_port: int) -> Path:
+    state = base / "state"
+    state.mkdir(exist_ok=True)
+    (state / "imap-password").write_text(PASSWORD + "\n")
+    path = base / "config.yaml"
+    path.write_text(
+        CONFIG.format(state=state, address=ADDRESS, imap_port=imap_port, smtp_port=smtp_port)
+    )
+    return path
+
+
+async def _run(base: Path, serve: bool, fate: str) -> None:
+    try:
+        dovecot = Dovecot(base / "dovecot", {ADDRESS: PASSWORD})
+        await asyncio.to_thread(dovecot.start)
+    except DovecotError as exc:
+        raise DemoError(f"the demo's local IMAP server (Dovecot) did not start: {exc}") from None
+    smtp = RecordingSMTPServer()
+    try:
+        await asyncio.to_thread(smtp.start)
+        config_path = await asyncio.to_thread(_write_config, base, dovecot.port, smtp.port)
+        print(
+            f"\nlocal Dovecot IMAP on 127.0.0.1:{dovecot.port}, "
+            f"SMTP recorder on 127.0.0.1:{smtp.port}\n"
+            f"the demo's files: {base} (config.yaml, database state/responder.db), {fate}\n"
+        )
+        app = App(await asyncio.to_thread(load_config, config_path))
+        await app.start()
+        try:
+            await _show(app, dovecot, smtp, serve, base)
+        finally:
+            await app.stop()
+    finally:
+        await asyncio.to_thread(smtp.stop)
+        await asyncio.to_thread(dovecot.stop)
+
+
+async def _show(
+    app: App, dovecot: Dovecot, smtp: RecordingSMTPServer, serve: bool, base: Path
+) -> None:
+    # A kept --dir may hold earlier runs: show only what this one brings.
+    after = max((row["id"] for row in await app.store.rows("inbound")), default=0)
     mails = samples()
     await asyncio.sleep(0.5)  # let IDLE start, so the samples arrive as live mail
     for sender, msg in mails:
         await dovecot.append_async(ADDRESS, msg.as_bytes())
         print(f"  -> delivered to INBOX: {sender:<52} {msg['Subject']}")
     await smtp.wait_for_async(2, timeout=20)
-    await _settled(app, len(mails))
+    await _settled(app, after, len(mails))
     print("\n=== what responder sent ===")
     for received in smtp.received:
-        msg = received.message
-        body = msg.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        print(f"\nMAIL FROM:<{received.envelope_from}>  RCPT TO:{', '.join(received.rcpt_tos)}")
-        for name in ("From", "To", "Subject", "In-Reply-To", "Auto-Submitted"):
-            print(f"  {name}: {msg[name]}")
-        print(textwrap.indent(text.strip(), "  | ", lambda _line: True))
+        _print_mail(received)
     print("\n=== what responder decided not to answer ===")
-    for row in await app.store.rows("suppressions"):
-        print(f"  {row['sender'] or '?':<40} {row['rule']:<18} {row['reason']}")
-    followups = await app.store.rows("inbound", outcome="follow-up")
-    for row in followups:
-        print(f"  {row['sender']:<40} {'follow-up':<18} joined its ticket; no second reply")
+    for _, line in await _silences(app, after):
+        print(line)
     if serve:
-        print(
-            f"\nresponder keeps running; append mail for {ADDRESS} (password {PASSWORD}) "
-            f"to 127.0.0.1:{dovecot.port}. Ctrl-C stops."
-        )
-        await asyncio.Event().wait()
+        await _serve(app, smtp, base)
 
 
-async def _settled(app: App, expected: int, timeout: float = 20.0) -> None:
+async def _serve(app: App, smtp: RecordingSMTPServer, base: Path) -> None:
+    print(
+        "\nresponder keeps running. To send it a new customer mail, paste this into another"
+        f" terminal:\n\n  {send_command(base)}\n\nIts answer appears here. Ctrl-C stops the demo.",
+        flush=True,
+    )
+    shown = len(smtp.received)
+    after = max((row["id"] for row in await app.store.rows("inbound")), default=0)
+    told: set[int] = set()
+    while True:
+        await asyncio.sleep(0.2)
+        received = list(smtp.received)
+        for mail in received[shown:]:
+            print("\n=== responder answered a new mail ===")
+            _print_mail(mail)
+        shown = len(received)
+        for inbound_id, line in await _silences(app, after):
+            if inbound_id not in told:
+                told.add(inbound_id)
+                print(f"\n=== responder did not answer a new mail ===\n{line}")
+        sys.stdout.flush()
+
+
+def _print_mail(received: Received) -> None:
+    msg = received.message
+    body = msg.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    print(f"\nMAIL FROM:<{received.envelope_from}>  RCPT TO:{', '.join(received.rcpt_tos)}")
+    for name in ("From", "To", "Subject", "In-Reply-To", "Auto-Submitted"):
+        print(f"  {name}: {msg[name]}")
+    print(textwrap.indent(text.strip(), "  | ", lambda _line: True))
+
+
+async def _silences(app: App, after: int) -> list[tuple[int, str]]:
+    """(inbound id, line) for each mail after `after` that responder chose not to answer."""
+    lines = [
+        (row["inbound_id"], f"  {row['sender'] or '?':<40} {row['rule']:<18} {row['reason']}")
+        for row in await app.store.rows("suppressions")
+        if row["inbound_id"] > after
+    ]
+    lines += [
+        (row["id"], f"  {row['sender']:<40} {'follow-up':<18} joined its ticket; no second reply")
+        for row in await app.store.rows("inbound", outcome="follow-up")
+        if row["id"] > after
+    ]
+    return lines
+
+
+async def _settled(app: App, after: int, expected: int, timeout: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        rows = await app.store.rows("inbound")
-        sent = await app.store.rows("replies", state="sent")
+        rows = [r for r in await app.store.rows("inbound") if r["id"] > after]
+        mine = {r["id"] for r in rows}
+        sent = [r for r in await app.store.rows("replies", state="sent") if r["inbound_id"] in mine]
         replied = [r for r in rows if r["outcome"] == "replied"]
         if (
             len(rows) >= expected

@@ -6,10 +6,17 @@ ResponderError
 │   └── StorageUnavailable   a read or write refused for a passing reason (disk full,
 │                            read-only, I/O error, locked): the work is retried, never dropped
 ├── ServiceError         a service the daemon runs could not start (the HTTP port is taken)
+├── NoChannelWorks       every channel failed at start for a reason only the admin can fix;
+│                        the CLI exits 78 (EX_CONFIG): restarting cannot help
 └── ChannelError         one channel's trouble; never stops the others
     ├── TransientError   worth retrying with backoff (SMTP 4xx, timeouts, dropped connections)
     │   └── ChannelDown  the server is out of reach: replies wait for it to come back
-    └── PermanentError   retrying cannot help (SMTP 5xx, login refused); park and report
+    │       └── SignInRefused  the server refused our credentials: the channel is failed
+    │           │              until the admin fixes them; replies wait, retried slowly
+    │           ├── SignInExpired  the OAuth2 grant was revoked or expired: `responder
+    │           │                  login` again
+    │           └── TokenRefused   the server refuses the OAuth2 token itself
+    └── PermanentError   retrying cannot help (SMTP 5xx); park and report
         └── RecipientBlocked  the customer blocked the bot (Telegram 403); marked, not retried
 """
 
@@ -65,6 +72,18 @@ class ServiceError(ResponderError):
     """A service the daemon runs (the HTTP endpoint) could not start; fatal at start-up."""
 
 
+class NoChannelWorks(ResponderError):
+    """Start-up settled with every channel failed for a reason only the admin can fix (a
+    refused password, a missing folder): one line per channel, with what to do."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        lines = "".join(f"\n  {reason}" for reason in reasons)
+        super().__init__(
+            f"no channel can work, so responder stops; fix these and start it again:{lines}"
+        )
+
+
 class ChannelError(ResponderError):
     """A channel could not receive or send."""
 
@@ -83,6 +102,23 @@ class ChannelDown(TransientError):
     reply's, so the reply waits for the server to come back rather than for its own
     backoff. A refusal that names the recipient (SMTP 451 greylisting) is a plain
     TransientError."""
+
+
+class SignInRefused(ChannelDown):
+    """The server refused our credentials (IMAP AUTHENTICATIONFAILED, RFC 5530; SMTP 535,
+    RFC 4954; Telegram 401). Retrying with the same ones cannot help, yet the mail waiting
+    is not the mail's fault: the channel is failed until the admin fixes the credentials
+    (and reloads), while replies wait for it."""
+
+
+class SignInExpired(SignInRefused):
+    """The OAuth2 grant behind a mailbox was revoked or has expired (RFC 6749 section 5.2,
+    invalid_grant): only a new `responder login` helps."""
+
+
+class TokenRefused(SignInRefused):
+    """The server refused even a freshly renewed OAuth2 access token (XOAUTH2): the account
+    signed in is not the mailbox's, or the server does not allow the protocol for it."""
 
 
 class PermanentError(ChannelError):

@@ -95,12 +95,16 @@ def next_steps(done: Installed, config: Path) -> str:
     lines += [
         "",
         "Next:",
-        f"  1. edit {config}: your mailboxes, bot, hours and rules",
+        f"  1. edit {config}: your mailboxes (provider: gmail, google-workspace,",
+        "     microsoft365, cpanel: see the README, Connect your mailbox), bot, hours, rules",
         f"  2. put each secret in its own file under {secrets} (mode 600), e.g.",
         f"       install -m 600 /dev/stdin {secrets}/imap <<< 'the IMAP password'",
         "     the unit hands them to the service as credentials (LoadCredential=); remove",
         f"     the LoadCredential= line of any you do not use from {done.unit}",
+        "     (a Google Workspace or Microsoft 365 mailbox signs in once instead, with",
+        "     `responder login` and the channel's name: see the README)",
         f"  3. check it:   {done.executable} check -c {config}",
+        f"     and sign in: {done.executable} check --connect -c {config}",
         "  4. start it:   systemctl daemon-reload && systemctl enable --now responder",
         "  5. watch it:   journalctl -u responder -f      (and: systemctl status responder)",
     ]

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from responder.channels.base import Channel, Probing
 from responder.delivery_policy import Expire, Park, ReplyFacts, RetryPolicy, after_failure, stale
+from responder.errors import SignInRefused
 from responder.metrics import Metrics
 from responder.models import Delivered, OutboundReply
 from responder.outbox_jobs import Job, classify, known_facts, leftovers
@@ -122,6 +123,10 @@ class Outbox:
             self._waiting -= 1
         self._queue(job.reply).put_nowait(replace(job, released=released))
 
+    def reconfigured(self, channel: str) -> None:
+        """`channel` took new settings: if replies wait for it, probe it now."""
+        self._recovery[channel].retry_now()
+
     async def drain(self, timeout: float) -> bool:
         """Wait until every queued reply had its try and its outcome is recorded, or the
         deadline passes."""
@@ -227,7 +232,7 @@ class Outbox:
         )
         recovery = self._recovery[reply.channel]
         if failure.down:
-            recovery.failed(failure.reason)
+            recovery.failed(failure.reason, refused=isinstance(exc, SignInRefused))
         self._later(job, delay, recovery if failure.down else None)
 
     async def _blocked(self, reply: OutboundReply) -> None:

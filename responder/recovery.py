@@ -8,6 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from responder.channels import health
+from responder.errors import SignInRefused
 from responder.retry import backoff
 from responder.tasks import TaskGroup
 
@@ -37,7 +39,9 @@ class ChannelRecovery:
     greylisting) keeps that reply's own backoff, so it is not hammered. A released reply that
     fails again at once while probes succeed (a message the server drops the connection on)
     waits "strictly": its own backoff, or a recovery after a probe failed meanwhile. So no
-    reply is tried more than twice per step of its own backoff.
+    reply is tried more than twice per step of its own backoff. While the server refuses
+    our sign-in (SignInRefused), it is probed every health.SLOW_RETRY seconds only: the same
+    password would be refused again, and providers lock accounts that fail too often.
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class ChannelRecovery:
         self._down_since: float | None = None  # loop time; None while the channel is up
         self._announced = False  # the log said it is down
         self._failed_probes = 0
+        self._refused = False  # the last failure was a refused sign-in
         self._waiters: list[_Waiter] = []
         self._probing: asyncio.Task[None] | None = None
 
@@ -57,23 +62,37 @@ class ChannelRecovery:
     def down(self) -> bool:
         return self._down_since is not None
 
-    def failed(self, cause: str) -> None:
-        """A send failed because the server is out of reach."""
+    def failed(self, cause: str, *, refused: bool = False) -> None:
+        """A send failed because the server is out of reach, or `refused` our sign-in."""
         if self._down_since is None:
             self._down_since = asyncio.get_running_loop().time()
+        self._refused = refused
         if not self._announced:
             self._announced = True
+            every = health.pace(health.SLOW_RETRY) if refused else f"{self._interval:.0f}s at most"
             how = (
-                f"probing it every {self._interval:.0f}s at most"
+                f"probing it every {every}"
                 if self._probe is not None
                 else "the next reply that goes through releases them"
             )
             log.warning(
-                "channel %s: the server is out of reach (%s); replies wait for it, %s",
+                "channel %s: the server %s (%s); replies wait for it, %s",
                 self._channel,
+                "refused our sign-in" if refused else "is out of reach",
                 cause,
                 how,
             )
+        self._start_probing()
+
+    def retry_now(self) -> None:
+        """The channel took new settings (a fixed password): probe at once, at the fast pace
+        again, so the replies waiting go as soon as they can."""
+        if self._down_since is None:
+            return
+        self._refused = False
+        probing, self._probing = self._probing, None
+        if probing is not None:
+            probing.cancel()
         self._start_probing()
 
     def check(self) -> None:
@@ -124,11 +143,13 @@ class ChannelRecovery:
         attempt, reminded = 0, loop.time()
         while self._down_since is not None:
             attempt += 1
-            await asyncio.sleep(backoff(attempt, PROBE_BASE, self._interval))
+            slow = health.SLOW_RETRY if self._refused else 0.0
+            await asyncio.sleep(max(slow, backoff(attempt, PROBE_BASE, self._interval)))
             try:
                 await self._probe()
             except Exception as exc:
                 self._failed_probes += 1
+                self._refused = isinstance(exc, SignInRefused)
                 log.debug("channel %s: probe failed: %s", self._channel, exc)
                 if loop.time() - reminded >= REMIND_EVERY:
                     reminded = loop.time()
@@ -149,6 +170,7 @@ class ChannelRecovery:
     def _recovered(self, how: str) -> None:
         loop = asyncio.get_running_loop()
         since, self._down_since = self._down_since, None
+        self._refused = False
         announced, self._announced = self._announced, False
         probing, self._probing = self._probing, None
         if probing is not None and probing is not asyncio.current_task():

@@ -4,37 +4,42 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from responder.config import Config
 from responder.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, Acknowledge, Record, Suppress, View
 from responder.mail.parse import parse_message
 from responder.planning import plan
 from responder.settings import build_settings
+from responder.simulate_time import TimeSource, describe_time, parse_at
 
 
-def parse_when(text: str | None, config: Config) -> datetime:
-    """--at: ISO 8601; without an offset it is read in the business calendar's timezone."""
+def parse_when(text: str | None, config: Config, now: datetime | None = None) -> datetime | None:
+    """--at (see simulate_time.ACCEPTED_FORMS), None without it; ValueError if unreadable."""
     if text is None:
-        return datetime.now(UTC)
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        from responder.config_calendar import build_calendar
+        return None
+    from responder.config_calendar import build_calendar
 
-        moment = moment.replace(
-            tzinfo=build_calendar(config.business_hours, config.timezone).timezone
-        )
-    return moment
+    zone = build_calendar(config.business_hours, config.timezone).timezone
+    return parse_at(text, zone, now or datetime.now(UTC))
 
 
 def simulate(
-    config: Config, raw: bytes, at: datetime, channel: str | None = None
+    config: Config,
+    raw: bytes,
+    at: datetime | None = None,
+    channel: str | None = None,
 ) -> dict[str, Any]:
-    """The decision as a dict with the keys `--json` promises. The sender is taken to have no
+    """The decision as a dict with the keys `--json` promises, at `at`, else when the message
+    says it was written (its Date header), else now. The sender is taken to have no
     history: no open ticket, no earlier automatic reply."""
     settings = build_settings(config)
     name = channel or config.channels[0].name
     profile = settings.profiles[name]
     mail = parse_message(raw)
+    source: TimeSource = "at" if at is not None else "date_header" if mail.date else "now"
+    at = at or mail.date or datetime.now(UTC)
+    zone = settings.calendar.timezone
     planned = plan(mail, settings, profile, View(), at)
     decision = planned.decision
     result: dict[str, Any] = {
@@ -51,6 +56,9 @@ def simulate(
         "subject": None,
         "text": None,
         "channel": name,
+        "assumed_time": at.astimezone(zone).isoformat(),
+        "assumed_from": source,  # at (--at), date_header or now
+        "timezone": zone.key,
     }
     if isinstance(decision, Suppress):
         result.update(action="suppress", guard=decision.rule, reason=decision.reason)
@@ -71,7 +79,9 @@ def simulate(
 
 def describe(result: dict[str, Any]) -> str:
     """The human reading of a simulation."""
-    lines = []
+    zone = ZoneInfo(result["timezone"])
+    moment = datetime.fromisoformat(result["assumed_time"])
+    lines = [f"Assumed time: {describe_time(moment, zone, result['assumed_from'])}", ""]
     for key in (
         "action",
         "rule",

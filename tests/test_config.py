@@ -232,7 +232,7 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         [
             'config.yaml:8:7: channels[0].imap: missing required key "port"',
             'config.yaml:9:7: channels[0].imap: unknown key "prot" (expected one of: host, '
-            "port, security, username, password_file, password_env, folder, idle, "
+            "port, security, username, auth, password_file, password_env, folder, idle, "
             "poll_interval, backfill, timeout, fetch_chunk, fetch_bytes, sent_folder, "
             "watch_answered, done_keyword, done_folder)",
         ],
@@ -329,7 +329,8 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         "password_file: nope.pw",
         [
             "config.yaml:12:22: channels[0].imap.password_file: "
-            "cannot read {base}/nope.pw: No such file or directory"
+            "cannot read {base}/nope.pw: no such file; create it with the password on one "
+            "line, or use password_env: NAME instead (an environment variable holding it)"
         ],
     ),
     (
@@ -338,7 +339,9 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         "password_env: RESPONDER_TEST_UNSET",
         [
             "config.yaml:12:21: channels[0].imap.password_env: "
-            'environment variable "RESPONDER_TEST_UNSET" is not set'
+            'environment variable "RESPONDER_TEST_UNSET" is not set; set it to the password '
+            "where responder runs (Environment= in the systemd unit), or use password_file: "
+            "PATH instead"
         ],
     ),
     (
@@ -454,11 +457,12 @@ def test_password_env_and_file_newline(base_dir: Path) -> None:
     channel = config.channels[0]
     assert channel.imap.password == SecretStr("from-env")
     assert channel.smtp.password == SecretStr("two words ")
-    assert problems(text, base_dir, {"IMAP_PW": ""})[0].endswith('"IMAP_PW" is empty')
+    assert '"IMAP_PW" is empty; set it' in problems(text, base_dir, {"IMAP_PW": ""})[0]
     (base_dir / "smtp.pw").write_text("\n")
     assert problems(text, base_dir, {"IMAP_PW": "x"}) == [
         "config.yaml:17:22: channels[0].smtp.password_file: "
-        f"password file {base_dir}/smtp.pw is empty"
+        f"password file {base_dir}/smtp.pw is empty; put the password in it, on one line, "
+        "or use password_env: NAME instead (an environment variable holding it)"
     ]
 
 
@@ -499,7 +503,7 @@ def test_library_limits_flag_imap_starttls(base_dir: Path) -> None:
 
 
 # Filled in from password_file / token_file at load time; never keys in the file.
-SECRETS = {"password", "token", "secret"}
+SECRETS = {"password", "token", "secret", "client_secret"}
 
 
 def _field_names(tp: Any) -> set[str]:

@@ -65,7 +65,7 @@ async def test_smtp_550_parks_the_reply_and_says_so_and_others_still_go(
     )
 
 
-async def test_imap_login_failure_stops_only_that_channel_with_a_clear_error(
+async def test_imap_login_failure_fails_only_that_channel_with_the_remedy(
     tmp_path: Path,
     dovecot: Dovecot,
     smtp_server: RecordingSMTPServer,
@@ -84,14 +84,23 @@ async def test_imap_login_failure_stops_only_that_channel_with_a_clear_error(
 """
     config = write_config(tmp_path, dovecot, smtp_server)
     config.write_text(config.read_text() + second)
+
+    def errors() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+
     async with running(config) as app:
         await wait_until(_async(lambda: app.health()["staff-mail"] == "failed"))
         await wait_connected_channel(app, "support-mail")
         await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
         [received] = await smtp_server.wait_for_async(1, timeout=5)
+        await wait_until(_async(lambda: any("staff-mail" in m for m in errors())))
     assert received.rcpt_tos == ("budi@example.com",)
-    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert any(f"login refused for {STAFF_USER}" in m for m in errors)
+    [said] = [m for m in errors() if "staff-mail" in m]
+    assert said == (
+        f"channel staff-mail: the password for {STAFF_USER} was refused by 127.0.0.1 "
+        "(channels[1].imap.password_file): check imap.password_file and imap.username; "
+        "trying again every 5 minutes"
+    )
     assert not any("wrong-password" in r.getMessage() for r in caplog.records)
     assert not any("secret-imap" in r.getMessage() for r in caplog.records)
 

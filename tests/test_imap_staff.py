@@ -15,6 +15,7 @@ import pytest
 from harness import SUPPORT, wait_until, write_config
 from mailfactory import make_mail
 
+from responder.channels import health
 from responder.channels.email import EmailChannel
 from responder.channels.imap_fetch import header_records, search_modseq, select_codes
 from responder.channels.imap_flags import FlagWatch
@@ -220,27 +221,34 @@ async def test_watchers_reconnect_after_a_server_restart(
     assert inbox.kinds("answered") == ["<r@example.com>"]
 
 
-async def test_a_missing_sent_folder_holds_the_channel_back_until_it_appears(
+async def test_a_missing_sent_folder_fails_with_the_remedy_until_it_appears(
     tmp_path: Path,
     dovecot: Dovecot,
     smtp_server: RecordingSMTPServer,
-    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(health, "SLOW_RETRY", 0.5)  # five minutes in the daemon
     dovecot.create(SUPPORT, "Done")  # no Sent folder yet: a mail client makes it on first use
     inbox = FakeInbox()
     channel = EmailChannel(_config(tmp_path, dovecot, smtp_server), TaskGroup())
     await channel.start(inbox)
     try:
-        await until(lambda: channel.state == "reconnecting")
+        await until(lambda: channel.state == "failed")
+        problem = channel.health.problem
+        assert problem is not None and channel.health.partial
+        assert problem.problem == f'there is no folder "Sent" in {SUPPORT} on 127.0.0.1'
+        assert (problem.key, problem.remedy) == (
+            "imap.sent_folder",
+            "create the folder in your mail program, or set imap.sent_folder to a folder "
+            "that exists",
+        )
         # The inbox itself keeps working.
         await dovecot.append_async(SUPPORT, make_mail())
         await until(lambda: inbox.delivered)
-        assert channel.state == "reconnecting"
         await asyncio.to_thread(dovecot.create, SUPPORT, "Sent")
         await until(lambda: channel.state == "connected", timeout=10.0)
     finally:
         await channel.stop()
-    assert any("cannot open folder 'Sent'" in r.getMessage() for r in caplog.records)
 
 
 class _NoCondstore:
@@ -297,3 +305,25 @@ def test_flag_records_as_aioimaplib_gives_them() -> None:
     assert (second.uid, second.flags, second.message_id) == (8, frozenset(), None)
     assert search_modseq([b"1 2 (MODSEQ 3)", b"Search completed."]) == 3
     assert select_codes([b"OK [HIGHESTMODSEQ 9] Highest"]).highestmodseq == 9
+
+
+async def test_folders_named_as_gmail_and_outlook_name_them_are_watched(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    # "[Gmail]/Sent Mail" and "Sent Items" (the presets' defaults) have spaces; a localised
+    # client names folders in the admin's language: all must be quoted, in modified UTF-7.
+    sent, done = "[Gmail]/Sent Mail", "Sudah Selesai ✓"
+    for folder in (sent, done):
+        dovecot.create(SUPPORT, folder)
+    extra = f', sent_folder: "{sent}", done_folder: "{done}"'
+    path = write_config(tmp_path, dovecot, smtp_server, imap_extra=extra)
+    [config] = load_config(path).channels
+    assert isinstance(config, EmailChannelConfig)
+    inbox = FakeInbox()
+    async with watching(config, inbox) as channel:
+        reply = make_mail(sender=SUPPORT, to="budi@example.com", subject="Re: Pesanan saya")
+        await dovecot.append_async(SUPPORT, reply, folder=sent)
+        await until(lambda: inbox.delivered)
+        assert channel.state == "connected"
+    [(key, message)] = inbox.delivered
+    assert key == f"{CHANNEL}/{sent}" and message.raw == reply

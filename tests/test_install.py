@@ -51,6 +51,7 @@ def test_the_command_prints_the_next_steps(
     out = capsys.readouterr().out
     assert "systemctl enable --now responder" in out and "journalctl -u responder" in out
     assert f"{Path(sys.argv[0]).absolute()} check -c {CONFIG}" in out  # this installation
+    assert f"{Path(sys.argv[0]).absolute()} check --connect -c {CONFIG}" in out
     assert main(["install-service", "--root", str(tmp_path)]) == 1
     assert "--force" in capsys.readouterr().err
 

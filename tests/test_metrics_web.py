@@ -15,6 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from responder.channels.base import ChannelHealth
+from responder.channels.diagnose import Diagnosis
 from responder.config_csat import HttpConfig
 from responder.devservers._net import free_port
 from responder.errors import PermanentError, ServiceError, TransientError
@@ -27,12 +29,15 @@ from responder.tasks import TaskGroup
 from responder.web.health import LoopMonitor
 from responder.web.server import HttpServer
 
+SINCE = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)
+
 
 @dataclass
 class Endpoint:
     server: HttpServer
     metrics: Metrics
     states: dict[str, str]
+    problems: dict[str, Diagnosis]
     monitor: LoopMonitor
     tasks: TaskGroup
     session: aiohttp.ClientSession
@@ -79,13 +84,14 @@ async def survey_page(request: web.Request) -> web.Response:
 async def endpoint() -> AsyncIterator[Endpoint]:
     metrics, tasks = Metrics(), TaskGroup()
     states = {"support": "connected", "telegram": "connected"}
+    problems: dict[str, Diagnosis] = {}
     metrics.watch_channels(lambda: states)
     monitor = LoopMonitor(tasks)
     metrics.watch_loop(lambda: monitor.lag)
     server = HttpServer(
         HttpConfig(host="127.0.0.1", port=free_port()),
         metrics,
-        lambda: states,
+        lambda: {n: ChannelHealth(s, SINCE, problems.get(n)) for n, s in states.items()},
         monitor,
         routes=[web.post("/echo", echo)],
         add_routes=lambda app: app.router.add_get("/s/{token}", survey_page),
@@ -94,7 +100,7 @@ async def endpoint() -> AsyncIterator[Endpoint]:
     await server.start()
     session = aiohttp.ClientSession()
     try:
-        yield Endpoint(server, metrics, states, monitor, tasks, session)
+        yield Endpoint(server, metrics, states, problems, monitor, tasks, session)
     finally:
         await session.close()
         await server.stop()
@@ -159,7 +165,23 @@ async def test_healthz_is_ok_only_while_every_channel_is_connected(endpoint: End
     endpoint.states["support"] = "reconnecting"
     status, text, _ = await endpoint.get("/healthz")
     assert status == 503
-    assert text.splitlines() == ["support: reconnecting"]
+    assert text.splitlines() == ["support: reconnecting since 2026-05-04T03:00:00+00:00"]
+
+
+async def test_healthz_gives_the_reason_and_the_remedy(endpoint: Endpoint) -> None:
+    endpoint.states["support"] = "failed"
+    endpoint.problems["support"] = Diagnosis(
+        "the password for support@toko.id was refused by imap.gmail.com",
+        "Gmail needs an app password",
+        "channels[0].password_file",
+        True,
+    )
+    status, text, _ = await endpoint.get("/healthz")
+    assert status == 503
+    assert text.splitlines() == [
+        "support: failed since 2026-05-04T03:00:00+00:00: the password for support@toko.id "
+        "was refused by imap.gmail.com (channels[0].password_file): Gmail needs an app password"
+    ]
 
 
 async def test_healthz_and_metrics_report_a_blocked_event_loop(endpoint: Endpoint) -> None:
@@ -222,7 +244,8 @@ async def test_the_access_log_never_shows_a_token(
 async def test_a_taken_port_is_a_clear_error(endpoint: Endpoint) -> None:
     port = endpoint.server.port
     assert port is not None
-    second = HttpServer(HttpConfig(host="127.0.0.1", port=port), Metrics(), dict, endpoint.monitor)
+    config = HttpConfig(host="127.0.0.1", port=port)
+    second = HttpServer(config, Metrics(), dict, endpoint.monitor)
     with pytest.raises(ServiceError, match=f"127.0.0.1:{port}.*taken"):
         await second.start()
     await second.stop()

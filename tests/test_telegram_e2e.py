@@ -245,7 +245,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_not_retried(
     assert blocked["recipient"] == str(CUSTOMER)
 
 
-async def test_an_invalid_token_stops_only_that_channel_and_is_never_logged(
+async def test_an_invalid_token_fails_the_channel_with_the_remedy_and_is_never_logged(
     tmp_path: Path, tg: TelegramStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     tg.invalid_token = True
@@ -253,9 +253,12 @@ async def test_an_invalid_token_stops_only_that_channel_and_is_never_logged(
     caplog.set_level(logging.DEBUG)
     async with running(config) as app:
 
-        async def failed() -> bool:
-            return app.health() == {"shop-bot": "failed"}
+        async def said() -> bool:
+            return app.health() == {"shop-bot": "failed"} and "token was refused" in caplog.text
 
-        await wait_until(failed)
-    assert "refused the bot token" in caplog.text
+        await wait_until(said)
+    assert (
+        "channel shop-bot: the token was refused by 127.0.0.1 (channels[0].token_file): "
+        "check token_file: copy the token BotFather gave" in caplog.text
+    )
     assert TELEGRAM_TOKEN.split(":")[1] not in caplog.text

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from responder.channels.diagnose import Diagnosis, Endpoint
 from responder.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    """How a channel is doing, for the log, `status`, /healthz and systemd: its state
+    (starting, connected, reconnecting, failed, stopped), since when, and what went wrong."""
+
+    state: str
+    since: datetime
+    problem: Diagnosis | None = None
+    # The failure leaves the channel's main work running (a watched Sent folder is missing).
+    partial: bool = False
+    # What was raised and where, so the composition root can say it with the config's own
+    # file and key (channels[0]...); not part of equality: each retry raises anew.
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
+    at: Endpoint | None = field(default=None, compare=False, repr=False)
 
 
 class Inbox(Protocol):
@@ -74,6 +92,16 @@ class Channel(Protocol):
     @property
     def state(self) -> str:
         """A short word for health reports: starting, connected, reconnecting, failed."""
+        ...
+
+    @property
+    def health(self) -> ChannelHealth:
+        """The state with since when and the last problem, in the admin's words."""
+        ...
+
+    async def reconfigure(self, config: Any) -> None:
+        """Take new settings for this channel (a fixed password, another server) in place:
+        stop intake, swap them in, start intake again; sends go on through this object."""
         ...
 
 

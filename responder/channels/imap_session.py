@@ -9,15 +9,28 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aioimaplib
 
+from responder.channels import health
 from responder.channels.base import Inbox
+from responder.channels.diagnose import Diagnosis, Endpoint, folder_missing
+from responder.channels.health import Condition
 from responder.channels.imap_fetch import Selected, search_uids, select_codes
+from responder.channels.imap_folders import meant, parse_list, wire
 from responder.config import ImapConfig
-from responder.errors import PermanentError, StorageUnavailable, TransientError
+from responder.errors import (
+    ChannelError,
+    PermanentError,
+    SignInRefused,
+    StorageUnavailable,
+    TransientError,
+)
 from responder.retry import STORAGE_RETRY_CAP, backoff
+
+if TYPE_CHECKING:
+    from responder.oauth.tokens import TokenSource
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,7 +47,12 @@ _NEW_MAIL = re.compile(rb"^\d+ (EXISTS|RECENT)\b")
 class ImapSession:
     """Subclasses say what to do once the folder is selected (`_prepare`) and after each
     wake-up (`_sync`); an IMAP connection can IDLE on one folder only (RFC 2177), so every
-    watched folder gets its own session. Reconnects forever unless login is refused."""
+    watched folder gets its own session. Reconnects forever: with backoff after a passing
+    fault, every health.SLOW_RETRY seconds after one only the admin can fix (a refused
+    password, a missing folder), which `condition` then reports as failed."""
+
+    # The channel's access tokens when imap.auth is oauth2; set by the channel (EmailChannel).
+    tokens: TokenSource | None = None
 
     def __init__(
         self,
@@ -54,7 +72,15 @@ class ImapSession:
         self._timeout = config.timeout.total_seconds()
         self._lost = asyncio.Event()
         self._client: aioimaplib.IMAP4 | None = None
-        self.state = "starting"
+        # The channel may say more about where this is set (its provider); see EmailChannel.
+        self.condition = Condition(
+            Endpoint(channel, "imap", config.host, config.port, config.username, "imap"),
+            clock=clock,
+        )
+
+    @property
+    def state(self) -> str:
+        return self.condition.state
 
     @property
     def folder(self) -> str:
@@ -83,17 +109,13 @@ class ImapSession:
         while True:
             try:
                 await self._session()
-            except PermanentError as exc:
-                self.state = "failed"
-                log.error("channel %s: IMAP stopped (%s): %s", self._label, self._server, exc)
-                return
             except StorageUnavailable as exc:
                 # Not the mail server's fault: say what it is, and try again soon, since a
                 # full disk is often cleared in seconds (issue 13). The cursor did not move,
                 # so the same mail is fetched again.
                 attempt = 1 if self.state == "connected" else attempt + 1
                 delay = backoff(attempt, base=1.0, cap=STORAGE_RETRY_CAP)
-                self.state = "reconnecting"
+                self.condition.trouble(Diagnosis(f"cannot record mail: {exc}", "", "", False))
                 log.warning(
                     "channel %s: cannot record mail: %s; trying again in %.1fs",
                     self._label,
@@ -102,28 +124,26 @@ class ImapSession:
                 )
                 await asyncio.sleep(delay)
             except Exception as exc:
-                # Transient trouble, and also anything unexpected (a parser surprise):
-                # intake must never end silently, so log it and start a fresh session after
-                # a pause. Only a bug gets a traceback.
-                if not isinstance(exc, TransientError | OSError | aioimaplib.AioImapException):
+                # Intake never ends: anything unexpected (a parser surprise) is logged with
+                # its traceback, as the bug it is, and a fresh session starts after a pause.
+                if not isinstance(exc, ChannelError | OSError | aioimaplib.AioImapException):
                     log.exception("channel %s: unexpected error in IMAP intake", self._label)
-                attempt = 1 if self.state == "connected" else attempt + 1
-                delay = backoff(attempt, base=1.0, cap=60.0)
-                self.state = "reconnecting"
-                log.warning(
-                    "channel %s: IMAP server %s: %s; reconnecting in %.1fs",
-                    self._label,
-                    self._server,
-                    _describe(exc),
-                    delay,
-                )
+                was = self.state
+                problem = self.condition.failed(exc)
+                if problem.permanent:
+                    # Said once (and hourly) by the composition root's ChannelWatch, with
+                    # the config's key; each slow retry is detail.
+                    delay = health.SLOW_RETRY
+                    log.debug("channel %s: %s; trying again in %.0fs", self._label, problem, delay)
+                else:
+                    attempt = 1 if was == "connected" else attempt + 1
+                    delay = backoff(attempt, base=1.0, cap=60.0)
+                    log.warning(
+                        "channel %s: %s; reconnecting in %.1fs", self._label, problem, delay
+                    )
                 await asyncio.sleep(delay)
             finally:
                 await self._close()
-
-    @property
-    def _server(self) -> str:
-        return f"{self._cfg.host}:{self._cfg.port}"
 
     async def call(self, awaitable: Awaitable[T], deadline: bool = True) -> T:
         """Every command fails fast when the connection is gone, and gets a deadline unless
@@ -160,29 +180,35 @@ class ImapSession:
         )
         self._client = client
         await self.call(client.wait_hello_from_server())
-        if cfg.password is None:
+        if cfg.auth == "oauth2":
+            # Loaded here: only a channel that signs in with OAuth2 pays for it.
+            from responder.oauth.sasl import imap_xoauth2
+
+            await imap_xoauth2(client, cfg.username, self.tokens, self.call, cfg.host)
+        elif cfg.password is None:
             raise PermanentError("no IMAP password configured (password_file or password_env)")
-        password = cfg.password.get_secret_value()
-        response = await self.call(client.login(cfg.username, password))
-        if response.result != "OK":
-            text = _text(response.lines)
-            # RFC 5530 response codes: only wrong credentials (or an account that may not log
-            # in) are the admin's to fix; UNAVAILABLE, LIMIT and the like pass.
-            error = PermanentError if _code(text) in _PERMANENT_LOGIN else TransientError
-            raise error(f"login refused for {cfg.username}: {text}")
+        else:
+            password = cfg.password.get_secret_value()
+            response = await self.call(client.login(cfg.username, password))
+            if response.result != "OK":
+                text = _text(response.lines)
+                # RFC 5530 response codes: only wrong credentials (or an account that may not
+                # log in) are the admin's to fix; UNAVAILABLE, LIMIT and the like pass.
+                error = SignInRefused if _code(text) in _PERMANENT_LOGIN else TransientError
+                raise error(f"login refused for {cfg.username}: {text}")
         params = await self._enable(client)
-        response = await self.call(client.select(f"{self._folder}{params}"))
+        # Quoted and in modified UTF-7 (RFC 3501 5.1.3): "Sent Items", "[Gmail]/Sent Mail".
+        response = await self.call(client.select(f"{wire(self._folder)}{params}"))
         if response.result != "OK":
-            text = _text(response.lines)
-            error = PermanentError if _code(text) == "NONEXISTENT" else TransientError
-            raise error(f"cannot open folder {self._folder!r}: {text}")
+            await self._missing_folder(client)
+            raise TransientError(f"cannot open folder {self._folder!r}: {_text(response.lines)}")
         selected = select_codes(response.lines)
         if selected.validity is None:
             raise PermanentError("the server gave no UIDVALIDITY; cannot keep a cursor")
         validity = selected.validity
         await self._prepare(client, selected)
         await self._sync(client, validity)
-        self.state = "connected"
+        self.condition.connected()
         use_idle = cfg.idle and client.has_capability("IDLE")
         log.info(
             "channel %s: watching %s with %s",
@@ -200,6 +226,25 @@ class ImapSession:
             if self._lost.is_set():
                 raise TransientError("connection lost")
             await self._sync(client, validity)
+
+    async def _missing_folder(self, client: aioimaplib.IMAP4) -> None:
+        """Raise the admin's diagnosis if the folder SELECT refused is not in the mailbox.
+
+        Asked of LIST (RFC 3501 6.3.8) rather than read from the refusal: RFC 5530's
+        NONEXISTENT code is optional, and Dovecot, for one, answers a bare NO."""
+        response = await self.call(client.list('""', '"*"'))
+        if response.result != "OK":
+            return
+        boxes = parse_list(response.lines)
+        names = {box.name for box in boxes}
+        wanted = self._folder
+        if wanted in names or (wanted.upper() == "INBOX" and "INBOX" in map(str.upper, names)):
+            return  # there, yet refused: a passing fault
+        cfg = self._cfg
+        setting = {cfg.sent_folder: "sent_folder", cfg.done_folder: "done_folder"}.get(wanted)
+        key = f"imap.{setting or 'folder'}"
+        marked, similar = meant(wanted, key, boxes)
+        raise folder_missing(self.condition.at, wanted, key, marked_sent=marked, similar=similar)
 
     async def search(self, client: aioimaplib.IMAP4, *criteria: str) -> list[int]:
         response = await self.call(client.uid_search(*criteria, charset=None))
@@ -264,16 +309,6 @@ def _code(text: str) -> str:
     """The bracketed response code at the start of a status text (RFC 5530), if any."""
     match = re.search(r"\[([A-Z-]+)", text)
     return match.group(1) if match else ""
-
-
-def _describe(exc: BaseException) -> str:
-    """An error as an admin reads it: "connection refused", not "[Errno 111] Connect call
-    failed ('127.0.0.1', 1143)"."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    if isinstance(exc, TransientError | PermanentError):
-        return str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _text(lines: list[Any]) -> str:

@@ -7,12 +7,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import aiosmtplib
 
 from responder.config import SmtpConfig
-from responder.errors import ChannelDown, PermanentError, TransientError
+from responder.errors import ChannelDown, PermanentError, SignInRefused, TransientError
 from responder.mail.headers import ascii_address
+
+if TYPE_CHECKING:
+    from responder.oauth.tokens import TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +26,13 @@ IDLE_CHECK_SECONDS = 30.0
 
 
 class SmtpSender:
-    def __init__(self, channel: str, config: SmtpConfig) -> None:
+    def __init__(self, channel: str, config: SmtpConfig, tokens: TokenSource | None = None) -> None:
+        if config.password_missing:  # only a config loaded for `check` or `simulate`
+            message = f"{channel}: the SMTP password was not read (smtp.password_file or _env)"
+            raise PermanentError(message)
         self._channel = channel
         self._cfg = config
+        self._tokens = tokens  # smtp.auth: oauth2
         self._client: aiosmtplib.SMTP | None = None
         self._last_used = 0.0
         self._lock = asyncio.Lock()
@@ -64,7 +72,7 @@ class SmtpSender:
                 return self._client
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 await self._drop()
-        client = await _open(self._cfg)
+        client = await _open(self._cfg, self._tokens)
         self._client = client
         self._last_used = time.monotonic()
         return client
@@ -128,7 +136,13 @@ def _classify(code: int, text: str) -> TransientError | PermanentError:
     return PermanentError(message) if 500 <= code < 600 else TransientError(message)
 
 
-async def _open(cfg: SmtpConfig) -> aiosmtplib.SMTP:
+# RFC 4954 section 6: 535 the credentials are invalid; 534 the mechanism is too weak, which
+# Gmail also answers (5.7.9) for an account password where an app password is needed. Only
+# the admin can fix either; 454 (a temporary failure) passes.
+_SIGN_IN_REFUSED = frozenset({534, 535})
+
+
+async def _open(cfg: SmtpConfig, tokens: TokenSource | None = None) -> aiosmtplib.SMTP:
     """A connection to the server, logged in if configured; closed again if that fails."""
     client = aiosmtplib.SMTP(
         hostname=cfg.host,
@@ -139,13 +153,20 @@ async def _open(cfg: SmtpConfig) -> aiosmtplib.SMTP:
     )
     try:
         await client.connect()
-        if cfg.username is not None and cfg.password is not None:
+        if cfg.auth == "oauth2":
+            # Loaded here: only a channel that signs in with OAuth2 pays for it.
+            from responder.oauth.sasl import smtp_xoauth2
+
+            await smtp_xoauth2(client, cfg.username or "", tokens, cfg.host)
+        elif cfg.username is not None and cfg.password is not None:
             await client.login(cfg.username, cfg.password.get_secret_value())
     except aiosmtplib.SMTPResponseException as exc:
         client.close()
         # Trouble reaching or logging in to our own server is the channel's, not the
         # reply's: the replies wait for the server (the outbox probes it) rather than
         # being parked all at once.
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError) and exc.code in _SIGN_IN_REFUSED:
+            raise SignInRefused(f"SMTP login refused at {cfg.host}:{cfg.port}: {exc.code}") from exc
         what = "login refused" if isinstance(exc, aiosmtplib.SMTPAuthenticationError) else "refused"
         raise ChannelDown(f"SMTP {what} at {cfg.host}:{cfg.port}: {exc.code}") from exc
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
@@ -157,10 +178,10 @@ async def _open(cfg: SmtpConfig) -> aiosmtplib.SMTP:
     return client
 
 
-async def probe(cfg: SmtpConfig) -> None:
+async def probe(cfg: SmtpConfig, tokens: TokenSource | None = None) -> None:
     """Whether the server takes mail again, on a connection of its own: connect, EHLO
     (STARTTLS and login as configured), QUIT. Raises ChannelDown if not."""
-    client = await _open(cfg)
+    client = await _open(cfg, tokens)
     try:
         if client.is_ehlo_or_helo_needed:
             await client.ehlo()

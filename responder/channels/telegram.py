@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 # python-telegram-bot 22 warns on every integer-seconds read (RetryAfter.retry_after) unless
 # the timedelta behaviour is chosen; we read timedeltas, so choose it before the import.
@@ -16,12 +17,15 @@ from telegram import Bot
 from telegram.error import InvalidToken
 from telegram.request import HTTPXRequest
 
-from responder.channels.base import Inbox
+from responder.channels import health
+from responder.channels.base import ChannelHealth, Inbox
+from responder.channels.diagnose import Diagnosis, Endpoint
+from responder.channels.health import Condition
 from responder.channels.telegram_limits import Limits, SendSchedule
 from responder.channels.telegram_send import Sender
 from responder.chat.update import ANNOTATION
 from responder.config import TelegramChannelConfig
-from responder.errors import PermanentError, StorageUnavailable
+from responder.errors import PermanentError, SignInRefused, StorageUnavailable
 from responder.models import Cursor, Delivered, InboundMessage, OutboundReply
 from responder.redact import SecretFilter
 from responder.retry import STORAGE_RETRY_CAP, backoff
@@ -43,11 +47,25 @@ MEMBERSHIP_TTL = 300.0
 class TelegramChannel:
     def __init__(self, config: TelegramChannelConfig, tasks: TaskGroup) -> None:
         self.name = config.name
-        self.config = config
         self._tasks = tasks
+        self._build(config)
+        # Customers' replies in parallel, the staff group's posts one at a time and in order.
+        self.lanes = {"customers": 4, "staff": 1}
+        self._task: asyncio.Task[None] | None = None
+        self._inbox: Inbox | None = None
+
+    def _build(self, config: TelegramChannelConfig) -> None:
+        """The bot and what speaks through it, for these settings."""
+        self.config = config
+        api = urlsplit(config.api_url)
+        port = api.port or (443 if api.scheme == "https" else 80)
+        where = Endpoint(self.name, "telegram", api.hostname or config.api_url, port)
+        self._condition = Condition(where, state="stopped")
         timeout = config.timeout.total_seconds()
         poll = config.poll_timeout.total_seconds()
-        assert config.token is not None
+        if config.token is None:  # only a config loaded for `check` or `simulate`
+            message = f"{config.name}: the bot token was not read (token_file or token_env)"
+            raise PermanentError(message)
         # Installed before the Bot exists: its constructor already logs the URL.
         self._redact = SecretFilter(config.token.get_secret_value())
         for name in URL_LOGGERS:
@@ -75,22 +93,23 @@ class TelegramChannel:
             )
         )
         self._sender = Sender(self.name, self._bot, schedule, config.staff_chat_id)
-        # Customers' replies in parallel, the staff group's posts one at a time and in order.
-        self.lanes = {"customers": 4, "staff": 1}
-        self._state = "stopped"
-        self._task: asyncio.Task[None] | None = None
         self._members: dict[int, tuple[bool, float]] = {}
 
     @property
     def state(self) -> str:
-        return self._state
+        return self._condition.state
+
+    @property
+    def health(self) -> ChannelHealth:
+        return self._condition.health()
 
     def lane(self, reply: OutboundReply) -> str:
         staff = self.config.staff_chat_id
         return "staff" if staff is not None and reply.recipients == (str(staff),) else "customers"
 
     async def start(self, inbox: Inbox) -> None:
-        self._state = "starting"
+        self._inbox = inbox
+        self._condition.starting()
         self._task = self._tasks.spawn(self._run(inbox), name=f"telegram:{self.name}")
 
     async def send(self, reply: OutboundReply) -> Delivered:
@@ -99,10 +118,20 @@ class TelegramChannel:
 
     async def probe(self) -> None:
         """Whether the Bot API answers again (getMe); the outbox asks while it is down."""
-        if self._state == "failed":
-            raise PermanentError("the bot token was refused; this channel is stopped")
-        await self._bot.initialize()
-        await self._bot.get_me()
+        self._refused()
+        try:
+            await self._bot.initialize()
+            await self._bot.get_me()
+        except InvalidToken:
+            raise SignInRefused("Telegram refused the bot token") from None  # its text has it
+
+    async def reconfigure(self, config: TelegramChannelConfig) -> None:
+        """New settings (a new token, another Bot API server), without a restart."""
+        await self._stop_polling()
+        await self._close()
+        self._build(config)
+        if self._inbox is not None:
+            await self.start(self._inbox)
 
     async def stop(self) -> None:
         """The first call stops intake; sends of the shutdown drain still go through this
@@ -110,19 +139,30 @@ class TelegramChannel:
         connections: closing them under a send in flight could lose Telegram's answer to a
         message it took, and the retry would repeat it."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-            if self._state != "failed":
-                self._state = "stopped"
+            await self._stop_polling()
+            self._condition.stopped()
             return
+        await self._close()
+
+    async def _stop_polling(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _close(self) -> None:
         await self._bot.shutdown()
         for name in URL_LOGGERS:
             logging.getLogger(name).removeFilter(self._redact)
 
+    def _refused(self) -> None:
+        """Replies wait (not parked) while the token is refused, without asking Telegram
+        again: only the polling loop's slow retry and a reload do."""
+        if isinstance(self._condition.cause, SignInRefused):
+            raise SignInRefused("Telegram refused the bot token; replies wait for a good one")
+
     async def _ready(self) -> None:
-        if self._state == "failed":
-            raise PermanentError("the bot token was refused; this channel is stopped")
+        self._refused()
         await self._sender.guard(self._bot.initialize(), chat=None)
 
     async def _run(self, inbox: Inbox) -> None:
@@ -131,32 +171,37 @@ class TelegramChannel:
             try:
                 await self._bot.initialize()
                 await self._sender.learn_staff_group()
-                self._state = "connected"
+                self._condition.connected()
                 log.info("telegram %s: connected as @%s", self.name, self._bot.username)
                 attempt = 0
                 await self._poll(inbox)
-            except InvalidToken:
-                # Never log the exception: python-telegram-bot puts the token in its text.
-                self._state = "failed"
-                log.error(
-                    "telegram %s: Telegram refused the bot token (check token_file or "
-                    "token_env, and api_url); this channel stops, the others carry on",
-                    self.name,
-                )
-                return
+            except (InvalidToken, SignInRefused):
+                # Never log InvalidToken itself: python-telegram-bot puts the token in its
+                # text. The composition root's ChannelWatch says it once, with the remedy.
+                self._condition.failed(SignInRefused("Telegram refused the bot token"))
+                await asyncio.sleep(health.SLOW_RETRY)
             except asyncio.CancelledError:
                 raise
+            except StorageUnavailable as exc:
+                attempt += 1  # the database's fault (disk full), not Telegram's: sooner
+                delay = backoff(attempt, 1.0, STORAGE_RETRY_CAP)
+                self._condition.trouble(Diagnosis(f"cannot record updates: {exc}", "", "", False))
+                log.warning(
+                    "telegram %s: cannot record updates: %s; trying again in %.1fs",
+                    self.name,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
             except Exception as exc:
                 attempt += 1
-                # A database fault (disk full) is ours, not Telegram's: retried sooner.
-                cap = STORAGE_RETRY_CAP if isinstance(exc, StorageUnavailable) else 300.0
-                delay = backoff(attempt, 1.0, cap)
-                self._state = "reconnecting"
-                log.warning(
-                    "telegram %s: %s: %s; trying again in %.1fs",
+                problem = self._condition.failed(exc)
+                delay = health.SLOW_RETRY if problem.permanent else backoff(attempt, 1.0, 300.0)
+                log.log(
+                    logging.DEBUG if problem.permanent else logging.WARNING,
+                    "telegram %s: %s; trying again in %.1fs",
                     self.name,
-                    type(exc).__name__,
-                    exc,
+                    problem,
                     delay,
                 )
                 await asyncio.sleep(delay)
@@ -171,7 +216,7 @@ class TelegramChannel:
             updates = await self._bot.get_updates(
                 offset=offset, timeout=poll, allowed_updates=ALLOWED_UPDATES
             )
-            self._state = "connected"
+            self._condition.connected()
             if not updates:
                 continue
             raw = [update.to_dict() for update in updates]

@@ -27,7 +27,13 @@ from telegram.error import (
 
 from responder.channels.telegram_limits import SendSchedule
 from responder.chat.post import Keyboard, Post, Topic
-from responder.errors import ChannelDown, PermanentError, RecipientBlocked, TransientError
+from responder.errors import (
+    ChannelDown,
+    PermanentError,
+    RecipientBlocked,
+    SignInRefused,
+    TransientError,
+)
 from responder.models import Delivered, OutboundReply
 from responder.telegram_text import split_html
 
@@ -203,7 +209,7 @@ class Sender:
             raise PermanentError(f"chat {chat}: {exc.message}") from None
         except InvalidToken:
             # Its text carries the token; say what it means instead.
-            raise PermanentError("Telegram refused the bot token") from None
+            raise SignInRefused("Telegram refused the bot token") from None
         except BadRequest as exc:
             if thread is not None and "thread" in exc.message.lower():
                 # The ticket's topic was deleted in the group: open a new one on the retry.

@@ -16,9 +16,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from responder.channels.imap_folders import imap_utf7
 from responder.devservers._net import free_port
-from responder.devservers.dovecot_conf import HOST, render_config
-from responder.devservers.mailbox import DovecotError, MailboxHelpers, imap_utf7
+from responder.devservers.dovecot_conf import HOST, render_config, render_oauth2
+from responder.devservers.mailbox import DovecotError, MailboxHelpers
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -49,8 +50,13 @@ class Dovecot(MailboxHelpers):
     directory: that keeps them working even when base_dir's parents are private to root.
     """
 
-    def __init__(self, base_dir: Path, users: Mapping[str, str]) -> None:
+    def __init__(
+        self, base_dir: Path, users: Mapping[str, str], *, oauth2_introspection: str | None = None
+    ) -> None:
+        """`oauth2_introspection`: also take XOAUTH2/OAUTHBEARER sign-ins, each bearer token
+        checked at this RFC 7662 URL (Dovecot's oauth2 passdb); passwords keep working."""
         self.base_dir = Path(base_dir).resolve()
+        self.oauth2_introspection = oauth2_introspection
         if _UNSAFE_PATH.search(str(self.base_dir)):
             raise DovecotError(f"base_dir must not contain spaces, %, quotes, # or : : {base_dir}")
         for user, password in users.items():
@@ -147,6 +153,17 @@ class Dovecot(MailboxHelpers):
         self.stop(kill=kill)
         self.start()
 
+    def kick(self, user: str) -> None:
+        """Drop every connection of `user` (`doveadm kick`), as a server does when a session
+        ends under a client: an expired token, an admin's action."""
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
+        subprocess.run(
+            [doveadm, "-c", str(self.conf_path), "kick", user.lower()],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+
     def log_tail(self, lines: int = 40) -> str:
         chunks = []
         for path in (self._stderr_path, self.log_path):
@@ -211,6 +228,10 @@ class Dovecot(MailboxHelpers):
         passwd = self.base_dir / "passwd"
         passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
         passwd.chmod(0o600)
+        oauth2 = None
+        if self.oauth2_introspection is not None:
+            oauth2 = self.base_dir / "dovecot-oauth2.conf.ext"
+            oauth2.write_text(render_oauth2(self.oauth2_introspection))
         self.conf_path.write_text(
             render_config(
                 run_dir=self._run_dir,
@@ -225,6 +246,7 @@ class Dovecot(MailboxHelpers):
                 mail_uid=mail_uid,
                 mail_gid=mail_gid,
                 home=home,
+                oauth2=oauth2,
             )
         )
 

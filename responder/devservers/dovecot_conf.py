@@ -7,6 +7,19 @@ from pathlib import Path
 HOST = "127.0.0.1"
 
 
+def render_oauth2(introspection_url: str) -> str:
+    """The oauth2 passdb's args file (doc.dovecot.org 2.3, "Open Authentication v2.0
+    database"): every token is checked by an RFC 7662 introspection POST."""
+    return f"""\
+introspection_mode = post
+introspection_url = {introspection_url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 def render_config(
     *,
     run_dir: Path,
@@ -21,7 +34,20 @@ def render_config(
     mail_uid: int,
     mail_gid: int,
     home: str,
+    oauth2: Path | None = None,
 ) -> str:
+    # With oauth2 (the args file of an oauth2 passdb), XOAUTH2 and OAUTHBEARER sign in with a
+    # bearer token Dovecot checks at the token-introspection URL; passwords still work for
+    # PLAIN and LOGIN (the test helpers use them).
+    mechanisms = "plain login xoauth2 oauthbearer" if oauth2 else "plain login"
+    password_only = "\n  mechanisms = plain login" if oauth2 else ""
+    oauth_passdb = (
+        # No auth cache: a revoked token must be refused at the next login, not remembered.
+        f"auth_cache_size = 0\npassdb {{\n  driver = oauth2\n"
+        f"  mechanisms = xoauth2 oauthbearer\n  args = {oauth2}\n}}\n"
+        if oauth2
+        else ""
+    )
     return f"""\
 # Throwaway config written by responder.devservers; nothing from /etc/dovecot is used.
 base_dir = {run_dir}
@@ -32,7 +58,7 @@ listen = {HOST}
 protocols = imap
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 # Tests of refused logins should not wait for the failure delay.
 auth_failure_delay = 0
 first_valid_uid = 0
@@ -63,9 +89,9 @@ namespace inbox {{
 
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
+  args = scheme=PLAIN username_format=%u {passwd}{password_only}
 }}
-userdb {{
+{oauth_passdb}userdb {{
   driver = static
   args = uid={mail_uid} gid={mail_gid} home={home}
 }}

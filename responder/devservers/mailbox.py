@@ -3,46 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import imaplib
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
+from responder.channels.imap_folders import wire
 from responder.devservers._net import ServerContext
 from responder.devservers.dovecot_conf import HOST
 
 
 class DovecotError(RuntimeError):
     """Dovecot is missing, would not start, or refused a helper's request."""
-
-
-def imap_utf7(name: str) -> str:
-    """Encode a mailbox name as IMAP modified UTF-7 (RFC 3501 section 5.1.3)."""
-    out: list[str] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            raw = "".join(pending).encode("utf-16-be")
-            out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
-            pending.clear()
-
-    for char in name:
-        if 0x20 <= ord(char) <= 0x7E:
-            flush()
-            out.append("&-" if char == "&" else char)
-        else:
-            pending.append(char)
-    flush()
-    return "".join(out)
-
-
-def _quoted(mailbox: str) -> str:
-    # imaplib sends mailbox arguments verbatim, so spaces and quotes are ours to escape.
-    encoded = imap_utf7(mailbox).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{encoded}"'
 
 
 def _check(result: tuple[str, Sequence[object]], what: str) -> Sequence[object]:
@@ -94,11 +67,11 @@ class MailboxHelpers(ServerContext):
         now); returns its UID."""
         with self._session(user) as conn:
             if folder.upper() != "INBOX":
-                typ, created = conn.create(_quoted(folder))
+                typ, created = conn.create(wire(folder))
                 if typ != "OK" and b"ALREADYEXISTS" not in _first_bytes(created):
                     raise DovecotError(f"CREATE {folder} failed: {created!r}")
             date = imaplib.Time2Internaldate(when) if when is not None else None
-            data = _check(conn.append(_quoted(folder), flags or None, date, raw), "APPEND")
+            data = _check(conn.append(wire(folder), flags or None, date, raw), "APPEND")
         match = re.search(rb"APPENDUID \d+ (\d+)", _first_bytes(data))
         if match is None:
             raise DovecotError(f"APPEND gave no APPENDUID: {data!r}")
@@ -116,7 +89,7 @@ class MailboxHelpers(ServerContext):
 
     def uidvalidity(self, user: str, folder: str = "INBOX") -> int:
         with self._session(user) as conn:
-            data = _check(conn.status(_quoted(folder), "(UIDVALIDITY)"), "STATUS")
+            data = _check(conn.status(wire(folder), "(UIDVALIDITY)"), "STATUS")
         match = re.search(rb"UIDVALIDITY (\d+)", _first_bytes(data))
         if match is None:
             raise DovecotError(f"STATUS gave no UIDVALIDITY: {data!r}")
@@ -125,13 +98,13 @@ class MailboxHelpers(ServerContext):
     def list_uids(self, user: str, folder: str = "INBOX") -> list[int]:
         with self._session(user) as conn:
             # EXAMINE, not SELECT: looking must not change what the client under test sees.
-            _check(conn.select(_quoted(folder), readonly=True), "EXAMINE")
+            _check(conn.select(wire(folder), readonly=True), "EXAMINE")
             data = _check(conn.uid("SEARCH", "ALL"), "UID SEARCH")
         return [int(uid) for uid in _first_bytes(data).split()]
 
     def fetch_flags(self, user: str, uid: int, folder: str = "INBOX") -> set[str]:
         with self._session(user) as conn:
-            _check(conn.select(_quoted(folder), readonly=True), "EXAMINE")
+            _check(conn.select(wire(folder), readonly=True), "EXAMINE")
             data = _check(conn.uid("FETCH", str(uid), "(FLAGS)"), "UID FETCH")
         line = _first_bytes(data)
         if not line:
@@ -141,7 +114,7 @@ class MailboxHelpers(ServerContext):
     def fetch_raw(self, user: str, uid: int, folder: str = "INBOX") -> bytes:
         """The message's full bytes, fetched with BODY.PEEK so \\Seen stays untouched."""
         with self._session(user) as conn:
-            _check(conn.select(_quoted(folder), readonly=True), "EXAMINE")
+            _check(conn.select(wire(folder), readonly=True), "EXAMINE")
             data = _check(conn.uid("FETCH", str(uid), "(BODY.PEEK[])"), "UID FETCH")
         for item in data:
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
@@ -153,18 +126,18 @@ class MailboxHelpers(ServerContext):
     def create(self, user: str, folder: str) -> None:
         """CREATE a folder; one that exists already is fine."""
         with self._session(user) as conn:
-            typ, created = conn.create(_quoted(folder))
+            typ, created = conn.create(wire(folder))
         if typ != "OK" and b"ALREADYEXISTS" not in _first_bytes(created):
             raise DovecotError(f"CREATE {folder} failed: {created!r}")
 
     def set_flags(self, user: str, uid: int, flags: str, folder: str = "INBOX") -> None:
         """Add flags, e.g. "\\\\Answered" or "$Done", as another client would (UID STORE)."""
         with self._session(user) as conn:
-            _check(conn.select(_quoted(folder)), "SELECT")
+            _check(conn.select(wire(folder)), "SELECT")
             _check(conn.uid("STORE", str(uid), "+FLAGS", f"({flags})"), "UID STORE")
 
     def move(self, user: str, uid: int, dest: str, folder: str = "INBOX") -> None:
         """Move a message to another folder (RFC 6851 UID MOVE), as a staff client does."""
         with self._session(user) as conn:
-            _check(conn.select(_quoted(folder)), "SELECT")
-            _check(conn.uid("MOVE", str(uid), _quoted(dest)), "UID MOVE")
+            _check(conn.select(wire(folder)), "SELECT")
+            _check(conn.uid("MOVE", str(uid), wire(dest)), "UID MOVE")

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.message
 import email.policy
+import json
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections import deque
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import MISSING, AuthResult
 
 from responder.devservers._net import ServerContext, free_port
 
@@ -29,6 +35,7 @@ class Received:
     at: float  # time.monotonic(), for latency measurements
     wall: float  # time.time()
     mail_options: tuple[str, ...] = ()  # e.g. ("SMTPUTF8", "BODY=8BITMIME")
+    login: str | None = None  # who signed in with AUTH (XOAUTH2), if anyone
 
     @property
     def message(self) -> email.message.EmailMessage:
@@ -59,9 +66,48 @@ class _Handler:
                 at=time.monotonic(),
                 wall=time.time(),
                 mail_options=tuple(envelope.mail_options),
+                login=getattr(session.auth_data, "login", None),
             )
         )
         return "250 2.0.0 OK: queued"
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        # aiosmtpd's own auth_required warns (an error under pytest) without TLS; this is
+        # the same rule, RFC 4954 section 6: 530 until the client has signed in.
+        if self._owner.xoauth2_introspection is not None and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        """AUTH XOAUTH2 (developers.google.com/gmail/imap/xoauth2-protocol), the bearer token
+        checked at the introspection URL as Dovecot's oauth2 passdb checks it."""
+        url = self._owner.xoauth2_introspection
+        if url is None:
+            return AuthResult(success=False, handled=False)
+        blob = args[1].encode() if len(args) > 1 else await server.challenge_auth("")
+        if blob is MISSING:
+            return AuthResult(success=False, handled=True)
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(blob, validate=True)
+            except ValueError:
+                return AuthResult(success=False, handled=False, message="501 5.5.2 bad base64")
+        parts = bytes(blob).decode("utf-8", "replace").split("\x01")
+        fields = dict(part.split("=", 1) for part in parts if "=" in part)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        answer = await asyncio.to_thread(_introspect, url, token)
+        who = str(answer.get("username", "")).lower()
+        if answer.get("active") is True and who == user.lower():
+            return AuthResult(success=True, auth_data=SimpleNamespace(login=user))
+        # A refused token gets a JSON error challenge; the client answers it with an empty line.
+        error = json.dumps({"status": "401", "schemes": "Bearer", "scope": "mail"})
+        await server.challenge_auth(error)
+        refused = "535 5.7.8 Username and Password not accepted"  # Gmail's words
+        return AuthResult(success=False, handled=False, message=refused)
 
 
 class RecordingSMTPServer(ServerContext):
@@ -74,9 +120,17 @@ class RecordingSMTPServer(ServerContext):
     """
 
     def __init__(
-        self, port: int | None = None, delay: float = 0.0, *, smtputf8: bool = True
+        self,
+        port: int | None = None,
+        delay: float = 0.0,
+        *,
+        smtputf8: bool = True,
+        xoauth2_introspection: str | None = None,
     ) -> None:
+        """`xoauth2_introspection`: offer AUTH XOAUTH2 only, and require it before MAIL; each
+        bearer token is checked at this RFC 7662 URL."""
         self._port = port
+        self.xoauth2_introspection = xoauth2_introspection
         self.delay = delay
         self.smtputf8 = smtputf8
         self.received: list[Received] = []
@@ -96,6 +150,10 @@ class RecordingSMTPServer(ServerContext):
             server_hostname="smtp.devserver.test",
             enable_SMTPUTF8=self.smtputf8,
             ready_timeout=10.0,
+            # With XOAUTH2: AUTH on plain SMTP (loopback), XOAUTH2 the only mechanism offered.
+            # Without: no AUTH offered at all, as before.
+            auth_require_tls=self.xoauth2_introspection is None,
+            auth_exclude_mechanism=["LOGIN", "PLAIN"] if self.xoauth2_introspection else [],
         )
         controller.start()
         self._controller = controller
@@ -153,3 +211,11 @@ class RecordingSMTPServer(ServerContext):
         with self._cond:
             self.received.append(received)
             self._cond.notify_all()
+
+
+def _introspect(url: str, token: str) -> dict[str, Any]:
+    """RFC 7662 token introspection: POST token=..., JSON back."""
+    data = urllib.parse.urlencode({"token": token}).encode()
+    with urllib.request.urlopen(url, data=data, timeout=10) as response:
+        answer = json.loads(response.read())
+    return answer if isinstance(answer, dict) else {}

@@ -26,7 +26,7 @@ def _zone(config: Config) -> ZoneInfo:
 def status(args: argparse.Namespace) -> int:
     from responder.ops.status import describe, read_status
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets="skip")  # reads the database only
     now = datetime.now(UTC)
     names = [c.name for c in config.channels]
     url = config.database_url_resolved
@@ -58,7 +58,7 @@ def _day(flag: str, value: str | None, zone: ZoneInfo, after: int = 0) -> dateti
 def export(args: argparse.Namespace) -> int:
     from responder.ops.export import write_export
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets="skip")  # reads the database only
     zone = _zone(config)
     try:
         since = _day("--since", args.since, zone)
@@ -86,7 +86,7 @@ def export(args: argparse.Namespace) -> int:
 def purge(args: argparse.Namespace) -> int:
     from responder.storage.retention import BATCH, PurgeCounts, purge_bodies
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets="skip")  # reads the database only
     if config.retention is None:
         raise StorageError(
             f"{args.config} has no retention section: nothing says how long to keep texts"
@@ -117,7 +117,7 @@ def purge(args: argparse.Namespace) -> int:
 def backup(args: argparse.Namespace) -> int:
     from responder.ops.backup import backup as copy
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets="skip")  # reads the database only
     result = copy(config.database_url_resolved, Path(args.out), force=args.force)
     print(
         f"{result.source} copied to {result.out} ({result.pages} pages, {result.size} bytes); "

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 
 from responder.dispatch_retry import REPORT_AFTER
 from responder.storage import schema
+from responder.storage.channel_health import STALE_AFTER, read_health
 
 RESPONSES = ("staff_reply", "answered")  # events that answer the customer
 
@@ -43,6 +44,7 @@ def read_status(
             select(i.c.channel, func.max(i.c.received_at)).group_by(i.c.channel)
         )
     }
+    health = {name: row for name, row in read_health(conn).items() if name in names}
     names |= set(open_by) | set(replies) | set(last_in)
     today = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
     tomorrow = today + timedelta(days=1)
@@ -79,6 +81,7 @@ def read_status(
                 "last_inbound": _when(last_in.get(name), now, zone),
                 "last_parked_error": _last_error(conn, name, now, zone, parked=True),
                 "last_error": _last_error(conn, name, now, zone, parked=False),
+                "health": _health(health.get(name), now, zone),
             }
             for name in sorted(names)
         },
@@ -96,6 +99,22 @@ def _when(at: datetime | None, now: datetime, zone: ZoneInfo) -> dict[str, Any] 
     if at is None:
         return None
     return {"at": at.astimezone(zone).isoformat(), "age_seconds": int((now - at).total_seconds())}
+
+
+def _health(row: dict[str, Any] | None, now: datetime, zone: ZoneInfo) -> dict[str, Any] | None:
+    """The channel's state as the daemon last recorded it; `current` is false when the
+    daemon has stopped or has not touched it for STALE_AFTER (not running, or stuck)."""
+    if row is None:
+        return None
+    return {
+        "state": row["state"],
+        "since": _when(row["since"], now, zone),
+        "current": row["state"] != "stopped" and now - row["updated_at"] <= STALE_AFTER,
+        "last_seen": _when(row["updated_at"], now, zone),
+        "problem": row["problem"],
+        "remedy": row["remedy"],
+        "key": row["key"],
+    }
 
 
 def _oldest_waiting(conn: Connection, now: datetime, zone: ZoneInfo) -> dict[str, Any] | None:
@@ -203,6 +222,29 @@ def _replies(counts: dict[str, int], expired: int = 0) -> str:
     return line + (f", {expired} expired (too old to send)" if expired else "")
 
 
+def _health_lines(health: dict[str, Any] | None) -> list[str]:
+    if health is None:
+        return ["  state:         unknown (the daemon has not run with this channel yet)"]
+    state = health["state"]
+    if state == "stopped":
+        lines = [f"  state:         stopped at {_at(health['since'])}: the daemon is not running"]
+    elif not health["current"]:
+        lines = [
+            f"  state:         {state} as last seen at {_at(health['last_seen'])}: the daemon "
+            "does not seem to be running"
+        ]
+    else:
+        shown = "FAILED" if state == "failed" else state
+        lines = [f"  state:         {shown} since {_at(health['since'])}"]
+    if health["problem"]:
+        label = "problem:" if health["current"] and state != "connected" else "last problem:"
+        lines.append(f"  {label:<14} {health['problem']}")
+        if health["remedy"]:
+            where = f" ({health['key']})" if health["key"] else ""
+            lines.append(f"  what to do:    {health['remedy']}{where}")
+    return lines
+
+
 def _undecided_line(undecided: dict[str, Any]) -> str:
     if not undecided["count"]:
         return "none (every message received has been decided)"
@@ -237,9 +279,8 @@ def describe(status: dict[str, Any], source: str) -> str:
         f"({surveys['planned']} planned in all), {surveys['sent_today']} sent today",
     ]
     for name, channel in status["channels"].items():
+        lines += ["", f"{name}", *_health_lines(channel.get("health"))]
         lines += [
-            "",
-            f"{name}",
             f"  open tickets:  {channel['open_tickets']}",
             f"  last inbound:  {_at(channel['last_inbound'])}",
             f"  replies:       {_replies(channel['replies'], channel['expired'])}",

@@ -106,6 +106,10 @@ def _v6_undecided(conn: Connection) -> None:
         _add_columns(conn, "inbound", columns)
 
 
+def _v7_channel_health(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.channel_health])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -114,6 +118,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (4, "SLA timers", _v4_sla),
     (5, "satisfaction surveys", _v5_surveys),
     (6, "failed tries to decide an inbound message", _v6_undecided),
+    (7, "each channel's health, for status", _v7_channel_health),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -272,3 +272,17 @@ surveys = Table(
     Index("ix_surveys_state_due", "state", "due_at"),
     Index("ix_surveys_recipient_sent", "channel", "recipient", "sent_at"),
 )
+
+# Since schema version 7: each channel's health as the daemon last saw it (issue 14), for
+# `responder status`, a separate process. updated_at doubles as the daemon's heartbeat.
+channel_health = Table(
+    "channel_health",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("problem", Text, nullable=True),
+    Column("remedy", Text, nullable=True),
+    Column("key", String(200), nullable=True),  # the config key to look at
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

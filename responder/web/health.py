@@ -1,4 +1,5 @@
-"""Watches the event loop: a task that should wake every half second, and how late it woke."""
+"""What /healthz reads: the event loop's lag (a task that should wake every half second, and
+how late it woke), and each channel's health in one line."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from responder.channels.base import ChannelHealth
+from responder.channels.health import explain
 from responder.tasks import TaskGroup
 
 INTERVAL = 0.5  # how often the monitor wakes
@@ -72,3 +75,10 @@ class LoopMonitor:
     def responsive(self) -> bool:
         """Ticked within the last `stale_after` seconds and woke less than `max_lag` late."""
         return not self.problems()
+
+
+def channel_line(name: str, health: ChannelHealth) -> str:
+    """ "support-mail: failed since 2026-05-04T03:00:00+00:00: the password for ... was refused
+    by imap.gmail.com (channels[0].password_file): Gmail needs an app password ..."."""
+    line = f"{name}: {health.state} since {health.since.isoformat(timespec='seconds')}"
+    return f"{line}: {explain(health.problem)}" if health.problem is not None else line

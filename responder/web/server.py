@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping, Sequence
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from responder.channels.base import ChannelHealth
 from responder.config_csat import HttpConfig
 from responder.errors import ServiceError
 from responder.metrics import CONTENT_TYPE, Metrics
-from responder.web.health import LoopMonitor
+from responder.web.health import LoopMonitor, channel_line
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("responder.web.access")
@@ -26,7 +27,7 @@ SECURITY_HEADERS = {
     "Server": "responder",
 }
 
-ChannelStates = Callable[[], Mapping[str, str]]
+ChannelStates = Callable[[], Mapping[str, ChannelHealth]]
 
 
 class _AccessLogger(AbstractAccessLogger):
@@ -52,8 +53,8 @@ async def _secure(request: web.Request, response: web.StreamResponse) -> None:
 class HttpServer:
     """Listens on `config.host`:`config.port` once started; stopped by the composition root.
 
-    `channels` returns {channel name: state} (App.health); `routes` and `add_routes` let the
-    caller serve more pages from the same application.
+    `channels` returns {channel name: health} (App.channel_health); `routes` and
+    `add_routes` let the caller serve more pages from the same application.
     """
 
     def __init__(
@@ -111,10 +112,12 @@ class HttpServer:
         )
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        states = dict(self._channels())
-        problems = [f"{n}: {s}" for n, s in states.items() if s != "connected"]
+        """200 "ok" while every channel is connected and the loop responsive; else 503 with
+        one line per reason: each channel not connected with its problem and remedy."""
+        channels = dict(self._channels())
+        problems = [channel_line(n, h) for n, h in channels.items() if h.state != "connected"]
         problems += self._monitor.problems()
         if problems:
             return web.Response(status=503, text="".join(p + "\n" for p in problems))
-        lines = ["ok", *(f"{n}: {s}" for n, s in states.items())]
+        lines = ["ok", *(f"{n}: {h.state}" for n, h in channels.items())]
         return web.Response(text="".join(line + "\n" for line in lines))

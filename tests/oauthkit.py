@@ -1,0 +1,147 @@
+"""Helpers for the OAuth2 tests: the stand-in, Dovecot's oauth2 passdb and an XOAUTH2 SMTP
+server, a config of one OAuth2 mailbox, and a saved sign-in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import SUPPORT
+
+from responder.config_oauth import OAuth2Config, token_file
+from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.devservers.oauth import OAuthStandIn
+from responder.oauth.grant import Grant, write_grant
+from responder.oauth.tokens import TokenSource
+
+CLIENT_ID = "responder-test-app"
+CHANNEL = "support-mail"
+# Dovecot's helpers (append, fetch) still sign in with a password; the daemon never does.
+HELPER_PASSWORD = "helper-only"
+
+
+@dataclass
+class Servers:
+    auth: OAuthStandIn
+    imap: Dovecot
+    smtp: RecordingSMTPServer
+
+
+@contextmanager
+def oauth_servers(tmp_path: Path, **stand_in: Any) -> Iterator[Servers]:
+    """The sign-in stand-in, Dovecot checking bearer tokens with it, and an SMTP server that
+    takes XOAUTH2 only (and requires it)."""
+    with ExitStack() as stack:
+        auth = stack.enter_context(OAuthStandIn(user=SUPPORT, client_id=CLIENT_ID, **stand_in))
+        url = auth.introspection_url
+        imap = Dovecot(tmp_path / "dovecot", {SUPPORT: HELPER_PASSWORD}, oauth2_introspection=url)
+        stack.enter_context(imap)
+        smtp = stack.enter_context(RecordingSMTPServer(xoauth2_introspection=url))
+        yield Servers(auth, imap, smtp)
+
+
+def write_config(tmp_path: Path, servers: Servers, *, provider: str = "generic") -> Path:
+    """One email channel signing in with OAuth2: `microsoft365` (the preset; the stand-in
+    plays login.microsoftonline.com, over TLS) or `generic` (token and authorization URLs)."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    base = servers.auth.base_url
+    if provider == "microsoft365":
+        oauth = f"oauth2: {{client_id: {CLIENT_ID}, login_url: '{base}'}}"
+    else:
+        oauth = (
+            f"oauth2: {{provider: generic, client_id: {CLIENT_ID}, token_url: '{base}/token', "
+            f"authorization_url: '{base}/authorize'}}"
+        )
+    # The preset signs in with OAuth2 and watches "Sent Items", which this Dovecot lacks.
+    auth = ", sent_folder: null" if provider == "microsoft365" else ", auth: oauth2"
+    smtp_auth = "" if provider == "microsoft365" else ", auth: oauth2"
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {state}
+delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+channels:
+  - name: {CHANNEL}
+    type: email
+    provider: {provider}
+    address: {SUPPORT}
+    display_name: Toko Contoh
+    language: id
+    {oauth}
+    imap: {{host: 127.0.0.1, port: {servers.imap.port}, security: none, username: {SUPPORT},
+           folder: INBOX, timeout: 5s{auth}}}
+    smtp: {{host: 127.0.0.1, port: {servers.smtp.port}, security: none, username: {SUPPORT},
+           timeout: 5s{smtp_auth}}}
+"""
+    )
+    return path
+
+
+def save_sign_in(
+    state: Path, auth: OAuthStandIn, provider: str = "generic", *, expired: bool = False
+) -> Grant:
+    """What `responder login` leaves behind: a grant the stand-in issued, in the token file
+    (its access token already expired, if asked)."""
+    answer = auth.sign_in()
+    grant = Grant(provider, CLIENT_ID, answer["refresh_token"], SUPPORT, answer["scope"])
+    lifetime = -1.0 if expired else float(answer["expires_in"])
+    grant = grant.with_access(answer["access_token"], lifetime, time.time())
+    write_grant(token_file(state, CHANNEL), grant)
+    return grant
+
+
+def write_login_config(tmp_path: Path, auth: OAuthStandIn, provider: str) -> Path:
+    """A config `responder login` can use: microsoft365 (the stand-in as the authority),
+    google-workspace (its authorization and token URLs, a client secret file), or a generic
+    service with a device authorization endpoint."""
+    base = auth.base_url
+    if provider == "microsoft365":
+        channel = f"oauth2: {{client_id: {CLIENT_ID}, login_url: '{base}'}}"
+    elif provider == "google-workspace":
+        secret = tmp_path / "client-secret"
+        secret.write_text(f"{auth.client_secret}\n")
+        channel = (
+            f"oauth2: {{client_id: {CLIENT_ID}, client_secret_file: {secret},\n"
+            f"      authorization_url: '{base}/authorize', token_url: '{base}/token'}}"
+        )
+    else:
+        channel = (
+            f"oauth2: {{provider: generic, client_id: {CLIENT_ID}, token_url: '{base}/token',\n"
+            f"      device_authorization_url: '{base}/device_authorization',\n"
+            "      scopes: [mail]}\n"
+            f"    imap: {{host: mail.example.com, port: 993, username: {SUPPORT}, auth: oauth2}}\n"
+            f"    smtp: {{host: mail.example.com, port: 465, security: tls, username: {SUPPORT},\n"
+            "           auth: oauth2}"
+        )
+        provider = "generic"
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {tmp_path / "state"}
+channels:
+  - name: {CHANNEL}
+    type: email
+    provider: {provider}
+    address: {SUPPORT}
+    {channel}
+"""
+    )
+    return path
+
+
+def tokens_for(state: Path, auth: OAuthStandIn) -> TokenSource:
+    """The token source the daemon builds for a generic channel signed in at `auth`."""
+    config = OAuth2Config(
+        provider="generic",
+        client_id=CLIENT_ID,
+        token_url=f"{auth.base_url}/token",
+        authorization_url=f"{auth.base_url}/authorize",
+    )
+    return TokenSource(CHANNEL, config, token_file(state, CHANNEL))
