@@ -34,9 +34,15 @@ def write_config(
     extra: str = "",
     channel_extra: str = "",
     imap_extra: str = "",
+    smtp_extra: str = "",
+    imap_password: bool = True,
 ) -> Path:
+    """One mailbox on these servers; its IMAP password in a file unless `imap_password` is
+    False (it signs in another way); the *_extra text is added to each part as it is."""
     state = _state_dir(tmp_path)
-    secret = _secret(tmp_path, "imap-password", SUPPORT_PASSWORD)
+    password = ""
+    if imap_password:
+        password = f"password_file: {_secret(tmp_path, 'imap-password', SUPPORT_PASSWORD)}, "
     path = tmp_path / "config.yaml"
     path.write_text(
         f"""\
@@ -52,8 +58,8 @@ channels:
     language: id
 {channel_extra}
     imap: {{host: 127.0.0.1, port: {dovecot.port}, security: none, username: {SUPPORT},
-           password_file: {secret}, folder: INBOX, timeout: 5s{imap_extra}}}
-    smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none, timeout: 5s}}
+           {password}folder: INBOX, timeout: 5s{imap_extra}}}
+    smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none, timeout: 5s{smtp_extra}}}
 """
     )
     return path

@@ -4,14 +4,16 @@ server, a config of one OAuth2 mailbox, and a saved sign-in."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import SUPPORT
+import harness
+from harness import SUPPORT, running, wait_connected
 
+from responder.app import App
 from responder.config_oauth import OAuth2Config, token_file
 from responder.devservers import Dovecot, RecordingSMTPServer
 from responder.devservers.oauth import OAuthStandIn
@@ -47,40 +49,35 @@ def oauth_servers(tmp_path: Path, **stand_in: Any) -> Iterator[Servers]:
 def write_config(tmp_path: Path, servers: Servers, *, provider: str = "generic") -> Path:
     """One email channel signing in with OAuth2: `microsoft365` (the preset; the stand-in
     plays login.microsoftonline.com, over TLS) or `generic` (token and authorization URLs)."""
-    state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
     base = servers.auth.base_url
     if provider == "microsoft365":
         oauth = f"oauth2: {{client_id: {CLIENT_ID}, login_url: '{base}'}}"
+        # The preset signs in with OAuth2 and watches "Sent Items", which this Dovecot lacks.
+        imap, smtp = ", sent_folder: null", ""
     else:
         oauth = (
             f"oauth2: {{provider: generic, client_id: {CLIENT_ID}, token_url: '{base}/token', "
             f"authorization_url: '{base}/authorize'}}"
         )
-    # The preset signs in with OAuth2 and watches "Sent Items", which this Dovecot lacks.
-    auth = ", sent_folder: null" if provider == "microsoft365" else ", auth: oauth2"
-    smtp_auth = "" if provider == "microsoft365" else ", auth: oauth2"
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"""\
-timezone: Asia/Jakarta
-state_dir: {state}
-delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
-channels:
-  - name: {CHANNEL}
-    type: email
-    provider: {provider}
-    address: {SUPPORT}
-    display_name: Toko Contoh
-    language: id
-    {oauth}
-    imap: {{host: 127.0.0.1, port: {servers.imap.port}, security: none, username: {SUPPORT},
-           folder: INBOX, timeout: 5s{auth}}}
-    smtp: {{host: 127.0.0.1, port: {servers.smtp.port}, security: none, username: {SUPPORT},
-           timeout: 5s{smtp_auth}}}
-"""
+        imap = smtp = ", auth: oauth2"
+    return harness.write_config(
+        tmp_path,
+        servers.imap,
+        servers.smtp,
+        channel_extra=f"    provider: {provider}\n    {oauth}",
+        imap_extra=imap,
+        smtp_extra=f", username: {SUPPORT}{smtp}",
+        imap_password=False,
     )
-    return path
+
+
+@asynccontextmanager
+async def running_signed_in(config: Path, servers: Servers) -> AsyncIterator[App]:
+    """The daemon on `config` (write_config) after `responder login`, connected."""
+    save_sign_in(config.parent / "state", servers.auth)
+    async with running(config) as app:
+        await wait_connected(app)
+        yield app
 
 
 def save_sign_in(
@@ -120,6 +117,12 @@ def write_login_config(tmp_path: Path, auth: OAuthStandIn, provider: str) -> Pat
             "           auth: oauth2}"
         )
         provider = "generic"
+    return write_mailbox_config(tmp_path, provider, channel)
+
+
+def write_mailbox_config(tmp_path: Path, provider: str, channel: str) -> Path:
+    """A config of one mailbox of `provider` for `responder login`; `channel`: its other
+    settings, from line 8 on (indented by 4 after the first line)."""
     path = tmp_path / "config.yaml"
     path.write_text(
         f"""\

@@ -25,7 +25,6 @@ from harness import (
     write_telegram_config,
 )
 from mailfactory import make_mail
-from smtp_auth import AuthSMTPServer
 
 from responder import channel_watch
 from responder.channels.base import ChannelHealth
@@ -42,17 +41,12 @@ async def test_a_refused_smtp_sign_in_fails_the_channel_and_is_not_tried_again_a
     tmp_path: Path, dovecot: Dovecot, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    with AuthSMTPServer(SUPPORT, "smtp-right") as smtp:
-        config = write_config(tmp_path, dovecot, smtp)
-        (tmp_path / "smtp-password").write_text("smtp-wrong\n")
-        text = config.read_text().replace(", max_attempts: 5", "")
-        config.write_text(
-            text.replace(
-                "security: none, timeout: 5s}",
-                f"security: none, timeout: 5s, username: {SUPPORT}, "
-                f"password_file: {tmp_path / 'smtp-password'}}}",
-            )
-        )
+    with RecordingSMTPServer(login=(SUPPORT, "smtp-right")) as smtp:
+        password = tmp_path / "smtp-password"
+        password.write_text("smtp-wrong\n")
+        sign_in = f", username: {SUPPORT}, password_file: {password}"
+        config = write_config(tmp_path, dovecot, smtp, smtp_extra=sign_in)
+        config.write_text(config.read_text().replace(", max_attempts: 5", ""))  # never gives up
         async with running(config) as app:
             await wait_connected(app)
             await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
@@ -81,7 +75,7 @@ async def test_a_refused_smtp_sign_in_fails_the_channel_and_is_not_tried_again_a
             assert reply["state"] == "pending"  # waiting, not given up
 
             # The admin fixes the password file and reloads.
-            (tmp_path / "smtp-password").write_text("smtp-right\n")
+            password.write_text("smtp-right\n")
             assert app.reload(load_config(config))
             [received] = await smtp.wait_for_async(1, timeout=10)
 

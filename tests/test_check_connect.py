@@ -8,7 +8,8 @@ import base64
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,14 +134,26 @@ def shop(
     }
 
 
-def check(tmp_path: Path, config: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run `responder check -c FILE --connect`; its exit code and its lines after the first
-    (the config's own OK)."""
+def save(tmp_path: Path, config: dict[str, Any]) -> Path:
+    """The config as a file, where the tests expect it."""
     path = tmp_path / "config.yaml"
     path.write_text(json.dumps(config, indent=2))  # JSON is YAML
-    code = main(["check", "-c", str(path), "--connect"])
-    out = capsys.readouterr().out.splitlines()
-    return code, out[1:]
+    return path
+
+
+Check = Callable[[dict[str, Any]], tuple[int, list[str]]]
+
+
+@pytest.fixture
+def check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Check:
+    """Runs `responder check -c FILE --connect` on a config; its exit code and its lines after
+    the first (the config's own OK)."""
+
+    def run(config: dict[str, Any]) -> tuple[int, list[str]]:
+        code = main(["check", "-c", str(save(tmp_path, config)), "--connect"])
+        return code, capsys.readouterr().out.splitlines()[1:]
+
+    return run
 
 
 def email(config: dict[str, Any], section: str) -> dict[str, Any]:
@@ -148,16 +161,31 @@ def email(config: dict[str, Any], section: str) -> dict[str, Any]:
     return section_config
 
 
+def secret(config: dict[str, Any], section: str) -> Path:
+    """The file with the mailbox's "imap" or "smtp" password, or the bot's "telegram" token."""
+    if section == "telegram":
+        return Path(config["channels"][1]["token_file"])
+    return Path(email(config, section)["password_file"])
+
+
+@contextmanager
+def listening() -> Iterator[int]:
+    """A port on 127.0.0.1 that takes connections and never answers (another program's)."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
 def test_all_good_signs_in_everywhere_and_sends_nothing(
-    tmp_path: Path,
     shop: dict[str, Any],
     dovecot: Dovecot,
     submission: tuple[_SubmissionServer, int],
     tg: TelegramStandIn,
-    capsys: pytest.CaptureFixture[str],
+    check: Check,
 ) -> None:
     email(shop, "imap")["done_folder"] = "Selesai"
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     imap, smtp, http = f"127.0.0.1:{dovecot.port}", f"127.0.0.1:{submission[1]}", shop["http"]
     assert lines == [
         f"ok   support-mail IMAP: signed in to {imap} as {SUPPORT_USER}; "
@@ -176,11 +204,9 @@ def test_all_good_signs_in_everywhere_and_sends_nothing(
     assert tg.sent == []
 
 
-def test_wrong_imap_password_names_the_file_to_fix(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    Path(email(shop, "imap")["password_file"]).write_text("not-the-password\n")
-    code, lines = check(tmp_path, shop, capsys)
+def test_wrong_imap_password_names_the_file_to_fix(shop: dict[str, Any], check: Check) -> None:
+    secret(shop, "imap").write_text("not-the-password\n")
+    code, lines = check(shop)
     assert lines[0] == (
         f"FAIL support-mail IMAP: the password for {SUPPORT_USER} was refused by 127.0.0.1: "
         "check imap.password_file and imap.username"
@@ -191,14 +217,11 @@ def test_wrong_imap_password_names_the_file_to_fix(
     assert "not-the-password" not in "\n".join(lines)
 
 
-def test_gmail_password_refused_points_to_app_passwords(
-    tmp_path: Path, shop: dict[str, Any], dovecot: Dovecot, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_gmail_password_refused_points_to_app_passwords(shop: dict[str, Any], check: Check) -> None:
     # The Gmail preset's remedy, reached through a Dovecot standing in for imap.gmail.com.
-    channel = shop["channels"][0]
-    channel["provider"] = "gmail"
-    Path(email(shop, "imap")["password_file"]).write_text("account-password\n")
-    code, lines = check(tmp_path, shop, capsys)
+    shop["channels"][0]["provider"] = "gmail"
+    secret(shop, "imap").write_text("account-password\n")
+    code, lines = check(shop)
     assert lines[0].startswith(
         f"FAIL support-mail IMAP: the password for {SUPPORT_USER} was refused by 127.0.0.1: "
         "Gmail needs an app password"
@@ -207,13 +230,11 @@ def test_gmail_password_refused_points_to_app_passwords(
     assert code == EX_FAILURE
 
 
-def test_unknown_host_says_which_name_cannot_be_found(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_unknown_host_says_which_name_cannot_be_found(shop: dict[str, Any], check: Check) -> None:
     # RFC 2606: .invalid never resolves.
     email(shop, "imap")["host"] = "imap.toko-contoh.invalid"
     email(shop, "smtp")["host"] = "smtp.toko-contoh.invalid"
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     assert lines[:2] == [
         "FAIL support-mail IMAP: the IMAP server name imap.toko-contoh.invalid cannot be found "
         "(DNS): check imap.host for typos; `getent hosts imap.toko-contoh.invalid` must print "
@@ -225,12 +246,10 @@ def test_unknown_host_says_which_name_cannot_be_found(
     assert code == EX_FAILURE
 
 
-def test_closed_port_says_nothing_answers(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_closed_port_says_nothing_answers(shop: dict[str, Any], check: Check) -> None:
     closed = free_port()
     email(shop, "imap")["port"] = closed
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     assert lines[0] == (
         f"FAIL support-mail IMAP: nothing answers on 127.0.0.1:{closed} (connection refused): "
         "check imap.port, and that the server runs"
@@ -238,17 +257,12 @@ def test_closed_port_says_nothing_answers(
     assert code == EX_FAILURE
 
 
-def test_silent_server_is_given_up_on_after_the_timeout(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_silent_server_is_given_up_on_after_the_timeout(shop: dict[str, Any], check: Check) -> None:
     # It takes the connection but never greets: a firewall that swallows packets looks alike.
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        port = silent.getsockname()[1]
+    with listening() as port:
         email(shop, "imap").update(port=port, timeout="1s")
         started = time.monotonic()
-        code, lines = check(tmp_path, shop, capsys)
+        code, lines = check(shop)
     assert lines[0] == (
         f"FAIL support-mail IMAP: 127.0.0.1:{port} did not answer in time: check imap.host and "
         "imap.port, and that a firewall lets the VPS reach it"
@@ -258,11 +272,11 @@ def test_silent_server_is_given_up_on_after_the_timeout(
 
 
 def test_wrong_folders_get_the_name_the_server_uses(
-    tmp_path: Path, shop: dict[str, Any], dovecot: Dovecot, capsys: pytest.CaptureFixture[str]
+    shop: dict[str, Any], dovecot: Dovecot, check: Check
 ) -> None:
     email(shop, "imap")["sent_folder"] = "Sent Mail"  # a Gmail name on another server
     email(shop, "imap")["done_folder"] = "selesai"  # the folder is "Selesai"
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     assert lines[:3] == [
         f"ok   support-mail IMAP: signed in to 127.0.0.1:{dovecot.port} as {SUPPORT_USER}; "
         "INBOX open",
@@ -276,13 +290,10 @@ def test_wrong_folders_get_the_name_the_server_uses(
 
 
 def test_wrong_smtp_password_names_the_file_to_fix(
-    tmp_path: Path,
-    shop: dict[str, Any],
-    submission: tuple[_SubmissionServer, int],
-    capsys: pytest.CaptureFixture[str],
+    shop: dict[str, Any], submission: tuple[_SubmissionServer, int], check: Check
 ) -> None:
-    Path(email(shop, "smtp")["password_file"]).write_text("wrong-smtp\n")
-    code, lines = check(tmp_path, shop, capsys)
+    secret(shop, "smtp").write_text("wrong-smtp\n")
+    code, lines = check(shop)
     assert lines[1] == (
         f"FAIL support-mail SMTP: the password for {SUPPORT_USER} was refused by 127.0.0.1: "
         "check smtp.password_file and smtp.username"
@@ -292,11 +303,11 @@ def test_wrong_smtp_password_names_the_file_to_fix(
 
 
 def test_bad_telegram_token_sends_the_admin_to_botfather(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    shop: dict[str, Any], check: Check
 ) -> None:
     wrong = "123456:ANOTHER-token-from-an-old-bot-xyz"
-    Path(shop["channels"][1]["token_file"]).write_text(wrong + "\n")
-    code, lines = check(tmp_path, shop, capsys)
+    secret(shop, "telegram").write_text(wrong + "\n")
+    code, lines = check(shop)
     assert lines[2] == (
         "FAIL shop-bot Telegram: the token was refused by 127.0.0.1: check token_file: copy the "
         "token BotFather gave (or /revoke for a new one)"
@@ -326,31 +337,25 @@ def test_bad_telegram_token_sends_the_admin_to_botfather(
     ids=["bot-not-in-group", "wrong-group-id"],
 )
 def test_staff_group_problem_says_how_to_let_the_bot_in(
-    tmp_path: Path,
     shop: dict[str, Any],
     tg: TelegramStandIn,
-    capsys: pytest.CaptureFixture[str],
+    check: Check,
     bot_status: str,
     staff_chat: int,
     expected: str,
 ) -> None:
     tg.staff[BOT_ID] = bot_status
     shop["channels"][1]["staff_chat_id"] = staff_chat
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     assert lines[2] == f"ok   shop-bot Telegram: the token works: this is the bot @{BOT}"
     assert lines[3] == f"FAIL shop-bot staff group: {expected}"
     assert code == EX_FAILURE
 
 
-def test_http_port_taken_by_another_program(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    with socket.socket() as other:
-        other.bind(("127.0.0.1", 0))
-        other.listen()
-        port = other.getsockname()[1]
+def test_http_port_taken_by_another_program(shop: dict[str, Any], check: Check) -> None:
+    with listening() as port:
         shop["http"]["port"] = port
-        code, lines = check(tmp_path, shop, capsys)
+        code, lines = check(shop)
     assert lines[4] == (
         f"FAIL http: another program already listens on 127.0.0.1:{port}: stop that program "
         "(another responder?), or set http.port to a free port"
@@ -359,15 +364,13 @@ def test_http_port_taken_by_another_program(
 
 
 async def test_http_port_of_the_running_daemon_is_fine(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, shop: dict[str, Any], check: Check
 ) -> None:
     from harness import running
 
-    path = tmp_path / "config.yaml"
-    path.write_text(json.dumps(shop))
     port = shop["http"]["port"]
-    async with running(path):
-        code, lines = await asyncio.to_thread(check, tmp_path, shop, capsys)
+    async with running(save(tmp_path, shop)):
+        code, lines = await asyncio.to_thread(check, shop)
     assert lines[4] == (
         f"ok   http: 127.0.0.1:{port} is taken by responder, which is running now "
         "(/healthz answers)"
@@ -389,26 +392,22 @@ def with_oauth(config: dict[str, Any], *sections: str) -> None:
         del channel[section]["password_file"]
 
 
+def save_grant(
+    config: dict[str, Any], refresh: str, access: str = "", lifetime: float = 0.0
+) -> None:
+    """What `responder login` leaves in the state folder; no `access` token: it refreshes first."""
+    grant = Grant("generic", "responder-test", refresh, SUPPORT_USER)
+    if access:
+        grant = grant.with_access(access, lifetime, time.time())
+    write_grant(token_file(Path(config["state_dir"]), "support-mail"), grant)
+
+
 def test_oauth2_sign_in_uses_the_saved_access_token(
-    tmp_path: Path,
-    shop: dict[str, Any],
-    submission: tuple[_SubmissionServer, int],
-    capsys: pytest.CaptureFixture[str],
+    shop: dict[str, Any], submission: tuple[_SubmissionServer, int], check: Check
 ) -> None:
     with_oauth(shop, "smtp")
-    now = time.time()
-    grant = Grant(
-        "generic",
-        "responder-test",
-        "refresh-token",
-        SUPPORT_USER,
-        "",
-        ACCESS_TOKEN,
-        now + 3600,
-        now,
-    )
-    write_grant(token_file(Path(shop["state_dir"]), "support-mail"), grant)
-    code, lines = check(tmp_path, shop, capsys)
+    save_grant(shop, "refresh-token", ACCESS_TOKEN, 3600)
+    code, lines = check(shop)
     assert lines[1] == (
         f"ok   support-mail SMTP: signed in to 127.0.0.1:{submission[1]} as {SUPPORT_USER} "
         "with OAuth2 without encryption; nothing was sent"
@@ -419,10 +418,10 @@ def test_oauth2_sign_in_uses_the_saved_access_token(
 
 
 def test_oauth2_mailbox_never_signed_in_says_to_run_login(
-    tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, shop: dict[str, Any], check: Check
 ) -> None:
     with_oauth(shop, "imap", "smtp")
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     grant = Path(shop["state_dir"]) / "oauth" / "support-mail.json"
     login = f"`responder login -c {tmp_path / 'config.yaml'} support-mail`"
     expected = f"support-mail has not been signed in with OAuth2 yet (no {grant}): run {login}"
@@ -434,42 +433,31 @@ def test_oauth2_mailbox_never_signed_in_says_to_run_login(
 
 
 @pytest.fixture
-def oauth_mail(tmp_path: Path) -> Iterator[tuple[OAuthStandIn, Dovecot]]:
+def oauth_mail(tmp_path: Path, shop: dict[str, Any]) -> Iterator[tuple[OAuthStandIn, Dovecot]]:
     """A sign-in service for the support mailbox, and a Dovecot that checks bearer tokens
-    with it (oauth2 passdb, RFC 7662 introspection)."""
+    with it (oauth2 passdb, RFC 7662 introspection). The shop's IMAP signs in there over
+    XOAUTH2 with a grant `responder login` would have saved; it has no access token yet, so
+    the check refreshes first."""
     with OAuthStandIn(user=SUPPORT_USER, client_id="responder-test") as auth:
         users = {SUPPORT_USER: SUPPORT_PASSWORD, "staff@toko-contoh.id": "x"}
         url = auth.introspection_url
         with Dovecot(tmp_path / "dovecot-oauth", users, oauth2_introspection=url) as dovecot:
+            with_oauth(shop, "imap")
+            shop["channels"][0]["oauth2"] |= {
+                "token_url": f"{auth.base_url}/token",
+                "authorization_url": f"{auth.base_url}/authorize",
+            }
+            email(shop, "imap")["port"] = dovecot.port
+            del email(shop, "imap")["sent_folder"]  # this Dovecot's mailbox has INBOX only
+            save_grant(shop, auth.sign_in()["refresh_token"])
             yield auth, dovecot
 
 
-def signed_in_with_oauth(
-    config: dict[str, Any], auth: OAuthStandIn, dovecot: Dovecot, username: str = SUPPORT_USER
-) -> None:
-    """IMAP over XOAUTH2 to `dovecot`, with a grant `responder login` would have saved; its
-    access token has run out, so the check refreshes it first."""
-    with_oauth(config, "imap")
-    config["channels"][0]["oauth2"] |= {
-        "token_url": f"{auth.base_url}/token",
-        "authorization_url": f"{auth.base_url}/authorize",
-    }
-    email(config, "imap").update(port=dovecot.port, username=username)
-    del email(config, "imap")["sent_folder"]  # this Dovecot's mailbox has INBOX only
-    refresh = auth.sign_in()["refresh_token"]
-    grant = Grant("generic", "responder-test", refresh, SUPPORT_USER, "", "", 0.0, 0.0)
-    write_grant(token_file(Path(config["state_dir"]), "support-mail"), grant)
-
-
 def test_oauth2_imap_refreshes_the_token_and_signs_in(
-    tmp_path: Path,
-    shop: dict[str, Any],
-    oauth_mail: tuple[OAuthStandIn, Dovecot],
-    capsys: pytest.CaptureFixture[str],
+    shop: dict[str, Any], oauth_mail: tuple[OAuthStandIn, Dovecot], check: Check
 ) -> None:
     auth, dovecot = oauth_mail
-    signed_in_with_oauth(shop, auth, dovecot)
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     assert lines[0] == (
         f"ok   support-mail IMAP: signed in to 127.0.0.1:{dovecot.port} as {SUPPORT_USER} "
         "with OAuth2; INBOX open"
@@ -479,15 +467,11 @@ def test_oauth2_imap_refreshes_the_token_and_signs_in(
 
 
 def test_oauth2_revoked_grant_says_to_sign_in_again(
-    tmp_path: Path,
-    shop: dict[str, Any],
-    oauth_mail: tuple[OAuthStandIn, Dovecot],
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, shop: dict[str, Any], oauth_mail: tuple[OAuthStandIn, Dovecot], check: Check
 ) -> None:
-    auth, dovecot = oauth_mail
-    signed_in_with_oauth(shop, auth, dovecot)
+    auth, _ = oauth_mail
     auth.revoke_grant()  # the owner removed the app's access to the mailbox
-    code, lines = check(tmp_path, shop, capsys)
+    code, lines = check(shop)
     assert lines[0].startswith(
         f"FAIL support-mail IMAP: the sign-in for {SUPPORT_USER} has expired or was revoked ("
     )
@@ -498,15 +482,11 @@ def test_oauth2_revoked_grant_says_to_sign_in_again(
 
 
 def test_oauth2_token_of_another_mailbox_is_refused_with_the_account_to_use(
-    tmp_path: Path,
-    shop: dict[str, Any],
-    oauth_mail: tuple[OAuthStandIn, Dovecot],
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, shop: dict[str, Any], oauth_mail: tuple[OAuthStandIn, Dovecot], check: Check
 ) -> None:
-    auth, dovecot = oauth_mail
     # Signed in as support@ at the provider, but imap.username names another mailbox.
-    signed_in_with_oauth(shop, auth, dovecot, username="staff@toko-contoh.id")
-    code, lines = check(tmp_path, shop, capsys)
+    email(shop, "imap")["username"] = "staff@toko-contoh.id"
+    code, lines = check(shop)
     assert lines[0].startswith(
         "FAIL support-mail IMAP: 127.0.0.1 refused the OAuth2 sign-in for staff@toko-contoh.id ("
     )
@@ -520,9 +500,8 @@ def test_oauth2_token_of_another_mailbox_is_refused_with_the_account_to_use(
 def test_missing_secret_is_a_config_error_with_connect(
     tmp_path: Path, shop: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    Path(email(shop, "smtp")["password_file"]).unlink()
-    path = tmp_path / "config.yaml"
-    path.write_text(json.dumps(shop, indent=2))
+    secret(shop, "smtp").unlink()
+    path = save(tmp_path, shop)
     assert main(["check", "-c", str(path)]) == EX_OK  # a warning only, without --connect
     assert main(["check", "-c", str(path), "--connect"]) == EX_CONFIG
     assert "smtp-password" in capsys.readouterr().err

@@ -166,6 +166,24 @@ def test_smtp_accepts_smtputf8(smtp_server: RecordingSMTPServer) -> None:
     assert got.message["Subject"] == "Terima kasih — pesanan diterima"
 
 
+def test_smtp_with_a_login_wants_that_password_before_mail() -> None:
+    raw = make_mail(sender=SUPPORT_USER, to="budi@example.com")
+    with RecordingSMTPServer(login=(SUPPORT_USER, "smtp-right")) as server:
+        with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+            client.ehlo()
+            assert client.esmtp_features["auth"].split() == ["LOGIN", "PLAIN"]
+            assert client.mail(SUPPORT_USER)[0] == 530  # RFC 4954 section 6
+            with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+                client.login(SUPPORT_USER, "smtp-wrong")
+            assert refused.value.smtp_code == 535
+        with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+            client.login(SUPPORT_USER, "smtp-right")
+            client.sendmail(SUPPORT_USER, ["budi@example.com"], raw)
+        [got] = server.wait_for(1, timeout=5)
+    assert got.login == SUPPORT_USER
+    assert server.sign_ins == 2
+
+
 def test_smtp_fail_next_then_success(smtp_server: RecordingSMTPServer) -> None:
     smtp_server.fail_next(451, text="4.3.0 Try again later")
     smtp_server.fail_next(550, count=1, text="5.7.1 Rejected")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from harness import SUPPORT, all_sent, running, wait_connected, wait_until
 from mailfactory import make_mail
-from oauthkit import CHANNEL, oauth_servers, save_sign_in, write_config
+from oauthkit import CHANNEL, oauth_servers, running_signed_in, save_sign_in, write_config
 
 from responder.app import App
 from responder.config import load_config
@@ -79,9 +79,7 @@ async def test_a_token_expiring_during_idle_is_renewed_when_the_server_drops_the
 ) -> None:
     with oauth_servers(tmp_path, access_lifetime=3) as servers:
         config = write_config(tmp_path, servers)
-        save_sign_in(tmp_path / "state", servers.auth)
-        async with running(config) as app:
-            await wait_connected(app)
+        async with running_signed_in(config, servers) as app:
             await asyncio.sleep(3.5)  # the token expires while IDLE holds the connection
             assert servers.auth.refreshes == 0
             # Outlook ends such a session ("Session invalidated - AccessTokenExpired").
@@ -98,9 +96,7 @@ async def test_an_access_token_refused_once_is_renewed_and_tried_again(
 ) -> None:
     with oauth_servers(tmp_path) as servers:
         config = write_config(tmp_path, servers)
-        save_sign_in(tmp_path / "state", servers.auth)
-        async with running(config) as app:
-            await wait_connected(app)
+        async with running_signed_in(config, servers) as app:
             # The provider withdrew the token early (a password change, an admin's action).
             servers.auth.revoke_access_tokens()
             await asyncio.to_thread(servers.imap.kick, SUPPORT)
@@ -117,9 +113,7 @@ async def test_a_revoked_grant_fails_the_channel_and_says_to_sign_in_again(
 ) -> None:
     with oauth_servers(tmp_path) as servers:
         config = write_config(tmp_path, servers)
-        save_sign_in(tmp_path / "state", servers.auth)
-        async with running(config) as app:
-            await wait_connected(app)
+        async with running_signed_in(config, servers) as app:
             servers.auth.revoke_grant()  # removed from the account's connected apps
             started = time.monotonic()
             await asyncio.to_thread(servers.imap.kick, SUPPORT)

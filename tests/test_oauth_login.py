@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from harness import SUPPORT
-from oauthkit import CHANNEL, CLIENT_ID, write_login_config
+from oauthkit import CHANNEL, CLIENT_ID, write_login_config, write_mailbox_config
 
 from responder.config_oauth import token_file
 from responder.devservers.oauth import OAuthStandIn
@@ -29,12 +29,17 @@ from responder.oauth.grant import read_grant
 URL = re.compile(r"https?://\S+")
 
 
+def login(config: Path) -> list[str]:
+    """`responder login -c CONFIG support-mail`, as a command line."""
+    return [sys.executable, "-m", "responder.cli", "login", "-c", str(config), CHANNEL]
+
+
 class Terminal:
     """`responder login -c CONFIG CHANNEL` in a process, its output read as it comes."""
 
     def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "responder.cli", "login", "-c", str(config), CHANNEL],
+            login(config),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -188,53 +193,25 @@ def test_another_service_signs_in_with_a_device_code(
     assert_signed_in(tmp_path, auth, config, out, err)
 
 
+def config_error(config: Path) -> str:
+    """`responder login` refuses the config: exit 78 (EX_CONFIG); what it said."""
+    done = subprocess.run(login(config), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 78
+    return done.stderr
+
+
 def test_a_channel_that_signs_in_with_a_password_is_refused(tmp_path: Path) -> None:
-    config = tmp_path / "config.yaml"
     secret = tmp_path / "password"
     secret.write_text("secret\n")
-    config.write_text(
-        f"""\
-timezone: Asia/Jakarta
-state_dir: {tmp_path / "state"}
-channels:
-  - name: {CHANNEL}
-    type: email
-    provider: gmail
-    address: {SUPPORT}
-    password_file: {secret}
-"""
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "responder.cli", "login", "-c", str(config), CHANNEL],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 78
-    assert "signs in with a password" in done.stderr and "channels[0]" in done.stderr
+    config = write_mailbox_config(tmp_path, "gmail", f"password_file: {secret}")
+    said = config_error(config)
+    assert "signs in with a password" in said and "channels[0]" in said
     assert not token_file(tmp_path / "state", CHANNEL).exists()
 
 
 def test_google_without_its_client_secret_is_a_config_error(tmp_path: Path) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"""\
-timezone: Asia/Jakarta
-state_dir: {tmp_path / "state"}
-channels:
-  - name: {CHANNEL}
-    type: email
-    provider: google-workspace
-    address: {SUPPORT}
-    oauth2: {{client_id: 1234-abc.apps.googleusercontent.com}}
-"""
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "responder.cli", "login", "-c", str(config), CHANNEL],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 78
-    assert f"{config}:8" in done.stderr and "channels[0].oauth2.client_secret_file" in done.stderr
-    assert "Google needs the app's client secret" in done.stderr
+    oauth = "oauth2: {client_id: 1234-abc.apps.googleusercontent.com}"
+    config = write_mailbox_config(tmp_path, "google-workspace", oauth)
+    said = config_error(config)
+    assert f"{config}:8" in said and "channels[0].oauth2.client_secret_file" in said
+    assert "Google needs the app's client secret" in said

@@ -3,22 +3,19 @@ authorization-code (PKCE) sign-in, refresh, and token introspection (RFC 7662) f
 
 from __future__ import annotations
 
-import asyncio
 import shutil
+import ssl
 import tempfile
-import threading
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
-from responder.devservers._net import ServerContext, free_port
+from responder.devservers._http import HOST, ThreadedHTTPServer
+from responder.devservers._net import free_port
 from responder.devservers.oauth_api import AuthorizationServer, Refused
 
-HOST = "127.0.0.1"
 
-
-class OAuthStandIn(AuthorizationServer, ServerContext):
+class OAuthStandIn(AuthorizationServer, ThreadedHTTPServer):
     """Signs `user` in for `client_id` at once (no consent page), as Google or Microsoft would
     after the admin approves. Microsoft's paths (`/<tenant>/oauth2/v2.0/token`, discovery) and
     generic ones (`/token`, `/authorize`, `/device_authorization`) both work. `tls=True`
@@ -49,9 +46,7 @@ class OAuthStandIn(AuthorizationServer, ServerContext):
         self.ca_file: Path | None = None
         self._http_port: int | None = None
         self._tmp: Path | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
+        self._context: ssl.SSLContext | None = None
 
     @property
     def base_url(self) -> str:
@@ -63,60 +58,31 @@ class OAuthStandIn(AuthorizationServer, ServerContext):
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("OAuthStandIn is already running")
+    def _prepare(self) -> None:
+        # A fresh port at each start; over TLS also a throwaway CA, and introspection on HTTP.
         self._port = free_port(HOST)
-        context = None
         if self.tls:
             from responder.devservers.oauth_tls import throwaway_tls
 
             self._tmp = Path(tempfile.mkdtemp(prefix="oauth-standin-"))
-            context, self.ca_file = throwaway_tls(self._tmp, HOST)
+            self._context, self.ca_file = throwaway_tls(self._tmp, HOST)
             self._http_port = free_port(HOST)
-        ready = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._serve(context, ready, errors)), name="oauth-standin"
-        )
-        self._thread.start()
-        ready.wait(10.0)
-        if errors or not ready.is_set():
-            self.stop()
-            raise RuntimeError(f"OAuthStandIn failed to start: {errors!r}")
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    async def _listen(self, runner: web.AppRunner) -> None:
+        await web.TCPSite(runner, HOST, self.port, ssl_context=self._context).start()
+        if self._http_port is not None:
+            await web.TCPSite(runner, HOST, self._http_port).start()
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            if self._loop is not None and self._stopping is not None:
-                self._loop.call_soon_threadsafe(self._stopping.set)
-            thread.join(10.0)
+        super().stop()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-
-    async def _serve(
-        self, context: Any, ready: threading.Event, errors: list[BaseException]
-    ) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None)  # URLs and forms hold codes: log none
-        try:
-            await runner.setup()
-            await web.TCPSite(runner, HOST, self.port, ssl_context=context).start()
-            if self._http_port is not None:
-                await web.TCPSite(runner, HOST, self._http_port).start()
-        except BaseException as exc:
-            errors.append(exc)
-            await runner.cleanup()
-            ready.set()
-            return
-        ready.set()
-        await self._stopping.wait()
-        await runner.cleanup()
-        self._loop = None
 
     # -- the endpoints --------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import MISSING, AuthResult
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
 from responder.devservers._net import ServerContext, free_port
 
@@ -76,11 +76,25 @@ class _Handler:
     ) -> str:
         # aiosmtpd's own auth_required warns (an error under pytest) without TLS; this is
         # the same rule, RFC 4954 section 6: 530 until the client has signed in.
-        if self._owner.xoauth2_introspection is not None and not session.authenticated:
+        if self._owner.wants_auth and not session.authenticated:
             return "530 5.7.0 Authentication required"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
+
+    def check_password(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        """AUTH PLAIN and LOGIN: aiosmtpd's authenticator, given the login and password."""
+        owner = self._owner
+        with owner._cond:
+            owner._sessions.add(id(session))
+        login = owner.login
+        if isinstance(data, LoginPassword) and login is not None:
+            user, password = data.login.decode(), data.password.decode()
+            if (user, password) == login:
+                return AuthResult(success=True, auth_data=SimpleNamespace(login=user))
+        return AuthResult(success=False, handled=False)  # 535, as a provider answers
 
     async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
         """AUTH XOAUTH2 (developers.google.com/gmail/imap/xoauth2-protocol), the bearer token
@@ -126,11 +140,16 @@ class RecordingSMTPServer(ServerContext):
         *,
         smtputf8: bool = True,
         xoauth2_introspection: str | None = None,
+        login: tuple[str, str] | None = None,
     ) -> None:
-        """`xoauth2_introspection`: offer AUTH XOAUTH2 only, and require it before MAIL; each
-        bearer token is checked at this RFC 7662 URL."""
+        """`xoauth2_introspection`: offer AUTH XOAUTH2, and require it before MAIL; each
+        bearer token is checked at this RFC 7662 URL. `login` (user, password): offer AUTH
+        PLAIN and LOGIN (RFC 4954), and require it before MAIL; any other pair gets 535.
+        Without either, no AUTH is offered."""
         self._port = port
         self.xoauth2_introspection = xoauth2_introspection
+        self.login = login
+        self._sessions: set[int] = set()  # those that tried a password, right or wrong
         self.delay = delay
         self.smtputf8 = smtputf8
         self.received: list[Received] = []
@@ -143,17 +162,22 @@ class RecordingSMTPServer(ServerContext):
             raise RuntimeError("RecordingSMTPServer is already running")
         if self._port is None:
             self._port = free_port(HOST)
+        handler = _Handler(self)
+        excluded = [] if self.login else ["LOGIN", "PLAIN"]
+        if self.xoauth2_introspection is None:
+            excluded.append("XOAUTH2")
         controller = Controller(
-            _Handler(self),
+            handler,
             hostname=HOST,
             port=self._port,
             server_hostname="smtp.devserver.test",
             enable_SMTPUTF8=self.smtputf8,
             ready_timeout=10.0,
-            # With XOAUTH2: AUTH on plain SMTP (loopback), XOAUTH2 the only mechanism offered.
-            # Without: no AUTH offered at all, as before.
-            auth_require_tls=self.xoauth2_introspection is None,
-            auth_exclude_mechanism=["LOGIN", "PLAIN"] if self.xoauth2_introspection else [],
+            # AUTH on plain SMTP (loopback only), with the mechanisms asked for; none at all
+            # (AUTH wants TLS, which this server lacks) when neither was.
+            auth_require_tls=not self.wants_auth,
+            auth_exclude_mechanism=excluded,
+            authenticator=handler.check_password,
         )
         controller.start()
         self._controller = controller
@@ -162,6 +186,16 @@ class RecordingSMTPServer(ServerContext):
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    @property
+    def wants_auth(self) -> bool:
+        return self.xoauth2_introspection is not None or self.login is not None
+
+    @property
+    def sign_ins(self) -> int:
+        """Connections that tried a password (a client may try each mechanism offered)."""
+        with self._cond:
+            return len(self._sessions)
 
     def fail_next(self, code: int, count: int = 1, text: str = "Try again later") -> None:
         """Answer the next `count` DATA commands with `code` and record nothing."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from responder.devservers._net import ServerContext, free_port
+from responder.devservers._http import HOST, ThreadedHTTPServer
 from responder.devservers.telegram_api import (
     JSON,
     NOT_MODIFIED,
@@ -36,12 +36,11 @@ __all__ = [
     "TelegramStandIn",
 ]
 
-HOST = "127.0.0.1"
 # The Bot API's own limits, so a client that ignores them fails here rather than in production.
 # ChatMemberAdministrator's required flags; PTB refuses the object without any of them.
 
 
-class TelegramStandIn(BotApiMethods, ServerContext):
+class TelegramStandIn(BotApiMethods, ThreadedHTTPServer):
     """Bot API on 127.0.0.1: `telegram.Bot(stand_in.token, base_url=stand_in.base_url)`.
 
     Tests push customer updates (push_message, push_callback, ...) that getUpdates long
@@ -85,9 +84,6 @@ class TelegramStandIn(BotApiMethods, ServerContext):
         self._queries: dict[str, bool] = {}
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
         self._wake: asyncio.Event | None = None
 
     @property
@@ -97,50 +93,14 @@ class TelegramStandIn(BotApiMethods, ServerContext):
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("TelegramStandIn is already running")
-        if self._port is None:
-            self._port = free_port(HOST)
-        ready = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._serve(ready, errors)), name="telegram-standin"
-        )
-        self._thread.start()
-        ready.wait(10.0)
-        if errors or not ready.is_set():
-            self._thread.join(5.0)
-            self._thread = None
-            raise RuntimeError(f"TelegramStandIn failed to start: {errors!r}")
-
-    def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        if self._loop is not None and self._stopping is not None:
-            self._loop.call_soon_threadsafe(self._stopping.set)
-        thread.join(10.0)
-
-    async def _serve(self, ready: threading.Event, errors: list[BaseException]) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping, self._wake = asyncio.Event(), asyncio.Event()
+    def _app(self) -> web.Application:
+        self._wake = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
-        try:
-            await runner.setup()
-            await web.TCPSite(runner, HOST, self.port).start()
-        except BaseException as exc:
-            errors.append(exc)
-            await runner.cleanup()
-            ready.set()
-            return
-        ready.set()
-        await self._stopping.wait()
+        return app
+
+    def _closing(self) -> None:
         self._notify_now()  # parked long polls see _stopping and answer [] at once
-        await runner.cleanup()
-        self._loop = None
 
     def _notify(self) -> None:
         loop = self._loop
