@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 EX_OK = 0
 EX_FAILURE = 1
 EX_USAGE = 2
+EX_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 EX_CONFIG = 78  # sysexits.h EX_CONFIG; systemd's RestartPreventExitStatus=78 stops a restart loop
 
 log = logging.getLogger("responder")
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"responder: {exc}", file=sys.stderr)
         return EX_FAILURE
     except KeyboardInterrupt:
-        return EX_OK
+        # The daemon and the demo stop on Ctrl-C as asked; any other command was cut short.
+        return EX_OK if args.command in ("run", "demo") else EX_INTERRUPTED
     return EX_USAGE
 
 
@@ -233,7 +235,6 @@ def _simulate(args: argparse.Namespace) -> int:
     from responder.simulate_time import ACCEPTED_FORMS
 
     config = load_config(args.config, secrets="skip")  # it sends nothing: no secret needed
-    _print_warnings(config.warnings)
     try:
         at = parse_when(args.at, config)
     except ValueError:

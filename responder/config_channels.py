@@ -59,7 +59,8 @@ class ImapConfig(PasswordHolder):
     # budget, not the size of a backlog; a bigger message is fetched on its own.
     fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
     # Staff reply detection (issue 5). A folder staff mail clients save sent mail to: a staff
-    # reply found there stops the first-response clock. None: not watched.
+    # reply found there stops the first-response clock. None: not watched. "auto" (what the
+    # presets set): the folder the server marks \Sent, else one with a usual name (imap.py).
     sent_folder: Text | None = None
     # \Answered set on a customer's message by a staff mail client counts as a reply.
     watch_answered: bool = Field(default=True, strict=True)
@@ -150,6 +151,14 @@ class EmailChannelConfig(FrozenModel):
         if self.smtp.auth == "oauth2" and self.smtp.username is None:
             raise fail("oauth2", "OAuth2 needs a username (the mailbox address)", ("smtp",))
         return self
+
+    def password_key(self, service: Literal["imap", "smtp"]) -> str:
+        """The key the admin gave `service`'s password by, relative to the channel: the
+        channel's own password_file/_env (a preset shares it) or imap's or smtp's."""
+        section = self.imap if service == "imap" else self.smtp
+        name = "password_env" if section.password_env is not None else "password_file"
+        shared = self.password_file is not None or self.password_env is not None
+        return name if shared else f"{service}.{name}"
 
     @property
     def uses_oauth(self) -> bool:

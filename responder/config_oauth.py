@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationInfo, field_validator, model_validator
 
@@ -66,9 +68,21 @@ class OAuth2Config(FrozenModel):
     @field_validator("login_url", "authorization_url", "token_url", "device_authorization_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not _URL.fullmatch(value):
-            raise fail("url", "expected an http:// or https:// URL", show_input=False)
-        return value.rstrip("/") if value is not None else None
+        if value is None:
+            return None
+        if not _URL.fullmatch(value):
+            raise fail("url", "expected an https:// URL", show_input=False)
+        if not value.startswith("https://") and not _loopback(value):
+            # The client secret, codes and refresh tokens travel through these: RFC 6749
+            # section 3.2 (and 10.3-10.5) requires TLS. This machine's own address stays
+            # plain (a local stand-in, RFC 8252 section 7.3's loopback redirect).
+            message = (
+                "must start with https:// (the client secret and sign-in tokens travel "
+                "through it and need TLS); plain http:// only to this machine (127.0.0.1, "
+                "::1, localhost)"
+            )
+            raise fail("url", message, show_input=False)
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _complete(self, info: ValidationInfo) -> Self:
@@ -85,8 +99,9 @@ class OAuth2Config(FrozenModel):
             # developers.google.com/identity/protocols/oauth2/native-app: the token endpoint
             # wants the Desktop app's client secret, on sign-in and on every refresh.
             message = (
-                "Google needs the app's client secret: put it in a file (mode 600) and name "
-                "it in client_secret_file, or use client_secret_env"
+                "Google needs the app's client secret: put it in a file (mode 644: the service "
+                "reads it itself, and a desktop app's secret is not confidential, RFC 8252 "
+                "section 8.5) and name it in client_secret_file, or use client_secret_env"
             )
             raise fail("oauth2", message, ("client_secret_file",), show_input=False)
         if secret_named:
@@ -126,6 +141,16 @@ class OAuth2Config(FrozenModel):
             )
         assert self.token_url is not None
         return self.authorization_url, self.token_url, self.device_authorization_url
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def token_file(state_dir: Path, channel: str) -> Path:

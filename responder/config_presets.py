@@ -15,13 +15,16 @@ Provider = Literal["gmail", "google-workspace", "microsoft365", "cpanel", "gener
 class Preset:
     imap: tuple[str | None, int, str]  # host (None: the channel's `host`), port, security
     smtp: tuple[str | None, int, str]
-    sent_folder: str
+    # The Sent folder's name in an English account. Presets set `sent_folder: auto`, since
+    # Gmail and Outlook name it in the account's language ("[Gmail]/Terkirim"); auto uses
+    # this name first when the server marks no folder \Sent (RFC 6154).
+    sent_name: str
     auth: Literal["password", "oauth2"]
     oauth_provider: str | None = None
 
 
 # Gmail and Google Workspace: support.google.com/mail/answer/7126229 (imap.gmail.com:993 SSL,
-# smtp.gmail.com:465 SSL); the Sent folder is "[Gmail]/Sent Mail" in an English account.
+# smtp.gmail.com:465 SSL).
 _GOOGLE = ("imap.gmail.com", 993, "tls"), ("smtp.gmail.com", 465, "tls"), "[Gmail]/Sent Mail"
 PRESETS: dict[str, Preset] = {
     "gmail": Preset(*_GOOGLE, auth="password"),
@@ -64,22 +67,38 @@ def apply_preset(data: Any) -> Any:
         )
         raise fail("preset", message, show_input=False)
     address = data.get("address")
-    # A Workspace admin may allow app passwords: a password given means password sign-in.
-    auth = "password" if shared and "oauth2" not in data else preset.auth
+    if shared and "oauth2" in data:
+        message = "give password_file (or password_env) or an oauth2 block, not both"
+        raise fail("preset", message, ("oauth2",), show_input=False)
+    # A Workspace admin may allow app passwords; an oauth2 block means OAuth2, Gmail's too.
+    auth = "password" if shared else "oauth2" if "oauth2" in data else preset.auth
+    if auth == "password" and not shared and not _own_passwords(data):
+        message = (
+            f"provider {provider} signs in with a password: add password_file (a file "
+            "holding it) or password_env"
+        )
+        raise fail("preset", message, show_input=False)
     imap = _section(preset.imap, host, address, auth, data.get("imap"))
-    imap.setdefault("sent_folder", preset.sent_folder)
+    imap.setdefault("sent_folder", "auto")
     smtp = _section(preset.smtp, host, address, auth, data.get("smtp"))
     if isinstance(address, str):
         # Submission servers that sign users in refuse the null reverse-path RFC 3834 asks
         # for (Microsoft 365 answers 5.7.60, "send as" denied), so the mailbox is the sender.
         smtp.setdefault("envelope_from", address)
     oauth = data.get("oauth2")
-    if auth == "oauth2" and isinstance(oauth, dict) and preset.oauth_provider:
-        oauth = {"provider": preset.oauth_provider, **oauth}
+    signs_in = preset.oauth_provider or ("google" if provider == "gmail" else None)
+    if auth == "oauth2" and isinstance(oauth, dict) and signs_in:
+        oauth = {"provider": signs_in, **oauth}
     data = {**data, "imap": imap, "smtp": smtp}
     if oauth is not None:
         data["oauth2"] = oauth
     return _share(data, shared, imap, smtp) if auth == "password" else data
+
+
+def sent_name(provider: str) -> str | None:
+    """The provider's Sent folder in an English account, if it has a preset."""
+    preset = PRESETS.get(provider)
+    return preset.sent_name if preset else None
 
 
 def _section(
@@ -98,6 +117,14 @@ def _section(
     if isinstance(address, str):
         base["username"] = address
     return {**base, **given} if isinstance(given, dict) else base
+
+
+def _own_passwords(data: dict[str, Any]) -> bool:
+    """Whether imap or smtp, as written, names its own password."""
+    return any(
+        isinstance(data.get(name), dict) and any(k in data[name] for k in _SHARED)
+        for name in ("imap", "smtp")
+    )
 
 
 def _share(data: dict[str, Any], shared: dict[str, Any], imap: object, smtp: object) -> Any:

@@ -85,11 +85,13 @@ def _missing(wanted: Path, file: Path, what: str, instead: str) -> str:
         # only while the unit runs; no installed unit says where NAME comes from.
         name = wanted.name
         source = f"/etc/responder/secrets/{name}"
+        # The unit install-service writes hands over these three (systemd/responder.service).
+        shipped = name in ("imap", "smtp", "telegram")
+        how = "responder install-service writes it" if shipped else "add it to the unit"
         return (
             f"cannot read {wanted}: systemd makes it for the running service from a line "
             f"LoadCredential={name}:{source} in the unit, and no installed unit has that line "
-            f"(responder install-service writes it); create {source} with {what} on one "
-            f"line, {instead}"
+            f"({how}); create {source} with {what} on one line, {instead}"
         )
     return f"cannot read {file}: no such file; create it with {what} on one line, {instead}"
 

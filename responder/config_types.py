@@ -194,7 +194,10 @@ class PasswordHolder(FrozenModel):
         if not self._password_needed():
             if file is not None or env is not None:
                 key = "password_file" if file is not None else "password_env"
-                raise fail("secret", "a password needs a username: add one or remove this", (key,))
+                message = "a password needs a username: add one or remove this"
+                if getattr(self, "auth", "password") == "oauth2":
+                    message = "auth is oauth2, which signs in without a password: remove this"
+                raise fail("secret", message, (key,))
             return None
         return read_secret(ctx, file, env, "password")
 

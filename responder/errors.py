@@ -13,8 +13,11 @@ ResponderError
     │   └── ChannelDown  the server is out of reach: replies wait for it to come back
     │       └── SignInRefused  the server refused our credentials: the channel is failed
     │           │              until the admin fixes them; replies wait, retried slowly
-    │           ├── SignInExpired  the OAuth2 grant was revoked or expired: `responder
-    │           │                  login` again
+    │           ├── SignInExpired  the saved OAuth2 sign-in cannot be used: the grant was
+    │           │   │              revoked or expired (`responder login` again), or:
+    │           │   ├── NotSignedIn       `responder login` was never run for the mailbox
+    │           │   ├── SignInUnreadable  the daemon's user may not read the saved sign-in
+    │           │   └── OAuthAppRefused   the sign-in service refused the app (its registration)
     │           └── TokenRefused   the server refuses the OAuth2 token itself
     └── PermanentError   retrying cannot help (SMTP 5xx); park and report
         └── RecipientBlocked  the customer blocked the bot (Telegram 403); marked, not retried
@@ -112,8 +115,37 @@ class SignInRefused(ChannelDown):
 
 
 class SignInExpired(SignInRefused):
-    """The OAuth2 grant behind a mailbox was revoked or has expired (RFC 6749 section 5.2,
-    invalid_grant): only a new `responder login` helps."""
+    """The OAuth2 sign-in saved for a mailbox cannot be used, found before any mail server is
+    asked: the grant was revoked or has expired (RFC 6749 section 5.2, invalid_grant), so only
+    a new `responder login` helps. Its subclasses are the causes another remedy fixes."""
+
+
+class NotSignedIn(SignInExpired):
+    """No sign-in is saved for the mailbox: `responder login` was never run for it."""
+
+    def __init__(self, channel: str, path: object) -> None:
+        super().__init__(f"no OAuth2 sign-in is saved for {channel} ({path} does not exist)")
+
+
+class SignInUnreadable(SignInExpired):
+    """The saved sign-in is there, but this process's user may not read it (the text names
+    both); `remedy` says who should own it, `login_helps` whether `responder login` run
+    again as root would hand it over."""
+
+    def __init__(self, message: str, remedy: str, login_helps: bool) -> None:
+        super().__init__(message)
+        self.remedy = remedy
+        self.login_helps = login_helps
+
+
+class OAuthAppRefused(SignInExpired):
+    """The sign-in service refused the app itself (invalid_client, unauthorized_client, an
+    answer that is no OAuth2 error at all): oauth2.client_id, the client secret or the app
+    registration is wrong, and signing in again cannot help; `remedy` says where to look."""
+
+    def __init__(self, message: str, remedy: str) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class TokenRefused(SignInRefused):

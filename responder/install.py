@@ -98,7 +98,7 @@ def next_steps(done: Installed, config: Path) -> str:
         f"  1. edit {config}: your mailboxes (provider: gmail, google-workspace,",
         "     microsoft365, cpanel: see the README, Connect your mailbox), bot, hours, rules",
         f"  2. put each secret in its own file under {secrets} (mode 600), e.g.",
-        f"       install -m 600 /dev/stdin {secrets}/imap <<< 'the IMAP password'",
+        f"       install -m 600 /dev/null {secrets}/imap && nano {secrets}/imap",
         "     the unit hands them to the service as credentials (LoadCredential=); remove",
         f"     the LoadCredential= line of any you do not use from {done.unit}",
         "     (a Google Workspace or Microsoft 365 mailbox signs in once instead, with",

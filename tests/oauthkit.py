@@ -3,6 +3,10 @@ server, a config of one OAuth2 mailbox, and a saved sign-in."""
 
 from __future__ import annotations
 
+import concurrent.futures.thread  # noqa: F401 (see as_user)
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
@@ -11,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from aiohttp import web
 from harness import SUPPORT, running, wait_connected
 
 from responder.app import App
 from responder.config_oauth import OAuth2Config, token_file
 from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.devservers._http import HOST, ThreadedHTTPServer
 from responder.devservers.oauth import OAuthStandIn
 from responder.oauth.grant import Grant, write_grant
 from responder.oauth.tokens import TokenSource
@@ -34,25 +40,36 @@ class Servers:
 
 
 @contextmanager
-def oauth_servers(tmp_path: Path, **stand_in: Any) -> Iterator[Servers]:
+def oauth_servers(
+    tmp_path: Path, *, smtp_xoauth2: bool = True, **stand_in: Any
+) -> Iterator[Servers]:
     """The sign-in stand-in, Dovecot checking bearer tokens with it, and an SMTP server that
-    takes XOAUTH2 only (and requires it)."""
+    takes XOAUTH2 only (and requires it); without `smtp_xoauth2`, one that takes a password
+    only (HELPER_PASSWORD), as many hosting providers' servers do."""
     with ExitStack() as stack:
         auth = stack.enter_context(OAuthStandIn(user=SUPPORT, client_id=CLIENT_ID, **stand_in))
         url = auth.introspection_url
         imap = Dovecot(tmp_path / "dovecot", {SUPPORT: HELPER_PASSWORD}, oauth2_introspection=url)
         stack.enter_context(imap)
-        smtp = stack.enter_context(RecordingSMTPServer(xoauth2_introspection=url))
+        if smtp_xoauth2:
+            smtp = RecordingSMTPServer(xoauth2_introspection=url)
+        else:
+            smtp = RecordingSMTPServer(login=(SUPPORT, HELPER_PASSWORD))
+        stack.enter_context(smtp)
         yield Servers(auth, imap, smtp)
 
 
-def write_config(tmp_path: Path, servers: Servers, *, provider: str = "generic") -> Path:
+def write_config(
+    tmp_path: Path, servers: Servers, *, provider: str = "generic", smtp_password: bool = False
+) -> Path:
     """One email channel signing in with OAuth2: `microsoft365` (the preset; the stand-in
-    plays login.microsoftonline.com, over TLS) or `generic` (token and authorization URLs)."""
+    plays login.microsoftonline.com, over TLS) or `generic` (token and authorization URLs);
+    with `smtp_password`, SMTP signs in with HELPER_PASSWORD from a file instead."""
     base = servers.auth.base_url
     if provider == "microsoft365":
         oauth = f"oauth2: {{client_id: {CLIENT_ID}, login_url: '{base}'}}"
-        # The preset signs in with OAuth2 and watches "Sent Items", which this Dovecot lacks.
+        # The preset signs in with OAuth2 and watches the Sent folder (auto), which this
+        # Dovecot's mailbox does not have.
         imap, smtp = ", sent_folder: null", ""
     else:
         oauth = (
@@ -60,6 +77,10 @@ def write_config(tmp_path: Path, servers: Servers, *, provider: str = "generic")
             f"authorization_url: '{base}/authorize'}}"
         )
         imap = smtp = ", auth: oauth2"
+    if smtp_password:
+        secret = tmp_path / "smtp-password"
+        secret.write_text(f"{HELPER_PASSWORD}\n")
+        smtp = f", auth: password, password_file: {secret}"
     return harness.write_config(
         tmp_path,
         servers.imap,
@@ -148,3 +169,55 @@ def tokens_for(state: Path, auth: OAuthStandIn) -> TokenSource:
         authorization_url=f"{auth.base_url}/authorize",
     )
     return TokenSource(CHANNEL, config, token_file(state, CHANNEL))
+
+
+NOBODY = 65534
+
+
+@contextmanager
+def reachable_state(uid: int) -> Iterator[Path]:
+    """A state folder owned by `uid` (the service's user), mode 0700 as systemd makes it, in
+    a folder every user may pass through (pytest's own tmp_path is root's alone)."""
+    base = Path(tempfile.mkdtemp(prefix="responder-state-"))
+    try:
+        base.chmod(0o755)
+        state = base / "state"
+        state.mkdir(mode=0o700)
+        os.chown(state, uid, uid)
+        yield state
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def as_user(uid: int) -> Iterator[None]:
+    """This process's file access as `uid` (the effective uid, for every thread), then root's
+    again: the tests run as root, whom no file mode stops. Meanwhile only modules imported
+    already can be used (the interpreter lives in /root, which `uid` cannot read):
+    concurrent.futures.thread, which asyncio.to_thread loads on first use, is one."""
+    os.seteuid(uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+class PlainAnswer(ThreadedHTTPServer):
+    """An HTTP server that answers every request with `status` and a page that is no JSON, as a
+    web server or proxy does at a wrong token_url."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/token"
+
+    def _app(self) -> web.Application:
+        async def page(request: web.Request) -> web.Response:
+            body = f"<html><body><h1>{self.status}</h1></body></html>"
+            return web.Response(status=self.status, text=body, content_type="text/html")
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", page)
+        return app

@@ -137,6 +137,11 @@ async def test_a_wrong_imap_password_is_said_shown_and_fixed_by_a_reload(
 
         await wait_until(healthy, timeout=10)
         assert "  state:         connected since " in await asyncio.to_thread(status, config)
+
+        async def said_again() -> bool:
+            return "channel support-mail works again" in log.read_text()
+
+        await wait_until(said_again, timeout=5)  # the log is told at the next look (each second)
     finally:
         code = daemon.terminate()
     text = log.read_text()

@@ -281,7 +281,8 @@ def test_wrong_folders_get_the_name_the_server_uses(
         f"ok   support-mail IMAP: signed in to 127.0.0.1:{dovecot.port} as {SUPPORT_USER}; "
         "INBOX open",
         f'FAIL support-mail IMAP: there is no folder "Sent Mail" in {SUPPORT_USER} on 127.0.0.1: '
-        'the server marks "Sent" as the Sent folder: set imap.sent_folder: "Sent"',
+        'the server marks "Sent" as the Sent folder: set imap.sent_folder: "Sent" '
+        "(or auto, which finds it)",
         f'FAIL support-mail IMAP: there is no folder "selesai" in {SUPPORT_USER} on 127.0.0.1: '
         'set imap.done_folder to the folder\'s exact name: "Selesai"',
     ]
@@ -424,7 +425,10 @@ def test_oauth2_mailbox_never_signed_in_says_to_run_login(
     code, lines = check(shop)
     grant = Path(shop["state_dir"]) / "oauth" / "support-mail.json"
     login = f"`responder login -c {tmp_path / 'config.yaml'} support-mail`"
-    expected = f"support-mail has not been signed in with OAuth2 yet (no {grant}): run {login}"
+    expected = (
+        f"no OAuth2 sign-in is saved for support-mail ({grant} does not exist): run {login} "
+        "(it has not been signed in yet)"
+    )
     assert lines[:2] == [
         f"FAIL support-mail IMAP: {expected}",
         f"FAIL support-mail SMTP: {expected}",

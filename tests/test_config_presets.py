@@ -8,6 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from responder.config import Config, EmailChannelConfig, load_config_text
+from responder.config_presets import sent_name
 from responder.errors import ConfigError
 
 HEAD = "timezone: Asia/Jakarta\nstate_dir: state\nchannels:\n"
@@ -78,7 +79,10 @@ def test_a_preset_needs_only_the_address(
     found = channel(body, tmp_path)
     assert (found.imap.host, found.imap.port, found.imap.security) == imap
     assert (found.smtp.host, found.smtp.port, found.smtp.security) == smtp
-    assert found.imap.sent_folder == sent
+    # Found at sign-in, named in the account's language; the English name is tried first
+    # when the server marks no folder \Sent.
+    assert found.imap.sent_folder == "auto"
+    assert sent_name(found.provider) == sent
     assert found.imap.username == found.smtp.username == found.address
     assert found.smtp.envelope_from == found.address  # a signed-in submission server wants it
     assert found.imap.auth == found.smtp.auth == auth
@@ -140,3 +144,44 @@ def test_an_unknown_provider_lists_the_known_ones(tmp_path: Path) -> None:
         'generic, got "yahoo"' in p
         for p in found
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "    provider: cpanel\n    host: mail.toko.id\n    address: halo@toko.id\n",
+            "config.yaml:4:5: channels[0]: provider cpanel signs in with a password: add "
+            "password_file (a file holding it) or password_env",
+        ),
+        (
+            "    provider: google-workspace\n    address: cs@toko.id\n    password_file: mail.pw\n"
+            "    oauth2: {client_id: 1.apps.googleusercontent.com, client_secret_file: x}\n",
+            "config.yaml:9:13: channels[0].oauth2: give password_file (or password_env) or an "
+            "oauth2 block, not both",
+        ),
+        (
+            "    address: cs@toko.id\n    oauth2: {provider: microsoft, client_id: abc}\n"
+            "    imap: {host: h, port: 993, username: cs@toko.id, auth: oauth2, password_file: p}\n"
+            "    smtp: {host: h, port: 587, username: cs@toko.id, auth: oauth2}\n",
+            "config.yaml:8:83: channels[0].imap.password_file: auth is oauth2, which signs in "
+            "without a password: remove this",
+        ),
+    ],
+    ids=["no-password", "both", "oauth-with-password"],
+)
+def test_a_sign_in_given_wrongly_is_one_clear_error(
+    body: str, expected: str, tmp_path: Path
+) -> None:
+    assert problems(body, tmp_path) == [expected]
+
+
+def test_gmail_with_an_oauth2_block_signs_in_with_google(tmp_path: Path) -> None:
+    found = channel(
+        "    provider: gmail\n    address: toko@gmail.com\n"
+        "    oauth2: {client_id: 1.apps.googleusercontent.com,\n"
+        "             client_secret_file: google.secret}\n",
+        tmp_path,
+    )
+    assert found.imap.auth == found.smtp.auth == "oauth2"
+    assert found.oauth2 is not None and found.oauth2.provider == "google"

@@ -15,6 +15,7 @@ import pytest
 from harness import (
     SUPPORT,
     db_rows,
+    has_cursor,
     running,
     wait_connected,
     wait_until,
@@ -172,7 +173,11 @@ async def test_after_a_restart_replies_left_waiting_go_once_the_server_answers(
     )
     await asyncio.to_thread(smtp_server.stop)
     async with running(config) as app:
-        await wait_connected(app)
+
+        async def reading() -> bool:  # the mailbox open, the SMTP server out of reach
+            return app.health()["support-mail"] == "reconnecting" and await has_cursor(config)
+
+        await wait_until(reading)
         await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
 
         async def failed() -> bool:

@@ -98,6 +98,27 @@ async def until(predicate: object, timeout: float = 5.0) -> None:
     await wait_until(check, timeout, interval=0.02)
 
 
+async def sent_watcher_fails_then_heals(
+    dovecot: Dovecot, config: EmailChannelConfig, problem: str, remedy: str
+) -> None:
+    """Only the Sent watcher fails, saying `problem` and `remedy` for imap.sent_folder; the
+    inbox keeps working; once a mail program makes "Sent", the channel is connected."""
+    inbox = FakeInbox()
+    channel = EmailChannel(config, TaskGroup())
+    await channel.start(inbox)
+    try:
+        await until(lambda: channel.state == "failed")
+        found = channel.health.problem
+        assert found is not None and channel.health.partial
+        assert (found.problem, found.key, found.remedy) == (problem, "imap.sent_folder", remedy)
+        await dovecot.append_async(SUPPORT, make_mail())
+        await until(lambda: inbox.delivered)
+        await asyncio.to_thread(dovecot.create, SUPPORT, "Sent")
+        await until(lambda: channel.state == "connected", timeout=10.0)
+    finally:
+        await channel.stop()
+
+
 def _folders(dovecot: Dovecot) -> None:
     for folder in ("Sent", "Done"):
         dovecot.create(SUPPORT, folder)
@@ -229,26 +250,12 @@ async def test_a_missing_sent_folder_fails_with_the_remedy_until_it_appears(
 ) -> None:
     monkeypatch.setattr(health, "SLOW_RETRY", 0.5)  # five minutes in the daemon
     dovecot.create(SUPPORT, "Done")  # no Sent folder yet: a mail client makes it on first use
-    inbox = FakeInbox()
-    channel = EmailChannel(_config(tmp_path, dovecot, smtp_server), TaskGroup())
-    await channel.start(inbox)
-    try:
-        await until(lambda: channel.state == "failed")
-        problem = channel.health.problem
-        assert problem is not None and channel.health.partial
-        assert problem.problem == f'there is no folder "Sent" in {SUPPORT} on 127.0.0.1'
-        assert (problem.key, problem.remedy) == (
-            "imap.sent_folder",
-            "create the folder in your mail program, or set imap.sent_folder to a folder "
-            "that exists",
-        )
-        # The inbox itself keeps working.
-        await dovecot.append_async(SUPPORT, make_mail())
-        await until(lambda: inbox.delivered)
-        await asyncio.to_thread(dovecot.create, SUPPORT, "Sent")
-        await until(lambda: channel.state == "connected", timeout=10.0)
-    finally:
-        await channel.stop()
+    await sent_watcher_fails_then_heals(
+        dovecot,
+        _config(tmp_path, dovecot, smtp_server),
+        f'there is no folder "Sent" in {SUPPORT} on 127.0.0.1',
+        "create the folder in your mail program, or set imap.sent_folder to a folder that exists",
+    )
 
 
 class _NoCondstore:

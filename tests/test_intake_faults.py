@@ -22,51 +22,11 @@ from harness import (
     write_config,
 )
 from mailfactory import SUPPORT_PASSWORD, make_mail
+from relay import Relay
 
 from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.devservers._net import free_port
 
 MB = 1024 * 1024
-
-
-class Unreachable:
-    """A TCP relay to Dovecot that refuses connections until opened: the IMAP server as the
-    daemon sees it, out of reach (a network or DNS fault), while Dovecot still takes mail."""
-
-    def __init__(self, target: int) -> None:
-        self.port = free_port()
-        self._target = target
-        self._server: asyncio.Server | None = None
-        self._pipes: set[asyncio.Task[None]] = set()
-
-    async def open(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in self._pipes:
-            task.cancel()
-        await asyncio.gather(*self._pipes, return_exceptions=True)
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
-        pipes = {
-            asyncio.ensure_future(_pipe(reader, up_writer)),
-            asyncio.ensure_future(_pipe(up_reader, writer)),
-        }
-        self._pipes |= pipes
-        await asyncio.gather(*pipes, return_exceptions=True)
-        self._pipes -= pipes
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
 
 
 async def test_mail_that_arrives_before_imap_is_reachable_is_answered_once_it_is(
@@ -75,7 +35,7 @@ async def test_mail_that_arrives_before_imap_is_reachable_is_answered_once_it_is
     # Older than the first start: backfill (0) still decides about that, so it stays alone.
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     await dovecot.append_async(SUPPORT, make_mail(sender="old@example.com"), when=an_hour_ago)
-    relay = Unreachable(dovecot.port)
+    relay = Relay(dovecot.port)
     config = write_config(tmp_path, dovecot, smtp_server)
     config.write_text(config.read_text().replace(f"port: {dovecot.port}", f"port: {relay.port}"))
     early = [f"early{n}@example.com" for n in range(5)]

@@ -11,7 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import SUPPORT, all_sent, running, wait_connected, wait_until
+from harness import (
+    SUPPORT,
+    all_sent,
+    db_rows,
+    has_cursor,
+    running,
+    wait_connected,
+    wait_until,
+)
 from mailfactory import make_mail
 from oauthkit import CHANNEL, oauth_servers, running_signed_in, save_sign_in, write_config
 
@@ -131,3 +139,41 @@ async def test_a_revoked_grant_fails_the_channel_and_says_to_sign_in_again(
     assert any("invalid_grant" in e for e in errors), errors
     assert took < 10
     assert reply.rcpt_tos == ("budi@example.com",)
+
+
+async def test_an_smtp_server_without_xoauth2_fails_the_channel_while_replies_wait(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def queued() -> bool:
+        return bool(await db_rows(config, "replies"))
+
+    # IMAP takes the OAuth2 sign-in; the provider's SMTP server takes passwords only.
+    with oauth_servers(tmp_path, smtp_xoauth2=False) as servers:
+        config = write_config(tmp_path, servers)
+        save_sign_in(tmp_path / "state", servers.auth)
+        async with running(config) as app:
+            await wait_until(lambda: has_cursor(config))  # intake is up: new mail is answered
+            await customer_writes(servers.imap)
+            await wait_until(queued, 15)
+            await state_is(app, "failed")
+            problem = app.channel_health()[CHANNEL].problem
+            await asyncio.sleep(1.5)  # the channel watch says it in the log
+            [waiting] = await db_rows(config, "replies")
+            # The admin does as told: SMTP signs in with a password, then a reload.
+            write_config(tmp_path, servers, smtp_password=True)
+            assert app.reload(load_config(config))
+            [received] = await servers.smtp.wait_for_async(1, timeout=15)
+            await wait_until(lambda: all_sent(config))
+            await state_is(app, "connected")
+        [sent] = await db_rows(config, "replies")
+    assert problem is not None
+    assert problem.problem == "127.0.0.1 does not offer OAuth2 sign-in (XOAUTH2)"
+    assert problem.key == "channels[0].smtp.auth"
+    assert problem.remedy == (
+        "check smtp.host (your provider's SMTP server), or sign in with a password: "
+        "smtp.auth: password and smtp.password_file"
+    )
+    assert waiting["state"] == "pending"  # it waited for the channel: not parked
+    assert sent["state"] == "sent" and received.rcpt_tos == ("budi@example.com",)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("does not offer OAuth2 sign-in (XOAUTH2)" in e for e in errors), errors

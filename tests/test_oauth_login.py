@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import ssl
 import stat
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from harness import SUPPORT
 from oauthkit import CHANNEL, CLIENT_ID, write_login_config, write_mailbox_config
 
+from responder.config import EmailChannelConfig, load_config
 from responder.config_oauth import token_file
 from responder.devservers.oauth import OAuthStandIn
 from responder.oauth.grant import read_grant
@@ -215,3 +217,43 @@ def test_google_without_its_client_secret_is_a_config_error(tmp_path: Path) -> N
     said = config_error(config)
     assert f"{config}:8" in said and "channels[0].oauth2.client_secret_file" in said
     assert "Google needs the app's client secret" in said
+    # The service's own user reads the file; root-only (600) would lock it out.
+    assert "mode 644" in said and "mode 600" not in said
+
+
+def test_sign_in_addresses_off_this_machine_must_use_tls(tmp_path: Path) -> None:
+    secret = tmp_path / "client-secret"
+    secret.write_text("GOCSPX-not-confidential\n")
+
+    def google(token_url: str) -> Path:
+        oauth = (
+            f"oauth2: {{client_id: 1234-abc.apps.googleusercontent.com, "
+            f"client_secret_file: {secret},\n      token_url: '{token_url}'}}"
+        )
+        return write_mailbox_config(tmp_path, "google-workspace", oauth)
+
+    # The client secret and the refresh token would cross the internet in the clear.
+    config = google("http://oauth2.example.com/token")
+    said = config_error(config)
+    assert f"{config}:9" in said and "channels[0].oauth2.token_url" in said
+    assert "must start with https://" in said
+    assert "oauth2.example.com" not in said.replace(str(config), "")  # the value is not echoed
+    assert not token_file(tmp_path / "state", CHANNEL).exists()
+    # This machine's own addresses (a local stand-in) may stay plain.
+    for local in ("http://127.0.0.1:8080/token", "http://[::1]:8080/token", "http://localhost/t"):
+        channel = load_config(google(local), secrets="skip").channels[0]
+        assert isinstance(channel, EmailChannelConfig) and channel.oauth2 is not None
+        assert channel.oauth2.endpoints[1] == local
+
+
+def test_ctrl_c_stops_the_sign_in_and_says_so(tmp_path: Path, terminals: list[Terminal]) -> None:
+    with OAuthStandIn(user=SUPPORT, client_id=CLIENT_ID, client_secret="not-secret") as auth:
+        config = write_login_config(tmp_path, auth, "google-workspace")
+        terminal = Terminal(config)
+        terminals.append(terminal)
+        terminal.expect("paste it here")
+        terminal.proc.send_signal(signal.SIGINT)  # the admin gives up waiting
+        code, out, err = terminal.finish()
+    assert code == 130  # as a shell reports a command stopped by Ctrl-C, not 0 (success)
+    assert "Traceback" not in err and "Signed in" not in out
+    assert not token_file(tmp_path / "state", CHANNEL).exists()

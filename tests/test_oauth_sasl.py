@@ -14,10 +14,15 @@ import aioimaplib
 import aiosmtplib
 import pytest
 from harness import SUPPORT
-from oauthkit import oauth_servers, save_sign_in, tokens_for
+from oauthkit import CHANNEL, oauth_servers, save_sign_in, tokens_for
 
-from responder.errors import SignInRefused
+from responder.channels.diagnose import Diagnosis, Endpoint, diagnose
+from responder.devservers import Dovecot
+from responder.devservers.oauth import OAuthStandIn
+from responder.errors import ChannelDown, SignInRefused
 from responder.oauth.sasl import imap_xoauth2, smtp_xoauth2
+
+AT = Endpoint(CHANNEL, "imap", "127.0.0.1", 143, SUPPORT, "imap")
 
 
 async def within(awaitable: Awaitable[Any]) -> Any:
@@ -85,3 +90,37 @@ async def test_smtp_refusing_the_renewed_token_too_is_a_refused_sign_in(tmp_path
             await smtp_xoauth2(client, SUPPORT, tokens_for(tmp_path, servers.auth), "smtp")
         client.close()
     assert servers.auth.refreshes == 1 and len(servers.auth.introspected) == 2
+
+
+async def test_an_imap_server_without_xoauth2_is_the_settings_fault_not_the_mails(
+    tmp_path: Path, dovecot: Dovecot
+) -> None:
+    # This Dovecot takes passwords only.
+    with OAuthStandIn(user=SUPPORT) as auth:
+        save_sign_in(tmp_path, auth)
+        client = await imap_client(dovecot.port)
+        with pytest.raises(ChannelDown) as caught:
+            await imap_xoauth2(client, SUPPORT, tokens_for(tmp_path, auth), within, "127.0.0.1")
+        await client.logout()
+    said = diagnose(caught.value, AT)
+    assert said == Diagnosis(
+        "127.0.0.1 does not offer OAuth2 sign-in (XOAUTH2)",
+        "check imap.host (your provider's IMAP server), or sign in with a password: "
+        "imap.auth: password and imap.password_file",
+        "imap.auth",
+        True,  # only the admin can fix it: the channel is failed, its mail waits
+    )
+    assert auth.refreshes == 0 and not auth.introspected  # no token was offered anywhere
+
+
+async def test_without_token_sources_smtp_mail_waits_rather_than_being_parked(
+    tmp_path: Path,
+) -> None:
+    with oauth_servers(tmp_path) as servers:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=servers.smtp.port, timeout=10)
+        await client.connect()
+        with pytest.raises(ChannelDown) as caught:
+            await smtp_xoauth2(client, SUPPORT, None, "127.0.0.1")
+        client.close()
+    said = diagnose(caught.value, AT)
+    assert said.permanent and "report it" in said.remedy

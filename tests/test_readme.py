@@ -72,3 +72,16 @@ def test_the_readme_is_for_the_admin_first() -> None:
 def test_no_command_an_admin_copies_has_a_placeholder() -> None:
     for command in blocks(README, "sh") + blocks(README, "bash"):
         assert not re.search(r"REPOSITORY-URL|<[A-Z_]+>|YOUR[-_]", command), command
+
+
+def test_every_readme_section_a_message_points_to_exists() -> None:
+    anchors = {
+        re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"(?m)^#+ (.*)$", README)
+    }
+    cited = {
+        anchor
+        for path in (ROOT / "responder").rglob("*.py")
+        for anchor in re.findall(r"README#([\w-]+)", path.read_text(encoding="utf-8"))
+    }
+    assert cited and cited <= anchors, cited - anchors

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from responder.errors import ChannelError, SignInExpired, SignInRefused, TokenRefused
+from responder.errors import (
+    ChannelError,
+    NotSignedIn,
+    OAuthAppRefused,
+    SignInExpired,
+    SignInRefused,
+    SignInUnreadable,
+    TokenRefused,
+)
 
 Service = Literal["imap", "smtp", "telegram", "http"]
 
@@ -24,7 +32,7 @@ _SIGN_IN_HELP = {
     "microsoft365": "Microsoft 365 takes OAuth2 only (auth: oauth2, then `responder login`); "
     "see README#microsoft-365",
     "cpanel": "use the mailbox's full address and the password set in cPanel > Email "
-    "Accounts; see README#cpanel",
+    "Accounts; see README#cpanel-hosting",
 }
 
 
@@ -40,6 +48,7 @@ class Endpoint:
     key: str = ""  # the config section, relative to the channel: "imap", "smtp", ""
     provider: str = "generic"  # the channel's preset (config `provider`)
     config_file: str = "/etc/responder/config.yaml"
+    secret: str = ""  # the key the password is given by, relative to the channel
 
     @property
     def server(self) -> str:
@@ -79,12 +88,7 @@ def diagnose(exc: BaseException, at: Endpoint) -> Diagnosis:
     port_key = "api_url" if at.service == "telegram" else f"{section}port"
     cause = _root(exc)
     if isinstance(exc, SignInExpired):
-        return Diagnosis(
-            f"the sign-in for {at.account or at.channel} has expired or was revoked ({exc})",
-            f"run `responder login -c {at.config_file} {at.channel}` again",
-            "oauth2",
-            True,
-        )
+        return oauth_unusable(exc, at)
     if isinstance(exc, TokenRefused):
         return oauth_refused(at, str(exc).rpartition(": ")[2]).diagnosis
     if isinstance(exc, SignInRefused):
@@ -93,10 +97,18 @@ def diagnose(exc: BaseException, at: Endpoint) -> Diagnosis:
             remedy = "check token_file: copy the token BotFather gave (or /revoke for a new one)"
             key = "token_file"
         else:
-            key = "password_file" if at.provider != "generic" else f"{section}password_file"
+            key = at.secret or f"{section}password_file"
             remedy = _SIGN_IN_HELP.get(at.provider, f"check {key} and {section}username")
         who = f" for {at.account}" if at.account else ""
         return Diagnosis(f"the {what}{who} was refused by {at.host}", remedy, key, True)
+    if isinstance(cause, socket.gaierror) and not name_unknown(cause):
+        return Diagnosis(
+            f"the {at.service.upper()} server name {at.host} could not be looked up: the DNS "
+            "resolver did not answer",
+            "check this machine's DNS (/etc/resolv.conf); responder keeps trying",
+            "",
+            False,
+        )
     if isinstance(cause, socket.gaierror):
         return Diagnosis(
             f"the {at.service.upper()} server name {at.host} cannot be found (DNS)",
@@ -112,13 +124,20 @@ def diagnose(exc: BaseException, at: Endpoint) -> Diagnosis:
             f"{section}host",
             True,
         )
-    if isinstance(cause, ssl.SSLError):
+    if isinstance(cause, ssl.SSLError) and cause.reason in _NOT_TLS:
         return Diagnosis(
             f"{at.server} does not speak TLS the way {section}security says",
             f"check {section}security and {section}port (IMAP: tls on 993; SMTP: tls on 465, "
             "starttls on 587)",
             f"{section}security",
             True,
+        )
+    if isinstance(cause, ssl.SSLError):  # cut off mid-handshake (EOF, reset): it passes
+        return Diagnosis(
+            f"the TLS connection to {at.server} was cut off ({cause.reason or cause})",
+            "",
+            "",
+            False,
         )
     if isinstance(cause, ConnectionRefusedError):
         return Diagnosis(
@@ -155,6 +174,8 @@ def folder_missing(
     problem = f'there is no folder "{folder}" in {at.account or at.channel} on {at.host}'
     if marked_sent is not None:
         remedy = f'the server marks "{marked_sent}" as the Sent folder: set {key}: "{marked_sent}"'
+        if key.endswith("sent_folder"):
+            remedy += " (or auto, which finds it)"
     elif similar:
         names = " or ".join(f'"{name}"' for name in similar)
         remedy = f"set {key} to the folder's exact name: {names}"
@@ -175,6 +196,25 @@ def oauth_refused(at: Endpoint, detail: str) -> Diagnosed:
         )
     problem = f"{at.host} refused the OAuth2 sign-in for {who} ({detail})"
     return Diagnosed(Diagnosis(problem, remedy, "oauth2", True))
+
+
+def oauth_unusable(exc: SignInExpired, at: Endpoint) -> Diagnosis:
+    """The OAuth2 sign-in saved for the mailbox cannot be used: what to do depends on why
+    (the texts of NotSignedIn, SignInUnreadable and OAuthAppRefused name channel and file)."""
+    login = f"responder login -c {at.config_file} {at.channel}"
+    if isinstance(exc, NotSignedIn):
+        return Diagnosis(str(exc), f"run `{login}` (it has not been signed in yet)", "oauth2", True)
+    if isinstance(exc, SignInUnreadable):
+        again = f", or run `sudo {login}` again" if exc.login_helps else ""
+        return Diagnosis(str(exc), exc.remedy + again, "oauth2", True)
+    if isinstance(exc, OAuthAppRefused):
+        return Diagnosis(str(exc), exc.remedy, "oauth2.client_id", True)
+    return Diagnosis(
+        f"the sign-in for {at.account or at.channel} has expired or was revoked ({exc})",
+        f"run `{login}` again",
+        "oauth2",
+        True,
+    )
 
 
 StaffGroupTrouble = Literal["unknown", "not_a_group", "not_member", "removed", "cannot_post"]
@@ -219,6 +259,24 @@ def cannot_listen(at: Endpoint, exc: OSError) -> Diagnosed:
     problem = f"cannot listen on {at.server}: {(exc.strerror or str(exc)).lower()}"
     remedy = "check http.host (an address of this machine) and http.port (below 1024 needs root)"
     return Diagnosed(Diagnosis(problem, remedy, "http.port", True))
+
+
+# OpenSSL's reasons when the other end does not speak TLS at all (a plain-text port, or
+# STARTTLS expected): the admin's security or port setting, not a passing fault.
+_NOT_TLS = frozenset(
+    {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"}
+)
+# getaddrinfo(3): the name does not exist. EAI_AGAIN (the resolver did not answer) passes.
+_NO_SUCH_NAME = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+)
+
+
+def name_unknown(exc: socket.gaierror) -> bool:
+    """Whether DNS said the name does not exist (a typo), not that it could not answer."""
+    return exc.errno in _NO_SUCH_NAME
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -7,21 +7,25 @@ import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
+from responder.channels import health
 from responder.channels.base import ChannelHealth, Inbox
 from responder.channels.diagnose import Endpoint, Service
 from responder.channels.health import Condition, utcnow, worst
 from responder.channels.imap import ImapIntake
 from responder.channels.imap_session import ImapSession
 from responder.channels.imap_watch import DoneFolderWatch
+from responder.channels.sign_in_gate import SignInGate
 from responder.channels.smtp import SmtpSender
 from responder.channels.smtp import probe as smtp_probe
-from responder.config import EmailChannelConfig
-from responder.errors import ChannelDown, SignInRefused
+from responder.config import EmailChannelConfig, SmtpConfig
+from responder.errors import ChannelDown, ChannelError, SignInRefused
 from responder.models import OutboundReply
+from responder.retry import backoff
 from responder.tasks import TaskGroup
 
 if TYPE_CHECKING:
     from responder.oauth import TokensFor
+    from responder.oauth.tokens import TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,9 @@ class EmailChannel:
         self._watching: list[asyncio.Task[None]] = []
         self._inbox: Inbox | None = None
         self._stopped = utcnow()
-        # The sending side counts as fine until a send or probe says otherwise.
-        self._smtp = Condition(self._endpoint("smtp"), state="connected")
+        # The sending side is "starting" until the sign-in start() makes answers.
+        self._smtp = Condition(self._endpoint("smtp"))
+        self._checking: asyncio.Task[None] | None = None
 
     def _smtp_pool(self) -> tuple[list[SmtpSender], asyncio.Queue[SmtpSender]]:
         """A small pool: while one connection waits for the server's answer, another sends."""
@@ -62,7 +67,14 @@ class EmailChannel:
         cfg = self.config.imap if service == "imap" else self.config.smtp
         account = cfg.username or ""
         return Endpoint(
-            self.name, service, cfg.host, cfg.port, account, service, self.config.provider
+            self.name,
+            service,
+            cfg.host,
+            cfg.port,
+            account,
+            service,
+            self.config.provider,
+            secret=self.config.password_key("imap" if service == "imap" else "smtp"),
         )
 
     @property
@@ -91,41 +103,87 @@ class EmailChannel:
             self._watchers.append(ImapIntake(self.name, imap, inbox, folder=imap.sent_folder))
         if imap.done_folder:
             self._watchers.append(DoneFolderWatch(self.name, imap, inbox, imap.done_folder))
+        gate = SignInGate()  # one sign-in for all of them while the password is refused
         for watcher in self._watchers:
             # The provider picks the remedy for a refused password (Gmail: an app password).
             watcher.condition.at = self._endpoint("imap")
             watcher.tokens = self._tokens
+            watcher.gate = gate
         self._watching = [
             self._tasks.spawn(w.run(), name=f"imap:{self.name}:{w.folder}") for w in self._watchers
         ]
+        check = self._check_smtp(self._smtp, self.config.smtp, self._tokens)
+        self._checking = self._tasks.spawn(check, name=f"smtp:{self.name}:check")
 
     async def send(self, reply: OutboundReply) -> None:
-        if isinstance(self._smtp.cause, SignInRefused):
-            # Until the probe (every few minutes) or a reload says the sign-in works again,
-            # a reply does not try the refused password once more: providers lock accounts
-            # that fail to sign in too often.
-            raise SignInRefused(f"SMTP sign-in refused earlier: {self._smtp.cause}")
-        senders = self._senders  # a reconfigure may swap the pool meanwhile
-        sender = await senders.get()
+        while True:
+            # The pool and the condition of these settings: a reconfigure may swap both
+            # meanwhile, and what the old pool's password meets says nothing of the new one.
+            smtp, senders = self._smtp, self._senders
+            if isinstance(smtp.cause, SignInRefused):
+                # Until the probe (every few minutes) or a reload says the sign-in works
+                # again, a reply does not try the refused password once more: providers lock
+                # accounts that fail to sign in too often.
+                raise SignInRefused(f"SMTP sign-in refused earlier: {smtp.cause}")
+            sender = await senders.get()
+            if senders is self._senders:
+                break
+            senders.put_nowait(sender)  # new settings came while it waited: send with them
         try:
-            await self._watched(sender.send(reply.envelope_from, reply.recipients, reply.message))
+            message = sender.send(reply.envelope_from, reply.recipients, reply.message)
+            await self._watched(smtp, message)
+        except SignInRefused as exc:
+            if senders is self._senders:
+                raise
+            # The settings it was refused with are gone: the server is asked again at the
+            # outbox's quick pace, not at the slow one of a password known to be wrong.
+            raise ChannelDown(f"refused with the settings replaced since: {exc}") from exc
         finally:
             senders.put_nowait(sender)
 
     async def probe(self) -> None:
         """Whether the SMTP server takes mail again (the outbox asks while it is down); on a
         connection of its own, so a probe never waits behind a send."""
-        await self._watched(smtp_probe(self.config.smtp, self._tokens))
+        await self._watched(self._smtp, smtp_probe(self.config.smtp, self._tokens))
 
-    async def _watched(self, attempt: Awaitable[None]) -> None:
-        """Run a send or probe; what it says of the server is the SMTP side's health (a
-        refusal naming one recipient says nothing of it)."""
+    @staticmethod
+    async def _watched(smtp: Condition, attempt: Awaitable[None]) -> None:
+        """Run a send or probe; what it says of the server is the health `smtp` of the
+        settings it ran with (a refusal naming one recipient says nothing of it)."""
         try:
             await attempt
         except ChannelDown as exc:
-            self._smtp.failed(exc)
+            smtp.failed(exc)
             raise
-        self._smtp.connected()
+        smtp.connected()
+
+    async def _check_smtp(
+        self, smtp: Condition, cfg: SmtpConfig, tokens: TokenSource | None
+    ) -> None:
+        """Sign in to the SMTP server at start, as probe() does, so a refused password shows
+        now and not at the first reply. A server out of reach is asked again (with backoff)
+        until it answers; a refused sign-in is not: while replies wait, the outbox's probe
+        tries it every few minutes, and a reload at once."""
+        attempt = 0
+        while smtp.state != "connected" and not isinstance(smtp.cause, SignInRefused):
+            try:
+                await smtp_probe(cfg, tokens)
+            except Exception as exc:
+                if not isinstance(exc, ChannelError | OSError):
+                    log.exception("channel %s: unexpected error probing SMTP", self.name)
+                problem = smtp.failed(exc)
+                if isinstance(exc, SignInRefused):
+                    return  # the composition root's ChannelWatch says it, with the remedy
+                attempt += 1
+                delay = health.SLOW_RETRY if problem.permanent else backoff(attempt, 1.0, 60.0)
+                # Said once; the health (status, /healthz) shows it until the server answers.
+                level = logging.WARNING if attempt == 1 else logging.DEBUG
+                log.log(level, "channel %s: %s; trying again in %.1fs", self.name, problem, delay)
+                await asyncio.sleep(delay)
+            else:
+                smtp.connected()
+                if attempt:
+                    log.info("channel %s: the SMTP server answers again", self.name)
 
     async def reconfigure(self, config: EmailChannelConfig) -> None:
         """New settings (a fixed password file, another server), without a restart."""
@@ -134,7 +192,8 @@ class EmailChannel:
         self.config = config
         self._tokens = self._tokens_for(config) if self._tokens_for is not None else None
         self._pool, self._senders = self._smtp_pool()
-        self._smtp = Condition(self._endpoint("smtp"), state="connected")
+        # A send still running on the old pool reports to the old condition (send()).
+        self._smtp = Condition(self._endpoint("smtp"))
         for sender in old:
             await sender.close()  # waits for a send in flight on it
         if self._inbox is not None:
@@ -144,6 +203,9 @@ class EmailChannel:
         watching, self._watching = self._watching, []
         if watching:
             self._stopped = utcnow()
+        if self._checking is not None:
+            watching.append(self._checking)
+            self._checking = None
         for task in watching:
             task.cancel()
         await asyncio.gather(*watching, return_exceptions=True)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from responder.channels.base import ChannelHealth
-from responder.channels.diagnose import Diagnosis, Endpoint, diagnose
+from responder.channels.diagnose import Diagnosis, Endpoint, diagnose, name_unknown
 from responder.errors import PermanentError
 from responder.yamlload import format_path
 
@@ -99,7 +99,9 @@ class Condition:
 def worst(parts: Sequence[tuple[Condition, bool]]) -> ChannelHealth:
     """The channel's health: its worst (condition, partial) part; the first among equals, so
     list the main connection first."""
-    part, partial = min(parts, key=lambda p: RANK.index(p[0].state))
+    # Among equals, a whole failure before a partial one: a broken SMTP sign-in must not hide
+    # behind a missing Sent folder.
+    part, partial = min(parts, key=lambda p: (RANK.index(p[0].state), p[1]))
     return part.health(partial and part.state != "connected")
 
 
@@ -109,7 +111,7 @@ def unknown_host(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, socket.gaierror):
-            return True
+            return name_unknown(current)
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False

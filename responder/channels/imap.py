@@ -19,8 +19,10 @@ from responder.channels.imap_fetch import (
     uid_ranges,
 )
 from responder.channels.imap_flags import FlagWatch
+from responder.channels.imap_folders import find_sent, list_folders, sent_not_found
 from responder.channels.imap_session import RESYNC_MARGIN, ImapSession, _code, _text
 from responder.config import ImapConfig
+from responder.config_presets import sent_name
 from responder.errors import TransientError
 from responder.membudget import byte_chunks
 from responder.models import Cursor, InboundMessage
@@ -51,7 +53,17 @@ class ImapIntake(ImapSession):
         folder = folder or config.folder
         super().__init__(channel, config, inbox, folder, clock)
         main = folder == config.folder
+        # Keyed by the folder as configured: `sent_folder: auto` by "auto", not by the folder
+        # it finds. The key is needed before the first sign-in (the first start is recorded
+        # under it), and the name found may change while the folder stays: Gmail and Outlook
+        # rename their Sent folder with the account's language, keeping its UIDVALIDITY and
+        # UIDs, so the cursor still holds. A different folder found has its own UIDVALIDITY,
+        # which _catch_up takes as a re-numbering; one seen to change while we run is
+        # re-read by time in any case, in case its UIDVALIDITY happens to be the same.
         self._key = channel if main else f"{channel}/{folder}"
+        self._auto = not main and folder == config.sent_folder == "auto"
+        self._found: str | None = None  # the folder `auto` found last
+        self._moved = False  # ... and it is not the one the cursor was set in
         # Backfill is for customers' mail. A Sent folder starts at the first start like the
         # inbox: a staff reply sent while we could not log in answered a customer whose mail
         # from that time we take too, so it must count.
@@ -80,6 +92,28 @@ class ImapIntake(ImapSession):
     async def _enable(self, client: aioimaplib.IMAP4) -> str:
         return await self._flags.enable(client) if self._flags else ""
 
+    async def _resolve_folder(self, client: aioimaplib.IMAP4) -> None:
+        """`sent_folder: auto`: the folder the server marks \\Sent (RFC 6154), else one with
+        a usual name, the provider's first; looked up at every sign-in."""
+        if not self._auto:
+            return
+        boxes = await list_folders(client, self.call)
+        first = sent_name(self.condition.at.provider)
+        found = find_sent(boxes, first)
+        if found is None:
+            raise sent_not_found(self.condition.at, boxes, first)
+        name, marked = found
+        if name != self._found:
+            how = "the server marks it \\Sent" if marked else "no folder is marked \\Sent"
+            log.info("channel %s: sent_folder auto is %r (%s)", self._label, name, how)
+            self._moved = self._moved or self._found is not None
+            self._found = name
+        self._folder = name
+
+    async def _missing_folder(self, client: aioimaplib.IMAP4) -> None:
+        if not self._auto:  # auto's folder was just listed: the next sign-in looks again
+            await super()._missing_folder(client)
+
     def _wakes(self, lines: Sequence[bytes]) -> bool:
         return super()._wakes(lines) or (self._flags is not None and self._flags.wakes(lines))
 
@@ -92,7 +126,7 @@ class ImapIntake(ImapSession):
     async def _catch_up(self, client: aioimaplib.IMAP4, validity: int, uidnext: int | None) -> None:
         """Set a cursor on the first run or after a UIDVALIDITY change; _sync does the rest."""
         stored = await self._inbox.cursor(self._key)
-        if stored is not None and stored[0].validity == validity:
+        if stored is not None and stored[0].validity == validity and not self._moved:
             return
         top = (uidnext - 1) if uidnext else max(await self.search(client, "ALL"), default=0)
         if stored is None:
@@ -103,6 +137,8 @@ class ImapIntake(ImapSession):
             # may have missed; Message-ID dedupe in the store skips what was answered before.
             since = stored[1] - RESYNC_MARGIN
             reason = f"UIDVALIDITY changed from {stored[0].validity} to {validity}"
+            if stored[0].validity == validity:  # another folder found by sent_folder auto
+                reason = f"now reading {self._folder}"
         log.info(
             "channel %s: %s; starting after UID %d%s",
             self._label,
@@ -120,6 +156,7 @@ class ImapIntake(ImapSession):
             # skips the rest.
             await self._fetch_and_deliver(client, validity, uids, since, move_cursor=False)
         await self._inbox.deliver(self._channel, [], Cursor(validity, top), self._key)
+        self._moved = False
 
     async def _first_run_since(self) -> datetime | None:
         """Where a first run's catch-up starts: at the first start (recorded before any login,

@@ -1,14 +1,24 @@
-"""IMAP folder names: as sent on the wire (quoted, modified UTF-7), as LIST shows them, and
-the folder the admin most likely meant when a watched one is missing."""
+"""IMAP folder names: as sent on the wire (quoted, modified UTF-7), as LIST shows them, the
+Sent folder `sent_folder: auto` finds, and the folder meant when a watched one is missing."""
 
 from __future__ import annotations
 
 import base64
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from responder.channels.diagnose import Diagnosed, Diagnosis, Endpoint
+from responder.errors import TransientError
+
+if TYPE_CHECKING:
+    import aioimaplib
+
+# `sent_folder: auto` on a server that marks no folder \Sent: the names mail programs give
+# it, tried in this order after the provider's own (config_presets), the first that exists.
+SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "INBOX.Sent", "Terkirim")
 # Sent folders' names in the languages our shops' mail programs use, for servers without
 # RFC 6154 special-use attributes.
 SENT_WORDS = re.compile(
@@ -84,6 +94,64 @@ def parse_list(lines: Sequence[object]) -> list[Mailbox]:
         attributes = frozenset(a.lower() for a in match.group("attrs").split())
         boxes.append(Mailbox(_decode(name), attributes))
     return boxes
+
+
+async def list_folders(
+    client: aioimaplib.IMAP4, call: Callable[[Awaitable[Any]], Awaitable[Any]]
+) -> list[Mailbox]:
+    """Every folder, with its special-use attributes. A server need not show those to a plain
+    LIST (RFC 6154 section 2; Gmail, Outlook and Dovecot do), so where it offers SPECIAL-USE
+    and LIST-EXTENDED they are asked for with RETURN (SPECIAL-USE) (RFC 6154 section 5)."""
+    pattern = '"*"'
+    if client.has_capability("SPECIAL-USE") and client.has_capability("LIST-EXTENDED"):
+        pattern += " RETURN (SPECIAL-USE)"
+    response = await call(client.list('""', pattern))
+    if response.result != "OK":
+        raise TransientError(f"LIST of the folders failed: {_text(response.lines)}")
+    return parse_list(response.lines)
+
+
+def find_sent(boxes: Sequence[Mailbox], first: str | None = None) -> tuple[str, bool] | None:
+    """Where `sent_folder: auto` points, and whether the server marks it \\Sent: the folder
+    it marks (RFC 6154), else the first of `first` and SENT_NAMES that exists."""
+    usable = [b for b in boxes if not {"\\noselect", "\\nonexistent"} & b.attributes]
+    for box in usable:
+        if "\\sent" in box.attributes:
+            return box.name, True
+    names = {box.name for box in usable}
+    found = [name for name in _sent_names(first) if name in names]
+    return (found[0], False) if found else None
+
+
+def sent_not_found(at: Endpoint, boxes: Sequence[Mailbox], first: str | None) -> Diagnosed:
+    """`sent_folder: auto` found nothing: what was looked for, and the names that look like
+    a Sent folder in the admin's language."""
+    tried = _sent_names(first)
+    names = ", ".join(f'"{name}"' for name in tried[:-1]) + f' or "{tried[-1]}"'
+    problem = (
+        f"found no Sent folder in {at.account or at.channel} on {at.host}: the server marks "
+        f"no folder as Sent, and none is named {names}"
+    )
+    key = "imap.sent_folder"
+    _, similar = meant("", key, boxes)
+    if similar:
+        shown = " or ".join(f'"{name}"' for name in similar)
+        remedy = f"set {key} to the exact name of the folder staff's sent mail is in: {shown}"
+    else:
+        remedy = (
+            "send one mail from your mail program (most make their Sent folder then), or set "
+            f"{key} to the exact name of the folder it keeps sent mail in"
+        )
+    return Diagnosed(Diagnosis(problem, remedy, key, True))
+
+
+def _sent_names(first: str | None) -> list[str]:
+    return list(dict.fromkeys((first, *SENT_NAMES) if first else SENT_NAMES))
+
+
+def _text(lines: Sequence[object]) -> str:
+    parts = [bytes(x).decode("utf-8", "replace") for x in lines if isinstance(x, bytes | bytearray)]
+    return " ".join(parts)[:200] or "no detail"
 
 
 def meant(folder: str, key: str, boxes: Sequence[Mailbox]) -> tuple[str | None, list[str]]:

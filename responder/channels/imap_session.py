@@ -19,6 +19,7 @@ from responder.channels.diagnose import Diagnosis, Endpoint, folder_missing
 from responder.channels.health import Condition
 from responder.channels.imap_fetch import Selected, search_uids, select_codes
 from responder.channels.imap_folders import meant, parse_list, wire
+from responder.channels.sign_in_gate import SignInGate
 from responder.config import ImapConfig
 from responder.errors import (
     ChannelError,
@@ -49,7 +50,8 @@ class ImapSession:
     wake-up (`_sync`); an IMAP connection can IDLE on one folder only (RFC 2177), so every
     watched folder gets its own session. Reconnects forever: with backoff after a passing
     fault, every health.SLOW_RETRY seconds after one only the admin can fix (a refused
-    password, a missing folder), which `condition` then reports as failed."""
+    password, a missing folder), which `condition` then reports as failed. While a sign-in
+    is refused, one connection of the channel tries for all of them (`gate`)."""
 
     # The channel's access tokens when imap.auth is oauth2; set by the channel (EmailChannel).
     tokens: TokenSource | None = None
@@ -72,6 +74,8 @@ class ImapSession:
         self._timeout = config.timeout.total_seconds()
         self._lost = asyncio.Event()
         self._client: aioimaplib.IMAP4 | None = None
+        # Shared by the channel's connections (EmailChannel): one signs in while refused.
+        self.gate = SignInGate()
         # The channel may say more about where this is set (its provider); see EmailChannel.
         self.condition = Condition(
             Endpoint(channel, "imap", config.host, config.port, config.username, "imap"),
@@ -92,6 +96,9 @@ class ImapSession:
         """Run before SELECT (extensions to ENABLE); returns extra SELECT parameters."""
         return ""
 
+    async def _resolve_folder(self, client: aioimaplib.IMAP4) -> None:
+        """Run before SELECT: settle which folder `folder` names (sent_folder: auto)."""
+
     async def _prepare(self, client: aioimaplib.IMAP4, selected: Selected) -> None:
         """Set cursors on the first run or after a UIDVALIDITY change."""
 
@@ -107,6 +114,7 @@ class ImapSession:
     async def run(self) -> None:
         attempt = 0
         while True:
+            await self._turn()
             try:
                 await self._session()
             except StorageUnavailable as exc:
@@ -130,6 +138,8 @@ class ImapSession:
                     log.exception("channel %s: unexpected error in IMAP intake", self._label)
                 was = self.state
                 problem = self.condition.failed(exc)
+                if isinstance(exc, SignInRefused):
+                    self.gate.refused(self, exc)
                 if problem.permanent:
                     # Said once (and hourly) by the composition root's ChannelWatch, with
                     # the config's key; each slow retry is detail.
@@ -144,6 +154,14 @@ class ImapSession:
                 await asyncio.sleep(delay)
             finally:
                 await self._close()
+
+    async def _turn(self) -> None:
+        """Wait while another connection of the channel signs in for all (see SignInGate);
+        meanwhile this one shows the refusal too, so the channel's health names it."""
+        while not self.gate.may_try(self):
+            if self.gate.refusal is not None:
+                self.condition.failed(self.gate.refusal)
+            await self.gate.outcome()
 
     async def call(self, awaitable: Awaitable[T], deadline: bool = True) -> T:
         """Every command fails fast when the connection is gone, and gets a deadline unless
@@ -192,11 +210,11 @@ class ImapSession:
             response = await self.call(client.login(cfg.username, password))
             if response.result != "OK":
                 text = _text(response.lines)
-                # RFC 5530 response codes: only wrong credentials (or an account that may not
-                # log in) are the admin's to fix; UNAVAILABLE, LIMIT and the like pass.
-                error = SignInRefused if _code(text) in _PERMANENT_LOGIN else TransientError
+                error = TransientError if passing_refusal(text) else SignInRefused
                 raise error(f"login refused for {cfg.username}: {text}")
+        self.gate.passed()  # the connections waiting for a sign-in that works go now
         params = await self._enable(client)
+        await self._resolve_folder(client)
         # Quoted and in modified UTF-7 (RFC 3501 5.1.3): "Sent Items", "[Gmail]/Sent Mail".
         response = await self.call(client.select(f"{wire(self._folder)}{params}"))
         if response.result != "OK":
@@ -302,7 +320,15 @@ class ImapSession:
             transport.close()
 
 
-_PERMANENT_LOGIN = frozenset({"AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED"})
+# RFC 5530 codes of a sign-in refused for a passing reason. Any other NO to LOGIN is the
+# credentials' to fix, with another code or none at all: Microsoft 365 and many servers
+# answer a wrong password with a bare "NO LOGIN failed."
+_PASSING_LOGIN = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG", "CONTACTADMIN"})
+
+
+def passing_refusal(text: str) -> bool:
+    """Whether a refused LOGIN says to try again later rather than to fix the password."""
+    return _code(text) in _PASSING_LOGIN
 
 
 def _code(text: str) -> str:

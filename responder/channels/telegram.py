@@ -42,6 +42,9 @@ ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query"
 OFFSET_TRUSTED_FOR = timedelta(days=6)
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 MEMBERSHIP_TTL = 300.0
+# What the Bot object holds (its token, base URL, and its connections' timeouts): a change to
+# any of these needs a new bot; any other setting is taken in place.
+_HELD_BY_BOT = ("token", "api_url", "timeout", "poll_timeout")
 
 
 class TelegramChannel:
@@ -54,8 +57,9 @@ class TelegramChannel:
         self._task: asyncio.Task[None] | None = None
         self._inbox: Inbox | None = None
 
-    def _build(self, config: TelegramChannelConfig) -> None:
-        """The bot and what speaks through it, for these settings."""
+    def _build(self, config: TelegramChannelConfig, schedule: SendSchedule | None = None) -> None:
+        """The bot and what speaks through it, for these settings; `schedule`: the send
+        slots booked so far, kept when the bot is the same one (same token, same limits)."""
         self.config = config
         api = urlsplit(config.api_url)
         port = api.port or (443 if api.scheme == "https" else 80)
@@ -84,15 +88,9 @@ class TelegramChannel:
                 connection_pool_size=1, read_timeout=poll + timeout, connect_timeout=timeout
             ),
         )
-        limits = config.limits
-        schedule = SendSchedule(
-            Limits(
-                limits.per_chat_interval.total_seconds(),
-                limits.global_per_second,
-                limits.group_per_minute,
-            )
-        )
-        self._sender = Sender(self.name, self._bot, schedule, config.staff_chat_id)
+        self._schedule = schedule or _schedule(config)
+        self._sender = Sender(self.name, self._bot, self._schedule, config.staff_chat_id)
+        self._sends = InFlight()  # through this bot
         self._members: dict[int, tuple[bool, float]] = {}
 
     @property
@@ -113,8 +111,13 @@ class TelegramChannel:
         self._task = self._tasks.spawn(self._run(inbox), name=f"telegram:{self.name}")
 
     async def send(self, reply: OutboundReply) -> Delivered:
-        await self._ready()
-        return await self._sender.send(reply)
+        # This bot's, even if a reconfigure replaces it meanwhile: it is closed only once
+        # the sends under way through it are done.
+        bot, sender, sends = self._bot, self._sender, self._sends
+        async with sends:
+            self._refused()
+            await sender.guard(bot.initialize(), chat=None)
+            return await sender.send(reply)
 
     async def probe(self) -> None:
         """Whether the Bot API answers again (getMe); the outbox asks while it is down."""
@@ -126,11 +129,33 @@ class TelegramChannel:
             raise SignInRefused("Telegram refused the bot token") from None  # its text has it
 
     async def reconfigure(self, config: TelegramChannelConfig) -> None:
-        """New settings (a new token, another Bot API server), without a restart."""
-        await self._stop_polling()
-        await self._close()
-        self._build(config)
-        if self._inbox is not None:
+        """New settings without a restart. The bot is replaced only when what it holds
+        changed (the token, the Bot API's address, the timeouts of its connections), and
+        closed once the sends under way through it are done: closing it under one could
+        lose Telegram's answer to a message it took, and the retry would send it twice.
+        Other settings are swapped in place, keeping the send schedule (Telegram counts
+        per bot) and the connections."""
+        old = self.config
+        if any(getattr(old, key) != getattr(config, key) for key in _HELD_BY_BOT):
+            await self._stop_polling()
+            bot, redact, sends = self._bot, self._redact, self._sends
+            same = config.token == old.token and config.limits == old.limits
+            self._build(config, self._schedule if same else None)
+            if self._inbox is not None:
+                await self.start(self._inbox)
+            await sends.idle()
+            await self._close(bot, redact)
+            return
+        self.config = config
+        regroup = config.staff_chat_id != old.staff_chat_id or config.limits != old.limits
+        if config.limits != old.limits:
+            self._schedule = _schedule(config)
+        if regroup:
+            self._sender = Sender(self.name, self._bot, self._schedule, config.staff_chat_id)
+            self._members = {}
+        # A failed bot is tried again at once; a new staff group is looked up (its topics).
+        if (regroup or self._condition.state == "failed") and self._inbox is not None:
+            await self._stop_polling()
             await self.start(self._inbox)
 
     async def stop(self) -> None:
@@ -142,7 +167,7 @@ class TelegramChannel:
             await self._stop_polling()
             self._condition.stopped()
             return
-        await self._close()
+        await self._close(self._bot, self._redact)
 
     async def _stop_polling(self) -> None:
         task, self._task = self._task, None
@@ -150,20 +175,17 @@ class TelegramChannel:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    async def _close(self) -> None:
-        await self._bot.shutdown()
+    @staticmethod
+    async def _close(bot: Bot, redact: SecretFilter) -> None:
+        await bot.shutdown()
         for name in URL_LOGGERS:
-            logging.getLogger(name).removeFilter(self._redact)
+            logging.getLogger(name).removeFilter(redact)
 
     def _refused(self) -> None:
         """Replies wait (not parked) while the token is refused, without asking Telegram
         again: only the polling loop's slow retry and a reload do."""
         if isinstance(self._condition.cause, SignInRefused):
             raise SignInRefused("Telegram refused the bot token; replies wait for a good one")
-
-    async def _ready(self) -> None:
-        self._refused()
-        await self._sender.guard(self._bot.initialize(), chat=None)
 
     async def _run(self, inbox: Inbox) -> None:
         attempt = 0
@@ -260,6 +282,38 @@ class TelegramChannel:
         is_member = member.status in MEMBER_STATUSES or bool(getattr(member, "is_member", False))
         self._members[user] = (is_member, loop.time() + MEMBERSHIP_TTL)
         return is_member
+
+
+class InFlight:
+    """The sends under way through one bot (`async with`), so it is closed after them."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    async def __aenter__(self) -> None:
+        self._count += 1
+        self._none.clear()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._count -= 1
+        if not self._count:
+            self._none.set()
+
+    async def idle(self) -> None:
+        await self._none.wait()
+
+
+def _schedule(config: TelegramChannelConfig) -> SendSchedule:
+    limits = config.limits
+    return SendSchedule(
+        Limits(
+            limits.per_chat_interval.total_seconds(),
+            limits.global_per_second,
+            limits.group_per_minute,
+        )
+    )
 
 
 def _encode(update: dict[str, object]) -> bytes:

@@ -51,14 +51,25 @@ class Dovecot(MailboxHelpers):
     """
 
     def __init__(
-        self, base_dir: Path, users: Mapping[str, str], *, oauth2_introspection: str | None = None
+        self,
+        base_dir: Path,
+        users: Mapping[str, str],
+        *,
+        oauth2_introspection: str | None = None,
+        sent_folder: str | None = "Sent",
     ) -> None:
         """`oauth2_introspection`: also take XOAUTH2/OAUTHBEARER sign-ins, each bearer token
-        checked at this RFC 7662 URL (Dovecot's oauth2 passdb); passwords keep working."""
+        checked at this RFC 7662 URL (Dovecot's oauth2 passdb); passwords keep working.
+        `sent_folder`: the folder LIST marks \\Sent (RFC 6154) once it is created, as a
+        localised Gmail's "[Gmail]/Terkirim"; None marks no folder, as servers without
+        SPECIAL-USE do."""
         self.base_dir = Path(base_dir).resolve()
         self.oauth2_introspection = oauth2_introspection
+        self.sent_folder = sent_folder
         if _UNSAFE_PATH.search(str(self.base_dir)):
             raise DovecotError(f"base_dir must not contain spaces, %, quotes, # or : : {base_dir}")
+        if sent_folder is not None and any(c in sent_folder for c in '"\\\r\n'):
+            raise DovecotError(f"unsupported sent_folder {sent_folder!r}")
         for user, password in users.items():
             if (
                 not user
@@ -156,12 +167,18 @@ class Dovecot(MailboxHelpers):
     def kick(self, user: str) -> None:
         """Drop every connection of `user` (`doveadm kick`), as a server does when a session
         ends under a client: an expired token, an admin's action."""
+        self._doveadm("kick", user.lower())
+
+    def set_uidvalidity(self, user: str, folder: str, value: int) -> None:
+        """Give `folder` this UIDVALIDITY (`doveadm mailbox update`). Dovecot gives each
+        folder of a user its own, but RFC 3501 2.3.1.1 asks that only per name: another
+        server may give two folders the same one."""
+        self._doveadm("mailbox", "update", "-u", user.lower(), "--uid-validity", str(value), folder)
+
+    def _doveadm(self, *args: str) -> None:
         doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
         subprocess.run(
-            [doveadm, "-c", str(self.conf_path), "kick", user.lower()],
-            check=True,
-            capture_output=True,
-            timeout=10,
+            [doveadm, "-c", str(self.conf_path), *args], check=True, capture_output=True, timeout=10
         )
 
     def log_tail(self, lines: int = 40) -> str:
@@ -247,6 +264,7 @@ class Dovecot(MailboxHelpers):
                 mail_gid=mail_gid,
                 home=home,
                 oauth2=oauth2,
+                sent_folder=self.sent_folder,
             )
         )
 

@@ -35,6 +35,7 @@ def render_config(
     mail_gid: int,
     home: str,
     oauth2: Path | None = None,
+    sent_folder: str | None = "Sent",
 ) -> str:
     # With oauth2 (the args file of an oauth2 passdb), XOAUTH2 and OAUTHBEARER sign in with a
     # bearer token Dovecot checks at the token-introspection URL; passwords still work for
@@ -48,6 +49,8 @@ def render_config(
         if oauth2
         else ""
     )
+    # The folder marked \Sent (RFC 6154 SPECIAL-USE) once it exists; None marks none.
+    sent = f'  mailbox "{sent_folder}" {{\n    special_use = \\Sent\n  }}\n' if sent_folder else ""
     return f"""\
 # Throwaway config written by responder.devservers; nothing from /etc/dovecot is used.
 base_dir = {run_dir}
@@ -79,10 +82,7 @@ namespace inbox {{
   mailbox Junk {{
     special_use = \\Junk
   }}
-  mailbox Sent {{
-    special_use = \\Sent
-  }}
-  mailbox Trash {{
+{sent}  mailbox Trash {{
     special_use = \\Trash
   }}
 }}

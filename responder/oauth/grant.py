@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from responder.errors import NotSignedIn, SignInUnreadable
 
 FORMAT = 1
 # (mtime in ns, inode, size): changes whenever the file is replaced, by us or by `login`.
@@ -16,7 +19,7 @@ Signature = tuple[int, int, int]
 
 
 class GrantUnreadable(Exception):
-    """The file is missing, unreadable or not ours; the text says which, for the admin."""
+    """The file is damaged or not ours; the text says which, for the admin."""
 
 
 @dataclass(frozen=True)
@@ -38,21 +41,26 @@ class Grant:
 
 
 def signature(path: Path) -> Signature | None:
-    """The file's identity now, or None if there is no file."""
+    """The file's identity now, or None if there is no file (or it may not be looked at:
+    reading it then says why)."""
     try:
         st = path.stat()
-    except FileNotFoundError:
+    except OSError:
         return None
     return (st.st_mtime_ns, st.st_ino, st.st_size)
 
 
 def read_grant(path: Path) -> tuple[Grant, Signature]:
+    """The grant `responder login` saved (state_dir/oauth/<channel>.json). Raises NotSignedIn,
+    SignInUnreadable (this user may not read it), or GrantUnreadable (damaged, not ours)."""
     try:
         with path.open("rb") as f:
             st = os.fstat(f.fileno())
             data = json.loads(f.read())
     except FileNotFoundError:
-        raise GrantUnreadable(f"no sign-in saved yet at {path}") from None
+        raise NotSignedIn(path.stem, path) from None
+    except PermissionError as exc:
+        raise unreadable(path, exc) from None
     except OSError as exc:
         raise GrantUnreadable(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}") from None
     except ValueError:
@@ -64,6 +72,41 @@ def read_grant(path: Path) -> tuple[Grant, Signature]:
     except (AttributeError, KeyError, TypeError, ValueError):
         raise GrantUnreadable(f"{path} is not a sign-in this version can read") from None
     return grant, (st.st_mtime_ns, st.st_ino, st.st_size)
+
+
+def unreadable(path: Path, exc: OSError) -> SignInUnreadable:
+    """This process's user may not read `path` (state_dir/oauth/<channel>.json): who should
+    own it. The daemon owns its state folder (systemd's StateDirectory=), and `responder login`
+    run as root hands the file to that owner; a file copied or saved another way may not."""
+    state_dir = path.parent.parent
+    me = os.geteuid()
+    try:
+        owner = state_dir.stat().st_uid
+    except OSError:
+        owner = me
+    message = (
+        f"user {user_name(me)} cannot read the saved sign-in {path} "
+        f"({(exc.strerror or str(exc)).lower()})"
+    )
+    if owner not in (me, 0):
+        # Another user runs this (`check --connect` without sudo): the file is the service's.
+        remedy = (
+            f"the saved sign-in belongs to {user_name(owner)}, the owner of {state_dir}: "
+            f"run this as root (sudo) or as {user_name(owner)}"
+        )
+        return SignInUnreadable(message, remedy, login_helps=False)
+    remedy = (
+        f"`responder login` run as root hands the file to the owner of {state_dir}; give it "
+        f"to {user_name(me)} with `sudo chown -R {user_name(me)}: {path.parent}`"
+    )
+    return SignInUnreadable(message, remedy, login_helps=owner != 0)
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a DynamicUser uid seen from outside the service while it is stopped
+        return f"uid {uid}"
 
 
 def write_grant(path: Path, grant: Grant, owner: tuple[int, int] | None = None) -> Signature:

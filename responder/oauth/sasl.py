@@ -16,13 +16,29 @@ from typing import Any
 import aioimaplib
 import aiosmtplib
 
-from responder.errors import ChannelDown, PermanentError, TokenRefused, TransientError
+from responder.channels.diagnose import Diagnosed, Diagnosis
+from responder.errors import ChannelDown, TokenRefused, TransientError
 from responder.oauth.tokens import TokenSource
 
 Call = Callable[[Awaitable[Any]], Awaitable[Any]]
 
 # RFC 5530 codes of a refusal that is not about the token: try again later as it is.
 _PASSING_IMAP = frozenset({"UNAVAILABLE", "LIMIT", "INUSE", "SERVERBUG"})
+
+
+class CannotTry(Diagnosed, ChannelDown):
+    """XOAUTH2 cannot even be tried (the server does not offer it): only the admin can fix
+    that (the diagnosis is permanent, so the channel is failed), yet the replies waiting are
+    not at fault, so they wait for the channel (ChannelDown) rather than being parked."""
+
+
+def _unoffered(server: str, section: str) -> CannotTry:
+    problem = f"{server} does not offer OAuth2 sign-in (XOAUTH2)"
+    remedy = (
+        f"check {section}.host (your provider's {section.upper()} server), or sign in with a "
+        f"password: {section}.auth: password and {section}.password_file"
+    )
+    return CannotTry(Diagnosis(problem, remedy, f"{section}.auth", True))
 
 
 def _blob(user: str, token: str) -> str:
@@ -73,12 +89,11 @@ async def imap_xoauth2(
     client: aioimaplib.IMAP4, user: str, tokens: TokenSource | None, call: Call, server: str
 ) -> None:
     """Sign in; a refused token is renewed and tried once more. Raises TokenRefused when the
-    server refuses the renewed token too, SignInExpired when the grant is gone."""
+    server refuses the renewed token too, SignInExpired when the saved sign-in cannot be used,
+    CannotTry when the server does not offer XOAUTH2."""
     tokens = _wired(tokens)
     if not client.has_capability("AUTH=XOAUTH2"):
-        raise PermanentError(
-            f"{server} does not offer XOAUTH2 sign-in: use imap.auth: password for this server"
-        )
+        raise _unoffered(server, "imap")
     token = await tokens.token()
     for attempt in (1, 2):
         response = await call(_authenticate(client, user, token))
@@ -101,9 +116,7 @@ async def smtp_xoauth2(
     if client.is_ehlo_or_helo_needed:
         await client.ehlo()
     if "xoauth2" not in client.server_auth_methods:
-        raise PermanentError(
-            f"{server} does not offer XOAUTH2 sign-in: use smtp.auth: password for this server"
-        )
+        raise _unoffered(server, "smtp")
     token = await tokens.token()
     for attempt in (1, 2):
         try:
@@ -120,7 +133,9 @@ async def smtp_xoauth2(
 
 def _wired(tokens: TokenSource | None) -> TokenSource:
     if tokens is None:  # a composition root that built the channel without token sources
-        raise PermanentError("auth: oauth2, but no OAuth2 sign-in was set up for this channel")
+        problem = "auth: oauth2, but responder set up no OAuth2 sign-in for this channel"
+        remedy = "this is a fault in responder, not in your settings: please report it"
+        raise CannotTry(Diagnosis(problem, remedy, "", True))
     return tokens
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from responder.config_oauth import OAuth2Config
-from responder.errors import ChannelDown, SignInExpired
+from responder.errors import ChannelDown, OAuthAppRefused, SignInExpired
 from responder.oauth.endpoint import TokenRefused, Unreachable, host_of, post_form
 from responder.oauth.grant import Grant, GrantUnreadable, Signature, read_grant, signature
 from responder.oauth.grant import write_grant as _write
@@ -28,6 +28,18 @@ ATTEMPTS = 3
 # Errors a sign-in service gives while the grant is still good (RFC 6749 5.2 has none;
 # RFC 8628 3.5 and providers' own docs name these).
 _PASSING = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
+# Errors about the app, not the grant (RFC 6749 5.2): its client_id or secret is wrong, it may
+# not use refresh tokens, or the request it sends is malformed (Google's "client_secret is
+# missing" is invalid_request). An answer with no OAuth2 error at all (HTTP 400 or 404 with an
+# HTML page) comes from a wrong token_url. A new sign-in fixes none of these.
+_APP = frozenset(
+    {"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_request"}
+)
+_REGISTRATION = {
+    "google": "the Desktop app client in Google Cloud console > APIs & Services > Credentials",
+    "microsoft": "the app in Microsoft Entra admin center > App registrations (Authentication: "
+    "Allow public client flows: Yes)",
+}
 
 
 class TokenSource:
@@ -56,7 +68,8 @@ class TokenSource:
 
     async def token(self) -> str:
         """An access token with more than the margin left; refreshed first if needed.
-        Raises SignInExpired (sign in again) or ChannelDown (the service is out of reach)."""
+        Raises SignInExpired (sign in again; its subclasses: never signed in, the file not
+        readable, the app refused) or ChannelDown (the service is out of reach)."""
         async with self._lock:
             grant = await self._current()
             if self._fresh(grant):
@@ -83,6 +96,9 @@ class TokenSource:
         if self._grant is None or seen != self._seen:
             try:
                 grant, self._seen = await asyncio.to_thread(read_grant, self.path)
+            except SignInExpired:  # none saved, or this user may not read it
+                self._grant = None
+                raise
             except GrantUnreadable as exc:
                 self._grant = None
                 raise SignInExpired(str(exc)) from None
@@ -155,6 +171,8 @@ class TokenSource:
             try:
                 return await asyncio.to_thread(post_form, url, form)
             except TokenRefused as exc:
+                if exc.error in _APP or exc.error.startswith("HTTP "):
+                    raise self._app_refused(url, exc) from None
                 if exc.error not in _PASSING:
                     raise SignInExpired(f"{host_of(url)} answered {exc}") from None
                 trouble: Exception = exc
@@ -164,6 +182,21 @@ class TokenSource:
                 await asyncio.sleep(backoff(attempt, base=1.0, cap=8.0))
         # Not chained to the OSError beneath: that would read as the mail server's own fault.
         raise ChannelDown(f"cannot reach the sign-in service to renew the token ({trouble})")
+
+    def _app_refused(self, url: str, exc: TokenRefused) -> OAuthAppRefused:
+        """The app's settings are wrong, not the grant: say where they are set."""
+        oauth = self._oauth
+        secret = "client_secret_env" if oauth.client_secret_env else "client_secret_file"
+        keys = ["client_id", "tenant" if oauth.provider == "microsoft" else secret]
+        if oauth.token_url is not None:
+            keys.append("token_url")
+        where = _REGISTRATION.get(oauth.provider, "the app registration at your sign-in service")
+        return OAuthAppRefused(
+            f"the sign-in service {host_of(url)} refused the app that signs in {self.channel} "
+            f"(oauth2.client_id {oauth.client_id}): {exc}",
+            f"check oauth2.{', '.join(keys[:-1])} and {keys[-1]} against {where}; signing in "
+            "again does not help",
+        )
 
 
 def _seconds(value: object) -> float:

@@ -45,8 +45,14 @@ async def _check_all(config: Config, config_file: str, out: TextIO) -> bool:
     tasks = [asyncio.ensure_future(check) for check in checks]
     lines: list[Line] = []
     try:
+        me = asyncio.current_task()
         for task in tasks:
-            for line in await task:
+            found = await task
+            if me is not None and me.cancelling():
+                # Ctrl-C: a check that took its cancellation for a server's silence must not
+                # be printed as one.
+                raise asyncio.CancelledError
+            for line in found:
                 print(line, file=out, flush=True)
                 lines.append(line)
     finally:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from responder.channels.diagnose import Diagnosed, Diagnosis, Endpoint, diagnose
+from responder.channels.diagnose import Endpoint, diagnose
 from responder.config import Config, EmailChannelConfig
 from responder.config_oauth import token_file
+from responder.errors import NotSignedIn
 
 if TYPE_CHECKING:
     from responder.oauth.tokens import TokenSource
@@ -97,12 +98,15 @@ class SignIns:
                 "the OAuth2 sign-in cannot be checked yet: this installation of responder "
                 "cannot get OAuth2 tokens"
             ) from None
+        from responder.oauth.grant import unreadable
+
         path = token_file(self._config.state_dir, channel.name)
-        owner = await asyncio.to_thread(_owner, path)
-        if owner is None:
-            login = f"responder login -c {self._config_file} {channel.name}"
-            problem = f"{channel.name} has not been signed in with OAuth2 yet (no {path})"
-            raise Diagnosed(Diagnosis(problem, f"run `{login}`", "oauth2", True))
+        try:
+            owner = await asyncio.to_thread(_owner, path)
+        except FileNotFoundError:
+            raise NotSignedIn(channel.name, path) from None
+        except PermissionError as exc:  # there, but its folder may not be looked into
+            raise unreadable(path, exc) from None
         self._owners.setdefault(path, owner)
         source = self._sources.get(channel.name) or token_source(channel, self._config.state_dir)
         assert source is not None  # the channel signs in with OAuth2
@@ -116,15 +120,12 @@ class SignIns:
             await asyncio.to_thread(_give_back, path, owner)
 
 
-def _owner(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
+def _owner(path: Path) -> tuple[int, int]:
+    st = path.stat()
     return st.st_uid, st.st_gid
 
 
 def _give_back(path: Path, owner: tuple[int, int]) -> None:
-    if _owner(path) not in (None, owner):
-        with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):
+        if _owner(path) != owner:
             os.chown(path, *owner)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import ssl
 from collections.abc import Awaitable, Iterator
 from typing import Any
@@ -20,14 +19,20 @@ from responder.channels.diagnose import (
     folder_missing,
     oauth_refused,
 )
-from responder.channels.imap_folders import meant, parse_list, wire
+from responder.channels.imap_folders import (
+    find_sent,
+    list_folders,
+    meant,
+    parse_list,
+    sent_not_found,
+    wire,
+)
+from responder.channels.imap_session import passing_refusal
 from responder.config import EmailChannelConfig
+from responder.config_presets import sent_name
 from responder.errors import ChannelError, SignInExpired, SignInRefused
 from responder.ops.connect_base import Line, NotCheckable, SignIn, SignIns, failed, passed
 
-# RFC 5530 codes for a sign-in refused for a passing reason; any other refusal is the
-# credentials' (servers that give no code mean those too).
-_PASSING = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG", "CONTACTADMIN"})
 _SECURITY = {"tls": "over TLS", "starttls": "with STARTTLS", "none": "without encryption"}
 
 
@@ -42,6 +47,7 @@ def _endpoint(channel: EmailChannelConfig, service: str, config_file: str) -> En
         service,
         channel.provider,
         config_file,
+        channel.password_key("imap" if service == "imap" else "smtp"),
     )
 
 
@@ -72,19 +78,23 @@ async def check_imap(
             client = aioimaplib.IMAP4(cfg.host, cfg.port, timeout=timeout, ssl_context=context)
             await client.wait_hello_from_server()
             await _imap_sign_in(client, credentials, at)
+            sent, found_by, unfound = cfg.sent_folder, "", None
+            if sent == "auto":
+                sent, found_by, unfound = await _find_sent(client, channel, at, who)
             watched = {"imap.folder": cfg.folder}
-            watched |= {"imap.sent_folder": cfg.sent_folder} if cfg.sent_folder else {}
+            watched |= {"imap.sent_folder": sent} if sent else {}
             watched |= {"imap.done_folder": cfg.done_folder} if cfg.done_folder else {}
             opened, closed = [], []
             for key, folder in watched.items():
                 response = await client.examine(wire(folder))
                 if response.result == "OK":
-                    opened.append(folder)
+                    opened.append(folder + found_by if key == "imap.sent_folder" else folder)
                 else:
                     closed.append((key, folder, _text(response.lines)))
             how = " with OAuth2" if credentials.oauth else ""
             done = f"; {_join(opened)} open" if opened else ""
             lines.append(passed(who, f"signed in to {at.server} as {cfg.username}{how}{done}"))
+            lines += [unfound] if unfound else []
             if closed:
                 boxes = parse_list((await client.list('""', '"*"')).lines)
                 for key, folder, text in closed:
@@ -107,6 +117,20 @@ async def check_imap(
     return lines
 
 
+async def _find_sent(
+    client: aioimaplib.IMAP4, channel: EmailChannelConfig, at: Endpoint, who: str
+) -> tuple[str | None, str, Line | None]:
+    """Where `sent_folder: auto` points, found as the daemon finds it (channels/imap.py),
+    and how it was found; or the failed line saying what was looked for."""
+    boxes = await list_folders(client, _as_is)
+    first = sent_name(channel.provider)
+    found = find_sent(boxes, first)
+    if found is None:
+        return None, "", failed(who, sent_not_found(at, boxes, first), at)
+    name, marked = found
+    return name, " (auto: marked \\Sent)" if marked else " (auto: by its name)", None
+
+
 async def _imap_sign_in(client: aioimaplib.IMAP4, credentials: SignIn, at: Endpoint) -> None:
     if credentials.tokens is not None:
         from responder.oauth.sasl import imap_xoauth2
@@ -117,8 +141,7 @@ async def _imap_sign_in(client: aioimaplib.IMAP4, credentials: SignIn, at: Endpo
     response = await client.login(credentials.user, credentials.password)
     if response.result != "OK":
         text = _text(response.lines)
-        code = re.search(r"\[([A-Z-]+)", text)
-        if code is not None and code.group(1) in _PASSING:
+        if passing_refusal(text):
             raise ChannelError(f"the server cannot sign you in right now ({text})")
         raise SignInRefused(text)
 
