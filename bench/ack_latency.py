@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.workdir import work_dir
-from responder.devservers import Dovecot, DovecotError, Received, RecordingSMTPServer
-from responder.devservers.dovecot import find_dovecot
+from responder.testing import Dovecot, DovecotError, Received, RecordingSMTPServer
+from responder.testing.dovecot import find_dovecot
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-secret"

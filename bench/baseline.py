@@ -15,7 +15,7 @@ from pathlib import Path
 import aioimaplib
 import aiosmtplib
 
-from responder.channels.imap_fetch import fetch_records, search_uids, uid_ranges
+from responder.channels.email.imap_fetch import fetch_records, search_uids, uid_ranges
 
 FETCH_CHUNK = 100
 TIMEOUT = 30.0

@@ -28,7 +28,7 @@ from bench.ack_latency import (
     wait_for_recipients,
 )
 from bench.workdir import work_dir
-from responder.devservers import Dovecot, DovecotError, RecordingSMTPServer
+from responder.testing import Dovecot, DovecotError, RecordingSMTPServer
 
 KB = 1024
 MB = 1024 * 1024

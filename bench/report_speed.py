@@ -436,8 +436,8 @@ def phases(config: Path, first: date, last: date) -> dict[str, float]:
     """The CLI's steps in this process, each timed: where the end-to-end time goes."""
     began = time.perf_counter()
     from responder.config import load_config
-    from responder.config_calendar import build_calendar
-    from responder.config_sla import build_policies
+    from responder.config.calendar import build_calendar
+    from responder.config.sla import build_policies
     from responder.report.figures import compute
     from responder.report.html import render_html
     from responder.report.load import read_report_data

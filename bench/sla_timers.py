@@ -27,15 +27,16 @@ from sqlalchemy.engine import make_url
 
 from bench.ack_latency import percentile, progress
 from bench.workdir import work_dir
+from responder.common.tasks import TaskGroup
 from responder.config import load_config_text
+from responder.core.settings import Settings
+from responder.core.settings_build import build_settings
+from responder.domain.models import OutboundReply
 from responder.errors import ResponderError
-from responder.models import OutboundReply
-from responder.settings import Settings, build_settings
-from responder.sla.service import CHUNK, SlaService
-from responder.sla.wakeups import WINDOW, Wakeups
+from responder.services.sla.service import CHUNK, SlaService
+from responder.services.sla.wakeups import WINDOW, Wakeups
 from responder.storage import schema, timers
 from responder.storage.store import Store, utcnow
-from responder.tasks import TaskGroup
 
 TARGET_START_SECONDS = 5.0
 TARGET_LATENESS_SECONDS = 1.0  # p99 of (fire time - due time)

@@ -21,8 +21,8 @@ import httpx
 
 from bench.ack_latency import percentile, progress
 from bench.workdir import work_dir
-from responder.devservers import TelegramStandIn
-from responder.devservers.telegram_api import SentMessage
+from responder.testing import TelegramStandIn
+from responder.testing.telegram_api import SentMessage
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH-token-for-responder-bench"

@@ -17,9 +17,9 @@ from responder.errors import ConfigError, ConfigProblem, NoChannelWorks, Respond
 if TYPE_CHECKING:
     # Imported when a command needs it: `--version` and `check` should not pay for the
     # channels, storage and IMAP client.
-    from responder.app import App
-    from responder.logs import LogFormat
-    from responder.notify import Notifier
+    from responder.app.daemon import App
+    from responder.app.logs import LogFormat
+    from responder.app.notify import Notifier
 
 EX_OK = 0
 EX_FAILURE = 1
@@ -142,8 +142,8 @@ def _ops_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def setup_logging(level: str, fmt: LogFormat = "text") -> None:
-    """See responder.logs; imported on use, as `--version` need not pay for it."""
-    from responder import logs
+    """See responder.app.logs; imported on use, as `--version` need not pay for it."""
+    from responder.app import logs
 
     logs.setup_logging(level, fmt)
 
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "install-service":
             return _install(args)
         if args.command == "login":
-            from responder.oauth.login import login
+            from responder.ops.login import login
 
             login(args.config, args.channel, sys.stdin, sys.stdout)
             return EX_OK
@@ -171,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return int(getattr(commands, args.command)(args))
         if args.command == "demo" and args.demo_command == "send":
-            from responder.demo_send import send
+            from responder.testing.demo_send import send
 
             return send(args.dir, args.subject, args.body, args.sender)
         if args.command == "demo":
-            from responder.demo import run_demo
+            from responder.testing.demo import run_demo
 
             setup_logging("info")
             return asyncio.run(run_demo(args.dir, serve=args.serve))
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from responder.install import install, next_steps
+    from responder.ops.install import install, next_steps
 
     config = args.config if args.config.is_absolute() else args.config.absolute()
     print(next_steps(install(args.root, config, force=args.force), config))
@@ -206,7 +206,7 @@ def _check(path: Path, strict_secrets: bool = False, connect: bool = False) -> i
     """Without strict_secrets a secret that cannot be read here is a warning: the service
     may well get it (systemd credentials, its own environment), and `run` insists."""
     from responder.config import load_config
-    from responder.settings import build_settings
+    from responder.core.settings_build import build_settings
 
     config = load_config(path, secrets="require" if strict_secrets else "warn")
     build_settings(config)
@@ -231,8 +231,8 @@ def _simulate(args: argparse.Namespace) -> int:
     import json
 
     from responder.config import load_config
-    from responder.simulate import describe, parse_when, simulate
-    from responder.simulate_time import ACCEPTED_FORMS
+    from responder.ops.simulate import describe, parse_when, simulate
+    from responder.ops.simulate_time import ACCEPTED_FORMS
 
     config = load_config(args.config, secrets="skip")  # it sends nothing: no secret needed
     try:
@@ -260,8 +260,8 @@ def _report(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from responder.config import load_config
-    from responder.config_calendar import build_calendar
-    from responder.config_sla import build_policies
+    from responder.config.calendar import build_calendar
+    from responder.config.sla import build_policies
     from responder.report.figures import compute
     from responder.report.html import render_html
     from responder.report.load import read_report_data
@@ -290,9 +290,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(path: Path, log_format: LogFormat = "text") -> int:
-    from responder.app import App
+    from responder.app.daemon import App
+    from responder.app.logs import redact_config
     from responder.config import load_config
-    from responder.logs import redact_config
 
     config = load_config(path)
     setup_logging(config.log_level, log_format)
@@ -302,7 +302,7 @@ def _run(path: Path, log_format: LogFormat = "text") -> int:
 
 
 async def _serve(app: App, path: Path) -> None:
-    from responder.notify import Notifier, settled
+    from responder.app.notify import Notifier, settled
 
     systemd = Notifier.from_env()
     stop = asyncio.Event()
@@ -349,8 +349,8 @@ async def _status(app: App) -> str:
 
 def _reload(app: App, path: Path, systemd: Notifier) -> None:
     """SIGHUP: re-read the config, rules and templates; keep the old ones if they are bad."""
+    from responder.app.logs import redact_config
     from responder.config import load_config
-    from responder.logs import redact_config
 
     log.info("SIGHUP: reloading %s", path)
     # sd_notify(3): RELOADING=1 first, READY=1 once done, whatever the outcome, or systemd

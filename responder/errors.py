@@ -8,6 +8,7 @@ ResponderError
 ├── ServiceError         a service the daemon runs could not start (the HTTP port is taken)
 ├── NoChannelWorks       every channel failed at start for a reason only the admin can fix;
 │                        the CLI exits 78 (EX_CONFIG): restarting cannot help
+├── LoginFailed          `responder login` did not complete; the text says what to try
 └── ChannelError         one channel's trouble; never stops the others
     ├── TransientError   worth retrying with backoff (SMTP 4xx, timeouts, dropped connections)
     │   └── ChannelDown  the server is out of reach: replies wait for it to come back
@@ -85,6 +86,10 @@ class NoChannelWorks(ResponderError):
         super().__init__(
             f"no channel can work, so responder stops; fix these and start it again:{lines}"
         )
+
+
+class LoginFailed(ResponderError):
+    """`responder login`'s sign-in did not complete; the text says why and what to try."""
 
 
 class ChannelError(ResponderError):

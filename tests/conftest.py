@@ -9,7 +9,7 @@ import pytest
 from harness import STAFF_GROUP, TELEGRAM_TOKEN, TG_STAFF
 from mailfactory import STAFF_PASSWORD, STAFF_USER, SUPPORT_PASSWORD, SUPPORT_USER
 
-from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from responder.app import App
+from responder.app.daemon import App
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer, SentMessage, TelegramStandIn
 from responder.storage.store import Store
+from responder.testing import Dovecot, RecordingSMTPServer, SentMessage, TelegramStandIn
 
 SUPPORT = "support@toko-contoh.id"
 SUPPORT_PASSWORD = "secret-imap"

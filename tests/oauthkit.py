@@ -18,13 +18,13 @@ import harness
 from aiohttp import web
 from harness import SUPPORT, running, wait_connected
 
-from responder.app import App
-from responder.config_oauth import OAuth2Config, token_file
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.devservers._http import HOST, ThreadedHTTPServer
-from responder.devservers.oauth import OAuthStandIn
-from responder.oauth.grant import Grant, write_grant
-from responder.oauth.tokens import TokenSource
+from responder.app.daemon import App
+from responder.channels.oauth.grant import Grant, write_grant
+from responder.channels.oauth.tokens import TokenSource
+from responder.config.oauth import OAuth2Config, token_file
+from responder.testing import Dovecot, RecordingSMTPServer
+from responder.testing._http import HOST, ThreadedHTTPServer
+from responder.testing.oauth import OAuthStandIn
 
 CLIENT_ID = "responder-test-app"
 CHANNEL = "support-mail"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from responder.devservers._net import free_port
+from responder.testing._net import free_port
 
 
 class Relay:

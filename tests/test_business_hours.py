@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from responder.business_hours import BusinessCalendar, Closure
 from responder.config import load_config_text
-from responder.config_calendar import BusinessHoursConfig, build_calendar
-from responder.config_errors import ConfigSource, problems_from
-from responder.config_types import FrozenModel
+from responder.config.calendar import BusinessHoursConfig, build_calendar
+from responder.config.problems import ConfigSource, problems_from
+from responder.config.types import FrozenModel
+from responder.config.yamlload import load_yaml
+from responder.domain.calendar import BusinessCalendar, Closure
 from responder.errors import ConfigError
-from responder.yamlload import load_yaml
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -31,9 +31,9 @@ from mailfactory import STAFF_USER, make_mail
 from responder.channels import health
 from responder.cli import EX_CONFIG
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
-from responder.devservers._net import free_port
 from responder.storage.store import Store
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
+from responder.testing._net import free_port
 
 WRONG = "not-the-password-1"
 REFUSED = (

@@ -26,13 +26,13 @@ from harness import (
 )
 from mailfactory import make_mail
 
-from responder import channel_watch
 from responder.channels.base import ChannelHealth
 from responder.channels.diagnose import Diagnosis
 from responder.cli import _status as systemd_status
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
+from responder.services import channel_watch
 from responder.storage.store import Store
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
 
 WRONG = "not-the-password-1"
 

@@ -25,8 +25,8 @@ from relay import Relay
 from responder.channels import health
 from responder.cli import _status as systemd_status
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.devservers._net import free_port
+from responder.testing import Dovecot, RecordingSMTPServer
+from responder.testing._net import free_port
 
 WRONG = "not-the-password-1"
 SLOW = 1.0  # health.SLOW_RETRY, five minutes in the daemon

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from responder.chat.decide import (
+from responder.config.rules import DEFAULT_RULES, Action, RulesConfig
+from responder.core.chat.decide import (
     ChatPolicy,
     ChatView,
     StaffCommand,
@@ -21,9 +22,8 @@ from responder.chat.decide import (
     Welcome,
     decide_chat,
 )
-from responder.chat.update import ChatMessage, parse_update
-from responder.config_rules import DEFAULT_RULES, Action, RulesConfig
-from responder.decide import OPEN, Acknowledge, FollowUp, Moment, Record, Suppress
+from responder.core.decide import OPEN, Acknowledge, FollowUp, Moment, Record, Suppress
+from responder.wire.telegram.update import ChatMessage, parse_update
 
 CUSTOMER = 4242  # the customer's user id, which is also their private chat's id
 STAFF_CHAT = -100999

@@ -18,11 +18,11 @@ from aiosmtpd.controller import Controller
 from harness import STAFF_GROUP, TELEGRAM_TOKEN
 from mailfactory import SUPPORT_PASSWORD, SUPPORT_USER
 
+from responder.channels.oauth.grant import Grant, write_grant
 from responder.cli import EX_CONFIG, EX_FAILURE, EX_OK, main
-from responder.config_oauth import token_file
-from responder.devservers import Dovecot, TelegramStandIn, free_port
-from responder.devservers.oauth import OAuthStandIn
-from responder.oauth.grant import Grant, write_grant
+from responder.config.oauth import token_file
+from responder.testing import Dovecot, TelegramStandIn, free_port
+from responder.testing.oauth import OAuthStandIn
 
 SMTP_PASSWORD = "secret-smtp"
 ACCESS_TOKEN = "ya29.access-token-for-the-check"

@@ -13,7 +13,7 @@ from mailfactory import make_mail
 
 from responder import __version__
 from responder.cli import EX_CONFIG, main
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.testing import Dovecot, RecordingSMTPServer
 
 MINIMAL = """\
 state_dir: {state}

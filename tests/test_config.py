@@ -21,8 +21,8 @@ from responder.config import (
     load_config,
     load_config_text,
 )
+from responder.config.yamlload import load_yaml
 from responder.errors import ConfigError
-from responder.yamlload import load_yaml
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 SECRET = "Sup3r-S3cret-Value"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from responder.business_hours import Period
 from responder.config import Config, load_config_text
+from responder.domain.calendar import Period
 from responder.errors import ConfigError
 
 # The appended text starts on line 13.

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from responder.config import Config, EmailChannelConfig, load_config_text
-from responder.config_presets import sent_name
+from responder.config.presets import sent_name
 from responder.errors import ConfigError
 
 HEAD = "timezone: Asia/Jakarta\nstate_dir: state\nchannels:\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from responder.config import Config, load_config_text
-from responder.config_sla import SlaConfig, build_policies
+from responder.config.sla import SlaConfig, build_policies
+from responder.domain.sla_policy import NO_SLA, Audience, Policy, SlaPolicies, Stage, Target
 from responder.errors import ConfigError
-from responder.sla.policy import NO_SLA, Audience, Policy, SlaPolicies, Stage, Target
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
 

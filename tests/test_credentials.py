@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from responder.credentials import credential_source
+from responder.config.credentials import credential_source
 
 IMAP = Path("/run/credentials/responder.service/imap")
 

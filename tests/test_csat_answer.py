@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from responder.csat.answer import SurveyReply, read_answer
-from responder.csat.answer_words import PLURALS, QUANTITY
+from responder.core.csat.answer import SurveyReply, read_answer
+from responder.core.csat.answer_words import PLURALS, QUANTITY
 
 # (rating, nps, comment), or None: not an answer, the reply goes to staff as a follow-up.
 Expected = tuple[int, int | None, str] | None

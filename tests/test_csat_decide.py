@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from responder.chat.decide import (
+from responder.config.rules import DEFAULT_RULES
+from responder.core.chat.decide import (
     ChatPolicy,
     ChatView,
     SurveyNote,
@@ -15,10 +16,9 @@ from responder.chat.decide import (
     TicketInfo,
     decide_chat,
 )
-from responder.chat.update import ChatMessage
-from responder.config_rules import DEFAULT_RULES
-from responder.csat.model import SurveyInfo
-from responder.decide import Acknowledge, Suppress
+from responder.core.decide import Acknowledge, Suppress
+from responder.domain.csat import SurveyInfo
+from responder.wire.telegram.update import ChatMessage
 
 CUSTOMER = 5001
 SURVEY_POST = 40

@@ -11,8 +11,8 @@ import aiohttp
 from harness import Clock, db_rows, local, running
 from test_csat_e2e import CUSTOMER, STAFF, answered_ticket, resolve, setup
 
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.devservers._net import free_port
+from responder.testing import Dovecot, RecordingSMTPServer
+from responder.testing._net import free_port
 
 
 def config_with_links(tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer) -> str:

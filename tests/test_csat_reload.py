@@ -10,7 +10,7 @@ from harness import db_rows, running, wait_until
 from test_csat_e2e import answered_ticket, resolve, setup
 
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.testing import Dovecot, RecordingSMTPServer
 
 SOON = """\
 csat:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from responder.app import App
-from responder.devservers import SentMessage, TelegramStandIn
+from responder.app.daemon import App
+from responder.testing import SentMessage, TelegramStandIn
 from tests.harness import (
     STAFF_GROUP,
     TG_CUSTOMER,

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from responder.business_hours import Period
-from responder.config_csat import CsatConfig
-from responder.csat.timing import SurveyFacts, decent_hour, wanted_at
+from responder.config.csat import CsatConfig
+from responder.core.csat.timing import SurveyFacts, decent_hour, wanted_at
+from responder.domain.calendar import Period
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

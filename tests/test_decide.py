@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from pydantic import TypeAdapter
 
-from responder.config_rules import DEFAULT_RULES, RulesConfig
-from responder.decide import (
+from responder.config.rules import DEFAULT_RULES, RulesConfig
+from responder.core.decide import (
     OPEN,
     Acknowledge,
     FollowUp,
@@ -20,8 +20,8 @@ from responder.decide import (
     decide,
     lookup_keys,
 )
-from responder.guards import GuardContext
-from responder.mail.parse import parse_message
+from responder.core.guards import GuardContext
+from responder.wire.email.parse import parse_message
 
 GUARD = GuardContext(frozenset({"support@toko-contoh.id"}), frozenset({"toko-contoh.id"}))
 POLICY = Policy("support-mail", GUARD, 3, DEFAULT_RULES)

@@ -25,12 +25,12 @@ from harness import (
 from mailfactory import make_mail
 from telegram.error import NetworkError
 
-from responder.channels.email import EmailChannel
-from responder.channels.telegram import TelegramChannel
+from responder.channels.email.channel import EmailChannel
+from responder.channels.telegram.bot import TelegramChannel
+from responder.common.tasks import TaskGroup
 from responder.config import EmailChannelConfig, TelegramChannelConfig, load_config
-from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
 from responder.errors import ChannelDown
-from responder.tasks import TaskGroup
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
 
 HARNESS_DELIVERY = "delivery: {retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}"
 STAFF = "ani@toko-contoh.id"
@@ -80,7 +80,7 @@ async def test_a_refused_sent_record_is_retried_and_the_reply_never_goes_twice(
     smtp_server: RecordingSMTPServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="responder.recorder")
+    caplog.set_level(logging.INFO, logger="responder.services.recorder")
     config = write_config(tmp_path, dovecot, smtp_server)
     async with running(config) as app:
         await wait_connected(app)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from responder.delivery_policy import (
+from responder.common.tasks import TaskGroup
+from responder.services.delivery_policy import (
     Expire,
     Park,
     ReplyFacts,
@@ -20,8 +21,7 @@ from responder.delivery_policy import (
     span,
     stale,
 )
-from responder.recovery import ChannelRecovery
-from responder.tasks import TaskGroup
+from responder.services.recovery import ChannelRecovery
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 POLICY = RetryPolicy(

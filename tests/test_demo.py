@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.demo import run_demo
+from responder.testing.demo import run_demo
 
 REPO = Path(__file__).resolve().parents[1]
 WHEELHOUSE = REPO / ".cache" / "wheelhouse"  # built by scripts/dev test, see there

@@ -18,7 +18,7 @@ import aioimaplib
 import pytest
 from mailfactory import STAFF_USER, SUPPORT_PASSWORD, SUPPORT_USER, make_mail
 
-from responder.devservers import Dovecot, DovecotError, RecordingSMTPServer
+from responder.testing import Dovecot, DovecotError, RecordingSMTPServer
 
 
 def test_append_then_read_back_unseen(dovecot: Dovecot) -> None:

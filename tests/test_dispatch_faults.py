@@ -16,9 +16,9 @@ from diskfull import SmallDisk
 from harness import SUPPORT, db_rows, running, wait_connected, wait_until, write_config
 from mailfactory import make_mail
 
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.dispatch_retry import Retries
 from responder.errors import StorageUnavailable, TransientError
+from responder.services.dispatch_retry import Retries
+from responder.testing import Dovecot, RecordingSMTPServer
 
 
 async def test_a_full_disk_for_seconds_delays_answers_but_loses_none_and_needs_no_restart(

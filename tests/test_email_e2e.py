@@ -17,7 +17,7 @@ from harness import (
 )
 from mailfactory import make_mail
 
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.testing import Dovecot, RecordingSMTPServer
 
 CORPUS = Path(__file__).parent / "corpus"
 

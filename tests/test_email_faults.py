@@ -21,9 +21,9 @@ from harness import (
 )
 from mailfactory import STAFF_USER, make_mail
 
-from responder.app import App
-from responder.channels.email import SMTP_CONNECTIONS
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.app.daemon import App
+from responder.channels.email.channel import SMTP_CONNECTIONS
+from responder.testing import Dovecot, RecordingSMTPServer
 
 
 async def test_smtp_451_is_retried_until_it_succeeds(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from responder.formatting import (
+from responder.core.formatting import (
     format_clock,
     format_date,
     format_opening,

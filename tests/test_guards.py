@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from responder.guards import GUARDS, Guard, GuardContext, Verdict, check
-from responder.mail.parse import ParsedMail, parse_message
+from responder.core.guards import GUARDS, Guard, GuardContext, Verdict, check
+from responder.wire.email.parse import ParsedMail, parse_message
 
 CORPUS = Path(__file__).parent / "corpus"
 MACHINE = sorted((CORPUS / "machine").glob("*.eml"))

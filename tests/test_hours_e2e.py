@@ -21,7 +21,7 @@ from harness import (
 from mailfactory import make_mail
 
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.testing import Dovecot, RecordingSMTPServer
 
 HOURS = """\
 business_hours:

@@ -18,7 +18,7 @@ from harness import (
     write_config,
 )
 
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.testing import Dovecot, RecordingSMTPServer
 
 # One customer a reply at most: a second mail from the same customer, its domain spelt
 # in A-labels this time, must count against the same address.

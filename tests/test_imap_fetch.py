@@ -7,16 +7,16 @@ import asyncio
 import pytest
 from pydantic import ValidationError
 
-from responder.channels.imap import _code
-from responder.channels.imap_fetch import (
+from responder.channels.email.imap import _code
+from responder.channels.email.imap_fetch import (
     external_id,
     fetch_records,
     search_uids,
     size_records,
     uid_ranges,
 )
+from responder.common.membudget import MailBytes, byte_chunks
 from responder.config import ImapConfig
-from responder.membudget import MailBytes, byte_chunks
 
 
 @pytest.mark.parametrize(

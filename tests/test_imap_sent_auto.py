@@ -15,11 +15,11 @@ from mailfactory import make_mail
 from test_imap_staff import CHANNEL, FakeInbox, sent_watcher_fails_then_heals, until, watching
 
 from responder.channels import health
-from responder.channels.imap_folders import find_sent, parse_list
+from responder.channels.email.imap_folders import find_sent, parse_list
 from responder.cli import EX_FAILURE, EX_OK, main
 from responder.config import EmailChannelConfig, load_config
-from responder.config_presets import sent_name
-from responder.devservers import Dovecot, RecordingSMTPServer, free_port
+from responder.config.presets import sent_name
+from responder.testing import Dovecot, RecordingSMTPServer, free_port
 
 GMAIL_ID = "[Gmail]/Terkirim"  # an Indonesian Gmail's Sent folder
 LOOKED_FOR = '"Sent", "Sent Items", "Sent Messages", "INBOX.Sent" or "Terkirim"'
@@ -52,7 +52,7 @@ def _config(tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer) -> Emai
 @pytest.fixture
 def found(caplog: pytest.LogCaptureFixture) -> Found:
     """The log lines saying which folder `auto` found, so far."""
-    caplog.set_level(logging.INFO, "responder.channels.imap")
+    caplog.set_level(logging.INFO, "responder.channels.email.imap")
     return lambda: [m for m in caplog.messages if "sent_folder auto is" in m]
 
 

@@ -16,13 +16,13 @@ from harness import SUPPORT, wait_until, write_config
 from mailfactory import make_mail
 
 from responder.channels import health
-from responder.channels.email import EmailChannel
-from responder.channels.imap_fetch import header_records, search_modseq, select_codes
-from responder.channels.imap_flags import FlagWatch
+from responder.channels.email.channel import EmailChannel
+from responder.channels.email.imap_fetch import header_records, search_modseq, select_codes
+from responder.channels.email.imap_flags import FlagWatch
+from responder.common.tasks import TaskGroup
 from responder.config import EmailChannelConfig, load_config
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.models import Cursor, InboundMessage, MailMark
-from responder.tasks import TaskGroup
+from responder.domain.models import Cursor, InboundMessage, MailMark
+from responder.testing import Dovecot, RecordingSMTPServer
 
 CHANNEL = "support-mail"
 STAFF_SETTINGS = ", sent_folder: Sent, done_keyword: $Done, done_folder: Done"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from responder.cli import main
-from responder.install import InstallError, install
+from responder.ops.install import InstallError, install
 
 CONFIG = Path("/etc/responder/config.yaml")
 

@@ -24,7 +24,7 @@ from harness import (
 from mailfactory import SUPPORT_PASSWORD, make_mail
 from relay import Relay
 
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.testing import Dovecot, RecordingSMTPServer
 
 MB = 1024 * 1024
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from responder.language import detect_language
+from responder.core.language import detect_language
 
 # Written as customers write: short, lower case, slang ("kak", "gan", "min"), txt-speak, typos.
 # The second half of each list was written after the word lists, as a held-out check.
@@ -169,7 +169,7 @@ def test_urls_addresses_and_numbers_are_not_words() -> None:
 def test_no_heavy_dependencies_loaded() -> None:
     # The daemon's memory budget is tight: detection must not drag in numpy or a model.
     code = (
-        "import sys; from responder.language import detect_language; "
+        "import sys; from responder.core.language import detect_language; "
         "detect_language('kak pesanan saya belum sampai'); "
         "print(sorted(m for m in ('numpy', 'langdetect', 'lingua', 'pycld2') if m in sys.modules))"
     )

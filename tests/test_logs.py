@@ -18,10 +18,10 @@ import pytest
 from harness import SUPPORT_PASSWORD, write_config
 from test_notify import FakeSystemd
 
+from responder.app.logs import journal_stream, redact_config, setup_logging
+from responder.common.redact import MASK, config_secrets
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.logs import journal_stream, redact_config, setup_logging
-from responder.redact import MASK, config_secrets
+from responder.testing import Dovecot, RecordingSMTPServer
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -89,16 +89,16 @@ def test_under_journald_each_line_carries_its_priority_and_no_timestamp(
     assert code == 0, lines
     assert all(re.match(r"<[2-7]>[\w.]+: ", line) for line in lines), lines
     assert not [line for line in lines if TIMESTAMP.search(line)]
-    assert "<6>responder.app: responder started with 1 channel(s)" in lines
+    assert "<6>responder.app.daemon: responder started with 1 channel(s)" in lines
     assert (
-        "<6>responder.app: channel support-mail: restarting it with the settings just loaded"
+        "<6>responder.app.daemon: channel support-mail: restarting it with the settings just loaded"
         in lines
     )
     [refused] = [line for line in lines if "reload refused" in line]
     # One line per event: the config problems follow on the same line.
     assert refused.startswith("<3>responder: reload refused; keeping the running configuration:")
     assert f"\\n{config}:" in refused
-    assert "<6>responder.app: responder stopped" in lines
+    assert "<6>responder.app.daemon: responder stopped" in lines
 
 
 def test_json_lines_parse_with_their_fields(
@@ -119,7 +119,7 @@ def test_json_lines_parse_with_their_fields(
     assert all(ISO_UTC.match(e["ts"]) for e in events)
     started = {
         "level": "info",
-        "logger": "responder.app",
+        "logger": "responder.app.daemon",
         "message": "responder started with 1 channel(s)",
     }
     assert started in [{k: e[k] for k in ("level", "logger", "message")} for e in events]

@@ -16,8 +16,8 @@ from harness import (
 )
 from mailfactory import make_mail
 
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.mail.parse import parse_message
+from responder.testing import Dovecot, RecordingSMTPServer
+from responder.wire.email.parse import parse_message
 
 MACHINE = Path(__file__).parent / "corpus" / "machine"
 # Each arrives with a real envelope sender (none has Return-Path: <>), no Auto-Submitted and

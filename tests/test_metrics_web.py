@@ -17,15 +17,15 @@ from aiohttp import web
 
 from responder.channels.base import ChannelHealth
 from responder.channels.diagnose import Diagnosis
-from responder.config_csat import HttpConfig
-from responder.devservers._net import free_port
+from responder.common.metrics import Metrics
+from responder.common.tasks import TaskGroup
+from responder.config.csat import HttpConfig
+from responder.domain.models import Delivered, InboundMessage, OutboundReply
 from responder.errors import PermanentError, ServiceError, TransientError
-from responder.inbox import StoreInbox
-from responder.metrics import Metrics
-from responder.models import Delivered, InboundMessage, OutboundReply
-from responder.outbox import Outbox, RetryPolicy
+from responder.services.inbox import StoreInbox
+from responder.services.outbox import Outbox, RetryPolicy
 from responder.storage.store import Store, utcnow
-from responder.tasks import TaskGroup
+from responder.testing._net import free_port
 from responder.web.health import LoopMonitor
 from responder.web.server import HttpServer
 

@@ -19,9 +19,9 @@ from types import TracebackType
 import pytest
 from harness import SUPPORT, write_config
 
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.notify import Notifier
-from responder.tasks import TaskGroup
+from responder.app.notify import Notifier
+from responder.common.tasks import TaskGroup
+from responder.testing import Dovecot, RecordingSMTPServer
 from responder.web.health import LoopMonitor
 
 
@@ -178,7 +178,7 @@ def test_no_socket_no_watchdog_and_send_errors_are_logged_once(
     assert mine.watchdog_interval == 2.0
 
     gone = Notifier(str(tmp_path / "nobody-listens.sock"))
-    with caplog.at_level(logging.WARNING, logger="responder.notify"):
+    with caplog.at_level(logging.WARNING, logger="responder.app.notify"):
         assert not gone.ready() and not gone.watchdog() and not gone.stopping()
     assert [r.getMessage() for r in caplog.records].count(
         f"cannot notify systemd at {tmp_path / 'nobody-listens.sock'}: "
@@ -219,7 +219,7 @@ async def test_a_blocked_loop_gets_no_watchdog_ping(
         try:
             await asyncio.sleep(0.5)
             assert len(systemd.times("WATCHDOG")) >= 5
-            with caplog.at_level(logging.INFO, logger="responder.notify"):
+            with caplog.at_level(logging.INFO, logger="responder.app.notify"):
                 blocked = time.monotonic()
                 time.sleep(monitor.stale_after + 0.3)  # noqa: ASYNC251 -- hogging the loop on purpose
                 unblocked = time.monotonic()

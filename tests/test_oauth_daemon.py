@@ -23,11 +23,11 @@ from harness import (
 from mailfactory import make_mail
 from oauthkit import CHANNEL, oauth_servers, running_signed_in, save_sign_in, write_config
 
-from responder.app import App
+from responder.app.daemon import App
+from responder.channels.oauth.grant import read_grant
 from responder.config import load_config
-from responder.config_oauth import token_file
-from responder.devservers import Dovecot
-from responder.oauth.grant import read_grant
+from responder.config.oauth import token_file
+from responder.testing import Dovecot
 
 
 async def customer_writes(imap: Dovecot) -> None:

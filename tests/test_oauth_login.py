@@ -23,10 +23,10 @@ import pytest
 from harness import SUPPORT
 from oauthkit import CHANNEL, CLIENT_ID, write_login_config, write_mailbox_config
 
+from responder.channels.oauth.grant import read_grant
 from responder.config import EmailChannelConfig, load_config
-from responder.config_oauth import token_file
-from responder.devservers.oauth import OAuthStandIn
-from responder.oauth.grant import read_grant
+from responder.config.oauth import token_file
+from responder.testing.oauth import OAuthStandIn
 
 URL = re.compile(r"https?://\S+")
 

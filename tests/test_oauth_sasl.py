@@ -17,10 +17,10 @@ from harness import SUPPORT
 from oauthkit import CHANNEL, oauth_servers, save_sign_in, tokens_for
 
 from responder.channels.diagnose import Diagnosis, Endpoint, diagnose
-from responder.devservers import Dovecot
-from responder.devservers.oauth import OAuthStandIn
+from responder.channels.oauth.sasl import imap_xoauth2, smtp_xoauth2
 from responder.errors import ChannelDown, SignInRefused
-from responder.oauth.sasl import imap_xoauth2, smtp_xoauth2
+from responder.testing import Dovecot
+from responder.testing.oauth import OAuthStandIn
 
 AT = Endpoint(CHANNEL, "imap", "127.0.0.1", 143, SUPPORT, "imap")
 

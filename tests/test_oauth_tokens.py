@@ -26,10 +26,10 @@ from oauthkit import (
 )
 
 from responder.channels.diagnose import Endpoint, diagnose
+from responder.channels.oauth.grant import Grant, read_grant, write_grant
+from responder.channels.oauth.tokens import TokenSource
 from responder.config import EmailChannelConfig, load_config
-from responder.config_oauth import OAuth2Config, token_file
-from responder.devservers import free_port
-from responder.devservers.oauth import OAuthStandIn
+from responder.config.oauth import OAuth2Config, token_file
 from responder.errors import (
     ChannelDown,
     NotSignedIn,
@@ -37,9 +37,9 @@ from responder.errors import (
     SignInExpired,
     SignInUnreadable,
 )
-from responder.oauth.grant import Grant, read_grant, write_grant
-from responder.oauth.tokens import TokenSource
 from responder.ops.connect_base import SignIns, failed
+from responder.testing import free_port
+from responder.testing.oauth import OAuthStandIn
 
 USER = "support@toko-contoh.id"
 # Where the daemon reached the mailbox from, as the channel's health says it.

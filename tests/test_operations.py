@@ -18,18 +18,18 @@ from harness import write_config as write_e2e_config
 from mailfactory import make_mail
 from test_report import Rows
 
-from responder.chat.update import parse_update
 from responder.cli import EX_FAILURE, EX_OK, EX_USAGE, main
 from responder.config import Config, load_config
-from responder.config_calendar import build_calendar
-from responder.config_sla import build_policies
-from responder.devservers import Dovecot, RecordingSMTPServer
-from responder.mail.parse import parse_message
+from responder.config.calendar import build_calendar
+from responder.config.sla import build_policies
 from responder.report.figures import Figures, compute
 from responder.report.load import read_report_data
 from responder.report.period import parse_period
 from responder.storage.retention import MARKER, PurgeCounts, purge_once, run_retention
 from responder.storage.store import Store
+from responder.testing import Dovecot, RecordingSMTPServer
+from responder.wire.email.parse import parse_message
+from responder.wire.telegram.update import parse_update
 
 MAIL, BOT = "support-mail", "shop-bot"
 NOW = datetime.now(UTC)

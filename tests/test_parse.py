@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from responder.mail.headers import ascii_address
-from responder.mail.parse import (
+from responder.wire.email.headers import ascii_address
+from responder.wire.email.parse import (
     NAME_LIMIT,
     SUBJECT_LIMIT,
     TEXT_LIMIT,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from responder.templates import Templates
+from responder.core.templates import Templates
 
 NAMES = ["out_of_hours", "welcome", "hours", "payment"]
 

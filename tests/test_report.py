@@ -17,8 +17,8 @@ import pytest
 
 from responder.cli import main
 from responder.config import load_config
-from responder.config_calendar import build_calendar
-from responder.config_sla import build_policies
+from responder.config.calendar import build_calendar
+from responder.config.sla import build_policies
 from responder.report.figures import Figures, compute
 from responder.report.load import read_report_data
 from responder.report.period import parse_period

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from responder.config_errors import ConfigSource, problems_from
-from responder.config_rules import DEFAULT_RULES, RulesConfig, VipPatterns, templates_used
-from responder.config_types import FrozenModel
-from responder.rules import Facts, evaluate, is_vip
+from responder.config.problems import ConfigSource, problems_from
+from responder.config.rules import DEFAULT_RULES, RulesConfig, VipPatterns, templates_used
+from responder.config.types import FrozenModel
+from responder.core.rules import Facts, evaluate, is_vip
 
 
 class Section(FrozenModel):

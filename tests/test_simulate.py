@@ -11,7 +11,7 @@ import pytest
 from mailfactory import make_mail
 
 from responder.cli import main
-from responder.simulate_time import parse_at
+from responder.ops.simulate_time import parse_at
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 

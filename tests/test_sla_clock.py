@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from responder.business_hours import BusinessCalendar, DateRange, HolidayLookup, Period
-from responder.sla.clock import (
+from responder.core.sla.clock import (
     BusinessSpan,
     CalendarSpan,
     Mark,
@@ -19,7 +18,8 @@ from responder.sla.clock import (
     marks_from_events,
     span_for,
 )
-from responder.sla.policy import Clock, Policy, WaitOn
+from responder.domain.calendar import BusinessCalendar, DateRange, HolidayLookup, Period
+from responder.domain.sla_policy import Clock, Policy, WaitOn
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -28,8 +28,8 @@ from harness import (
 from mailfactory import make_mail
 
 from responder.config import load_config
-from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
-from responder.devservers.smtp import Received
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
+from responder.testing.smtp import Received
 
 STAFF = "ani@toko-contoh.id"
 OWNER = "pemilik@toko-contoh.id"

@@ -21,8 +21,8 @@ from harness import (
 )
 from mailfactory import make_mail
 
-from responder.app import App
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.app.daemon import App
+from responder.testing import Dovecot, RecordingSMTPServer
 
 STAFF = "ani@toko-contoh.id"
 OWNER = "pemilik@toko-contoh.id"

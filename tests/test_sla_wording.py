@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from responder.sla.wording import CLOCK_NAMES, clock_name, format_span
-from responder.templates import Templates
+from responder.core.sla.wording import CLOCK_NAMES, clock_name, format_span
+from responder.core.templates import Templates
 
 STAGES = ("reminder", "breach", "escalation")
 LANGUAGES = ("id", "en")

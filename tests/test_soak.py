@@ -21,7 +21,7 @@ from diskfull import SmallDisk
 from harness import SUPPORT, DaemonProcess, has_cursor, wait_until, write_config
 from mailfactory import make_mail
 
-from responder.devservers import Dovecot, RecordingSMTPServer
+from responder.testing import Dovecot, RecordingSMTPServer
 
 LENGTH = float(os.environ.get("RESPONDER_SOAK_SECONDS", "600"))
 CUSTOMERS = 2000

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from responder.domain.models import Cursor, InboundMessage
 from responder.errors import StorageError
-from responder.models import Cursor, InboundMessage
 from responder.storage.decisions import apply_outcomes
 from responder.storage.migrations import LATEST
 from responder.storage.store import Store

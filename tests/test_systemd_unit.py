@@ -62,8 +62,8 @@ from harness import (
 )
 from mailfactory import make_mail
 
-from responder.devservers import Dovecot, RecordingSMTPServer, TelegramStandIn
-from responder.devservers._net import free_port
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
+from responder.testing._net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "responder.service"

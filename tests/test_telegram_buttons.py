@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from responder.channels.telegram import TelegramChannel
-from responder.channels.telegram_limits import Limits, SendSchedule
-from responder.channels.telegram_send import Sender
-from responder.chat.post import Post, post_id
-from responder.chat.update import parse_update
+from responder.channels.telegram.bot import TelegramChannel
+from responder.channels.telegram.limits import Limits, SendSchedule
+from responder.channels.telegram.send import Sender
+from responder.common.tasks import TaskGroup
 from responder.config import TelegramChannelConfig, load_config
-from responder.devservers.telegram import QUERY_TOO_OLD, TelegramStandIn
+from responder.domain.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
 from responder.errors import PermanentError, TransientError
-from responder.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
-from responder.tasks import TaskGroup
+from responder.testing.telegram import QUERY_TOO_OLD, TelegramStandIn
+from responder.wire.telegram.post import Post, post_id
+from responder.wire.telegram.update import parse_update
 from tests.harness import TELEGRAM_TOKEN, wait_until, write_telegram_config
 
 CUSTOMER = 5001
@@ -132,7 +132,7 @@ async def test_a_too_old_query_does_not_stop_the_edit(
     query = tg.push_callback(CUSTOMER, "csat:T1:2")["callback_query"]["id"]
     post = Post(CUSTOMER, "Nilai Anda: 2", edit=message_id, callback=query, callback_text="Oke")
     tg.fail_next("answerCallbackQuery", 400)  # QUERY_TOO_OLD: the daemon was down a while
-    with caplog.at_level(logging.INFO, logger="responder.channels.telegram_send"):
+    with caplog.at_level(logging.INFO, logger="responder.channels.telegram.send"):
         done = await sender.send(outbound(post))
     assert done.message_ids == ()  # an edit makes no new message
     assert tg.message(CUSTOMER, message_id).edits == 1 and tg.answered_callbacks == []
@@ -150,7 +150,7 @@ async def test_a_repeated_answer_and_edit_count_as_done(
     await sender.send(outbound(post))
     # A retry after Telegram did it all but its answer was lost: the query was answered
     # already, and the message already says so ("message is not modified").
-    with caplog.at_level(logging.INFO, logger="responder.channels.telegram_send"):
+    with caplog.at_level(logging.INFO, logger="responder.channels.telegram.send"):
         again = await sender.send(outbound(post))
     assert again.message_ids == ()
     assert tg.message(CUSTOMER, message_id).edits == 1 and len(tg.answered_callbacks) == 1

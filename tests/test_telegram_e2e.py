@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from responder.devservers import TelegramStandIn
+from responder.testing import TelegramStandIn
 from tests.harness import (
     STAFF_GROUP,
     TELEGRAM_TOKEN,

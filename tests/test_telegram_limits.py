@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from responder.channels.telegram_limits import Limits, SendSchedule
+from responder.channels.telegram.limits import Limits, SendSchedule
 
 GROUP = -100123
 

@@ -20,7 +20,7 @@ from harness import (
 from relay import Relay
 
 from responder.config import load_config
-from responder.devservers import TelegramStandIn
+from responder.testing import TelegramStandIn
 
 NEW_TOKEN = "123456:a-new-token-from-BotFather-revoke"
 

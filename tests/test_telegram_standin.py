@@ -12,7 +12,7 @@ import telegram
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter
 
-from responder.devservers import SentMessage, TelegramStandIn
+from responder.testing import SentMessage, TelegramStandIn
 
 CUSTOMER = 5001
 STAFF = 7001

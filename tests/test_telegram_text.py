@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from responder.telegram_text import (
+from responder.wire.telegram.text import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
     escape,

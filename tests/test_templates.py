@@ -7,8 +7,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from responder.core.templates import Templates
 from responder.errors import ConfigError
-from responder.templates import Templates
 
 
 def context(name: str = "Budi", subject: str = "Pesanan") -> dict[str, object]:

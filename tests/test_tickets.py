@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from responder.mail.parse import parse_message
-from responder.tickets import (
+from responder.core.tickets import (
     ALPHABET,
     base_subject,
     new_ref,
@@ -13,6 +12,7 @@ from responder.tickets import (
     reply_target,
     thread_message_ids,
 )
+from responder.wire.email.parse import parse_message
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from responder.web.tokens import (
+from responder.core.csat.tokens import (
     TokenError,
     TokenExpired,
     TokenInvalid,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from responder.channels.diagnose import Diagnosis, Endpoint
-from responder.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
+from responder.domain.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from responder.channels.base import ChannelHealth
 from responder.channels.diagnose import Diagnosis, Endpoint, diagnose, name_unknown
+from responder.config.yamlload import format_path
 from responder.errors import PermanentError
-from responder.yamlload import format_path
 
 # A failure only the admin can fix (a refused password, a missing folder) is tried again this
 # often, not at the 1-60 s pace of a passing fault: the fix is noticed within minutes, and a

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from responder.channels.base import Channel
-from responder.tasks import TaskGroup
+from responder.common.tasks import TaskGroup
 
 if TYPE_CHECKING:
-    from responder.oauth import TokensFor
+    from responder.channels.oauth import TokensFor
 
 ChannelFactory = Callable[[Any, TaskGroup, Any], Channel]
 
@@ -17,13 +17,13 @@ ChannelFactory = Callable[[Any, TaskGroup, Any], Channel]
 # Each adapter is imported when a channel of its type is configured: python-telegram-bot and
 # httpx alone hold ~8 MB of a daemon that only reads mail (the README's memory budget).
 def _email(config: Any, tasks: TaskGroup, tokens_for: TokensFor | None) -> Channel:
-    from responder.channels.email import EmailChannel
+    from responder.channels.email.channel import EmailChannel
 
     return EmailChannel(config, tasks, tokens_for)
 
 
 def _telegram(config: Any, tasks: TaskGroup, tokens_for: TokensFor | None) -> Channel:
-    from responder.channels.telegram import TelegramChannel
+    from responder.channels.telegram.bot import TelegramChannel
 
     return TelegramChannel(config, tasks)
 

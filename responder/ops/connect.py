@@ -14,7 +14,7 @@ import aiohttp
 
 from responder.channels.diagnose import Endpoint, cannot_listen
 from responder.config import Config, EmailChannelConfig
-from responder.config_csat import HttpConfig
+from responder.config.csat import HttpConfig
 from responder.ops.connect_base import Line, SignIns, failed, passed
 
 # How long the running daemon's /healthz has to answer when its port is taken.

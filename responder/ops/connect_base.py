@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Literal
 
 from responder.channels.diagnose import Endpoint, diagnose
 from responder.config import Config, EmailChannelConfig
-from responder.config_oauth import token_file
+from responder.config.oauth import token_file
 from responder.errors import NotSignedIn
 
 if TYPE_CHECKING:
-    from responder.oauth.tokens import TokenSource
+    from responder.channels.oauth.tokens import TokenSource
 
 Status = Literal["ok", "FAIL", "skip"]
 
@@ -53,7 +53,7 @@ class NotCheckable(Exception):
 @dataclass(frozen=True)
 class SignIn:
     """Who to sign in as, and with what: a password, or the channel's OAuth2 access tokens
-    (XOAUTH2, with responder.oauth.sasl as the daemon signs in)."""
+    (XOAUTH2, with responder.channels.oauth.sasl as the daemon signs in)."""
 
     user: str
     password: str = field(default="", repr=False)
@@ -90,15 +90,15 @@ class SignIns:
         return SignIn(section.username, section.password.get_secret_value())
 
     async def _tokens(self, channel: EmailChannelConfig) -> TokenSource:
-        """The one place that knows where access tokens come from (responder.oauth)."""
+        """The one place that knows where access tokens come from (responder.channels.oauth)."""
         try:
-            from responder.oauth import token_source
+            from responder.channels.oauth import token_source
         except ImportError:
             raise NotCheckable(
                 "the OAuth2 sign-in cannot be checked yet: this installation of responder "
                 "cannot get OAuth2 tokens"
             ) from None
-        from responder.oauth.grant import unreadable
+        from responder.channels.oauth.grant import unreadable
 
         path = token_file(self._config.state_dir, channel.name)
         try:

@@ -19,7 +19,7 @@ from responder.channels.diagnose import (
     folder_missing,
     oauth_refused,
 )
-from responder.channels.imap_folders import (
+from responder.channels.email.imap_folders import (
     find_sent,
     list_folders,
     meant,
@@ -27,9 +27,9 @@ from responder.channels.imap_folders import (
     sent_not_found,
     wire,
 )
-from responder.channels.imap_session import passing_refusal
+from responder.channels.email.imap_session import passing_refusal
 from responder.config import EmailChannelConfig
-from responder.config_presets import sent_name
+from responder.config.presets import sent_name
 from responder.errors import ChannelError, SignInExpired, SignInRefused
 from responder.ops.connect_base import Line, NotCheckable, SignIn, SignIns, failed, passed
 
@@ -133,7 +133,7 @@ async def _find_sent(
 
 async def _imap_sign_in(client: aioimaplib.IMAP4, credentials: SignIn, at: Endpoint) -> None:
     if credentials.tokens is not None:
-        from responder.oauth.sasl import imap_xoauth2
+        from responder.channels.oauth.sasl import imap_xoauth2
 
         with _oauth_wording(at):
             await imap_xoauth2(client, credentials.user, credentials.tokens, _as_is, at.server)
@@ -210,7 +210,7 @@ async def _smtp_sign_in(client: aiosmtplib.SMTP, credentials: SignIn, at: Endpoi
     if not client.supports_extension("auth"):
         raise _unoffered(at, "sign-in (AUTH)", "smtp.port")
     if credentials.tokens is not None:
-        from responder.oauth.sasl import smtp_xoauth2
+        from responder.channels.oauth.sasl import smtp_xoauth2
 
         with _oauth_wording(at):
             await smtp_xoauth2(client, credentials.user, credentials.tokens, at.server)

@@ -7,7 +7,7 @@ import asyncio
 import os
 from urllib.parse import urlsplit
 
-# As in responder.channels.telegram: choose python-telegram-bot's timedelta behaviour before
+# As in responder.channels.telegram.bot: choose python-telegram-bot's timedelta behaviour before
 # the import, or it warns on every read of a duration.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
-from responder.dispatch_retry import REPORT_AFTER
+from responder.services.dispatch_retry import REPORT_AFTER
 from responder.storage import schema
 from responder.storage.channel_health import STALE_AFTER, read_health
 

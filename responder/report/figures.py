@@ -11,13 +11,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from responder.business_hours import BusinessCalendar
+from responder.core.sla.plan import clock_views
+from responder.domain.calendar import BusinessCalendar
+from responder.domain.sla_policy import SlaPolicies
 from responder.report.csat import Csat, csat_figures
 from responder.report.period import Period
 from responder.report.rows import EventRow, ReportData, TicketRow
 from responder.report.stats import percentile, share
-from responder.sla.plan import clock_views
-from responder.sla.policy import SlaPolicies
 from responder.storage.views import is_canned_answer
 
 RESPONSES = ("staff_reply", "answered")

@@ -1,6 +1,6 @@
 """Durable state: the database is the source of truth for cursors, tickets and replies."""
 
-from responder.storage.records import InboundRow, ReplyRow
+from responder.domain.records import InboundRow, ReplyRow
 from responder.storage.store import Store
 
 __all__ = ["InboundRow", "ReplyRow", "Store"]

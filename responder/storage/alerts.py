@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from responder.domain.records import NewEvent, NewReply
 from responder.storage import schema
 from responder.storage.decisions import Queued
-from responder.storage.records import NewEvent, NewReply
 from responder.storage.sends import Send, queue_sends
 
 

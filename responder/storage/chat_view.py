@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.chat.decide import ChatView, TicketInfo
+from responder.core.chat.decide import ChatView, TicketInfo
 from responder.storage import schema, survey_answers
 from responder.storage.views import STAFF_RELAY, closed_replies, recent_replies
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.chat.decide import (
+from responder.core.chat.decide import (
     ChatDecision,
     StaffCommand,
     StaffReply,
@@ -17,11 +17,11 @@ from responder.chat.decide import (
     SurveyVote,
     Welcome,
 )
-from responder.csat.model import SurveyAnswer
-from responder.decide import Acknowledge, FollowUp, Record, Suppress
-from responder.models import OutboundReply
+from responder.core.decide import Acknowledge, FollowUp, Record, Suppress
+from responder.domain.csat import SurveyAnswer
+from responder.domain.models import OutboundReply
+from responder.domain.records import NewEvent, NewReply, NewTicket
 from responder.storage import schema, survey_answers
-from responder.storage.records import NewEvent, NewReply, NewTicket
 
 # Decisions about a ticket that already exists (found by its reference).
 ON_A_TICKET = (FollowUp, StaffReply, StaffCommand, SurveyVote, SurveyNote)

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.mail.headers import parse_message_id
-from responder.models import MailMark
+from responder.domain.models import MailMark
 from responder.storage import schema
+from responder.wire.email.headers import parse_message_id
 
 # The ticket event each mark becomes; "done" also resolves the ticket (issue 5).
 MARK_EVENTS = {"answered": "answered", "done": "done"}

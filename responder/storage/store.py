@@ -13,23 +13,23 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from responder.chat.decide import ChatView
-from responder.decide import View
-from responder.errors import StorageError, StorageUnavailable
-from responder.models import Cursor, Delivered, Failing, InboundMessage, MailMark
-from responder.storage import schema
-from responder.storage.chat_view import ChatKeys, load_chat_view
-from responder.storage.decisions import Outcome, Queued, apply_outcomes
-from responder.storage.engine import cause, open_engine, where
-from responder.storage.marks import claim_early, record_marks
-from responder.storage.meta import first_start
-from responder.storage.records import (
+from responder.core.chat.decide import ChatView
+from responder.core.decide import View
+from responder.domain.models import Cursor, Delivered, Failing, InboundMessage, MailMark
+from responder.domain.records import (
     InboundRow,
     ReplyMark,
     ReplyRow,
     pk,
     reply_row,
 )
+from responder.errors import StorageError, StorageUnavailable
+from responder.storage import schema
+from responder.storage.chat_view import ChatKeys, load_chat_view
+from responder.storage.decisions import Outcome, Queued, apply_outcomes
+from responder.storage.engine import cause, open_engine, where
+from responder.storage.marks import claim_early, record_marks
+from responder.storage.meta import first_start
 from responder.storage.views import load_view
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.csat.model import SurveyAnswer, SurveyInfo
+from responder.domain.csat import SurveyAnswer, SurveyInfo
 from responder.storage import schema
 
 COMMENT_CHARS = 2000

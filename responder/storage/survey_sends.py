@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from responder.domain.records import NewReply
 from responder.storage import schema
 from responder.storage.decisions import Queued
-from responder.storage.records import NewReply
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from datetime import datetime, tzinfo
 from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.config_csat import CsatConfig
-from responder.csat.timing import SurveyFacts, wanted_at
+from responder.config.csat import CsatConfig
+from responder.core.csat.timing import SurveyFacts, wanted_at
 from responder.storage import schema
 from responder.storage.timers import Armed
 from responder.storage.views import is_canned_answer

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.business_hours import BusinessCalendar
-from responder.sla.plan import FINAL, Event, plan_ticket
-from responder.sla.policy import SlaPolicies
+from responder.core.sla.plan import FINAL, Event, plan_ticket
+from responder.domain.calendar import BusinessCalendar
+from responder.domain.sla_policy import SlaPolicies
 from responder.storage import schema
 
 

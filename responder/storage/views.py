@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.decide import OUT_OF_HOURS, View
+from responder.core.decide import OUT_OF_HOURS, View
 from responder.storage import schema, survey_answers
 
 # What staff write and what is posted for them; the per-sender cap counts automatic replies.

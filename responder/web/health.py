@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from responder.channels.base import ChannelHealth
 from responder.channels.health import explain
-from responder.tasks import TaskGroup
+from responder.common.tasks import TaskGroup
 
 INTERVAL = 0.5  # how often the monitor wakes
 STALE_AFTER = 5.0  # no tick for this long: the loop (or the monitor) is stuck

@@ -10,9 +10,9 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from responder.channels.base import ChannelHealth
-from responder.config_csat import HttpConfig
+from responder.common.metrics import CONTENT_TYPE, Metrics
+from responder.config.csat import HttpConfig
 from responder.errors import ServiceError
-from responder.metrics import CONTENT_TYPE, Metrics
 from responder.web.health import LoopMonitor, channel_line
 
 log = logging.getLogger(__name__)

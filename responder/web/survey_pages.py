@@ -9,10 +9,10 @@ from datetime import datetime
 
 from aiohttp import web
 
-from responder.csat.model import SurveyAnswer, SurveyInfo
-from responder.csat.service import SurveyService
-from responder.settings import Settings
-from responder.web.tokens import TokenExpired, TokenInvalid, verify
+from responder.core.csat.tokens import TokenExpired, TokenInvalid, verify
+from responder.core.settings import Settings
+from responder.domain.csat import SurveyAnswer, SurveyInfo
+from responder.services.csat.service import SurveyService
 
 log = logging.getLogger(__name__)
 

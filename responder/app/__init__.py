@@ -1,0 +1,1 @@
+"""The composition root: the daemon's lifecycle, logging and systemd notification."""

@@ -1,0 +1,307 @@
+"""The composition root: builds every part from the config, starts them in order, stops them
+in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from responder.channels.base import Channel, ChannelHealth
+from responder.channels.health import explain, located
+from responder.channels.oauth import token_source
+from responder.channels.registry import build_channel
+from responder.common.metrics import Metrics
+from responder.common.tasks import TaskGroup
+from responder.config import ChannelConfig, Config
+from responder.core.settings_build import build_settings
+from responder.errors import ConfigError, NoChannelWorks
+from responder.services.channel_watch import ChannelWatch
+from responder.services.csat.service import SurveyService
+from responder.services.dispatch import Dispatcher
+from responder.services.inbox import StoreInbox
+from responder.services.outbox import Outbox, RetryPolicy
+from responder.services.sla.service import SlaService
+from responder.storage.retention import run_retention
+from responder.storage.store import Store, utcnow
+from responder.web.health import LoopMonitor
+
+if TYPE_CHECKING:
+    from responder.channels.oauth.tokens import TokenSource
+    from responder.config import EmailChannelConfig
+    from responder.web.server import HttpServer
+
+log = logging.getLogger(__name__)
+
+# How long start-up waits for the channels to catch up before overdue SLA timers fire.
+SLA_GATE_SECONDS = 60.0
+
+
+class App:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        delivery = config.delivery
+        self._retry = retry or RetryPolicy(
+            base=delivery.retry_base,
+            cap=delivery.retry_cap,
+            lifetime=delivery.lifetime,
+            ack_max_age=delivery.ack_max_age,
+            max_attempts=delivery.max_attempts,
+            probe_interval=delivery.probe_interval,
+        )
+        self.tasks = TaskGroup()
+        self.store = Store(config.database_url_resolved, clock)
+        self.channels: dict[str, Channel] = {}
+        self.dispatcher: Dispatcher | None = None
+        self.outbox: Outbox | None = None
+        self.sla: SlaService | None = None
+        self.surveys: SurveyService | None = None
+        self.metrics = Metrics()
+        self.monitor = LoopMonitor(self.tasks)
+        self.http: HttpServer | None = None
+        self.watch = ChannelWatch(self.channel_health, self.store, clock)
+        self._inbox: StoreInbox | None = None
+        self._reconfiguring = asyncio.Lock()
+
+    async def start(self) -> None:
+        settings = build_settings(self.config)
+        await self.store.open()
+        self.monitor.start()
+        self.metrics.watch_channels(self.health)
+        self.metrics.watch_loop(lambda: self.monitor.lag)
+        self.channels = {
+            c.name: build_channel(c, self.tasks, self._tokens_for) for c in self.config.channels
+        }
+        metrics = self.metrics
+        self.outbox = Outbox(
+            self.store, self.channels, self.tasks, self._clock, self._retry, metrics=metrics
+        )
+        self.dispatcher = Dispatcher(
+            self.store,
+            settings,
+            self.outbox.submit,
+            self._clock,
+            self.config.queue_size,
+            metrics=metrics,
+        )
+        self.outbox.start()
+        dispatcher = self.dispatcher
+        # Before anything is decided: every change to a ticket re-plans its SLA timers.
+        self.sla = SlaService(
+            self.store,
+            lambda: dispatcher.settings,
+            self.outbox.submit,
+            self._clock,
+            self.tasks,
+            metrics=metrics,
+        )
+        await self.sla.start()
+        secret = self.config.http.secret if self.config.http is not None else None
+        self.surveys = SurveyService(
+            self.store,
+            lambda: dispatcher.settings,
+            self.outbox.submit,
+            self._clock,
+            self.tasks,
+            secret.get_secret_value().encode() if secret is not None else None,
+            metrics=metrics,
+        )
+        await self.surveys.start()
+        if self.config.http is not None:
+            # Imported only when asked for: aiohttp's server costs ~10 MB of RSS (issue 2's
+            # budget is 80 MB) in every daemon that listens on nothing.
+            from responder.web.server import HttpServer
+            from responder.web.survey_pages import SurveyPages
+
+            pages = SurveyPages(self.surveys, lambda: dispatcher.settings, self._clock)
+            self.http = HttpServer(
+                self.config.http,
+                self.metrics,
+                self.channel_health,
+                self.monitor,
+                routes=pages.routes(),
+            )
+            await self.http.start()
+        self.tasks.spawn(self.dispatcher.run(), name="dispatch")
+        # Resume what the last run left in flight, before new mail arrives.
+        unsent = await self.outbox.resume()
+        pending = await self.store.pending_inbound()
+        if unsent or pending:
+            log.info("resuming: %d messages to decide, %d replies to send", len(pending), unsent)
+        self.tasks.spawn(self._requeue(pending), name="resume")
+        inbox = StoreInbox(
+            self.store, self.dispatcher.queue, budget=self.dispatcher.budget, metrics=metrics
+        )
+        for channel in self.channels.values():
+            await channel.start(inbox)
+        self._inbox = inbox
+        self.tasks.spawn(self.watch.run(), name="channels:watch")
+        self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
+        if self.config.retention is not None:
+            # Message bodies older than the retention go, once a day; figures stay.
+            self.tasks.spawn(run_retention(self.store, self.config, self._clock), name="retention")
+        log.info("responder started with %d channel(s)", len(self.channels))
+
+    async def _open_sla_gate(self, wait: float = SLA_GATE_SECONDS) -> None:
+        """Timers that fell due while we were down fire once the channels have caught up, so
+        a staff reply sent meanwhile (found in the Sent folder) cancels its reminder first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        # Channel state is a plain property of the channel protocol, so it is polled.
+        while loop.time() < deadline and any(  # noqa: ASYNC110
+            c.state not in ("connected", "failed") for c in self.channels.values()
+        ):
+            await asyncio.sleep(0.05)
+        assert self.dispatcher is not None and self.sla is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.dispatcher.queue.join(), max(deadline - loop.time(), 1.0))
+        self.sla.wakeups.gate.set()
+        if self.surveys is not None:
+            self.surveys.wakeups.gate.set()
+
+    async def _requeue(self, pending: list[int]) -> None:
+        assert self.dispatcher is not None
+        for inbound_id in pending:
+            await self.dispatcher.queue.put(inbound_id)
+
+    async def stop(self, deadline: float = 10.0) -> None:
+        """Stop intake, let queued work finish until the deadline, then cancel the rest."""
+        if self.http is not None:
+            await self.http.stop()
+        await self._stop_channels()
+        if self.dispatcher is not None:
+            try:
+                await asyncio.wait_for(self.dispatcher.queue.join(), deadline / 2)
+            except TimeoutError:
+                log.warning(
+                    "stopping with %d messages undecided; they resume at next start",
+                    self.dispatcher.queue.qsize(),
+                )
+        if self.sla is not None:
+            self.sla.stop()
+        if self.surveys is not None:
+            self.surveys.stop()
+        self.monitor.stop()
+        if self.outbox is not None and not await self.outbox.drain(deadline / 2):
+            log.warning("stopping with replies unsent; they resume at next start")
+        # Again: stop() is idempotent, and this closes connections the drain opened.
+        await self._stop_channels()
+        await self.tasks.cancel_all()
+        if self._inbox is not None:  # started: `status` shows the channels stopped
+            await self.watch.stopped()
+        await self.store.close()
+        log.info("responder stopped")
+
+    async def _stop_channels(self) -> None:
+        for channel in reversed(list(self.channels.values())):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel %s did not stop cleanly", channel.name)
+
+    def reload(self, config: Config) -> bool:
+        """Swap in new rules, calendar, templates and guard settings, all or nothing.
+
+        A channel whose settings changed (a fixed password file, another server) restarts
+        in place, in the background; the others keep their connections. Channels added or
+        removed take effect at the next restart, and the log says so. Returns whether the
+        new settings were taken.
+        """
+        try:
+            settings = build_settings(config)
+        except ConfigError as exc:
+            log.error("reload refused; keeping the running configuration:\n%s", exc)
+            return False
+        if self.dispatcher is None:
+            return False
+        self._reconfigure_channels(config.channels)
+        changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
+        csat_changed = settings.csat != self.dispatcher.settings.csat
+        self.dispatcher.settings = settings
+        self.config = config
+        log.info("configuration reloaded: %d rules", len(settings.rules))
+        if changed and self.sla is not None:
+            # New targets or hours move the open tickets' due times (issue 5).
+            self.tasks.spawn(self.sla.replan_if_changed(), name="sla:replan")
+        if csat_changed and self.surveys is not None:
+            self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
+        return True
+
+    def _reconfigure_channels(self, configs: tuple[ChannelConfig, ...]) -> None:
+        running = {c.name: c for c in self.config.channels}
+        wanted = {c.name: c for c in configs}
+        later = sorted(set(running) ^ set(wanted))
+        later += [n for n in running if n in wanted and running[n].type != wanted[n].type]
+        if later:
+            log.warning(
+                "channels added, removed or of another type (%s): that takes effect at the "
+                "next restart",
+                ", ".join(later),
+            )
+        health = self.channel_health()
+        for name, new in wanted.items():
+            old = running.get(name)
+            if old is None or name in later or name not in self.channels:
+                continue
+            failed = health[name].state == "failed"
+            if new != old or failed:
+                # A failed channel is tried again at once even with the same settings: what
+                # it lacked may live outside the config (a `responder login` just done).
+                self.tasks.spawn(self._reconfigure(name, new), name=f"reconfigure:{name}")
+            if new == old and failed and os.environ.get("CREDENTIALS_DIRECTORY"):
+                log.warning(
+                    "channel %s: its settings did not change; systemd hands secret files "
+                    "over (LoadCredential=) only when the service starts: after changing "
+                    "one, run `systemctl restart responder`",
+                    name,
+                )
+
+    async def _reconfigure(self, name: str, config: ChannelConfig) -> None:
+        """Restart one channel with new settings; the outbox keeps sending through it."""
+        async with self._reconfiguring:
+            log.info("channel %s: restarting it with the settings just loaded", name)
+            try:
+                await self.channels[name].reconfigure(config)
+            except Exception:
+                log.exception("channel %s could not take its new settings", name)
+                return
+            if self.outbox is not None:
+                self.outbox.reconfigured(name)  # replies waiting on it: try them now
+
+    def _tokens_for(self, channel: EmailChannelConfig) -> TokenSource | None:
+        """An OAuth2 channel's access tokens, from the sign-in `responder login` saved."""
+        return token_source(channel, self.config.state_dir)
+
+    def health(self) -> dict[str, str]:
+        return {name: channel.state for name, channel in self.channels.items()}
+
+    def channel_health(self) -> dict[str, ChannelHealth]:
+        """Each channel's health, its problem naming the config file and key."""
+        where = {c.name: n for n, c in enumerate(self.config.channels)}
+        file = self.config.source.filename
+        return {
+            name: located(channel.health, where.get(name), file)
+            for name, channel in self.channels.items()
+        }
+
+    async def check_channels(self) -> None:
+        """Raise NoChannelWorks if every channel has failed for a reason only the admin can
+        fix; called once start-up has settled. Restarting would not help."""
+        health = self.channel_health()
+        if not health or any(h.state != "failed" or h.partial for h in health.values()):
+            return
+        await self.watch.check()  # the log, and `status`, say why first
+        reasons = [f"{name}: {explain(h.problem)}" for name, h in health.items() if h.problem]
+        log.error("no channel can work; stopping: %s", "; ".join(reasons))
+        raise NoChannelWorks(reasons)

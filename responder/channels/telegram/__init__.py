@@ -1,0 +1,1 @@
+"""The Telegram channel: long polling intake and the Bot API sender."""

@@ -1,0 +1,320 @@
+"""The Telegram channel: getUpdates long polling in, Bot API sends out, one bot per channel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+# python-telegram-bot 22 warns on every integer-seconds read (RetryAfter.retry_after) unless
+# the timedelta behaviour is chosen; we read timedeltas, so choose it before the import.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import Bot
+from telegram.error import InvalidToken
+from telegram.request import HTTPXRequest
+
+from responder.channels import health
+from responder.channels.base import ChannelHealth, Inbox
+from responder.channels.diagnose import Diagnosis, Endpoint
+from responder.channels.health import Condition
+from responder.channels.telegram.limits import Limits, SendSchedule
+from responder.channels.telegram.send import Sender
+from responder.common.redact import SecretFilter
+from responder.common.retry import STORAGE_RETRY_CAP, backoff
+from responder.common.tasks import TaskGroup
+from responder.config import TelegramChannelConfig
+from responder.domain.models import Cursor, Delivered, InboundMessage, OutboundReply
+from responder.errors import PermanentError, SignInRefused, StorageUnavailable
+from responder.wire.telegram.update import ANNOTATION
+
+log = logging.getLogger(__name__)
+# The loggers that may print a request URL, which carries the token (Bot API: /bot<token>/).
+URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.BaseRequest", "telegram.HTTPXRequest")
+
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query"]
+# Bot API getUpdates: after a week without updates, the next update_id is chosen at random,
+# so an offset older than that could skip new updates; poll without one and let the
+# (channel, update_id) dedupe in the database drop anything already recorded.
+OFFSET_TRUSTED_FOR = timedelta(days=6)
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
+MEMBERSHIP_TTL = 300.0
+# What the Bot object holds (its token, base URL, and its connections' timeouts): a change to
+# any of these needs a new bot; any other setting is taken in place.
+_HELD_BY_BOT = ("token", "api_url", "timeout", "poll_timeout")
+
+
+class TelegramChannel:
+    def __init__(self, config: TelegramChannelConfig, tasks: TaskGroup) -> None:
+        self.name = config.name
+        self._tasks = tasks
+        self._build(config)
+        # Customers' replies in parallel, the staff group's posts one at a time and in order.
+        self.lanes = {"customers": 4, "staff": 1}
+        self._task: asyncio.Task[None] | None = None
+        self._inbox: Inbox | None = None
+
+    def _build(self, config: TelegramChannelConfig, schedule: SendSchedule | None = None) -> None:
+        """The bot and what speaks through it, for these settings; `schedule`: the send
+        slots booked so far, kept when the bot is the same one (same token, same limits)."""
+        self.config = config
+        api = urlsplit(config.api_url)
+        port = api.port or (443 if api.scheme == "https" else 80)
+        where = Endpoint(self.name, "telegram", api.hostname or config.api_url, port)
+        self._condition = Condition(where, state="stopped")
+        timeout = config.timeout.total_seconds()
+        poll = config.poll_timeout.total_seconds()
+        if config.token is None:  # only a config loaded for `check` or `simulate`
+            message = f"{config.name}: the bot token was not read (token_file or token_env)"
+            raise PermanentError(message)
+        # Installed before the Bot exists: its constructor already logs the URL.
+        self._redact = SecretFilter(config.token.get_secret_value())
+        for name in URL_LOGGERS:
+            logging.getLogger(name).addFilter(self._redact)
+        self._bot = Bot(
+            config.token.get_secret_value(),
+            base_url=config.bot_url,
+            request=HTTPXRequest(
+                connection_pool_size=8,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                connect_timeout=timeout,
+                pool_timeout=timeout,
+            ),
+            get_updates_request=HTTPXRequest(
+                connection_pool_size=1, read_timeout=poll + timeout, connect_timeout=timeout
+            ),
+        )
+        self._schedule = schedule or _schedule(config)
+        self._sender = Sender(self.name, self._bot, self._schedule, config.staff_chat_id)
+        self._sends = InFlight()  # through this bot
+        self._members: dict[int, tuple[bool, float]] = {}
+
+    @property
+    def state(self) -> str:
+        return self._condition.state
+
+    @property
+    def health(self) -> ChannelHealth:
+        return self._condition.health()
+
+    def lane(self, reply: OutboundReply) -> str:
+        staff = self.config.staff_chat_id
+        return "staff" if staff is not None and reply.recipients == (str(staff),) else "customers"
+
+    async def start(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        self._condition.starting()
+        self._task = self._tasks.spawn(self._run(inbox), name=f"telegram:{self.name}")
+
+    async def send(self, reply: OutboundReply) -> Delivered:
+        # This bot's, even if a reconfigure replaces it meanwhile: it is closed only once
+        # the sends under way through it are done.
+        bot, sender, sends = self._bot, self._sender, self._sends
+        async with sends:
+            self._refused()
+            await sender.guard(bot.initialize(), chat=None)
+            return await sender.send(reply)
+
+    async def probe(self) -> None:
+        """Whether the Bot API answers again (getMe); the outbox asks while it is down."""
+        self._refused()
+        try:
+            await self._bot.initialize()
+            await self._bot.get_me()
+        except InvalidToken:
+            raise SignInRefused("Telegram refused the bot token") from None  # its text has it
+
+    async def reconfigure(self, config: TelegramChannelConfig) -> None:
+        """New settings without a restart. The bot is replaced only when what it holds
+        changed (the token, the Bot API's address, the timeouts of its connections), and
+        closed once the sends under way through it are done: closing it under one could
+        lose Telegram's answer to a message it took, and the retry would send it twice.
+        Other settings are swapped in place, keeping the send schedule (Telegram counts
+        per bot) and the connections."""
+        old = self.config
+        if any(getattr(old, key) != getattr(config, key) for key in _HELD_BY_BOT):
+            await self._stop_polling()
+            bot, redact, sends = self._bot, self._redact, self._sends
+            same = config.token == old.token and config.limits == old.limits
+            self._build(config, self._schedule if same else None)
+            if self._inbox is not None:
+                await self.start(self._inbox)
+            await sends.idle()
+            await self._close(bot, redact)
+            return
+        self.config = config
+        regroup = config.staff_chat_id != old.staff_chat_id or config.limits != old.limits
+        if config.limits != old.limits:
+            self._schedule = _schedule(config)
+        if regroup:
+            self._sender = Sender(self.name, self._bot, self._schedule, config.staff_chat_id)
+            self._members = {}
+        # A failed bot is tried again at once; a new staff group is looked up (its topics).
+        if (regroup or self._condition.state == "failed") and self._inbox is not None:
+            await self._stop_polling()
+            await self.start(self._inbox)
+
+    async def stop(self) -> None:
+        """The first call stops intake; sends of the shutdown drain still go through this
+        bot. The composition root calls again after the drain, which closes the
+        connections: closing them under a send in flight could lose Telegram's answer to a
+        message it took, and the retry would repeat it."""
+        if self._task is not None:
+            await self._stop_polling()
+            self._condition.stopped()
+            return
+        await self._close(self._bot, self._redact)
+
+    async def _stop_polling(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    @staticmethod
+    async def _close(bot: Bot, redact: SecretFilter) -> None:
+        await bot.shutdown()
+        for name in URL_LOGGERS:
+            logging.getLogger(name).removeFilter(redact)
+
+    def _refused(self) -> None:
+        """Replies wait (not parked) while the token is refused, without asking Telegram
+        again: only the polling loop's slow retry and a reload do."""
+        if isinstance(self._condition.cause, SignInRefused):
+            raise SignInRefused("Telegram refused the bot token; replies wait for a good one")
+
+    async def _run(self, inbox: Inbox) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._bot.initialize()
+                await self._sender.learn_staff_group()
+                self._condition.connected()
+                log.info("telegram %s: connected as @%s", self.name, self._bot.username)
+                attempt = 0
+                await self._poll(inbox)
+            except (InvalidToken, SignInRefused):
+                # Never log InvalidToken itself: python-telegram-bot puts the token in its
+                # text. The composition root's ChannelWatch says it once, with the remedy.
+                self._condition.failed(SignInRefused("Telegram refused the bot token"))
+                await asyncio.sleep(health.SLOW_RETRY)
+            except asyncio.CancelledError:
+                raise
+            except StorageUnavailable as exc:
+                attempt += 1  # the database's fault (disk full), not Telegram's: sooner
+                delay = backoff(attempt, 1.0, STORAGE_RETRY_CAP)
+                self._condition.trouble(Diagnosis(f"cannot record updates: {exc}", "", "", False))
+                log.warning(
+                    "telegram %s: cannot record updates: %s; trying again in %.1fs",
+                    self.name,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+            except Exception as exc:
+                attempt += 1
+                problem = self._condition.failed(exc)
+                delay = health.SLOW_RETRY if problem.permanent else backoff(attempt, 1.0, 300.0)
+                log.log(
+                    logging.DEBUG if problem.permanent else logging.WARNING,
+                    "telegram %s: %s; trying again in %.1fs",
+                    self.name,
+                    problem,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _poll(self, inbox: Inbox) -> None:
+        offset: int | None = None
+        known = await inbox.cursor(self.name)
+        if known is not None and datetime.now(UTC) - known[1] < OFFSET_TRUSTED_FOR:
+            offset = known[0].position + 1
+        poll = self.config.poll_timeout
+        while True:
+            updates = await self._bot.get_updates(
+                offset=offset, timeout=poll, allowed_updates=ALLOWED_UPDATES
+            )
+            self._condition.connected()
+            if not updates:
+                continue
+            raw = [update.to_dict() for update in updates]
+            for update in raw:
+                await self._annotate(update)
+            now = datetime.now(UTC)
+            last = max(int(u["update_id"]) for u in raw)
+            messages = [
+                InboundMessage(self.name, str(u["update_id"]), _encode(u), now) for u in raw
+            ]
+            # Recorded first, then confirmed: the next getUpdates with this offset tells
+            # Telegram to forget them, so a crash before this line only means a re-read.
+            await inbox.deliver(self.name, messages, Cursor(0, last))
+            offset = last + 1
+
+    async def _annotate(self, update: dict[str, object]) -> None:
+        """Whether the sender is a member of the staff group, asked of Telegram (cached)."""
+        staff = self.config.staff_chat_id
+        message = update.get("message")
+        if staff is None or not isinstance(message, dict):
+            return
+        chat = message.get("chat") or {}
+        if chat.get("id") != staff:
+            return
+        sender_chat = message.get("sender_chat") or {}
+        user = message.get("from") or {}
+        if sender_chat.get("id") == staff:
+            is_staff = True  # an anonymous administrator of the group
+        elif isinstance(user.get("id"), int) and not user.get("is_bot"):
+            is_staff = await self._is_member(staff, user["id"])
+        else:
+            is_staff = False
+        update[ANNOTATION] = {"staff": is_staff, "bot": self._bot.username}
+
+    async def _is_member(self, chat: int, user: int) -> bool:
+        loop = asyncio.get_running_loop()
+        cached = self._members.get(user)
+        if cached is not None and cached[1] > loop.time():
+            return cached[0]
+        member = await self._bot.get_chat_member(chat, user)
+        is_member = member.status in MEMBER_STATUSES or bool(getattr(member, "is_member", False))
+        self._members[user] = (is_member, loop.time() + MEMBERSHIP_TTL)
+        return is_member
+
+
+class InFlight:
+    """The sends under way through one bot (`async with`), so it is closed after them."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    async def __aenter__(self) -> None:
+        self._count += 1
+        self._none.clear()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._count -= 1
+        if not self._count:
+            self._none.set()
+
+    async def idle(self) -> None:
+        await self._none.wait()
+
+
+def _schedule(config: TelegramChannelConfig) -> SendSchedule:
+    limits = config.limits
+    return SendSchedule(
+        Limits(
+            limits.per_chat_interval.total_seconds(),
+            limits.global_per_second,
+            limits.group_per_minute,
+        )
+    )
+
+
+def _encode(update: dict[str, object]) -> bytes:
+    return json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,1 +1,0 @@
-"""Chat channels (Telegram): reading updates, deciding, and what is posted back."""

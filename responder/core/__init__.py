@@ -1,0 +1,1 @@
+"""Pure deciding: guards, tickets, rules, hours and the reply to send; no I/O, time injected."""

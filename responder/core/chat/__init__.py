@@ -1,0 +1,1 @@
+"""Deciding for chat channels (Telegram): commands, buttons and customer messages."""

@@ -1,0 +1,1 @@
+"""CSAT/NPS answers and when a survey is due."""

@@ -1,0 +1,169 @@
+"""Planning a reply: language, calendar, rules and template; shared by the daemon and simulate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from responder.core import tickets
+from responder.core.decide import OPEN, Acknowledge, Decision, Moment, Policy, Record, View, decide
+from responder.core.formatting import format_opening
+from responder.core.language import detect_language
+from responder.core.settings import ChannelProfile, Settings
+from responder.core.templates import Rendered
+from responder.domain.calendar import BusinessCalendar
+from responder.wire.email.parse import ParsedMail
+
+EXCERPT_CHARS = 300
+DAY_NAMES = {
+    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    decision: Decision
+    detected: str | None  # the language found in the message, if any
+    moment: Moment
+    next_open: datetime | None
+    rendered: Rendered | None  # with Acknowledge
+
+
+def moment_at(calendar: BusinessCalendar, now: datetime) -> tuple[Moment, datetime | None]:
+    if calendar.is_open(now):
+        return OPEN, None
+    closure = calendar.closed_because(now)
+    holiday = closure.name if closure is not None and closure.kind == "holiday" else None
+    return Moment(False, holiday, calendar.period_key(now)), calendar.next_open(now)
+
+
+def plan(
+    mail: ParsedMail,
+    settings: Settings,
+    profile: ChannelProfile,
+    view: View,
+    now: datetime,
+    new_ref: Callable[[], str] = tickets.new_ref,
+    hours: tuple[Moment, datetime | None] | None = None,
+) -> Plan:
+    """`hours` is moment_at(calendar, now), which a batch sharing one `now` reads once."""
+    detected = detect_language(f"{mail.subject}\n{mail.text}")
+    moment, next_open = hours or moment_at(settings.calendar, now)
+    policy = Policy(
+        profile.name, profile.guard, settings.cap.max_replies, settings.rules, settings.vip
+    )
+    decision = decide(mail, policy, view, moment, detected, new_ref)
+    if not isinstance(decision, Acknowledge):
+        return Plan(decision, detected, moment, next_open, None)
+    # A rule's language, else the customer's, else the channel's; English is always shipped.
+    wanted = decision.action.language or detected or profile.language
+    chain = list(dict.fromkeys([wanted, profile.language, "en"]))
+    language = settings.templates.languages_for(decision.template, chain) or wanted
+    context = render_context(profile, mail, decision.ref, tickets.base_subject(mail.subject))
+    context.update(
+        calendar_context(settings.calendar, language, now, moment, next_open), language=language
+    )
+    rendered = settings.templates.render(decision.template, chain, context)
+    return Plan(decision, detected, moment, next_open, rendered)
+
+
+def render_context(
+    profile: ChannelProfile, mail: ParsedMail | None, ref: str, subject: str
+) -> dict[str, Any]:
+    """The data a template sees. Customer text is only ever a value here, never source."""
+    return {
+        "ticket": {"ref": ref},
+        "customer": {
+            "name": mail.from_name if mail else "",
+            "address": mail.from_addr if mail else "",
+        },
+        "message": {"subject": subject, "excerpt": mail.text[:EXCERPT_CHARS] if mail else ""},
+        "business": {"name": profile.display_name or profile.address, "address": profile.address},
+        "channel": {"name": profile.name, "address": profile.address},
+    }
+
+
+def calendar_context(
+    calendar: BusinessCalendar,
+    language: str,
+    now: datetime,
+    moment: Moment,
+    next_open: datetime | None,
+) -> dict[str, Any]:
+    opening = None
+    if next_open is not None:
+        local = next_open.astimezone(calendar.timezone)
+        opening = {"text": format_opening(local, language, now), "iso": local.isoformat()}
+    return {
+        "next_open": opening,
+        "holiday": {"name": moment.holiday} if moment.holiday else None,
+        "hours": hours_rows(calendar, language),
+    }
+
+
+def hours_rows(calendar: BusinessCalendar, language: str) -> list[dict[str, str]]:
+    """The weekly hours as a canned answer shows them; Indonesian writes 08.00, English 08:00."""
+    names = DAY_NAMES.get(language, DAY_NAMES["en"])
+    rows = []
+    for day, periods in enumerate(calendar.week):
+        text = ", ".join(str(p) for p in periods)
+        if language == "id":
+            text = text.replace(":", ".")
+        rows.append(
+            {"day": names[day], "periods": text or ("Tutup" if language == "id" else "Closed")}
+        )
+    return rows
+
+
+def sample_context(
+    profile: ChannelProfile, calendar: BusinessCalendar, now: datetime
+) -> dict[str, Any]:
+    """What `responder check` renders every template with."""
+    context = render_context(profile, None, "ABC234", "Sample")
+    _, next_open = moment_at(calendar, now)
+    closed = Moment(False, "Tahun Baru", "sample")
+    context.update(calendar_context(calendar, profile.language, now, closed, next_open or now))
+    context["language"] = profile.language
+    context["rule"] = {"name": "sample", "priority": "high", "tags": ["sample"]}
+    context["sla"] = {
+        "stage": "reminder",
+        "clock": "first_response",
+        "clock_name": "first response",
+        "policy": "standard",
+        "target": "4 h",
+        "waited": "3 h",
+        "left": "1 h",
+        "over": "",
+        "due": "Monday 08:30 WIB",
+        "business_time": True,
+    }
+    context["survey"] = {
+        "stage": "ask",
+        "nps": True,
+        "links": [
+            {"rating": n, "url": f"https://help.example/s/sample?r={n}"} for n in range(1, 6)
+        ],
+        "rating": 2,
+        "score": 6,
+        "comment": "Sample comment",
+        "via": "email",
+    }
+    return context
+
+
+def staff_context(
+    profile: ChannelProfile, mail: ParsedMail, decision: Acknowledge | Record
+) -> dict[str, Any]:
+    """What a notice to staff shows: the customer's message and why a rule flagged it."""
+    context = render_context(profile, mail, decision.ref, tickets.base_subject(mail.subject))
+    action = decision.action
+    context["rule"] = {
+        "name": decision.rule,
+        "priority": action.priority,
+        "tags": list(action.tags),
+    }
+    context["language"] = profile.language
+    return context

@@ -1,0 +1,65 @@
+"""Everything deciding needs, built from the config once, checked, and swapped whole on reload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from responder.config.csat import CsatConfig
+from responder.config.rules import RulesConfig, templates_used
+from responder.core.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
+from responder.core.guards import GuardContext
+from responder.core.templates import Templates
+from responder.domain.calendar import BusinessCalendar
+from responder.domain.sla_policy import NO_SLA, SLA_ALERT, SlaPolicies
+
+CSAT_SURVEY = "csat_survey"  # the survey to the customer, and its Telegram confirmations
+CSAT_LOW = "csat_low"  # the notice to staff of a low rating
+
+
+@dataclass(frozen=True)
+class ChannelProfile:
+    """What deciding needs to know about a channel, derived once from its config."""
+
+    name: str
+    address: str
+    display_name: str | None
+    language: str
+    envelope_from: str
+    guard: GuardContext
+    staff: tuple[str, ...] = ()
+    kind: str = "email"  # the channel type: email or telegram
+    staff_chat: int | None = None  # Telegram: the staff group
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class ReplyCap:
+    max_replies: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class Settings:
+    templates: Templates
+    profiles: dict[str, ChannelProfile]
+    cap: ReplyCap
+    rules: RulesConfig
+    vip: tuple[str, ...]
+    calendar: BusinessCalendar
+    sla: SlaPolicies = NO_SLA
+    # Changes when anything an SLA due time depends on changes (policies, hours, zone): a
+    # start with a different fingerprint re-plans every open ticket's timers.
+    sla_fingerprint: str = ""
+    csat: CsatConfig | None = None  # None: no satisfaction surveys
+    # Where survey links point (the http section's public_url), when csat.links is on.
+    survey_links: str | None = None
+
+    @property
+    def template_names(self) -> set[str]:
+        names = {ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION} | templates_used(self.rules)
+        names |= {CSAT_SURVEY, CSAT_LOW} if self.csat is not None else set()
+        return names | ({SLA_ALERT} if self.sla.policies else set())

@@ -1,0 +1,90 @@
+"""Building the Settings deciding uses from a validated Config, with every template checked."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from responder.config import Config, TelegramChannelConfig, library_limits
+from responder.config.calendar import build_calendar
+from responder.config.sla import build_policies
+from responder.core.guards import GuardContext
+from responder.core.planning import sample_context
+from responder.core.settings import ChannelProfile, ReplyCap, Settings
+from responder.core.templates import Templates
+from responder.errors import ConfigError
+
+
+def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
+    profiles = {}
+    for channel in config.channels:
+        if isinstance(channel, TelegramChannelConfig):
+            profiles[channel.name] = ChannelProfile(
+                name=channel.name,
+                address="",
+                display_name=channel.display_name or channel.name,
+                language=channel.language,
+                envelope_from="",
+                guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
+                kind="telegram",
+                staff_chat=channel.staff_chat_id,
+            )
+            continue
+        own = frozenset({channel.address, *channel.aliases})
+        profiles[channel.name] = ChannelProfile(
+            name=channel.name,
+            address=channel.address,
+            display_name=channel.display_name,
+            language=channel.language,
+            envelope_from=channel.smtp.envelope_from or "",
+            staff=tuple(channel.staff),
+            guard=GuardContext(
+                own_addresses=own,
+                own_domains=frozenset(a.rpartition("@")[2] for a in own),
+            ),
+        )
+    return profiles
+
+
+def _fingerprint(config: Config) -> str:
+    parts = [
+        config.timezone,
+        # repr: these models hold values (Period, ZoneInfo) JSON does not serialise.
+        repr(config.sla),
+        repr(config.business_hours),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _links(config: Config) -> str | None:
+    if config.csat is None or not config.csat.links or config.http is None:
+        return None
+    return config.http.public_url
+
+
+def build_settings(config: Config) -> Settings:
+    """Everything `responder check` verifies, before anything connects: library limits, and
+    every template any rule can use rendered against a sample, so a typo stops the start (or
+    the reload), not a reply."""
+    problems = library_limits(config)
+    if problems:
+        raise ConfigError(problems)
+    cap = config.guards.reply_cap
+    settings = Settings(
+        templates=Templates(config.templates_dir),
+        profiles=channel_profiles(config),
+        cap=ReplyCap(cap.max_replies, cap.window),
+        rules=config.rules,
+        vip=tuple(config.vip),
+        calendar=build_calendar(config.business_hours, config.timezone),
+        sla=build_policies(config.sla),
+        sla_fingerprint=_fingerprint(config),
+        csat=config.csat,
+        survey_links=_links(config),
+    )
+    now = datetime.now(UTC)
+    for profile in settings.profiles.values():
+        settings.templates.require(
+            sorted(settings.template_names), sample_context(profile, settings.calendar, now)
+        )
+    return settings

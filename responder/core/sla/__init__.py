@@ -1,0 +1,1 @@
+"""SLA clocks in business time and the reminders they plan."""

@@ -1,1 +1,0 @@
-"""Satisfaction surveys: asking after a resolved ticket and reading the customer's answer."""

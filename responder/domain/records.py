@@ -1,0 +1,96 @@
+"""Plain records read from and written to the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from responder.domain.models import Delivered
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    id: int
+    channel: str
+    external_id: str
+    raw: bytes
+    received_at: datetime
+    state: str
+    ticket_id: int | None
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    id: int
+    channel: str
+    recipient: str
+    envelope_from: str
+    message_id: str
+    message: bytes
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReplyMark:
+    """The outcome of one try to send a reply."""
+
+    reply_id: int
+    state: str  # pending (to retry), sent or parked
+    attempts: int
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    delivered: Delivered | None = None
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    ref: str
+    channel: str
+    customer: str
+    customer_name: str
+    subject: str
+    language: str
+    utc_offset: int | None = None  # minutes east of UTC, from the customer's Date header
+
+
+@dataclass(frozen=True)
+class NewReply:
+    kind: str
+    recipient: str
+    envelope_from: str
+    message_id: str
+    message: bytes
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """Something staff did to a ticket: answered, closed, reopened, noted."""
+
+    kind: str
+    actor: str
+    detail: str | None = None
+    # When it happened, if not when it was decided: a staff reply found in the Sent folder
+    # after a restart counts from when it was sent, not from when we saw it.
+    at: datetime | None = None
+
+
+def pk(key: Any) -> int:
+    return int(key[0])
+
+
+def reply_row(row: Any) -> ReplyRow:
+    return ReplyRow(
+        row.id,
+        row.channel,
+        row.recipient,
+        row.envelope_from,
+        row.message_id,
+        row.message,
+        row.state,
+        row.attempts,
+        row.next_attempt_at,
+    )

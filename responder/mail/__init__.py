@@ -1,1 +1,0 @@
-"""Email handling: parsing inbound mail, spotting machine mail, composing replies."""

@@ -1,0 +1,1 @@
+"""Services that orchestrate the core and storage: dispatch, inbox, outbox, timers, surveys."""

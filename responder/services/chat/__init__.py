@@ -1,0 +1,1 @@
+"""Planning replies for chat channels against stored state."""

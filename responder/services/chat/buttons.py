@@ -1,0 +1,94 @@
+"""A survey in Telegram: its buttons, and the confirmation that replaces them in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from responder.core.planning import render_context
+from responder.core.settings import CSAT_SURVEY, ChannelProfile, Settings
+from responder.domain.csat import PREFIX, SurveyInfo
+from responder.domain.records import NewReply
+from responder.storage.views import CSAT_THANKS
+from responder.wire.telegram.post import Post, post_id
+
+# The toast Telegram shows over the chat when a button press is answered.
+TOAST = {"id": "Terima kasih!", "en": "Thank you!"}
+CLOSED = {"id": "Survei ini sudah ditutup.", "en": "This survey has closed."}
+
+Buttons = tuple[tuple[tuple[str, str], ...], ...]
+
+
+def rating_buttons(survey_id: int) -> Buttons:
+    return (tuple((str(n), f"{PREFIX}{survey_id}:r{n}") for n in range(1, 6)),)
+
+
+def nps_buttons(survey_id: int) -> Buttons:
+    row = [(str(n), f"{PREFIX}{survey_id}:n{n}") for n in range(11)]
+    return (tuple(row[:6]), tuple(row[6:]))
+
+
+def survey_context(
+    profile: ChannelProfile, ref: str, subject: str, name: str, address: str, **survey: Any
+) -> dict[str, Any]:
+    context = render_context(profile, None, ref, subject)
+    context["customer"] = {"name": name, "address": address}
+    # Every key `responder check` renders the templates with, so an admin's template that
+    # uses one never fails at send time.
+    context["survey"] = {
+        "stage": "ask",
+        "nps": False,
+        "links": [],
+        "rating": None,
+        "score": None,
+        "comment": "",
+        "via": "",
+    }
+    context["survey"].update(survey)
+    return context
+
+
+def confirmation(
+    settings: Settings,
+    profile: ChannelProfile,
+    info: SurveyInfo,
+    press: tuple[str, int],
+    message_id: int | None,
+    callback_id: str | None,
+) -> NewReply:
+    """The survey message edited in place: the NPS question next, if asked, or thanks."""
+    assert settings.csat is not None
+    field, value = press
+    rating = value if field == "r" else info.rating
+    score = value if field == "n" else info.nps
+    ask_nps = settings.csat.nps and field == "r" and info.nps is None
+    context = survey_context(
+        profile,
+        info.ref,
+        info.subject,
+        info.customer_name,
+        info.recipient,
+        stage="nps" if ask_nps else "thanks",
+        nps=settings.csat.nps,
+        rating=rating,
+        score=score,
+    )
+    chain = list(dict.fromkeys([info.language, profile.language, "en"]))
+    rendered = settings.templates.render_chat(CSAT_SURVEY, chain, context)
+    post = Post(
+        chat_id=int(info.recipient),
+        text=rendered.html,
+        buttons=nps_buttons(info.id) if ask_nps else None,
+        edit=message_id,
+        callback=callback_id,
+        callback_text=TOAST.get(rendered.language, TOAST["en"]),
+    )
+    return NewReply(CSAT_THANKS, info.recipient, "", post_id(profile.name), post.to_bytes())
+
+
+def press_answered(
+    profile: ChannelProfile, chat: int, callback_id: str, toast: str = ""
+) -> NewReply:
+    """Only the answer to a button press (no edit): Telegram clients show a spinner on the
+    button until the bot answers (Bot API answerCallbackQuery)."""
+    post = Post(chat_id=chat, callback=callback_id, callback_text=toast or None)
+    return NewReply(CSAT_THANKS, str(chat), "", post_id(profile.name), post.to_bytes())

@@ -1,0 +1,1 @@
+"""Surveys after resolution: composing, sending and recording answers."""

@@ -1,0 +1,63 @@
+"""The Inbox given to channels: records what arrives, then queues it for deciding."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from responder.common.membudget import MAIL_BUDGET, MailBytes
+from responder.common.metrics import Metrics
+from responder.domain.models import Cursor, InboundMessage, MailMark
+from responder.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class StoreInbox:
+    def __init__(
+        self,
+        store: Store,
+        queue: asyncio.Queue[int],
+        *,
+        budget: MailBytes | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._budget = budget or MailBytes(MAIL_BUDGET)
+        self._metrics = metrics or Metrics()
+
+    async def cursor(self, key: str) -> tuple[Cursor, datetime] | None:
+        return await self._store.cursor(key)
+
+    async def deliver(
+        self,
+        channel: str,
+        messages: Sequence[InboundMessage],
+        cursor: Cursor | None,
+        key: str | None = None,
+    ) -> None:
+        # Recorded (and the cursor moved) before queueing: a crash after this line loses
+        # nothing, because start-up queues every message still in state "new".
+        ids = await self._store.record_inbound(channel, messages, cursor, key)
+        if ids:  # only new rows: a message seen before is not received twice
+            self._metrics.message_received(channel, len(ids))
+        for inbound_id in ids:
+            await self._queue.put(inbound_id)
+
+    async def first_started(self, key: str) -> tuple[datetime, bool]:
+        """When intake under `key` was first started (recorded on the first call, before the
+        first login), and whether this call recorded it."""
+        return await self._store.first_started(key)
+
+    def holding(self, nbytes: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold `nbytes` of mail in memory under the process's budget."""
+        return self._budget.hold(nbytes)
+
+    async def mark(
+        self, channel: str, marks: Sequence[MailMark], key: str, cursor: Cursor | None
+    ) -> None:
+        await self._store.record_marks(channel, marks, key, cursor)

@@ -1,0 +1,1 @@
+"""SLA timers: waking up, planning alerts and notices."""

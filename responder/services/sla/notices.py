@@ -1,0 +1,117 @@
+"""What a due SLA stage sends: the alert text, to whom, through which channel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from responder.core.formatting import format_opening
+from responder.core.settings import ChannelProfile, Settings
+from responder.core.sla.plan import ClockView
+from responder.core.sla.wording import clock_name, format_span
+from responder.domain.records import NewReply
+from responder.domain.sla_policy import SLA_ALERT, Audience, Policy, Stage
+from responder.services.mail_outcomes import staff_mail
+from responder.storage.timers import TicketFacts
+from responder.wire.telegram.post import Post, Topic, post_id
+
+# Reply kinds start with "sla_": they are to staff, so the per-sender cap never counts them.
+KIND_PREFIX = "sla_"
+
+Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One stage of one ticket's clock that fell due, with what the alert shows."""
+
+    timer_id: int
+    ticket: TicketFacts
+    policy: Policy
+    stage: Stage
+    view: ClockView
+    excerpt: str
+    topic: int | None  # the ticket's forum topic in its own staff group, if it has one
+
+
+def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
+    """One email per staff address, one post per staff group; nothing if nobody is set."""
+    home = settings.profiles.get(due.ticket.channel)
+    emails, groups = recipients(settings, home, due.stage.audience)
+    sends: list[Send] = []
+    kind = f"{KIND_PREFIX}{due.timer_id}"
+    sender = mailer(settings, home)
+    if emails and sender is not None:
+        rendered = settings.templates.render(
+            SLA_ALERT, [sender.language, "en"], _context(settings, due, sender, now)
+        )
+        home_ticket = due.ticket.id if sender is home else None
+        for to in emails:
+            sends.append((sender.name, home_ticket, staff_mail(sender, to, rendered, now, kind)))
+    for profile in groups:
+        assert profile.staff_chat is not None
+        rendered = settings.templates.render_chat(
+            SLA_ALERT, [profile.language, "en"], _context(settings, due, profile, now)
+        )
+        mine = profile is home
+        name = f"#{due.ticket.ref} {due.ticket.customer_name}".strip()[:128]
+        topic = Topic(due.ticket.ref, name, due.topic) if mine else None
+        post = Post(chat_id=profile.staff_chat, text=rendered.html, topic=topic)
+        reply = NewReply(kind, str(profile.staff_chat), "", post_id(profile.name), post.to_bytes())
+        # Tied to the ticket only in its own group, where answering the alert answers the
+        # customer; another channel's group cannot reach them.
+        sends.append((profile.name, due.ticket.id if mine else None, reply))
+    return sends
+
+
+def recipients(
+    settings: Settings, home: ChannelProfile | None, audience: Audience
+) -> tuple[Sequence[str], list[ChannelProfile]]:
+    if audience.is_default:
+        if home is None:
+            return (), []
+        if home.kind == "telegram":
+            return (), [home] if home.staff_chat is not None else []
+        return home.staff, []
+    groups = [settings.profiles[n] for n in audience.telegram if n in settings.profiles]
+    return audience.emails, [p for p in groups if p.staff_chat is not None]
+
+
+def mailer(settings: Settings, home: ChannelProfile | None) -> ChannelProfile | None:
+    """The ticket's own mailbox, or else the first email channel, sends alerts by email."""
+    if home is not None and home.kind == "email":
+        return home
+    return next((p for p in settings.profiles.values() if p.kind == "email"), None)
+
+
+def _context(
+    settings: Settings, due: Due, profile: ChannelProfile, now: datetime
+) -> dict[str, Any]:
+    lang = profile.language
+    view, stage, ticket = due.view, due.stage, due.ticket
+    elapsed = view.state.elapsed
+    target = view.target.minutes
+    zone = settings.calendar.timezone
+    due_at = view.due_at
+    return {
+        "language": lang,
+        "ticket": {"ref": ticket.ref},
+        "customer": {"name": ticket.customer_name, "address": ticket.customer},
+        "message": {"subject": ticket.subject, "excerpt": due.excerpt},
+        "channel": {"name": ticket.channel, "address": profile.address},
+        "business": {"name": profile.display_name or profile.address, "address": profile.address},
+        "sla": {
+            "stage": stage.kind,
+            "clock": view.target.clock,
+            "clock_name": clock_name(view.target.clock, lang),
+            "policy": due.policy.name,
+            "target": format_span(target, lang),
+            "waited": format_span(elapsed, lang),
+            "left": format_span(max(target - elapsed, 0), lang) if stage.kind == "reminder" else "",
+            "over": "" if stage.kind == "reminder" else format_span(max(elapsed - target, 0), lang),
+            "due": format_opening(due_at.astimezone(zone), lang, now) if due_at else "",
+            "business_time": due.policy.business_time,
+        },
+    }

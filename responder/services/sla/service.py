@@ -1,0 +1,233 @@
+"""Keeps every ticket's SLA timers in step with it, and sends what falls due, once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from responder.common.metrics import Metrics
+from responder.common.tasks import TaskGroup
+from responder.core.settings import Settings
+from responder.core.sla.plan import clock_views
+from responder.domain.models import OutboundReply
+from responder.domain.records import NewEvent
+from responder.domain.sla_policy import Stage
+from responder.services.sla.notices import Due, alert_sends
+from responder.services.sla.wakeups import Wakeups, catch_up
+from responder.storage import alerts, meta, schema, timers
+from responder.storage.store import Store
+from responder.wire.email.parse import parse_message
+from responder.wire.telegram.update import parse_update
+
+log = logging.getLogger(__name__)
+
+# A timer this close to due counts as due: APScheduler wakes at (not before) the due time,
+# but the clock we re-check with may be read a hair apart from its.
+SLACK = timedelta(milliseconds=10)
+CHUNK = 500  # tickets re-planned per transaction when the policies change
+EXCERPT_CHARS = 300
+
+
+class SlaService:
+    """Re-plans a ticket's timers inside the transaction that changed it (Store.on_change),
+    and fires due timers: re-check the ticket, skip reminders a later stage superseded,
+    record the alerts and mark the timer done in one transaction, then send."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Callable[[], Settings],
+        submit: Callable[[OutboundReply], None],
+        clock: Callable[[], datetime],
+        tasks: TaskGroup,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store, self._settings, self._submit, self._clock = store, settings, submit, clock
+        self._tasks = tasks
+        self._metrics = metrics or Metrics()
+        self.wakeups = Wakeups(self._earliest, self._fire, tasks)
+
+    async def start(self) -> None:
+        self._store.on_change.append(self._on_change)
+        await self.wakeups.start()
+        # In the background: after a policy change, re-planning 100,000 open tickets takes
+        # tens of seconds, and the timers already planned stay right meanwhile.
+        self._tasks.spawn(self.replan_if_changed(), name="sla:replan")
+
+    def stop(self) -> None:
+        if self._on_change in self._store.on_change:
+            self._store.on_change.remove(self._on_change)
+        self.wakeups.stop()
+
+    async def _on_change(self, conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> None:
+        s = self._settings()
+        if not s.sla.policies:
+            # No promises: nothing to plan, and reading every batch's tickets again would
+            # halve a backlog's pace. Rows left from earlier policies are stopped by the
+            # re-plan that a changed fingerprint starts (at start or on reload).
+            return
+        # Armed before the commit: harmless, since a job re-reads its row when it fires.
+        self.wakeups.arm(await timers.replan(conn, ticket_ids, s.sla, s.calendar, now))
+
+    async def replan_if_changed(self) -> bool:
+        """Re-plan every open ticket when the policies or hours differ from the last run's."""
+        fingerprint = self._settings().sla_fingerprint
+        async with self._store.transaction() as conn:
+            known = await meta.get_meta(conn, "sla_fingerprint")
+        if known == fingerprint:
+            return False
+        await self.replan_open()
+        async with self._store.transaction() as conn:
+            await meta.set_meta(conn, "sla_fingerprint", fingerprint)
+        return True
+
+    async def replan_open(self) -> int:
+        """Re-plan every open ticket (a reload changed the policies), a chunk at a time so
+        intake is never held up for long; returns how many tickets."""
+        after, count = 0, 0
+        while True:
+            async with self._store.transaction() as conn:
+                ids = await timers.open_tickets(conn, after, CHUNK)
+                if ids:
+                    s, now = self._settings(), self._clock()
+                    await timers.replan(conn, ids, s.sla, s.calendar, now)
+            if not ids:
+                break
+            after, count = ids[-1], count + len(ids)
+        if self.wakeups.armed or count:
+            await self.wakeups.rebuild()
+        return count
+
+    async def run_due(self) -> int:
+        """Fire every timer due by now (start-up catch-up, or a test's injected clock)."""
+
+        async def overdue() -> Collection[int]:
+            async with self._store.transaction() as conn:
+                return await timers.overdue_tickets(conn, self._clock() + SLACK, CHUNK)
+
+        return await catch_up(overdue, self._fire_tickets, self.wakeups.arm)
+
+    async def _earliest(self, after: tuple[datetime, int] | None, limit: int) -> list[timers.Armed]:
+        async with self._store.transaction() as conn:
+            return await timers.earliest(conn, after, limit)
+
+    async def _fire(self, timer_ids: list[int]) -> list[timers.Armed]:
+        async with self._store.transaction() as conn:
+            tickets = await timers.tickets_of(conn, timer_ids)
+        armed = await self._fire_tickets(tickets)
+        async with self._store.transaction() as conn:
+            # A job that woke early (or whose timer did not move) still needs waking later.
+            return armed + await timers.pending(conn, timer_ids)
+
+    async def _fire_tickets(self, ticket_ids: Iterable[int]) -> list[timers.Armed]:
+        s, now = self._settings(), self._clock()
+        async with self._store.transaction() as conn:
+            # One read of the tickets serves both the re-check and the alerts.
+            facts = await timers.facts(conn, ticket_ids)
+            armed = await timers.replan_known(conn, facts, s.sla, s.calendar, now)
+            due = await timers.due(conn, facts, now + SLACK)
+            raws = await _first_messages(conn, [facts[t].first_inbound for t in due])
+            topics = await _topics(conn, list(due))
+        firings, skipped = [], []
+        stage_of: dict[int, tuple[str, str]] = {}  # timer id: (clock, stage kind)
+        # Parsing is CPU work a crafted message can make slow: off the event loop, in one go.
+        found = {
+            t: raws.get(f.first_inbound) if f.first_inbound else None for t, f in facts.items()
+        }
+        excerpts = await asyncio.to_thread(_excerpts, s, found)
+        for ticket_id, rows in due.items():
+            ticket = facts[ticket_id]
+            policy = s.sla.for_ticket(ticket.policy)
+            if policy is None or ticket.first_inbound is None:
+                skipped += [timer_id for timer_id, _, _ in rows]
+                continue
+            views = clock_views(policy, ticket.opened, ticket.events, now, s.calendar)
+            stages: dict[tuple[str, str], Stage] = {
+                (t.clock, st.name): st for t in policy.targets for st in t.stages
+            }
+            excerpt = excerpts.get(ticket_id, "")
+            for index, (timer_id, clock, name) in enumerate(rows):
+                stage = stages.get((clock, name))
+                later = [
+                    st for _, c, n in rows[index + 1 :] if c == clock and (st := stages.get((c, n)))
+                ]
+                # After downtime several stages may be due at once: a reminder that a later
+                # stage of the same clock supersedes is skipped; breaches and escalations,
+                # which may go to different people, all go.
+                if stage is None or clock not in views or (stage.kind == "reminder" and later):
+                    skipped.append(timer_id)
+                    continue
+                alert = Due(
+                    timer_id, ticket, policy, stage, views[clock], excerpt, topics.get(ticket_id)
+                )
+                event = NewEvent(f"sla_{stage.kind}", "responder", f"{clock} {name}")
+                stage_of[timer_id] = (clock, stage.kind)
+                firings.append(
+                    alerts.Firing(
+                        timer_id, ticket.first_inbound, alert_sends(s, alert, now), event, ticket_id
+                    )
+                )
+        done: set[int] = set()
+        async with self._store.transaction() as conn:
+            queued = await alerts.record_fired(conn, firings, skipped, now, done)
+        # Counted after the commit, and only timers this call marked done: one re-planned or
+        # fired elsewhere meanwhile sent nothing.
+        for timer_id in done:
+            self._metrics.sla_alert(*stage_of[timer_id])
+        for q in queued:
+            self._submit(q.outbound())
+        for firing in firings:
+            log.info(
+                "SLA timer %d fired: %s",
+                firing.timer_id,
+                firing.event.detail if firing.event else "",
+            )
+        return armed
+
+
+async def _first_messages(
+    conn: AsyncConnection, ids: list[int | None]
+) -> dict[int, tuple[str, bytes]]:
+    inbound = schema.inbound
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        select(inbound.c.id, inbound.c.channel, inbound.c.raw).where(inbound.c.id.in_(wanted))
+    )
+    return {r.id: (r.channel, r.raw) for r in rows}
+
+
+async def _topics(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, int]:
+    """The forum topic each ticket's posts went into, in its own staff group."""
+    r = schema.replies
+    if not ticket_ids:
+        return {}
+    rows = await conn.execute(
+        select(r.c.ticket_id, r.c.thread).where(
+            r.c.ticket_id.in_(ticket_ids), r.c.thread.is_not(None)
+        )
+    )
+    return {row.ticket_id: int(row.thread) for row in rows if str(row.thread).isdigit()}
+
+
+def _excerpts(settings: Settings, raws: dict[int, tuple[str, bytes] | None]) -> dict[int, str]:
+    """The first lines of each ticket's first message, by ticket id."""
+    out = {}
+    for ticket_id, found in raws.items():
+        if found is None:
+            out[ticket_id] = ""
+            continue
+        channel, raw = found
+        profile = settings.profiles.get(channel)
+        if profile is not None and profile.kind == "telegram":
+            out[ticket_id] = parse_update(raw).text[:EXCERPT_CHARS]
+        else:
+            out[ticket_id] = parse_message(raw).text[:EXCERPT_CHARS]
+    return out

@@ -1,0 +1,1 @@
+"""Each channel's wire format: parsing what arrives, composing what is sent."""

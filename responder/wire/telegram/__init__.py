@@ -1,0 +1,1 @@
+"""Telegram on the wire: updates in, message text and buttons out."""
