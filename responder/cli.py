@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,17 +15,13 @@ from responder.errors import ConfigError, ConfigProblem, NoChannelWorks, Respond
 if TYPE_CHECKING:
     # Imported when a command needs it: `--version` and `check` should not pay for the
     # channels, storage and IMAP client.
-    from responder.app.daemon import App
     from responder.app.logs import LogFormat
-    from responder.app.notify import Notifier
 
 EX_OK = 0
 EX_FAILURE = 1
 EX_USAGE = 2
 EX_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 EX_CONFIG = 78  # sysexits.h EX_CONFIG; systemd's RestartPreventExitStatus=78 stops a restart loop
-
-log = logging.getLogger("responder")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -290,80 +284,17 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(path: Path, log_format: LogFormat = "text") -> int:
+    """Load the config, build the daemon and run it (responder.app.lifecycle) until stopped."""
     from responder.app.daemon import App
+    from responder.app.lifecycle import serve
     from responder.app.logs import redact_config
     from responder.config import load_config
 
     config = load_config(path)
     setup_logging(config.log_level, log_format)
     redact_config(config)  # no log line carries a password or token, even by mistake
-    asyncio.run(_serve(App(config), path))
+    asyncio.run(serve(App(config), path))
     return EX_OK
-
-
-async def _serve(app: App, path: Path) -> None:
-    from responder.app.notify import Notifier, settled
-
-    systemd = Notifier.from_env()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(app, path, systemd))
-    try:
-        await app.start()
-    except BaseException:
-        # A start that fails half way (the http port taken, say) closes what it opened.
-        await app.stop()
-        raise
-    try:
-        await settled(lambda: app.health().values(), stop)
-        if not stop.is_set():
-            await app.check_channels()  # NoChannelWorks when every channel failed for good
-        systemd.ready(await _status(app))
-        app.tasks.spawn(systemd.keep_status(lambda: _status(app)), name="systemd:status")
-        watchdog = systemd.keep_watchdog(lambda: app.monitor.responsive)
-        app.tasks.spawn(watchdog, name="systemd:watchdog")
-        await stop.wait()
-        log.info("signal received; stopping")
-    finally:
-        systemd.stopping()
-        await app.stop()
-        systemd.close()
-
-
-async def _status(app: App) -> str:
-    """systemd's STATUS= line, as `systemctl status` shows it."""
-    from responder.storage.status import open_tickets
-
-    health = app.channel_health()
-    up = sum(h.state == "connected" for h in health.values())
-    failing = [
-        f"{name} FAILING: {h.problem.problem}"
-        for name, h in health.items()
-        if h.state == "failed" and h.problem is not None
-    ]
-    counts = f"{up} of {len(health)} channel(s) connected"
-    return "; ".join([*failing, f"{counts}, {await open_tickets(app.store)} open tickets"])
-
-
-def _reload(app: App, path: Path, systemd: Notifier) -> None:
-    """SIGHUP: re-read the config, rules and templates; keep the old ones if they are bad."""
-    from responder.app.logs import redact_config
-    from responder.config import load_config
-
-    log.info("SIGHUP: reloading %s", path)
-    # sd_notify(3): RELOADING=1 first, READY=1 once done, whatever the outcome, or systemd
-    # (Type=notify-reload) waits for the reload until its timeout.
-    systemd.reloading()
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        log.error("reload refused; keeping the running configuration:\n%s", exc)
-    else:
-        redact_config(config)
-        app.reload(config)
-    systemd.ready()
 
 
 if __name__ == "__main__":

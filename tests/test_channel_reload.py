@@ -26,9 +26,9 @@ from harness import (
 )
 from mailfactory import make_mail
 
+from responder.app.lifecycle import status as systemd_status
 from responder.channels.base import ChannelHealth
 from responder.channels.diagnose import Diagnosis
-from responder.cli import _status as systemd_status
 from responder.config import load_config
 from responder.services import channel_watch
 from responder.storage.store import Store

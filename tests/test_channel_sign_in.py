@@ -22,8 +22,8 @@ from harness import (
 from mailfactory import make_mail
 from relay import Relay
 
+from responder.app.lifecycle import status as systemd_status
 from responder.channels import health
-from responder.cli import _status as systemd_status
 from responder.config import load_config
 from responder.testing import Dovecot, RecordingSMTPServer
 from responder.testing._net import free_port

@@ -137,7 +137,7 @@ def test_the_daemon_tells_systemd_ready_reloading_stopping_and_pings_the_watchdo
 
 
 def test_a_refused_reload_still_ends_with_ready(tmp_path: Path) -> None:
-    from responder.cli import _reload
+    from responder.app.lifecycle import Lifecycle
 
     class NoApp:
         def reload(self, config: object) -> bool:
@@ -147,7 +147,7 @@ def test_a_refused_reload_still_ends_with_ready(tmp_path: Path) -> None:
     bad.write_text("state_dir: x\nchannels: []\n")
     with FakeSystemd(str(tmp_path / "notify.sock")) as systemd:
         notifier = Notifier(systemd.address)
-        _reload(NoApp(), bad, notifier)  # type: ignore[arg-type]
+        asyncio.run(Lifecycle(NoApp(), bad, notifier).reload())  # type: ignore[arg-type]
         assert systemd.expect("RELOADING")["RELOADING"] == "1"
         assert systemd.expect("READY") == {"READY": "1"}
         notifier.close()

@@ -18,6 +18,7 @@ from responder.channels.registry import build_channel
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config import ChannelConfig, Config
+from responder.core.settings import Settings
 from responder.core.settings_build import build_settings
 from responder.errors import ConfigError, NoChannelWorks
 from responder.services.channel_watch import ChannelWatch
@@ -75,7 +76,8 @@ class App:
         self._reconfiguring = asyncio.Lock()
 
     async def start(self) -> None:
-        settings = build_settings(self.config)
+        # Every template is rendered against samples: CPU work, kept off the loop.
+        settings = await asyncio.to_thread(build_settings, self.config)
         await self.store.open()
         self.monitor.start()
         self.metrics.watch_channels(self.health)
@@ -210,19 +212,23 @@ class App:
             except Exception:
                 log.exception("channel %s did not stop cleanly", channel.name)
 
-    def reload(self, config: Config) -> bool:
-        """Swap in new rules, calendar, templates and guard settings, all or nothing.
+    def reload(self, config: Config, settings: Settings | None = None) -> bool:
+        """Swap in new rules, calendar, templates and guard settings, all or nothing, in one
+        step on the loop.
 
+        `settings` are `config`'s, built beforehand off the loop (app.lifecycle does, as
+        rendering every template is CPU work); without them they are built here, blocking.
         A channel whose settings changed (a fixed password file, another server) restarts
         in place, in the background; the others keep their connections. Channels added or
         removed take effect at the next restart, and the log says so. Returns whether the
         new settings were taken.
         """
-        try:
-            settings = build_settings(config)
-        except ConfigError as exc:
-            log.error("reload refused; keeping the running configuration:\n%s", exc)
-            return False
+        if settings is None:
+            try:
+                settings = build_settings(config)
+            except ConfigError as exc:
+                log.error("reload refused; keeping the running configuration:\n%s", exc)
+                return False
         if self.dispatcher is None:
             return False
         self._reconfigure_channels(config.channels)
