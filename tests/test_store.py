@@ -176,8 +176,8 @@ async def test_an_empty_batch_of_decisions_is_a_no_op(tmp_path: Path) -> None:
     try:
         [inbound_id] = await store.record_inbound("mail", [message("a")], Cursor(1, 1))
         assert await store.apply([]) == []
-        async with store.transaction() as conn:
-            assert await apply_outcomes(conn, [], datetime.now(UTC)) == ([], set())
+        now = datetime.now(UTC)
+        assert await store.run(apply_outcomes, [], now) == ([], set())
         [row] = await store.rows("inbound")
         assert row["id"] == inbound_id and row["state"] == "new"
     finally:

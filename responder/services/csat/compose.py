@@ -7,13 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from responder.core.settings import CSAT_LOW, CSAT_SURVEY, ChannelProfile, Settings
-from responder.domain.csat import SurveyInfo
+from responder.domain.csat import DueSurvey, SurveyInfo
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import Audience
 from responder.services.chat.buttons import rating_buttons, survey_context
 from responder.services.mail_outcomes import staff_mail
 from responder.services.sla.notices import mailer, recipients
-from responder.storage.survey_sends import DueSurvey
 from responder.wire.email.compose import ReplySpec, build_reply, new_message_id
 from responder.wire.telegram.post import Post, Topic, post_id
 

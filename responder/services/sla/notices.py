@@ -13,8 +13,8 @@ from responder.core.sla.plan import ClockView
 from responder.core.sla.wording import clock_name, format_span
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import SLA_ALERT, Audience, Policy, Stage
+from responder.domain.timers import TicketFacts
 from responder.services.mail_outcomes import staff_mail
-from responder.storage.timers import TicketFacts
 from responder.wire.telegram.post import Post, Topic, post_id
 
 # Reply kinds start with "sla_": they are to staff, so the per-sender cap never counts them.
