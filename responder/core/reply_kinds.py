@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from responder.core.decide import OUT_OF_HOURS
 from responder.core.settings import CSAT_LOW, CSAT_SURVEY
+from responder.domain.sla_policy import SLA_ALERT
 
 # What staff write and what is posted for them; the per-sender cap counts automatic replies.
 STAFF_REPLY = "staff_reply"
@@ -18,8 +19,8 @@ STAFF_NOTICE = "staff_notice"
 CSAT_THANKS = "csat_thanks"
 PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE, CSAT_THANKS, CSAT_SURVEY)
 
-# What we send that answers nobody's question: a ticket whose replies are only these (and
-# SLA alerts, survey notices) was not answered by a rule's own template.
+# What we send that answers nobody's question: a ticket whose replies are only these was not
+# answered by a rule's own template.
 NOT_ANSWERS = frozenset(
     {
         "acknowledgement",
@@ -32,11 +33,11 @@ NOT_ANSWERS = frozenset(
         CSAT_SURVEY,
         CSAT_THANKS,
         CSAT_LOW,
+        SLA_ALERT,
     }
 )
-NOT_ANSWER_PREFIXES = ("sla_", "csat_")  # sla_<timer id>, csat_low_<survey id>
 
 
 def is_canned_answer(kind: str) -> bool:
     """A reply a rule chose as its answer (a template such as "payment")."""
-    return kind not in NOT_ANSWERS and not kind.startswith(NOT_ANSWER_PREFIXES)
+    return kind not in NOT_ANSWERS

@@ -64,6 +64,10 @@ class NewReply:
     envelope_from: str
     message_id: str
     message: bytes
+    # What a notice is about, when not only its ticket: the SLA timer an alert is for, the
+    # survey a survey message or low-rating notice is for.
+    sla_timer_id: int | None = None
+    survey_id: int | None = None
 
 
 @dataclass(frozen=True)

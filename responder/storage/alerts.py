@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection, update
@@ -59,7 +60,7 @@ def record_fired(
     if events:
         conn.execute(schema.ticket_events.insert(), events)
     sends = [
-        Send(f.inbound_id, channel, ticket_id, reply)
+        Send(f.inbound_id, channel, ticket_id, replace(reply, sla_timer_id=f.timer_id))
         for f in going
         for channel, ticket_id, reply in f.sends
     ]

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from responder.core.settings import CSAT_LOW
 from responder.domain.csat import SurveyAnswer, SurveyInfo
 from responder.storage import schema
 
@@ -132,16 +131,3 @@ def mark_notified(conn: Connection, survey_ids: Sequence[int], now: datetime) ->
         .returning(s.c.id)
     )
     return {row.id for row in rows}
-
-
-def times_told(conn: Connection, survey_ids: Sequence[int]) -> dict[int, int]:
-    """How many low-rating notices each survey has had (a comment after the rating adds one)."""
-    r = schema.replies
-    told: dict[int, set[str]] = {}
-    for survey_id in survey_ids:
-        rows = conn.execute(
-            select(r.c.kind).where(r.c.kind.like(f"{CSAT_LOW}\\_{survey_id}%", escape="\\"))
-        )
-        kinds = {row.kind for row in rows}
-        told[survey_id] = {k for k in kinds if k.split("_")[2] == str(survey_id)}
-    return {survey_id: len(kinds) for survey_id, kinds in told.items()}

@@ -88,7 +88,7 @@ def record_sent(conn: Connection, sends: Sequence[SentSurvey], now: datetime) ->
         row = conn.execute(
             r.insert()
             .values(
-                **send.reply.__dict__,
+                **{**send.reply.__dict__, "survey_id": send.survey_id},
                 inbound_id=send.inbound_id,
                 channel=send.channel,
                 ticket_id=send.ticket_id,

@@ -70,9 +70,7 @@ def survey_message(
     )
 
 
-def low_rating_sends(
-    settings: Settings, info: SurveyInfo, now: datetime, told: int = 0
-) -> list[Send]:
+def low_rating_sends(settings: Settings, info: SurveyInfo, now: datetime) -> list[Send]:
     """One email per staff address, one post per staff group, with the customer's comment."""
     assert settings.csat is not None
     home = settings.profiles.get(info.channel)
@@ -86,8 +84,7 @@ def low_rating_sends(
         "comment": info.comment,
         "via": info.via or "",
     }
-    # One notice per (survey, time told): a comment after the rating is told again, with it.
-    kind = f"{CSAT_LOW}_{info.id}" + (f"_{told}" if told else "")
+    kind = CSAT_LOW  # the survey's id goes in its own column (issue 15)
     sender = mailer(settings, home)
     if emails and sender is not None:
         context = survey_context(

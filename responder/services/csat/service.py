@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from responder.common.metrics import Metrics
@@ -217,13 +218,10 @@ class SurveyService:
             firsts = inbound.first_of(tx, [i.ticket_id for i in infos.values()])
             claimed = survey_answers.mark_notified(tx, list(infos), now)
             told = [i for i in infos.values() if i.id in claimed and i.ticket_id in firsts]
-            before = survey_answers.times_told(tx, [info.id for info in told])
             rows = [
-                Send(firsts[info.ticket_id], channel, ticket_id, reply)
+                Send(firsts[info.ticket_id], channel, ticket_id, replace(reply, survey_id=info.id))
                 for info in told
-                for channel, ticket_id, reply in low_rating_sends(
-                    s, info, now, before.get(info.id, 0)
-                )
+                for channel, ticket_id, reply in low_rating_sends(s, info, now)
             ]
             return len(told), replies.queue(tx, rows, now)
 
