@@ -32,11 +32,12 @@ from responder.config import load_config_text
 from responder.core.settings import Settings
 from responder.core.settings_build import build_settings
 from responder.domain.models import OutboundReply
+from responder.domain.timers import Armed
 from responder.errors import ResponderError
-from responder.services.sla.service import CHUNK, SlaService
+from responder.services.sla.service import CHUNK, SlaService, replan
 from responder.services.sla.wakeups import WINDOW, Wakeups
 from responder.storage import schema, timers
-from responder.storage.store import Store, utcnow
+from responder.storage.store import Store, Tx, utcnow
 
 TARGET_START_SECONDS = 5.0
 TARGET_LATENESS_SECONDS = 1.0  # p99 of (fire time - due time)
@@ -213,10 +214,8 @@ async def read_all_pending(url: str) -> tuple[float, int]:
     try:
         tm = schema.timers
         began = time.perf_counter()
-        async with store.transaction() as conn:
-            rows = (
-                await conn.execute(select(tm.c.id, tm.c.due_at).where(tm.c.state == "pending"))
-            ).all()
+        query = select(tm.c.id, tm.c.due_at).where(tm.c.state == "pending")
+        rows = await store.run(lambda tx: tx.execute(query).all())
         return time.perf_counter() - began, len(rows)
     finally:
         await store.close()
@@ -278,8 +277,8 @@ async def timed_replan(
     t = schema.tickets
     try:
         await service.start()
-        async with store.transaction() as conn:
-            total = (await conn.execute(select(func.count()).where(t.c.status == "open"))).scalar()
+        query = select(func.count()).where(t.c.status == "open")
+        total = await store.run(lambda tx: tx.execute(query).scalar())
         assert isinstance(total, int)
         began = time.perf_counter()
         if budget is None:
@@ -287,10 +286,7 @@ async def timed_replan(
             return total, count, time.perf_counter() - began
         after, count = 0, 0
         while time.perf_counter() - began < budget:
-            async with store.transaction() as conn:
-                ids = await timers.open_tickets(conn, after, CHUNK)
-                if ids:
-                    await timers.replan(conn, ids, settings.sla, settings.calendar, utcnow())
+            ids = await store.run(replan_chunk, after, settings)
             if not ids:
                 break
             after, count = ids[-1], count + len(ids)
@@ -316,11 +312,9 @@ async def measure_load(
     store = Store(url)
     await store.open()
     try:
-        async with store.transaction() as conn:
-            m = schema.meta
-            known = (
-                await conn.execute(select(m.c.value).where(m.c.key == "sla_fingerprint"))
-            ).scalar()
+        m = schema.meta
+        query = select(m.c.value).where(m.c.key == "sla_fingerprint")
+        known = await store.run(lambda tx: tx.execute(query).scalar())
     finally:
         await store.close()
     if known != settings.sla_fingerprint:
@@ -417,11 +411,10 @@ async def measure_wakeups(url: str, count: int) -> FireFigures:
     woke: dict[int, float] = {}
     tm = schema.timers
 
-    async def load(after: tuple[datetime, int] | None, limit: int) -> list[timers.Armed]:
-        async with store.transaction() as conn:
-            return await timers.earliest(conn, after, limit)
+    async def load(after: tuple[datetime, int] | None, limit: int) -> list[Armed]:
+        return await store.run(timers.earliest, after, limit)
 
-    async def fire(timer_ids: list[int]) -> list[timers.Armed]:
+    async def fire(timer_ids: list[int]) -> list[Armed]:
         now = time.time()
         for timer_id in timer_ids:
             woke.setdefault(timer_id, now)
@@ -443,12 +436,13 @@ async def measure_wakeups(url: str, count: int) -> FireFigures:
             }
             for k, due in enumerate(dues)
         ]
-        async with store.transaction() as conn:
-            await conn.execute(tm.insert(), rows)
-            found = await conn.execute(
-                select(tm.c.id, tm.c.due_at).where(tm.c.stage == "bench-wake")
-            )
-            due_of = {r.id: r.due_at.timestamp() for r in found}
+
+        def insert(tx: Tx) -> dict[int, float]:
+            tx.execute(tm.insert(), rows)
+            found = tx.execute(select(tm.c.id, tm.c.due_at).where(tm.c.stage == "bench-wake"))
+            return {r.id: r.due_at.timestamp() for r in found}
+
+        due_of = await store.run(insert)
         await wakeups.start()
         wakeups.gate.set()
         call_at_floor(dues, figures.floor)
@@ -464,8 +458,7 @@ async def measure_wakeups(url: str, count: int) -> FireFigures:
     finally:
         wakeups.stop()
         await tasks.cancel_all()
-        async with store.transaction() as conn:
-            await conn.execute(delete(tm).where(tm.c.stage == "bench-wake"))
+        await store.run(lambda tx: tx.execute(delete(tm).where(tm.c.stage == "bench-wake")))
         await store.close()
     return figures
 
@@ -473,7 +466,7 @@ async def measure_wakeups(url: str, count: int) -> FireFigures:
 async def plan_tickets(url: str, settings: Settings, ids: list[int], dues: list[float]) -> None:
     """Open tickets whose first-response breach falls due at `dues`, their timer rows made by
     the real planner: what the transaction that opens a ticket does (Store.on_change ->
-    timers.replan), a CHUNK per transaction."""
+    services.sla.service.replan), a CHUNK per transaction."""
     target = timedelta(days=TARGET_DAYS)
     db = sqlite3.connect(database_path(url))
     try:
@@ -485,12 +478,17 @@ async def plan_tickets(url: str, settings: Settings, ids: list[int], dues: list[
     await store.open()
     try:
         for start in range(0, len(ids), CHUNK):
-            async with store.transaction() as conn:
-                await timers.replan(
-                    conn, ids[start : start + CHUNK], settings.sla, settings.calendar, utcnow()
-                )
+            await store.run(replan, ids[start : start + CHUNK], settings, utcnow())
     finally:
         await store.close()
+
+
+def replan_chunk(tx: Tx, after: int, settings: Settings) -> list[int]:
+    """One chunk of what SlaService.replan_open does: the next open tickets, re-planned."""
+    ids = timers.open_tickets(tx, after, CHUNK)
+    if ids:
+        replan(tx, ids, settings, utcnow())
+    return ids
 
 
 def shift_tickets(url: str, ids: list[int], seconds: float) -> None:
@@ -566,14 +564,10 @@ async def measure_service(url: str, settings: Settings, first_id: int, count: in
         )
         await wait_for(lambda: wanted <= firsts.keys(), dues[-1] + WAKE_TIMEOUT)
         tm = schema.timers
-        async with store.transaction() as conn:
-            rows = (
-                await conn.execute(
-                    select(tm.c.ticket_id, tm.c.due_at, tm.c.fired_at).where(
-                        tm.c.ticket_id.in_(ids), tm.c.clock == "first_response"
-                    )
-                )
-            ).all()
+        query = select(tm.c.ticket_id, tm.c.due_at, tm.c.fired_at).where(
+            tm.c.ticket_id.in_(ids), tm.c.clock == "first_response"
+        )
+        rows = await store.run(lambda tx: tx.execute(query).all())
         for row in rows:
             due = row.due_at.timestamp()
             if row.ticket_id in firsts:

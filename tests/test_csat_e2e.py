@@ -235,6 +235,10 @@ async def test_a_terse_low_rating_with_a_comment_is_stored_and_told_to_staff(
     [notice] = [r for r in smtp_server.received if r.rcpt_tos == (STAFF,)]
     body = notice.message.get_body(("plain",)).get_content()
     assert "lambat sekali" in body and CUSTOMER in body
+    # The notice and the survey message name the survey in a column (issue 15).
+    rows = await db_rows(config, "replies")
+    assert [r["survey_id"] for r in rows if r["kind"] == "csat_low"] == [survey["id"]]
+    assert [r["survey_id"] for r in rows if r["id"] == survey["reply_id"]] == [survey["id"]]
     # Still the acknowledgement and the survey only: the rating is not answered.
     assert len([r for r in smtp_server.received if r.rcpt_tos == (CUSTOMER,)]) == 2
     assert [t["status"] for t in await db_rows(config, "tickets")] == ["resolved"]

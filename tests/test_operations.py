@@ -25,7 +25,8 @@ from responder.config.sla import build_policies
 from responder.report.figures import Figures, compute
 from responder.report.load import read_report_data
 from responder.report.period import parse_period
-from responder.storage.retention import MARKER, PurgeCounts, purge_once, run_retention
+from responder.services.retention import purge_once, run_retention
+from responder.storage.retention import MARKER, PurgeCounts
 from responder.storage.store import Store
 from responder.testing import Dovecot, RecordingSMTPServer
 from responder.wire.email.parse import parse_message

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Connection
 
 from responder.cli import main
 from responder.config import load_config
@@ -188,24 +189,26 @@ class Rows:
     def write(self, url: str) -> None:
         asyncio.run(self._write(url))
 
+    def _insert(self, conn: Connection) -> None:
+        for table, values in (
+            (schema.tickets, self.tickets),
+            (schema.inbound, self.inbound),
+            (schema.replies, self.replies),
+            (schema.ticket_events, self.events),
+            (schema.surveys, self.surveys),
+            (schema.suppressions, self.suppressions),
+        ):
+            # One executemany needs the same keys in every row.
+            keys = {k for row in values for k in row}
+            uniform = [{k: row.get(k) for k in keys} for row in values]
+            if uniform:
+                conn.execute(table.insert(), uniform)
+
     async def _write(self, url: str) -> None:
         store = Store(url)
         await store.open()  # creates the database and runs the migrations
         try:
-            async with store.transaction() as conn:
-                for table, values in (
-                    (schema.tickets, self.tickets),
-                    (schema.inbound, self.inbound),
-                    (schema.replies, self.replies),
-                    (schema.ticket_events, self.events),
-                    (schema.surveys, self.surveys),
-                    (schema.suppressions, self.suppressions),
-                ):
-                    # One executemany needs the same keys in every row.
-                    keys = {k for row in values for k in row}
-                    uniform = [{k: row.get(k) for k in keys} for row in values]
-                    if uniform:
-                        await conn.execute(table.insert(), uniform)
+            await store.run(self._insert)
         finally:
             await store.close()
 

@@ -98,6 +98,10 @@ async def test_an_unanswered_email_gets_its_reminder_breach_and_escalation_on_ti
     assert ack.message["Auto-Submitted"] == "auto-replied"
     events = [e["kind"] for e in await db_rows(config, "ticket_events")]
     assert events == ["sla_reminder", "sla_breach", "sla_escalation"]
+    # Each alert names its timer in a column (issue 15), not in its kind.
+    fired = {t["id"] for t in await db_rows(config, "timers") if t["state"] == "done"}
+    alerts = [r for r in await db_rows(config, "replies") if r["kind"] == "sla_alert"]
+    assert len(alerts) == 3 and {r["sla_timer_id"] for r in alerts} == fired
 
 
 async def test_a_reply_from_a_staff_mail_client_in_the_sent_folder_stops_the_clock(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from responder.domain.models import Cursor, InboundMessage
 from responder.errors import StorageError
+from responder.storage import schema
 from responder.storage.decisions import apply_outcomes
 from responder.storage.migrations import LATEST
 from responder.storage.store import Store
@@ -176,9 +179,99 @@ async def test_an_empty_batch_of_decisions_is_a_no_op(tmp_path: Path) -> None:
     try:
         [inbound_id] = await store.record_inbound("mail", [message("a")], Cursor(1, 1))
         assert await store.apply([]) == []
-        async with store.transaction() as conn:
-            assert await apply_outcomes(conn, [], datetime.now(UTC)) == ([], set())
+        now = datetime.now(UTC)
+        assert await store.run(apply_outcomes, [], now) == ([], set())
         [row] = await store.rows("inbound")
         assert row["id"] == inbound_id and row["state"] == "new"
     finally:
         await store.close()
+
+
+CORPUS = Path(__file__).parent / "corpus" / "databases"
+
+
+async def test_a_version_7_database_keeps_its_notices_with_their_ids_in_columns(
+    tmp_path: Path,
+) -> None:
+    """Version 8 moves the ids that reply kinds carried (sla_<timer>, csat_low_<survey>[_n])
+    into columns; every row, every Telegram post and the survey's link to its message stay,
+    and the upgraded database takes new alerts as before."""
+    (tmp_path / "state").mkdir()
+    made = sqlite3.connect(tmp_path / "state" / "responder.db")
+    made.executescript((CORPUS / "v7.sql").read_text())
+    made.close()
+    store = Store(url(tmp_path))
+    await store.open()
+    try:
+        replies = await store.rows("replies")
+        about = [(r["id"], r["kind"], r["sla_timer_id"], r["survey_id"]) for r in replies]
+        assert about == [
+            (1, "acknowledgement", None, None),
+            (2, "sla_alert", 1, None),
+            (3, "sla_alert", 1, None),
+            (4, "sla_alert", 2, None),
+            (5, "sla_alert", 2, None),
+            (6, "csat_survey", None, 1),
+            (7, "csat_low", None, 1),
+            (8, "csat_low", None, 1),
+            (9, "csat_low", None, 1),
+            (10, "csat_low", None, 1),
+        ]
+        assert [r["state"] for r in replies] == ["sent"] * 10
+        assert [(p["message_id"], p["reply_id"]) for p in await store.rows("posts")] == [
+            ("103", 3),
+            ("105", 5),
+            ("108", 8),
+            ("110", 10),
+        ]
+        [survey] = await store.rows("surveys")
+        assert survey["reply_id"] == 6
+        versions = [r["version"] for r in await store.rows("schema_version")]
+        assert versions == list(range(1, LATEST + 1))
+        # A new alert for another stage of the same ticket, to the same staff, is recorded:
+        # what tells alerts apart is now the timer's id, not the kind.
+        await store.run(_insert_timer_and_alert, 3)
+        with pytest.raises(IntegrityError):  # but one timer alerts each recipient once
+            await store.run(_insert_timer_and_alert, 3, new_timer=False)
+    finally:
+        await store.close()
+    checked = sqlite3.connect(tmp_path / "state" / "responder.db")
+    try:
+        assert checked.execute("PRAGMA foreign_key_check").fetchall() == []
+        schema_sql = dict(checked.execute("SELECT name, sql FROM sqlite_master").fetchall())
+    finally:
+        checked.close()
+    assert "REFERENCES replies (id)" in schema_sql["posts"]
+    assert "replies_before_v8" not in schema_sql
+    assert "uq_replies_inbound_kind_recipient" not in schema_sql["replies"]
+
+
+def _insert_timer_and_alert(conn: Connection, timer_id: int, *, new_timer: bool = True) -> None:
+    now = datetime(2026, 11, 6, tzinfo=UTC)
+    if new_timer:
+        conn.execute(
+            schema.timers.insert().values(
+                id=timer_id,
+                ticket_id=1,
+                clock="resolution",
+                stage="breach",
+                state="done",
+                updated_at=now,
+            )
+        )
+    conn.execute(
+        schema.replies.insert().values(
+            inbound_id=1,
+            ticket_id=1,
+            channel="support-mail",
+            kind="sla_alert",
+            recipient="cs@toko-contoh.id",
+            envelope_from="",
+            message_id=f"<sla{timer_id}-{new_timer}@toko-contoh.id>",
+            message=b"alert mail",
+            state="pending",
+            attempts=0,
+            created_at=now,
+            sla_timer_id=timer_id,
+        )
+    )

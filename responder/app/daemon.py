@@ -26,8 +26,8 @@ from responder.services.csat.service import SurveyService
 from responder.services.dispatch import Dispatcher
 from responder.services.inbox import StoreInbox
 from responder.services.outbox import Outbox, RetryPolicy
+from responder.services.retention import run_retention
 from responder.services.sla.service import SlaService
-from responder.storage.retention import run_retention
 from responder.storage.store import Store, utcnow
 from responder.web.health import LoopMonitor
 

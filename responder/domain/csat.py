@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from responder.domain.records import NewReply
+
+# planned and cancelled surveys follow the ticket; once sent (or skipped) a survey is final.
+MOVABLE = ("planned", "cancelled")
+# The ticket events that say staff answered: a reply, or \\Answered set in a mail client.
+STAFF_EVENTS = ("staff_reply", "answered")
 PREFIX = "csat:"  # Telegram callback data: csat:<survey id>:r<1-5> or csat:<survey id>:n<0-10>
 
 
@@ -53,3 +60,81 @@ def read_press(data: str) -> tuple[int, str, int] | None:
     if (field == "r" and 1 <= value <= 5) or (field == "n" and 0 <= value <= 10):
         return int(survey), field, value
     return None
+
+
+@dataclass(frozen=True)
+class SurveyTicket:
+    """A ticket as planning its survey reads it, in one go for many tickets."""
+
+    ticket_id: int
+    channel: str
+    customer: str
+    status: str  # open | resolved
+    resolved_at: datetime | None
+    last_staff: datetime | None  # the latest staff reply or \\Answered
+    last_customer: datetime | None  # the latest customer follow-up
+    reply_kinds: frozenset[str]  # the kinds of what we sent on it (not parked)
+    utc_offset: int | None  # minutes east of UTC, from the customer's mail; None: unknown
+    waiting_elsewhere: bool = False  # the customer has a newer ticket open on the channel
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    """A survey row as stored, as re-planning it needs."""
+
+    id: int
+    ticket_id: int
+    state: str  # planned | cancelled | sent | skipped | answered
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SurveyChange:
+    id: int
+    state: str  # planned | cancelled
+    due_at: datetime | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class NewSurvey:
+    ticket_id: int
+    channel: str
+    recipient: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SurveyPlan:
+    """What re-planning some tickets changes in their survey rows."""
+
+    changes: Sequence[SurveyChange] = ()
+    inserts: Sequence[NewSurvey] = ()
+
+
+@dataclass(frozen=True)
+class DueSurvey:
+    """A survey that fell due, with what its message needs."""
+
+    survey_id: int
+    ticket_id: int
+    ref: str
+    channel: str
+    recipient: str
+    customer_name: str
+    subject: str
+    language: str
+    first_inbound: int | None
+    raw: bytes | None  # the customer's first message, for threading the email
+    blocked: bool  # the customer blocked the bot (Telegram 403)
+
+
+@dataclass(frozen=True)
+class SentSurvey:
+    """A survey's message, to record as sent and queue if the survey is still planned."""
+
+    survey_id: int
+    ticket_id: int
+    inbound_id: int
+    channel: str
+    reply: NewReply

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from responder.domain.models import Delivered
+from responder.domain.models import Delivered, OutboundReply
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,10 @@ class NewReply:
     envelope_from: str
     message_id: str
     message: bytes
+    # What a notice is about, when not only its ticket: the SLA timer an alert is for, the
+    # survey a survey message or low-rating notice is for.
+    sla_timer_id: int | None = None
+    survey_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,45 @@ class NewEvent:
     # When it happened, if not when it was decided: a staff reply found in the Sent folder
     # after a restart counts from when it was sent, not from when we saw it.
     at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A reply or notice recorded as pending, ready for the outbox."""
+
+    reply_id: int
+    inbound_id: int
+    channel: str
+    reply: NewReply
+
+    def outbound(self) -> OutboundReply:
+        r = self.reply
+        return OutboundReply(
+            self.reply_id, self.channel, r.envelope_from, (r.recipient,), r.message, r.message_id
+        )
+
+
+@dataclass(frozen=True)
+class Send:
+    """A notice no inbound message decided (an SLA alert, a survey notice), to queue: filed
+    under the ticket's first message (replies need one)."""
+
+    inbound_id: int
+    channel: str
+    ticket_id: int | None
+    reply: NewReply
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    """A channel's health as `responder status` reads it from the database."""
+
+    channel: str
+    state: str
+    since: datetime
+    problem: str | None = None
+    remedy: str | None = None
+    key: str | None = None
 
 
 def pk(key: Any) -> int:

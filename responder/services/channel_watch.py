@@ -6,23 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.channels import health
 from responder.channels.base import ChannelHealth
-from responder.storage.channel_health import (
-    HEARTBEAT,
-    HealthRow,
-    save_health,
-    stopped_health,
-    touch_health,
-)
-from responder.storage.engine import cause
-from responder.storage.store import Store
+from responder.domain.records import HealthRow
+from responder.storage.channel_health import HEARTBEAT, save_health, stopped_health, touch_health
+from responder.storage.engine import describe
+from responder.storage.store import Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +22,7 @@ POLL = 1.0  # channel health is a plain property of the channel protocol, so it 
 REMIND_EVERY = 3600.0  # a channel that stays failed is said again this often
 
 Read = Callable[[], Mapping[str, ChannelHealth]]
-Write = Callable[[AsyncConnection, datetime], Awaitable[None]]
+Write = Callable[[Tx, datetime], None]
 
 
 class ChannelWatch:
@@ -113,8 +105,7 @@ class ChannelWatch:
         at = self._clock()
         self._tried_at = time.monotonic()  # tried: the next try waits for a change or HEARTBEAT
         try:
-            async with self._store.transaction() as conn:
-                await work(conn, at)
+            await self._store.run(work, at)
         except Exception as exc:
             self._unsaved = True
             if not self._write_failed:
@@ -122,7 +113,7 @@ class ChannelWatch:
                 log.warning(
                     "could not record the channels' health for `responder status`: %s; "
                     "trying again at the next change (or in a minute)",
-                    cause(exc) if isinstance(exc, SQLAlchemyError) else exc,
+                    describe(exc),
                 )
             return
         if self._write_failed:

@@ -18,6 +18,7 @@ from responder.core.decide import (
     Suppress,
     lookup_keys,
 )
+from responder.core.outcome import Outcome, outcome_word
 from responder.core.planning import moment_at
 from responder.core.settings import ChannelProfile, Settings
 from responder.domain.models import OutboundReply
@@ -26,7 +27,6 @@ from responder.errors import StorageUnavailable, log_fault
 from responder.services.chat.plan import ChatPlanner
 from responder.services.dispatch_retry import Retries, passing
 from responder.services.mail_outcomes import decide_mail
-from responder.storage.decisions import Outcome, outcome_word
 from responder.storage.store import Store
 from responder.wire.email.parse import parse_message
 from responder.wire.telegram.update import parse_update

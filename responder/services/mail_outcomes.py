@@ -21,13 +21,13 @@ from responder.core.decide import (
     Suppress,
     View,
 )
+from responder.core.outcome import Outcome
 from responder.core.planning import Plan, plan, staff_context
 from responder.core.settings import ChannelProfile, Settings
 from responder.core.templates import Rendered
 from responder.domain.csat import SurveyAnswer
 from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
 from responder.services.chat.plan import EVENT_TEXT
-from responder.storage.decisions import Outcome
 from responder.wire.email.compose import ReplySpec, build_reply, new_message_id
 from responder.wire.email.parse import ParsedMail
 

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, update
 
-from responder.domain.records import NewEvent, NewReply
+from responder.domain.records import Queued, Send
+from responder.domain.timers import Firing
 from responder.storage import schema
-from responder.storage.decisions import Queued
-from responder.storage.sends import Send, queue_sends
+from responder.storage.replies import queue
 
 
-@dataclass(frozen=True)
-class Firing:
-    """A due timer and what it sends; recorded only if the timer is still pending."""
-
-    timer_id: int
-    inbound_id: int
-    sends: Sequence[tuple[str, int | None, NewReply]]  # (channel, ticket id or None, reply)
-    event: NewEvent | None = None
-    ticket_id: int | None = None
-
-
-async def record_fired(
-    conn: AsyncConnection,
+def record_fired(
+    conn: Connection,
     firings: Sequence[Firing],
     skipped: Sequence[int],
     now: datetime,
@@ -38,7 +26,7 @@ async def record_fired(
     timers this call marked done are added to `done_ids` when given."""
     tm = schema.timers
     if skipped:
-        await conn.execute(
+        conn.execute(
             update(tm)
             .where(tm.c.id.in_(list(skipped)), tm.c.state == "pending")
             .values(state="skipped", fired_at=now, updated_at=now)
@@ -47,7 +35,7 @@ async def record_fired(
         return []
     # Set-based: one statement per kind of row, not per alert (each statement is a trip to
     # the database thread; a burst of thousands of due timers must not queue behind them).
-    done = await conn.execute(
+    done = conn.execute(
         update(tm)
         .where(tm.c.id.in_([f.timer_id for f in firings]), tm.c.state == "pending")
         .values(state="done", fired_at=now, updated_at=now)
@@ -70,10 +58,10 @@ async def record_fired(
         if f.event is not None and f.ticket_id is not None
     ]
     if events:
-        await conn.execute(schema.ticket_events.insert(), events)
+        conn.execute(schema.ticket_events.insert(), events)
     sends = [
-        Send(f.inbound_id, channel, ticket_id, reply)
+        Send(f.inbound_id, channel, ticket_id, replace(reply, sla_timer_id=f.timer_id))
         for f in going
         for channel, ticket_id, reply in f.sends
     ]
-    return await queue_sends(conn, sends, now)
+    return queue(conn, sends, now)

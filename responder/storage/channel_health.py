@@ -4,13 +4,12 @@ touched as a heartbeat), read by `responder status` from another process."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from responder.domain.records import HealthRow
 from responder.storage import schema
 
 # The daemon touches its rows this often while it runs; rows older than STALE_AFTER mean it
@@ -19,39 +18,27 @@ HEARTBEAT = timedelta(seconds=60)
 STALE_AFTER = 3 * HEARTBEAT
 
 
-@dataclass(frozen=True)
-class HealthRow:
-    channel: str
-    state: str
-    since: datetime
-    problem: str | None = None
-    remedy: str | None = None
-    key: str | None = None
-
-
-async def save_health(conn: AsyncConnection, rows: Sequence[HealthRow], now: datetime) -> None:
+def save_health(conn: Connection, rows: Sequence[HealthRow], now: datetime) -> None:
     """Replace every channel's row with `rows`: channels no longer configured go."""
     h = schema.channel_health
-    await conn.execute(delete(h).where(h.c.channel.not_in([r.channel for r in rows])))
-    known = set((await conn.execute(select(h.c.channel))).scalars())
+    conn.execute(delete(h).where(h.c.channel.not_in([r.channel for r in rows])))
+    known = set((conn.execute(select(h.c.channel))).scalars())
     for row in rows:
         values = _values(row, now)
         if row.channel in known:
-            await conn.execute(update(h).where(h.c.channel == row.channel).values(values))
+            conn.execute(update(h).where(h.c.channel == row.channel).values(values))
         else:
-            await conn.execute(h.insert().values(channel=row.channel, **values))
+            conn.execute(h.insert().values(channel=row.channel, **values))
 
 
-async def touch_health(conn: AsyncConnection, now: datetime) -> None:
+def touch_health(conn: Connection, now: datetime) -> None:
     """The heartbeat: the rows still say how things are."""
-    await conn.execute(update(schema.channel_health).values(updated_at=now))
+    conn.execute(update(schema.channel_health).values(updated_at=now))
 
 
-async def stopped_health(conn: AsyncConnection, now: datetime) -> None:
+def stopped_health(conn: Connection, now: datetime) -> None:
     """The daemon stops: every channel is stopped from now; the last problem stays to read."""
-    await conn.execute(
-        update(schema.channel_health).values(state="stopped", since=now, updated_at=now)
-    )
+    conn.execute(update(schema.channel_health).values(state="stopped", since=now, updated_at=now))
 
 
 def read_health(conn: Connection) -> dict[str, dict[str, Any]]:

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select
 
 from responder.core.chat.decide import ChatView, TicketInfo
+from responder.core.reply_kinds import STAFF_RELAY
 from responder.storage import schema, survey_answers
-from responder.storage.views import STAFF_RELAY, closed_replies, recent_replies
+from responder.storage.views import closed_replies, recent_replies
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,14 @@ class ChatKeys:
     replied: frozenset[int] = frozenset()  # our messages customers replied to (a survey?)
 
 
-async def load_chat_view(
-    conn: AsyncConnection, keys: ChatKeys, since: datetime, periods: Iterable[str]
+def load_chat_view(
+    conn: Connection, keys: ChatKeys, since: datetime, periods: Iterable[str]
 ) -> ChatView:
     t, r, p = schema.tickets, schema.replies, schema.posts
     view = ChatView()
     refs: set[str] = set(keys.refs)
     if keys.customers:
-        rows = await conn.execute(
+        rows = conn.execute(
             select(t.c.ref, t.c.customer).where(
                 t.c.channel == keys.channel,
                 t.c.customer.in_(keys.customers),
@@ -46,7 +46,7 @@ async def load_chat_view(
         view.open_by_customer = {row.customer: row.ref for row in rows}
         refs.update(view.open_by_customer.values())
     if keys.posts and keys.staff_chat is not None:
-        rows = await conn.execute(
+        rows = conn.execute(
             select(p.c.message_id, t.c.ref)
             .join(r, r.c.id == p.c.reply_id)
             .join(t, t.c.id == r.c.ticket_id)
@@ -59,7 +59,7 @@ async def load_chat_view(
         view.ref_by_post = {int(row.message_id): row.ref for row in rows}
         refs.update(view.ref_by_post.values())
     if keys.threads:
-        rows = await conn.execute(
+        rows = conn.execute(
             select(r.c.thread, t.c.ref)
             .join(t, t.c.id == r.c.ticket_id)
             .where(
@@ -71,7 +71,7 @@ async def load_chat_view(
         view.ref_by_topic = {int(row.thread): row.ref for row in rows}
         refs.update(view.ref_by_topic.values())
     if refs:
-        rows = await conn.execute(
+        rows = conn.execute(
             select(t.c.ref, t.c.customer, t.c.status, t.c.language, t.c.customer_name).where(
                 t.c.ref.in_(refs)
             )
@@ -81,19 +81,19 @@ async def load_chat_view(
             for row in rows
         }
         view.existing_refs = set(view.tickets)
-        rows = await conn.execute(
+        rows = conn.execute(
             select(t.c.ref, r.c.thread)
             .join(r, r.c.ticket_id == t.c.id)
             .where(t.c.ref.in_(refs), r.c.kind == STAFF_RELAY, r.c.thread.is_not(None))
         )
         view.topic_by_ref = {row.ref: int(row.thread) for row in rows}
     if keys.surveys:
-        found = await survey_answers.load(conn, ids=keys.surveys)
+        found = survey_answers.load(conn, ids=keys.surveys)
         view.surveys = {i: info for i, info in found.items() if info.channel == keys.channel}
     if keys.replied:
         posts = [str(m) for m in keys.replied]
-        found = await survey_answers.load(conn, posts=posts, channel=keys.channel)
+        found = survey_answers.load(conn, posts=posts, channel=keys.channel)
         view.survey_posts = {info.post: info for info in found.values() if info.post}
-    view.recent_replies = await recent_replies(conn, keys.customers, since)
-    view.closed_replies = await closed_replies(conn, keys.customers, periods)
+    view.recent_replies = recent_replies(conn, keys.customers, since)
+    view.closed_replies = closed_replies(conn, keys.customers, periods)
     return view

@@ -3,68 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, delete, select, update
 
-from responder.core.chat.decide import (
-    ChatDecision,
-    StaffCommand,
-    StaffReply,
-    SurveyNote,
-    SurveyVote,
-    Welcome,
-)
+from responder.core.chat.decide import ChatDecision, StaffReply, Welcome
 from responder.core.decide import Acknowledge, FollowUp, Record, Suppress
-from responder.domain.csat import SurveyAnswer
-from responder.domain.models import OutboundReply
-from responder.domain.records import NewEvent, NewReply, NewTicket
+from responder.core.outcome import ON_A_TICKET, Outcome, outcome_word
+from responder.domain.records import Queued
 from responder.storage import schema, survey_answers
 
-# Decisions about a ticket that already exists (found by its reference).
-ON_A_TICKET = (FollowUp, StaffReply, StaffCommand, SurveyVote, SurveyNote)
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """One decided message, ready to be recorded."""
-
-    inbound_id: int
-    channel: str
-    sender: str | None
-    subject: str
-    message_ids: tuple[str, ...]  # the message's own ids, joined to its ticket's thread
-    decision: ChatDecision
-    ticket: NewTicket | None = None  # with Acknowledge and Record
-    reply: NewReply | None = None  # to the customer
-    notices: tuple[NewReply, ...] = ()  # to staff: rule notices, Telegram relays and answers
-    period: str | None = None  # the closed period an out-of-hours reply was sent in
-    events: tuple[NewEvent, ...] = ()  # what staff did to the ticket
-    status: str | None = None  # the ticket's new status (staff closed or reopened it)
-    returned: str | None = None  # a customer who wrote, so has not blocked us (any more)
-    survey: SurveyAnswer | None = None  # the message answered the ticket's survey
-
-
-@dataclass(frozen=True)
-class Queued:
-    """A reply or notice recorded as pending, ready for the outbox."""
-
-    reply_id: int
-    inbound_id: int
-    channel: str
-    reply: NewReply
-
-    def outbound(self) -> OutboundReply:
-        r = self.reply
-        return OutboundReply(
-            self.reply_id, self.channel, r.envelope_from, (r.recipient,), r.message, r.message_id
-        )
-
-
-async def apply_outcomes(
-    conn: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
+def apply_outcomes(
+    conn: Connection, outcomes: Sequence[Outcome], now: datetime
 ) -> tuple[list[Queued], set[int]]:
     """Record a batch of decisions; returns the replies and notices to send, in order, and
     the tickets the batch opened or changed.
@@ -78,19 +29,13 @@ async def apply_outcomes(
         # no values for its bind parameters, and SQLAlchemy refuses it.
         return [], set()
     t, r, inbound = schema.tickets, schema.replies, schema.inbound
-    ticket_ids = await _ticket_ids(
+    ticket_ids = _ticket_ids(
         conn,
-        {
-            o.decision.ref
-            for o in outcomes
-            if isinstance(
-                o.decision, FollowUp | StaffReply | StaffCommand | SurveyVote | SurveyNote
-            )
-        },
+        {o.decision.ref for o in outcomes if isinstance(o.decision, ON_A_TICKET)},
     )
     opened = [o for o in outcomes if isinstance(o.decision, Acknowledge | Record)]
     if opened:
-        rows = await conn.execute(
+        rows = conn.execute(
             t.insert().returning(t.c.id, sort_by_parameter_order=True),
             [
                 {
@@ -114,7 +59,7 @@ async def apply_outcomes(
     ]
     queued: list[Queued] = []
     if sends:
-        rows = await conn.execute(
+        rows = conn.execute(
             r.insert().returning(r.c.id, sort_by_parameter_order=True),
             [
                 {
@@ -136,7 +81,7 @@ async def apply_outcomes(
         ]
     suppressed = [o for o in outcomes if isinstance(o.decision, Suppress)]
     if suppressed:
-        await conn.execute(
+        conn.execute(
             schema.suppressions.insert(),
             [
                 {
@@ -151,19 +96,19 @@ async def apply_outcomes(
                 if isinstance(o.decision, Suppress)
             ],
         )
-    await _join_threads(conn, outcomes, ticket_ids)
+    _join_threads(conn, outcomes, ticket_ids)
     followed = {
         ticket_ids[o.decision.ref]
         for o in outcomes
         if isinstance(o.decision, FollowUp | StaffReply) and o.status is None
     }
     if followed:
-        await conn.execute(update(t).where(t.c.id.in_(followed)).values(updated_at=now))
-    await _staff_actions(conn, outcomes, ticket_ids, now)
+        conn.execute(update(t).where(t.c.id.in_(followed)).values(updated_at=now))
+    _staff_actions(conn, outcomes, ticket_ids, now)
     answers = [o.survey for o in outcomes if o.survey is not None]
     if answers:
-        await survey_answers.record(conn, answers, now)
-    await conn.execute(
+        survey_answers.record(conn, answers, now)
+    conn.execute(
         update(inbound)
         .where(inbound.c.id == bindparam("b_id"))
         .values(
@@ -188,16 +133,16 @@ async def apply_outcomes(
     return queued, touched
 
 
-async def _ticket_ids(conn: AsyncConnection, refs: set[str]) -> dict[str, int]:
+def _ticket_ids(conn: Connection, refs: set[str]) -> dict[str, int]:
     if not refs:
         return {}
     t = schema.tickets
-    rows = await conn.execute(select(t.c.ref, t.c.id).where(t.c.ref.in_(refs)))
+    rows = conn.execute(select(t.c.ref, t.c.id).where(t.c.ref.in_(refs)))
     return {row.ref: row.id for row in rows}
 
 
-async def _join_threads(
-    conn: AsyncConnection,
+def _join_threads(
+    conn: Connection,
     outcomes: Sequence[Outcome],
     ticket_ids: dict[str, int],
 ) -> None:
@@ -215,11 +160,11 @@ async def _join_threads(
             wanted.setdefault(message_id, ticket_id)
     if not wanted:
         return
-    rows = await conn.execute(select(th.c.message_id).where(th.c.message_id.in_(list(wanted))))
+    rows = conn.execute(select(th.c.message_id).where(th.c.message_id.in_(list(wanted))))
     for row in rows:
         wanted.pop(row.message_id, None)
     if wanted:
-        await conn.execute(
+        conn.execute(
             th.insert(), [{"message_id": m, "ticket_id": tid} for m, tid in wanted.items()]
         )
 
@@ -240,8 +185,8 @@ def _ticket_id(outcome: Outcome, ticket_ids: dict[str, int]) -> int | None:
     return None if ref is None else ticket_ids.get(ref)
 
 
-async def _staff_actions(
-    conn: AsyncConnection, outcomes: Sequence[Outcome], ticket_ids: dict[str, int], now: datetime
+def _staff_actions(
+    conn: Connection, outcomes: Sequence[Outcome], ticket_ids: dict[str, int], now: datetime
 ) -> None:
     """Events, status changes, and customers back after blocking us."""
     t = schema.tickets
@@ -259,11 +204,11 @@ async def _staff_actions(
         for event in o.events
     ]
     if events:
-        await conn.execute(schema.ticket_events.insert(), events)
+        conn.execute(schema.ticket_events.insert(), events)
     for o in outcomes:
         if o.status is not None and (ticket_id := _ticket_id(o, ticket_ids)) is not None:
             resolved = now if o.status == "resolved" else None
-            await conn.execute(
+            conn.execute(
                 update(t)
                 .where(t.c.id == ticket_id)
                 .values(status=o.status, resolved_at=resolved, updated_at=now)
@@ -271,7 +216,7 @@ async def _staff_actions(
     back = {(o.channel, o.returned) for o in outcomes if o.returned}
     for channel, recipient in back:
         b = schema.blocked
-        await conn.execute(delete(b).where(b.c.channel == channel, b.c.recipient == recipient))
+        conn.execute(delete(b).where(b.c.channel == channel, b.c.recipient == recipient))
 
 
 # A message's own time (its INTERNALDATE) dates the event only when it is plausible: not in
@@ -292,19 +237,3 @@ def _rule_columns(decision: ChatDecision) -> dict[str, str | None]:
         "tags": ",".join(action.tags) or None,
         "sla_policy": action.sla,
     }
-
-
-def outcome_word(decision: ChatDecision) -> str:
-    if isinstance(decision, Suppress):
-        return "suppressed"
-    if isinstance(decision, Welcome):
-        return "welcomed"
-    if isinstance(decision, StaffReply):
-        return "staff-reply"
-    if isinstance(decision, StaffCommand):
-        return f"staff-{decision.command}"
-    if isinstance(decision, SurveyVote | SurveyNote):
-        return "survey-answer"
-    if isinstance(decision, Record):
-        return "recorded"
-    return "follow-up" if isinstance(decision, FollowUp) else "replied"

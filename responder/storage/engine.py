@@ -69,6 +69,11 @@ def cause(exc: SQLAlchemyError) -> str:
     return f"{text} ({hint})" if hint else text or type(exc).__name__
 
 
+def describe(exc: BaseException) -> str:
+    """A failed unit of work in one line: the driver's words for a database error."""
+    return cause(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
+
+
 # What an admin can do about SQLite's terse messages.
 _HINTS = {
     "unable to open database file": "does the folder exist, and may this user write in it?",

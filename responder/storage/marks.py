@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, delete, select, update
 
 from responder.domain.models import MailMark
 from responder.storage import schema
@@ -16,8 +15,8 @@ from responder.wire.email.headers import parse_message_id
 MARK_EVENTS = {"answered": "answered", "done": "done"}
 
 
-async def record_marks(
-    conn: AsyncConnection, channel: str, marks: Sequence[MailMark], now: datetime
+def record_marks(
+    conn: Connection, channel: str, marks: Sequence[MailMark], now: datetime
 ) -> set[int]:
     """Turn marks on a ticket's messages into ticket events, once per ticket and kind while
     it stays in that state; returns the tickets that changed."""
@@ -31,17 +30,17 @@ async def record_marks(
     wanted = {m.message_id for m in marks}
     if not wanted:
         return set()
-    rows = await conn.execute(
+    rows = conn.execute(
         select(th.c.message_id, t.c.id, t.c.status)
         .join(t, t.c.id == th.c.ticket_id)
         .where(th.c.message_id.in_(wanted), t.c.channel == channel)
     )
     tickets = {row.message_id: (row.id, row.status) for row in rows}
-    await _keep_early(conn, channel, [m for m in marks if m.message_id not in tickets])
+    _keep_early(conn, channel, [m for m in marks if m.message_id not in tickets])
     if not tickets:
         return set()
     ids = {ticket_id for ticket_id, _ in tickets.values()}
-    seen = await conn.execute(
+    seen = conn.execute(
         select(ev.c.ticket_id, ev.c.kind).where(
             ev.c.ticket_id.in_(ids), ev.c.kind.in_(list(MARK_EVENTS.values()))
         )
@@ -75,24 +74,24 @@ async def record_marks(
             for message_id, (other, _) in list(tickets.items()):
                 if other == ticket_id:
                     tickets[message_id] = (other, "resolved")
-            await conn.execute(
+            conn.execute(
                 update(t)
                 .where(t.c.id == ticket_id)
                 .values(status="resolved", resolved_at=now, updated_at=now)
             )
     if events:
-        await conn.execute(ev.insert(), events)
+        conn.execute(ev.insert(), events)
     return touched
 
 
-async def _keep_early(conn: AsyncConnection, channel: str, marks: Sequence[MailMark]) -> None:
+def _keep_early(conn: Connection, channel: str, marks: Sequence[MailMark]) -> None:
     """Marks on messages recorded but not yet decided wait for their ticket (a backlog after
     a restart is decided after the flags are read); marks on anything else are not ours."""
     inbound, early = schema.inbound, schema.early_marks
     wanted = {m.message_id for m in marks}
     if not wanted:
         return
-    rows = await conn.execute(
+    rows = conn.execute(
         select(inbound.c.external_id).where(
             inbound.c.channel == channel,
             inbound.c.external_id.in_(wanted),
@@ -100,7 +99,7 @@ async def _keep_early(conn: AsyncConnection, channel: str, marks: Sequence[MailM
         )
     )
     undecided = {r.external_id for r in rows}
-    kept = await conn.execute(
+    kept = conn.execute(
         select(early.c.message_id, early.c.kind).where(
             early.c.channel == channel, early.c.message_id.in_(undecided)
         )
@@ -112,7 +111,7 @@ async def _keep_early(conn: AsyncConnection, channel: str, marks: Sequence[MailM
         if m.message_id in undecided and (m.message_id, m.kind) not in known
     }
     if new:
-        await conn.execute(
+        conn.execute(
             early.insert(),
             [
                 {"channel": channel, "message_id": mid, "kind": kind, "seen_at": at}
@@ -121,11 +120,11 @@ async def _keep_early(conn: AsyncConnection, channel: str, marks: Sequence[MailM
         )
 
 
-async def claim_early(conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> set[int]:
+def claim_early(conn: Connection, ticket_ids: set[int], now: datetime) -> set[int]:
     """Marks that arrived before these tickets opened, recorded now; returns the tickets."""
     th, t, early = schema.thread_ids, schema.tickets, schema.early_marks
     rows = list(
-        await conn.execute(
+        conn.execute(
             select(early.c.channel, early.c.message_id, early.c.kind, early.c.seen_at)
             .join(th, th.c.message_id == early.c.message_id)
             .join(t, and_(t.c.id == th.c.ticket_id, t.c.channel == early.c.channel))
@@ -135,8 +134,8 @@ async def claim_early(conn: AsyncConnection, ticket_ids: set[int], now: datetime
     touched: set[int] = set()
     for channel in {r.channel for r in rows}:
         mine = [MailMark(r.message_id, r.kind, r.seen_at) for r in rows if r.channel == channel]
-        touched |= await record_marks(conn, channel, mine, now)
-        await conn.execute(
+        touched |= record_marks(conn, channel, mine, now)
+        conn.execute(
             delete(early).where(
                 early.c.channel == channel, early.c.message_id.in_([m.message_id for m in mine])
             )

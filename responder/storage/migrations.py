@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, bindparam, inspect, or_, select, text, update
 
 from responder.errors import StorageError
 from responder.storage import schema
@@ -110,6 +111,89 @@ def _v7_channel_health(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.channel_health])
 
 
+def _v8_ids_in_columns(conn: Connection) -> None:
+    if not inspect(conn).has_table("replies"):
+        return
+    present = {c["name"] for c in inspect(conn).get_columns("replies")}
+    if "sla_timer_id" not in present:
+        if conn.dialect.name == "sqlite":
+            # The old unique key is part of SQLite's table: rebuilt from today's definition.
+            _rebuild_replies(conn, "replies_before_v8")
+        else:
+            _add_columns(conn, "replies", {"sla_timer_id": "INTEGER", "survey_id": "INTEGER"})
+            conn.execute(
+                text("ALTER TABLE replies DROP CONSTRAINT uq_replies_inbound_kind_recipient")
+            )
+            for index in schema.replies.indexes:
+                if index.name in ("uq_replies_once", "uq_replies_alert"):
+                    index.create(conn)
+    _ids_out_of_kinds(conn)
+
+
+def _rebuild_replies(conn: Connection, copy: str) -> None:
+    """Today's replies table with the old one's rows, foreign keys on all along.
+
+    posts and surveys refer to replies: renaming it would make them refer to the new name
+    (SQLite rewrites references when foreign keys are on, and they cannot be turned off
+    inside a transaction). So the rows go to a copy, the table is dropped with the checks
+    deferred to the commit, made again and refilled, which satisfies the references again.
+    """
+    old = [c["name"] for c in inspect(conn).get_columns("replies")]
+    conn.execute(text(f"CREATE TABLE {copy} AS SELECT * FROM replies WHERE 0"))
+    # The first write: pysqlite opens the transaction here, so the steps below are in it.
+    copied = conn.execute(text(f"INSERT INTO {copy} SELECT * FROM replies")).rowcount
+    conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+    for index in inspect(conn).get_indexes("replies"):
+        conn.execute(text(f"DROP INDEX {index['name']}"))
+    conn.execute(text("DROP TABLE replies"))
+    schema.replies.create(conn)
+    if copied:
+        columns = ", ".join(c for c in old if c in schema.replies.c)
+        conn.execute(text(f"INSERT INTO replies ({columns}) SELECT {columns} FROM {copy}"))
+    conn.execute(text(f"DROP TABLE {copy}"))
+
+
+# Kinds before version 8 carried ids: sla_<timer id>, csat_low_<survey id>[_<n>].
+_ALERT_KIND = re.compile(r"sla_(\d+)")
+_LOW_RATING_KIND = re.compile(r"csat_low_(\d+)(?:_\d+)?")
+
+
+def _ids_out_of_kinds(conn: Connection) -> None:
+    """The ids in kinds written before version 8 go to their columns; the kinds become plain
+    (sla_alert, csat_low). A survey's own message gets its survey's id."""
+    r, s = schema.replies, schema.surveys
+    marked = or_(
+        r.c.kind.like("sla\\_%", escape="\\"), r.c.kind.like("csat\\_low\\_%", escape="\\")
+    )
+    changes: list[tuple[int, str, int | None, int | None]] = []
+    for row in conn.execute(select(r.c.id, r.c.kind).where(marked)):
+        if found := _ALERT_KIND.fullmatch(row.kind):
+            changes.append((row.id, "sla_alert", int(found.group(1)), None))
+        elif found := _LOW_RATING_KIND.fullmatch(row.kind):
+            changes.append((row.id, "csat_low", None, int(found.group(1))))
+    if changes:
+        conn.execute(
+            update(r)
+            .where(r.c.id == bindparam("b_id"))
+            .values(
+                kind=bindparam("b_kind"),
+                sla_timer_id=bindparam("b_timer"),
+                survey_id=bindparam("b_survey"),
+            ),
+            [
+                {"b_id": i, "b_kind": kind, "b_timer": timer, "b_survey": survey}
+                for i, kind, timer, survey in changes
+            ],
+        )
+    if inspect(conn).has_table("surveys"):
+        sent_as = select(s.c.id).where(s.c.reply_id == r.c.id).scalar_subquery()
+        conn.execute(
+            update(r)
+            .where(r.c.survey_id.is_(None), r.c.id.in_(select(s.c.reply_id)))
+            .values(survey_id=sent_as)
+        )
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -119,6 +203,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (5, "satisfaction surveys", _v5_surveys),
     (6, "failed tries to decide an inbound message", _v6_undecided),
     (7, "each channel's health, for status", _v7_channel_health),
+    (8, "what a notice is about in columns, not in its kind", _v8_ids_in_columns),
 )
 
 LATEST = MIGRATIONS[-1][0]

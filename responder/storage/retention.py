@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
-from responder.errors import StorageError
 from responder.storage import schema
-
-if TYPE_CHECKING:
-    from responder.config import Config
-    from responder.storage.store import Store
-
-log = logging.getLogger(__name__)
 
 # Where a blanked text stood. Blanked bodies are b""; the meta row records the cut-off.
 MARKER = "[removed by retention]"
@@ -162,52 +150,3 @@ def purged_before(conn: Connection) -> datetime | None:
     m = schema.meta
     value = conn.execute(select(m.c.value).where(m.c.key == PURGED_BEFORE_KEY)).scalar()
     return None if value is None else datetime.fromisoformat(value)
-
-
-async def purge_once(store: Store, before: datetime, batch: int = BATCH) -> PurgeCounts:
-    """A whole purge through the daemon's store, in short transactions of `batch` rows."""
-    total = PurgeCounts()
-    while True:
-        async with store.transaction() as conn:
-            counts = await conn.run_sync(purge_bodies, before, limit=batch)
-        total += counts
-        if max(counts.inbound, counts.replies, counts.events, counts.comments) < batch:
-            return total
-        await asyncio.sleep(0)  # let the daemon's own writes in between
-
-
-async def run_retention(
-    store: Store,
-    config: Config,
-    clock: Callable[[], datetime],
-    *,
-    interval: timedelta = timedelta(days=1),
-    first_delay: timedelta = timedelta(minutes=1),
-) -> None:
-    """The daemon's retention loop: a purge first_delay after start, then once per interval.
-
-    Returns at once when config.retention is None; a failed purge is logged and tried again
-    at the next interval. Cancel the task to stop it.
-    """
-    if config.retention is None:
-        return
-    keep = config.retention.bodies_after
-    await asyncio.sleep(first_delay.total_seconds())
-    while True:
-        before = clock() - keep
-        try:
-            counts = await purge_once(store, before)
-        except (StorageError, SQLAlchemyError) as exc:
-            log.error("retention: purge failed, next try in %s: %s", interval, exc)
-        else:
-            if counts.total:
-                log.info(
-                    "retention: blanked texts older than %s: %d message(s), %d reply(ies), "
-                    "%d staff text(s), %d survey comment(s)",
-                    keep,
-                    counts.inbound,
-                    counts.replies,
-                    counts.events,
-                    counts.comments,
-                )
-        await asyncio.sleep(interval.total_seconds())

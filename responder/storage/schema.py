@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
 )
 
 
@@ -152,11 +153,38 @@ replies = Table(
     # message id) and, in a staff group with topics, the ticket's topic.
     Column("external_id", String(64), nullable=True),
     Column("thread", String(64), nullable=True),
-    # One automatic reply per message to the customer, one notice per staff member.
-    UniqueConstraint("inbound_id", "kind", "recipient", name="uq_replies_inbound_kind_recipient"),
+    # Since schema version 8: what a notice is about, as ids rather than inside its kind (an
+    # SLA alert's timer, a survey's message and its low-rating notices). Plain integers:
+    # version 1 creates this table before timers and surveys exist.
+    Column("sla_timer_id", Integer, nullable=True),
+    Column("survey_id", Integer, nullable=True),
     Index("ix_replies_state", "state"),
     Index("ix_replies_recipient_created", "recipient", "created_at"),
     Index("ix_replies_ticket", "ticket_id"),
+)
+
+# One automatic reply per message to the customer, one notice per staff member; one alert per
+# SLA timer and recipient. A survey's rows are claimed with the survey (sent once, each low
+# rating told once), so they need no key of their own. Partial indexes, on SQLite and
+# PostgreSQL alike (since schema version 8; a unique constraint on the kind before).
+_about_nothing = and_(replies.c.sla_timer_id.is_(None), replies.c.survey_id.is_(None))
+_about_a_timer = replies.c.sla_timer_id.is_not(None)
+Index(
+    "uq_replies_once",
+    replies.c.inbound_id,
+    replies.c.kind,
+    replies.c.recipient,
+    unique=True,
+    sqlite_where=_about_nothing,
+    postgresql_where=_about_nothing,
+)
+Index(
+    "uq_replies_alert",
+    replies.c.sla_timer_id,
+    replies.c.recipient,
+    unique=True,
+    sqlite_where=_about_a_timer,
+    postgresql_where=_about_a_timer,
 )
 
 suppressions = Table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from responder.storage import schema
 from responder.storage.store import Store
@@ -10,9 +10,10 @@ from responder.storage.store import Store
 
 async def open_tickets(store: Store) -> int:
     """How many tickets are open: one COUNT, no rows loaded."""
+    return await store.run(_count_open)
+
+
+def _count_open(conn: Connection) -> int:
     t = schema.tickets
-    async with store.transaction() as conn:
-        count = (
-            await conn.execute(select(func.count()).select_from(t).where(t.c.status == "open"))
-        ).scalar()
+    count = conn.execute(select(func.count()).select_from(t).where(t.c.status == "open")).scalar()
     return int(count or 0)

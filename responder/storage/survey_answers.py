@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select, update
 
 from responder.domain.csat import SurveyAnswer, SurveyInfo
 from responder.storage import schema
@@ -14,8 +13,8 @@ from responder.storage import schema
 COMMENT_CHARS = 2000
 
 
-async def load(
-    conn: AsyncConnection,
+def load(
+    conn: Connection,
     *,
     ids: Iterable[int] = (),
     refs: Iterable[str] = (),
@@ -48,7 +47,7 @@ async def load(
     else:
         query = query.where(r.c.external_id.in_(posts), r.c.channel == channel)
     out = {}
-    for row in await conn.execute(query):
+    for row in conn.execute(query):
         post = str(row.post or "")
         out[row.id] = SurveyInfo(
             id=row.id,
@@ -71,8 +70,8 @@ async def load(
     return out
 
 
-async def record(
-    conn: AsyncConnection, answers: Sequence[SurveyAnswer], now: datetime
+def record(
+    conn: Connection, answers: Sequence[SurveyAnswer], now: datetime
 ) -> list[tuple[int, str]]:
     """Store answers in order (a later one corrects an earlier one); returns (survey id,
     channel) of those that changed. Only a sent survey can be answered: a forged or stale id
@@ -94,7 +93,7 @@ async def record(
             values["comment"] = answer.comment[:COMMENT_CHARS]
             # Staff told of a low rating before the comment came hear of it again, with it.
             values["notified_at"] = None
-        result = await conn.execute(
+        result = conn.execute(
             update(s)
             .where(s.c.id == answer.survey_id, s.c.state.in_(("sent", "answered")))
             .values(values)
@@ -104,8 +103,8 @@ async def record(
     return changed
 
 
-async def unnotified_low(
-    conn: AsyncConnection, low: int, ticket_ids: Iterable[int] | None = None
+def unnotified_low(
+    conn: Connection, low: int, ticket_ids: Iterable[int] | None = None
 ) -> list[int]:
     """Answered surveys rated `low` or less whose staff have not been told yet."""
     s = schema.surveys
@@ -117,17 +116,15 @@ async def unnotified_low(
     )
     if ticket_ids is not None:
         query = query.where(s.c.ticket_id.in_(list(ticket_ids)))
-    return [row.id for row in await conn.execute(query.order_by(s.c.id))]
+    return [row.id for row in conn.execute(query.order_by(s.c.id))]
 
 
-async def mark_notified(
-    conn: AsyncConnection, survey_ids: Sequence[int], now: datetime
-) -> set[int]:
+def mark_notified(conn: Connection, survey_ids: Sequence[int], now: datetime) -> set[int]:
     """Claim the surveys for one notice each; returns those not claimed before (idempotent)."""
     s = schema.surveys
     if not survey_ids:
         return set()
-    rows = await conn.execute(
+    rows = conn.execute(
         update(s)
         .where(s.c.id.in_(list(survey_ids)), s.c.notified_at.is_(None))
         .values(notified_at=now, updated_at=now)

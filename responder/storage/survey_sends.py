@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select, update
 
-from responder.domain.records import NewReply
+from responder.domain.csat import DueSurvey, SentSurvey
+from responder.domain.records import Queued
 from responder.storage import schema
-from responder.storage.decisions import Queued
 
 
-@dataclass(frozen=True)
-class DueSurvey:
-    survey_id: int
-    ticket_id: int
-    ref: str
-    channel: str
-    recipient: str
-    customer_name: str
-    subject: str
-    language: str
-    first_inbound: int | None
-    raw: bytes | None  # the customer's first message, for threading the email
-    blocked: bool  # the customer blocked the bot (Telegram 403)
-
-
-async def due(conn: AsyncConnection, ticket_ids: Iterable[int], now: datetime) -> list[DueSurvey]:
+def due(conn: Connection, ticket_ids: Iterable[int], now: datetime) -> list[DueSurvey]:
     s, t, i, b = schema.surveys, schema.tickets, schema.inbound, schema.blocked
     ids = list(ticket_ids)
     if not ids:
@@ -41,7 +24,7 @@ async def due(conn: AsyncConnection, ticket_ids: Iterable[int], now: datetime) -
         .scalar_subquery()
         .label("first_inbound")
     )
-    rows = await conn.execute(
+    rows = conn.execute(
         select(
             s.c.id,
             s.c.ticket_id,
@@ -61,11 +44,11 @@ async def due(conn: AsyncConnection, ticket_ids: Iterable[int], now: datetime) -
     raws: dict[int, bytes] = {}
     firsts = [row.first_inbound for row in found if row.first_inbound is not None]
     if firsts:
-        for row in await conn.execute(select(i.c.id, i.c.raw).where(i.c.id.in_(firsts))):
+        for row in conn.execute(select(i.c.id, i.c.raw).where(i.c.id.in_(firsts))):
             raws[row.id] = row.raw
     blocked = set()
     if found:
-        rows = await conn.execute(
+        rows = conn.execute(
             select(b.c.channel, b.c.recipient).where(
                 b.c.recipient.in_([row.recipient for row in found])
             )
@@ -89,32 +72,23 @@ async def due(conn: AsyncConnection, ticket_ids: Iterable[int], now: datetime) -
     ]
 
 
-@dataclass(frozen=True)
-class Sent:
-    survey_id: int
-    ticket_id: int
-    inbound_id: int
-    channel: str
-    reply: NewReply
-
-
-async def record_sent(conn: AsyncConnection, sends: Sequence[Sent], now: datetime) -> list[Queued]:
+def record_sent(conn: Connection, sends: Sequence[SentSurvey], now: datetime) -> list[Queued]:
     """Mark each survey sent and queue its message, only if it is still planned: a survey
     sent (or cancelled) since it was read sends nothing."""
     s, r = schema.surveys, schema.replies
     queued = []
     for send in sends:
-        claimed = await conn.execute(
+        claimed = conn.execute(
             update(s)
             .where(s.c.id == send.survey_id, s.c.state == "planned")
             .values(state="sent", sent_at=now, updated_at=now)
         )
         if not claimed.rowcount:
             continue
-        row = await conn.execute(
+        row = conn.execute(
             r.insert()
             .values(
-                **send.reply.__dict__,
+                **{**send.reply.__dict__, "survey_id": send.survey_id},
                 inbound_id=send.inbound_id,
                 channel=send.channel,
                 ticket_id=send.ticket_id,
@@ -125,10 +99,10 @@ async def record_sent(conn: AsyncConnection, sends: Sequence[Sent], now: datetim
             .returning(r.c.id)
         )
         reply_id = int(row.scalar_one())
-        await conn.execute(update(s).where(s.c.id == send.survey_id).values(reply_id=reply_id))
+        conn.execute(update(s).where(s.c.id == send.survey_id).values(reply_id=reply_id))
         if not send.reply.message_id.startswith("<"):
             # The customer's answer names the survey's Message-ID: it joins the ticket.
-            await conn.execute(
+            conn.execute(
                 schema.thread_ids.insert().values(
                     message_id=send.reply.message_id, ticket_id=send.ticket_id
                 )

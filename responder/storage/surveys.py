@@ -1,53 +1,47 @@
-"""Survey rows: planned with the ticket's changes, found when due, sent once, answered."""
+"""Survey rows: their tickets' facts read, planned changes written, due ones found."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
 
-from responder.config.csat import CsatConfig
-from responder.core.csat.timing import SurveyFacts, wanted_at
+from responder.domain.csat import MOVABLE, STAFF_EVENTS, SurveyPlan, SurveyRow, SurveyTicket
+from responder.domain.timers import Armed
 from responder.storage import schema
-from responder.storage.timers import Armed
-from responder.storage.views import is_canned_answer
-
-# planned and cancelled surveys follow the ticket; once sent (or skipped) a survey is final.
-MOVABLE = ("planned", "cancelled")
-STAFF_EVENTS = ("staff_reply", "answered")
-NOT_NOW = "no longer due: reopened, the customer wrote again, or too late to ask"
 
 
-async def facts(conn: AsyncConnection, ticket_ids: Iterable[int]) -> dict[int, SurveyFacts]:
+def facts(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, SurveyTicket]:
     t, ev, r = schema.tickets, schema.ticket_events, schema.replies
     ids = list(ticket_ids)
     if not ids:
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(
             t.c.id, t.c.channel, t.c.customer, t.c.status, t.c.resolved_at, t.c.utc_offset
         ).where(t.c.id.in_(ids))
     )
     tickets = {row.id: row for row in rows}
     last: dict[tuple[int, str], datetime] = {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(ev.c.ticket_id, ev.c.kind, func.max(ev.c.created_at).label("at"))
         .where(ev.c.ticket_id.in_(ids), ev.c.kind.in_([*STAFF_EVENTS, "customer_reply"]))
         .group_by(ev.c.ticket_id, ev.c.kind)
     )
     for row in rows:
         last[row.ticket_id, row.kind] = row.at
-    rows = await conn.execute(
+    kinds: dict[int, set[str]] = {}
+    rows = conn.execute(
         select(r.c.ticket_id, r.c.kind)
         .where(r.c.ticket_id.in_(ids), r.c.state != "parked")
         .distinct()
     )
-    canned = {row.ticket_id for row in rows if is_canned_answer(row.kind)}
+    for row in rows:
+        kinds.setdefault(row.ticket_id, set()).add(row.kind)
     # Tickets whose customer has a newer one open on the channel: they are still waiting.
     pairs = {(row.channel, row.customer) for row in tickets.values()}
-    newer = await conn.execute(
+    newer = conn.execute(
         select(t.c.channel, t.c.customer, func.max(t.c.id).label("latest"))
         .where(
             t.c.status == "open",
@@ -59,7 +53,7 @@ async def facts(conn: AsyncConnection, ticket_ids: Iterable[int]) -> dict[int, S
     out = {}
     for ticket_id, row in tickets.items():
         staff = [last[k] for k in ((ticket_id, kind) for kind in STAFF_EVENTS) if k in last]
-        out[ticket_id] = SurveyFacts(
+        out[ticket_id] = SurveyTicket(
             ticket_id=ticket_id,
             channel=row.channel,
             customer=row.customer,
@@ -67,93 +61,80 @@ async def facts(conn: AsyncConnection, ticket_ids: Iterable[int]) -> dict[int, S
             resolved_at=row.resolved_at,
             last_staff=max(staff) if staff else None,
             last_customer=last.get((ticket_id, "customer_reply")),
-            answered=bool(staff) or ticket_id in canned,
+            reply_kinds=frozenset(kinds.get(ticket_id, ())),
             utc_offset=row.utc_offset,
             waiting_elsewhere=latest_open.get((row.channel, row.customer), 0) > ticket_id,
         )
     return out
 
 
-async def plan(
-    conn: AsyncConnection,
-    ticket_ids: Iterable[int],
-    csat: CsatConfig,
-    zone: tzinfo,
-    now: datetime,
-) -> list[Armed]:
-    """Bring the tickets' survey rows in line with them; returns the rows newly due at a
-    (new) time, for the scheduler."""
-    found = await facts(conn, ticket_ids)
-    if not found:
-        return []
+def existing(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, SurveyRow]:
+    """The tickets' survey rows (one per ticket, ever), by ticket."""
     s = schema.surveys
-    rows = await conn.execute(select(s).where(s.c.ticket_id.in_(list(found))))
-    existing = {row.ticket_id: row for row in rows}
+    ids = list(ticket_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(s.c.id, s.c.ticket_id, s.c.state, s.c.due_at).where(s.c.ticket_id.in_(ids))
+    )
+    return {row.ticket_id: SurveyRow(row.id, row.ticket_id, row.state, row.due_at) for row in rows}
+
+
+def save(conn: Connection, plan: SurveyPlan, now: datetime) -> list[Armed]:
+    """Write a re-plan; returns the rows newly due at a (new) time, for the scheduler."""
+    s = schema.surveys
     armed: list[Armed] = []
-    for ticket_id, f in found.items():
-        row = existing.get(ticket_id)
-        if row is not None and row.state not in MOVABLE:
-            continue  # one survey per ticket, ever
-        due = wanted_at(f, csat, zone, now)
-        if row is None:
-            if due is None:
-                continue
-            result = await conn.execute(
-                s.insert().values(
-                    ticket_id=ticket_id,
-                    channel=f.channel,
-                    recipient=f.customer,
-                    state="planned",
-                    due_at=due,
-                    created_at=now,
-                    updated_at=now,
-                )
+    for new in plan.inserts:
+        result = conn.execute(
+            s.insert().values(
+                ticket_id=new.ticket_id,
+                channel=new.channel,
+                recipient=new.recipient,
+                state="planned",
+                due_at=new.due_at,
+                created_at=now,
+                updated_at=now,
             )
-            assert result.inserted_primary_key is not None
-            armed.append(Armed(int(result.inserted_primary_key[0]), due))
-            continue
-        state = "planned" if due is not None else "cancelled"
-        if (state, due) == (row.state, row.due_at):
-            continue
-        reason = None if due is not None else NOT_NOW
-        await conn.execute(
-            update(s)
-            .where(s.c.id == row.id)
-            .values(state=state, due_at=due, reason=reason, updated_at=now)
         )
-        if due is not None:
-            armed.append(Armed(row.id, due))
+        assert result.inserted_primary_key is not None
+        armed.append(Armed(int(result.inserted_primary_key[0]), new.due_at))
+    for change in plan.changes:
+        conn.execute(
+            update(s)
+            .where(s.c.id == change.id)
+            .values(state=change.state, due_at=change.due_at, reason=change.reason, updated_at=now)
+        )
+        if change.due_at is not None:
+            armed.append(Armed(change.id, change.due_at))
     return armed
 
 
-async def earliest(
-    conn: AsyncConnection, after: tuple[datetime, int] | None, limit: int
-) -> list[Armed]:
+def earliest(conn: Connection, after: tuple[datetime, int] | None, limit: int) -> list[Armed]:
     """The next planned surveys by (due_at, id), after a frontier, for the scheduler."""
     s = schema.surveys
     query = select(s.c.id, s.c.due_at).where(s.c.state == "planned", s.c.due_at.is_not(None))
     if after is not None:
         query = query.where(tuple_(s.c.due_at, s.c.id) > tuple_(*after))
-    rows = await conn.execute(query.order_by(s.c.due_at, s.c.id).limit(limit))
+    rows = conn.execute(query.order_by(s.c.due_at, s.c.id).limit(limit))
     return [Armed(row.id, row.due_at) for row in rows]
 
 
-async def tickets_of(conn: AsyncConnection, survey_ids: Sequence[int]) -> list[int]:
+def tickets_of(conn: Connection, survey_ids: Sequence[int]) -> list[int]:
     s = schema.surveys
-    rows = await conn.execute(select(s.c.ticket_id).where(s.c.id.in_(list(survey_ids))))
+    rows = conn.execute(select(s.c.ticket_id).where(s.c.id.in_(list(survey_ids))))
     return [row.ticket_id for row in rows]
 
 
-async def planned_tickets(conn: AsyncConnection) -> list[int]:
+def planned_tickets(conn: Connection) -> list[int]:
     """Tickets whose survey is planned or cancelled (not sent yet), to re-plan on reload."""
     s = schema.surveys
-    rows = await conn.execute(select(s.c.ticket_id).where(s.c.state.in_(MOVABLE)))
+    rows = conn.execute(select(s.c.ticket_id).where(s.c.state.in_(MOVABLE)))
     return [row.ticket_id for row in rows]
 
 
-async def overdue_tickets(conn: AsyncConnection, now: datetime, limit: int) -> list[int]:
+def overdue_tickets(conn: Connection, now: datetime, limit: int) -> list[int]:
     s = schema.surveys
-    rows = await conn.execute(
+    rows = conn.execute(
         select(s.c.ticket_id)
         .where(s.c.state == "planned", s.c.due_at <= now)
         .order_by(s.c.due_at, s.c.id)
@@ -162,15 +143,15 @@ async def overdue_tickets(conn: AsyncConnection, now: datetime, limit: int) -> l
     return [row.ticket_id for row in rows]
 
 
-async def recently_surveyed(
-    conn: AsyncConnection, who: set[tuple[str, str]], since: datetime
+def recently_surveyed(
+    conn: Connection, who: set[tuple[str, str]], since: datetime
 ) -> dict[tuple[str, str], datetime]:
     """When each (channel, recipient) was last surveyed, if since `since`."""
     s = schema.surveys
     if not who:
         return {}
     wanted = or_(*(and_(s.c.channel == c, s.c.recipient == r) for c, r in who))
-    rows = await conn.execute(
+    rows = conn.execute(
         select(s.c.channel, s.c.recipient, s.c.sent_at).where(wanted, s.c.sent_at >= since)
     )
     out: dict[tuple[str, str], datetime] = {}
@@ -180,22 +161,20 @@ async def recently_surveyed(
     return out
 
 
-async def skip(conn: AsyncConnection, reasons: dict[int, str], now: datetime) -> None:
+def skip(conn: Connection, reasons: dict[int, str], now: datetime) -> None:
     s = schema.surveys
     for survey_id, reason in reasons.items():
-        await conn.execute(
+        conn.execute(
             update(s)
             .where(s.c.id == survey_id, s.c.state == "planned")
             .values(state="skipped", reason=reason, updated_at=now)
         )
 
 
-async def pending(conn: AsyncConnection, survey_ids: Iterable[int]) -> list[Armed]:
+def pending(conn: Connection, survey_ids: Iterable[int]) -> list[Armed]:
     s = schema.surveys
     ids = list(survey_ids)
     if not ids:
         return []
-    rows = await conn.execute(
-        select(s.c.id, s.c.due_at).where(s.c.id.in_(ids), s.c.state == "planned")
-    )
+    rows = conn.execute(select(s.c.id, s.c.due_at).where(s.c.id.in_(ids), s.c.state == "planned"))
     return [Armed(r.id, r.due_at) for r in rows]

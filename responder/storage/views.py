@@ -5,51 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select
 
 from responder.core.decide import OUT_OF_HOURS, View
+from responder.core.reply_kinds import PERSONAL_KINDS, UNSENT
 from responder.storage import schema, survey_answers
 
-# What staff write and what is posted for them; the per-sender cap counts automatic replies.
-STAFF_REPLY = "staff_reply"
-# Replies that never reached the customer: given up on, or too old to send (issue 13). They
-# count neither against the reply cap nor as the closed period's one out-of-hours reply.
-UNSENT = ("parked", "expired")
-STAFF_RELAY = "staff_relay"
-STAFF_NOTICE = "staff_notice"
-# A survey's Telegram confirmation edits the survey in place: it is no new message; and a
-# survey goes at most once per customer in `once_per`, so it must not use up the cap that
-# keeps the customer's next acknowledgement from going.
-CSAT_THANKS = "csat_thanks"
-CSAT_SURVEY = "csat_survey"
-PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE, CSAT_THANKS, CSAT_SURVEY)
 
-# What we send that answers nobody's question: a ticket whose replies are only these (and
-# SLA alerts, survey notices) was not answered by a rule's own template.
-NOT_ANSWERS = frozenset(
-    {
-        "acknowledgement",
-        "out_of_hours",
-        "staff_notification",
-        STAFF_RELAY,
-        STAFF_REPLY,
-        STAFF_NOTICE,
-        "welcome",
-        CSAT_SURVEY,
-        CSAT_THANKS,
-    }
-)
-NOT_ANSWER_PREFIXES = ("sla_", "csat_")  # sla_<timer id>, csat_low_<survey id>
-
-
-def is_canned_answer(kind: str) -> bool:
-    """A reply a rule chose as its answer (a template such as "payment")."""
-    return kind not in NOT_ANSWERS and not kind.startswith(NOT_ANSWER_PREFIXES)
-
-
-async def load_view(
-    conn: AsyncConnection,
+def load_view(
+    conn: Connection,
     message_ids: Iterable[str],
     refs: Iterable[str],
     targets: Iterable[str],
@@ -60,31 +24,29 @@ async def load_view(
     targets = list(targets)
     view = View()
     if ids := list(message_ids):
-        rows = await conn.execute(
+        rows = conn.execute(
             select(th.c.message_id, t.c.ref)
             .join(t, t.c.id == th.c.ticket_id)
             .where(th.c.message_id.in_(ids))
         )
         view.ref_by_message_id = {row.message_id: row.ref for row in rows}
     if wanted := list(refs):
-        rows = await conn.execute(select(t.c.ref).where(t.c.ref.in_(wanted)))
+        rows = conn.execute(select(t.c.ref).where(t.c.ref.in_(wanted)))
         view.existing_refs = {row.ref for row in rows}
     if known := set(view.ref_by_message_id.values()) | view.existing_refs:
-        found = await survey_answers.load(conn, refs=known)
+        found = survey_answers.load(conn, refs=known)
         view.surveys = {info.ref: info for info in found.values()}
-    view.recent_replies = await recent_replies(conn, targets, since)
-    view.closed_replies = await closed_replies(conn, targets, periods)
+    view.recent_replies = recent_replies(conn, targets, since)
+    view.closed_replies = closed_replies(conn, targets, periods)
     return view
 
 
-async def recent_replies(
-    conn: AsyncConnection, targets: Iterable[str], since: datetime
-) -> dict[str, int]:
+def recent_replies(conn: Connection, targets: Iterable[str], since: datetime) -> dict[str, int]:
     """Automatic replies per recipient since `since`, for the per-sender cap."""
     r = schema.replies
     if not (recipients := list(targets)):
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(r.c.recipient, func.count().label("n"))
         .where(
             r.c.recipient.in_(recipients),
@@ -97,15 +59,15 @@ async def recent_replies(
     return {row.recipient: int(row.n) for row in rows}
 
 
-async def closed_replies(
-    conn: AsyncConnection, targets: Iterable[str], periods: Iterable[str]
+def closed_replies(
+    conn: Connection, targets: Iterable[str], periods: Iterable[str]
 ) -> set[tuple[str, str]]:
     """(recipient, period) pairs that already had this closed period's out-of-hours reply."""
     r = schema.replies
     recipients, closed = list(targets), list(periods)
     if not recipients or not closed:
         return set()
-    rows = await conn.execute(
+    rows = conn.execute(
         select(r.c.recipient, r.c.period).where(
             r.c.kind == OUT_OF_HOURS,
             r.c.recipient.in_(recipients),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from responder.core.planning import render_context
+from responder.core.reply_kinds import CSAT_THANKS
 from responder.core.settings import CSAT_SURVEY, ChannelProfile, Settings
 from responder.domain.csat import PREFIX, SurveyInfo
 from responder.domain.records import NewReply
-from responder.storage.views import CSAT_THANKS
 from responder.wire.telegram.post import Post, post_id
 
 # The toast Telegram shows over the chat when a button press is answered.

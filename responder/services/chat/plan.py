@@ -21,14 +21,14 @@ from responder.core.chat.decide import (
 )
 from responder.core.decide import OUT_OF_HOURS, Acknowledge, FollowUp, Moment, Record, Suppress
 from responder.core.language import detect_language
+from responder.core.outcome import Outcome
 from responder.core.planning import calendar_context, render_context
+from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
 from responder.core.settings import ChannelProfile, Settings
 from responder.domain.csat import read_press
 from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
 from responder.services.chat.survey import note_outcome, open_surveys, unknown_press, vote_outcome
 from responder.storage.chat_view import ChatKeys
-from responder.storage.decisions import Outcome
-from responder.storage.views import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
 from responder.wire.telegram import staff_text
 from responder.wire.telegram.post import Post, Topic, post_id
 from responder.wire.telegram.text import MESSAGE_LIMIT, visible_length

@@ -9,12 +9,12 @@ from datetime import datetime
 from responder.core.chat.decide import ChatView, SurveyNote, SurveyVote
 from responder.core.csat.answer import read_answer
 from responder.core.decide import Suppress
+from responder.core.outcome import Outcome
+from responder.core.reply_kinds import CSAT_THANKS
 from responder.core.settings import ChannelProfile, Settings
 from responder.domain.csat import SurveyAnswer, SurveyInfo
 from responder.domain.records import NewReply
 from responder.services.chat.buttons import CLOSED, confirmation, press_answered
-from responder.storage.decisions import Outcome
-from responder.storage.views import CSAT_THANKS
 from responder.wire.telegram.post import Post, post_id
 from responder.wire.telegram.update import ChatMessage
 

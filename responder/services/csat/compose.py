@@ -7,13 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from responder.core.settings import CSAT_LOW, CSAT_SURVEY, ChannelProfile, Settings
-from responder.domain.csat import SurveyInfo
+from responder.domain.csat import DueSurvey, SurveyInfo
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import Audience
 from responder.services.chat.buttons import rating_buttons, survey_context
 from responder.services.mail_outcomes import staff_mail
 from responder.services.sla.notices import mailer, recipients
-from responder.storage.survey_sends import DueSurvey
 from responder.wire.email.compose import ReplySpec, build_reply, new_message_id
 from responder.wire.telegram.post import Post, Topic, post_id
 
@@ -71,9 +70,7 @@ def survey_message(
     )
 
 
-def low_rating_sends(
-    settings: Settings, info: SurveyInfo, now: datetime, told: int = 0
-) -> list[Send]:
+def low_rating_sends(settings: Settings, info: SurveyInfo, now: datetime) -> list[Send]:
     """One email per staff address, one post per staff group, with the customer's comment."""
     assert settings.csat is not None
     home = settings.profiles.get(info.channel)
@@ -87,8 +84,7 @@ def low_rating_sends(
         "comment": info.comment,
         "via": info.via or "",
     }
-    # One notice per (survey, time told): a comment after the rating is told again, with it.
-    kind = f"{CSAT_LOW}_{info.id}" + (f"_{told}" if told else "")
+    kind = CSAT_LOW  # the survey's id goes in its own column (issue 15)
     sender = mailer(settings, home)
     if emails and sender is not None:
         context = survey_context(

@@ -6,25 +6,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
-
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
+from responder.core.csat.replan import replan_surveys
 from responder.core.csat.tokens import new_secret, sign
-from responder.core.settings import CSAT_LOW, Settings
-from responder.domain.csat import SurveyAnswer, SurveyInfo
+from responder.core.settings import Settings
+from responder.domain.csat import DueSurvey, SentSurvey, SurveyAnswer, SurveyInfo
 from responder.domain.models import OutboundReply
+from responder.domain.records import Queued, Send
+from responder.domain.timers import Armed
 from responder.errors import log_fault
 from responder.services.csat.compose import low_rating_sends, survey_message
 from responder.services.sla.wakeups import Wakeups, catch_up
-from responder.storage import meta, schema, survey_answers, survey_sends, surveys
-from responder.storage.decisions import Queued
-from responder.storage.sends import Send, queue_sends
-from responder.storage.store import Store
-from responder.storage.timers import Armed
+from responder.storage import inbound, meta, replies, survey_answers, survey_sends, surveys
+from responder.storage.store import AfterCommit, Store, Tx
 from responder.wire.email.parse import parse_message
 
 log = logging.getLogger(__name__)
@@ -72,46 +70,52 @@ class SurveyService:
 
     async def _stored_secret(self) -> bytes:
         """The config gives none: one made at first start and kept with the data it signs."""
-        async with self._store.transaction() as conn:
-            known = await meta.get_meta(conn, SECRET_KEY)
+
+        def stored(tx: Tx) -> str:
+            known = meta.get_meta(tx, SECRET_KEY)
             if known is None:
                 known = new_secret().hex()
-                await meta.set_meta(conn, SECRET_KEY, known)
-        return bytes.fromhex(known)
+                meta.set_meta(tx, SECRET_KEY, known)
+            return known
 
-    async def _on_change(self, conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> None:
+        return bytes.fromhex(await self._store.run(stored))
+
+    def _on_change(self, tx: Tx, ticket_ids: set[int], now: datetime) -> AfterCommit | None:
         s = self._settings()
         if s.csat is None:
-            return
-        self.wakeups.arm(await surveys.plan(conn, ticket_ids, s.csat, s.calendar.timezone, now))
-        if await survey_answers.unnotified_low(conn, s.csat.low, ticket_ids):
-            self._low.set()  # told once this transaction has committed
+            return None
+        armed = replan(tx, ticket_ids, s, now)
+        low = bool(survey_answers.unnotified_low(tx, s.csat.low, ticket_ids))
+
+        def after() -> None:
+            self.wakeups.arm(armed)
+            if low:
+                self._low.set()  # told once this transaction has committed
+
+        return after
 
     async def _earliest(self, after: tuple[datetime, int] | None, limit: int) -> list[Armed]:
         if self._settings().csat is None:
             return []  # surveys turned off: planned ones wait, unarmed, for a reload
-        async with self._store.transaction() as conn:
-            return await surveys.earliest(conn, after, limit)
+        return await self._store.run(surveys.earliest, after, limit)
 
     async def reconfigured(self) -> None:
         """The csat section changed on reload: re-plan the surveys not yet sent (new delays,
         hours; turned off or on), then arm them afresh."""
         s = self._settings()
         if s.csat is not None:
-            async with self._store.transaction() as conn:
-                tickets = await surveys.planned_tickets(conn)
-                now = self._clock()
-                await surveys.plan(conn, tickets, s.csat, s.calendar.timezone, now)
+
+            def again(tx: Tx) -> None:
+                replan(tx, surveys.planned_tickets(tx), s, self._clock())
+
+            await self._store.run(again)
         await self.wakeups.rebuild()
 
     async def _fire(self, survey_ids: list[int]) -> list[Armed]:
         if self._settings().csat is None:
             return []
-        async with self._store.transaction() as conn:
-            tickets = await surveys.tickets_of(conn, survey_ids)
-        armed = await self._send_due(tickets)
-        async with self._store.transaction() as conn:
-            return armed + await surveys.pending(conn, survey_ids)
+        armed = await self._send_due(await self._store.run(surveys.tickets_of, survey_ids))
+        return armed + await self._store.run(surveys.pending, survey_ids)
 
     async def run_due(self) -> int:
         """Send every survey due by now (a test's injected clock); returns how many tickets."""
@@ -119,24 +123,25 @@ class SurveyService:
         async def overdue() -> Collection[int]:
             if self._settings().csat is None:
                 return ()
-            async with self._store.transaction() as conn:
-                return await surveys.overdue_tickets(conn, self._clock() + SLACK, CHUNK)
+            return await self._store.run(surveys.overdue_tickets, self._clock() + SLACK, CHUNK)
 
         return await catch_up(overdue, self._send_due, self.wakeups.arm)
 
     async def _send_due(self, ticket_ids: Iterable[int]) -> list[Armed]:
         s, now = self._settings(), self._clock()
         csat = s.csat
-        async with self._store.transaction() as conn:
-            if csat is None:
-                return []
+        if csat is None:
+            return []
+
+        def read(tx: Tx) -> tuple[list[Armed], list[DueSurvey], dict[tuple[str, str], datetime]]:
             # Re-checked first: a ticket reopened a second ago gets no survey.
-            armed = await surveys.plan(conn, ticket_ids, csat, s.calendar.timezone, now)
-            due = await survey_sends.due(conn, ticket_ids, now + SLACK)
-            recent = await surveys.recently_surveyed(
-                conn, {(d.channel, d.recipient) for d in due}, now - csat.once_per
-            )
-        parents = await asyncio.to_thread(_parents, due)
+            armed = replan(tx, ticket_ids, s, now)
+            due = survey_sends.due(tx, ticket_ids, now + SLACK)
+            who = {(d.channel, d.recipient) for d in due}
+            return armed, due, surveys.recently_surveyed(tx, who, now - csat.once_per)
+
+        armed, due, recent = await self._store.run(read)
+        parents = await asyncio.to_thread(_parents, s, due)
         sends, skipped = [], {}
         for d in due:
             profile = s.profiles.get(d.channel)
@@ -154,11 +159,14 @@ class SurveyService:
                 link = self._linker(s, d.survey_id, now, csat.answer_within)
                 reply = survey_message(s, profile, d, parents.get(d.survey_id), link, now)
                 sends.append(
-                    survey_sends.Sent(d.survey_id, d.ticket_id, d.first_inbound, d.channel, reply)
+                    SentSurvey(d.survey_id, d.ticket_id, d.first_inbound, d.channel, reply)
                 )
-        async with self._store.transaction() as conn:
-            await surveys.skip(conn, skipped, now)
-            queued = await survey_sends.record_sent(conn, sends, now)
+
+        def record(tx: Tx) -> list[Queued]:
+            surveys.skip(tx, skipped, now)
+            return survey_sends.record_sent(tx, sends, now)
+
+        queued = await self._store.run(record)
         for survey_id, reason in skipped.items():
             log.info("survey %d not sent: %s", survey_id, reason)
         self._send(queued)
@@ -177,13 +185,11 @@ class SurveyService:
 
     async def survey(self, survey_id: int) -> SurveyInfo | None:
         """A survey that was sent (and so can be answered), for its page."""
-        async with self._store.transaction() as conn:
-            return (await survey_answers.load(conn, ids=[survey_id])).get(survey_id)
+        return (await self._store.run(survey_answers.load, ids=[survey_id])).get(survey_id)
 
     async def answer(self, answer: SurveyAnswer) -> bool:
         """An answer given on a survey page; False if the survey cannot take one."""
-        async with self._store.transaction() as conn:
-            changed = await survey_answers.record(conn, [answer], self._clock())
+        changed = await self._store.run(survey_answers.record, [answer], self._clock())
         for _, channel in changed:
             self._low.set()
             self._metrics.survey_answered(channel, answer.via)
@@ -204,59 +210,47 @@ class SurveyService:
         s, now = self._settings(), self._clock()
         if s.csat is None:
             return 0
-        async with self._store.transaction() as conn:
-            ids = await survey_answers.unnotified_low(conn, s.csat.low)
-            infos = await survey_answers.load(conn, ids=ids)
-            firsts = await _first_inbound(conn, [i.ticket_id for i in infos.values()])
-            claimed = await survey_answers.mark_notified(conn, list(infos), now)
+        csat = s.csat
+
+        def work(tx: Tx) -> tuple[int, list[Queued]]:
+            ids = survey_answers.unnotified_low(tx, csat.low)
+            infos = survey_answers.load(tx, ids=ids)
+            firsts = inbound.first_of(tx, [i.ticket_id for i in infos.values()])
+            claimed = survey_answers.mark_notified(tx, list(infos), now)
             told = [i for i in infos.values() if i.id in claimed and i.ticket_id in firsts]
-            before = await _times_told(conn, [info.id for info in told])
             rows = [
-                Send(firsts[info.ticket_id], channel, ticket_id, reply)
+                Send(firsts[info.ticket_id], channel, ticket_id, replace(reply, survey_id=info.id))
                 for info in told
-                for channel, ticket_id, reply in low_rating_sends(
-                    s, info, now, before.get(info.id, 0)
-                )
+                for channel, ticket_id, reply in low_rating_sends(s, info, now)
             ]
-            queued = await queue_sends(conn, rows, now)
+            return len(told), replies.queue(tx, rows, now)
+
+        told, queued = await self._store.run(work)
         self._send(queued)
-        return len(told)
+        return told
 
     def _send(self, queued: Sequence[Queued]) -> None:
         for q in queued:
             self._submit(q.outbound())
 
 
-async def _first_inbound(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, int]:
-    i = schema.inbound
-    if not ticket_ids:
-        return {}
-    rows = await conn.execute(
-        select(i.c.ticket_id, func.min(i.c.id).label("first"))
-        .where(i.c.ticket_id.in_(ticket_ids))
-        .group_by(i.c.ticket_id)
-    )
-    return {row.ticket_id: row.first for row in rows}
+def replan(tx: Tx, ticket_ids: Iterable[int], s: Settings, now: datetime) -> list[Armed]:
+    """Bring the tickets' survey rows in line with them; returns the rows newly due at a
+    (new) time, for the scheduler."""
+    assert s.csat is not None
+    found = surveys.facts(tx, ticket_ids)
+    if not found:
+        return []
+    plan = replan_surveys(found, surveys.existing(tx, found), s.csat, s.calendar.timezone, now)
+    return surveys.save(tx, plan, now)
 
 
-async def _times_told(conn: AsyncConnection, survey_ids: list[int]) -> dict[int, int]:
-    """How many low-rating notices each survey has had (a comment after the rating adds one)."""
-    r = schema.replies
-    told: dict[int, set[str]] = {}
-    for survey_id in survey_ids:
-        rows = await conn.execute(
-            select(r.c.kind).where(r.c.kind.like(f"{CSAT_LOW}\\_{survey_id}%", escape="\\"))
-        )
-        kinds = {row.kind for row in rows}
-        told[survey_id] = {k for k in kinds if k.split("_")[2] == str(survey_id)}
-    return {survey_id: len(kinds) for survey_id, kinds in told.items()}
-
-
-def _parents(due: Sequence[survey_sends.DueSurvey]) -> dict[int, str]:
+def _parents(s: Settings, due: Sequence[DueSurvey]) -> dict[int, str]:
     """The Message-ID of each email ticket's first message, so the survey threads under it."""
     out = {}
     for d in due:
-        if d.raw is not None and not d.raw.startswith(b"{"):  # a Telegram update is JSON
+        profile = s.profiles.get(d.channel)
+        if d.raw is not None and profile is not None and profile.kind == "email":
             message_id = parse_message(d.raw).message_id
             if message_id:
                 out[d.survey_id] = message_id

@@ -13,12 +13,9 @@ from responder.core.sla.plan import ClockView
 from responder.core.sla.wording import clock_name, format_span
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import SLA_ALERT, Audience, Policy, Stage
+from responder.domain.timers import TicketFacts
 from responder.services.mail_outcomes import staff_mail
-from responder.storage.timers import TicketFacts
 from responder.wire.telegram.post import Post, Topic, post_id
-
-# Reply kinds start with "sla_": they are to staff, so the per-sender cap never counts them.
-KIND_PREFIX = "sla_"
 
 Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
 
@@ -41,7 +38,7 @@ def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
     home = settings.profiles.get(due.ticket.channel)
     emails, groups = recipients(settings, home, due.stage.audience)
     sends: list[Send] = []
-    kind = f"{KIND_PREFIX}{due.timer_id}"
+    kind = SLA_ALERT  # the timer's id goes in its own column (issue 15)
     sender = mailer(settings, home)
     if emails and sender is not None:
         rendered = settings.templates.render(

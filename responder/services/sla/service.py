@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.core.settings import Settings
 from responder.core.sla.plan import clock_views
+from responder.core.sla.replan import replan_timers
 from responder.domain.models import OutboundReply
 from responder.domain.records import NewEvent
 from responder.domain.sla_policy import Stage
+from responder.domain.timers import Armed, Firing, TicketFacts
 from responder.services.sla.notices import Due, alert_sends
 from responder.services.sla.wakeups import Wakeups, catch_up
-from responder.storage import alerts, meta, schema, timers
-from responder.storage.store import Store
+from responder.storage import alerts, inbound, meta, replies, timers
+from responder.storage.store import AfterCommit, Store, Tx
 from responder.wire.email.parse import parse_message
 from responder.wire.telegram.update import parse_update
 
@@ -65,40 +64,37 @@ class SlaService:
             self._store.on_change.remove(self._on_change)
         self.wakeups.stop()
 
-    async def _on_change(self, conn: AsyncConnection, ticket_ids: set[int], now: datetime) -> None:
+    def _on_change(self, tx: Tx, ticket_ids: set[int], now: datetime) -> AfterCommit | None:
         s = self._settings()
         if not s.sla.policies:
             # No promises: nothing to plan, and reading every batch's tickets again would
             # halve a backlog's pace. Rows left from earlier policies are stopped by the
             # re-plan that a changed fingerprint starts (at start or on reload).
-            return
-        # Armed before the commit: harmless, since a job re-reads its row when it fires.
-        self.wakeups.arm(await timers.replan(conn, ticket_ids, s.sla, s.calendar, now))
+            return None
+        armed = replan(tx, ticket_ids, s, now)
+        return lambda: self.wakeups.arm(armed)
 
     async def replan_if_changed(self) -> bool:
         """Re-plan every open ticket when the policies or hours differ from the last run's."""
         fingerprint = self._settings().sla_fingerprint
-        async with self._store.transaction() as conn:
-            known = await meta.get_meta(conn, "sla_fingerprint")
-        if known == fingerprint:
+        if await self._store.run(meta.get_meta, "sla_fingerprint") == fingerprint:
             return False
         await self.replan_open()
-        async with self._store.transaction() as conn:
-            await meta.set_meta(conn, "sla_fingerprint", fingerprint)
+        await self._store.run(meta.set_meta, "sla_fingerprint", fingerprint)
         return True
 
     async def replan_open(self) -> int:
         """Re-plan every open ticket (a reload changed the policies), a chunk at a time so
         intake is never held up for long; returns how many tickets."""
+
+        def chunk(tx: Tx, after: int) -> list[int]:
+            ids = timers.open_tickets(tx, after, CHUNK)
+            if ids:
+                replan(tx, ids, self._settings(), self._clock())
+            return ids
+
         after, count = 0, 0
-        while True:
-            async with self._store.transaction() as conn:
-                ids = await timers.open_tickets(conn, after, CHUNK)
-                if ids:
-                    s, now = self._settings(), self._clock()
-                    await timers.replan(conn, ids, s.sla, s.calendar, now)
-            if not ids:
-                break
+        while ids := await self._store.run(chunk, after):
             after, count = ids[-1], count + len(ids)
         if self.wakeups.armed or count:
             await self.wakeups.rebuild()
@@ -108,32 +104,21 @@ class SlaService:
         """Fire every timer due by now (start-up catch-up, or a test's injected clock)."""
 
         async def overdue() -> Collection[int]:
-            async with self._store.transaction() as conn:
-                return await timers.overdue_tickets(conn, self._clock() + SLACK, CHUNK)
+            return await self._store.run(timers.overdue_tickets, self._clock() + SLACK, CHUNK)
 
         return await catch_up(overdue, self._fire_tickets, self.wakeups.arm)
 
-    async def _earliest(self, after: tuple[datetime, int] | None, limit: int) -> list[timers.Armed]:
-        async with self._store.transaction() as conn:
-            return await timers.earliest(conn, after, limit)
+    async def _earliest(self, after: tuple[datetime, int] | None, limit: int) -> list[Armed]:
+        return await self._store.run(timers.earliest, after, limit)
 
-    async def _fire(self, timer_ids: list[int]) -> list[timers.Armed]:
-        async with self._store.transaction() as conn:
-            tickets = await timers.tickets_of(conn, timer_ids)
-        armed = await self._fire_tickets(tickets)
-        async with self._store.transaction() as conn:
-            # A job that woke early (or whose timer did not move) still needs waking later.
-            return armed + await timers.pending(conn, timer_ids)
+    async def _fire(self, timer_ids: list[int]) -> list[Armed]:
+        armed = await self._fire_tickets(await self._store.run(timers.tickets_of, timer_ids))
+        # A job that woke early (or whose timer did not move) still needs waking later.
+        return armed + await self._store.run(timers.pending, timer_ids)
 
-    async def _fire_tickets(self, ticket_ids: Iterable[int]) -> list[timers.Armed]:
+    async def _fire_tickets(self, ticket_ids: Iterable[int]) -> list[Armed]:
         s, now = self._settings(), self._clock()
-        async with self._store.transaction() as conn:
-            # One read of the tickets serves both the re-check and the alerts.
-            facts = await timers.facts(conn, ticket_ids)
-            armed = await timers.replan_known(conn, facts, s.sla, s.calendar, now)
-            due = await timers.due(conn, facts, now + SLACK)
-            raws = await _first_messages(conn, [facts[t].first_inbound for t in due])
-            topics = await _topics(conn, list(due))
+        facts, armed, due, raws, topics = await self._store.run(_read_due, ticket_ids, s, now)
         firings, skipped = [], []
         stage_of: dict[int, tuple[str, str]] = {}  # timer id: (clock, stage kind)
         # Parsing is CPU work a crafted message can make slow: off the event loop, in one go.
@@ -169,13 +154,12 @@ class SlaService:
                 event = NewEvent(f"sla_{stage.kind}", "responder", f"{clock} {name}")
                 stage_of[timer_id] = (clock, stage.kind)
                 firings.append(
-                    alerts.Firing(
+                    Firing(
                         timer_id, ticket.first_inbound, alert_sends(s, alert, now), event, ticket_id
                     )
                 )
         done: set[int] = set()
-        async with self._store.transaction() as conn:
-            queued = await alerts.record_fired(conn, firings, skipped, now, done)
+        queued = await self._store.run(alerts.record_fired, firings, skipped, now, done)
         # Counted after the commit, and only timers this call marked done: one re-planned or
         # fired elsewhere meanwhile sent nothing.
         for timer_id in done:
@@ -191,30 +175,39 @@ class SlaService:
         return armed
 
 
-async def _first_messages(
-    conn: AsyncConnection, ids: list[int | None]
-) -> dict[int, tuple[str, bytes]]:
-    inbound = schema.inbound
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    rows = await conn.execute(
-        select(inbound.c.id, inbound.c.channel, inbound.c.raw).where(inbound.c.id.in_(wanted))
-    )
-    return {r.id: (r.channel, r.raw) for r in rows}
+def replan(tx: Tx, ticket_ids: Iterable[int], s: Settings, now: datetime) -> list[Armed]:
+    """Bring the tickets' timer rows in line with their policies and events as of now;
+    returns the rows that became pending or moved, for the scheduler."""
+    return replan_known(tx, timers.facts(tx, ticket_ids), s, now)
 
 
-async def _topics(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, int]:
-    """The forum topic each ticket's posts went into, in its own staff group."""
-    r = schema.replies
-    if not ticket_ids:
-        return {}
-    rows = await conn.execute(
-        select(r.c.ticket_id, r.c.thread).where(
-            r.c.ticket_id.in_(ticket_ids), r.c.thread.is_not(None)
-        )
-    )
-    return {row.ticket_id: int(row.thread) for row in rows if str(row.thread).isdigit()}
+def replan_known(
+    tx: Tx, facts: Mapping[int, TicketFacts], s: Settings, now: datetime
+) -> list[Armed]:
+    """replan, for tickets whose facts were already read."""
+    if not facts:
+        return []
+    plan = replan_timers(facts, timers.existing(tx, facts), s.sla, s.calendar, now)
+    return timers.save(tx, plan, now)
+
+
+DueRead = tuple[
+    dict[int, TicketFacts],
+    list[Armed],
+    dict[int, list[tuple[int, str, str]]],
+    dict[int, tuple[str, bytes]],
+    dict[int, int],
+]
+
+
+def _read_due(tx: Tx, ticket_ids: Iterable[int], s: Settings, now: datetime) -> DueRead:
+    """The tickets re-checked (one read serves the re-plan and the alerts), their due
+    timers, first messages and forum topics."""
+    facts = timers.facts(tx, ticket_ids)
+    armed = replan_known(tx, facts, s, now)
+    due = timers.due(tx, facts, now + SLACK)
+    firsts = [i for t in due if (i := facts[t].first_inbound) is not None]
+    return facts, armed, due, inbound.raw_of(tx, firsts), replies.topics(tx, list(due))
 
 
 def _excerpts(settings: Settings, raws: dict[int, tuple[str, bytes] | None]) -> dict[int, str]:

@@ -13,8 +13,8 @@ from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.triggers.date import DateTrigger
 
 from responder.common.tasks import TaskGroup
+from responder.domain.timers import Armed
 from responder.errors import log_fault
-from responder.storage.timers import Armed
 
 log = logging.getLogger(__name__)
 
