@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -22,6 +22,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from bench.burst import BurstError, deliver
 from bench.workdir import work_dir
 from responder.testing import Dovecot, DovecotError, Received, RecordingSMTPServer
 from responder.testing.dovecot import find_dovecot
@@ -88,6 +89,15 @@ class Appender:
             raise BenchError(f"APPEND failed: {typ} {data!r}")
         self.last_uid = int(match.group(1))
         return self.last_uid
+
+    def uid_next(self) -> int:
+        """The UID the next message in INBOX will get (after a burst this session did not
+        append): the baseline answers only what is above it."""
+        typ, data = self._conn.status("INBOX", "(UIDNEXT)")
+        match = re.search(rb"UIDNEXT (\d+)", b" ".join(d for d in data if isinstance(d, bytes)))
+        if typ != "OK" or match is None:
+            raise BenchError(f"STATUS failed: {typ} {data!r}")
+        return int(match.group(1))
 
     def close(self) -> None:
         try:
@@ -219,7 +229,9 @@ channels:
 
     def command(self, start_uid: int) -> list[str]:
         # The daemon keeps its own cursor: start_uid is the baseline's stand-in for it.
-        return [sys.executable, "-m", "responder.cli", "run", "-c", str(self.config_path)]
+        profile = os.environ.get("BENCH_PROFILE")
+        wrap = ["-m", "cProfile", "-o", profile] if profile else []
+        return [sys.executable, *wrap, "-m", "responder.cli", "run", "-c", str(self.config_path)]
 
     def start(self, start_uid: int = 0) -> None:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -333,12 +345,53 @@ class Figures:
     backlog_append_seconds: float = math.nan
     rss_mb: float = math.nan
     rss_after_latency_mb: float = math.nan
+    # (d) a burst delivered over LMTP while the subject runs: rate from the first delivery to
+    # the last reply, latency from each delivery to its reply, the process's VmHWM after it.
+    burst: int = 0
+    burst_connections: int = 0
+    burst_seconds: float = math.nan
+    burst_rate: float = math.nan
+    burst_deliver_seconds: float = math.nan
+    burst_p50: float = math.nan
+    burst_p99: float = math.nan
+    burst_max: float = math.nan
+    burst_rss_mb: float = math.nan
     extra_replies: int = 0
     latencies: list[float] = field(default_factory=list)
+    burst_latencies: list[float] = field(default_factory=list)
 
 
 def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def measure_burst(
+    subject: Subject, dovecot: Dovecot, smtp: RecordingSMTPServer, figures: Figures
+) -> None:
+    """(d) the subject up and watching; the burst delivered over LMTP; every reply awaited."""
+    smtp.clear()
+    subject.start(start_uid=0)
+    subject.wait_ready(READY_TIMEOUT)
+    senders = [f"{subject.name}-c{n}@example.com" for n in range(figures.burst)]
+    mails = [(sender, make_mail(sender, n)) for n, sender in enumerate(senders)]
+    started = deliver(dovecot, USERS[subject.name], mails, figures.burst_connections)
+    first = min(started.values())
+    figures.burst_deliver_seconds = time.monotonic() - first
+    replies = wait_for_recipients(smtp, subject, set(senders), 60.0 + figures.burst * 0.25)
+    figures.burst_seconds = max(r.at for r in replies.values()) - first
+    figures.burst_rate = figures.burst / figures.burst_seconds
+    figures.burst_latencies = [replies[s].at - started[s] for s in senders]
+    figures.burst_p50 = percentile(figures.burst_latencies, 50)
+    figures.burst_p99 = percentile(figures.burst_latencies, 99)
+    figures.burst_max = max(figures.burst_latencies)
+    time.sleep(0.5)  # a second reply to anyone would arrive by now
+    figures.burst_rss_mb = subject.peak_rss_mb()
+    subject.stop()
+    figures.extra_replies += len(smtp.received) - figures.burst
+    progress(
+        f"[{subject.name}] burst of {figures.burst} over LMTP x{figures.burst_connections}: "
+        f"{figures.burst_rate:.1f} msg/s, p99 {figures.burst_p99:.3f}s"
+    )
 
 
 def measure(
@@ -347,13 +400,22 @@ def measure(
     smtp: RecordingSMTPServer,
     messages: int,
     backlog: int,
+    burst: int = 0,
+    connections: int = 4,
 ) -> Figures:
     figures = Figures(messages=messages, backlog=backlog)
+    figures.burst, figures.burst_connections = burst, connections
     appender = Appender(dovecot.host, dovecot.port, USERS[subject.name], PASSWORD)
     try:
+        start_uid = 0
+        if burst:
+            measure_burst(subject, dovecot, smtp, figures)
+            start_uid = appender.uid_next() - 1
+        if not messages and not backlog:
+            return figures
         # (a) one by one. The first start also records the daemon's cursor ("from now").
         smtp.clear()
-        subject.start(start_uid=0)
+        subject.start(start_uid=start_uid)
         subject.wait_ready(READY_TIMEOUT)
         for n in range(messages):
             sender = f"{subject.name}-a{n}@example.com"
@@ -373,7 +435,7 @@ def measure(
             figures.latency_max = max(figures.latencies)
 
         # (b) a backlog that arrived while the process was down.
-        start_uid = appender.last_uid
+        start_uid = appender.last_uid or start_uid
         smtp.clear()
         senders = [f"{subject.name}-b{n}@example.com" for n in range(backlog)]
         mails = [make_mail(sender, n) for n, sender in enumerate(senders)]
@@ -417,12 +479,56 @@ def verdicts(daemon: Figures, baseline: Figures) -> dict[str, bool]:
         "latency_p99": daemon.latency_p99 < TARGET_P99_SECONDS and p99_ratio <= TARGET_P99_RATIO,
         "backlog_rate": _ratio(daemon.backlog_rate, baseline.backlog_rate) >= TARGET_BACKLOG_RATIO,
         "rss_mb": daemon.rss_mb < TARGET_RSS_MB,
+        "burst_rate": _ratio(daemon.burst_rate, baseline.burst_rate) >= TARGET_BACKLOG_RATIO,
+        "burst_p99": _ratio(daemon.burst_p99, baseline.burst_p99) <= TARGET_P99_RATIO,
+        "burst_rss_mb": daemon.burst_rss_mb < TARGET_RSS_MB,
     }
+
+
+def burst_rows(daemon: Figures, baseline: Figures) -> list[tuple[str, str, float, float, str, str]]:
+    label = f"burst {daemon.burst} LMTP x{daemon.burst_connections}"
+    return [
+        (
+            f"{label} (msg/s)",
+            "{:.1f}",
+            daemon.burst_rate,
+            baseline.burst_rate,
+            f">= {TARGET_BACKLOG_RATIO:g}x baseline",
+            "burst_rate",
+        ),
+        (
+            "  delivered in (s)",
+            "{:.2f}",
+            daemon.burst_deliver_seconds,
+            baseline.burst_deliver_seconds,
+            "-",
+            "",
+        ),
+        ("  all answered in (s)", "{:.2f}", daemon.burst_seconds, baseline.burst_seconds, "-", ""),
+        ("  ack latency p50 (s)", "{:.3f}", daemon.burst_p50, baseline.burst_p50, "-", ""),
+        (
+            "  ack latency p99 (s)",
+            "{:.3f}",
+            daemon.burst_p99,
+            baseline.burst_p99,
+            f"<= {TARGET_P99_RATIO:g}x baseline",
+            "burst_p99",
+        ),
+        ("  ack latency max (s)", "{:.3f}", daemon.burst_max, baseline.burst_max, "-", ""),
+        (
+            "  peak RSS VmHWM (MB)",
+            "{:.1f}",
+            daemon.burst_rss_mb,
+            baseline.burst_rss_mb,
+            f"< {TARGET_RSS_MB:g} MB",
+            "burst_rss_mb",
+        ),
+    ]
 
 
 def table(daemon: Figures, baseline: Figures) -> str:
     ok = verdicts(daemon, baseline)
-    rows: Iterable[tuple[str, str, float, float, str, str]] = (
+    rows: list[tuple[str, str, float, float, str, str]] = [
         ("ack latency p50 (s)", "{:.3f}", daemon.latency_p50, baseline.latency_p50, "-", ""),
         (
             "ack latency p99 (s)",
@@ -473,7 +579,13 @@ def table(daemon: Figures, baseline: Figures) -> str:
             f"< {TARGET_RSS_MB:g} MB",
             "rss_mb",
         ),
-    )
+    ]
+    if not daemon.messages:
+        rows = [r for r in rows if not r[0].startswith(("ack latency", "peak RSS"))]
+    if not daemon.backlog:
+        rows = [r for r in rows if not r[0].startswith(("backlog", "  first", "  steady"))]
+    if daemon.burst:
+        rows += burst_rows(daemon, baseline)
     lines = [
         f"{'metric':<24}{'daemon':>10}{'baseline':>10}{'ratio':>8}  {'target':<32}result",
         "-" * 92,
@@ -505,17 +617,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ack_latency", description=__doc__)
     parser.add_argument("--messages", type=int, default=500, help="sent one by one (a)")
     parser.add_argument("--backlog", type=int, default=2000, help="appended while down (b)")
+    parser.add_argument(
+        "--burst", type=int, default=0, help="delivered over LMTP while running (d); 0: none"
+    )
+    parser.add_argument("--lmtp", type=int, default=4, help="LMTP connections for the burst")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     args = parser.parse_args(argv)
-    if args.messages < 0 or args.backlog < 0:
-        parser.error("--messages and --backlog must not be negative")
+    if args.messages < 0 or args.backlog < 0 or args.burst < 0 or args.lmtp < 1:
+        parser.error("--messages, --backlog and --burst must not be negative, --lmtp positive")
 
     results: dict[str, Figures] = {}
-    errors = (BenchError, DovecotError, OSError, imaplib.IMAP4.error)
+    errors = (BenchError, BurstError, DovecotError, OSError, imaplib.IMAP4.error)
     with work_dir("ackbench-", keep=args.keep, errors=errors) as work:
         (work.path / "imap-password").write_text(PASSWORD + "\n")
-        dovecot = Dovecot(work.path / "dovecot", {user: PASSWORD for user in USERS.values()})
+        users = {user: PASSWORD for user in USERS.values()}
+        if args.burst:
+            # LMTP delivers as the mail user, who must pass through the work directory.
+            work.path.chmod(0o711)
+        dovecot = Dovecot(work.path / "dovecot", users, lmtp=args.burst > 0)
         smtp = RecordingSMTPServer()
         try:
             dovecot.start()
@@ -524,7 +644,9 @@ def main(argv: list[str] | None = None) -> int:
                 BaselineSubject(work.path, dovecot, smtp),
                 DaemonSubject(work.path, dovecot, smtp),
             ):
-                results[subject.name] = measure(subject, dovecot, smtp, args.messages, args.backlog)
+                results[subject.name] = measure(
+                    subject, dovecot, smtp, args.messages, args.backlog, args.burst, args.lmtp
+                )
         finally:
             smtp.stop()
             dovecot.stop()
@@ -534,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
     daemon, baseline = results["daemon"], results["baseline"]
     print(
         f"\nresponder acknowledgement benchmark: {args.messages} messages one by one, "
-        f"backlog of {args.backlog}\n"
+        f"backlog of {args.backlog}, burst of {args.burst} over LMTP x{args.lmtp}\n"
         f"Dovecot {dovecot_version()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs\n"
     )
@@ -543,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
         payload = {
             "messages": args.messages,
             "backlog": args.backlog,
+            "burst": args.burst,
+            "lmtp_connections": args.lmtp,
             "targets": {
                 "latency_p99_seconds": TARGET_P99_SECONDS,
                 "latency_p99_ratio": TARGET_P99_RATIO,

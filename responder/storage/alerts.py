@@ -33,8 +33,8 @@ def record_fired(
         )
     if not firings:
         return []
-    # Set-based: one statement per kind of row, not per alert (each statement is a trip to
-    # the database thread; a burst of thousands of due timers must not queue behind them).
+    # Set-based: one statement per kind of row, not per alert (a burst of thousands of due
+    # timers must not hold the database thread, and intake behind it, for long).
     done = conn.execute(
         update(tm)
         .where(tm.c.id.in_([f.timer_id for f in firings]), tm.c.state == "pending")

@@ -21,8 +21,8 @@ def apply_outcomes(
     the tickets the batch opened or changed.
 
     A handful of multi-row statements per batch rather than several per message: each
-    statement is a trip to the database thread, and those trips dominated the per-message
-    cost of a backlog.
+    statement is compiled and executed on its own, and those costs dominated the
+    per-message cost of a backlog.
     """
     if not outcomes:
         # A batch whose every message failed to be decided: an executemany with no rows has

@@ -7,34 +7,50 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from responder.errors import StorageError
 from responder.storage.migrations import migrate
 
+# The daemon's database work runs in one thread of its own, synchronously: each unit of work
+# is one hand-over to that thread, not one per statement (issue 15). An async driver named in
+# database_url is swapped for its synchronous sibling.
+_SYNC_DRIVERS = {
+    "sqlite+aiosqlite": "sqlite+pysqlite",
+    "postgresql+asyncpg": "postgresql+psycopg",
+    "postgresql+psycopg_async": "postgresql+psycopg",
+}
 
-async def open_engine(url: str) -> tuple[AsyncEngine, int]:
-    """An engine on a migrated database, and its schema version; StorageError naming the file
-    and what to do when it cannot be opened."""
+
+def sync_url(url: str) -> URL:
     parsed = make_url(url)
+    driver = _SYNC_DRIVERS.get(parsed.drivername)
+    return parsed.set(drivername=driver) if driver else parsed
+
+
+def open_engine(url: str) -> tuple[Engine, Connection, int]:
+    """An engine on a migrated database, the connection to use it through and the schema
+    version; StorageError naming the file and what to do when it cannot be opened. Called in
+    the thread that will use the connection."""
+    parsed = sync_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         _writable_folder(Path(parsed.database))
-    engine = create_async_engine(url, pool_size=1, max_overflow=0)
+    engine = create_engine(parsed, pool_size=1, max_overflow=0)
     if parsed.get_backend_name() == "sqlite":
         _sqlite_pragmas(engine)
     try:
-        async with engine.begin() as conn:
-            version = await conn.run_sync(migrate)
+        conn = engine.connect()
+        with conn.begin():
+            version = migrate(conn)
     except SQLAlchemyError as exc:
-        await engine.dispose()
+        engine.dispose()
         raise StorageError(f"cannot open the database {where(url)}: {cause(exc)}") from exc
     except BaseException:
-        await engine.dispose()
+        engine.dispose()
         raise
-    return engine, version
+    return engine, conn, version
 
 
 def _writable_folder(database: Path) -> None:
@@ -82,8 +98,8 @@ _HINTS = {
 }
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
         # WAL lets readers (status, report) run beside the daemon. synchronous=NORMAL keeps

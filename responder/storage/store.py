@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from responder.core.chat.decide import ChatView
 from responder.core.decide import View
@@ -48,52 +48,81 @@ def utcnow() -> datetime:
 
 
 class Store:
-    """Async access to the database; opens, migrates and closes it."""
+    """Async access to the database; opens, migrates and closes it.
+
+    Every unit of work (record a batch, apply a batch of decisions, record a batch of send
+    results...) is one function run in the store's own database thread, in one transaction:
+    one hand-over each way, however many statements it takes. The thread runs one unit at a
+    time, in the order they were asked for, which is also what SQLite's one writer wants.
+    """
 
     def __init__(self, url: str, clock: Clock = utcnow) -> None:
         self._url = url
         self._clock = clock
-        self._engine: AsyncEngine | None = None
-        # One connection for the daemon's life: checking one out of the pool per transaction
-        # costs a reset round trip each time.
-        self._conn: AsyncConnection | None = None
-        # SQLite allows one writer; serialising here avoids "database is locked" retries and
-        # keeps each unit of work a single short transaction.
-        self._lock = asyncio.Lock()
+        self._engine: Engine | None = None
+        # One connection for the daemon's life, used only in the database thread.
+        self._conn: Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self.on_change: list[OnChange] = []
 
     async def open(self) -> None:
-        engine, version = await open_engine(self._url)
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+        try:
+            opened = await asyncio.get_running_loop().run_in_executor(
+                thread, open_engine, self._url
+            )
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        self._engine, self._conn, version = opened
+        self._thread = thread
         log.info("database ready (schema version %d)", version)
-        self._engine = engine
-        self._conn = await engine.connect()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        conn, engine, self._conn, self._engine = self._conn, self._engine, None, None
+
+        def closing() -> None:
+            if conn is not None:
+                conn.close()
+            if engine is not None:
+                engine.dispose()
+
+        try:
+            # Queued behind whatever units are still running: they finish first.
+            await asyncio.get_running_loop().run_in_executor(thread, closing)
+        finally:
+            thread.shutdown(wait=False)
 
     @property
     def where(self) -> str:
         return where(self._url)
 
     async def _unit(self, work: Callable[[Tx, list[AfterCommit]], T]) -> T:
-        """Run `work` in one transaction; then what it asked to run after the commit."""
-        if self._conn is None:
+        """Run `work` in one transaction in the database thread; then, on the event loop,
+        what it asked to run after the commit."""
+        thread, conn = self._thread, self._conn
+        if thread is None or conn is None:
             raise StorageError("the store is not open")
         after: list[AfterCommit] = []
+
+        def unit() -> T:
+            with conn.begin():
+                return work(conn, after)
+
         try:
-            async with self._lock, self._conn.begin():
-                result = await self._conn.run_sync(work, after)
+            result = await asyncio.get_running_loop().run_in_executor(thread, unit)
         except OperationalError as exc:
             # Disk full, read-only, I/O error, locked: the database's own condition, not a
             # bug. One line naming the cause and the file; callers retry (issue 13).
             raise StorageUnavailable(f"database {self.where}: {cause(exc)}") from exc
+        loop = asyncio.get_running_loop()
         for action in after:
-            action()
+            # Once the caller has acted on the result (the replies it queued go to the outbox
+            # first), not in the middle of it.
+            loop.call_soon(action)
         return result
 
     async def run(

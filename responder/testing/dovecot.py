@@ -57,12 +57,14 @@ class Dovecot(MailboxHelpers):
         *,
         oauth2_introspection: str | None = None,
         sent_folder: str | None = "Sent",
+        lmtp: bool = False,
     ) -> None:
         """`oauth2_introspection`: also take XOAUTH2/OAUTHBEARER sign-ins, each bearer token
         checked at this RFC 7662 URL (Dovecot's oauth2 passdb); passwords keep working.
         `sent_folder`: the folder LIST marks \\Sent (RFC 6154) once it is created, as a
         localised Gmail's "[Gmail]/Terkirim"; None marks no folder, as servers without
-        SPECIAL-USE do."""
+        SPECIAL-USE do. `lmtp`: also take mail over LMTP on `lmtp_port` (needs dovecot-lmtpd;
+        under root the folders above base_dir must let others through)."""
         self.base_dir = Path(base_dir).resolve()
         self.oauth2_introspection = oauth2_introspection
         self.sent_folder = sent_folder
@@ -86,6 +88,7 @@ class Dovecot(MailboxHelpers):
         self._stderr_path = self.base_dir / "dovecot.stderr"
         self._binary = find_dovecot()
         self._port: int | None = None
+        self.lmtp_port: int | None = free_port(HOST) if lmtp else None
         self._proc: subprocess.Popen[bytes] | None = None
         self._run_dir: Path | None = None
         self._run_dir_is_temp = False
@@ -231,6 +234,10 @@ class Dovecot(MailboxHelpers):
             login_user = _first_user("dovenull", "nobody")
             home = "/%u"  # relative to mail_chroot
             extra = f"mail_chroot = {self.mail_root}\n"
+            if self.lmtp_port is not None:
+                # LMTP delivers as the mail user without the chroot: it must pass through.
+                for folder in (self.base_dir, self.mail_root):
+                    folder.chmod(folder.stat().st_mode | 0o111)
         else:
             mail_uid, mail_gid = os.geteuid(), os.getegid()
             login_user = me.pw_name
@@ -265,6 +272,7 @@ class Dovecot(MailboxHelpers):
                 home=home,
                 oauth2=oauth2,
                 sent_folder=self.sent_folder,
+                lmtp_port=self.lmtp_port,
             )
         )
 

@@ -36,6 +36,7 @@ def render_config(
     home: str,
     oauth2: Path | None = None,
     sent_folder: str | None = "Sent",
+    lmtp_port: int | None = None,
 ) -> str:
     # With oauth2 (the args file of an oauth2 passdb), XOAUTH2 and OAUTHBEARER sign in with a
     # bearer token Dovecot checks at the token-introspection URL; passwords still work for
@@ -51,6 +52,13 @@ def render_config(
     )
     # The folder marked \Sent (RFC 6154 SPECIAL-USE) once it exists; None marks none.
     sent = f'  mailbox "{sent_folder}" {{\n    special_use = \\Sent\n  }}\n' if sent_folder else ""
+    # LMTP (RFC 2033), as a mail server hands Dovecot its mail: the benchmark's burst.
+    lmtp = (
+        f"service lmtp {{\n  inet_listener lmtp {{\n    address = {HOST}\n"
+        f"    port = {lmtp_port}\n  }}\n}}\n"
+        if lmtp_port
+        else ""
+    )
     return f"""\
 # Throwaway config written by responder.testing; nothing from /etc/dovecot is used.
 base_dir = {run_dir}
@@ -58,7 +66,7 @@ state_dir = {base_dir / "state"}
 log_path = {log_path}
 info_log_path = {log_path}
 listen = {HOST}
-protocols = imap
+protocols = imap{" lmtp" if lmtp_port else ""}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = {mechanisms}
@@ -113,4 +121,4 @@ service imap-login {{
     port = 0
   }}
 }}
-"""
+{lmtp}"""
