@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from responder.config.csat import CsatConfig
 from responder.config.rules import RulesConfig, templates_used
-from responder.core.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
+from responder.core.decisions import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
 from responder.core.guards import GuardContext
 from responder.core.templates import Templates
 from responder.domain.calendar import BusinessCalendar

@@ -85,6 +85,8 @@ def build_settings(config: Config) -> Settings:
     now = datetime.now(UTC)
     for profile in settings.profiles.values():
         settings.templates.require(
-            sorted(settings.template_names), sample_context(profile, settings.calendar, now)
+            sorted(settings.template_names),
+            sample_context(profile, settings.calendar, now),
+            ("telegram",),
         )
     return settings

@@ -10,16 +10,10 @@ from datetime import datetime
 from responder.common.membudget import MAIL_BUDGET, MailBytes, byte_chunks
 from responder.common.metrics import Metrics
 from responder.core import tickets
-from responder.core.decide import (
-    Acknowledge,
-    FollowUp,
-    Moment,
-    Record,
-    Suppress,
-    lookup_keys,
-)
+from responder.core.decisions import Acknowledge, FollowUp, Moment, Record, Suppress
 from responder.core.planning import moment_at
 from responder.core.settings import ChannelProfile, Settings
+from responder.core.view import lookup_keys
 from responder.domain.models import OutboundReply
 from responder.domain.records import InboundRow
 from responder.errors import StorageUnavailable, log_fault
@@ -28,8 +22,8 @@ from responder.services.dispatch_retry import Retries, passing
 from responder.services.mail_outcomes import decide_mail
 from responder.storage.decisions import Outcome, outcome_word
 from responder.storage.store import Store
-from responder.wire.email.parse import parse_message
-from responder.wire.telegram.update import parse_update
+from responder.wire.email import message as email_message
+from responder.wire.telegram import message as telegram_message
 
 log = logging.getLogger(__name__)
 
@@ -184,11 +178,12 @@ class Dispatcher:
         hours: tuple[Moment, datetime | None],
     ) -> list[Outcome]:
         planner = ChatPlanner(settings, profile, now)
-        msgs = [parse_update(row.raw) for row in rows]
+        msgs = [telegram_message.parse(row.raw) for row in rows]
         candidates = _candidates(len(rows))
         period = hours[0].period
+        keys = lookup_keys(msgs, candidates, profile.name, profile.staff_chat)
         view = await self._store.chat_view(
-            planner.keys(msgs, candidates), now - settings.cap.window, [period] if period else []
+            planner.keys(keys), now - settings.cap.window, [period] if period else []
         )
         return planner.outcomes(rows, msgs, view, hours, _unused(candidates, view.existing_refs))
 
@@ -200,14 +195,16 @@ class Dispatcher:
         hours: tuple[Moment, datetime | None],
     ) -> list[Outcome]:
         # Parsing is CPU work, and a crafted message can make it slow: off the event loop.
-        mails = await asyncio.to_thread(lambda: [parse_message(row.raw) for row in rows])
-        message_ids, refs, targets = lookup_keys(mails)
+        mails = await asyncio.to_thread(
+            lambda: [email_message.parse(r.raw, r.received_at, r.external_id) for r in rows]
+        )
         candidates = _candidates(len(rows))
+        keys = lookup_keys(mails, candidates)
         period = hours[0].period
         view = await self._store.view(
-            message_ids,
-            refs | set(candidates),
-            targets,
+            keys.message_ids,
+            keys.refs,
+            keys.targets,
             now - settings.cap.window,
             [period] if period else [],
         )

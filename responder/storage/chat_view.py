@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.core.chat.decide import ChatView, TicketInfo
+from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
 from responder.storage.views import STAFF_RELAY, closed_replies, recent_replies
 
@@ -31,9 +31,9 @@ class ChatKeys:
 
 async def load_chat_view(
     conn: AsyncConnection, keys: ChatKeys, since: datetime, periods: Iterable[str]
-) -> ChatView:
+) -> View:
     t, r, p = schema.tickets, schema.replies, schema.posts
-    view = ChatView()
+    view = View()
     refs: set[str] = set(keys.refs)
     if keys.customers:
         rows = await conn.execute(

@@ -9,15 +9,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.core.chat.decide import (
-    ChatDecision,
+from responder.core.decisions import (
+    Acknowledge,
+    Decision,
+    FollowUp,
+    Record,
     StaffCommand,
     StaffReply,
+    Suppress,
     SurveyNote,
     SurveyVote,
     Welcome,
 )
-from responder.core.decide import Acknowledge, FollowUp, Record, Suppress
 from responder.domain.csat import SurveyAnswer
 from responder.domain.models import OutboundReply
 from responder.domain.records import NewEvent, NewReply, NewTicket
@@ -36,7 +39,7 @@ class Outcome:
     sender: str | None
     subject: str
     message_ids: tuple[str, ...]  # the message's own ids, joined to its ticket's thread
-    decision: ChatDecision
+    decision: Decision
     ticket: NewTicket | None = None  # with Acknowledge and Record
     reply: NewReply | None = None  # to the customer
     notices: tuple[NewReply, ...] = ()  # to staff: rule notices, Telegram relays and answers
@@ -283,7 +286,7 @@ def _when(at: datetime | None, now: datetime) -> datetime:
     return at if at is not None and now - MAX_EVENT_LAG <= at <= now else now
 
 
-def _rule_columns(decision: ChatDecision) -> dict[str, str | None]:
+def _rule_columns(decision: Decision) -> dict[str, str | None]:
     assert isinstance(decision, Acknowledge | Record)
     action = decision.action
     return {
@@ -294,7 +297,7 @@ def _rule_columns(decision: ChatDecision) -> dict[str, str | None]:
     }
 
 
-def outcome_word(decision: ChatDecision) -> str:
+def outcome_word(decision: Decision) -> str:
     if isinstance(decision, Suppress):
         return "suppressed"
     if isinstance(decision, Welcome):

@@ -13,8 +13,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from responder.core.chat.decide import ChatView
-from responder.core.decide import View
+from responder.core.view import View
 from responder.domain.models import Cursor, Delivered, Failing, InboundMessage, MailMark
 from responder.domain.records import (
     InboundRow,
@@ -242,9 +241,7 @@ class Store:
         async with self._tx() as conn:
             return await load_view(conn, message_ids, refs, targets, since, periods)
 
-    async def chat_view(
-        self, keys: ChatKeys, since: datetime, periods: Iterable[str] = ()
-    ) -> ChatView:
+    async def chat_view(self, keys: ChatKeys, since: datetime, periods: Iterable[str] = ()) -> View:
         async with self._tx() as conn:
             return await load_chat_view(conn, keys, since, periods)
 

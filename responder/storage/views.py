@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from responder.core.decide import OUT_OF_HOURS, View
+from responder.core.decisions import OUT_OF_HOURS
+from responder.core.view import View
 from responder.storage import schema, survey_answers
 
 # What staff write and what is posted for them; the per-sender cap counts automatic replies.
@@ -71,7 +72,7 @@ async def load_view(
         view.existing_refs = {row.ref for row in rows}
     if known := set(view.ref_by_message_id.values()) | view.existing_refs:
         found = await survey_answers.load(conn, refs=known)
-        view.surveys = {info.ref: info for info in found.values()}
+        view.surveys_by_ref = {info.ref: info for info in found.values()}
     view.recent_replies = await recent_replies(conn, targets, since)
     view.closed_replies = await closed_replies(conn, targets, periods)
     return view

@@ -10,6 +10,7 @@ from responder.domain.csat import PREFIX, SurveyInfo
 from responder.domain.records import NewReply
 from responder.storage.views import CSAT_THANKS
 from responder.wire.telegram.post import Post, post_id
+from responder.wire.telegram.text import escape
 
 # The toast Telegram shows over the chat when a button press is answered.
 TOAST = {"id": "Terima kasih!", "en": "Thank you!"}
@@ -73,7 +74,7 @@ def confirmation(
         score=score,
     )
     chain = list(dict.fromkeys([info.language, profile.language, "en"]))
-    rendered = settings.templates.render_chat(CSAT_SURVEY, chain, context)
+    rendered = settings.templates.render_markup(CSAT_SURVEY, chain, context, "telegram", escape)
     post = Post(
         chat_id=int(info.recipient),
         text=rendered.html,

@@ -7,23 +7,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from responder.core.chat.decide import (
-    ChatDecision,
-    ChatPolicy,
-    ChatView,
+from responder.core.decide import decide
+from responder.core.decisions import (
+    OUT_OF_HOURS,
+    Acknowledge,
+    Decision,
+    FollowUp,
+    Moment,
+    Record,
     StaffCommand,
     StaffReply,
+    Suppress,
     SurveyNote,
     SurveyVote,
-    TicketInfo,
     Welcome,
-    decide_chat,
 )
-from responder.core.decide import OUT_OF_HOURS, Acknowledge, FollowUp, Moment, Record, Suppress
-from responder.core.language import detect_language
-from responder.core.planning import calendar_context, render_context
+from responder.core.planning import calendar_context, detect, policy_for, render_context
 from responder.core.settings import ChannelProfile, Settings
-from responder.domain.csat import read_press
+from responder.core.staff import new_text
+from responder.core.view import TicketInfo, View, ViewKeys
+from responder.domain.message import Message
 from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
 from responder.services.chat.survey import note_outcome, open_surveys, unknown_press, vote_outcome
 from responder.storage.chat_view import ChatKeys
@@ -31,11 +34,7 @@ from responder.storage.decisions import Outcome
 from responder.storage.views import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
 from responder.wire.telegram import staff_text
 from responder.wire.telegram.post import Post, Topic, post_id
-from responder.wire.telegram.text import MESSAGE_LIMIT, visible_length
-from responder.wire.telegram.update import CAPTIONED, ChatMessage
-
-# How much of a staff reply a ticket event keeps: enough to see whether it asks something.
-EVENT_TEXT = 500
+from responder.wire.telegram.text import MESSAGE_LIMIT, escape, visible_length
 
 
 @dataclass(frozen=True)
@@ -56,44 +55,38 @@ class ChatPlanner:
     def __init__(self, settings: Settings, profile: ChannelProfile, now: datetime) -> None:
         self.settings, self.profile, self.now = settings, profile, now
 
-    def keys(self, msgs: Sequence[ChatMessage], candidates: Sequence[str]) -> ChatKeys:
-        staff = self.profile.staff_chat
-        mine = [m for m in msgs if staff is not None and m.chat_id == staff]
-        args = {m.args.split(maxsplit=1)[0].lstrip("#").upper() for m in mine if m.args}
+    @staticmethod
+    def keys(keys: ViewKeys) -> ChatKeys:
+        assert keys.channel is not None
         return ChatKeys(
-            channel=self.profile.name,
-            staff_chat=staff,
-            customers=frozenset(m.customer for m in msgs if m.chat_type == "private"),
-            posts=frozenset(m.reply_to for m in mine if m.reply_to is not None),
-            threads=frozenset(m.thread_id for m in mine if m.thread_id is not None),
-            refs=frozenset(args | set(candidates)),
-            surveys=frozenset(p[0] for m in msgs if (p := read_press(m.data))),
-            replied=frozenset(
-                m.reply_to for m in msgs if m.chat_type == "private" and m.reply_to is not None
-            ),
+            channel=keys.channel,
+            staff_chat=keys.staff_chat,
+            customers=keys.customers,
+            posts=keys.posts,
+            threads=keys.threads,
+            refs=keys.refs,
+            surveys=keys.surveys,
+            replied=keys.replied,
         )
 
     def outcomes(
         self,
         rows: Sequence[InboundRow],
-        msgs: Sequence[ChatMessage],
-        view: ChatView,
+        msgs: Sequence[Message],
+        view: View,
         hours: tuple[Moment, datetime | None],
         new_ref: Callable[[], str],
     ) -> list[Outcome]:
         settings, profile = self.settings, self.profile
-        policy = ChatPolicy(
-            profile.name, profile.staff_chat, settings.cap.max_replies, settings.rules, settings.vip
-        )
+        policy = policy_for(settings, profile)
         outcomes: list[Outcome] = []
         relays: list[Relay] = []
         # A reply to a survey that has closed is an ordinary message again.
         view.survey_posts = open_surveys(settings, view.survey_posts, self.now)
         for row, msg in zip(rows, msgs, strict=True):
-            hint = _hint(msg.language_code)
-            detected = detect_language(msg.text) if msg.text else None
-            decision = decide_chat(msg, policy, view, hours[0], detected or hint, new_ref)
-            outcome = self._outcome(row, msg, decision, view, hours, detected or hint)
+            language = detect(msg) or msg.language
+            decision = decide(msg, policy, view, hours[0], language, new_ref)
+            outcome = self._outcome(row, msg, decision, view, hours, language)
             relay = self._relay(len(outcomes), msg, decision, hours[0])
             if relay is not None:
                 relays.append(relay)
@@ -103,39 +96,40 @@ class ChatPlanner:
     def _outcome(
         self,
         row: InboundRow,
-        msg: ChatMessage,
-        decision: ChatDecision,
-        view: ChatView,
+        msg: Message,
+        decision: Decision,
+        view: View,
         hours: tuple[Moment, datetime | None],
         language: str | None,
     ) -> Outcome:
         profile = self.profile
-        base = Outcome(
-            row.id, profile.name, msg.sender or None, staff_text.subject(msg), (), decision
-        )
+        customer = msg.thread.conversation
+        base = Outcome(row.id, profile.name, msg.sender.address or None, msg.title, (), decision)
         if isinstance(decision, Suppress):
-            if msg.kind == "callback_query":
+            if msg.signals.press is not None:
                 return unknown_press(profile, base, msg)
             if decision.rule in ("staff-no-ticket", "staff-empty-note"):
                 key = "no_ticket" if decision.rule == "staff-no-ticket" else "empty_note"
-                text = staff_text.say(profile.language, key, command=(msg.command or "/")[1:])
+                command = (msg.signals.command or "/")[1:]
+                text = staff_text.say(profile.language, key, command=command)
                 return dataclasses.replace(base, notices=(self._to_staff(text, msg),))
             return base
         if isinstance(decision, Welcome):
             welcome, _ = self._customer_reply("welcome", msg, "", language, hours, reply_to=False)
-            return dataclasses.replace(base, reply=welcome, returned=msg.customer)
+            return dataclasses.replace(base, reply=welcome, returned=customer)
         if isinstance(decision, FollowUp):
             # The customer wrote again: a ticket waiting on them counts SLA time again.
-            event = NewEvent("customer_reply", _actor(msg))
-            return dataclasses.replace(base, returned=msg.customer, events=(event,))
+            event = NewEvent("customer_reply", msg.sender.actor, None, msg.at)
+            return dataclasses.replace(base, returned=customer, events=(event,))
         if isinstance(decision, StaffReply):
+            assert msg.thread.chat is not None
             copy = Post(
                 chat_id=int(decision.target),
-                copy_from=msg.chat_id,
-                copy_message=msg.message_id,
+                copy_from=msg.thread.chat,
+                copy_message=msg.thread.post,
             )
             # The text decides whether the ticket now waits on the customer (a question).
-            event = NewEvent("staff_reply", _actor(msg), msg.text[:EVENT_TEXT] or None)
+            event = NewEvent("staff_reply", msg.sender.actor, new_text(msg.text), msg.at)
             return dataclasses.replace(
                 base, reply=self._new_reply(STAFF_REPLY, copy), events=(event,)
             )
@@ -145,17 +139,23 @@ class ChatPlanner:
             return vote_outcome(self.settings, profile, self.now, base, msg, decision, view)
         if isinstance(decision, SurveyNote):
             return note_outcome(self.settings, profile, base, msg, decision, view)
-        language = language or profile.language
-        info = TicketInfo(decision.ref, decision.target, "open", language, msg.name)
+        # A rule's language, else the customer's, else the channel's.
+        language = decision.action.language or language or profile.language
+        info = TicketInfo(decision.ref, decision.target, "open", language, msg.sender.name)
         reply: NewReply | None = None
         if isinstance(decision, Acknowledge):
             reply, used = self._customer_reply(
                 decision.template, msg, decision.ref, language, hours, True
             )
             info = dataclasses.replace(info, language=used)
-        view.opened(decision, info, hours[0])
+        view.opened(decision, hours[0], info=info)
         ticket = NewTicket(
-            decision.ref, profile.name, decision.target, msg.name[:200], base.subject, info.language
+            decision.ref,
+            profile.name,
+            decision.target,
+            msg.sender.name[:200],
+            msg.title,
+            info.language,
         )
         closed = isinstance(decision, Acknowledge) and decision.template == OUT_OF_HOURS
         return dataclasses.replace(
@@ -163,16 +163,15 @@ class ChatPlanner:
             ticket=ticket,
             reply=reply,
             period=hours[0].period if closed else None,
-            returned=msg.customer,
+            returned=customer,
         )
 
-    def _command(
-        self, base: Outcome, msg: ChatMessage, decision: StaffCommand, view: ChatView
-    ) -> Outcome:
-        language, ref, who = self.profile.language, decision.ref, msg.name or msg.sender
+    def _command(self, base: Outcome, msg: Message, decision: StaffCommand, view: View) -> Outcome:
+        language, ref = self.profile.language, decision.ref
+        who = msg.sender.name or msg.sender.address or ""
         status = view.tickets[ref].status
         if decision.command == "note":
-            event = NewEvent("note", _actor(msg), decision.text)
+            event = NewEvent("note", msg.sender.actor, decision.text)
             notice = self._to_staff(staff_text.say(language, "noted", ref=ref), msg)
             return dataclasses.replace(base, events=(event,), notices=(notice,))
         wanted = "resolved" if decision.command == "close" else "open"
@@ -183,13 +182,13 @@ class ChatPlanner:
         view.status(ref, wanted)
         key = "closed" if wanted == "resolved" else "reopened"
         notice = self._to_staff(staff_text.say(language, key, ref=ref, who=who), msg)
-        event = NewEvent("closed" if wanted == "resolved" else "reopened", _actor(msg))
+        event = NewEvent("closed" if wanted == "resolved" else "reopened", msg.sender.actor)
         return dataclasses.replace(base, events=(event,), status=wanted, notices=(notice,))
 
     def _customer_reply(
         self,
         template: str,
-        msg: ChatMessage,
+        msg: Message,
         ref: str,
         language: str | None,
         hours: tuple[Moment, datetime | None],
@@ -199,23 +198,19 @@ class ChatPlanner:
         settings, profile = self.settings, self.profile
         chain = list(dict.fromkeys([language or profile.language, profile.language, "en"]))
         lang = settings.templates.languages_for(template, chain) or chain[0]
-        context = render_context(profile, None, ref, staff_text.subject(msg))
-        context["customer"] = {"name": msg.name, "address": msg.sender}
-        context["message"]["excerpt"] = msg.text[:300]
+        context = render_context(profile, msg, ref, msg.title)
         context.update(
             calendar_context(settings.calendar, lang, self.now, hours[0], hours[1]), language=lang
         )
-        rendered = settings.templates.render_chat(template, chain, context)
+        rendered = settings.templates.render_markup(template, chain, context, "telegram", escape)
         post = Post(
-            chat_id=int(msg.customer),
+            chat_id=int(msg.sender.reply_to or 0),
             text=rendered.html,
-            reply_to=msg.message_id if reply_to else None,
+            reply_to=msg.thread.post if reply_to else None,
         )
         return self._new_reply(template, post), rendered.language
 
-    def _relay(
-        self, index: int, msg: ChatMessage, decision: ChatDecision, moment: Moment
-    ) -> Relay | None:
+    def _relay(self, index: int, msg: Message, decision: Decision, moment: Moment) -> Relay | None:
         if self.profile.staff_chat is None:
             return None
         if not isinstance(decision, Acknowledge | Record | FollowUp):
@@ -229,11 +224,11 @@ class ChatPlanner:
         if not moment.is_open:
             marks.append(words["closed_hours"])
         head = staff_text.header(decision.ref, msg, marks)
-        copy = msg.media in CAPTIONED
+        copy = staff_text.copied(msg)
         body = staff_text.caption(head, msg) if copy else staff_text.body(msg)
-        return Relay(index, decision.ref, head, body, copy, (msg.chat_id, msg.message_id))
+        return Relay(index, decision.ref, head, body, copy, (msg.thread.chat, msg.thread.post))
 
-    def _merge(self, outcomes: list[Outcome], relays: list[Relay], view: ChatView) -> list[Outcome]:
+    def _merge(self, outcomes: list[Outcome], relays: list[Relay], view: View) -> list[Outcome]:
         """One staff post per ticket per batch where it fits: a customer who sends twenty
         lines in a row makes one post, not twenty (a group takes 20 posts a minute)."""
         groups: list[list[Relay]] = []
@@ -256,7 +251,7 @@ class ChatPlanner:
             outcomes[last.index] = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
         return outcomes
 
-    def _relay_post(self, group: list[Relay], view: ChatView) -> Post:
+    def _relay_post(self, group: list[Relay], view: View) -> Post:
         first = group[0]
         staff = self.profile.staff_chat
         assert staff is not None
@@ -272,12 +267,12 @@ class ChatPlanner:
         text = first.head + "\n" + "\n\n".join(r.body for r in group if r.body)
         return Post(chat_id=staff, text=text, topic=topic)
 
-    def _to_staff(self, text: str, msg: ChatMessage) -> NewReply:
+    def _to_staff(self, text: str, msg: Message) -> NewReply:
         staff = self.profile.staff_chat
         assert staff is not None
-        post = Post(chat_id=staff, text=text, reply_to=msg.message_id)
-        if msg.thread_id is not None:
-            post = dataclasses.replace(post, topic=Topic("", "", msg.thread_id))
+        post = Post(chat_id=staff, text=text, reply_to=msg.thread.post)
+        if msg.thread.topic is not None:
+            post = dataclasses.replace(post, topic=Topic("", "", msg.thread.topic))
         return self._new_reply(STAFF_NOTICE, post)
 
     def _new_reply(self, kind: str, post: Post) -> NewReply:
@@ -287,13 +282,3 @@ class ChatPlanner:
 def _fits(group: list[Relay], relay: Relay) -> bool:
     size = sum(visible_length(r.body) + 2 for r in group) + visible_length(group[0].head)
     return size + visible_length(relay.body) + 2 <= MESSAGE_LIMIT
-
-
-def _hint(code: str | None) -> str | None:
-    """Telegram's language_code (the app's language, "id", "en-US") as a hint only."""
-    base = (code or "").split("-", 1)[0].lower()
-    return base if base in ("id", "en") else None
-
-
-def _actor(msg: ChatMessage) -> str:
-    return (f"{msg.name} (tg:{msg.user_id})" if msg.user_id else msg.name)[:200]

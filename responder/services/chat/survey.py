@@ -6,17 +6,17 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from responder.core.chat.decide import ChatView, SurveyNote, SurveyVote
 from responder.core.csat.answer import read_answer
-from responder.core.decide import Suppress
+from responder.core.decisions import Suppress, SurveyNote, SurveyVote
 from responder.core.settings import ChannelProfile, Settings
+from responder.core.view import View
 from responder.domain.csat import SurveyAnswer, SurveyInfo
+from responder.domain.message import Message
 from responder.domain.records import NewReply
 from responder.services.chat.buttons import CLOSED, confirmation, press_answered
 from responder.storage.decisions import Outcome
 from responder.storage.views import CSAT_THANKS
 from responder.wire.telegram.post import Post, post_id
-from responder.wire.telegram.update import ChatMessage
 
 
 def vote_outcome(
@@ -24,25 +24,26 @@ def vote_outcome(
     profile: ChannelProfile,
     now: datetime,
     base: Outcome,
-    msg: ChatMessage,
+    msg: Message,
     vote: SurveyVote,
-    view: ChatView,
+    view: View,
 ) -> Outcome:
     """Recorded and confirmed in place while the survey is open (csat.answer_within)."""
     csat, info = settings.csat, view.surveys[vote.survey_id]
     sent = info.sent_at
+    query = msg.signals.press.query if msg.signals.press else None
     if csat is None or sent is None or now > sent + csat.answer_within:
         closed = Suppress("survey-closed", "a survey button pressed after the survey closed")
-        if not msg.callback_id:
+        if not query:
             return dataclasses.replace(base, decision=closed)
         toast = CLOSED.get(info.language, CLOSED["en"])
-        told = press_answered(profile, int(info.recipient), msg.callback_id, toast)
+        told = press_answered(profile, int(info.recipient), query, toast)
         return dataclasses.replace(base, decision=closed, reply=told)
     rating = vote.value if vote.field == "r" else None
     nps = vote.value if vote.field == "n" else None
     answer = SurveyAnswer(vote.survey_id, rating, nps, "", "telegram")
     press = (vote.field, vote.value)
-    reply = confirmation(settings, profile, info, press, msg.message_id, msg.callback_id)
+    reply = confirmation(settings, profile, info, press, msg.thread.post, query)
     # The view follows, so a second press in the same batch builds on this one.
     view.surveys[vote.survey_id] = dataclasses.replace(
         info, rating=rating or info.rating, nps=info.nps if nps is None else nps
@@ -73,28 +74,29 @@ def note_outcome(
     settings: Settings,
     profile: ChannelProfile,
     base: Outcome,
-    msg: ChatMessage,
+    msg: Message,
     note: SurveyNote,
-    view: ChatView,
+    view: View,
 ) -> Outcome:
     """A reply to the survey message: "4, cepat sekali" rates it; after a rating, any text
     is the comment (the confirmation invites one)."""
     assert settings.csat is not None
-    info = view.survey_posts[msg.reply_to or 0]
+    info = view.survey_posts[msg.thread.reply_to or 0]
     found = read_answer(msg.text, nps_asked=settings.csat.nps)
     if found is not None:
         answer = SurveyAnswer(note.survey_id, found.rating, found.nps, found.comment, "telegram")
     else:
         answer = SurveyAnswer(note.survey_id, None, None, msg.text.strip(), "telegram")
     words = NOTED.get(info.language, NOTED["en"])
-    post = Post(chat_id=int(info.recipient), text=words, reply_to=msg.message_id)
+    post = Post(chat_id=int(info.recipient), text=words, reply_to=msg.thread.post)
     reply = NewReply(CSAT_THANKS, info.recipient, "", post_id(profile.name), post.to_bytes())
-    return dataclasses.replace(base, reply=reply, survey=answer, returned=msg.customer)
+    return dataclasses.replace(base, reply=reply, survey=answer, returned=msg.thread.conversation)
 
 
-def unknown_press(profile: ChannelProfile, base: Outcome, msg: ChatMessage) -> Outcome:
+def unknown_press(profile: ChannelProfile, base: Outcome, msg: Message) -> Outcome:
     """A press on a button we do not know (another survey's, a forged one): answered with
     nothing to say, recorded as suppressed."""
-    if not msg.callback_id or msg.chat_id is None:
+    query = msg.signals.press.query if msg.signals.press else None
+    if not query or msg.thread.chat is None:
         return base
-    return dataclasses.replace(base, reply=press_answered(profile, msg.chat_id, msg.callback_id))
+    return dataclasses.replace(base, reply=press_answered(profile, msg.thread.chat, query))

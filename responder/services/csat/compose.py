@@ -16,6 +16,7 @@ from responder.services.sla.notices import mailer, recipients
 from responder.storage.survey_sends import DueSurvey
 from responder.wire.email.compose import ReplySpec, build_reply, new_message_id
 from responder.wire.telegram.post import Post, Topic, post_id
+from responder.wire.telegram.text import escape
 
 Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
 
@@ -42,7 +43,7 @@ def survey_message(
         links=links,
     )
     if profile.kind == "telegram":
-        rendered = settings.templates.render_chat(CSAT_SURVEY, chain, context)
+        rendered = settings.templates.render_markup(CSAT_SURVEY, chain, context, "telegram", escape)
         post = Post(
             chat_id=int(out.recipient), text=rendered.html, buttons=rating_buttons(out.survey_id)
         )
@@ -104,7 +105,9 @@ def low_rating_sends(
         context = survey_context(
             profile, info.ref, info.subject, info.customer_name, info.recipient, **survey
         )
-        rendered = settings.templates.render_chat(CSAT_LOW, [profile.language, "en"], context)
+        rendered = settings.templates.render_markup(
+            CSAT_LOW, [profile.language, "en"], context, "telegram", escape
+        )
         mine = profile is home
         topic = Topic(info.ref, f"#{info.ref} {info.customer_name}".strip()[:128]) if mine else None
         post = Post(chat_id=profile.staff_chat, text=rendered.html, topic=topic)

@@ -16,6 +16,7 @@ from responder.domain.sla_policy import SLA_ALERT, Audience, Policy, Stage
 from responder.services.mail_outcomes import staff_mail
 from responder.storage.timers import TicketFacts
 from responder.wire.telegram.post import Post, Topic, post_id
+from responder.wire.telegram.text import escape
 
 # Reply kinds start with "sla_": they are to staff, so the per-sender cap never counts them.
 KIND_PREFIX = "sla_"
@@ -52,8 +53,12 @@ def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
             sends.append((sender.name, home_ticket, staff_mail(sender, to, rendered, now, kind)))
     for profile in groups:
         assert profile.staff_chat is not None
-        rendered = settings.templates.render_chat(
-            SLA_ALERT, [profile.language, "en"], _context(settings, due, profile, now)
+        rendered = settings.templates.render_markup(
+            SLA_ALERT,
+            [profile.language, "en"],
+            _context(settings, due, profile, now),
+            "telegram",
+            escape,
         )
         mine = profile is home
         name = f"#{due.ticket.ref} {due.ticket.customer_name}".strip()[:128]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from responder.domain.message import Message
+from responder.wire.telegram.message import MEDIA_WORDS
 from responder.wire.telegram.text import CAPTION_LIMIT, escape, truncate_html
-from responder.wire.telegram.update import CAPTIONED, ChatMessage
+from responder.wire.telegram.update import CAPTIONED
 
 # Staff-facing words, in the channel's language; customers never see these.
 WORDS = {
@@ -32,22 +34,6 @@ WORDS = {
         "empty_note": "Tulis catatan setelah perintah: /note pelanggan akan menelepon lagi.",
     },
 }
-MEDIA_WORDS = {
-    "photo": "photo",
-    "video": "video",
-    "document": "document",
-    "audio": "audio",
-    "voice": "voice note",
-    "animation": "GIF",
-    "video_note": "video note",
-    "sticker": "sticker",
-    "location": "location",
-    "venue": "place",
-    "contact": "contact",
-    "poll": "poll",
-    "dice": "dice",
-    "story": "story",
-}
 
 
 def words(language: str) -> dict[str, str]:
@@ -58,33 +44,31 @@ def say(language: str, key: str, **values: str) -> str:
     return escape(words(language)[key].format(**values))
 
 
-def header(ref: str, msg: ChatMessage, marks: list[str]) -> str:
+def header(ref: str, msg: Message, marks: list[str]) -> str:
     """`📩 #REF · Name (@user) · new ticket`, every part escaped (names are customer text)."""
-    who = escape(msg.name or msg.sender)
-    if msg.username:
-        who += f" (@{escape(msg.username)})"
+    who = escape(msg.sender.name or msg.sender.address or "")
+    if msg.sender.handle:
+        who += f" (@{escape(msg.sender.handle)})"
     extra = "".join(f" · {escape(mark)}" for mark in marks)
     return f"📩 <b>#{ref}</b> · {who}{extra}"
 
 
-def body(msg: ChatMessage) -> str:
+def body(msg: Message) -> str:
     """The customer's message as staff read it: escaped text, media named."""
     text = escape(msg.text)
-    if msg.media is not None:
-        label = f"[{MEDIA_WORDS.get(msg.media, msg.media)}]"
-        return f"<i>{label}</i> {text}".rstrip() if msg.media not in CAPTIONED else text
+    if msg.attachments:
+        media = msg.attachments[0].kind
+        label = f"[{MEDIA_WORDS.get(media, media)}]"
+        return f"<i>{label}</i> {text}".rstrip() if media not in CAPTIONED else text
     return text
 
 
-def caption(head: str, msg: ChatMessage) -> str:
+def copied(msg: Message) -> bool:
+    """A photo or document: copied into the staff group with a caption, not quoted."""
+    return bool(msg.attachments) and msg.attachments[0].kind in CAPTIONED
+
+
+def caption(head: str, msg: Message) -> str:
     """A copied photo's or document's new caption, within Telegram's caption limit."""
     text = escape(msg.text)
     return truncate_html(f"{head}\n{text}" if text else head, CAPTION_LIMIT)
-
-
-def subject(msg: ChatMessage) -> str:
-    """A ticket's subject: the first line of what the customer wrote, or what they sent."""
-    first = msg.text.strip().split("\n", 1)[0]
-    if not first and msg.media is not None:
-        first = f"[{MEDIA_WORDS.get(msg.media, msg.media)}]"
-    return first[:120]
