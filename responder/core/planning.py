@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from responder.core import tickets
+from responder.core.channel import ChannelProfile
 from responder.core.decide import Policy, decide
 from responder.core.decisions import OPEN, Acknowledge, Decision, Moment, Record
 from responder.core.formatting import format_opening
 from responder.core.language import detect_language
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.settings import Settings
 from responder.core.templates import Rendered
 from responder.core.view import View
 from responder.domain.calendar import BusinessCalendar
@@ -84,7 +85,7 @@ def plan(
     context.update(
         calendar_context(settings.calendar, language, now, moment, next_open), language=language
     )
-    rendered = settings.templates.render(decision.template, chain, context)
+    rendered = profile.wire.content(settings.templates, decision.template, chain, context)
     return Plan(decision, detected, moment, next_open, rendered)
 
 

@@ -10,9 +10,10 @@ from datetime import datetime
 from responder.common.membudget import MAIL_BUDGET, MailBytes, byte_chunks
 from responder.common.metrics import Metrics
 from responder.core import tickets
+from responder.core.channel import ChannelProfile
 from responder.core.decisions import Acknowledge, FollowUp, Moment, Record, Suppress
 from responder.core.planning import moment_at
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.settings import Settings
 from responder.core.view import lookup_keys
 from responder.domain.models import OutboundReply
 from responder.domain.records import InboundRow
@@ -145,7 +146,7 @@ class Dispatcher:
         if not rows:
             return {}
         hours = moment_at(settings.calendar, now)
-        chats = {name for name, profile in settings.profiles.items() if profile.kind == "telegram"}
+        chats = {n for n, p in settings.profiles.items() if p.wire.threading == "conversation"}
         mail_rows = [row for row in rows if row.channel not in chats]
         by_channel = {
             channel: [row for row in rows if row.channel == channel]

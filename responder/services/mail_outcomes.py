@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+from responder.core.channel import ChannelProfile, Draft, Parent
 from responder.core.csat.answer import read_answer
 from responder.core.decisions import (
     OUT_OF_HOURS,
@@ -18,15 +19,13 @@ from responder.core.decisions import (
     Suppress,
 )
 from responder.core.planning import Plan, plan, staff_context
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.settings import Settings
 from responder.core.staff import new_text
-from responder.core.templates import Rendered
 from responder.core.view import View
 from responder.domain.csat import SurveyAnswer
 from responder.domain.message import Message
 from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
 from responder.storage.decisions import Outcome
-from responder.wire.email.compose import ReplySpec, build_reply, new_message_id
 
 
 def decide_mail(
@@ -138,37 +137,13 @@ def _notices(
     decision: Acknowledge | Record,
     now: datetime,
 ) -> tuple[NewReply, ...]:
-    """One notice per staff member, sent as auto-generated mail (RFC 3834 section 5)."""
-    rendered = settings.templates.render(
-        STAFF_NOTIFICATION, [profile.language, "en"], staff_context(profile, mail, decision)
+    """One notice per staff address, answering nobody's message (RFC 3834 section 5)."""
+    context = staff_context(profile, mail, decision)
+    rendered = profile.wire.content(
+        settings.templates, STAFF_NOTIFICATION, [profile.language, "en"], context
     )
-    notices = [
-        staff_mail(profile, staff, rendered, now, STAFF_NOTIFICATION) for staff in profile.staff
-    ]
-    return tuple(notices)
-
-
-def staff_mail(
-    profile: ChannelProfile, to: str, rendered: Rendered, now: datetime, kind: str
-) -> NewReply:
-    """A message to one staff member, sent as auto-generated mail (RFC 3834 section 5)."""
-    message_id = new_message_id(profile.domain)
-    spec = ReplySpec(
-        from_addr=profile.address,
-        from_name=profile.display_name,
-        to_addr=to,
-        to_name="",
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id,
-        date=now,
-        parent_id=None,
-        parent_references=(),
-        parent_in_reply_to=(),
-        auto_submitted="auto-generated",
-    )
-    return NewReply(kind, to, profile.envelope_from, message_id, build_reply(spec))
+    drafts = [Draft.of(STAFF_NOTIFICATION, to, rendered, notice=True) for to in profile.staff]
+    return tuple(profile.wire.render(draft, profile, now) for draft in drafts)
 
 
 def _reply(
@@ -180,21 +155,8 @@ def _reply(
 ) -> NewReply:
     rendered = planned.rendered
     assert rendered is not None
-    message_id = new_message_id(profile.domain)
-    message = build_reply(
-        ReplySpec(
-            from_addr=profile.address,
-            from_name=profile.display_name,
-            to_addr=decision.target,
-            to_name=mail.sender.name if decision.target == mail.sender.address else "",
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            message_id=message_id,
-            date=now,
-            parent_id=mail.thread.message_id,
-            parent_references=mail.thread.references,
-            parent_in_reply_to=mail.thread.in_reply_to,
-        )
+    to_name = mail.sender.name if decision.target == mail.sender.address else ""
+    draft = Draft.of(
+        decision.template, decision.target, rendered, to_name=to_name, parent=Parent.of(mail)
     )
-    return NewReply(decision.template, decision.target, profile.envelope_from, message_id, message)
+    return profile.wire.render(draft, profile, now)

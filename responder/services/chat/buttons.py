@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from responder.core.channel import ChannelProfile, Draft, Keyboard
 from responder.core.planning import render_context
-from responder.core.settings import CSAT_SURVEY, ChannelProfile, Settings
+from responder.core.settings import CSAT_SURVEY, Settings
 from responder.domain.csat import PREFIX, SurveyInfo
 from responder.domain.records import NewReply
 from responder.storage.views import CSAT_THANKS
-from responder.wire.telegram.post import Post, post_id
-from responder.wire.telegram.text import escape
 
 # The toast Telegram shows over the chat when a button press is answered.
 TOAST = {"id": "Terima kasih!", "en": "Thank you!"}
 CLOSED = {"id": "Survei ini sudah ditutup.", "en": "This survey has closed."}
 
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
-
-def rating_buttons(survey_id: int) -> Buttons:
+def rating_buttons(survey_id: int) -> Keyboard:
     return (tuple((str(n), f"{PREFIX}{survey_id}:r{n}") for n in range(1, 6)),)
 
 
-def nps_buttons(survey_id: int) -> Buttons:
+def nps_buttons(survey_id: int) -> Keyboard:
     row = [(str(n), f"{PREFIX}{survey_id}:n{n}") for n in range(11)]
     return (tuple(row[:6]), tuple(row[6:]))
 
@@ -55,6 +53,7 @@ def confirmation(
     press: tuple[str, int],
     message_id: int | None,
     callback_id: str | None,
+    now: datetime,
 ) -> NewReply:
     """The survey message edited in place: the NPS question next, if asked, or thanks."""
     assert settings.csat is not None
@@ -74,22 +73,23 @@ def confirmation(
         score=score,
     )
     chain = list(dict.fromkeys([info.language, profile.language, "en"]))
-    rendered = settings.templates.render_markup(CSAT_SURVEY, chain, context, "telegram", escape)
-    post = Post(
-        chat_id=int(info.recipient),
-        text=rendered.html,
+    rendered = profile.wire.content(settings.templates, CSAT_SURVEY, chain, context)
+    draft = Draft.of(
+        CSAT_THANKS,
+        info.recipient,
+        rendered,
         buttons=nps_buttons(info.id) if ask_nps else None,
         edit=message_id,
-        callback=callback_id,
-        callback_text=TOAST.get(rendered.language, TOAST["en"]),
+        press=callback_id,
+        toast=TOAST.get(rendered.language, TOAST["en"]),
     )
-    return NewReply(CSAT_THANKS, info.recipient, "", post_id(profile.name), post.to_bytes())
+    return profile.wire.render(draft, profile, now)
 
 
 def press_answered(
-    profile: ChannelProfile, chat: int, callback_id: str, toast: str = ""
+    profile: ChannelProfile, chat: int, callback_id: str, now: datetime, toast: str = ""
 ) -> NewReply:
-    """Only the answer to a button press (no edit): Telegram clients show a spinner on the
-    button until the bot answers (Bot API answerCallbackQuery)."""
-    post = Post(chat_id=chat, callback=callback_id, callback_text=toast or None)
-    return NewReply(CSAT_THANKS, str(chat), "", post_id(profile.name), post.to_bytes())
+    """Only the answer to a button press (no edit): chat apps show a spinner on the button
+    until the bot answers (Bot API answerCallbackQuery)."""
+    draft = Draft(CSAT_THANKS, str(chat), press=callback_id, toast=toast or None)
+    return profile.wire.render(draft, profile, now)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from responder.core.channel import ChannelProfile, Copy, Desk, Draft, Parent, Topic
 from responder.core.decide import decide
 from responder.core.decisions import (
     OUT_OF_HOURS,
@@ -23,7 +24,7 @@ from responder.core.decisions import (
     Welcome,
 )
 from responder.core.planning import calendar_context, detect, policy_for, render_context
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.settings import Settings
 from responder.core.staff import new_text
 from responder.core.view import TicketInfo, View, ViewKeys
 from responder.domain.message import Message
@@ -32,9 +33,6 @@ from responder.services.chat.survey import note_outcome, open_surveys, unknown_p
 from responder.storage.chat_view import ChatKeys
 from responder.storage.decisions import Outcome
 from responder.storage.views import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
-from responder.wire.telegram import staff_text
-from responder.wire.telegram.post import Post, Topic, post_id
-from responder.wire.telegram.text import MESSAGE_LIMIT, escape, visible_length
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,8 @@ class ChatPlanner:
 
     def __init__(self, settings: Settings, profile: ChannelProfile, now: datetime) -> None:
         self.settings, self.profile, self.now = settings, profile, now
+        assert profile.wire.desk is not None
+        self.desk: Desk = profile.wire.desk
 
     @staticmethod
     def keys(keys: ViewKeys) -> ChatKeys:
@@ -107,11 +107,11 @@ class ChatPlanner:
         base = Outcome(row.id, profile.name, msg.sender.address or None, msg.title, (), decision)
         if isinstance(decision, Suppress):
             if msg.signals.press is not None:
-                return unknown_press(profile, base, msg)
+                return unknown_press(profile, self.now, base, msg)
             if decision.rule in ("staff-no-ticket", "staff-empty-note"):
                 key = "no_ticket" if decision.rule == "staff-no-ticket" else "empty_note"
                 command = (msg.signals.command or "/")[1:]
-                text = staff_text.say(profile.language, key, command=command)
+                text = self.desk.say(profile.language, key, command=command)
                 return dataclasses.replace(base, notices=(self._to_staff(text, msg),))
             return base
         if isinstance(decision, Welcome):
@@ -123,22 +123,16 @@ class ChatPlanner:
             return dataclasses.replace(base, returned=customer, events=(event,))
         if isinstance(decision, StaffReply):
             assert msg.thread.chat is not None
-            copy = Post(
-                chat_id=int(decision.target),
-                copy_from=msg.thread.chat,
-                copy_message=msg.thread.post,
-            )
+            copy = Draft(STAFF_REPLY, decision.target, copy=Copy(msg.thread.chat, msg.thread.post))
             # The text decides whether the ticket now waits on the customer (a question).
             event = NewEvent("staff_reply", msg.sender.actor, new_text(msg.text), msg.at)
-            return dataclasses.replace(
-                base, reply=self._new_reply(STAFF_REPLY, copy), events=(event,)
-            )
+            return dataclasses.replace(base, reply=self._render(copy), events=(event,))
         if isinstance(decision, StaffCommand):
             return self._command(base, msg, decision, view)
         if isinstance(decision, SurveyVote):
             return vote_outcome(self.settings, profile, self.now, base, msg, decision, view)
         if isinstance(decision, SurveyNote):
-            return note_outcome(self.settings, profile, base, msg, decision, view)
+            return note_outcome(self.settings, profile, self.now, base, msg, decision, view)
         # A rule's language, else the customer's, else the channel's.
         language = decision.action.language or language or profile.language
         info = TicketInfo(decision.ref, decision.target, "open", language, msg.sender.name)
@@ -172,16 +166,16 @@ class ChatPlanner:
         status = view.tickets[ref].status
         if decision.command == "note":
             event = NewEvent("note", msg.sender.actor, decision.text)
-            notice = self._to_staff(staff_text.say(language, "noted", ref=ref), msg)
+            notice = self._to_staff(self.desk.say(language, "noted", ref=ref), msg)
             return dataclasses.replace(base, events=(event,), notices=(notice,))
         wanted = "resolved" if decision.command == "close" else "open"
         if status == wanted:
             key = "already_closed" if wanted == "resolved" else "already_open"
-            notice = self._to_staff(staff_text.say(language, key, ref=ref), msg)
+            notice = self._to_staff(self.desk.say(language, key, ref=ref), msg)
             return dataclasses.replace(base, notices=(notice,))
         view.status(ref, wanted)
         key = "closed" if wanted == "resolved" else "reopened"
-        notice = self._to_staff(staff_text.say(language, key, ref=ref, who=who), msg)
+        notice = self._to_staff(self.desk.say(language, key, ref=ref, who=who), msg)
         event = NewEvent("closed" if wanted == "resolved" else "reopened", msg.sender.actor)
         return dataclasses.replace(base, events=(event,), status=wanted, notices=(notice,))
 
@@ -202,30 +196,27 @@ class ChatPlanner:
         context.update(
             calendar_context(settings.calendar, lang, self.now, hours[0], hours[1]), language=lang
         )
-        rendered = settings.templates.render_markup(template, chain, context, "telegram", escape)
-        post = Post(
-            chat_id=int(msg.sender.reply_to or 0),
-            text=rendered.html,
-            reply_to=msg.thread.post if reply_to else None,
-        )
-        return self._new_reply(template, post), rendered.language
+        rendered = profile.wire.content(settings.templates, template, chain, context)
+        parent = Parent.of(msg) if reply_to else None
+        draft = Draft.of(template, msg.sender.reply_to or "", rendered, parent=parent)
+        return self._render(draft), rendered.language
 
     def _relay(self, index: int, msg: Message, decision: Decision, moment: Moment) -> Relay | None:
         if self.profile.staff_chat is None:
             return None
         if not isinstance(decision, Acknowledge | Record | FollowUp):
             return None
-        words = staff_text.words(self.profile.language)
+        desk, language = self.desk, self.profile.language
         marks = []
         if not isinstance(decision, FollowUp):
-            marks.append(words["new"])
+            marks.append(desk.word(language, "new"))
             if decision.action.notify_staff:
-                marks.append(f"{words['flagged']} {decision.rule}")
+                marks.append(f"{desk.word(language, 'flagged')} {decision.rule}")
         if not moment.is_open:
-            marks.append(words["closed_hours"])
-        head = staff_text.header(decision.ref, msg, marks)
-        copy = staff_text.copied(msg)
-        body = staff_text.caption(head, msg) if copy else staff_text.body(msg)
+            marks.append(desk.word(language, "closed_hours"))
+        head = desk.head(decision.ref, msg, marks)
+        copy = desk.copied(msg)
+        body = desk.caption(head, msg) if copy else desk.body(msg)
         return Relay(index, decision.ref, head, body, copy, (msg.thread.chat, msg.thread.post))
 
     def _merge(self, outcomes: list[Outcome], relays: list[Relay], view: View) -> list[Outcome]:
@@ -235,7 +226,7 @@ class ChatPlanner:
         open_group: dict[str, list[Relay]] = {}
         for relay in relays:
             group = open_group.get(relay.ref)
-            if relay.copy or group is None or not _fits(group, relay):
+            if relay.copy or group is None or not _fits(self.desk, group, relay):
                 group = [relay]
                 groups.append(group)
                 open_group[relay.ref] = group
@@ -245,13 +236,12 @@ class ChatPlanner:
                 group.append(relay)
         for group in groups:
             last = group[-1]
-            post = self._relay_post(group, view)
-            notice = self._new_reply(STAFF_RELAY, post)
+            notice = self._render(self._relay_post(group, view))
             outcome = outcomes[last.index]
             outcomes[last.index] = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
         return outcomes
 
-    def _relay_post(self, group: list[Relay], view: View) -> Post:
+    def _relay_post(self, group: list[Relay], view: View) -> Draft:
         first = group[0]
         staff = self.profile.staff_chat
         assert staff is not None
@@ -261,24 +251,30 @@ class ChatPlanner:
         )
         if first.copy:
             chat, message = first.source
-            return Post(
-                chat_id=staff, copy_from=chat, copy_message=message, caption=first.body, topic=topic
-            )
+            assert chat is not None
+            copy = Copy(chat, message, caption=first.body)
+            return Draft(STAFF_RELAY, str(staff), copy=copy, notice=True, topic=topic)
         text = first.head + "\n" + "\n\n".join(r.body for r in group if r.body)
-        return Post(chat_id=staff, text=text, topic=topic)
+        return Draft(STAFF_RELAY, str(staff), markup=text, notice=True, topic=topic)
 
     def _to_staff(self, text: str, msg: Message) -> NewReply:
         staff = self.profile.staff_chat
         assert staff is not None
-        post = Post(chat_id=staff, text=text, reply_to=msg.thread.post)
-        if msg.thread.topic is not None:
-            post = dataclasses.replace(post, topic=Topic("", "", msg.thread.topic))
-        return self._new_reply(STAFF_NOTICE, post)
+        topic = Topic("", "", msg.thread.topic) if msg.thread.topic is not None else None
+        draft = Draft(
+            STAFF_NOTICE,
+            str(staff),
+            markup=text,
+            parent=Parent(post=msg.thread.post),
+            notice=True,
+            topic=topic,
+        )
+        return self._render(draft)
 
-    def _new_reply(self, kind: str, post: Post) -> NewReply:
-        return NewReply(kind, str(post.chat_id), "", post_id(self.profile.name), post.to_bytes())
+    def _render(self, draft: Draft) -> NewReply:
+        return self.profile.wire.render(draft, self.profile, self.now)
 
 
-def _fits(group: list[Relay], relay: Relay) -> bool:
-    size = sum(visible_length(r.body) + 2 for r in group) + visible_length(group[0].head)
-    return size + visible_length(relay.body) + 2 <= MESSAGE_LIMIT
+def _fits(desk: Desk, group: list[Relay], relay: Relay) -> bool:
+    size = sum(desk.measure(r.body) + 2 for r in group) + desk.measure(group[0].head)
+    return size + desk.measure(relay.body) + 2 <= desk.limit

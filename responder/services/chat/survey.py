@@ -6,17 +6,16 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from responder.core.channel import ChannelProfile, Draft, Parent
 from responder.core.csat.answer import read_answer
 from responder.core.decisions import Suppress, SurveyNote, SurveyVote
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.settings import Settings
 from responder.core.view import View
 from responder.domain.csat import SurveyAnswer, SurveyInfo
 from responder.domain.message import Message
-from responder.domain.records import NewReply
 from responder.services.chat.buttons import CLOSED, confirmation, press_answered
 from responder.storage.decisions import Outcome
 from responder.storage.views import CSAT_THANKS
-from responder.wire.telegram.post import Post, post_id
 
 
 def vote_outcome(
@@ -37,13 +36,13 @@ def vote_outcome(
         if not query:
             return dataclasses.replace(base, decision=closed)
         toast = CLOSED.get(info.language, CLOSED["en"])
-        told = press_answered(profile, int(info.recipient), query, toast)
+        told = press_answered(profile, int(info.recipient), query, now, toast)
         return dataclasses.replace(base, decision=closed, reply=told)
     rating = vote.value if vote.field == "r" else None
     nps = vote.value if vote.field == "n" else None
     answer = SurveyAnswer(vote.survey_id, rating, nps, "", "telegram")
     press = (vote.field, vote.value)
-    reply = confirmation(settings, profile, info, press, msg.thread.post, query)
+    reply = confirmation(settings, profile, info, press, msg.thread.post, query, now)
     # The view follows, so a second press in the same batch builds on this one.
     view.surveys[vote.survey_id] = dataclasses.replace(
         info, rating=rating or info.rating, nps=info.nps if nps is None else nps
@@ -73,6 +72,7 @@ def open_surveys(
 def note_outcome(
     settings: Settings,
     profile: ChannelProfile,
+    now: datetime,
     base: Outcome,
     msg: Message,
     note: SurveyNote,
@@ -88,15 +88,16 @@ def note_outcome(
     else:
         answer = SurveyAnswer(note.survey_id, None, None, msg.text.strip(), "telegram")
     words = NOTED.get(info.language, NOTED["en"])
-    post = Post(chat_id=int(info.recipient), text=words, reply_to=msg.thread.post)
-    reply = NewReply(CSAT_THANKS, info.recipient, "", post_id(profile.name), post.to_bytes())
+    draft = Draft(CSAT_THANKS, info.recipient, text=words, parent=Parent(post=msg.thread.post))
+    reply = profile.wire.render(draft, profile, now)
     return dataclasses.replace(base, reply=reply, survey=answer, returned=msg.thread.conversation)
 
 
-def unknown_press(profile: ChannelProfile, base: Outcome, msg: Message) -> Outcome:
+def unknown_press(profile: ChannelProfile, now: datetime, base: Outcome, msg: Message) -> Outcome:
     """A press on a button we do not know (another survey's, a forged one): answered with
     nothing to say, recorded as suppressed."""
     query = msg.signals.press.query if msg.signals.press else None
     if not query or msg.thread.chat is None:
         return base
-    return dataclasses.replace(base, reply=press_answered(profile, msg.thread.chat, query))
+    answered = press_answered(profile, msg.thread.chat, query, now)
+    return dataclasses.replace(base, reply=answered)

@@ -25,7 +25,6 @@ from responder.storage.decisions import Queued
 from responder.storage.sends import Send, queue_sends
 from responder.storage.store import Store
 from responder.storage.timers import Armed
-from responder.wire.email.parse import parse_message
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +135,7 @@ class SurveyService:
             recent = await surveys.recently_surveyed(
                 conn, {(d.channel, d.recipient) for d in due}, now - csat.once_per
             )
-        parents = await asyncio.to_thread(_parents, due)
+        parents = await asyncio.to_thread(_parents, s, due)
         sends, skipped = [], {}
         for d in due:
             profile = s.profiles.get(d.channel)
@@ -252,12 +251,14 @@ async def _times_told(conn: AsyncConnection, survey_ids: list[int]) -> dict[int,
     return {survey_id: len(kinds) for survey_id, kinds in told.items()}
 
 
-def _parents(due: Sequence[survey_sends.DueSurvey]) -> dict[int, str]:
-    """The Message-ID of each email ticket's first message, so the survey threads under it."""
+def _parents(settings: Settings, due: Sequence[survey_sends.DueSurvey]) -> dict[int, str]:
+    """The Message-ID of each ticket's first message, where its channel threads by them
+    (mail), so the survey threads under it; read by the ticket's own channel's wire."""
     out = {}
     for d in due:
-        if d.raw is not None and not d.raw.startswith(b"{"):  # a Telegram update is JSON
-            message_id = parse_message(d.raw).message_id
+        profile = settings.profiles.get(d.channel)
+        if d.raw is not None and profile is not None:
+            message_id = profile.wire.parse(d.raw).thread.message_id
             if message_id:
                 out[d.survey_id] = message_id
     return out
