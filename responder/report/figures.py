@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from responder.core.reply_kinds import is_canned_answer
 from responder.core.sla.plan import clock_views
 from responder.domain.calendar import BusinessCalendar
 from responder.domain.sla_policy import SlaPolicies
@@ -18,7 +19,6 @@ from responder.report.csat import Csat, csat_figures
 from responder.report.period import Period
 from responder.report.rows import EventRow, ReportData, TicketRow
 from responder.report.stats import percentile, share
-from responder.storage.views import is_canned_answer
 
 RESPONSES = ("staff_reply", "answered")
 CLOCKS = ("first_response", "resolution")

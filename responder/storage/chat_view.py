@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from responder.core.reply_kinds import STAFF_RELAY
 from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
-from responder.storage.views import STAFF_RELAY, closed_replies, recent_replies
+from responder.storage.views import closed_replies, recent_replies
 
 
 @dataclass(frozen=True)

@@ -21,33 +21,10 @@ from responder.core.decisions import (
     SurveyVote,
     Welcome,
 )
-from responder.domain.csat import SurveyAnswer
+from responder.core.outcome import Outcome, outcome_word
 from responder.domain.models import OutboundReply
-from responder.domain.records import NewEvent, NewReply, NewTicket
+from responder.domain.records import NewReply
 from responder.storage import schema, survey_answers
-
-# Decisions about a ticket that already exists (found by its reference).
-ON_A_TICKET = (FollowUp, StaffReply, StaffCommand, SurveyVote, SurveyNote)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One decided message, ready to be recorded."""
-
-    inbound_id: int
-    channel: str
-    sender: str | None
-    subject: str
-    message_ids: tuple[str, ...]  # the message's own ids, joined to its ticket's thread
-    decision: Decision
-    ticket: NewTicket | None = None  # with Acknowledge and Record
-    reply: NewReply | None = None  # to the customer
-    notices: tuple[NewReply, ...] = ()  # to staff: rule notices, Telegram relays and answers
-    period: str | None = None  # the closed period an out-of-hours reply was sent in
-    events: tuple[NewEvent, ...] = ()  # what staff did to the ticket
-    status: str | None = None  # the ticket's new status (staff closed or reopened it)
-    returned: str | None = None  # a customer who wrote, so has not blocked us (any more)
-    survey: SurveyAnswer | None = None  # the message answered the ticket's survey
 
 
 @dataclass(frozen=True)
@@ -295,19 +272,3 @@ def _rule_columns(decision: Decision) -> dict[str, str | None]:
         "tags": ",".join(action.tags) or None,
         "sla_policy": action.sla,
     }
-
-
-def outcome_word(decision: Decision) -> str:
-    if isinstance(decision, Suppress):
-        return "suppressed"
-    if isinstance(decision, Welcome):
-        return "welcomed"
-    if isinstance(decision, StaffReply):
-        return "staff-reply"
-    if isinstance(decision, StaffCommand):
-        return f"staff-{decision.command}"
-    if isinstance(decision, SurveyVote | SurveyNote):
-        return "survey-answer"
-    if isinstance(decision, Record):
-        return "recorded"
-    return "follow-up" if isinstance(decision, FollowUp) else "replied"

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from responder.core.outcome import Outcome
 from responder.core.view import View
 from responder.domain.models import Cursor, Delivered, Failing, InboundMessage, MailMark
 from responder.domain.records import (
@@ -25,7 +26,7 @@ from responder.domain.records import (
 from responder.errors import StorageError, StorageUnavailable
 from responder.storage import schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
-from responder.storage.decisions import Outcome, Queued, apply_outcomes
+from responder.storage.decisions import Queued, apply_outcomes
 from responder.storage.engine import cause, open_engine, where
 from responder.storage.marks import claim_early, record_marks
 from responder.storage.meta import first_start

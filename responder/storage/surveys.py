@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.config.csat import CsatConfig
 from responder.core.csat.timing import SurveyFacts, wanted_at
+from responder.core.reply_kinds import is_canned_answer
 from responder.storage import schema
 from responder.storage.timers import Armed
-from responder.storage.views import is_canned_answer
 
 # planned and cancelled surveys follow the ticket; once sent (or skipped) a survey is final.
 MOVABLE = ("planned", "cancelled")

@@ -9,44 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from responder.core.decisions import OUT_OF_HOURS
+from responder.core.reply_kinds import PERSONAL_KINDS, UNSENT
 from responder.core.view import View
 from responder.storage import schema, survey_answers
-
-# What staff write and what is posted for them; the per-sender cap counts automatic replies.
-STAFF_REPLY = "staff_reply"
-# Replies that never reached the customer: given up on, or too old to send (issue 13). They
-# count neither against the reply cap nor as the closed period's one out-of-hours reply.
-UNSENT = ("parked", "expired")
-STAFF_RELAY = "staff_relay"
-STAFF_NOTICE = "staff_notice"
-# A survey's Telegram confirmation edits the survey in place: it is no new message; and a
-# survey goes at most once per customer in `once_per`, so it must not use up the cap that
-# keeps the customer's next acknowledgement from going.
-CSAT_THANKS = "csat_thanks"
-CSAT_SURVEY = "csat_survey"
-PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE, CSAT_THANKS, CSAT_SURVEY)
-
-# What we send that answers nobody's question: a ticket whose replies are only these (and
-# SLA alerts, survey notices) was not answered by a rule's own template.
-NOT_ANSWERS = frozenset(
-    {
-        "acknowledgement",
-        "out_of_hours",
-        "staff_notification",
-        STAFF_RELAY,
-        STAFF_REPLY,
-        STAFF_NOTICE,
-        "welcome",
-        CSAT_SURVEY,
-        CSAT_THANKS,
-    }
-)
-NOT_ANSWER_PREFIXES = ("sla_", "csat_")  # sla_<timer id>, csat_low_<survey id>
-
-
-def is_canned_answer(kind: str) -> bool:
-    """A reply a rule chose as its answer (a template such as "payment")."""
-    return kind not in NOT_ANSWERS and not kind.startswith(NOT_ANSWER_PREFIXES)
 
 
 async def load_view(

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from responder.core.channel import ChannelProfile, Draft, Parent, Topic
 from responder.core.settings import CSAT_LOW, CSAT_SURVEY, Settings
+from responder.core.survey_buttons import rating_buttons, survey_context
 from responder.domain.csat import SurveyInfo
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import Audience
-from responder.services.chat.buttons import rating_buttons, survey_context
 from responder.services.sla.notices import mailer, recipients
 from responder.storage.survey_sends import DueSurvey
 

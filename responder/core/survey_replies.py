@@ -1,5 +1,6 @@
-"""A survey button pressed in a chat: recorded and confirmed in place, or, when the survey
-has closed or is unknown, at least answered, so the button stops spinning."""
+"""Survey answers in a message: a button pressed (recorded and confirmed in place, or, when
+the survey has closed or is unknown, at least answered, so the button stops spinning), a reply
+to the survey's message, a reply mail rating it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from datetime import datetime
 from responder.core.channel import ChannelProfile, Draft, Parent
 from responder.core.csat.answer import read_answer
 from responder.core.decisions import Suppress, SurveyNote, SurveyVote
+from responder.core.outcome import Outcome
+from responder.core.reply_kinds import CSAT_THANKS
 from responder.core.settings import Settings
+from responder.core.survey_buttons import CLOSED, confirmation, press_answered
 from responder.core.view import View
 from responder.domain.csat import SurveyAnswer, SurveyInfo
 from responder.domain.message import Message
-from responder.services.chat.buttons import CLOSED, confirmation, press_answered
-from responder.storage.decisions import Outcome
-from responder.storage.views import CSAT_THANKS
 
 
 def vote_outcome(
@@ -40,7 +41,7 @@ def vote_outcome(
         return dataclasses.replace(base, decision=closed, reply=told)
     rating = vote.value if vote.field == "r" else None
     nps = vote.value if vote.field == "n" else None
-    answer = SurveyAnswer(vote.survey_id, rating, nps, "", "telegram")
+    answer = SurveyAnswer(vote.survey_id, rating, nps, "", profile.wire.kind)
     press = (vote.field, vote.value)
     reply = confirmation(settings, profile, info, press, msg.thread.post, query, now)
     # The view follows, so a second press in the same batch builds on this one.
@@ -84,9 +85,11 @@ def note_outcome(
     info = view.survey_posts[msg.thread.reply_to or 0]
     found = read_answer(msg.text, nps_asked=settings.csat.nps)
     if found is not None:
-        answer = SurveyAnswer(note.survey_id, found.rating, found.nps, found.comment, "telegram")
+        answer = SurveyAnswer(
+            note.survey_id, found.rating, found.nps, found.comment, profile.wire.kind
+        )
     else:
-        answer = SurveyAnswer(note.survey_id, None, None, msg.text.strip(), "telegram")
+        answer = SurveyAnswer(note.survey_id, None, None, msg.text.strip(), profile.wire.kind)
     words = NOTED.get(info.language, NOTED["en"])
     draft = Draft(CSAT_THANKS, info.recipient, text=words, parent=Parent(post=msg.thread.post))
     reply = profile.wire.render(draft, profile, now)
@@ -101,3 +104,26 @@ def unknown_press(profile: ChannelProfile, now: datetime, base: Outcome, msg: Me
         return base
     answered = press_answered(profile, msg.thread.chat, query, now)
     return dataclasses.replace(base, reply=answered)
+
+
+def mail_answer(
+    settings: Settings, profile: ChannelProfile, view: View, ref: str, msg: Message, now: datetime
+) -> SurveyAnswer | None:
+    """The ticket's survey answered in a reply by its customer, while it is open: "4, terima
+    kasih" (mail, where the survey is found by the ticket the reply joins)."""
+    info, csat = view.surveys_by_ref.get(ref), settings.csat
+    if (
+        info is None
+        or csat is None
+        or info.sent_at is None
+        or now > info.sent_at + csat.answer_within
+    ):
+        return None
+    wanted = info.recipient.lower()
+    # From, or the Reply-To the survey went to: someone else in the thread is not rating.
+    if wanted not in {(msg.sender.address or "").lower(), (msg.sender.reply_to or "").lower()}:
+        return None
+    found = read_answer(msg.text, nps_asked=csat.nps)
+    if found is None:
+        return None
+    return SurveyAnswer(info.id, found.rating, found.nps, found.comment, profile.wire.kind)

@@ -1,4 +1,5 @@
-"""A survey in Telegram: its buttons, and the confirmation that replaces them in place."""
+"""A survey in a chat: its buttons, and the confirmation that replaces them in place; the
+context every survey template sees."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any
 
 from responder.core.channel import ChannelProfile, Draft, Keyboard
 from responder.core.planning import render_context
+from responder.core.reply_kinds import CSAT_THANKS
 from responder.core.settings import CSAT_SURVEY, Settings
 from responder.domain.csat import PREFIX, SurveyInfo
 from responder.domain.records import NewReply
-from responder.storage.views import CSAT_THANKS
 
-# The toast Telegram shows over the chat when a button press is answered.
+# The toast a chat app shows over the chat when a button press is answered.
 TOAST = {"id": "Terima kasih!", "en": "Thank you!"}
 CLOSED = {"id": "Survei ini sudah ditutup.", "en": "This survey has closed."}
 
