@@ -1,5 +1,4 @@
-"""The one table of channel types: config `type` -> its config section, its wire module, its
-adapter, and the profile deciding uses. A new channel is one more entry here."""
+"""The one table of channel types: each type's config section, wire module, adapter and profile."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""What the core knows of a channel: its profile, and the contract its wire module keeps:
-parse the channel's bytes into the one message type, render a channel-neutral draft into the
-channel's wire form, and say what the channel can do."""
+"""A channel as the core sees it: its profile, and the contract its wire module keeps."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Deciding, pure: what to do with one message from any channel, given what the database
-already knows."""
+"""Deciding, pure: what to do with one message from any channel, given what is known."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What deciding can conclude about one message, in any channel, and the calendar moment it
-is decided in."""
+"""What deciding can conclude about a message, and the calendar moment it is decided in."""
 
 from __future__ import annotations
 

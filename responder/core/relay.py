@@ -1,5 +1,4 @@
-"""The staff group, pure: customer messages relayed into it (merged per ticket where they
-fit), and the bot's answers to staff commands; written by the channel's desk."""
+"""The staff group, pure: customer messages relayed into it, and answers to staff commands."""
 
 from __future__ import annotations
 

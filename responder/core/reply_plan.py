@@ -1,5 +1,4 @@
-"""The one reply planner, pure: each message of a batch is decided and becomes an outcome (its
-ticket, the reply in its channel's wire form, notices and relays to staff, ticket events)."""
+"""The one reply planner, pure: a batch's decided messages become outcomes to record."""
 
 from __future__ import annotations
 

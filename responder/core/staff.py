@@ -1,5 +1,4 @@
-"""Deciding what staff wrote, pure: answers and commands in the staff group, and answers a
-staff member sent from their own mail client."""
+"""Deciding what staff wrote, pure: in the staff group, or from their own mail client."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A survey in a chat: its buttons, and the confirmation that replaces them in place; the
-context every survey template sees."""
+"""A survey's buttons, the confirmation that replaces them, and what its templates see."""
 
 from __future__ import annotations
 
@@ -88,9 +87,9 @@ def confirmation(
 
 
 def press_answered(
-    profile: ChannelProfile, chat: int, callback_id: str, now: datetime, toast: str = ""
+    profile: ChannelProfile, to: str, callback_id: str, now: datetime, toast: str = ""
 ) -> NewReply:
     """Only the answer to a button press (no edit): chat apps show a spinner on the button
     until the bot answers (Bot API answerCallbackQuery)."""
-    draft = Draft(CSAT_THANKS, str(chat), press=callback_id, toast=toast or None)
+    draft = Draft(CSAT_THANKS, to, press=callback_id, toast=toast or None)
     return profile.wire.render(draft, profile, now)

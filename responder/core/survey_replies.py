@@ -1,6 +1,4 @@
-"""Survey answers in a message: a button pressed (recorded and confirmed in place, or, when
-the survey has closed or is unknown, at least answered, so the button stops spinning), a reply
-to the survey's message, a reply mail rating it."""
+"""Survey answers in a message: a button pressed, a reply to the survey, a rating by mail."""
 
 from __future__ import annotations
 
@@ -37,7 +35,7 @@ def vote_outcome(
         if not query:
             return dataclasses.replace(base, decision=closed)
         toast = CLOSED.get(info.language, CLOSED["en"])
-        told = press_answered(profile, int(info.recipient), query, now, toast)
+        told = press_answered(profile, info.recipient, query, now, toast)
         return dataclasses.replace(base, decision=closed, reply=told)
     rating = vote.value if vote.field == "r" else None
     nps = vote.value if vote.field == "n" else None
@@ -102,7 +100,7 @@ def unknown_press(profile: ChannelProfile, now: datetime, base: Outcome, msg: Me
     query = msg.signals.press.query if msg.signals.press else None
     if not query or msg.thread.chat is None:
         return base
-    answered = press_answered(profile, msg.thread.chat, query, now)
+    answered = press_answered(profile, str(msg.thread.chat), query, now)
     return dataclasses.replace(base, reply=answered)
 
 

@@ -1,5 +1,4 @@
-"""What deciding a batch knows from the database: the keys a batch needs looked up, and the
-view loaded for them, kept current as the batch is decided."""
+"""What deciding a batch knows from the database: the keys to look up, and the view."""
 
 from __future__ import annotations
 

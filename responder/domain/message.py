@@ -1,5 +1,4 @@
-"""One inbound message in every channel's terms: who wrote, in which conversation, what, and
-what the channel itself says about it. Each channel's wire module parses into this."""
+"""One inbound message in every channel's terms: each channel's wire module parses into it."""
 
 from __future__ import annotations
 

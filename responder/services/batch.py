@@ -1,5 +1,4 @@
-"""A batch as deciding sees it: each row read by its own channel's wire, the rows grouped by
-the view they are decided against, and that view read in one go."""
+"""A batch as deciding sees it: rows read by their channel's wire, grouped by their view."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Building the Settings deciding uses from a validated Config, with every template checked;
-each channel's profile (and so its wire module) comes from the channel registry."""
+"""Building the Settings deciding uses from a validated Config, every template checked."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""An email as the one conversation model: who wrote, the thread it belongs to, its text, and
-its headers for the machine-mail guards."""
+"""An email as the one conversation model: sender, thread, text, and headers for the guards."""
 
 from __future__ import annotations
 

@@ -273,13 +273,21 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
                 continue
             payload = part.get_payload()
             name = sanitize_header_text(decode_words(part.get_filename() or ""), NAME_LIMIT)
-            size = len(payload) if isinstance(payload, str) else None
+            size = _decoded_size(part, payload) if isinstance(payload, str) else None
             found.append(Attachment(content_type(part), name, size))
             if len(found) >= _ATTACHMENTS:
                 break
     except Exception:
         pass
     return tuple(found)
+
+
+def _decoded_size(part: Message, payload: str) -> int:
+    """The file's size: base64 counted as the bytes it stands for, without decoding it."""
+    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() != "base64":
+        return len(payload)
+    data = "".join(payload.split())
+    return max(len(data) * 3 // 4 - len(data) + len(data.rstrip("=")), 0)
 
 
 def _is_attachment(part: Message) -> bool:

@@ -1,5 +1,4 @@
-"""A Telegram update as the one conversation model: who wrote, in which chat, what, and what
-Telegram itself says (a bot, a group, a service message, a command, a button press)."""
+"""A Telegram update as the one conversation model, with what Telegram itself says about it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Telegram's wire module for the core: updates in, Bot API posts out (HTML within its
-limits, buttons, copies, edits, forum topics)."""
+"""Telegram's wire module for the core: updates in, Bot API posts out."""
 
 from __future__ import annotations
 
