@@ -30,10 +30,10 @@ from bench.workdir import work_dir
 from responder.common.tasks import TaskGroup
 from responder.config import load_config_text
 from responder.core.settings import Settings
-from responder.core.settings_build import build_settings
 from responder.domain.models import OutboundReply
 from responder.domain.timers import Armed
 from responder.errors import ResponderError
+from responder.services.settings import build_settings
 from responder.services.sla.service import CHUNK, SlaService, replan
 from responder.services.sla.wakeups import WINDOW, Wakeups
 from responder.storage import schema, timers

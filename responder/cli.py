@@ -200,7 +200,7 @@ def _check(path: Path, strict_secrets: bool = False, connect: bool = False) -> i
     """Without strict_secrets a secret that cannot be read here is a warning: the service
     may well get it (systemd credentials, its own environment), and `run` insists."""
     from responder.config import load_config
-    from responder.core.settings_build import build_settings
+    from responder.services.settings import build_settings
 
     config = load_config(path, secrets="require" if strict_secrets else "warn")
     build_settings(config)

@@ -13,16 +13,23 @@ import pytest
 from pydantic import TypeAdapter
 
 from responder.config.rules import DEFAULT_RULES, Action, RulesConfig
-from responder.core.chat.decide import (
-    ChatPolicy,
-    ChatView,
+from responder.core.decide import Policy, decide
+from responder.core.decisions import (
+    OPEN,
+    Acknowledge,
+    Decision,
+    FollowUp,
+    Moment,
+    Record,
     StaffCommand,
     StaffReply,
-    TicketInfo,
+    Suppress,
     Welcome,
-    decide_chat,
 )
-from responder.core.decide import OPEN, Acknowledge, FollowUp, Moment, Record, Suppress
+from responder.core.guards import GuardContext
+from responder.core.tickets import new_ref
+from responder.core.view import TicketInfo, View
+from responder.wire.telegram.message import to_message
 from responder.wire.telegram.update import ChatMessage, parse_update
 
 CUSTOMER = 4242  # the customer's user id, which is also their private chat's id
@@ -343,20 +350,33 @@ QUIET_RULES = rules(
 )
 
 
-def policy(rules_config: RulesConfig = DEFAULT_RULES, **changes: Any) -> ChatPolicy:
+def policy(rules_config: RulesConfig = DEFAULT_RULES, **changes: Any) -> Policy:
     fields: dict[str, Any] = {
         "channel": "tg-shop",
+        "guard": GuardContext(frozenset(), frozenset()),
         "staff_chat": STAFF_CHAT,
         "max_replies": 3,
         "rules": rules_config,
     }
     fields.update(changes)
-    return ChatPolicy(**fields)
+    return Policy(**fields)
 
 
 def refs(*values: str) -> Callable[[], str]:
     it = iter(values)
     return lambda: next(it)
+
+
+def decide_chat(
+    msg: ChatMessage,
+    pol: Policy,
+    view: View,
+    moment: Moment = OPEN,
+    language: str | None = None,
+    fresh: Callable[[], str] = new_ref,
+) -> Decision:
+    """The one decide, given an update as Telegram's wire module reads it."""
+    return decide(to_message(msg), pol, view, moment, language, fresh)
 
 
 def ack(
@@ -388,138 +408,138 @@ def assert_decision(actual: object, expected: object) -> None:
 @pytest.mark.parametrize(
     "raw, view, moment, pol, expected",
     [
-        (update(), ChatView(), OPEN, policy(), ack()),
-        (update(), ChatView(), CLOSED, policy(), ack("out_of_hours")),
-        (update(), ChatView(), Moment(False, "Lebaran", "p1"), policy(), ack("out_of_hours")),
-        (update(), ChatView(open_by_customer={str(CUSTOMER): REF}), OPEN, policy(), FollowUp(REF)),
+        (update(), View(), OPEN, policy(), ack()),
+        (update(), View(), CLOSED, policy(), ack("out_of_hours")),
+        (update(), View(), Moment(False, "Lebaran", "p1"), policy(), ack("out_of_hours")),
+        (update(), View(open_by_customer={str(CUSTOMER): REF}), OPEN, policy(), FollowUp(REF)),
         (
             update(message(None, photo=PHOTO)),
-            ChatView(open_by_customer={str(CUSTOMER): REF}),
+            View(open_by_customer={str(CUSTOMER): REF}),
             OPEN,
             policy(),
             FollowUp(REF),
         ),
-        (update(message(None, voice=VOICE)), ChatView(), OPEN, policy(), ack()),
-        (update(message("/start")), ChatView(), OPEN, policy(), Welcome(str(CUSTOMER))),
-        (update(message("/start@shop_bot")), ChatView(), OPEN, policy(), Welcome(str(CUSTOMER))),
-        (update(message("/help")), ChatView(), OPEN, policy(), ack()),  # a question all the same
+        (update(message(None, voice=VOICE)), View(), OPEN, policy(), ack()),
+        (update(message("/start")), View(), OPEN, policy(), Welcome(str(CUSTOMER))),
+        (update(message("/start@shop_bot")), View(), OPEN, policy(), Welcome(str(CUSTOMER))),
+        (update(message("/help")), View(), OPEN, policy(), ack()),  # a question all the same
         (
             update(message("hi", **{"from": {"id": 9, "is_bot": True}})),
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("bot", "sent by a bot"),
         ),
         (
             update(message("hi", chat={"id": -5, "type": "group"})),
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("not-private", "a message in a group chat"),
         ),
         (
             update(message("hi", chat={"id": -5, "type": "supergroup"})),
-            ChatView(),
+            View(),
             OPEN,
             policy(staff_chat=None),
             Suppress("not-private", "a message in a supergroup chat"),
         ),
         (
             update(message(None, new_chat_members=[{"id": 5}])),
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("service-message", "a service message, nobody wrote anything"),
         ),
         (
             update(kind="edited_message"),
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("edited", "an edit of an earlier message"),
         ),
         (
             update(kind="channel_post"),
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("channel-post", "a channel post"),
         ),
         (
             json.dumps({"update_id": 3, "callback_query": {"id": "q"}}).encode(),
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("button", "a button press"),
         ),
         (
             json.dumps({"update_id": 3, "my_chat_member": {}}).encode(),
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("other-update", "a my_chat_member update"),
         ),
         (
             b"garbage",
-            ChatView(),
+            View(),
             OPEN,
             policy(),
             Suppress("invalid-update", "not a readable Telegram update"),
         ),
-        (update(), ChatView(recent_replies={str(CUSTOMER): 3}), OPEN, policy(), record(CAPPED)),
-        (update(), ChatView(recent_replies={str(CUSTOMER): 2}), OPEN, policy(), ack()),
-        (update(), ChatView(recent_replies={"99": 3}), OPEN, policy(), ack()),  # someone else
+        (update(), View(recent_replies={str(CUSTOMER): 3}), OPEN, policy(), record(CAPPED)),
+        (update(), View(recent_replies={str(CUSTOMER): 2}), OPEN, policy(), ack()),
+        (update(), View(recent_replies={"99": 3}), OPEN, policy(), ack()),  # someone else
         (
             update(),
-            ChatView(closed_replies={(str(CUSTOMER), "p1")}),
+            View(closed_replies={(str(CUSTOMER), "p1")}),
             CLOSED,
             policy(),
             record(TOLD_CLOSED),
         ),
         (
             update(),
-            ChatView(closed_replies={(str(CUSTOMER), "p0")}),
+            View(closed_replies={(str(CUSTOMER), "p0")}),
             CLOSED,
             policy(),
             ack("out_of_hours"),
         ),
-        (update(), ChatView(closed_replies={(str(CUSTOMER), "p1")}), OPEN, policy(), ack()),
+        (update(), View(closed_replies={(str(CUSTOMER), "p1")}), OPEN, policy(), ack()),
         (
             update(message("Please unsubscribe me")),
-            ChatView(),
+            View(),
             OPEN,
             policy(QUIET_RULES),
             record(RULE_SAYS, "quiet", Action(template="none")),
         ),
         (
             update(message("Berapa harga kaos?")),
-            ChatView(),
+            View(),
             CLOSED,
             policy(QUIET_RULES),
             ack("price-list", "harga", Action(template="price-list")),
         ),
         (
             update(message("Berapa harga kaos?")),
-            ChatView(closed_replies={(str(CUSTOMER), "p1")}),
+            View(closed_replies={(str(CUSTOMER), "p1")}),
             CLOSED,
             policy(QUIET_RULES),
             ack("price-list", "harga", Action(template="price-list")),
         ),
         (
             update(message("Berapa harga kaos?")),
-            ChatView(recent_replies={str(CUSTOMER): 3}),
+            View(recent_replies={str(CUSTOMER): 3}),
             OPEN,
             policy(QUIET_RULES),
             record(CAPPED, "harga", Action(template="price-list")),
         ),
         (
             update(),
-            ChatView(),
+            View(),
             OPEN,
             policy(QUIET_RULES, vip=("@budis",)),
             ack(rule="vip", action=Action(priority="high")),
         ),
-        (update(), ChatView(), OPEN, policy(QUIET_RULES, vip=("@other",)), ack()),
+        (update(), View(), OPEN, policy(QUIET_RULES, vip=("@other",)), ack()),
     ],
     ids=[
         "opens-ack",
@@ -554,27 +574,25 @@ def assert_decision(actual: object, expected: object) -> None:
         "not-vip",
     ],
 )
-def test_customer(
-    raw: bytes, view: ChatView, moment: Moment, pol: ChatPolicy, expected: object
-) -> None:
+def test_customer(raw: bytes, view: View, moment: Moment, pol: Policy, expected: object) -> None:
     assert_decision(
         decide_chat(parse_update(raw), pol, view, moment, "id", refs(NEW_REF)), expected
     )
 
 
 def test_new_ref_avoids_existing_refs() -> None:
-    view = ChatView(existing_refs={REF, "DEF345"})
+    view = View(existing_refs={REF, "DEF345"})
     decision = decide_chat(parsed(), policy(), view, OPEN, "id", refs(REF, "DEF345", NEW_REF))
     assert decision == ack()
 
 
 def test_open_ticket_and_cap_survive_a_batch() -> None:
     """Deciding a batch: the first message opens, the next joins, replies are counted."""
-    view = ChatView()
+    view = View()
     first = decide_chat(parsed(), policy(), view, CLOSED, "id", refs(NEW_REF))
     assert first == ack("out_of_hours")
     assert isinstance(first, Acknowledge)
-    view.opened(first, TicketInfo(NEW_REF, str(CUSTOMER), "open", "id", "Budi"), CLOSED)
+    view.opened(first, CLOSED, info=TicketInfo(NEW_REF, str(CUSTOMER), "open", "id", "Budi"))
     assert decide_chat(parsed(), policy(), view, CLOSED, "id", refs("X")) == FollowUp(NEW_REF)
     assert view.recent_replies == {str(CUSTOMER): 1}
     assert view.closed_replies == {(str(CUSTOMER), "p1")}
@@ -588,10 +606,10 @@ def test_open_ticket_and_cap_survive_a_batch() -> None:
 # --- decide_chat: staff ----------------------------------------------------------------------
 
 
-def staff_view() -> ChatView:
+def staff_view() -> View:
     info = TicketInfo(REF, str(CUSTOMER), "open", "id", "Budi Santoso")
     other = TicketInfo("DEF345", "5151", "closed", "en", "Ann")
-    return ChatView(
+    return View(
         open_by_customer={str(CUSTOMER): REF},
         ref_by_post={501: REF, 601: "DEF345"},
         ref_by_topic={77: REF},
@@ -772,7 +790,7 @@ def test_note_on_its_own_line_is_not_sent_to_the_customer() -> None:
     )
 
 
-# --- ChatView.status -------------------------------------------------------------------------
+# --- View.status -------------------------------------------------------------------------
 
 
 def test_close_and_reopen_move_the_customer_mapping() -> None:

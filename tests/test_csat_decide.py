@@ -8,21 +8,24 @@ from datetime import UTC, datetime
 import pytest
 
 from responder.config.rules import DEFAULT_RULES
-from responder.core.chat.decide import (
-    ChatPolicy,
-    ChatView,
-    SurveyNote,
-    SurveyVote,
-    TicketInfo,
-    decide_chat,
-)
-from responder.core.decide import Acknowledge, Suppress
+from responder.core.decide import Policy, decide
+from responder.core.decisions import Acknowledge, Decision, Suppress, SurveyNote, SurveyVote
+from responder.core.guards import GuardContext
+from responder.core.view import TicketInfo, View
 from responder.domain.csat import SurveyInfo
+from responder.wire.telegram.message import to_message
 from responder.wire.telegram.update import ChatMessage
 
 CUSTOMER = 5001
 SURVEY_POST = 40
-POLICY = ChatPolicy("shop-bot", -100123, 3, DEFAULT_RULES)
+POLICY = Policy(
+    "shop-bot", GuardContext(frozenset(), frozenset()), 3, DEFAULT_RULES, staff_chat=-100123
+)
+
+
+def decide_chat(msg: ChatMessage, policy: Policy, view: View) -> Decision:
+    """The one decide, given an update as Telegram's wire module reads it."""
+    return decide(to_message(msg), policy, view)
 
 
 def survey(rating: int | None = None) -> SurveyInfo:
@@ -46,8 +49,8 @@ def survey(rating: int | None = None) -> SurveyInfo:
     )
 
 
-def view(info: SurveyInfo) -> ChatView:
-    found = ChatView(surveys={info.id: info}, survey_posts={SURVEY_POST: info})
+def view(info: SurveyInfo) -> View:
+    found = View(surveys={info.id: info}, survey_posts={SURVEY_POST: info})
     found.tickets["ABC234"] = TicketInfo("ABC234", str(CUSTOMER), "resolved", "id", "Budi")
     return found
 

@@ -8,20 +8,11 @@ import pytest
 from pydantic import TypeAdapter
 
 from responder.config.rules import DEFAULT_RULES, RulesConfig
-from responder.core.decide import (
-    OPEN,
-    Acknowledge,
-    FollowUp,
-    Moment,
-    Policy,
-    Record,
-    Suppress,
-    View,
-    decide,
-    lookup_keys,
-)
+from responder.core.decide import Policy, decide
+from responder.core.decisions import OPEN, Acknowledge, FollowUp, Moment, Record, Suppress
 from responder.core.guards import GuardContext
-from responder.wire.email.parse import parse_message
+from responder.core.view import View, lookup_keys
+from responder.wire.email.message import parse as parse_message
 
 GUARD = GuardContext(frozenset({"support@toko-contoh.id"}), frozenset({"toko-contoh.id"}))
 POLICY = Policy("support-mail", GUARD, 3, DEFAULT_RULES)
@@ -97,7 +88,7 @@ def test_closed_means_out_of_hours_once_per_closed_period() -> None:
     first = run(mail(), moment=CLOSED)
     assert isinstance(first, Acknowledge) and first.template == "out_of_hours"
     view = View()
-    view.opened(first, ["m1@example.com"], CLOSED)
+    view.opened(first, CLOSED, ["m1@example.com"])
     again = run(mail(subject="Another question"), view, CLOSED)
     assert isinstance(again, Record) and "already told" in again.reason
     # The next closed period is another matter.
@@ -128,7 +119,7 @@ def test_the_view_follows_the_batch_so_a_follow_up_in_the_same_batch_joins() -> 
     view = View()
     first = run(mail("Message-ID: <first@example.com>"), view)
     assert isinstance(first, Acknowledge)
-    view.opened(first, ["first@example.com"], Moment(True))
+    view.opened(first, Moment(True), ["first@example.com"])
     second = run(mail("Message-ID: <second@example.com>", "In-Reply-To: <first@example.com>"), view)
     assert second == FollowUp("AAA222")
     assert view.recent_replies == {"budi@example.com": 1}
@@ -139,4 +130,9 @@ def test_lookup_keys_collects_what_a_batch_needs() -> None:
         parse_message(mail("In-Reply-To: <p@x>", subject="Re: x [#ABC234]")),
         parse_message(mail("Reply-To: o@example.com")),
     ]
-    assert lookup_keys(mails) == ({"p@x"}, {"ABC234"}, {"budi@example.com", "o@example.com"})
+    keys = lookup_keys(mails, ())
+    assert (keys.message_ids, keys.refs, keys.targets) == (
+        {"p@x"},
+        {"ABC234"},
+        {"budi@example.com", "o@example.com"},
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from responder.core.sla.wording import CLOCK_NAMES, clock_name, format_span
 from responder.core.templates import Templates
+from responder.wire.telegram.text import escape
 
 STAGES = ("reminder", "breach", "escalation")
 LANGUAGES = ("id", "en")
@@ -106,7 +107,7 @@ def test_every_part_renders(language: str, stage: str) -> None:
     sample = context(language, stage)
     assert templates.check(["sla_alert"], sample) == []
     mail = templates.render("sla_alert", [language], sample)
-    chat = templates.render_chat("sla_alert", [language], sample)
+    chat = templates.render_markup("sla_alert", [language], sample, "telegram", escape)
     assert mail.language == chat.language == language
 
     assert mail.subject.startswith("[#ABC234] ")
@@ -188,7 +189,7 @@ def test_sparse_context_telegram_customer(language: str) -> None:
     templates = Templates()
     assert templates.check(["sla_alert"], sample) == []
     mail = templates.render("sla_alert", [language], sample)
-    chat = templates.render_chat("sla_alert", [language], sample)
+    chat = templates.render_markup("sla_alert", [language], sample, "telegram", escape)
     assert mail.subject.endswith("(123456789)")
     assert "()" not in mail.text + mail.html + chat.html
     assert "<>" not in mail.text and "&lt;&gt;" not in mail.html

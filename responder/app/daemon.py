@@ -19,7 +19,6 @@ from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config import ChannelConfig, Config
 from responder.core.settings import Settings
-from responder.core.settings_build import build_settings
 from responder.errors import ConfigError, NoChannelWorks
 from responder.services.channel_watch import ChannelWatch
 from responder.services.csat.service import SurveyService
@@ -27,6 +26,7 @@ from responder.services.dispatch import Dispatcher
 from responder.services.inbox import StoreInbox
 from responder.services.outbox import Outbox, RetryPolicy
 from responder.services.retention import run_retention
+from responder.services.settings import build_settings
 from responder.services.sla.service import SlaService
 from responder.storage.store import Store, utcnow
 from responder.web.health import LoopMonitor

@@ -12,8 +12,8 @@ from responder.app.logs import redact_config
 from responder.app.notify import Notifier, settled
 from responder.config import Config, load_config
 from responder.core.settings import Settings
-from responder.core.settings_build import build_settings
 from responder.errors import ConfigError
+from responder.services.settings import build_settings
 from responder.storage.status import open_tickets
 
 # Stops, reloads and refusals are the daemon's own news: they carry the program's name.

@@ -1,17 +1,33 @@
-"""The explicit table of channel types: config `type` -> the adapter that serves it."""
+"""The one table of channel types: each type's config section, wire module, adapter and profile."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from responder.channels.base import Channel
 from responder.common.tasks import TaskGroup
+from responder.config import EmailChannelConfig, TelegramChannelConfig
+from responder.core.channel import ChannelProfile, Wire
+from responder.core.guards import GuardContext
+from responder.wire.email.wire import EMAIL
+from responder.wire.telegram.wire import TELEGRAM
 
 if TYPE_CHECKING:
     from responder.channels.oauth import TokensFor
 
 ChannelFactory = Callable[[Any, TaskGroup, Any], Channel]
+
+
+@dataclass(frozen=True)
+class ChannelType:
+    """Everything responder knows about one `type:` of channel."""
+
+    config: type[Any]  # its section of the config file (config/channels.py)
+    wire: Wire  # parse and render (wire/<type>/)
+    adapter: ChannelFactory  # connect, intake, send, stop (channels/<type>/)
+    profile: Callable[[Any], ChannelProfile]  # what deciding needs of its config
 
 
 # Each adapter is imported when a channel of its type is configured: python-telegram-bot and
@@ -28,12 +44,51 @@ def _telegram(config: Any, tasks: TaskGroup, tokens_for: TokensFor | None) -> Ch
     return TelegramChannel(config, tasks)
 
 
-CHANNEL_TYPES: dict[str, ChannelFactory] = {
-    "email": _email,
-    "telegram": _telegram,
+def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
+    own = frozenset({channel.address, *channel.aliases})
+    return ChannelProfile(
+        name=channel.name,
+        address=channel.address,
+        display_name=channel.display_name,
+        language=channel.language,
+        envelope_from=channel.smtp.envelope_from or "",
+        guard=GuardContext(
+            own_addresses=own, own_domains=frozenset(a.rpartition("@")[2] for a in own)
+        ),
+        wire=EMAIL,
+        staff=tuple(channel.staff),
+    )
+
+
+def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
+    return ChannelProfile(
+        name=channel.name,
+        address="",
+        display_name=channel.display_name or channel.name,
+        language=channel.language,
+        envelope_from="",
+        guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
+        wire=TELEGRAM,
+        staff_chat=channel.staff_chat_id,
+    )
+
+
+CHANNEL_TYPES: dict[str, ChannelType] = {
+    "email": ChannelType(EmailChannelConfig, EMAIL, _email, _email_profile),
+    "telegram": ChannelType(TelegramChannelConfig, TELEGRAM, _telegram, _telegram_profile),
 }
 
 
 def build_channel(config: Any, tasks: TaskGroup, tokens_for: TokensFor | None = None) -> Channel:
     """`tokens_for`: the access tokens of an email channel that signs in with OAuth2."""
-    return CHANNEL_TYPES[config.type](config, tasks, tokens_for)
+    return CHANNEL_TYPES[config.type].adapter(config, tasks, tokens_for)
+
+
+def profile(config: Any) -> ChannelProfile:
+    return CHANNEL_TYPES[config.type].profile(config)
+
+
+def template_parts() -> tuple[str, ...]:
+    """The template parts of every channel type (`telegram`), which `check` renders too."""
+    parts = {t.wire.template_part for t in CHANNEL_TYPES.values()}
+    return tuple(sorted(p for p in parts if p))

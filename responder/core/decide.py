@@ -1,155 +1,129 @@
-"""Deciding, pure: what to do with one parsed message, given what the database already knows."""
+"""Deciding, pure: what to do with one message from any channel, given what is known."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from responder.config.rules import Action, RulesConfig
+from responder.config.rules import RulesConfig
 from responder.core import guards, tickets
+from responder.core.csat.answer import read_answer
+from responder.core.decisions import (
+    ACKNOWLEDGEMENT,
+    AUTO,
+    NONE,
+    OPEN,
+    OUT_OF_HOURS,
+    Acknowledge,
+    Decision,
+    FollowUp,
+    Moment,
+    Record,
+    StaffReply,
+    Suppress,
+    SurveyNote,
+    SurveyVote,
+    Welcome,
+)
 from responder.core.rules import Facts, Match, evaluate, is_vip
-from responder.domain.csat import SurveyInfo
-from responder.wire.email.parse import ParsedMail
+from responder.core.staff import answered_by_staff, in_staff_group
+from responder.core.view import View
+from responder.domain.csat import PREFIX, SurveyInfo, read_press
+from responder.domain.message import Message
 
 # RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, brackets included.
 MAX_ADDRESS = 254
-# The longest Message-ID the database keeps for threading; longer ones (RFC 5322 allows 998
-# octets on a line) only lose threading, never the message.
-MAX_MESSAGE_ID = 400
-
-ACKNOWLEDGEMENT = "acknowledgement"
-OUT_OF_HOURS = "out_of_hours"
-STAFF_NOTIFICATION = "staff_notification"
-AUTO = "auto"
-NONE = "none"
-
-
-@dataclass(frozen=True)
-class Suppress:
-    rule: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    ref: str
-
-
-@dataclass(frozen=True)
-class Acknowledge:
-    """Open a ticket and reply with `template`: the acknowledgement, the out-of-hours reply
-    or a canned answer."""
-
-    target: str
-    ref: str
-    template: str
-    rule: str
-    action: Action
-
-
-@dataclass(frozen=True)
-class Record:
-    """Open a ticket and send nothing (a rule said so, or the sender already heard we are
-    closed in this closed period)."""
-
-    target: str
-    ref: str
-    rule: str
-    action: Action
-    reason: str
-
-
-Decision = Suppress | FollowUp | Acknowledge | Record
-
-
-@dataclass(frozen=True)
-class Moment:
-    """The business calendar at the moment of deciding."""
-
-    is_open: bool
-    holiday: str | None = None
-    period: str | None = None  # which closed period this is; None while open
-
-
-OPEN = Moment(is_open=True)
-
-
-@dataclass
-class View:
-    """What the database knew when a batch was loaded, kept current as the batch is decided,
-    so a follow-up in the same batch as its first message still joins its ticket."""
-
-    ref_by_message_id: dict[str, str] = field(default_factory=dict)
-    existing_refs: set[str] = field(default_factory=set)
-    recent_replies: dict[str, int] = field(default_factory=dict)
-    closed_replies: set[tuple[str, str]] = field(default_factory=set)  # (address, period)
-    surveys: dict[str, SurveyInfo] = field(default_factory=dict)  # sent surveys by ticket ref
-
-    def opened(
-        self, decision: Acknowledge | Record, message_ids: Iterable[str | None], moment: Moment
-    ) -> None:
-        self.existing_refs.add(decision.ref)
-        for message_id in message_ids:
-            if message_id:
-                self.ref_by_message_id[message_id] = decision.ref
-        if isinstance(decision, Acknowledge):
-            self.recent_replies[decision.target] = self.recent_replies.get(decision.target, 0) + 1
-            if decision.template == OUT_OF_HOURS and moment.period:
-                self.closed_replies.add((decision.target, moment.period))
-
-    def joined(self, ref: str, message_id: str | None) -> None:
-        if message_id:
-            self.ref_by_message_id[message_id] = ref
 
 
 @dataclass(frozen=True)
 class Policy:
+    """What deciding needs of the channel and the config."""
+
     channel: str
     guard: guards.GuardContext
     max_replies: int
     rules: RulesConfig
     vip: tuple[str, ...] = ()
+    staff: tuple[str, ...] = ()  # staff addresses: their own mail answers, never a customer's
+    staff_chat: int | None = None  # the staff group, where staff answer and give commands
 
 
 def decide(
-    mail: ParsedMail,
+    msg: Message,
     policy: Policy,
     view: View,
     moment: Moment = OPEN,
     language: str | None = None,
     new_ref: Callable[[], str] = tickets.new_ref,
 ) -> Decision:
-    """Machine mail is suppressed; a message in a known thread joins its ticket; anything else
-    opens a ticket, and the first rule that matches says how (or whether) to reply."""
-    verdict = guards.check(mail, policy.guard)
+    """Staff answer, machines are suppressed, a message in a known conversation joins its
+    ticket; anything else opens a ticket, and the first rule that matches says how (or
+    whether) to reply."""
+    signals = msg.signals
+    if signals.press is not None and signals.press.data.startswith(PREFIX):
+        return _vote(msg, view)
+    if signals.ignored is not None:
+        return Suppress(*signals.ignored)
+    if policy.staff_chat is not None and msg.thread.chat == policy.staff_chat:
+        return in_staff_group(msg, view)
+    staff_ref = answered_by_staff(msg, policy.staff, policy.guard, view)
+    if staff_ref is not None:
+        return StaffReply(staff_ref, "")
+    if (msg.sender.address or "").lower() in policy.staff:
+        # Staff mail that answers no ticket (a new message they Cc'd us on, or sent from the
+        # shared mailbox) is theirs to handle: acknowledging it would answer our own team.
+        return Suppress("staff-sender", "from a staff address, in no ticket's thread")
+    verdict = guards.check_message(msg, policy.guard)
     if verdict is not None:
         return Suppress(verdict.rule, verdict.reason)
-    for message_id in tickets.thread_message_ids(mail):
-        if message_id in view.ref_by_message_id:
-            return FollowUp(view.ref_by_message_id[message_id])
-    for ref in tickets.refs_in_subject(mail.subject):
-        if ref in view.existing_refs:
-            return FollowUp(ref)
-    target = tickets.reply_target(mail)
+    target = msg.sender.reply_to
+    if signals.command == "/start" and target is not None:
+        return Welcome(target)
+    reply_to = msg.thread.reply_to
+    survey = view.survey_posts.get(reply_to) if reply_to is not None else None
+    # A reply to the survey message rates it in words, or comments on the rating given; a
+    # reply that does neither (a new question) is an ordinary message.
+    if survey is not None and _about_survey(msg, survey):
+        return SurveyNote(survey.ref, survey.id)
+    ref = _known_ticket(msg, view)
+    if ref is not None:
+        return FollowUp(ref)
     if target is None or len(target) > MAX_ADDRESS:
         return Suppress("no-reply-address", "no usable address to reply to")
     recent = view.recent_replies.get(target, 0)
+    held = None
     if recent >= policy.max_replies:
-        return Suppress("reply-cap", f"{recent} automatic replies to {target} in the window")
+        if not signals.person:
+            return Suppress("reply-cap", f"{recent} automatic replies to {target} in the window")
+        # A person wrote, so the ticket always opens; only the automatic reply is held back.
+        held = f"{recent} automatic replies to this customer in the window"
     facts = Facts(
         channel=policy.channel,
-        sender=mail.from_addr,
-        subject=mail.subject,
-        body=mail.text,
+        sender=msg.sender.address,
+        subject=msg.subject,
+        body=msg.text,
         language=language,
         is_open=moment.is_open,
         holiday=moment.holiday,
-        is_vip=is_vip(policy.vip, mail.from_addr),
+        is_vip=is_vip(policy.vip, msg.sender.address),
     )
     match = evaluate(policy.rules, facts)
-    return answer(
-        match, target, fresh_ref(new_ref, view.existing_refs), moment, view.closed_replies
-    )
+    ref = fresh_ref(new_ref, view.existing_refs)
+    return answer(match, target, ref, moment, view.closed_replies, held)
+
+
+def _known_ticket(msg: Message, view: View) -> str | None:
+    """The ticket a message continues: named by the ids it answers or a reference it
+    carries (mail), or the customer's open one (a chat)."""
+    for message_id in msg.thread.parents:
+        if message_id in view.ref_by_message_id:
+            return view.ref_by_message_id[message_id]
+    for ref in msg.thread.refs:
+        if ref in view.existing_refs:
+            return ref
+    if msg.thread.conversation is not None:
+        return view.open_by_customer.get(msg.thread.conversation)
+    return None
 
 
 def fresh_ref(new_ref: Callable[[], str], existing: set[str]) -> str:
@@ -184,15 +158,23 @@ def answer(
     return Acknowledge(target, ref, template, match.rule, action)
 
 
-def lookup_keys(mails: Iterable[ParsedMail]) -> tuple[set[str], set[str], set[str]]:
-    """The message ids, subject references and reply targets a batch needs looked up."""
-    ids: set[str] = set()
-    refs: set[str] = set()
-    targets: set[str] = set()
-    for mail in mails:
-        ids.update(i for i in tickets.thread_message_ids(mail) if len(i) <= MAX_MESSAGE_ID)
-        refs.update(tickets.refs_in_subject(mail.subject))
-        target = tickets.reply_target(mail)
-        if target:
-            targets.add(target)
-    return ids, refs, targets
+def _about_survey(msg: Message, survey: SurveyInfo) -> bool:
+    if survey.recipient != msg.sender.reply_to or msg.signals.command is not None:
+        return False
+    return survey.rating is not None or read_answer(msg.text) is not None
+
+
+def _vote(msg: Message, view: View) -> Decision:
+    """Only the customer the survey went to, pressing a button on the survey message itself."""
+    assert msg.signals.press is not None
+    press = read_press(msg.signals.press.data)
+    info = view.surveys.get(press[0]) if press else None
+    if press is None or info is None:
+        return Suppress("button", "a button press on no survey responder knows")
+    if info.recipient != msg.sender.reply_to or (
+        info.post is not None and info.post != msg.thread.post
+    ):
+        return Suppress("button", "a survey button pressed outside the survey's own message")
+    if press[1] == "n" and info.rating is None:
+        return Suppress("button", "a recommendation before a rating: not a button we sent")
+    return SurveyVote(info.ref, info.id, press[1], press[2])

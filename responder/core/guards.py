@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import re
 
-from responder.core.guards_base import (
-    Guard,
-    GuardContext,
-    Verdict,
-    keyword,
-    part_types,
-    senders,
-    show,
-)
+from responder.core.guards_base import Guard, GuardContext, Verdict, keyword, senders, show
 from responder.core.guards_bounce import bounce_content, system_sender, system_sender_variant
 from responder.core.guards_markers import autoreply_subject, list_manager, provider_autoreply
-from responder.wire.email.parse import ParsedMail, content_param, content_type
+from responder.domain.message import MailHeaders, Message
 
-__all__ = ["GUARDS", "Guard", "GuardContext", "Verdict", "check"]
+__all__ = ["GUARDS", "Guard", "GuardContext", "Verdict", "check", "check_message"]
 
 # RFC 3464 / RFC 6533 delivery status, RFC 8098 read receipts, RFC 5965 abuse feedback reports.
 _REPORT_PART = re.compile(
@@ -34,7 +26,7 @@ _BULK_HEADERS = frozenset({"x-campaign", "x-campaignid", "x-campaign-id", "x-mc-
 _ADDRESS = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
 
 
-def auto_submitted(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def auto_submitted(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # RFC 3834 section 2 (and RFC 5230 section 4.6): no response to any Auto-Submitted value
     # other than "no"; its section 5 allows parameters and comments after the keyword.
     for value in mail.header("Auto-Submitted"):
@@ -43,7 +35,7 @@ def auto_submitted(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def precedence(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def precedence(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # Never standardised (RFC 2076 lists it as non-standard), but list servers and vacation(1)
     # set it, and RFC 3834 section 2 lets a responder decline mail that looks like bulk.
     for value in mail.header("Precedence"):
@@ -52,7 +44,7 @@ def precedence(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def list_headers(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def list_headers(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # RFC 5230 section 4.6: never answer mail carrying RFC 2369 / RFC 2919 list header fields;
     # X-Mailing-List and Mailing-List are what ezmlm, vger and older list servers add instead.
     for name in mail.header_names():
@@ -61,21 +53,22 @@ def list_headers(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def null_return_path(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def null_return_path(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # RFC 3834 section 2: a null reverse-path means nobody can receive the response; RFC 5321
     # section 4.5.5 reserves it for notifications that must not be answered. An absent
     # Return-Path only means the mail store did not record one, so it says nothing.
     return "Return-Path: <>" if mail.return_path == "" else None
 
 
-def delivery_report(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def delivery_report(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # Bounces and receipts are multipart/report (RFC 6522) holding a machine-readable part.
     # Only the top level and its direct parts count: a customer forwarding a bounce to us
     # attaches it as message/rfc822, and that customer deserves an answer.
-    if content_type(mail.message) == "multipart/report":
-        report = content_param(mail.message, "report-type")
+    kinds = mail.part_types()
+    if kinds[:1] == ["multipart/report"]:
+        report = mail.content_param("report-type")
         return f"Content-Type: multipart/report; report-type={report or '?'}"
-    for kind in part_types(mail):
+    for kind in kinds:
         if _REPORT_PART.match(kind):
             return f"contains {kind}"
     # Exim and Gmail name the failed recipients on every bounce, even plain-text ones.
@@ -83,7 +76,7 @@ def delivery_report(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return f"X-Failed-Recipients: {show(failed[0])}" if failed else None
 
 
-def noreply_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def noreply_sender(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # A sender who says replies go nowhere. The local part is split into tokens on . - _ +
     # and a run of one to three adjacent tokens must spell "noreply" or "donotreply": so
     # no-reply, do_not_reply, noreply+tag and shop.noreply match, while replyguy, reply and
@@ -105,7 +98,7 @@ def _is_noreply(address: str) -> bool:
     )
 
 
-def x_autoreply(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def x_autoreply(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # Pre-RFC 3834 markers that cPanel/Exim autoresponders and webmail vacation add-ons still
     # set instead of Auto-Submitted.
     for name in _AUTOREPLY_HEADERS:
@@ -115,7 +108,7 @@ def x_autoreply(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def auto_response_suppress(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def auto_response_suppress(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # [MS-OXCMAIL]: Exchange marks its own automatic mail with X-Auto-Response-Suppress, a
     # comma-separated list; All, OOF or AutoReply ask auto-responders like us to stay silent.
     # DR, NDR, RN and NRN only concern delivery and read receipts, None means nothing.
@@ -125,7 +118,7 @@ def auto_response_suppress(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def x_loop(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def x_loop(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # X-Loop (procmail and most responders, ours included) names the address that already
     # handled this message: if it is ours, the message has been round the loop once.
     for value in mail.header("X-Loop"):
@@ -134,7 +127,7 @@ def x_loop(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def own_address(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def own_address(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # Answering ourselves is the shortest mail loop there is.
     candidates = [*senders(mail), *(("Reply-To", a) for a in mail.reply_to)]
     for header, address in candidates:
@@ -143,7 +136,7 @@ def own_address(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def own_message_id(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def own_message_id(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # Our replies use Message-IDs <responder.TOKEN@our-domain>: the same id coming back in
     # means our own reply reached us again (forwarding, aliases, a Bcc to ourselves).
     mid = mail.message_id
@@ -157,7 +150,7 @@ def own_message_id(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def bulk_markers(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def bulk_markers(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # X-Campaign / X-CampaignID / X-Campaign-ID name the marketing campaign a message belongs
     # to; X-MC-User is the account header of Mailchimp's campaign sender. Feedback-ID is the
     # id Gmail's Feedback Loop asks bulk senders for, but Amazon SES adds its own (ending in
@@ -173,7 +166,7 @@ def bulk_markers(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def missing_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def missing_sender(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # With no single valid From address (absent, a bare "root", a group, several authors)
     # there is nobody to answer; cron output and broken scripts look like this.
     return "no usable From address" if mail.from_addr is None else None
@@ -206,10 +199,25 @@ GUARDS: tuple[tuple[str, Guard], ...] = (
 )
 
 
-def check(mail: ParsedMail, ctx: GuardContext) -> Verdict | None:
+def check(mail: MailHeaders, ctx: GuardContext) -> Verdict | None:
     """The first guard that recognises `mail` as machine mail, or None for a person's mail."""
     for name, guard in GUARDS:
         reason = guard(mail, ctx)
         if reason is not None:
             return Verdict(rule=name, reason=reason)
+    return None
+
+
+def check_message(msg: Message, ctx: GuardContext) -> Verdict | None:
+    """Machine mail by its headers; in a chat, what the app itself says: a group rather than
+    a private chat, a bot, a service message nobody wrote."""
+    signals = msg.signals
+    if signals.mail is not None:
+        return check(signals.mail, ctx)
+    if signals.group is not None:
+        return Verdict("not-private", f"a message in a {signals.group} chat")
+    if signals.bot:
+        return Verdict("bot", "sent by a bot")
+    if signals.service:
+        return Verdict("service-message", "a service message, nobody wrote anything")
     return None

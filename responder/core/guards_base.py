@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
 
-from responder.wire.email.parse import ParsedMail, addr_spec, content_type, sanitize_header_text
+from responder.common.text import sanitize_header_text
+from responder.domain.message import MailHeaders
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Verdict:
     reason: str
 
 
-Guard = Callable[[ParsedMail, GuardContext], str | None]
+Guard = Callable[[MailHeaders, GuardContext], str | None]
 
 
 def show(value: str) -> str:
@@ -50,33 +50,13 @@ def keyword(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
-def senders(mail: ParsedMail) -> list[tuple[str, str]]:
+def senders(mail: MailHeaders) -> list[tuple[str, str]]:
     """(header, address) for From and Sender, the addresses that speak for the author."""
     found = [("From", mail.from_addr)] if mail.from_addr else []
-    found += [("Sender", a) for a in map(addr_spec, mail.raw_header("Sender")[:1]) if a]
-    return found
+    sender = mail.first_address("Sender")
+    return [*found, ("Sender", sender)] if sender else found
 
 
 def local_part(address: str) -> str:
     """The part before the last @, lowercased, without a +tag."""
     return (address.rpartition("@")[0] or address).lower().split("+", 1)[0]
-
-
-def top_parts(mail: ParsedMail) -> list[Message]:
-    """The message and its direct parts: what the sender put there, not what they forward.
-
-    A customer forwarding a bounce nests it one level down (message/rfc822 > multipart/report),
-    so only the top two levels say what this message itself is.
-    """
-    try:
-        parts = mail.message.get_payload() if mail.message.is_multipart() else []
-    except Exception:
-        parts = []
-    if not isinstance(parts, list):
-        return [mail.message]
-    return [mail.message, *(p for p in parts[:50] if isinstance(p, Message))]
-
-
-def part_types(mail: ParsedMail) -> list[str]:
-    """The content types of top_parts(mail), lowercased."""
-    return [content_type(part) for part in top_parts(mail)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from responder.core.guards_base import GuardContext, local_part, part_types, senders, show
-from responder.wire.email.parse import ParsedMail
+from responder.core.guards_base import GuardContext, local_part, senders, show
+from responder.domain.message import MailHeaders
 
 # RFC 5230 section 4.6 names owner-*, *-request and MAILER-DAEMON; the rest are the same kind
 # of list manager and bounce processor, including ESP VERP bounce addresses (bounces+123@...).
@@ -55,14 +55,14 @@ def is_system_variant(address: str) -> bool:
     return bool(_SYSTEM_SQUASHED.match(squashed)) or any(_near(squashed, w) for w in _SYSTEM_WORDS)
 
 
-def _envelope_and_senders(mail: ParsedMail) -> list[tuple[str, str]]:
+def _envelope_and_senders(mail: MailHeaders) -> list[tuple[str, str]]:
     candidates = senders(mail)
     if mail.return_path:
         candidates.append(("Return-Path", mail.return_path))
     return candidates
 
 
-def system_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def system_sender(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # RFC 5230 section 4.6: do not answer owner-*, *-request or MAILER-DAEMON; the envelope
     # sender (Return-Path) counts as much as the header addresses.
     for header, address in _envelope_and_senders(mail):
@@ -71,7 +71,7 @@ def system_sender(mail: ParsedMail, ctx: GuardContext) -> str | None:
     return None
 
 
-def system_sender_variant(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def system_sender_variant(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # The same RFC 5230 section 4.6 addresses, spelled as the MTAs that still send from them
     # do: post_master@ (SMS gateways), post-master@, mailer_daemon@, and one typo away from
     # postmaster or mailerdaemon (poostmaster@, mailer-deamon@). No person writes from these.
@@ -187,8 +187,8 @@ def _opening(lines: list[str]) -> tuple[bool, str | None]:
     return False, None
 
 
-def _returned_part(mail: ParsedMail) -> str | None:
-    kind = next((k for k in part_types(mail)[1:] if k in _RETURNED_PARTS), None)
+def _returned_part(mail: MailHeaders) -> str | None:
+    kind = next((k for k in mail.part_types()[1:] if k in _RETURNED_PARTS), None)
     return f"contains {kind}" if kind else None
 
 
@@ -197,7 +197,7 @@ def _returned_inline(text: str) -> str | None:
     return f"quotes {found.group(0).strip()!r}" if found else None
 
 
-def _system_like(mail: ParsedMail) -> str | None:
+def _system_like(mail: MailHeaders) -> str | None:
     for header, address in senders(mail):
         local = local_part(address)
         if is_system_local(address) or is_system_variant(address) or _AMBIGUOUS_LOCAL.match(local):
@@ -205,7 +205,7 @@ def _system_like(mail: ParsedMail) -> str | None:
     return f"From name {mail.from_name!r}" if _SYSTEM_NAME.search(mail.from_name) else None
 
 
-def bounce_content(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def bounce_content(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # A bounce whose envelope sender a forwarder rewrote (so Return-Path is not <>), or from
     # an MTA that never used one, is still a bounce (RFC 3834 section 2: do not answer
     # delivery reports). Two independent signs are needed, never wording alone:

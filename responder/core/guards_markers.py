@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from responder.core.guards_base import GuardContext, keyword, show
-from responder.wire.email.parse import ParsedMail
+from responder.domain.message import MailHeaders
 
 # (header, pattern its value must match): each product's own stamp on automatic mail.
 _PROVIDER_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -36,7 +36,7 @@ _PROVIDER_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-def provider_autoreply(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def provider_autoreply(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # RFC 3834 asks responders for Auto-Submitted, but providers ship their own markers instead
     # or as well: each of these is set only on mail their software generated.
     for name, pattern in _PROVIDER_MARKERS:
@@ -58,7 +58,7 @@ _AUTOREPLY_SUBJECT = re.compile(
 )
 
 
-def autoreply_subject(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def autoreply_subject(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # An automatic-reply prefix in the subject is the client's stamp, not the customer's
     # words, but a person could still type it: it counts only on a message that answers
     # another (RFC 3834 section 3.1.5: responses carry In-Reply-To/References) or that an
@@ -92,7 +92,7 @@ _LIST_MANAGER_HEADERS = frozenset(
 _LIST_ROBOT = re.compile(r"(sympa|listserv|majordomo|mailman|ezmlm)@|-(request|owner)@|owner-")
 
 
-def list_manager(mail: ParsedMail, ctx: GuardContext) -> str | None:
+def list_manager(mail: MailHeaders, ctx: GuardContext) -> str | None:
     # Mailman marks its administrative notices "X-List-Administrivia: yes"; ezmlm delivers
     # with "Delivered-To: mailing list <list>"; Sympa's private X-Sympa-* fields can leak.
     for name in mail.header_names():

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from responder.core.chat.decide import (
-    ChatDecision,
+from responder.core.decisions import (
+    Decision,
+    FollowUp,
+    Record,
     StaffCommand,
     StaffReply,
+    Suppress,
     SurveyNote,
     SurveyVote,
     Welcome,
 )
-from responder.core.decide import FollowUp, Record, Suppress
 from responder.domain.csat import SurveyAnswer
 from responder.domain.records import NewEvent, NewReply, NewTicket
 
@@ -29,7 +31,7 @@ class Outcome:
     sender: str | None
     subject: str
     message_ids: tuple[str, ...]  # the message's own ids, joined to its ticket's thread
-    decision: ChatDecision
+    decision: Decision
     ticket: NewTicket | None = None  # with Acknowledge and Record
     reply: NewReply | None = None  # to the customer
     notices: tuple[NewReply, ...] = ()  # to staff: rule notices, Telegram relays and answers
@@ -40,7 +42,7 @@ class Outcome:
     survey: SurveyAnswer | None = None  # the message answered the ticket's survey
 
 
-def outcome_word(decision: ChatDecision) -> str:
+def outcome_word(decision: Decision) -> str:
     """What the inbound row says was decided: replied, suppressed, follow-up..."""
     if isinstance(decision, Suppress):
         return "suppressed"

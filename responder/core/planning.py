@@ -8,13 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from responder.core import tickets
-from responder.core.decide import OPEN, Acknowledge, Decision, Moment, Policy, Record, View, decide
+from responder.core.channel import ChannelProfile
+from responder.core.decide import Policy, decide
+from responder.core.decisions import OPEN, Acknowledge, Decision, Moment, Record
 from responder.core.formatting import format_opening
 from responder.core.language import detect_language
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.settings import Settings
 from responder.core.templates import Rendered
+from responder.core.view import View
 from responder.domain.calendar import BusinessCalendar
-from responder.wire.email.parse import ParsedMail
+from responder.domain.message import Message
 
 EXCERPT_CHARS = 300
 DAY_NAMES = {
@@ -40,8 +43,25 @@ def moment_at(calendar: BusinessCalendar, now: datetime) -> tuple[Moment, dateti
     return Moment(False, holiday, calendar.period_key(now)), calendar.next_open(now)
 
 
+def policy_for(settings: Settings, profile: ChannelProfile) -> Policy:
+    return Policy(
+        profile.name,
+        profile.guard,
+        settings.cap.max_replies,
+        settings.rules,
+        settings.vip,
+        profile.staff,
+        profile.staff_chat,
+    )
+
+
+def detect(msg: Message) -> str | None:
+    """The language the customer wrote in, if the words tell."""
+    return detect_language(f"{msg.subject}\n{msg.text}" if msg.subject else msg.text)
+
+
 def plan(
-    mail: ParsedMail,
+    msg: Message,
     settings: Settings,
     profile: ChannelProfile,
     view: View,
@@ -50,37 +70,36 @@ def plan(
     hours: tuple[Moment, datetime | None] | None = None,
 ) -> Plan:
     """`hours` is moment_at(calendar, now), which a batch sharing one `now` reads once."""
-    detected = detect_language(f"{mail.subject}\n{mail.text}")
+    detected = detect(msg)
     moment, next_open = hours or moment_at(settings.calendar, now)
-    policy = Policy(
-        profile.name, profile.guard, settings.cap.max_replies, settings.rules, settings.vip
-    )
-    decision = decide(mail, policy, view, moment, detected, new_ref)
+    policy = policy_for(settings, profile)
+    decision = decide(msg, policy, view, moment, detected or msg.language, new_ref)
     if not isinstance(decision, Acknowledge):
         return Plan(decision, detected, moment, next_open, None)
-    # A rule's language, else the customer's, else the channel's; English is always shipped.
-    wanted = decision.action.language or detected or profile.language
+    # A rule's language, else the customer's (what they wrote in, else their app's setting),
+    # else the channel's; English is always shipped.
+    wanted = decision.action.language or detected or msg.language or profile.language
     chain = list(dict.fromkeys([wanted, profile.language, "en"]))
     language = settings.templates.languages_for(decision.template, chain) or wanted
-    context = render_context(profile, mail, decision.ref, tickets.base_subject(mail.subject))
+    context = render_context(profile, msg, decision.ref, msg.title)
     context.update(
         calendar_context(settings.calendar, language, now, moment, next_open), language=language
     )
-    rendered = settings.templates.render(decision.template, chain, context)
+    rendered = profile.wire.content(settings.templates, decision.template, chain, context)
     return Plan(decision, detected, moment, next_open, rendered)
 
 
 def render_context(
-    profile: ChannelProfile, mail: ParsedMail | None, ref: str, subject: str
+    profile: ChannelProfile, msg: Message | None, ref: str, subject: str
 ) -> dict[str, Any]:
     """The data a template sees. Customer text is only ever a value here, never source."""
     return {
         "ticket": {"ref": ref},
         "customer": {
-            "name": mail.from_name if mail else "",
-            "address": mail.from_addr if mail else "",
+            "name": msg.sender.name if msg else "",
+            "address": msg.sender.address if msg else "",
         },
-        "message": {"subject": subject, "excerpt": mail.text[:EXCERPT_CHARS] if mail else ""},
+        "message": {"subject": subject, "excerpt": msg.text[:EXCERPT_CHARS] if msg else ""},
         "business": {"name": profile.display_name or profile.address, "address": profile.address},
         "channel": {"name": profile.name, "address": profile.address},
     }
@@ -155,10 +174,10 @@ def sample_context(
 
 
 def staff_context(
-    profile: ChannelProfile, mail: ParsedMail, decision: Acknowledge | Record
+    profile: ChannelProfile, msg: Message, decision: Acknowledge | Record
 ) -> dict[str, Any]:
     """What a notice to staff shows: the customer's message and why a rule flagged it."""
-    context = render_context(profile, mail, decision.ref, tickets.base_subject(mail.subject))
+    context = render_context(profile, msg, decision.ref, msg.title)
     action = decision.action
     context["rule"] = {
         "name": decision.rule,

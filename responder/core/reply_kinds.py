@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from responder.core.decide import OUT_OF_HOURS
+from responder.core.decisions import OUT_OF_HOURS
 from responder.core.settings import CSAT_LOW, CSAT_SURVEY
 from responder.domain.sla_policy import SLA_ALERT
 

@@ -7,33 +7,14 @@ from datetime import timedelta
 
 from responder.config.csat import CsatConfig
 from responder.config.rules import RulesConfig, templates_used
-from responder.core.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
-from responder.core.guards import GuardContext
+from responder.core.channel import ChannelProfile
+from responder.core.decisions import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
 from responder.core.templates import Templates
 from responder.domain.calendar import BusinessCalendar
 from responder.domain.sla_policy import NO_SLA, SLA_ALERT, SlaPolicies
 
 CSAT_SURVEY = "csat_survey"  # the survey to the customer, and its Telegram confirmations
 CSAT_LOW = "csat_low"  # the notice to staff of a low rating
-
-
-@dataclass(frozen=True)
-class ChannelProfile:
-    """What deciding needs to know about a channel, derived once from its config."""
-
-    name: str
-    address: str
-    display_name: str | None
-    language: str
-    envelope_from: str
-    guard: GuardContext
-    staff: tuple[str, ...] = ()
-    kind: str = "email"  # the channel type: email or telegram
-    staff_chat: int | None = None  # Telegram: the staff group
-
-    @property
-    def domain(self) -> str:
-        return self.address.rpartition("@")[2]
 
 
 @dataclass(frozen=True)

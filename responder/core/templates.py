@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,14 +10,11 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from responder.common.text import sanitize_header_text
 from responder.errors import ConfigError, ConfigProblem
-from responder.wire.email.parse import sanitize_header_text
-from responder.wire.telegram.text import escape
 
 LANGUAGES = ("id", "en")
 PARTS = ("subject", "txt", "html")
-# Optional: the Telegram version (Telegram's HTML subset); without it the text part is used.
-CHAT_PART = "telegram"
 
 
 def shipped_templates_dir() -> Path:
@@ -47,7 +44,9 @@ class Templates:
         self._env = ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(dirs),
             undefined=jinja2.StrictUndefined,
-            autoescape=lambda name: bool(name and name.endswith((".html.j2", ".telegram.j2"))),
+            # Every part but the subject and the text is markup: HTML, or a channel's own
+            # (Telegram's HTML subset in .telegram.j2).
+            autoescape=lambda name: bool(name and not name.endswith((".subject.j2", ".txt.j2"))),
             keep_trailing_newline=True,
             auto_reload=False,
         )
@@ -85,20 +84,31 @@ class Templates:
         # A subject is a header: never more than one line, whatever the context held.
         return Rendered(name, language, sanitize_header_text(subject, 250), text, html)
 
-    def render_chat(self, name: str, chain: Sequence[str], context: Mapping[str, Any]) -> Rendered:
-        """For a chat: `html` is Telegram HTML, from the .telegram part or the escaped text."""
+    def render_markup(
+        self,
+        name: str,
+        chain: Sequence[str],
+        context: Mapping[str, Any],
+        part: str,
+        escape: Callable[[str], str],
+    ) -> Rendered:
+        """For a channel with markup of its own: `html` is that markup, from the template's
+        `part` (autoescaped) or else its text part put through `escape`."""
         language = self.languages_for(name, chain)
         if language is None:
             raise jinja2.TemplateNotFound(f"{name} (languages tried: {', '.join(chain)})")
-        path = f"{language}/{name}.{CHAT_PART}.j2"
+        path = f"{language}/{name}.{part}.j2"
         if self._exists(path):
             html = self._env.get_template(path).render(context)
         else:
             html = escape(self._env.get_template(f"{language}/{name}.txt.j2").render(context))
         return Rendered(name, language, "", html, html.strip())
 
-    def check(self, names: Sequence[str], sample: Mapping[str, Any]) -> list[ConfigProblem]:
-        """Render every part of every template in every shipped language against `sample`."""
+    def check(
+        self, names: Sequence[str], sample: Mapping[str, Any], parts: Sequence[str] = ()
+    ) -> list[ConfigProblem]:
+        """Render every part of every template in every shipped language against `sample`;
+        the channels' own `parts` ("telegram") where a template has one."""
         problems = []
         for name in names:
             for language in LANGUAGES:
@@ -106,9 +116,10 @@ class Templates:
                     problem = self._check_one(f"{language}/{name}.{part}.j2", sample)
                     if problem is not None:
                         problems.append(problem)
-                chat = f"{language}/{name}.{CHAT_PART}.j2"
-                if self._has_source(chat) and (problem := self._check_one(chat, sample)):
-                    problems.append(problem)
+                for own in parts:
+                    path = f"{language}/{name}.{own}.j2"
+                    if self._has_source(path) and (problem := self._check_one(path, sample)):
+                        problems.append(problem)
         return problems
 
     def _check_one(self, path: str, sample: Mapping[str, Any]) -> ConfigProblem | None:
@@ -126,8 +137,10 @@ class Templates:
             return ConfigProblem(filename, _template_line(exc, filename), None, path, str(exc))
         return None
 
-    def require(self, names: Sequence[str], sample: Mapping[str, Any]) -> None:
-        problems = self.check(names, sample)
+    def require(
+        self, names: Sequence[str], sample: Mapping[str, Any], parts: Sequence[str] = ()
+    ) -> None:
+        problems = self.check(names, sample, parts)
         if problems:
             raise ConfigError(problems)
 

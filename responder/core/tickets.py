@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from responder.wire.email.parse import ParsedMail
+from responder.domain.message import MailHeaders
 
 # No 0/O, 1/I/L: a reference is read aloud on the phone and typed from a printout.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -36,7 +36,7 @@ def base_subject(subject: str) -> str:
     return " ".join(_REF_IN_SUBJECT.sub(" ", subject).split())
 
 
-def thread_message_ids(mail: ParsedMail) -> list[str]:
+def thread_message_ids(mail: MailHeaders) -> list[str]:
     """Ids a reply names as its parents, nearest first (RFC 5322 section 3.6.4)."""
     seen: list[str] = []
     for message_id in (*mail.in_reply_to, *reversed(mail.references)):
@@ -45,7 +45,7 @@ def thread_message_ids(mail: ParsedMail) -> list[str]:
     return seen
 
 
-def reply_target(mail: ParsedMail) -> str | None:
+def reply_target(mail: MailHeaders) -> str | None:
     """Reply-To when it names exactly one usable address, else From (RFC 5322 section 3.6.2)."""
     if len(mail.reply_to) == 1:
         return mail.reply_to[0]

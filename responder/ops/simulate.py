@@ -7,11 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from responder.config import Config
-from responder.core.decide import ACKNOWLEDGEMENT, OUT_OF_HOURS, Acknowledge, Record, Suppress, View
+from responder.core.decisions import ACKNOWLEDGEMENT, OUT_OF_HOURS, Acknowledge, Record, Suppress
 from responder.core.planning import plan
-from responder.core.settings_build import build_settings
+from responder.core.view import View
 from responder.ops.simulate_time import TimeSource, describe_time, parse_at
-from responder.wire.email.parse import parse_message
+from responder.services.settings import build_settings
 
 
 def parse_when(text: str | None, config: Config, now: datetime | None = None) -> datetime | None:
@@ -36,7 +36,7 @@ def simulate(
     settings = build_settings(config)
     name = channel or config.channels[0].name
     profile = settings.profiles[name]
-    mail = parse_message(raw)
+    mail = profile.wire.parse(raw)
     source: TimeSource = "at" if at is not None else "date_header" if mail.date else "now"
     at = at or mail.date or datetime.now(UTC)
     zone = settings.calendar.timezone

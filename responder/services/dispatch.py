@@ -10,26 +10,16 @@ from datetime import datetime
 from responder.common.membudget import MAIL_BUDGET, MailBytes, byte_chunks
 from responder.common.metrics import Metrics
 from responder.core import tickets
-from responder.core.decide import (
-    Acknowledge,
-    FollowUp,
-    Moment,
-    Record,
-    Suppress,
-    lookup_keys,
-)
+from responder.core.decisions import Acknowledge, FollowUp, Record, Suppress
 from responder.core.outcome import Outcome, outcome_word
 from responder.core.planning import moment_at
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.reply_plan import ReplyPlanner
+from responder.core.settings import Settings
 from responder.domain.models import OutboundReply
-from responder.domain.records import InboundRow
 from responder.errors import StorageUnavailable, log_fault
-from responder.services.chat.plan import ChatPlanner
+from responder.services import batch
 from responder.services.dispatch_retry import Retries, passing
-from responder.services.mail_outcomes import decide_mail
 from responder.storage.store import Store
-from responder.wire.email.parse import parse_message
-from responder.wire.telegram.update import parse_update
 
 log = logging.getLogger(__name__)
 
@@ -151,18 +141,22 @@ class Dispatcher:
         if not rows:
             return {}
         hours = moment_at(settings.calendar, now)
-        chats = {name for name, profile in settings.profiles.items() if profile.kind == "telegram"}
-        mail_rows = [row for row in rows if row.channel not in chats]
-        by_channel = {
-            channel: [row for row in rows if row.channel == channel]
-            for channel in dict.fromkeys(row.channel for row in rows if row.channel in chats)
-        }
-        outcomes = await self._mail_outcomes(settings, mail_rows, now, hours) if mail_rows else []
-        for channel in by_channel:
-            outcomes += await self._chat_outcomes(
-                settings, settings.profiles[channel], by_channel[channel], now, hours
+        # Parsing is CPU work, and a crafted message can make it slow: off the event loop.
+        msgs = await asyncio.to_thread(batch.parse, settings, rows)
+        planner = ReplyPlanner(settings, now, hours)
+        outcomes: list[Outcome] = []
+        for scope in batch.scopes(settings, rows):
+            scope_rows, scope_msgs = [rows[i] for i in scope], [msgs[i] for i in scope]
+            candidates = _candidates(len(scope))
+            view = await batch.load_view(
+                self._store, settings, scope_rows, scope_msgs, candidates, now, hours
             )
-        del rows, mail_rows, by_channel  # the messages' bytes: recording outcomes needs none
+            new_ref = _unused(candidates, view.existing_refs)
+            decided, failed = planner.outcomes(scope_rows, scope_msgs, view, new_ref)
+            for inbound_id, exc in failed:
+                await self._failed([inbound_id], exc)
+            outcomes += decided
+        del rows, msgs  # the messages' bytes: recording outcomes needs none
         queued = await self._store.apply(outcomes)
         first_reply = {q.inbound_id: q.reply_id for q in reversed(queued)}
         for outcome in outcomes:
@@ -174,53 +168,6 @@ class Dispatcher:
         for q in queued:
             self._submit(q.outbound())
         return {o.inbound_id: outcome_word(o.decision) for o in outcomes}
-
-    async def _chat_outcomes(
-        self,
-        settings: Settings,
-        profile: ChannelProfile,
-        rows: list[InboundRow],
-        now: datetime,
-        hours: tuple[Moment, datetime | None],
-    ) -> list[Outcome]:
-        planner = ChatPlanner(settings, profile, now)
-        msgs = [parse_update(row.raw) for row in rows]
-        candidates = _candidates(len(rows))
-        period = hours[0].period
-        view = await self._store.chat_view(
-            planner.keys(msgs, candidates), now - settings.cap.window, [period] if period else []
-        )
-        return planner.outcomes(rows, msgs, view, hours, _unused(candidates, view.existing_refs))
-
-    async def _mail_outcomes(
-        self,
-        settings: Settings,
-        rows: list[InboundRow],
-        now: datetime,
-        hours: tuple[Moment, datetime | None],
-    ) -> list[Outcome]:
-        # Parsing is CPU work, and a crafted message can make it slow: off the event loop.
-        mails = await asyncio.to_thread(lambda: [parse_message(row.raw) for row in rows])
-        message_ids, refs, targets = lookup_keys(mails)
-        candidates = _candidates(len(rows))
-        period = hours[0].period
-        view = await self._store.view(
-            message_ids,
-            refs | set(candidates),
-            targets,
-            now - settings.cap.window,
-            [period] if period else [],
-        )
-        new_ref = _unused(candidates, view.existing_refs)
-        outcomes = []
-        for row, mail in zip(rows, mails, strict=True):
-            try:
-                outcome = decide_mail(settings, row, mail, view, now, hours, new_ref)
-            except Exception as exc:
-                await self._failed([row.id], exc)
-                continue
-            outcomes.append(outcome)
-        return outcomes
 
 
 def _candidates(n: int) -> list[str]:

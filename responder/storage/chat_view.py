@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from responder.core.chat.decide import ChatView, TicketInfo
 from responder.core.reply_kinds import STAFF_RELAY
+from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
 from responder.storage.views import closed_replies, recent_replies
 
@@ -31,9 +31,9 @@ class ChatKeys:
 
 def load_chat_view(
     conn: Connection, keys: ChatKeys, since: datetime, periods: Iterable[str]
-) -> ChatView:
+) -> View:
     t, r, p = schema.tickets, schema.replies, schema.posts
-    view = ChatView()
+    view = View()
     refs: set[str] = set(keys.refs)
     if keys.customers:
         rows = conn.execute(

@@ -7,8 +7,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
-from responder.core.chat.decide import ChatDecision, StaffReply, Welcome
-from responder.core.decide import Acknowledge, FollowUp, Record, Suppress
+from responder.core.decisions import (
+    Acknowledge,
+    Decision,
+    FollowUp,
+    Record,
+    StaffReply,
+    Suppress,
+    Welcome,
+)
 from responder.core.outcome import ON_A_TICKET, Outcome, outcome_word
 from responder.domain.records import Queued
 from responder.storage import schema, survey_answers
@@ -228,7 +235,7 @@ def _when(at: datetime | None, now: datetime) -> datetime:
     return at if at is not None and now - MAX_EVENT_LAG <= at <= now else now
 
 
-def _rule_columns(decision: ChatDecision) -> dict[str, str | None]:
+def _rule_columns(decision: Decision) -> dict[str, str | None]:
     assert isinstance(decision, Acknowledge | Record)
     action = decision.action
     return {

@@ -12,9 +12,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
 
-from responder.core.chat.decide import ChatView
-from responder.core.decide import View
 from responder.core.outcome import Outcome
+from responder.core.view import View
 from responder.domain.models import Cursor, Failing, InboundMessage, MailMark
 from responder.domain.records import InboundRow, Queued, ReplyMark, ReplyRow
 from responder.errors import StorageError, StorageUnavailable
@@ -203,9 +202,7 @@ class Store:
     ) -> View:
         return await self.run(load_view, message_ids, refs, targets, since, periods)
 
-    async def chat_view(
-        self, keys: ChatKeys, since: datetime, periods: Iterable[str] = ()
-    ) -> ChatView:
+    async def chat_view(self, keys: ChatKeys, since: datetime, periods: Iterable[str] = ()) -> View:
         return await self.run(load_chat_view, keys, since, periods)
 
     async def apply(self, outcomes: Sequence[Outcome]) -> list[Queued]:

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from responder.core.decide import OUT_OF_HOURS, View
+from responder.core.decisions import OUT_OF_HOURS
 from responder.core.reply_kinds import PERSONAL_KINDS, UNSENT
+from responder.core.view import View
 from responder.storage import schema, survey_answers
 
 
@@ -35,7 +36,7 @@ def load_view(
         view.existing_refs = {row.ref for row in rows}
     if known := set(view.ref_by_message_id.values()) | view.existing_refs:
         found = survey_answers.load(conn, refs=known)
-        view.surveys = {info.ref: info for info in found.values()}
+        view.surveys_by_ref = {info.ref: info for info in found.values()}
     view.recent_replies = recent_replies(conn, targets, since)
     view.closed_replies = closed_replies(conn, targets, periods)
     return view

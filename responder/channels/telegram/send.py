@@ -26,6 +26,7 @@ from telegram.error import (
 )
 
 from responder.channels.telegram.limits import SendSchedule
+from responder.core.channel import Keyboard, Topic
 from responder.domain.models import Delivered, OutboundReply
 from responder.errors import (
     ChannelDown,
@@ -34,7 +35,7 @@ from responder.errors import (
     SignInRefused,
     TransientError,
 )
-from responder.wire.telegram.post import Keyboard, Post, Topic
+from responder.wire.telegram.post import Post
 from responder.wire.telegram.text import split_html
 
 log = logging.getLogger(__name__)

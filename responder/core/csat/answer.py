@@ -24,7 +24,7 @@ class SurveyReply:
     comment: str
 
 
-# Where a mail client starts quoting what is being answered (as in mail_outcomes._new_text).
+# Where a mail client starts quoting what is being answered (as in core/staff.new_text).
 _QUOTE_HEAD = re.compile(r"(?:On .{0,200} wrote|Pada .{0,200} menulis):", re.I)
 _WRAPPED_HEAD = re.compile(r"(?:On|Pada) ", re.I)  # Gmail wraps long heads onto two lines
 _STOP = re.compile(

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from responder.core.settings import CSAT_LOW, CSAT_SURVEY, ChannelProfile, Settings
+from responder.core.channel import ChannelProfile, Draft, Parent, Topic
+from responder.core.settings import CSAT_LOW, CSAT_SURVEY, Settings
+from responder.core.survey_buttons import rating_buttons, survey_context
 from responder.domain.csat import DueSurvey, SurveyInfo
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import Audience
-from responder.services.chat.buttons import rating_buttons, survey_context
-from responder.services.mail_outcomes import staff_mail
 from responder.services.sla.notices import mailer, recipients
-from responder.wire.email.compose import ReplySpec, build_reply, new_message_id
-from responder.wire.telegram.post import Post, Topic, post_id
 
 Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
 
@@ -40,34 +38,20 @@ def survey_message(
         nps=settings.csat.nps,
         links=links,
     )
-    if profile.kind == "telegram":
-        rendered = settings.templates.render_chat(CSAT_SURVEY, chain, context)
-        post = Post(
-            chat_id=int(out.recipient), text=rendered.html, buttons=rating_buttons(out.survey_id)
-        )
-        return NewReply(CSAT_SURVEY, out.recipient, "", post_id(profile.name), post.to_bytes())
-    rendered = settings.templates.render(CSAT_SURVEY, chain, context)
-    message_id = new_message_id(profile.domain)
-    spec = ReplySpec(
-        from_addr=profile.address,
-        from_name=profile.display_name,
-        to_addr=out.recipient,
+    rendered = profile.wire.content(settings.templates, CSAT_SURVEY, chain, context)
+    # Under the ticket's first message where the channel threads (mail); buttons where it has
+    # them (a chat; mail's survey carries links instead). RFC 3834 section 5: a survey answers
+    # nobody's message, and it keeps the customer's own auto-responder quiet.
+    draft = Draft.of(
+        CSAT_SURVEY,
+        out.recipient,
+        rendered,
         to_name=out.customer_name,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id,
-        date=now,
-        parent_id=parent_id,
-        parent_references=(),
-        parent_in_reply_to=(),
-        # RFC 3834 section 5: not an answer to the customer's message; and it keeps their
-        # own auto-responder from answering it.
-        auto_submitted="auto-generated",
+        parent=Parent(message_id=parent_id) if parent_id else None,
+        notice=True,
+        buttons=rating_buttons(out.survey_id),
     )
-    return NewReply(
-        CSAT_SURVEY, out.recipient, profile.envelope_from, message_id, build_reply(spec)
-    )
+    return profile.wire.render(draft, profile, now)
 
 
 def low_rating_sends(settings: Settings, info: SurveyInfo, now: datetime) -> list[Send]:
@@ -90,20 +74,29 @@ def low_rating_sends(settings: Settings, info: SurveyInfo, now: datetime) -> lis
         context = survey_context(
             sender, info.ref, info.subject, info.customer_name, info.recipient, **survey
         )
-        rendered = settings.templates.render(CSAT_LOW, [sender.language, "en"], context)
+        rendered = sender.wire.content(
+            settings.templates, CSAT_LOW, [sender.language, "en"], context
+        )
         ticket = info.ticket_id if sender is home else None
-        sends += [
-            (sender.name, ticket, staff_mail(sender, to, rendered, now, kind)) for to in emails
-        ]
+        for to in emails:
+            draft = Draft.of(kind, to, rendered, notice=True)
+            sends.append((sender.name, ticket, sender.wire.render(draft, sender, now)))
     for profile in groups:
         assert profile.staff_chat is not None
         context = survey_context(
             profile, info.ref, info.subject, info.customer_name, info.recipient, **survey
         )
-        rendered = settings.templates.render_chat(CSAT_LOW, [profile.language, "en"], context)
+        rendered = profile.wire.content(
+            settings.templates, CSAT_LOW, [profile.language, "en"], context
+        )
         mine = profile is home
         topic = Topic(info.ref, f"#{info.ref} {info.customer_name}".strip()[:128]) if mine else None
-        post = Post(chat_id=profile.staff_chat, text=rendered.html, topic=topic)
-        reply = NewReply(kind, str(profile.staff_chat), "", post_id(profile.name), post.to_bytes())
-        sends.append((profile.name, info.ticket_id if mine else None, reply))
+        draft = Draft.of(kind, str(profile.staff_chat), rendered, notice=True, topic=topic)
+        sends.append(
+            (
+                profile.name,
+                info.ticket_id if mine else None,
+                profile.wire.render(draft, profile, now),
+            )
+        )
     return sends

@@ -23,7 +23,6 @@ from responder.services.csat.compose import low_rating_sends, survey_message
 from responder.services.sla.wakeups import Wakeups, catch_up
 from responder.storage import inbound, meta, replies, survey_answers, survey_sends, surveys
 from responder.storage.store import AfterCommit, Store, Tx
-from responder.wire.email.parse import parse_message
 
 log = logging.getLogger(__name__)
 
@@ -245,13 +244,14 @@ def replan(tx: Tx, ticket_ids: Iterable[int], s: Settings, now: datetime) -> lis
     return surveys.save(tx, plan, now)
 
 
-def _parents(s: Settings, due: Sequence[DueSurvey]) -> dict[int, str]:
-    """The Message-ID of each email ticket's first message, so the survey threads under it."""
+def _parents(settings: Settings, due: Sequence[DueSurvey]) -> dict[int, str]:
+    """The Message-ID of each ticket's first message, where its channel threads by them
+    (mail), so the survey threads under it; read by the ticket's own channel's wire."""
     out = {}
     for d in due:
-        profile = s.profiles.get(d.channel)
-        if d.raw is not None and profile is not None and profile.kind == "email":
-            message_id = parse_message(d.raw).message_id
+        profile = settings.profiles.get(d.channel)
+        if d.raw is not None and profile is not None:
+            message_id = profile.wire.parse(d.raw).thread.message_id
             if message_id:
                 out[d.survey_id] = message_id
     return out

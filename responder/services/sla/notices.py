@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from responder.core.channel import ChannelProfile, Draft, Topic
 from responder.core.formatting import format_opening
-from responder.core.settings import ChannelProfile, Settings
+from responder.core.settings import Settings
 from responder.core.sla.plan import ClockView
 from responder.core.sla.wording import clock_name, format_span
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import SLA_ALERT, Audience, Policy, Stage
 from responder.domain.timers import TicketFacts
-from responder.services.mail_outcomes import staff_mail
-from responder.wire.telegram.post import Post, Topic, post_id
 
 Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
 
@@ -41,46 +40,54 @@ def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
     kind = SLA_ALERT  # the timer's id goes in its own column (issue 15)
     sender = mailer(settings, home)
     if emails and sender is not None:
-        rendered = settings.templates.render(
-            SLA_ALERT, [sender.language, "en"], _context(settings, due, sender, now)
+        context = _context(settings, due, sender, now)
+        rendered = sender.wire.content(
+            settings.templates, SLA_ALERT, [sender.language, "en"], context
         )
         home_ticket = due.ticket.id if sender is home else None
         for to in emails:
-            sends.append((sender.name, home_ticket, staff_mail(sender, to, rendered, now, kind)))
+            draft = Draft.of(kind, to, rendered, notice=True)
+            sends.append((sender.name, home_ticket, sender.wire.render(draft, sender, now)))
     for profile in groups:
         assert profile.staff_chat is not None
-        rendered = settings.templates.render_chat(
-            SLA_ALERT, [profile.language, "en"], _context(settings, due, profile, now)
+        context = _context(settings, due, profile, now)
+        rendered = profile.wire.content(
+            settings.templates, SLA_ALERT, [profile.language, "en"], context
         )
         mine = profile is home
         name = f"#{due.ticket.ref} {due.ticket.customer_name}".strip()[:128]
         topic = Topic(due.ticket.ref, name, due.topic) if mine else None
-        post = Post(chat_id=profile.staff_chat, text=rendered.html, topic=topic)
-        reply = NewReply(kind, str(profile.staff_chat), "", post_id(profile.name), post.to_bytes())
+        draft = Draft.of(kind, str(profile.staff_chat), rendered, notice=True, topic=topic)
         # Tied to the ticket only in its own group, where answering the alert answers the
         # customer; another channel's group cannot reach them.
-        sends.append((profile.name, due.ticket.id if mine else None, reply))
+        sends.append(
+            (
+                profile.name,
+                due.ticket.id if mine else None,
+                profile.wire.render(draft, profile, now),
+            )
+        )
     return sends
 
 
 def recipients(
     settings: Settings, home: ChannelProfile | None, audience: Audience
 ) -> tuple[Sequence[str], list[ChannelProfile]]:
+    """By default the ticket's own channel's staff: its addresses, and its staff group."""
     if audience.is_default:
         if home is None:
             return (), []
-        if home.kind == "telegram":
-            return (), [home] if home.staff_chat is not None else []
-        return home.staff, []
+        return home.staff, [home] if home.staff_chat is not None else []
     groups = [settings.profiles[n] for n in audience.telegram if n in settings.profiles]
     return audience.emails, [p for p in groups if p.staff_chat is not None]
 
 
 def mailer(settings: Settings, home: ChannelProfile | None) -> ChannelProfile | None:
-    """The ticket's own mailbox, or else the first email channel, sends alerts by email."""
-    if home is not None and home.kind == "email":
+    """The ticket's own mailbox, or else the first channel that writes to addresses, sends
+    alerts to staff addresses."""
+    if home is not None and home.wire.reaches_addresses:
         return home
-    return next((p for p in settings.profiles.values() if p.kind == "email"), None)
+    return next((p for p in settings.profiles.values() if p.wire.reaches_addresses), None)
 
 
 def _context(

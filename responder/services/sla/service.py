@@ -20,8 +20,6 @@ from responder.services.sla.notices import Due, alert_sends
 from responder.services.sla.wakeups import Wakeups, catch_up
 from responder.storage import alerts, inbound, meta, replies, timers
 from responder.storage.store import AfterCommit, Store, Tx
-from responder.wire.email.parse import parse_message
-from responder.wire.telegram.update import parse_update
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +217,6 @@ def _excerpts(settings: Settings, raws: dict[int, tuple[str, bytes] | None]) -> 
             continue
         channel, raw = found
         profile = settings.profiles.get(channel)
-        if profile is not None and profile.kind == "telegram":
-            out[ticket_id] = parse_update(raw).text[:EXCERPT_CHARS]
-        else:
-            out[ticket_id] = parse_message(raw).text[:EXCERPT_CHARS]
+        # Read by the ticket's own channel's wire; a channel since removed shows none.
+        out[ticket_id] = profile.wire.parse(raw).text[:EXCERPT_CHARS] if profile else ""
     return out

@@ -7,8 +7,8 @@ import re
 from html import unescape
 from html.parser import HTMLParser
 
-# Lone surrogates: what the parser makes of undecodable 8-bit bytes; never valid in output.
-SURROGATE = re.compile("[\ud800-\udfff]")
+from responder.common.text import SURROGATE
+
 _BODY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NEWLINE = re.compile(r"\r\n?")
 # Labels that say "Latin-1" but on today's internet usually carry UTF-8 or windows-1252.

@@ -10,7 +10,8 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
-from responder.wire.email.body import SURROGATE, decode_bytes
+from responder.common.text import SURROGATE, sanitize_header_text
+from responder.wire.email.body import decode_bytes
 
 _MESSAGE_ID_LIMIT = 998  # RFC 5322 section 2.1.1: no line may be longer
 # The stdlib header parsers are slow (some quadratic) on huge crafted values; no genuine field
@@ -26,13 +27,6 @@ _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _PLACEHOLDER = re.compile("\ue000([0-9]+)\ue001")
 _DOMAIN_LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
 _ADDR_FORBIDDEN = set('<>()[]\\,;:"')
-
-
-def sanitize_header_text(s: str, limit: int) -> str:
-    """`s` made safe for a single header line: no control characters, one-spaced, capped."""
-    s = SURROGATE.sub("\ufffd", _CONTROL.sub(" ", s))
-    s = " ".join(s.split())
-    return s[: max(limit, 0)].rstrip()
 
 
 def addr_spec(value: str) -> str | None:

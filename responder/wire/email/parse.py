@@ -9,6 +9,8 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
+from responder.common.text import sanitize_header_text
+from responder.domain.message import Attachment
 from responder.wire.email.body import cap_utf8, decode_bytes, html_to_text, normalise_text
 from responder.wire.email.headers import (
     addr_spec,
@@ -25,7 +27,6 @@ from responder.wire.email.headers import (
     parse_return_path,
     raw_headers,
     raw_items,
-    sanitize_header_text,
 )
 
 # Other modules import the header and body helpers from here, as they did before the split.
@@ -64,6 +65,10 @@ _FEED_SLICE = 64 * 1024
 # Payloads larger than this (attachments) are dropped once the text is taken: a ParsedMail
 # lives until its batch is recorded, and only headers, content types and the text are read.
 _KEPT_PAYLOAD = 64 * 1024
+# A forwarded bounce nests its report one level down: only the top two levels say what the
+# message itself is, and no genuine message has more direct parts than this.
+_TOP_PARTS = 50
+_ATTACHMENTS = 50
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class ParsedMail:
     return_path: str | None
     text: str
     date: datetime | None
+    attachments: tuple[Attachment, ...] = ()
 
     def header(self, name: str) -> tuple[str, ...]:
         """Every value of header `name` (any case), unfolded and RFC 2047 decoded."""
@@ -93,6 +99,27 @@ class ParsedMail:
     def header_names(self) -> tuple[str, ...]:
         """The message's header names in order, as the sender spelled them."""
         return tuple(n.strip() for n, _ in raw_items(self.message))
+
+    def first_address(self, name: str) -> str | None:
+        """The one valid address in the first `name` header, lowercased; None otherwise."""
+        values = self.raw_header(name)
+        return addr_spec(values[0]) if values else None
+
+    def part_types(self) -> list[str]:
+        """The content types of the message and its direct parts: what the sender put there,
+        not what they forward (a forwarded bounce nests its report one level down)."""
+        try:
+            parts = self.message.get_payload() if self.message.is_multipart() else []
+        except Exception:
+            parts = []
+        if not isinstance(parts, list):
+            parts = []
+        top = [self.message, *(p for p in parts[:_TOP_PARTS] if isinstance(p, Message))]
+        return [content_type(part) for part in top]
+
+    def content_param(self, name: str) -> str:
+        """A parameter of the message's own Content-Type, lowercased, "" when absent."""
+        return content_param(self.message, name)
 
 
 def parse_message(raw: bytes) -> ParsedMail:
@@ -182,6 +209,7 @@ def _build(message: Message) -> ParsedMail:
         return_path=parse_return_path(first_raw(message, "Return-Path")),
         text=_extract_text(message),
         date=parse_date(first_raw(message, "Date")),
+        attachments=_attachments(message),
     )
 
 
@@ -234,6 +262,32 @@ def _walk_bodies(message: Message) -> tuple[Message | None, Message | None]:
     except Exception:
         pass
     return plain, html
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    """Each part sent as an attachment: its type, file name and encoded size."""
+    found: list[Attachment] = []
+    try:
+        for part in message.walk():
+            if part.is_multipart() or not _is_attachment(part):
+                continue
+            payload = part.get_payload()
+            name = sanitize_header_text(decode_words(part.get_filename() or ""), NAME_LIMIT)
+            size = _decoded_size(part, payload) if isinstance(payload, str) else None
+            found.append(Attachment(content_type(part), name, size))
+            if len(found) >= _ATTACHMENTS:
+                break
+    except Exception:
+        pass
+    return tuple(found)
+
+
+def _decoded_size(part: Message, payload: str) -> int:
+    """The file's size: base64 counted as the bytes it stands for, without decoding it."""
+    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() != "base64":
+        return len(payload)
+    data = "".join(payload.split())
+    return max(len(data) * 3 // 4 - len(data) + len(data.rstrip("=")), 0)
 
 
 def _is_attachment(part: Message) -> bool:

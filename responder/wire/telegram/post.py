@@ -7,20 +7,11 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from responder.core.channel import Keyboard, Topic
+
 # Bot API, InlineKeyboardButton.callback_data: "Data to be sent in a callback query to the
 # bot when the button is pressed, 1-64 bytes".
 MAX_CALLBACK_DATA = 64
-
-Keyboard = tuple[tuple[tuple[str, str], ...], ...]
-
-
-@dataclass(frozen=True)
-class Topic:
-    """The staff group's forum topic for a ticket; `thread` once it exists."""
-
-    ref: str
-    name: str
-    thread: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,27 @@
-"""A survey in Telegram: its buttons, and the confirmation that replaces them in place."""
+"""A survey's buttons, the confirmation that replaces them, and what its templates see."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from responder.core.channel import ChannelProfile, Draft, Keyboard
 from responder.core.planning import render_context
 from responder.core.reply_kinds import CSAT_THANKS
-from responder.core.settings import CSAT_SURVEY, ChannelProfile, Settings
+from responder.core.settings import CSAT_SURVEY, Settings
 from responder.domain.csat import PREFIX, SurveyInfo
 from responder.domain.records import NewReply
-from responder.wire.telegram.post import Post, post_id
 
-# The toast Telegram shows over the chat when a button press is answered.
+# The toast a chat app shows over the chat when a button press is answered.
 TOAST = {"id": "Terima kasih!", "en": "Thank you!"}
 CLOSED = {"id": "Survei ini sudah ditutup.", "en": "This survey has closed."}
 
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
-
-def rating_buttons(survey_id: int) -> Buttons:
+def rating_buttons(survey_id: int) -> Keyboard:
     return (tuple((str(n), f"{PREFIX}{survey_id}:r{n}") for n in range(1, 6)),)
 
 
-def nps_buttons(survey_id: int) -> Buttons:
+def nps_buttons(survey_id: int) -> Keyboard:
     row = [(str(n), f"{PREFIX}{survey_id}:n{n}") for n in range(11)]
     return (tuple(row[:6]), tuple(row[6:]))
 
@@ -54,6 +53,7 @@ def confirmation(
     press: tuple[str, int],
     message_id: int | None,
     callback_id: str | None,
+    now: datetime,
 ) -> NewReply:
     """The survey message edited in place: the NPS question next, if asked, or thanks."""
     assert settings.csat is not None
@@ -73,22 +73,23 @@ def confirmation(
         score=score,
     )
     chain = list(dict.fromkeys([info.language, profile.language, "en"]))
-    rendered = settings.templates.render_chat(CSAT_SURVEY, chain, context)
-    post = Post(
-        chat_id=int(info.recipient),
-        text=rendered.html,
+    rendered = profile.wire.content(settings.templates, CSAT_SURVEY, chain, context)
+    draft = Draft.of(
+        CSAT_THANKS,
+        info.recipient,
+        rendered,
         buttons=nps_buttons(info.id) if ask_nps else None,
         edit=message_id,
-        callback=callback_id,
-        callback_text=TOAST.get(rendered.language, TOAST["en"]),
+        press=callback_id,
+        toast=TOAST.get(rendered.language, TOAST["en"]),
     )
-    return NewReply(CSAT_THANKS, info.recipient, "", post_id(profile.name), post.to_bytes())
+    return profile.wire.render(draft, profile, now)
 
 
 def press_answered(
-    profile: ChannelProfile, chat: int, callback_id: str, toast: str = ""
+    profile: ChannelProfile, to: str, callback_id: str, now: datetime, toast: str = ""
 ) -> NewReply:
-    """Only the answer to a button press (no edit): Telegram clients show a spinner on the
-    button until the bot answers (Bot API answerCallbackQuery)."""
-    post = Post(chat_id=chat, callback=callback_id, callback_text=toast or None)
-    return NewReply(CSAT_THANKS, str(chat), "", post_id(profile.name), post.to_bytes())
+    """Only the answer to a button press (no edit): chat apps show a spinner on the button
+    until the bot answers (Bot API answerCallbackQuery)."""
+    draft = Draft(CSAT_THANKS, to, press=callback_id, toast=toast or None)
+    return profile.wire.render(draft, profile, now)

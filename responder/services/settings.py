@@ -1,49 +1,23 @@
-"""Building the Settings deciding uses from a validated Config, with every template checked."""
+"""Building the Settings deciding uses from a validated Config, every template checked."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
 
-from responder.config import Config, TelegramChannelConfig, library_limits
+from responder.channels import registry
+from responder.config import Config, library_limits
 from responder.config.calendar import build_calendar
 from responder.config.sla import build_policies
-from responder.core.guards import GuardContext
+from responder.core.channel import ChannelProfile
 from responder.core.planning import sample_context
-from responder.core.settings import ChannelProfile, ReplyCap, Settings
+from responder.core.settings import ReplyCap, Settings
 from responder.core.templates import Templates
 from responder.errors import ConfigError
 
 
 def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
-    profiles = {}
-    for channel in config.channels:
-        if isinstance(channel, TelegramChannelConfig):
-            profiles[channel.name] = ChannelProfile(
-                name=channel.name,
-                address="",
-                display_name=channel.display_name or channel.name,
-                language=channel.language,
-                envelope_from="",
-                guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
-                kind="telegram",
-                staff_chat=channel.staff_chat_id,
-            )
-            continue
-        own = frozenset({channel.address, *channel.aliases})
-        profiles[channel.name] = ChannelProfile(
-            name=channel.name,
-            address=channel.address,
-            display_name=channel.display_name,
-            language=channel.language,
-            envelope_from=channel.smtp.envelope_from or "",
-            staff=tuple(channel.staff),
-            guard=GuardContext(
-                own_addresses=own,
-                own_domains=frozenset(a.rpartition("@")[2] for a in own),
-            ),
-        )
-    return profiles
+    return {channel.name: registry.profile(channel) for channel in config.channels}
 
 
 def _fingerprint(config: Config) -> str:
@@ -85,6 +59,8 @@ def build_settings(config: Config) -> Settings:
     now = datetime.now(UTC)
     for profile in settings.profiles.values():
         settings.templates.require(
-            sorted(settings.template_names), sample_context(profile, settings.calendar, now)
+            sorted(settings.template_names),
+            sample_context(profile, settings.calendar, now),
+            registry.template_parts(),
         )
     return settings

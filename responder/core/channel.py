@@ -1,0 +1,177 @@
+"""A channel as the core sees it: its profile, and the contract its wire module keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from responder.core.guards import GuardContext
+from responder.core.templates import Rendered, Templates
+from responder.domain.message import Message
+from responder.domain.records import NewReply
+
+# Rows of (label, data): buttons under a message.
+Keyboard = tuple[tuple[tuple[str, str], ...], ...]
+# How a channel ties messages to tickets: by the ids replies carry (mail), or by the
+# customer's conversation, where their open ticket takes every message (chat).
+Threading = Literal["headers", "conversation"]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A ticket's own thread in a staff group (a forum topic); `thread` once it exists."""
+
+    ref: str
+    name: str
+    thread: int | None = None
+
+
+@dataclass(frozen=True)
+class Parent:
+    """What a reply answers: mail threads under it, a chat quotes it."""
+
+    message_id: str | None = None
+    references: tuple[str, ...] = ()
+    in_reply_to: tuple[str, ...] = ()
+    post: int | None = None
+
+    @classmethod
+    def of(cls, msg: Message) -> Parent:
+        t = msg.thread
+        return cls(t.message_id, t.references, t.in_reply_to, t.post)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A message already in a chat, passed on as it is (a staff answer, a customer's photo),
+    with a new caption if any."""
+
+    chat: int
+    post: int | None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to send, in no channel's format yet. A channel renders what it can carry:
+    mail has no buttons or topics (its survey carries links), a chat no subject."""
+
+    kind: str  # what it is, as the replies table keeps it (a template name, staff_relay...)
+    to: str  # an address, a chat id
+    subject: str = ""
+    text: str = ""  # plain text
+    markup: str = ""  # the channel's markup for it (mail's HTML part); "" is `text` escaped
+    to_name: str = ""
+    parent: Parent | None = None
+    # Answers nobody's message (to staff, a survey): RFC 3834 section 5's auto-generated.
+    notice: bool = False
+    topic: Topic | None = None
+    buttons: Keyboard | None = None
+    copy: Copy | None = None
+    edit: int | None = None  # replace this message of ours instead of sending a new one
+    press: str | None = None  # the button press it answers (the channel's id for it)
+    toast: str | None = None  # shown over the chat as the press is answered
+
+    @classmethod
+    def of(cls, kind: str, to: str, rendered: Rendered, **more: Any) -> Draft:
+        return cls(kind, to, rendered.subject, rendered.text, rendered.html, **more)
+
+
+class Desk(Protocol):
+    """How a channel's staff group is written to: relayed customer messages and answers to
+    staff commands, in its markup and within its length limit."""
+
+    @property
+    def limit(self) -> int:
+        """The longest post, as `measure` counts."""
+        ...
+
+    def measure(self, markup: str) -> int: ...
+
+    def word(self, language: str, key: str) -> str:
+        """A staff-facing word ("new ticket"), plain."""
+        ...
+
+    def say(self, language: str, key: str, **values: str) -> str:
+        """A staff-facing sentence ("#ABC234 closed by Sari."), as markup."""
+        ...
+
+    def head(self, ref: str, msg: Message, marks: Sequence[str]) -> str:
+        """The line a relayed message starts with: the ticket, the customer, the marks."""
+        ...
+
+    def body(self, msg: Message) -> str:
+        """The customer's message as staff read it."""
+        ...
+
+    def copied(self, msg: Message) -> bool:
+        """Whether it is passed on as it is (a photo), not quoted."""
+        ...
+
+    def caption(self, head: str, msg: Message) -> str:
+        """A copied message's new caption."""
+        ...
+
+
+class Wire(Protocol):
+    """A channel's wire module, as the core sees it."""
+
+    @property
+    def kind(self) -> str:
+        """The config `type` it serves: email, telegram."""
+        ...
+
+    @property
+    def threading(self) -> Threading: ...
+
+    @property
+    def template_part(self) -> str | None:
+        """Its own template part (`telegram`: <name>.telegram.j2), if it has one."""
+        ...
+
+    @property
+    def reaches_addresses(self) -> bool:
+        """Whether it writes to email addresses, so staff can be written to by address."""
+        ...
+
+    @property
+    def desk(self) -> Desk | None:
+        """How its staff group is written to, if it can have one."""
+        ...
+
+    def parse(
+        self, raw: bytes, received_at: datetime | None = None, external_id: str = ""
+    ) -> Message:
+        """The recorded bytes as a Message; never raises. CPU work: run off the event loop."""
+        ...
+
+    def content(
+        self, templates: Templates, name: str, chain: Sequence[str], context: Mapping[str, Any]
+    ) -> Rendered:
+        """A template rendered in the parts this channel sends."""
+        ...
+
+    def render(self, draft: Draft, channel: ChannelProfile, now: datetime) -> NewReply:
+        """The draft in wire form, from `channel`, ready to record and send."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChannelProfile:
+    """What deciding needs to know about a channel, derived once from its config."""
+
+    name: str
+    address: str
+    display_name: str | None
+    language: str
+    envelope_from: str
+    guard: GuardContext
+    wire: Wire
+    staff: tuple[str, ...] = ()  # staff addresses
+    staff_chat: int | None = None  # the staff group
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]

@@ -1,1 +1,0 @@
-"""Deciding for chat channels (Telegram): commands, buttons and customer messages."""

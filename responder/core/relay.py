@@ -1,0 +1,116 @@
+"""The staff group, pure: customer messages relayed into it, and answers to staff commands."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from responder.core.channel import ChannelProfile, Copy, Desk, Draft, Parent, Topic
+from responder.core.decisions import Acknowledge, Decision, FollowUp, Moment, Record
+from responder.core.outcome import Outcome
+from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY
+from responder.core.view import View
+from responder.domain.message import Message
+from responder.domain.records import NewReply
+
+
+@dataclass(frozen=True)
+class Relay:
+    """A customer message to post in the staff group, before posts are merged."""
+
+    index: int  # the outcome it belongs to
+    profile: ChannelProfile  # the channel whose staff group it goes to
+    desk: Desk
+    ref: str
+    head: str
+    body: str
+    copy: bool  # a photo or document: copied with a caption instead of quoted
+    source: tuple[int | None, int | None] = (None, None)  # (chat, message) to copy
+
+
+def relay(
+    index: int, profile: ChannelProfile, msg: Message, decision: Decision, moment: Moment
+) -> Relay | None:
+    """What staff see of a customer's message that opened or joined a ticket."""
+    desk = profile.wire.desk
+    if profile.staff_chat is None or desk is None:
+        return None
+    if not isinstance(decision, Acknowledge | Record | FollowUp):
+        return None
+    language = profile.language
+    marks = []
+    if not isinstance(decision, FollowUp):
+        marks.append(desk.word(language, "new"))
+        if decision.action.notify_staff:
+            marks.append(f"{desk.word(language, 'flagged')} {decision.rule}")
+    if not moment.is_open:
+        marks.append(desk.word(language, "closed_hours"))
+    head = desk.head(decision.ref, msg, marks)
+    copy = desk.copied(msg)
+    body = desk.caption(head, msg) if copy else desk.body(msg)
+    source = (msg.thread.chat, msg.thread.post)
+    return Relay(index, profile, desk, decision.ref, head, body, copy, source)
+
+
+def merge(
+    outcomes: list[Outcome], relays: Sequence[Relay], view: View, now: datetime
+) -> list[Outcome]:
+    """One staff post per ticket per batch where it fits: a customer who sends twenty
+    lines in a row makes one post, not twenty (a group takes 20 posts a minute)."""
+    groups: list[list[Relay]] = []
+    open_group: dict[str, list[Relay]] = {}
+    for item in relays:
+        group = open_group.get(item.ref)
+        if item.copy or group is None or not _fits(group, item):
+            group = [item]
+            groups.append(group)
+            open_group[item.ref] = group
+            if item.copy:
+                del open_group[item.ref]
+        else:
+            group.append(item)
+    for group in groups:
+        last, profile = group[-1], group[0].profile
+        notice = profile.wire.render(_post(group, view), profile, now)
+        outcome = outcomes[last.index]
+        outcomes[last.index] = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
+    return outcomes
+
+
+def _post(group: list[Relay], view: View) -> Draft:
+    first = group[0]
+    staff = first.profile.staff_chat
+    assert staff is not None
+    name = view.tickets[first.ref].name if first.ref in view.tickets else ""
+    topic = Topic(first.ref, f"#{first.ref} {name}".strip()[:128], view.topic_by_ref.get(first.ref))
+    if first.copy:
+        chat, message = first.source
+        assert chat is not None
+        copy = Copy(chat, message, caption=first.body)
+        return Draft(STAFF_RELAY, str(staff), copy=copy, notice=True, topic=topic)
+    text = first.head + "\n" + "\n\n".join(r.body for r in group if r.body)
+    return Draft(STAFF_RELAY, str(staff), markup=text, notice=True, topic=topic)
+
+
+def _fits(group: list[Relay], item: Relay) -> bool:
+    desk = item.desk
+    size = sum(desk.measure(r.body) + 2 for r in group) + desk.measure(group[0].head)
+    return size + desk.measure(item.body) + 2 <= desk.limit
+
+
+def to_staff(profile: ChannelProfile, markup: str, msg: Message, now: datetime) -> NewReply:
+    """The bot's answer in the staff group, under the message it answers (in its topic)."""
+    staff = profile.staff_chat
+    assert staff is not None
+    topic = Topic("", "", msg.thread.topic) if msg.thread.topic is not None else None
+    draft = Draft(
+        STAFF_NOTICE,
+        str(staff),
+        markup=markup,
+        parent=Parent(post=msg.thread.post),
+        notice=True,
+        topic=topic,
+    )
+    return profile.wire.render(draft, profile, now)

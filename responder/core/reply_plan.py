@@ -1,0 +1,251 @@
+"""The one reply planner, pure: a batch's decided messages become outcomes to record."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from responder.core.channel import ChannelProfile, Copy, Draft, Parent
+from responder.core.decisions import (
+    OUT_OF_HOURS,
+    STAFF_NOTIFICATION,
+    WELCOME,
+    Acknowledge,
+    FollowUp,
+    Moment,
+    Record,
+    StaffCommand,
+    StaffReply,
+    Suppress,
+    SurveyNote,
+    SurveyVote,
+    Welcome,
+)
+from responder.core.outcome import Outcome
+from responder.core.planning import Plan, calendar_context, plan, render_context, staff_context
+from responder.core.relay import Relay, merge, relay, to_staff
+from responder.core.reply_kinds import STAFF_REPLY
+from responder.core.settings import Settings
+from responder.core.staff import new_text
+from responder.core.survey_replies import (
+    mail_answer,
+    note_outcome,
+    open_surveys,
+    unknown_press,
+    vote_outcome,
+)
+from responder.core.view import TicketInfo, View
+from responder.domain.message import Message
+from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
+
+Failed = tuple[int, Exception]  # an inbound id that could not be decided, and why
+
+
+class ReplyPlanner:
+    """Decides a batch against one view; the caller records every outcome in one transaction.
+    One message that cannot be decided is left out, and named, so it is tried again alone."""
+
+    def __init__(
+        self, settings: Settings, now: datetime, hours: tuple[Moment, datetime | None]
+    ) -> None:
+        self.settings, self.now, self.hours = settings, now, hours
+
+    def outcomes(
+        self,
+        rows: Sequence[InboundRow],
+        msgs: Sequence[Message | None],
+        view: View,
+        new_ref: Callable[[], str],
+    ) -> tuple[list[Outcome], list[Failed]]:
+        outcomes: list[Outcome] = []
+        relays: list[Relay] = []
+        failed: list[Failed] = []
+        # A reply to a survey that has closed is an ordinary message again.
+        view.survey_posts = open_surveys(self.settings, view.survey_posts, self.now)
+        for row, msg in zip(rows, msgs, strict=True):
+            profile = self.settings.profiles.get(row.channel)
+            if profile is None or msg is None:
+                gone = Suppress("unknown-channel", f"channel {row.channel!r} is gone")
+                outcomes.append(Outcome(row.id, row.channel, None, "", (), gone))
+                continue
+            try:
+                planned = plan(msg, self.settings, profile, view, self.now, new_ref, self.hours)
+                outcome = self._outcome(row, msg, profile, planned, view)
+                found = relay(len(outcomes), profile, msg, planned.decision, self.hours[0])
+            except Exception as exc:
+                failed.append((row.id, exc))
+                continue
+            if found is not None:
+                relays.append(found)
+            outcomes.append(outcome)
+        return merge(outcomes, relays, view, self.now), failed
+
+    def _outcome(
+        self, row: InboundRow, msg: Message, profile: ChannelProfile, planned: Plan, view: View
+    ) -> Outcome:
+        decision, now = planned.decision, self.now
+        customer = msg.thread.conversation
+        sender = msg.sender.address or None
+        base = Outcome(
+            row.id, profile.name, sender, msg.subject or msg.title, msg.thread.own_ids, decision
+        )
+        if isinstance(decision, Suppress):
+            return self._suppressed(base, msg, profile, decision)
+        if isinstance(decision, Welcome):
+            language = planned.detected or msg.language
+            welcome = self._render(profile, WELCOME, msg, "", language, parent=None)
+            return dataclasses.replace(base, reply=welcome, returned=customer)
+        if isinstance(decision, StaffReply):
+            # A staff member answered: the ticket's first-response clock stops (issue 5), and
+            # the text decides whether the ticket now waits on the customer (a question).
+            view.joined(decision.ref, msg.thread.message_id)
+            event = NewEvent("staff_reply", msg.sender.actor, new_text(msg.text), msg.at)
+            reply = None
+            if decision.target and msg.thread.chat is not None:
+                copy = Copy(msg.thread.chat, msg.thread.post)
+                draft = Draft(STAFF_REPLY, decision.target, copy=copy)
+                reply = profile.wire.render(draft, profile, now)
+            return dataclasses.replace(base, reply=reply, events=(event,))
+        if isinstance(decision, FollowUp):
+            view.joined(decision.ref, msg.thread.message_id)
+            answer = mail_answer(self.settings, profile, view, decision.ref, msg, now)
+            if answer is not None:
+                # A rating, not a new question: the ticket stays as it is (issue 6).
+                return dataclasses.replace(base, survey=answer)
+            # The customer wrote again: a ticket waiting on them counts SLA time again.
+            event = NewEvent("customer_reply", msg.sender.actor, None, msg.at)
+            return dataclasses.replace(base, returned=customer, events=(event,))
+        if isinstance(decision, StaffCommand):
+            return self._command(base, msg, profile, decision, view)
+        if isinstance(decision, SurveyVote):
+            return vote_outcome(self.settings, profile, now, base, msg, decision, view)
+        if isinstance(decision, SurveyNote):
+            return note_outcome(self.settings, profile, now, base, msg, decision, view)
+        return self._opened(base, msg, profile, planned, decision, view)
+
+    def _opened(
+        self,
+        base: Outcome,
+        msg: Message,
+        profile: ChannelProfile,
+        planned: Plan,
+        decision: Acknowledge | Record,
+        view: View,
+    ) -> Outcome:
+        """A new ticket, the reply the rule chose, and a notice to staff if it says so."""
+        rendered, now = planned.rendered, self.now
+        language = rendered.language if rendered else None
+        language = language or planned.detected or msg.language or profile.language
+        reply = None
+        if isinstance(decision, Acknowledge) and rendered is not None:
+            to_name = msg.sender.name if decision.target == msg.sender.address else ""
+            draft = Draft.of(
+                decision.template, decision.target, rendered, to_name=to_name, parent=Parent.of(msg)
+            )
+            reply = profile.wire.render(draft, profile, now)
+        notices: tuple[NewReply, ...] = ()
+        if decision.action.notify_staff and profile.staff:
+            context = staff_context(profile, msg, decision)
+            notice = profile.wire.content(
+                self.settings.templates, STAFF_NOTIFICATION, [profile.language, "en"], context
+            )
+            notices = tuple(
+                profile.wire.render(
+                    Draft.of(STAFF_NOTIFICATION, to, notice, notice=True), profile, now
+                )
+                for to in profile.staff
+            )
+        info = TicketInfo(decision.ref, decision.target, "open", language, msg.sender.name)
+        own = [*msg.thread.own_ids, reply.message_id if reply else None]
+        view.opened(decision, planned.moment, own, info=info)
+        ticket = NewTicket(
+            decision.ref,
+            profile.name,
+            decision.target,
+            msg.sender.name[:200],
+            msg.title,
+            language,
+            _utc_offset(msg.date),
+        )
+        closed = isinstance(decision, Acknowledge) and decision.template == OUT_OF_HOURS
+        return dataclasses.replace(
+            base,
+            ticket=ticket,
+            reply=reply,
+            notices=notices,
+            period=planned.moment.period if closed else None,
+            returned=msg.thread.conversation,
+        )
+
+    def _suppressed(
+        self, base: Outcome, msg: Message, profile: ChannelProfile, decision: Suppress
+    ) -> Outcome:
+        if msg.signals.press is not None:
+            return unknown_press(profile, self.now, base, msg)
+        desk = profile.wire.desk
+        if desk is not None and decision.rule in ("staff-no-ticket", "staff-empty-note"):
+            key = "no_ticket" if decision.rule == "staff-no-ticket" else "empty_note"
+            command = (msg.signals.command or "/")[1:]
+            text = desk.say(profile.language, key, command=command)
+            return dataclasses.replace(base, notices=(to_staff(profile, text, msg, self.now),))
+        return base
+
+    def _command(
+        self,
+        base: Outcome,
+        msg: Message,
+        profile: ChannelProfile,
+        decision: StaffCommand,
+        view: View,
+    ) -> Outcome:
+        desk = profile.wire.desk
+        assert desk is not None
+        language, ref, now = profile.language, decision.ref, self.now
+        who = msg.sender.name or msg.sender.address or ""
+        status = view.tickets[ref].status
+        if decision.command == "note":
+            event = NewEvent("note", msg.sender.actor, decision.text)
+            notice = to_staff(profile, desk.say(language, "noted", ref=ref), msg, now)
+            return dataclasses.replace(base, events=(event,), notices=(notice,))
+        wanted = "resolved" if decision.command == "close" else "open"
+        if status == wanted:
+            key = "already_closed" if wanted == "resolved" else "already_open"
+            notice = to_staff(profile, desk.say(language, key, ref=ref), msg, now)
+            return dataclasses.replace(base, notices=(notice,))
+        view.status(ref, wanted)
+        key = "closed" if wanted == "resolved" else "reopened"
+        notice = to_staff(profile, desk.say(language, key, ref=ref, who=who), msg, now)
+        event = NewEvent("closed" if wanted == "resolved" else "reopened", msg.sender.actor)
+        return dataclasses.replace(base, events=(event,), status=wanted, notices=(notice,))
+
+    def _render(
+        self,
+        profile: ChannelProfile,
+        template: str,
+        msg: Message,
+        ref: str,
+        language: str | None,
+        parent: Parent | None,
+    ) -> NewReply:
+        """A template's reply to the customer, in their language where it exists."""
+        settings, (moment, next_open) = self.settings, self.hours
+        chain = list(dict.fromkeys([language or profile.language, profile.language, "en"]))
+        lang = settings.templates.languages_for(template, chain) or chain[0]
+        context = render_context(profile, msg, ref, msg.title)
+        context.update(
+            calendar_context(settings.calendar, lang, self.now, moment, next_open), language=lang
+        )
+        rendered = profile.wire.content(settings.templates, template, chain, context)
+        draft = Draft.of(template, msg.sender.reply_to or "", rendered, parent=parent)
+        return profile.wire.render(draft, profile, self.now)
+
+
+def _utc_offset(date: datetime | None) -> int | None:
+    """The sender's own UTC offset (RFC 5322 section 3.3), so their survey comes at a decent
+    local hour. UTC itself is not trusted: "-0000" means unknown, and webmail servers stamp
+    "+0000" whatever the sender's zone."""
+    offset = date.utcoffset() if date is not None else None
+    if offset is None or not offset:
+        return None
+    return int(offset.total_seconds() // 60)

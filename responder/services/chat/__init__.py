@@ -1,1 +1,0 @@
-"""Planning replies for chat channels against stored state."""

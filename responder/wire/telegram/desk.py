@@ -1,0 +1,89 @@
+"""What the bot writes in the staff group: relayed customer messages and command answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from responder.domain.message import Message
+from responder.wire.telegram.message import MEDIA_WORDS
+from responder.wire.telegram.text import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    escape,
+    truncate_html,
+    visible_length,
+)
+from responder.wire.telegram.update import CAPTIONED
+
+# Staff-facing words, in the channel's language; customers never see these.
+WORDS = {
+    "en": {
+        "new": "new ticket",
+        "closed_hours": "outside hours",
+        "flagged": "flagged by rule",
+        "closed": "✅ #{ref} closed by {who}.",
+        "already_closed": "#{ref} was already closed.",
+        "reopened": "↩️ #{ref} reopened by {who}.",
+        "already_open": "#{ref} is already open.",
+        "noted": "📝 Note saved on #{ref}; the customer does not see it.",
+        "no_ticket": "Reply to a customer's message (or name the ticket: /{command} ABC234).",
+        "empty_note": "Write the note after the command: /note the customer will call back.",
+    },
+    "id": {
+        "new": "tiket baru",
+        "closed_hours": "di luar jam buka",
+        "flagged": "ditandai aturan",
+        "closed": "✅ #{ref} ditutup oleh {who}.",
+        "already_closed": "#{ref} sudah ditutup.",
+        "reopened": "↩️ #{ref} dibuka kembali oleh {who}.",
+        "already_open": "#{ref} masih terbuka.",
+        "noted": "📝 Catatan disimpan di #{ref}; pelanggan tidak melihatnya.",
+        "no_ticket": "Balas pesan pelanggan (atau sebut tiketnya: /{command} ABC234).",
+        "empty_note": "Tulis catatan setelah perintah: /note pelanggan akan menelepon lagi.",
+    },
+}
+
+
+class TelegramDesk:
+    """The staff group: Telegram HTML, 4,096 characters a post, 1,024 a caption."""
+
+    limit = MESSAGE_LIMIT
+
+    def measure(self, markup: str) -> int:
+        return visible_length(markup)
+
+    def word(self, language: str, key: str) -> str:
+        return WORDS.get(language, WORDS["en"])[key]
+
+    def say(self, language: str, key: str, **values: str) -> str:
+        return escape(self.word(language, key).format(**values))
+
+    def head(self, ref: str, msg: Message, marks: Sequence[str]) -> str:
+        """`📩 #REF · Name (@user) · new ticket`, every part escaped (names are customer
+        text)."""
+        who = escape(msg.sender.name or msg.sender.address or "")
+        if msg.sender.handle:
+            who += f" (@{escape(msg.sender.handle)})"
+        extra = "".join(f" · {escape(mark)}" for mark in marks)
+        return f"📩 <b>#{ref}</b> · {who}{extra}"
+
+    def body(self, msg: Message) -> str:
+        """The customer's message as staff read it: escaped text, media named."""
+        text = escape(msg.text)
+        if msg.attachments:
+            media = msg.attachments[0].kind
+            label = f"[{MEDIA_WORDS.get(media, media)}]"
+            return f"<i>{label}</i> {text}".rstrip() if media not in CAPTIONED else text
+        return text
+
+    def copied(self, msg: Message) -> bool:
+        """A photo or document: copied into the staff group with a caption, not quoted."""
+        return bool(msg.attachments) and msg.attachments[0].kind in CAPTIONED
+
+    def caption(self, head: str, msg: Message) -> str:
+        """A copied photo's or document's new caption, within Telegram's caption limit."""
+        text = escape(msg.text)
+        return truncate_html(f"{head}\n{text}" if text else head, CAPTION_LIMIT)
+
+
+DESK = TelegramDesk()
