@@ -55,6 +55,10 @@ async def sync(client: aioimaplib.IMAP4, smtp: aiosmtplib.SMTP, position: int) -
         # "UID n:*" names the last message even when its UID is below n.
         uids = [u for u in search_uids(response.lines) if u > position]
         if not uids:
+            # Dovecot searches the view it had when the command began and reports mail that
+            # landed meanwhile as an EXISTS at its end, which IDLE will not repeat: look again.
+            if any(b"EXISTS" in line for line in response.lines if isinstance(line, bytes)):
+                continue
             return position
         for start in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[start : start + FETCH_CHUNK]
