@@ -62,6 +62,15 @@ def raw_headers(message: Message, name: str) -> list[tuple[str, str]]:
     ]
 
 
+def header_index(message: Message) -> dict[str, list[tuple[str, str]]]:
+    """Every header as raw_headers gives it, by lowercased name, read in one pass."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for n, v in raw_items(message):
+        if isinstance(v, str):
+            index.setdefault(n.strip().lower(), []).append((n, _unfold(_fix_8bit(v))))
+    return index
+
+
 def decode_header_value(name: str, value: str) -> str:
     """The header's text: policy.default's reading, or plain RFC 2047 decoding if that fails."""
     value = value[:_HEADER_DECODE_LIMIT]

@@ -8,6 +8,7 @@ from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
+from functools import cached_property
 
 from responder.common.text import sanitize_header_text
 from responder.domain.message import Attachment
@@ -21,6 +22,7 @@ from responder.wire.email.headers import (
     decode_words,
     first_decoded,
     first_raw,
+    header_index,
     parse_date,
     parse_id_list,
     parse_message_id,
@@ -88,13 +90,28 @@ class ParsedMail:
     date: datetime | None
     attachments: tuple[Attachment, ...] = ()
 
+    @cached_property
+    def _index(self) -> dict[str, list[tuple[str, str]]]:
+        # Built once: the guards ask for some thirty header names per message, and scanning
+        # every header for each was about half of deciding a plain mail.
+        return header_index(self.message)
+
+    @cached_property
+    def _decoded(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
     def header(self, name: str) -> tuple[str, ...]:
         """Every value of header `name` (any case), unfolded and RFC 2047 decoded."""
-        return tuple(decode_header_value(n, v) for n, v in raw_headers(self.message, name))
+        key = name.lower()
+        found = self._decoded.get(key)
+        if found is None:
+            found = tuple(decode_header_value(n, v) for n, v in self._index.get(key, ()))
+            self._decoded[key] = found
+        return found
 
     def raw_header(self, name: str) -> tuple[str, ...]:
         """Every value of header `name`, unfolded but not decoded: for address parsing."""
-        return tuple(v for _, v in raw_headers(self.message, name))
+        return tuple(v for _, v in self._index.get(name.lower(), ()))
 
     def header_names(self) -> tuple[str, ...]:
         """The message's header names in order, as the sender spelled them."""
