@@ -171,6 +171,9 @@ class ChannelProfile:
     wire: Wire
     staff: tuple[str, ...] = ()  # staff addresses
     staff_chat: int | None = None  # the staff group
+    # The channel whose staff group hears this one's tickets (its own, for a Telegram channel
+    # with a staff group); None: no group does (config `staff_desk`).
+    desk: str | None = None
 
     @property
     def domain(self) -> str:
