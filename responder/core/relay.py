@@ -11,9 +11,12 @@ from responder.core.channel import ChannelProfile, Copy, Desk, Draft, Parent, To
 from responder.core.decisions import Acknowledge, Decision, FollowUp, Moment, Record
 from responder.core.outcome import Outcome
 from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY
+from responder.core.staff import new_text
 from responder.core.view import View
 from responder.domain.message import Message
 from responder.domain.records import NewReply
+
+EXCERPT_LINES = 8  # of a mail, in the staff group: enough to see what it is about
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Relay:
     index: int  # the outcome it belongs to
     profile: ChannelProfile  # the channel whose staff group it goes to
     desk: Desk
+    home: str  # the channel the message came in on: another's desk posts it on its own
     ref: str
     head: str
     body: str
@@ -31,14 +35,26 @@ class Relay:
 
 
 def relay(
-    index: int, profile: ChannelProfile, msg: Message, decision: Decision, moment: Moment
+    index: int,
+    home: ChannelProfile,
+    profile: ChannelProfile | None,
+    msg: Message,
+    decision: Decision,
+    moment: Moment,
 ) -> Relay | None:
-    """What staff see of a customer's message that opened or joined a ticket."""
+    """What staff see of a customer's message that opened or joined a ticket, in the staff
+    group `profile` (the desk of its `home` channel, or that channel itself)."""
+    if profile is None:
+        return None
     desk = profile.wire.desk
     if profile.staff_chat is None or desk is None:
         return None
     if not isinstance(decision, Acknowledge | Record | FollowUp):
         return None
+    own = profile.name == home.name
+    if not own:
+        # Another channel's message (a mail): its subject and first lines, never copied.
+        msg = dataclasses.replace(msg, text=excerpt(msg))
     language = profile.language
     marks = []
     if not isinstance(decision, FollowUp):
@@ -48,10 +64,19 @@ def relay(
     if not moment.is_open:
         marks.append(desk.word(language, "closed_hours"))
     head = desk.head(decision.ref, msg, marks)
-    copy = desk.copied(msg)
+    copy = own and desk.copied(msg)
     body = desk.caption(head, msg) if copy else desk.body(msg)
     source = (msg.thread.chat, msg.thread.post)
-    return Relay(index, profile, desk, decision.ref, head, body, copy, source)
+    return Relay(index, profile, desk, home.name, decision.ref, head, body, copy, source)
+
+
+def excerpt(msg: Message) -> str:
+    """A mail as the staff group reads it: its subject, then the first lines of what the
+    customer wrote (quoted text left out); the whole mail stays in the mailbox."""
+    lines = [line for line in (new_text(msg.text) or "").splitlines()[:EXCERPT_LINES]]
+    text = "\n".join(lines).strip()
+    subject = msg.subject.strip()
+    return f"{subject}\n\n{text}".strip() if subject else text
 
 
 def merge(
@@ -75,7 +100,13 @@ def merge(
         last, profile = group[-1], group[0].profile
         notice = profile.wire.render(_post(group, view), profile, now)
         outcome = outcomes[last.index]
-        outcomes[last.index] = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
+        if last.home == profile.name:
+            outcome = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
+        else:
+            outcome = dataclasses.replace(
+                outcome, elsewhere=(*outcome.elsewhere, (profile.name, notice))
+            )
+        outcomes[last.index] = outcome
     return outcomes
 
 

@@ -72,7 +72,8 @@ class ReplyPlanner:
             try:
                 planned = plan(msg, self.settings, profile, view, self.now, new_ref, self.hours)
                 outcome = self._outcome(row, msg, profile, planned, view)
-                found = relay(len(outcomes), profile, msg, planned.decision, self.hours[0])
+                desk = self.settings.profiles.get(profile.desk) if profile.desk else None
+                found = relay(len(outcomes), profile, desk, msg, planned.decision, self.hours[0])
             except Exception as exc:
                 failed.append((row.id, exc))
                 continue

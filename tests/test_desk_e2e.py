@@ -1,0 +1,85 @@
+"""The Telegram staff desk serves the mailbox too, end to end through real Dovecot, SMTP and
+the Bot API stand-in: a mail is posted in the staff group, answered there by email."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import (
+    STAFF_GROUP,
+    SUPPORT,
+    TELEGRAM_TOKEN,
+    db_rows,
+    running,
+    shown,
+    wait_connected,
+    wait_sent,
+    write_config,
+)
+from mailfactory import make_mail
+
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
+
+CUSTOMER = "budi@example.com"
+
+
+def write(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp: RecordingSMTPServer,
+    tg: TelegramStandIn,
+    extra: str = "",
+    channel_extra: str = "",
+) -> Path:
+    """The mailbox, and a bot whose staff group is the one desk (no staff_desk key)."""
+    config = write_config(tmp_path, dovecot, smtp, extra=extra, channel_extra=channel_extra)
+    token = tmp_path / "telegram-token"
+    token.write_text(TELEGRAM_TOKEN + "\n")
+    with config.open("a") as out:
+        out.write(
+            f"""\
+  - name: shop-bot
+    type: telegram
+    token_file: {token}
+    api_url: {tg.base_url.removesuffix("/bot")}
+    language: id
+    poll_timeout: 2s
+    timeout: 5s
+    staff_chat_id: {STAFF_GROUP}
+    limits: {{group_per_minute: 1000, per_chat_interval: 50ms}}
+"""
+        )
+    return config
+
+
+async def customer_mail(dovecot: Dovecot, body: str, **kw: str) -> None:
+    await dovecot.append_async(
+        SUPPORT,
+        make_mail(
+            sender=f"Budi Santoso <{CUSTOMER}>",
+            subject=kw.get("subject", "Pesanan #1043 belum sampai"),
+            body=body,
+            message_id=kw.get("message_id", "<order-1043@example.com>"),
+        ),
+    )
+
+
+async def test_a_mail_is_posted_in_the_staff_group_with_its_reference_and_first_lines(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+) -> None:
+    config = write(tmp_path, dovecot, smtp_server, tg)
+    async with running(config) as app:
+        await wait_connected(app)
+        await customer_mail(dovecot, "Halo <b>kak</b>, pesanan saya belum sampai.\nMohon dicek.")
+        [post] = await wait_sent(tg, STAFF_GROUP, 1)
+        [ack] = await smtp_server.wait_for_async(1, timeout=5)
+    [ticket] = await db_rows(config, "tickets")
+    assert ticket["channel"] == "support-mail"
+    seen = shown(post)
+    assert f"#{ticket['ref']}" in seen and "Budi Santoso" in seen
+    assert "Pesanan #1043 belum sampai" in seen and "Mohon dicek." in seen
+    # The customer's text reaches the group as text, never as markup.
+    assert "&lt;b&gt;kak&lt;/b&gt;" in (post.text or "")
+    assert ack.rcpt_tos == (CUSTOMER,)
+    [relay] = [r for r in await db_rows(config, "replies") if r["kind"] == "staff_relay"]
+    assert relay["channel"] == "shop-bot" and relay["state"] == "sent"
