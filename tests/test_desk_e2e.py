@@ -12,8 +12,10 @@ from harness import (
     db_rows,
     running,
     shown,
+    staff_answer,
     wait_connected,
     wait_sent,
+    wait_until,
     write_config,
 )
 from mailfactory import make_mail
@@ -83,3 +85,63 @@ async def test_a_mail_is_posted_in_the_staff_group_with_its_reference_and_first_
     assert ack.rcpt_tos == (CUSTOMER,)
     [relay] = [r for r in await db_rows(config, "replies") if r["kind"] == "staff_relay"]
     assert relay["channel"] == "shop-bot" and relay["state"] == "sent"
+
+
+async def test_a_staff_reply_in_the_group_reaches_the_customer_by_email_threaded_once(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+) -> None:
+    config = write(tmp_path, dovecot, smtp_server, tg)
+    async with running(config) as app:
+        await wait_connected(app)
+        await customer_mail(dovecot, "Halo, pesanan saya belum sampai.")
+        [post] = await wait_sent(tg, STAFF_GROUP, 1)
+        await smtp_server.wait_for_async(1, timeout=5)
+        await staff_answer(tg, post, "Sudah kami cek kak <3\nPaket tiba besok {{ ref }}")
+        await smtp_server.wait_for_async(2, timeout=5)
+        await wait_until(lambda: _all_sent(config))
+    # Once across a restart: nothing is sent again.
+    async with running(config) as app:
+        await wait_connected(app)
+        await wait_until(lambda: _all_sent(config))
+    ack, answer = smtp_server.received
+    [ticket] = await db_rows(config, "tickets")
+    msg = answer.message
+    assert answer.rcpt_tos == (CUSTOMER,)
+    assert msg["From"] == f"Toko Contoh <{SUPPORT}>"
+    assert msg["To"] == f"Budi Santoso <{CUSTOMER}>"
+    assert msg["Subject"] == f"Re: Pesanan #1043 belum sampai [#{ticket['ref']}]"
+    assert msg["In-Reply-To"] == "<order-1043@example.com>"
+    assert msg["References"] == "<order-1043@example.com>"
+    # A person wrote it: not marked as an automatic reply (RFC 3834 section 5).
+    assert msg["Auto-Submitted"] is None and ack.message["Auto-Submitted"] == "auto-replied"
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    # The staff member's words are data: never template source, escaped in HTML.
+    assert "Sudah kami cek kak <3" in text and "Paket tiba besok {{ ref }}" in text
+    assert "kak &lt;3" in html and "<3" not in html
+    events = [(e["kind"], e["detail"]) for e in await db_rows(config, "ticket_events")]
+    assert events == [("staff_reply", "Sudah kami cek kak <3\nPaket tiba besok {{ ref }}")]
+    [reply] = [r for r in await db_rows(config, "replies") if r["kind"] == "staff_reply"]
+    assert reply["channel"] == "support-mail" and reply["state"] == "sent"
+    # The customer's answer to it follows up the same ticket.
+    await customer_mail(
+        dovecot,
+        "Terima kasih!",
+        subject=f"Re: {msg['Subject']}",
+        message_id="<thanks@example.com>",
+    )
+    async with running(config) as app:
+        await wait_connected(app)
+        await wait_until(lambda: _decided(config, 3))
+        await wait_sent(tg, STAFF_GROUP, 2)
+    assert len(await db_rows(config, "tickets")) == 1
+    assert len(smtp_server.received) == 2
+
+
+async def _all_sent(config: Path) -> bool:
+    return all(r["state"] == "sent" for r in await db_rows(config, "replies"))
+
+
+async def _decided(config: Path, n: int) -> bool:
+    rows = await db_rows(config, "inbound")
+    return len(rows) >= n and all(r["state"] == "done" for r in rows)

@@ -67,6 +67,8 @@ class Draft:
     parent: Parent | None = None
     # Answers nobody's message (to staff, a survey): RFC 3834 section 5's auto-generated.
     notice: bool = False
+    # A person wrote it (a staff answer from the staff desk): not marked automatic at all.
+    personal: bool = False
     topic: Topic | None = None
     buttons: Keyboard | None = None
     copy: Copy | None = None

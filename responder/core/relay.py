@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,11 +11,12 @@ from datetime import datetime
 from responder.core.channel import ChannelProfile, Copy, Desk, Draft, Parent, Topic
 from responder.core.decisions import Acknowledge, Decision, FollowUp, Moment, Record
 from responder.core.outcome import Outcome
-from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY
+from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
 from responder.core.staff import new_text
+from responder.core.tickets import base_subject
 from responder.core.view import View
 from responder.domain.message import Message
-from responder.domain.records import NewReply
+from responder.domain.records import NewEvent, NewReply
 
 EXCERPT_LINES = 8  # of a mail, in the staff group: enough to see what it is about
 
@@ -145,3 +147,41 @@ def to_staff(profile: ChannelProfile, markup: str, msg: Message, now: datetime) 
         topic=topic,
     )
     return profile.wire.render(draft, profile, now)
+
+
+def answer_elsewhere(
+    base: Outcome,
+    msg: Message,
+    home: ChannelProfile,
+    ref: str,
+    view: View,
+    event: NewEvent,
+    now: datetime,
+) -> Outcome:
+    """A staff member's answer in the desk to another channel's customer (a mail), sent by
+    that channel: their words as data (escaped in HTML), from the shop, threaded under the
+    customer's last message, with the reference; not marked automatic (a person wrote it)."""
+    text = msg.text.strip()
+    if not text:
+        return dataclasses.replace(base, events=(event,))  # a sticker: nothing to mail
+    info = view.tickets[ref]
+    last = view.last_message.get(ref)
+    subject = f"Re: {base_subject(last.subject if last else '')} [#{ref}]".replace("  ", " ")
+    draft = Draft(
+        STAFF_REPLY,
+        info.customer,
+        subject=subject,
+        text=text,
+        markup="<br>\n".join(html.escape(line) for line in text.splitlines()),
+        to_name=info.name,
+        parent=Parent.of(last) if last is not None else None,
+        personal=True,
+    )
+    reply = home.wire.render(draft, home, now)
+    # Its id joins the ticket's thread, so the customer's answer to it follows up the ticket.
+    return dataclasses.replace(
+        base,
+        message_ids=(reply.message_id,),
+        events=(event,),
+        elsewhere=((home.name, reply),),
+    )
