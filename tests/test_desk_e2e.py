@@ -9,7 +9,9 @@ from harness import (
     STAFF_GROUP,
     SUPPORT,
     TELEGRAM_TOKEN,
+    Clock,
     db_rows,
+    local,
     running,
     shown,
     staff_answer,
@@ -145,3 +147,50 @@ async def _all_sent(config: Path) -> bool:
 async def _decided(config: Path, n: int) -> bool:
     rows = await db_rows(config, "inbound")
     return len(rows) >= n and all(r["state"] == "done" for r in rows)
+
+
+CSAT = """\
+csat:
+  after_resolved: 1h
+  send_between: "09:00-20:00"
+  once_per: 30d
+  low: 2
+"""
+
+
+async def test_close_in_the_group_resolves_the_mail_ticket_and_its_survey_follows_by_email(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+) -> None:
+    config = write(tmp_path, dovecot, smtp_server, tg, extra=CSAT)
+    clock = Clock(local(2030, 1, 7, 15, 0))
+    async with running(config, clock=clock) as app:
+        await wait_connected(app)
+        await customer_mail(dovecot, "Halo, pesanan saya belum sampai.")
+        [post] = await wait_sent(tg, STAFF_GROUP, 1)
+        await staff_answer(tg, post, "Sudah kami kirim hari ini kak.")
+        await staff_answer(tg, post, "/note pelanggan lama")
+        await staff_answer(tg, post, "/close")
+        _, noted, closed = await wait_sent(tg, STAFF_GROUP, 3)
+        [ticket] = await db_rows(config, "tickets")
+        assert ticket["status"] == "resolved" and ticket["resolved_at"] is not None
+        assert "Catatan disimpan" in shown(noted)
+        assert f"#{ticket['ref']} ditutup" in shown(closed)
+        await staff_answer(tg, post, "/reopen")
+        await wait_sent(tg, STAFF_GROUP, 4)
+        await staff_answer(tg, post, "/close")
+        await wait_sent(tg, STAFF_GROUP, 5)
+        # As for any resolved ticket: the survey, an hour later, by email on its thread.
+        [survey] = await db_rows(config, "surveys")
+        assert survey["state"] == "planned" and survey["due_at"] == local(2030, 1, 7, 16, 0)
+        clock.now = local(2030, 1, 7, 16, 10)
+        assert app.surveys is not None
+        await app.surveys.run_due()
+        await smtp_server.wait_for_async(3, timeout=5)
+    _, answer, sent = smtp_server.received
+    assert sent.rcpt_tos == (CUSTOMER,) and answer.rcpt_tos == (CUSTOMER,)
+    assert sent.message["In-Reply-To"] == "<order-1043@example.com>"
+    assert "1 (buruk) sampai 5 (sangat baik)" in sent.message.get_body(("plain",)).get_content()
+    events = [e["kind"] for e in await db_rows(config, "ticket_events")]
+    assert events == ["staff_reply", "note", "closed", "reopened", "closed"]
+    # The note never reached the customer.
+    assert all("pelanggan lama" not in r.data.decode() for r in smtp_server.received)
