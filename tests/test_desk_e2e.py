@@ -3,6 +3,7 @@ the Bot API stand-in: a mail is posted in the staff group, answered there by ema
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from harness import (
@@ -194,3 +195,41 @@ async def test_close_in_the_group_resolves_the_mail_ticket_and_its_survey_follow
     assert events == ["staff_reply", "note", "closed", "reopened", "closed"]
     # The note never reached the customer.
     assert all("pelanggan lama" not in r.data.decode() for r in smtp_server.received)
+
+
+SLA = """\
+sla:
+  default: quick
+  policies:
+    - name: quick
+      time: calendar
+      first_response: 4s
+      remind: ["25%"]
+"""
+
+
+async def test_an_sla_reminder_in_the_group_answered_there_reaches_the_customer(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+) -> None:
+    config = write(tmp_path, dovecot, smtp_server, tg, extra=SLA)
+    async with running(config) as app:
+        await wait_connected(app)
+        await customer_mail(dovecot, "Paket saya belum sampai?")
+        _, reminder = await wait_sent(tg, STAFF_GROUP, 2, timeout=6)
+        assert "Pengingat" in shown(reminder) and "Paket saya belum sampai?" in shown(reminder)
+        await staff_answer(tg, reminder, "Maaf kak, paket dikirim hari ini.")
+        _, answer = await smtp_server.wait_for_async(2, timeout=5)
+        await wait_until(lambda: _all_sent(config))
+        await asyncio.sleep(3)  # past the 4 s target: a clock still running would breach
+    [ticket] = await db_rows(config, "tickets")
+    assert answer.rcpt_tos == (CUSTOMER,)
+    assert answer.message["In-Reply-To"] == "<order-1043@example.com>"
+    assert f"[#{ticket['ref']}]" in answer.message["Subject"]
+    text = answer.message.get_body(preferencelist=("plain",)).get_content()
+    assert "Maaf kak, paket dikirim hari ini." in text
+    # The answer stopped the clock: no breach notice followed, and it counts as the first
+    # response.
+    posts = await wait_sent(tg, STAFF_GROUP, 2)
+    assert len(posts) == 2, [shown(p)[:40] for p in posts]
+    events = [e["kind"] for e in await db_rows(config, "ticket_events")]
+    assert events == ["sla_reminder", "staff_reply"]
