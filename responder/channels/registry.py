@@ -70,6 +70,7 @@ def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
         guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
         wire=TELEGRAM,
         staff_chat=channel.staff_chat_id,
+        desk=channel.name if channel.staff_chat_id is not None else None,
     )
 
 

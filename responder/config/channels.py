@@ -124,6 +124,9 @@ class EmailChannelConfig(FrozenModel):
     language: Literal["id", "en"] = "en"
     # Who hears about a message a rule flags with notify_staff (and, later, SLA reminders).
     staff: tuple[EmailAddress, ...] = ()
+    # The Telegram channel whose staff group hears this mailbox's tickets, or "none"; absent:
+    # the one Telegram channel with a staff_chat_id, if there is exactly one (config/desk.py).
+    staff_desk: ChannelName | None = None
     imap: ImapConfig
     smtp: SmtpConfig
 

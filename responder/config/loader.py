@@ -27,6 +27,7 @@ from responder.config.channels import (
     TelegramLimitsConfig,
 )
 from responder.config.csat import CsatConfig, HttpConfig, check_csat
+from responder.config.desk import check_desks
 from responder.config.problems import ConfigSource, problems_from
 from responder.config.rules import DEFAULT_RULES, RulesConfig, VipPatterns
 from responder.config.secrets import secret_warnings
@@ -154,6 +155,7 @@ class Config(FrozenModel):
         # Policies name channels and rules name policies: only checkable with everything loaded.
         check_references(self.sla, self.rules, self.channels)
         check_csat(self.csat, self.http, self.channels)
+        check_desks(self.channels)
         return self
 
     @property

@@ -67,6 +67,8 @@ class Draft:
     parent: Parent | None = None
     # Answers nobody's message (to staff, a survey): RFC 3834 section 5's auto-generated.
     notice: bool = False
+    # A person wrote it (a staff answer from the staff desk): not marked automatic at all.
+    personal: bool = False
     topic: Topic | None = None
     buttons: Keyboard | None = None
     copy: Copy | None = None
@@ -171,6 +173,9 @@ class ChannelProfile:
     wire: Wire
     staff: tuple[str, ...] = ()  # staff addresses
     staff_chat: int | None = None  # the staff group
+    # The channel whose staff group hears this one's tickets (its own, for a Telegram channel
+    # with a staff group); None: no group does (config `staff_desk`).
+    desk: str | None = None
 
     @property
     def domain(self) -> str:

@@ -40,6 +40,9 @@ class Outcome:
     status: str | None = None  # the ticket's new status (staff closed or reopened it)
     returned: str | None = None  # a customer who wrote, so has not blocked us (any more)
     survey: SurveyAnswer | None = None  # the message answered the ticket's survey
+    # Sent by another channel than the message came in on: (channel, reply). A mail's post in
+    # the Telegram staff desk; a staff answer there that goes to a mail customer by email.
+    elsewhere: tuple[tuple[str, NewReply], ...] = ()
 
 
 def outcome_word(decision: Decision) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,10 +11,14 @@ from datetime import datetime
 from responder.core.channel import ChannelProfile, Copy, Desk, Draft, Parent, Topic
 from responder.core.decisions import Acknowledge, Decision, FollowUp, Moment, Record
 from responder.core.outcome import Outcome
-from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY
+from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
+from responder.core.staff import new_text
+from responder.core.tickets import base_subject
 from responder.core.view import View
 from responder.domain.message import Message
-from responder.domain.records import NewReply
+from responder.domain.records import NewEvent, NewReply
+
+EXCERPT_LINES = 8  # of a mail, in the staff group: enough to see what it is about
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class Relay:
     index: int  # the outcome it belongs to
     profile: ChannelProfile  # the channel whose staff group it goes to
     desk: Desk
+    home: str  # the channel the message came in on: another's desk posts it on its own
     ref: str
     head: str
     body: str
@@ -31,14 +37,26 @@ class Relay:
 
 
 def relay(
-    index: int, profile: ChannelProfile, msg: Message, decision: Decision, moment: Moment
+    index: int,
+    home: ChannelProfile,
+    profile: ChannelProfile | None,
+    msg: Message,
+    decision: Decision,
+    moment: Moment,
 ) -> Relay | None:
-    """What staff see of a customer's message that opened or joined a ticket."""
+    """What staff see of a customer's message that opened or joined a ticket, in the staff
+    group `profile` (the desk of its `home` channel, or that channel itself)."""
+    if profile is None:
+        return None
     desk = profile.wire.desk
     if profile.staff_chat is None or desk is None:
         return None
     if not isinstance(decision, Acknowledge | Record | FollowUp):
         return None
+    own = profile.name == home.name
+    if not own:
+        # Another channel's message (a mail): its subject and first lines, never copied.
+        msg = dataclasses.replace(msg, text=excerpt(msg))
     language = profile.language
     marks = []
     if not isinstance(decision, FollowUp):
@@ -48,10 +66,19 @@ def relay(
     if not moment.is_open:
         marks.append(desk.word(language, "closed_hours"))
     head = desk.head(decision.ref, msg, marks)
-    copy = desk.copied(msg)
+    copy = own and desk.copied(msg)
     body = desk.caption(head, msg) if copy else desk.body(msg)
     source = (msg.thread.chat, msg.thread.post)
-    return Relay(index, profile, desk, decision.ref, head, body, copy, source)
+    return Relay(index, profile, desk, home.name, decision.ref, head, body, copy, source)
+
+
+def excerpt(msg: Message) -> str:
+    """A mail as the staff group reads it: its subject, then the first lines of what the
+    customer wrote (quoted text left out); the whole mail stays in the mailbox."""
+    lines = [line for line in (new_text(msg.text) or "").splitlines()[:EXCERPT_LINES]]
+    text = "\n".join(lines).strip()
+    subject = msg.subject.strip()
+    return f"{subject}\n\n{text}".strip() if subject else text
 
 
 def merge(
@@ -75,7 +102,13 @@ def merge(
         last, profile = group[-1], group[0].profile
         notice = profile.wire.render(_post(group, view), profile, now)
         outcome = outcomes[last.index]
-        outcomes[last.index] = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
+        if last.home == profile.name:
+            outcome = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
+        else:
+            outcome = dataclasses.replace(
+                outcome, elsewhere=(*outcome.elsewhere, (profile.name, notice))
+            )
+        outcomes[last.index] = outcome
     return outcomes
 
 
@@ -114,3 +147,41 @@ def to_staff(profile: ChannelProfile, markup: str, msg: Message, now: datetime) 
         topic=topic,
     )
     return profile.wire.render(draft, profile, now)
+
+
+def answer_elsewhere(
+    base: Outcome,
+    msg: Message,
+    home: ChannelProfile,
+    ref: str,
+    view: View,
+    event: NewEvent,
+    now: datetime,
+) -> Outcome:
+    """A staff member's answer in the desk to another channel's customer (a mail), sent by
+    that channel: their words as data (escaped in HTML), from the shop, threaded under the
+    customer's last message, with the reference; not marked automatic (a person wrote it)."""
+    text = msg.text.strip()
+    if not text:
+        return dataclasses.replace(base, events=(event,))  # a sticker: nothing to mail
+    info = view.tickets[ref]
+    last = view.last_message.get(ref)
+    subject = f"Re: {base_subject(last.subject if last else '')} [#{ref}]".replace("  ", " ")
+    draft = Draft(
+        STAFF_REPLY,
+        info.customer,
+        subject=subject,
+        text=text,
+        markup="<br>\n".join(html.escape(line) for line in text.splitlines()),
+        to_name=info.name,
+        parent=Parent.of(last) if last is not None else None,
+        personal=True,
+    )
+    reply = home.wire.render(draft, home, now)
+    # Its id joins the ticket's thread, so the customer's answer to it follows up the ticket.
+    return dataclasses.replace(
+        base,
+        message_ids=(reply.message_id,),
+        events=(event,),
+        elsewhere=((home.name, reply),),
+    )

@@ -24,7 +24,7 @@ from responder.core.decisions import (
 )
 from responder.core.outcome import Outcome
 from responder.core.planning import Plan, calendar_context, plan, render_context, staff_context
-from responder.core.relay import Relay, merge, relay, to_staff
+from responder.core.relay import Relay, answer_elsewhere, merge, relay, to_staff
 from responder.core.reply_kinds import STAFF_REPLY
 from responder.core.settings import Settings
 from responder.core.staff import new_text
@@ -72,7 +72,8 @@ class ReplyPlanner:
             try:
                 planned = plan(msg, self.settings, profile, view, self.now, new_ref, self.hours)
                 outcome = self._outcome(row, msg, profile, planned, view)
-                found = relay(len(outcomes), profile, msg, planned.decision, self.hours[0])
+                desk = self.settings.profiles.get(profile.desk) if profile.desk else None
+                found = relay(len(outcomes), profile, desk, msg, planned.decision, self.hours[0])
             except Exception as exc:
                 failed.append((row.id, exc))
                 continue
@@ -102,6 +103,10 @@ class ReplyPlanner:
             view.joined(decision.ref, msg.thread.message_id)
             event = NewEvent("staff_reply", msg.sender.actor, new_text(msg.text), msg.at)
             reply = None
+            info = view.tickets.get(decision.ref)
+            home = self.settings.profiles.get(info.channel) if info else None
+            if home is not None and home.name != profile.name and msg.thread.chat is not None:
+                return answer_elsewhere(base, msg, home, decision.ref, view, event, now)
             if decision.target and msg.thread.chat is not None:
                 copy = Copy(msg.thread.chat, msg.thread.post)
                 draft = Draft(STAFF_REPLY, decision.target, copy=copy)
@@ -156,7 +161,9 @@ class ReplyPlanner:
                 )
                 for to in profile.staff
             )
-        info = TicketInfo(decision.ref, decision.target, "open", language, msg.sender.name)
+        info = TicketInfo(
+            decision.ref, decision.target, "open", language, msg.sender.name, profile.name
+        )
         own = [*msg.thread.own_ids, reply.message_id if reply else None]
         view.opened(decision, planned.moment, own, info=info)
         ticket = NewTicket(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ class TicketInfo:
     status: str
     language: str
     name: str
+    channel: str = ""  # where the customer wrote: a staff desk answers mail by email
 
 
 @dataclass
@@ -47,6 +49,10 @@ class View:
     surveys_by_ref: dict[str, SurveyInfo] = field(default_factory=dict)
     surveys: dict[int, SurveyInfo] = field(default_factory=dict)
     survey_posts: dict[int, SurveyInfo] = field(default_factory=dict)
+    # Another channel's tickets answered in this channel's staff group: the customer's last
+    # message as recorded (raw), then as read by its channel's wire, for threading the answer.
+    last_raw: dict[str, bytes] = field(default_factory=dict)
+    last_message: dict[str, Message] = field(default_factory=dict)
 
     def opened(
         self,
@@ -73,7 +79,7 @@ class View:
 
     def status(self, ref: str, status: str) -> None:
         info = self.tickets[ref]
-        self.tickets[ref] = TicketInfo(ref, info.customer, status, info.language, info.name)
+        self.tickets[ref] = dataclasses.replace(info, status=status)
         if status == "open":
             self.open_by_customer[info.customer] = ref
         elif self.open_by_customer.get(info.customer) == ref:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -39,6 +40,16 @@ def scopes(settings: Settings, rows: Sequence[InboundRow]) -> list[list[int]]:
             key = f"wire:{profile.wire.kind}"
         scopes.setdefault(key, []).append(index)
     return list(scopes.values())
+
+
+def _read_last(settings: Settings, view: View) -> dict[str, Message]:
+    """Each answered ticket's last customer message, read by its own channel's wire."""
+    out: dict[str, Message] = {}
+    for ref, raw in view.last_raw.items():
+        profile = settings.profiles.get(view.tickets[ref].channel)
+        if profile is not None:
+            out[ref] = profile.wire.parse(raw)
+    return out
 
 
 def _chat_keys(keys: ViewKeys) -> ChatKeys:
@@ -79,5 +90,9 @@ async def load_view(
     since, period = now - settings.cap.window, hours[0].period
     periods = [period] if period else []
     if keys.channel is not None:
-        return await store.chat_view(_chat_keys(keys), since, periods)
+        view = await store.chat_view(_chat_keys(keys), since, periods)
+        if view.last_raw:
+            # Parsing is CPU work: off the event loop, as for the batch itself.
+            view.last_message = await asyncio.to_thread(_read_last, settings, view)
+        return view
     return await store.view(keys.message_ids, keys.refs, keys.targets, since, periods)

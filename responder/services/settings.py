@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 
 from responder.channels import registry
 from responder.config import Config, library_limits
 from responder.config.calendar import build_calendar
+from responder.config.desk import desks
 from responder.config.sla import build_policies
 from responder.core.channel import ChannelProfile
 from responder.core.planning import sample_context
@@ -17,7 +19,12 @@ from responder.errors import ConfigError
 
 
 def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
-    return {channel.name: registry.profile(channel) for channel in config.channels}
+    """Each channel's profile, with the staff group that hears its tickets."""
+    desk = desks(config.channels)
+    return {
+        channel.name: dataclasses.replace(registry.profile(channel), desk=desk[channel.name])
+        for channel in config.channels
+    }
 
 
 def _fingerprint(config: Config) -> str:

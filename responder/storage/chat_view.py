@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from responder.core.reply_kinds import STAFF_RELAY
 from responder.core.view import TicketInfo, View
@@ -72,14 +72,30 @@ def load_chat_view(
         refs.update(view.ref_by_topic.values())
     if refs:
         rows = conn.execute(
-            select(t.c.ref, t.c.customer, t.c.status, t.c.language, t.c.customer_name).where(
-                t.c.ref.in_(refs)
-            )
+            select(
+                t.c.id,
+                t.c.ref,
+                t.c.customer,
+                t.c.status,
+                t.c.language,
+                t.c.customer_name,
+                t.c.channel,
+            ).where(t.c.ref.in_(refs))
         )
-        view.tickets = {
-            row.ref: TicketInfo(row.ref, row.customer, row.status, row.language, row.customer_name)
-            for row in rows
+        ids: dict[str, int] = {}
+        for row in rows:
+            info = TicketInfo(
+                row.ref, row.customer, row.status, row.language, row.customer_name, row.channel
+            )
+            view.tickets[row.ref] = info
+            ids[row.ref] = row.id
+        answered = {*view.ref_by_post.values(), *view.ref_by_topic.values()}
+        foreign = {
+            ids[ref]: ref
+            for ref in answered
+            if ref in view.tickets and view.tickets[ref].channel != keys.channel
         }
+        view.last_raw = last_messages(conn, foreign)
         view.existing_refs = set(view.tickets)
         rows = conn.execute(
             select(t.c.ref, r.c.thread)
@@ -97,3 +113,22 @@ def load_chat_view(
     view.recent_replies = recent_replies(conn, keys.customers, since)
     view.closed_replies = closed_replies(conn, keys.customers, periods)
     return view
+
+
+# What the customer wrote, as opposed to staff's own mail or suppressed machine mail.
+CUSTOMER_OUTCOMES = ("replied", "recorded", "follow-up", "survey-answer")
+
+
+def last_messages(conn: Connection, tickets: dict[int, str]) -> dict[str, bytes]:
+    """Each ticket's last customer message as recorded, by reference: what an answer from
+    another channel's staff desk threads under."""
+    if not tickets:
+        return {}
+    i = schema.inbound
+    latest = (
+        select(func.max(i.c.id))
+        .where(i.c.ticket_id.in_(list(tickets)), i.c.outcome.in_(CUSTOMER_OUTCOMES))
+        .group_by(i.c.ticket_id)
+    )
+    rows = conn.execute(select(i.c.ticket_id, i.c.raw).where(i.c.id.in_(latest)))
+    return {tickets[row.ticket_id]: bytes(row.raw) for row in rows}

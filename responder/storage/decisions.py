@@ -59,11 +59,12 @@ def apply_outcomes(
         for o, row in zip(opened, rows, strict=True):
             ticket_ids[_ref(o) or ""] = row.id
     # The customer's reply first, then any notices to staff, each a row the outbox sends.
+    # A post in another channel's staff desk, or an answer from it, is that channel's to send.
     sends = [
-        (o, reply, o.period if reply is o.reply else None)
+        (o, reply, o.period if reply is o.reply else None, o.channel)
         for o in outcomes
         for reply in ((o.reply,) if o.reply else ()) + o.notices
-    ]
+    ] + [(o, reply, None, channel) for o in outcomes for channel, reply in o.elsewhere]
     queued: list[Queued] = []
     if sends:
         rows = conn.execute(
@@ -72,19 +73,19 @@ def apply_outcomes(
                 {
                     **reply.__dict__,
                     "inbound_id": o.inbound_id,
-                    "channel": o.channel,
+                    "channel": channel,
                     "ticket_id": _ticket_id(o, ticket_ids),
                     "state": "pending",
                     "attempts": 0,
                     "period": period,
                     "created_at": now,
                 }
-                for o, reply, period in sends
+                for o, reply, period, channel in sends
             ],
         )
         queued = [
-            Queued(row.id, o.inbound_id, o.channel, reply)
-            for (o, reply, _), row in zip(sends, rows, strict=True)
+            Queued(row.id, o.inbound_id, channel, reply)
+            for (o, reply, _, channel), row in zip(sends, rows, strict=True)
         ]
     suppressed = [o for o in outcomes if isinstance(o.decision, Suppress)]
     if suppressed:

@@ -12,7 +12,7 @@ from responder.core.survey_buttons import rating_buttons, survey_context
 from responder.domain.csat import DueSurvey, SurveyInfo
 from responder.domain.records import NewReply
 from responder.domain.sla_policy import Audience
-from responder.services.sla.notices import mailer, recipients
+from responder.services.sla.notices import is_desk, mailer, recipients
 
 Send = tuple[str, int | None, NewReply]  # (channel, ticket id or None, reply)
 
@@ -89,7 +89,7 @@ def low_rating_sends(settings: Settings, info: SurveyInfo, now: datetime) -> lis
         rendered = profile.wire.content(
             settings.templates, CSAT_LOW, [profile.language, "en"], context
         )
-        mine = profile is home
+        mine = is_desk(profile, home)
         topic = Topic(info.ref, f"#{info.ref} {info.customer_name}".strip()[:128]) if mine else None
         draft = Draft.of(kind, str(profile.staff_chat), rendered, notice=True, topic=topic)
         sends.append(

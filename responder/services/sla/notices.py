@@ -54,12 +54,12 @@ def alert_sends(settings: Settings, due: Due, now: datetime) -> list[Send]:
         rendered = profile.wire.content(
             settings.templates, SLA_ALERT, [profile.language, "en"], context
         )
-        mine = profile is home
+        mine = is_desk(profile, home)
         name = f"#{due.ticket.ref} {due.ticket.customer_name}".strip()[:128]
         topic = Topic(due.ticket.ref, name, due.topic) if mine else None
         draft = Draft.of(kind, str(profile.staff_chat), rendered, notice=True, topic=topic)
-        # Tied to the ticket only in its own group, where answering the alert answers the
-        # customer; another channel's group cannot reach them.
+        # Tied to the ticket only in its desk, where answering the alert answers the
+        # customer; another group cannot reach them.
         sends.append(
             (
                 profile.name,
@@ -77,9 +77,16 @@ def recipients(
     if audience.is_default:
         if home is None:
             return (), []
-        return home.staff, [home] if home.staff_chat is not None else []
+        desk = settings.profiles.get(home.desk) if home.desk else None
+        return home.staff, [desk] if desk is not None and desk.staff_chat is not None else []
     groups = [settings.profiles[n] for n in audience.telegram if n in settings.profiles]
     return audience.emails, [p for p in groups if p.staff_chat is not None]
+
+
+def is_desk(profile: ChannelProfile, home: ChannelProfile | None) -> bool:
+    """Whether `profile`'s staff group is the desk of the ticket's channel `home`: its own
+    group, or the group that hears another channel's tickets (staff_desk)."""
+    return home is not None and profile.name == home.desk
 
 
 def mailer(settings: Settings, home: ChannelProfile | None) -> ChannelProfile | None:

@@ -46,8 +46,8 @@ class ReplySpec:
     parent_references: tuple[str, ...]
     parent_in_reply_to: tuple[str, ...]
     # RFC 3834 section 5: "auto-replied" answers a message; "auto-generated" (a notice to
-    # staff) is not a reply to anyone.
-    auto_submitted: str = "auto-replied"
+    # staff) is not a reply to anyone; None: a person wrote it (a staff answer), unmarked.
+    auto_submitted: str | None = "auto-replied"
 
 
 def build_reply(spec: ReplySpec) -> bytes:
@@ -69,12 +69,13 @@ def build_reply(spec: ReplySpec) -> bytes:
         headers.append(("In-Reply-To", f"<{parent}>"))
         headers.append(("References", "\r\n ".join(f"<{i}>" for i in chain)))
     boundary = f"=_responder_{secrets.token_hex(12)}"
-    headers += [
+    if spec.auto_submitted is not None:
         # RFC 3834 section 5: mark the message as an automatic response so other responders
-        # stay silent; X-Auto-Response-Suppress asks Exchange/Outlook for the same, X-Loop is
-        # what procmail-era responders check.
-        ("Auto-Submitted", spec.auto_submitted),
-        ("X-Auto-Response-Suppress", "All"),
+        # stay silent; X-Auto-Response-Suppress asks Exchange/Outlook for the same.
+        headers.append(("Auto-Submitted", spec.auto_submitted))
+        headers.append(("X-Auto-Response-Suppress", "All"))
+    headers += [
+        # What procmail-era responders check: mail that went through this mailbox.
         ("X-Loop", _address(spec.from_addr)),
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),

@@ -54,7 +54,11 @@ class EmailWire:
             parent_in_reply_to=parent.in_reply_to if parent else (),
             # RFC 3834 section 5: "auto-replied" answers a message; "auto-generated" (a notice
             # to staff, a survey) answers nobody's, and keeps auto-responders quiet too.
-            auto_submitted="auto-generated" if draft.notice else "auto-replied",
+            # A staff member's own answer is no automatic message: unmarked, so the
+            # customer's own auto-responder may answer it as it would any person's mail.
+            auto_submitted=(
+                None if draft.personal else "auto-generated" if draft.notice else "auto-replied"
+            ),
         )
         return NewReply(draft.kind, draft.to, channel.envelope_from, message_id, build_reply(spec))
 
