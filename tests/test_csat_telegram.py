@@ -158,8 +158,13 @@ async def test_a_reply_to_the_survey_is_its_comment_and_staff_hear_it_with_the_r
         tg.push_callback(CUSTOMER, one, first_name="Budi")
         first = (await wait_sent(tg, STAFF_GROUP, 3))[-1]
         assert "Nilai rendah" in shown(first) and "Tanpa komentar" in shown(first)
-        thanks = tg.message(CUSTOMER, survey.message_id).text or ""
-        assert "Balas pesan ini" in thanks
+
+        # The thanks (an edit in the customer's chat) and the staff post go out on separate
+        # chats, in parallel: either may land first.
+        async def thanked() -> bool:
+            return "Balas pesan ini" in (tg.message(CUSTOMER, survey.message_id).text or "")
+
+        await wait_until(thanked, timeout=5.0)
         # Budi replies to the survey message with what went wrong.
         tg.push_message(
             CUSTOMER,
