@@ -33,7 +33,7 @@ T = TypeVar("T")
 # The open transaction a unit of work runs in: handed to the storage functions, never used
 # for SQL of one's own.
 Tx = Connection
-Clock = Callable[[], datetime]
+Now = Callable[[], datetime]  # time is injected (tests pass their own)
 # Run after the unit of work that called it has committed, on the event loop.
 AfterCommit = Callable[[], None]
 # Called inside the transaction that changed these tickets (opened, answered, closed...), so
@@ -55,7 +55,7 @@ class Store:
     time, in the order they were asked for, which is also what SQLite's one writer wants.
     """
 
-    def __init__(self, url: str, clock: Clock = utcnow) -> None:
+    def __init__(self, url: str, clock: Now = utcnow) -> None:
         self._url = url
         self._clock = clock
         self._engine: Engine | None = None
