@@ -6,11 +6,9 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from itertools import pairwise
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 from zoneinfo import ZoneInfo
 
-import holidays
-from holidays.constants import GOVERNMENT, PUBLIC
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -30,6 +28,9 @@ from responder.domain.calendar import (
     SpecialHours,
     Week,
 )
+
+if TYPE_CHECKING:
+    import holidays
 
 __all__ = [
     "BusinessHoursConfig",
@@ -188,6 +189,10 @@ class HolidaysConfig(FrozenModel):
     @field_validator("country")
     @classmethod
     def _known_country(cls, value: str) -> str:
+        # Imported here, not at the top: the package costs ~4 MB of RSS in every daemon, and
+        # only a config with a holidays: section needs it (the 80 MB budget, issue 15).
+        import holidays
+
         if value.upper() not in holidays.list_supported_countries():
             message = f'unknown country "{value}" (use an ISO 3166 code like ID, NL or US)'
             raise fail("country", message, show_input=False)
@@ -195,6 +200,8 @@ class HolidaysConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _supported(self) -> Self:
+        import holidays  # only with a holidays: section (see _known_country)
+
         found = holidays.country_holidays(self.country)
         if self.subdivision is not None:
             try:
@@ -216,6 +223,9 @@ class HolidaysConfig(FrozenModel):
 
     def lookup(self) -> HolidayLookup:
         """A date -> holiday name function (names of one date joined with "; ")."""
+        import holidays  # only with a holidays: section (see _known_country)
+        from holidays.constants import GOVERNMENT, PUBLIC
+
         base = holidays.country_holidays(self.country)
         options: dict[str, Any] = {}
         if "islamic_show_estimated" in base.get_supported_options():
