@@ -7,14 +7,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
-from apscheduler.triggers.date import DateTrigger
+from typing import TYPE_CHECKING
 
 from responder.common.tasks import TaskGroup
 from responder.domain.timers import Armed
 from responder.errors import log_fault
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,8 @@ class Wakeups:
     ) -> None:
         self._load, self._fire, self._tasks, self._window = load, fire, tasks, window
         self._name = name
-        self._scheduler = AsyncIOScheduler(
-            timezone=UTC,
-            # A timer that fell due while we were busy (or down) still fires, once.
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-        )
+        self._scheduler: AsyncIOScheduler | None = None  # made for the first timer: _jobs
+        self._started = False
         self._armed: dict[int, Key] = {}
         self._frontier: Key | None = None  # every pending timer up to here has a job
         self._complete = False  # the last load found them all: every pending timer has a job
@@ -58,21 +55,41 @@ class Wakeups:
     def armed(self) -> int:
         return len(self._armed)
 
+    def _jobs(self) -> AsyncIOScheduler:
+        """The scheduler, made when the first timer is armed. APScheduler is imported here, not
+        at the top: it pulls in multiprocessing and concurrent.futures.process, which a daemon
+        with no SLA or survey timers (mail-only) never needs (the 80 MB budget, issue 15)."""
+        if self._scheduler is None:
+            from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+            self._scheduler = AsyncIOScheduler(
+                timezone=UTC,
+                # A timer that fell due while we were busy (or down) still fires, once.
+                job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+            )
+            if self._started:
+                self._scheduler.start(paused=True)  # the caller resumes it (see _pause)
+        return self._scheduler
+
     async def start(self) -> None:
-        self._scheduler.start(paused=True)
+        self._started = True
+        if self._scheduler is not None:  # armed before start
+            self._scheduler.start(paused=True)
         await self.rebuild()
         self._tasks.spawn(self._worker(), name=f"{self._name}:wakeups")
 
     async def rebuild(self) -> None:
         """Forget every job and arm the earliest timers again from the rows (start, reload)."""
         self._pause()
-        self._scheduler.remove_all_jobs()
+        if self._scheduler is not None:
+            self._scheduler.remove_all_jobs()
         self._armed.clear()
         self._frontier, self._complete = None, False
         await self._refill()
 
     def stop(self) -> None:
-        if self._scheduler.running:
+        self._started = False
+        if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
     def arm(self, timers: Iterable[Armed], not_before: datetime | None = None) -> None:
@@ -93,19 +110,26 @@ class Wakeups:
                 # Too many jobs: keep them, but arm nothing past the latest until it drains.
                 self._complete, self._frontier = False, max(self._armed.values())
         finally:
-            if paused:
+            if paused and self._scheduler is not None:
                 self._scheduler.resume()
 
     def _pause(self) -> bool:
+        """Pause a running scheduler; True: the caller resumes it when done."""
         # Adding a job to a running scheduler wakes its loop each time; paused, it does not.
+        if self._scheduler is None:
+            return self._started  # one made meanwhile starts paused
+        from apscheduler.schedulers.base import STATE_RUNNING  # loaded with it: see _jobs
+
         if self._scheduler.state == STATE_RUNNING:
             self._scheduler.pause()
             return True
         return False
 
     def _add(self, timer: Armed, not_before: datetime | None = None) -> None:
+        from apscheduler.triggers.date import DateTrigger  # see _jobs
+
         run_at = max(timer.due_at, not_before) if not_before is not None else timer.due_at
-        self._scheduler.add_job(
+        self._jobs().add_job(
             self._job,
             DateTrigger(run_at),
             args=(timer.id,),
@@ -116,6 +140,8 @@ class Wakeups:
 
     def _remove(self, timer_id: int) -> None:
         self._armed.pop(timer_id, None)
+        if self._scheduler is None:
+            return
         job = self._scheduler.get_job(str(timer_id))
         if job is not None:
             job.remove()
@@ -132,8 +158,13 @@ class Wakeups:
                 self._frontier = (loaded[-1].due_at, loaded[-1].id)
             self._complete = len(loaded) < self._window
         finally:
-            if paused or self._scheduler.state == STATE_PAUSED:  # paused: at start
+            if self._scheduler is not None and (paused or self._paused_at_start()):
                 self._scheduler.resume()
+
+    def _paused_at_start(self) -> bool:
+        from apscheduler.schedulers.base import STATE_PAUSED  # loaded with it: see _jobs
+
+        return self._scheduler is not None and self._scheduler.state == STATE_PAUSED
 
     async def _job(self, timer_id: int) -> None:
         self._armed.pop(timer_id, None)
