@@ -19,6 +19,7 @@ from responder.channels.diagnose import (
     folder_missing,
     oauth_refused,
 )
+from responder.channels.email.imap_client import IMAP4
 from responder.channels.email.imap_folders import (
     find_sent,
     list_folders,
@@ -75,7 +76,7 @@ async def check_imap(
             credentials = await sign_ins.get(channel, "imap")
             assert credentials is not None  # IMAP always has a username
             context = ssl.create_default_context() if cfg.security == "tls" else None
-            client = aioimaplib.IMAP4(cfg.host, cfg.port, timeout=timeout, ssl_context=context)
+            client = IMAP4(cfg.host, cfg.port, timeout=timeout, ssl_context=context)
             await client.wait_hello_from_server()
             await _imap_sign_in(client, credentials, at)
             sent, found_by, unfound = cfg.sent_folder, "", None

@@ -16,6 +16,7 @@ import aioimaplib
 from responder.channels import health
 from responder.channels.base import Inbox
 from responder.channels.diagnose import Diagnosis, Endpoint, folder_missing
+from responder.channels.email.imap_client import IMAP4
 from responder.channels.email.imap_fetch import Selected, search_uids, select_codes
 from responder.channels.email.imap_folders import meant, parse_list, wire
 from responder.channels.email.sign_in_gate import SignInGate
@@ -189,7 +190,7 @@ class ImapSession:
         # connection must not tear down this one.
         lost = self._lost = asyncio.Event()
         context = ssl.create_default_context() if cfg.security == "tls" else None
-        client = aioimaplib.IMAP4(
+        client = IMAP4(
             host=cfg.host,
             port=cfg.port,
             timeout=self._timeout,
