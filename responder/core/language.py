@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -90,19 +91,25 @@ def scores(text: str) -> dict[str, float]:
     words = _WORD.findall(cleaned)
     totals = dict.fromkeys(_LEXICON, 0.0)
     for word in words:
-        known = False
-        for language, lexicon in _LEXICON.items():
-            weight = lexicon.get(word)
-            if weight is not None:
-                totals[language] += weight
-                known = True
-        if known:
-            continue
-        for language, pattern, weight in _AFFIXES:
-            if pattern.match(word):
-                totals[language] += weight
-                break
+        for language, weight in _word_weights(word):
+            totals[language] += weight
     return totals
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_weights(word: str) -> tuple[tuple[str, float], ...]:
+    """What one word adds to each language: customers' words repeat, the affix tests cost."""
+    known = tuple(
+        (language, weight)
+        for language, lexicon in _LEXICON.items()
+        if (weight := lexicon.get(word)) is not None
+    )
+    if known:
+        return known
+    for language, pattern, weight in _AFFIXES:
+        if pattern.match(word):
+            return ((language, weight),)
+    return ()
 
 
 def detect_language(text: str, candidates: Sequence[str] = ("id", "en")) -> str | None:

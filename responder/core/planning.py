@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from responder.core.language import detect_language
 from responder.core.settings import Settings
 from responder.core.templates import Rendered
 from responder.core.view import View
-from responder.domain.calendar import BusinessCalendar
+from responder.domain.calendar import BusinessCalendar, Period
 from responder.domain.message import Message
 
 EXCERPT_CHARS = 300
@@ -125,16 +126,23 @@ def calendar_context(
 
 def hours_rows(calendar: BusinessCalendar, language: str) -> list[dict[str, str]]:
     """The weekly hours as a canned answer shows them; Indonesian writes 08.00, English 08:00."""
+    return [dict(row) for row in _hours_rows(calendar.week, language)]
+
+
+@functools.lru_cache(maxsize=32)
+def _hours_rows(
+    week: tuple[tuple[Period, ...], ...], language: str
+) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Every template context carries the hours: worked out once per week and language."""
     names = DAY_NAMES.get(language, DAY_NAMES["en"])
     rows = []
-    for day, periods in enumerate(calendar.week):
+    for day, periods in enumerate(week):
         text = ", ".join(str(p) for p in periods)
         if language == "id":
             text = text.replace(":", ".")
-        rows.append(
-            {"day": names[day], "periods": text or ("Tutup" if language == "id" else "Closed")}
-        )
-    return rows
+        closed = "Tutup" if language == "id" else "Closed"
+        rows.append((("day", names[day]), ("periods", text or closed)))
+    return tuple(rows)
 
 
 def sample_context(
