@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from responder.core.channel import ChannelProfile, Copy, Draft, Parent
@@ -42,6 +42,15 @@ from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
 Failed = tuple[int, Exception]  # an inbound id that could not be decided, and why
 
 
+@dataclasses.dataclass
+class Decided:
+    """A scope's messages decided so far: outcomes, the staff relays they call for, failures."""
+
+    outcomes: list[Outcome] = dataclasses.field(default_factory=list)
+    relays: list[Relay] = dataclasses.field(default_factory=list)
+    failed: list[Failed] = dataclasses.field(default_factory=list)
+
+
 class ReplyPlanner:
     """Decides a batch against one view; the caller records every outcome in one transaction.
     One message that cannot be decided is left out, and named, so it is tried again alone."""
@@ -51,36 +60,43 @@ class ReplyPlanner:
     ) -> None:
         self.settings, self.now, self.hours = settings, now, hours
 
-    def outcomes(
-        self,
-        rows: Sequence[InboundRow],
-        msgs: Sequence[Message | None],
-        view: View,
-        new_ref: Callable[[], str],
-    ) -> tuple[list[Outcome], list[Failed]]:
-        outcomes: list[Outcome] = []
-        relays: list[Relay] = []
-        failed: list[Failed] = []
+    def begin(self, view: View) -> Decided:
+        """A scope's deciding starts; its messages are then `add`ed one at a time, in order,
+        so the caller can let sends go on between them (issue 15: a burst's first answers
+        should not wait for the whole batch to be decided)."""
         # A reply to a survey that has closed is an ordinary message again.
         view.survey_posts = open_surveys(self.settings, view.survey_posts, self.now)
-        for row, msg in zip(rows, msgs, strict=True):
-            profile = self.settings.profiles.get(row.channel)
-            if profile is None or msg is None:
-                gone = Suppress("unknown-channel", f"channel {row.channel!r} is gone")
-                outcomes.append(Outcome(row.id, row.channel, None, "", (), gone))
-                continue
-            try:
-                planned = plan(msg, self.settings, profile, view, self.now, new_ref, self.hours)
-                outcome = self._outcome(row, msg, profile, planned, view)
-                desk = self.settings.profiles.get(profile.desk) if profile.desk else None
-                found = relay(len(outcomes), profile, desk, msg, planned.decision, self.hours[0])
-            except Exception as exc:
-                failed.append((row.id, exc))
-                continue
-            if found is not None:
-                relays.append(found)
-            outcomes.append(outcome)
-        return merge(outcomes, relays, view, self.now), failed
+        return Decided()
+
+    def add(
+        self,
+        decided: Decided,
+        row: InboundRow,
+        msg: Message | None,
+        view: View,
+        new_ref: Callable[[], str],
+    ) -> None:
+        profile = self.settings.profiles.get(row.channel)
+        if profile is None or msg is None:
+            gone = Suppress("unknown-channel", f"channel {row.channel!r} is gone")
+            decided.outcomes.append(Outcome(row.id, row.channel, None, "", (), gone))
+            return
+        try:
+            planned = plan(msg, self.settings, profile, view, self.now, new_ref, self.hours)
+            outcome = self._outcome(row, msg, profile, planned, view)
+            desk = self.settings.profiles.get(profile.desk) if profile.desk else None
+            index = len(decided.outcomes)
+            found = relay(index, profile, desk, msg, planned.decision, self.hours[0])
+        except Exception as exc:
+            decided.failed.append((row.id, exc))
+            return
+        if found is not None:
+            decided.relays.append(found)
+        decided.outcomes.append(outcome)
+
+    def finish(self, decided: Decided, view: View) -> tuple[list[Outcome], list[Failed]]:
+        """The scope's outcomes, staff relays merged in, and the messages that failed."""
+        return merge(decided.outcomes, decided.relays, view, self.now), decided.failed
 
     def _outcome(
         self, row: InboundRow, msg: Message, profile: ChannelProfile, planned: Plan, view: View

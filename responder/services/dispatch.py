@@ -24,6 +24,8 @@ from responder.storage.store import Store
 log = logging.getLogger(__name__)
 
 BATCH = 100
+# Deciding lets the event loop run every this many messages (about a millisecond of work).
+YIELD_EVERY = 2
 # Raw message bytes loaded and parsed at once: a backlog of big mail is decided a few messages
 # at a time (one bigger than this alone), so memory follows this, not the size of the backlog.
 PARSE_BYTES = 8 * 1024 * 1024
@@ -152,7 +154,14 @@ class Dispatcher:
                 self._store, settings, scope_rows, scope_msgs, candidates, now, hours
             )
             new_ref = _unused(candidates, view.existing_refs)
-            decided, failed = planner.outcomes(scope_rows, scope_msgs, view, new_ref)
+            scope_decided = planner.begin(view)
+            for n, (row, msg) in enumerate(zip(scope_rows, scope_msgs, strict=True)):
+                if n and n % YIELD_EVERY == 0:
+                    # Replies already queued take a step between messages: a burst's first
+                    # answers go out while the rest of the batch is decided (issue 15).
+                    await asyncio.sleep(0)
+                planner.add(scope_decided, row, msg, view, new_ref)
+            decided, failed = planner.finish(scope_decided, view)
             for inbound_id, exc in failed:
                 await self._failed([inbound_id], exc)
             outcomes += decided
