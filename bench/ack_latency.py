@@ -152,6 +152,14 @@ class Subject:
             raise BenchError(f"no VmHWM in /proc/{self.proc.pid}/status")
         return int(match.group(1)) / 1024
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far (proc(5), fields 14 and 15)."""
+        self.check_alive()
+        assert self.proc is not None
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """SIGTERM and wait: a clean stop is part of what is checked."""
         proc, self.proc = self.proc, None
@@ -356,6 +364,7 @@ class Figures:
     burst_p99: float = math.nan
     burst_max: float = math.nan
     burst_rss_mb: float = math.nan
+    burst_cpu_seconds: float = math.nan
     extra_replies: int = 0
     latencies: list[float] = field(default_factory=list)
     burst_latencies: list[float] = field(default_factory=list)
@@ -374,6 +383,7 @@ def measure_burst(
     subject.wait_ready(READY_TIMEOUT)
     senders = [f"{subject.name}-c{n}@example.com" for n in range(figures.burst)]
     mails = [(sender, make_mail(sender, n)) for n, sender in enumerate(senders)]
+    cpu_before = subject.cpu_seconds()
     started = deliver(dovecot, USERS[subject.name], mails, figures.burst_connections)
     first = min(started.values())
     figures.burst_deliver_seconds = time.monotonic() - first
@@ -384,6 +394,7 @@ def measure_burst(
     figures.burst_p50 = percentile(figures.burst_latencies, 50)
     figures.burst_p99 = percentile(figures.burst_latencies, 99)
     figures.burst_max = max(figures.burst_latencies)
+    figures.burst_cpu_seconds = subject.cpu_seconds() - cpu_before
     time.sleep(0.5)  # a second reply to anyone would arrive by now
     figures.burst_rss_mb = subject.peak_rss_mb()
     subject.stop()
@@ -515,6 +526,7 @@ def burst_rows(daemon: Figures, baseline: Figures) -> list[tuple[str, str, float
             "burst_p99",
         ),
         ("  ack latency max (s)", "{:.3f}", daemon.burst_max, baseline.burst_max, "-", ""),
+        ("  CPU used (s)", "{:.2f}", daemon.burst_cpu_seconds, baseline.burst_cpu_seconds, "-", ""),
         (
             "  peak RSS VmHWM (MB)",
             "{:.1f}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from harness import (
     STAFF_GROUP,
     SUPPORT,
@@ -22,7 +23,9 @@ from harness import (
     write_config,
 )
 from mailfactory import make_mail
+from test_report import cell
 
+from responder.cli import main
 from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
 
 CUSTOMER = "budi@example.com"
@@ -139,6 +142,29 @@ async def test_a_staff_reply_in_the_group_reaches_the_customer_by_email_threaded
         await wait_sent(tg, STAFF_GROUP, 2)
     assert len(await db_rows(config, "tickets")) == 1
     assert len(smtp_server.received) == 2
+
+
+async def test_an_answer_from_the_desk_is_the_mail_tickets_first_response_in_the_report(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp_server: RecordingSMTPServer,
+    tg: TelegramStandIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write(tmp_path, dovecot, smtp_server, tg)
+    async with running(config) as app:
+        await wait_connected(app)
+        await customer_mail(dovecot, "Halo, pesanan saya belum sampai.")
+        [post] = await wait_sent(tg, STAFF_GROUP, 1)
+        await staff_answer(tg, post, "Sudah kami cek, paket tiba besok.")
+        await smtp_server.wait_for_async(2, timeout=5)
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["report", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert cell(out, "Tickets opened") == "1"
+    assert cell(out, "No response yet") == "0"
+    # Measured from the customer's mail to the answer in the group: seconds, not "-".
+    assert cell(out, "First response, median") not in ("-", "")
 
 
 async def _all_sent(config: Path) -> bool:
