@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from responder.core.channel import ChannelProfile, Copy, Draft, Parent
+from responder.core.contexts import calendar_context, render_context, staff_context
 from responder.core.decisions import (
     OUT_OF_HOURS,
     STAFF_NOTIFICATION,
@@ -23,7 +24,6 @@ from responder.core.decisions import (
     Welcome,
 )
 from responder.core.outcome import Outcome
-from responder.core.planning import Plan, calendar_context, plan, render_context, staff_context
 from responder.core.relay import Relay, answer_elsewhere, merge, relay, to_staff
 from responder.core.reply_kinds import STAFF_REPLY
 from responder.core.settings import Settings
@@ -35,6 +35,7 @@ from responder.core.survey_replies import (
     unknown_press,
     vote_outcome,
 )
+from responder.core.verdict import Verdict, judge
 from responder.core.view import TicketInfo, View
 from responder.domain.message import Message
 from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
@@ -82,11 +83,11 @@ class ReplyPlanner:
             decided.outcomes.append(Outcome(row.id, row.channel, None, "", (), gone))
             return
         try:
-            planned = plan(msg, self.settings, profile, view, self.now, new_ref, self.hours)
-            outcome = self._outcome(row, msg, profile, planned, view)
+            verdict = judge(msg, self.settings, profile, view, self.now, new_ref, self.hours)
+            outcome = self._outcome(row, msg, profile, verdict, view)
             desk = self.settings.profiles.get(profile.desk) if profile.desk else None
             index = len(decided.outcomes)
-            found = relay(index, profile, desk, msg, planned.decision, self.hours[0])
+            found = relay(index, profile, desk, msg, verdict.decision, self.hours[0])
         except Exception as exc:
             decided.failed.append((row.id, exc))
             return
@@ -99,9 +100,9 @@ class ReplyPlanner:
         return merge(decided.outcomes, decided.relays, view, self.now), decided.failed
 
     def _outcome(
-        self, row: InboundRow, msg: Message, profile: ChannelProfile, planned: Plan, view: View
+        self, row: InboundRow, msg: Message, profile: ChannelProfile, verdict: Verdict, view: View
     ) -> Outcome:
-        decision, now = planned.decision, self.now
+        decision, now = verdict.decision, self.now
         customer = msg.thread.conversation
         sender = msg.sender.address or None
         base = Outcome(
@@ -110,7 +111,7 @@ class ReplyPlanner:
         if isinstance(decision, Suppress):
             return self._suppressed(base, msg, profile, decision)
         if isinstance(decision, Welcome):
-            language = planned.detected or msg.language
+            language = verdict.detected or msg.language
             welcome = self._render(profile, WELCOME, msg, "", language, parent=None)
             return dataclasses.replace(base, reply=welcome, returned=customer)
         if isinstance(decision, StaffReply):
@@ -143,21 +144,21 @@ class ReplyPlanner:
             return vote_outcome(self.settings, profile, now, base, msg, decision, view)
         if isinstance(decision, SurveyNote):
             return note_outcome(self.settings, profile, now, base, msg, decision, view)
-        return self._opened(base, msg, profile, planned, decision, view)
+        return self._opened(base, msg, profile, verdict, decision, view)
 
     def _opened(
         self,
         base: Outcome,
         msg: Message,
         profile: ChannelProfile,
-        planned: Plan,
+        verdict: Verdict,
         decision: Acknowledge | Record,
         view: View,
     ) -> Outcome:
         """A new ticket, the reply the rule chose, and a notice to staff if it says so."""
-        rendered, now = planned.rendered, self.now
+        rendered, now = verdict.rendered, self.now
         language = rendered.language if rendered else None
-        language = language or planned.detected or msg.language or profile.language
+        language = language or verdict.detected or msg.language or profile.language
         reply = None
         if isinstance(decision, Acknowledge) and rendered is not None:
             to_name = msg.sender.name if decision.target == msg.sender.address else ""
@@ -181,7 +182,7 @@ class ReplyPlanner:
             decision.ref, decision.target, "open", language, msg.sender.name, profile.name
         )
         own = [*msg.thread.own_ids, reply.message_id if reply else None]
-        view.opened(decision, planned.moment, own, info=info)
+        view.opened(decision, verdict.moment, own, info=info)
         ticket = NewTicket(
             decision.ref,
             profile.name,
@@ -197,7 +198,7 @@ class ReplyPlanner:
             ticket=ticket,
             reply=reply,
             notices=notices,
-            period=planned.moment.period if closed else None,
+            period=verdict.moment.period if closed else None,
             returned=msg.thread.conversation,
         )
 

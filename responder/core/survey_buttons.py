@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from responder.core.channel import ChannelProfile, Draft, Keyboard
-from responder.core.planning import render_context
+from responder.core.contexts import render_context
 from responder.core.reply_kinds import CSAT_THANKS
 from responder.core.settings import CSAT_SURVEY, Settings
 from responder.domain.csat import PREFIX, SurveyInfo

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from responder.config import Config
 from responder.core.decisions import ACKNOWLEDGEMENT, OUT_OF_HOURS, Acknowledge, Record, Suppress
-from responder.core.planning import plan
+from responder.core.verdict import judge
 from responder.core.view import View
 from responder.ops.simulate_time import TimeSource, describe_time, parse_at
 from responder.services.settings import build_settings
@@ -40,17 +40,17 @@ def simulate(
     source: TimeSource = "at" if at is not None else "date_header" if mail.date else "now"
     at = at or mail.date or datetime.now(UTC)
     zone = settings.calendar.timezone
-    planned = plan(mail, settings, profile, View(), at)
-    decision = planned.decision
+    verdict = judge(mail, settings, profile, View(), at)
+    decision = verdict.decision
     result: dict[str, Any] = {
         "action": "none",
         "rule": getattr(decision, "rule", None),
         "template": None,
-        "language": planned.detected or profile.language,
-        "detected_language": planned.detected,
-        "open": planned.moment.is_open,
-        "holiday": planned.moment.holiday,
-        "next_open": planned.next_open.isoformat() if planned.next_open else None,
+        "language": verdict.detected or profile.language,
+        "detected_language": verdict.detected,
+        "open": verdict.moment.is_open,
+        "holiday": verdict.moment.holiday,
+        "next_open": verdict.next_open.isoformat() if verdict.next_open else None,
         "guard": None,
         "reason": None,
         "subject": None,
@@ -64,8 +64,8 @@ def simulate(
         result.update(action="suppress", guard=decision.rule, reason=decision.reason)
     elif isinstance(decision, Record):
         result.update(reason=decision.reason)
-    elif isinstance(decision, Acknowledge) and planned.rendered is not None:
-        rendered = planned.rendered
+    elif isinstance(decision, Acknowledge) and verdict.rendered is not None:
+        rendered = verdict.rendered
         action = {ACKNOWLEDGEMENT: "acknowledge", OUT_OF_HOURS: "out_of_hours"}
         result.update(
             action=action.get(decision.template, "answer"),

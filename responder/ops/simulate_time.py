@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from responder.core.contexts import DAY_NAMES
 from responder.core.formatting import zone_abbreviation
-from responder.core.planning import DAY_NAMES
 
 TimeSource = Literal["at", "date_header", "now"]
 

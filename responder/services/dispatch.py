@@ -10,9 +10,9 @@ from datetime import datetime
 from responder.common.membudget import MAIL_BUDGET, MailBytes, byte_chunks
 from responder.common.metrics import Metrics
 from responder.core import tickets
+from responder.core.contexts import moment_at
 from responder.core.decisions import Acknowledge, FollowUp, Record, Suppress
 from responder.core.outcome import Outcome, outcome_word
-from responder.core.planning import moment_at
 from responder.core.reply_plan import ReplyPlanner
 from responder.core.settings import Settings
 from responder.domain.models import OutboundReply

@@ -12,7 +12,7 @@ from responder.config.calendar import build_calendar
 from responder.config.desk import desks
 from responder.config.sla import build_policies
 from responder.core.channel import ChannelProfile
-from responder.core.planning import sample_context
+from responder.core.contexts import sample_context
 from responder.core.settings import ReplyCap, Settings
 from responder.core.templates import Templates
 from responder.errors import ConfigError

@@ -1,22 +1,14 @@
-"""Planning a reply: language, calendar, rules and template; shared by the daemon and simulate."""
+"""What templates see: the message, the business, its hours, and the samples `check` uses."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from responder.core import tickets
 from responder.core.channel import ChannelProfile
-from responder.core.decide import Policy, decide
-from responder.core.decisions import OPEN, Acknowledge, Decision, Moment, Record
+from responder.core.decisions import OPEN, Acknowledge, Moment, Record
 from responder.core.formatting import format_opening
-from responder.core.language import detect_language
-from responder.core.settings import Settings
-from responder.core.templates import Rendered
-from responder.core.view import View
 from responder.domain.calendar import BusinessCalendar, Period
 from responder.domain.message import Message
 
@@ -27,67 +19,12 @@ DAY_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Plan:
-    decision: Decision
-    detected: str | None  # the language found in the message, if any
-    moment: Moment
-    next_open: datetime | None
-    rendered: Rendered | None  # with Acknowledge
-
-
 def moment_at(calendar: BusinessCalendar, now: datetime) -> tuple[Moment, datetime | None]:
     if calendar.is_open(now):
         return OPEN, None
     closure = calendar.closed_because(now)
     holiday = closure.name if closure is not None and closure.kind == "holiday" else None
     return Moment(False, holiday, calendar.period_key(now)), calendar.next_open(now)
-
-
-def policy_for(settings: Settings, profile: ChannelProfile) -> Policy:
-    return Policy(
-        profile.name,
-        profile.guard,
-        settings.cap.max_replies,
-        settings.rules,
-        settings.vip,
-        profile.staff,
-        profile.staff_chat,
-    )
-
-
-def detect(msg: Message) -> str | None:
-    """The language the customer wrote in, if the words tell."""
-    return detect_language(f"{msg.subject}\n{msg.text}" if msg.subject else msg.text)
-
-
-def plan(
-    msg: Message,
-    settings: Settings,
-    profile: ChannelProfile,
-    view: View,
-    now: datetime,
-    new_ref: Callable[[], str] = tickets.new_ref,
-    hours: tuple[Moment, datetime | None] | None = None,
-) -> Plan:
-    """`hours` is moment_at(calendar, now), which a batch sharing one `now` reads once."""
-    detected = detect(msg)
-    moment, next_open = hours or moment_at(settings.calendar, now)
-    policy = policy_for(settings, profile)
-    decision = decide(msg, policy, view, moment, detected or msg.language, new_ref)
-    if not isinstance(decision, Acknowledge):
-        return Plan(decision, detected, moment, next_open, None)
-    # A rule's language, else the customer's (what they wrote in, else their app's setting),
-    # else the channel's; English is always shipped.
-    wanted = decision.action.language or detected or msg.language or profile.language
-    chain = list(dict.fromkeys([wanted, profile.language, "en"]))
-    language = settings.templates.languages_for(decision.template, chain) or wanted
-    context = render_context(profile, msg, decision.ref, msg.title)
-    context.update(
-        calendar_context(settings.calendar, language, now, moment, next_open), language=language
-    )
-    rendered = profile.wire.content(settings.templates, decision.template, chain, context)
-    return Plan(decision, detected, moment, next_open, rendered)
 
 
 def render_context(
