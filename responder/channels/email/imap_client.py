@@ -8,9 +8,32 @@ from collections.abc import Callable
 from typing import Any
 
 import aioimaplib
-from aioimaplib.aioimaplib import CRLF, Command, IncompleteRead, literal_data_re
+from aioimaplib.aioimaplib import CRLF, Command, FetchCommand, IncompleteRead, literal_data_re
 
 LineHandler = Callable[[bytes, Any], Any]
+
+
+class _FetchCommand(FetchCommand):  # type: ignore[misc]
+    """Upstream's FetchCommand rescans every line of its response each time the reader asks
+    whether a FETCH item is complete, once per line: a size check of 500 UIDs took 125,000
+    regex matches. The same answer kept up line by line: parentheses still open in the
+    response item that began at the last "n FETCH (" line (literals are not counted)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._counted = 0
+        self._open = 0
+
+    def wait_data(self) -> bool:
+        lines = self._resp_lines
+        for index in range(self._counted, len(lines)):
+            line = lines[index]
+            if isinstance(line, bytes):
+                if self.FETCH_MESSAGE_DATA_RE.match(line):
+                    self._open = 0
+                self._open += line.count(b"(") - line.count(b")")
+        self._counted = len(lines)
+        return bool(self._open)
 
 
 class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
@@ -23,6 +46,20 @@ class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
 
     incomplete_line: bytes
     current_command: Any
+
+    async def fetch(
+        self, message_set: str, message_parts: str, by_uid: bool = False, timeout: Any = None
+    ) -> Any:
+        prefix = "UID" if by_uid else ""
+        command = _FetchCommand(
+            self.new_tag(),
+            message_set,
+            message_parts,
+            prefix=prefix,
+            loop=self.loop,
+            timeout=timeout,
+        )
+        return await self.execute(command)
 
     def data_received(self, d: bytes) -> None:
         # Upstream also formats every buffer into a debug line, logged or not.
