@@ -167,6 +167,35 @@ async def test_an_answer_from_the_desk_is_the_mail_tickets_first_response_in_the
     assert cell(out, "First response, median") not in ("-", "")
 
 
+async def test_a_photo_answered_to_a_mail_customer_is_not_lost_silently(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+) -> None:
+    config = write(tmp_path, dovecot, smtp_server, tg)
+    async with running(config) as app:
+        await wait_connected(app)
+        await customer_mail(dovecot, "Halo, paket saya rusak.")
+        [post] = await wait_sent(tg, STAFF_GROUP, 1)
+        await smtp_server.wait_for_async(1, timeout=5)  # the acknowledgement
+        await staff_answer(tg, post, "", photo=True)
+        warning = (await wait_sent(tg, STAFF_GROUP, 2))[-1]
+        await staff_answer(tg, post, "Ini foto paket penggantinya, kak", photo=True)
+        partial = (await wait_sent(tg, STAFF_GROUP, 3))[-1]
+        await smtp_server.wait_for_async(2, timeout=5)
+        await asyncio.sleep(0.3)  # room for a mail that must not come
+    [ticket] = await db_rows(config, "tickets")
+    ref = ticket["ref"]
+    # Staff hear, under their own message, that a photo cannot be mailed.
+    assert warning.text is not None and warning.text.startswith(f"⚠️ Tidak terkirim: #{ref}")
+    assert partial.text is not None and "teks Anda terkirim, lampirannya tidak" in partial.text
+    # The customer got the caption by email, once; the bare photo sent nothing.
+    assert len(smtp_server.received) == 2
+    text = smtp_server.received[1].message.get_body(preferencelist=("plain",)).get_content()
+    assert "Ini foto paket penggantinya, kak" in text
+    # Only the answer that reached the customer counts as a staff reply.
+    events = [(e["kind"], e["detail"]) for e in await db_rows(config, "ticket_events")]
+    assert events == [("staff_reply", "Ini foto paket penggantinya, kak")]
+
+
 async def _all_sent(config: Path) -> bool:
     return all(r["state"] == "sent" for r in await db_rows(config, "replies"))
 

@@ -152,6 +152,7 @@ def to_staff(profile: ChannelProfile, markup: str, msg: Message, now: datetime) 
 def answer_elsewhere(
     base: Outcome,
     msg: Message,
+    desk: ChannelProfile,
     home: ChannelProfile,
     ref: str,
     view: View,
@@ -160,10 +161,17 @@ def answer_elsewhere(
 ) -> Outcome:
     """A staff member's answer in the desk to another channel's customer (a mail), sent by
     that channel: their words as data (escaped in HTML), from the shop, threaded under the
-    customer's last message, with the reference; not marked automatic (a person wrote it)."""
+    customer's last message, with the reference; not marked automatic (a person wrote it).
+    Only text goes by email: staff are told in the desk when a sticker, photo or file of
+    theirs was not sent, and an answer with no text reaches nobody, so it stops no clock."""
     text = msg.text.strip()
+    words = desk.wire.desk
+    notices: tuple[NewReply, ...] = ()
+    if (msg.attachments or not text) and words is not None:
+        said = words.say(desk.language, "text_only_mailed" if text else "not_mailed", ref=ref)
+        notices = (to_staff(desk, said, msg, now),)
     if not text:
-        return dataclasses.replace(base, events=(event,))  # a sticker: nothing to mail
+        return dataclasses.replace(base, notices=notices)
     info = view.tickets[ref]
     last = view.last_message.get(ref)
     subject = f"Re: {base_subject(last.subject if last else '')} [#{ref}]".replace("  ", " ")
@@ -184,4 +192,5 @@ def answer_elsewhere(
         message_ids=(reply.message_id,),
         events=(event,),
         elsewhere=((home.name, reply),),
+        notices=notices,
     )

@@ -123,7 +123,7 @@ class ReplyPlanner:
             info = view.tickets.get(decision.ref)
             home = self.settings.profiles.get(info.channel) if info else None
             if home is not None and home.name != profile.name and msg.thread.chat is not None:
-                return answer_elsewhere(base, msg, home, decision.ref, view, event, now)
+                return answer_elsewhere(base, msg, profile, home, decision.ref, view, event, now)
             if decision.target and msg.thread.chat is not None:
                 copy = Copy(msg.thread.chat, msg.thread.post)
                 draft = Draft(STAFF_REPLY, decision.target, copy=copy)

@@ -28,6 +28,10 @@ WORDS = {
         "noted": "📝 Note saved on #{ref}; the customer does not see it.",
         "no_ticket": "Reply to a customer's message (or name the ticket: /{command} ABC234).",
         "empty_note": "Write the note after the command: /note the customer will call back.",
+        "not_mailed": "⚠️ Not sent: #{ref} is answered by email, and only text goes by email. "
+        "Write the answer as text.",
+        "text_only_mailed": "⚠️ #{ref} is answered by email: your text was sent, the "
+        "attachment was not.",
     },
     "id": {
         "new": "tiket baru",
@@ -40,6 +44,10 @@ WORDS = {
         "noted": "📝 Catatan disimpan di #{ref}; pelanggan tidak melihatnya.",
         "no_ticket": "Balas pesan pelanggan (atau sebut tiketnya: /{command} ABC234).",
         "empty_note": "Tulis catatan setelah perintah: /note pelanggan akan menelepon lagi.",
+        "not_mailed": "⚠️ Tidak terkirim: #{ref} dibalas lewat email, dan lewat email hanya "
+        "teks yang terkirim. Tulis jawabannya sebagai teks.",
+        "text_only_mailed": "⚠️ #{ref} dibalas lewat email: teks Anda terkirim, lampirannya "
+        "tidak.",
     },
 }
 
