@@ -112,6 +112,24 @@ def test_size_records_read_rfc822_size_and_internaldate() -> None:
     assert records[2].internaldate is None
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("22-Nov-2026 14:05:00 +0700", "2026-11-22T14:05:00+07:00"),
+        (" 3-Dec-2026 07:15:47 +0000", "2026-12-03T07:15:47+00:00"),  # a space-padded day
+        ("17-jul-1996 02:44:25 -0730", "1996-07-17T02:44:25-07:30"),  # RFC 3501's example
+        ("31-Feb-2026 00:00:00 +0000", None),  # no such day: the receipt time is used instead
+        ("22-Nov-2026 14:05 +0700", None),
+        ("Sat, 22 Nov 2026 14:05:00 +0700", None),
+    ],
+)
+def test_internaldate_is_read_as_rfc_3501_writes_it(value: str, expected: str | None) -> None:
+    line = b'1 FETCH (UID 10 RFC822.SIZE 7 INTERNALDATE "%s")' % value.encode()
+    [record] = size_records([line])
+    found = record.internaldate.isoformat() if record.internaldate else None
+    assert found == expected
+
+
 def test_fetch_records_let_go_of_each_literal_once_copied() -> None:
     literal = bytearray(b"Subject: big\r\n\r\n" + b"x" * 1000)
     lines = [b"1 FETCH (UID 10 BODY[] {1016}", literal, b")", b"Fetch completed."]

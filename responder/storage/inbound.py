@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from responder.domain.models import Cursor, Failing, InboundMessage
-from responder.domain.records import InboundRow, pk
+from responder.domain.records import InboundRow
 from responder.storage import schema
 
 
@@ -44,24 +44,31 @@ def record(
             )
         )
         known = {r.external_id for r in rows}
+    fresh: list[InboundMessage] = []
     for message in batch:
-        if message.external_id in known:
-            continue
-        known.add(message.external_id)
-        # Values as parameters, not .values(): SQLAlchemy's statement cache keeps the first
-        # statement it compiled, and with it that message's bytes, for good.
-        result = conn.execute(
-            schema.inbound.insert(),
-            {
-                "channel": channel,
-                "external_id": message.external_id,
-                "raw": message.raw,
-                "received_at": message.received_at,
-                "recorded_at": now,
-                "state": "new",
-            },
+        if message.external_id not in known:
+            known.add(message.external_id)
+            fresh.append(message)
+    if fresh:
+        # One multi-row statement for the batch, the ids back in order. Values as parameters,
+        # not .values(): SQLAlchemy's statement cache keeps the first statement it compiled,
+        # and with it that message's bytes, for good.
+        inbound = schema.inbound
+        rows = conn.execute(
+            inbound.insert().returning(inbound.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "channel": channel,
+                    "external_id": message.external_id,
+                    "raw": message.raw,
+                    "received_at": message.received_at,
+                    "recorded_at": now,
+                    "state": "new",
+                }
+                for message in fresh
+            ],
         )
-        ids.append(pk(result.inserted_primary_key))
+        ids = [row.id for row in rows]
     if position is not None:
         save_cursor(conn, key, position, now)
     return ids

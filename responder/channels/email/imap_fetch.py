@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -21,6 +21,14 @@ _UID = re.compile(rb"UID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _MESSAGE_ID = re.compile(r"<?\s*([^<>\s]+)\s*>?")
+# RFC 3501 date-time: the day may be space-padded, the month is in English, any case.
+_DATE_TIME = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -179,8 +187,18 @@ def message_id_header(header: bytes) -> str | None:
 
 
 def _internaldate(value: str) -> datetime | None:
+    """RFC 3501's date-time, "17-Jul-1996 02:44:25 -0700"; read by hand, as strptime took
+    a tenth of the intake's time in a burst."""
+    m = _DATE_TIME.fullmatch(value.strip())
+    month = _MONTHS.get(m.group(2).lower()) if m else None
+    if m is None or month is None:
+        return None
+    day, year, hour, minute, second, sign, zh, zm = (m.group(i) for i in (1, 3, 4, 5, 6, 7, 8, 9))
+    offset = timedelta(hours=int(zh), minutes=int(zm)) * (-1 if sign == "-" else 1)
     try:
-        return datetime.strptime(value.strip(), "%d-%b-%Y %H:%M:%S %z")
+        return datetime(
+            int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=timezone(offset)
+        )
     except ValueError:
         return None
 

@@ -46,8 +46,7 @@ WORDS = {
         "empty_note": "Tulis catatan setelah perintah: /note pelanggan akan menelepon lagi.",
         "not_mailed": "⚠️ Tidak terkirim: #{ref} dibalas lewat email, dan lewat email hanya "
         "teks yang terkirim. Tulis jawabannya sebagai teks.",
-        "text_only_mailed": "⚠️ #{ref} dibalas lewat email: teks Anda terkirim, lampirannya "
-        "tidak.",
+        "text_only_mailed": "⚠️ #{ref} dibalas lewat email: teks Anda terkirim, lampirannya tidak.",
     },
 }
 
