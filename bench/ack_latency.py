@@ -25,7 +25,7 @@ from typing import Any
 from bench.burst import BurstError, deliver
 from bench.workdir import work_dir
 from responder.testing import Dovecot, DovecotError, Received, RecordingSMTPServer
-from responder.testing.dovecot import find_dovecot
+from responder.testing.dovecot_process import find_dovecot
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-secret"

@@ -21,8 +21,7 @@ import httpx
 
 from bench.ack_latency import percentile, progress
 from bench.workdir import work_dir
-from responder.testing import TelegramStandIn
-from responder.testing.telegram_api import SentMessage
+from responder.testing import SentMessage, TelegramStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH-token-for-responder-bench"

@@ -10,7 +10,7 @@ import pytest
 
 from responder.channels import health
 from responder.channels.diagnose import Endpoint, diagnose
-from responder.channels.email.imap_session import passing_refusal
+from responder.channels.email.imap_connection import passing_refusal
 from responder.errors import (
     PermanentError,
     SignInExpired,

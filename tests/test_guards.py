@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from responder.core.guards import GUARDS, Guard, GuardContext, Verdict, check
-from responder.wire.email.parse import ParsedMail, parse_message
+from responder.wire.email.parse import parse_message
+from responder.wire.email.parsed_mail import ParsedMail
 
 CORPUS = Path(__file__).parent / "corpus"
 MACHINE = sorted((CORPUS / "machine").glob("*.eml"))

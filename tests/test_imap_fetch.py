@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from pydantic import ValidationError
 
-from responder.channels.email.imap import _code
+from responder.channels.email.imap_connection import _code
 from responder.channels.email.imap_fetch import (
     external_id,
     fetch_records,

@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from responder.wire.email.headers import ascii_address
+from responder.wire.email.mime_parts import NAME_LIMIT, TEXT_LIMIT
 from responder.wire.email.parse import (
-    NAME_LIMIT,
     SUBJECT_LIMIT,
-    TEXT_LIMIT,
-    ParsedMail,
     addr_spec,
     parse_message,
     sanitize_header_text,
 )
+from responder.wire.email.parsed_mail import ParsedMail
 
 CORPUS = Path(__file__).parent / "corpus"
 ALL_FILES = sorted(CORPUS.glob("*/*.eml"))

@@ -20,6 +20,7 @@ from responder.channels.diagnose import (
     oauth_refused,
 )
 from responder.channels.email.imap_client import IMAP4
+from responder.channels.email.imap_connection import passing_refusal
 from responder.channels.email.imap_folders import (
     find_sent,
     list_folders,
@@ -28,7 +29,6 @@ from responder.channels.email.imap_folders import (
     sent_not_found,
     wire,
 )
-from responder.channels.email.imap_session import passing_refusal
 from responder.config import EmailChannelConfig
 from responder.config.presets import sent_name
 from responder.errors import ChannelError, SignInExpired, SignInRefused

@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import grp
 import os
-import pwd
 import re
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from responder.channels.email.imap_folders import imap_utf7
 from responder.testing._net import free_port
-from responder.testing.dovecot_conf import HOST, render_config, render_oauth2
+from responder.testing.dovecot_conf import HOST
+from responder.testing.dovecot_files import write_config
+from responder.testing.dovecot_process import find_dovecot, make_run_dir, shut_down
 from responder.testing.mailbox import DovecotError, MailboxHelpers
 
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
 
-# Dovecot's longest socket name below base_dir, plus slack; sun_path holds 107 bytes.
-_LONGEST_SOCKET = len("/replication-notify-fifo") + 8
-_SUN_PATH_MAX = 107
-_CHROOTED = ("aggregator", "anvil", "imap-login", "imap-urlauth-login", "ipc", "old-stats")
 _UNSAFE_PATH = re.compile(r'[\s%"#:\\]')
-
-
-def find_dovecot() -> str:
-    """Locate the dovecot binary; /usr/sbin is often missing from a normal user's PATH."""
-    found = shutil.which("dovecot")
-    if found:
-        return found
-    for candidate in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    raise DovecotError("dovecot binary not found; install it with: apt-get install dovecot-imapd")
 
 
 class Dovecot(MailboxHelpers):
@@ -107,7 +90,7 @@ class Dovecot(MailboxHelpers):
             self._port = free_port(HOST)
         for sub in ("state", "mail"):
             (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
-        self._run_dir = self._make_run_dir()
+        self._run_dir, self._run_dir_is_temp = make_run_dir(self.base_dir)
         self._write_config()
         with open(self._stderr_path, "ab") as stderr:
             # Own session so a stuck master and its children can be killed as one group.
@@ -133,7 +116,7 @@ class Dovecot(MailboxHelpers):
         proc, self._proc = self._proc, None
         if proc is not None:
             if not kill and proc.poll() is None:
-                self._shut_down(proc)
+                shut_down(proc)
             # Always: mail processes outlive a master that exits on its own.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -144,23 +127,6 @@ class Dovecot(MailboxHelpers):
             if self._run_dir_is_temp:
                 shutil.rmtree(self._run_dir, ignore_errors=True)
         self._run_dir = None
-
-    @staticmethod
-    def _shut_down(proc: subprocess.Popen[bytes]) -> None:
-        # Like `systemctl stop dovecot`, signal every process at once: on its own the
-        # master leaves connected imap processes running and then lingers for seconds.
-        # The log process is spared so it can write the goodbyes before it is killed.
-        for pid, comm in _group_members(proc.pid).items():
-            if comm != b"log":
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline and any(
-            pid != proc.pid and comm != b"log" for pid, comm in _group_members(proc.pid).items()
-        ):
-            time.sleep(0.005)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(0.05)
 
     def restart(self, kill: bool = False) -> None:
         """Stop (see stop()) and start again on the same port with the same mail."""
@@ -191,15 +157,6 @@ class Dovecot(MailboxHelpers):
                 chunks.extend(path.read_text(errors="replace").splitlines()[-lines:])
         return "\n".join(chunks)
 
-    def _make_run_dir(self) -> Path:
-        run_dir = self.base_dir / "run"
-        self._run_dir_is_temp = len(str(run_dir)) + _LONGEST_SOCKET > _SUN_PATH_MAX
-        if self._run_dir_is_temp:
-            # Deep pytest tmp paths would overflow unix socket names.
-            return Path(tempfile.mkdtemp(prefix="dovecot-"))
-        run_dir.mkdir(exist_ok=True)
-        return run_dir
-
     def _wait_for_greeting(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         last_error = "no answer"
@@ -226,54 +183,17 @@ class Dovecot(MailboxHelpers):
 
     def _write_config(self) -> None:
         assert self._run_dir is not None
-        as_root = os.geteuid() == 0
-        me = pwd.getpwuid(os.geteuid())
-        my_group = grp.getgrgid(os.getegid()).gr_name
-        if as_root:
-            mail_uid, mail_gid = _nobody()
-            login_user = _first_user("dovenull", "nobody")
-            home = "/%u"  # relative to mail_chroot
-            extra = f"mail_chroot = {self.mail_root}\n"
-            if self.lmtp_port is not None:
-                # LMTP delivers as the mail user without the chroot: it must pass through.
-                for folder in (self.base_dir, self.mail_root):
-                    folder.chmod(folder.stat().st_mode | 0o111)
-        else:
-            mail_uid, mail_gid = os.geteuid(), os.getegid()
-            login_user = me.pw_name
-            home = f"{self.mail_root}/%u"
-            # Only root may chroot, and these services do by default.
-            extra = "".join(f"service {name} {{\n  chroot =\n}}\n" for name in _CHROOTED)
-        # Homes must exist before the first login, or Dovecot logs a chdir() error.
-        for user in self.users:
-            (self.mail_root / user).mkdir(exist_ok=True)
-            if as_root:
-                os.chown(self.mail_root / user, mail_uid, mail_gid)
-        passwd = self.base_dir / "passwd"
-        passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
-        passwd.chmod(0o600)
-        oauth2 = None
-        if self.oauth2_introspection is not None:
-            oauth2 = self.base_dir / "dovecot-oauth2.conf.ext"
-            oauth2.write_text(render_oauth2(self.oauth2_introspection))
-        self.conf_path.write_text(
-            render_config(
-                run_dir=self._run_dir,
-                base_dir=self.base_dir,
-                log_path=self.log_path,
-                port=self.port,
-                login_user=login_user,
-                internal_user=me.pw_name,
-                internal_group=my_group,
-                extra=extra,
-                passwd=passwd,
-                mail_uid=mail_uid,
-                mail_gid=mail_gid,
-                home=home,
-                oauth2=oauth2,
-                sent_folder=self.sent_folder,
-                lmtp_port=self.lmtp_port,
-            )
+        write_config(
+            conf_path=self.conf_path,
+            base_dir=self.base_dir,
+            mail_root=self.mail_root,
+            run_dir=self._run_dir,
+            log_path=self.log_path,
+            port=self.port,
+            users=self.users,
+            oauth2_introspection=self.oauth2_introspection,
+            sent_folder=self.sent_folder,
+            lmtp_port=self.lmtp_port,
         )
 
     def folder_path(self, user: str, folder: str = "INBOX") -> Path:
@@ -310,43 +230,3 @@ class Dovecot(MailboxHelpers):
         if after == before:
             raise DovecotError(f"UIDVALIDITY of {folder!r} stayed {after}")
         return after
-
-
-def _group_members(pgid: int) -> dict[int, bytes]:
-    """Live (non-zombie) processes of process group `pgid`, pid -> command name."""
-    members: dict[int, bytes] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return {pgid: b"dovecot"}  # no procfs: at least the master gets its SIGTERM
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid pgrp ..."; comm may itself contain spaces or parens.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
-            members[int(entry)] = stat[stat.find(b"(") + 1 : stat.rfind(b")")]
-    return members
-
-
-def _nobody() -> tuple[int, int]:
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
-        return 65534, 65534
-    return entry.pw_uid, entry.pw_gid
-
-
-def _first_user(*names: str) -> str:
-    for name in names:
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return name
-    raise DovecotError(f"none of the users {names} exists to run Dovecot's login processes")

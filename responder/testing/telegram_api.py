@@ -5,27 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
 
-from aiohttp import web
-
-from responder.wire.telegram.text import visible_length
-
-JSON = dict[str, Any]
-MAX_TEXT = 4096
-MAX_CALLBACK_DATA = 64  # bytes, InlineKeyboardButton.callback_data
-# Telegram's answers, word for word, for tests to match and to pass to fail_next.
-QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup "
-    "are exactly the same as a current content and reply markup of the message"
+from responder.testing.telegram_params import (
+    chat_key,
+    check_markup,
+    check_text,
+    keyboard,
+    reply_to_id,
 )
-_OBJECT_PARAMS = ("reply_markup", "reply_parameters", "allowed_updates", "commands", "entities")
+from responder.testing.telegram_records import (
+    JSON,
+    NOT_MODIFIED,
+    QUERY_TOO_OLD,
+    ApiCall,
+    Fail,
+    SentMessage,
+    sender_id,
+)
+
+# ChatMemberAdministrator's required flags; PTB refuses the object without any of them.
 _ADMIN_RIGHTS = (
     "can_be_edited",
     "is_anonymous",
@@ -41,54 +42,6 @@ _ADMIN_RIGHTS = (
     "can_delete_stories",
     "can_manage_topics",
 )
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    """One message the bot sent, copied, forwarded or edited successfully."""
-
-    method: str
-    chat_id: int | str
-    text: str | None
-    parse_mode: str | None
-    reply_to: int | None
-    thread_id: int | None
-    reply_markup: JSON | None
-    message_id: int = 0
-    at: float = field(default_factory=time.monotonic)
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """A message as the chat shows it now: after any edits, with its inline keyboard."""
-
-    chat_id: int | str
-    message_id: int
-    text: str | None
-    buttons: tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback_data)
-    reply_markup: JSON | None
-    edits: int  # successful editMessageText calls on it
-    from_bot: bool
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """Every request that reached the stand-in, failed ones included (for rate-limit checks)."""
-
-    method: str
-    params: JSON
-    status: int
-    at: float
-
-
-class Fail(Exception):
-    """An error answer: the Bot API's error_code, description and optional retry_after."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
 
 
 class BotApiMethods:
@@ -144,12 +97,12 @@ class BotApiMethods:
 
     async def _api_sendmessage(self, params: JSON) -> JSON:
         text = str(params.get("text", ""))
-        _check_text(text, params)
-        _check_markup(params)
+        check_text(text, params)
+        check_markup(params)
         return self._send("sendMessage", params, {"text": text})
 
     async def _api_copymessage(self, params: JSON) -> JSON:
-        _check_markup(params)
+        check_markup(params)
         source = self._source(params)
         text = params.get("caption", source.get("text", source.get("caption")))
         message = self._send("copyMessage", params, {"text": text} if text else {})
@@ -162,17 +115,17 @@ class BotApiMethods:
         return self._send("forwardMessage", params, extra | {"forward_origin": origin})
 
     async def _api_editmessagetext(self, params: JSON) -> JSON:
-        key = (_chat_key(params["chat_id"]), int(params["message_id"]))
+        key = (chat_key(params["chat_id"]), int(params["message_id"]))
         text = str(params.get("text", ""))
-        _check_text(text, params)
-        _check_markup(params)
+        check_text(text, params)
+        check_markup(params)
         # No reply_markup in an edit means no inline keyboard afterwards, as on Telegram.
-        markup = _keyboard(params.get("reply_markup"))
+        markup = keyboard(params.get("reply_markup"))
         with self._cond:
             message = self._messages.get(key)
             if message is None:
                 raise Fail(400, "Bad Request: message to edit not found")
-            if _from(message) != self.bot_user["id"]:
+            if sender_id(message) != self.bot_user["id"]:
                 raise Fail(400, "Bad Request: message can't be edited")
             if message.get("text") == text and message.get("reply_markup") == markup:
                 raise Fail(400, NOT_MODIFIED)
@@ -185,7 +138,7 @@ class BotApiMethods:
             return dict(message)
 
     async def _api_createforumtopic(self, params: JSON) -> JSON:
-        chat_id = _chat_key(params["chat_id"])
+        chat_id = chat_key(params["chat_id"])
         topic = {"message_thread_id": next(self._ids), "name": str(params["name"])}
         topic["icon_color"] = int(params.get("icon_color", 7322096))
         with self._cond:
@@ -204,7 +157,7 @@ class BotApiMethods:
 
     async def _api_getchat(self, params: JSON) -> JSON:
         with self._cond:
-            chat = self._chats.get(_chat_key(params["chat_id"]))
+            chat = self._chats.get(chat_key(params["chat_id"]))
         if chat is None:
             raise Fail(400, "Bad Request: chat not found")
         gifts = dict.fromkeys(
@@ -252,7 +205,7 @@ class BotApiMethods:
         return message
 
     def _source(self, params: JSON) -> JSON:
-        key = (_chat_key(params["from_chat_id"]), int(params["message_id"]))
+        key = (chat_key(params["from_chat_id"]), int(params["message_id"]))
         with self._cond:
             source = self._messages.get(key)
         if source is None:
@@ -261,15 +214,15 @@ class BotApiMethods:
 
     def _send(self, method: str, params: JSON, content: JSON) -> JSON:
         with self._cond:
-            message = self._new_message(self._chat(_chat_key(params["chat_id"])), self.bot_user)
+            message = self._new_message(self._chat(chat_key(params["chat_id"])), self.bot_user)
             message.update(content)
             if "message_thread_id" in params:
                 message["message_thread_id"] = int(params["message_thread_id"])
                 message["is_topic_message"] = True
-            markup = _keyboard(params.get("reply_markup"))
+            markup = keyboard(params.get("reply_markup"))
             if markup is not None:
                 message["reply_markup"] = markup
-            reply_to = _reply_to(params)
+            reply_to = reply_to_id(params)
             if reply_to is not None:
                 original = self._messages.get((message["chat"]["id"], reply_to))
                 message["reply_to_message"] = original or {"message_id": reply_to, "date": 0}
@@ -283,94 +236,13 @@ class BotApiMethods:
         self.sent.append(
             SentMessage(
                 method=method,
-                chat_id=_chat_key(params["chat_id"]),
+                chat_id=chat_key(params["chat_id"]),
                 text=message.get("text"),
                 parse_mode=params.get("parse_mode"),
-                reply_to=_reply_to(params),
+                reply_to=reply_to_id(params),
                 thread_id=None if thread is None else int(thread),
                 reply_markup=params.get("reply_markup"),
                 message_id=int(message["message_id"]),
             )
         )
         self._cond.notify_all()
-
-
-async def read_params(request: web.Request) -> JSON:
-    """Query string plus JSON or form body; PTB sends form fields with JSON-encoded objects."""
-    params: JSON = dict(request.query)
-    if request.content_type == "application/json":
-        body = await request.json()
-        params.update(body if isinstance(body, dict) else {})
-    elif request.can_read_body:
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    for key in _OBJECT_PARAMS:
-        if isinstance(params.get(key), str):
-            params[key] = json.loads(params[key])
-    return params
-
-
-def _check_text(text: str, params: JSON) -> None:
-    if not text.strip():
-        raise Fail(400, "Bad Request: message text is empty")
-    # Telegram counts the text after entity parsing, in UTF-16 code units.
-    counted = (
-        visible_length(text)
-        if params.get("parse_mode") == "HTML"
-        else len(text.encode("utf-16-le")) // 2
-    )
-    if counted > MAX_TEXT:
-        raise Fail(400, "Bad Request: message is too long")
-
-
-def _check_markup(params: JSON) -> None:
-    """InlineKeyboardButton: a label, and callback_data of 1-64 bytes when given."""
-    rows = (params.get("reply_markup") or {}).get("inline_keyboard") or []
-    for button in (b for row in rows for b in row):
-        if not button.get("text"):
-            raise Fail(400, "Bad Request: text buttons are unallowed in the inline keyboard")
-        data = button.get("callback_data")
-        if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
-            raise Fail(400, "Bad Request: BUTTON_DATA_INVALID")
-
-
-def _keyboard(markup: Any) -> JSON | None:
-    # An inline keyboard without buttons is no keyboard; other markup (a reply keyboard)
-    # belongs to the chat rather than the message, so a message never shows it.
-    if isinstance(markup, dict) and markup.get("inline_keyboard"):
-        return {"inline_keyboard": markup["inline_keyboard"]}
-    return None
-
-
-def _from(message: JSON) -> Any:
-    return (message.get("from") or {}).get("id")
-
-
-def stored(key: tuple[int | str, int], message: JSON, edits: int, bot_id: int) -> StoredMessage:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-    return StoredMessage(
-        chat_id=key[0],
-        message_id=key[1],
-        text=message.get("text", message.get("caption")),
-        buttons=tuple(
-            tuple((str(b.get("text")), str(b.get("callback_data", ""))) for b in row)
-            for row in rows
-        ),
-        reply_markup=message.get("reply_markup"),
-        edits=edits,
-        from_bot=_from(message) == bot_id,
-    )
-
-
-def _chat_key(value: Any) -> int | str:
-    # Numeric ids arrive as strings in form bodies; "@channelname" stays a string.
-    text = str(value)
-    return int(text) if text.lstrip("-").isdigit() else text
-
-
-def _reply_to(params: JSON) -> int | None:
-    if "reply_parameters" in params:
-        return int(params["reply_parameters"]["message_id"])
-    if "reply_to_message_id" in params:
-        return int(params["reply_to_message_id"])
-    return None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import aioimaplib
 
 from responder.channels.base import Inbox
+from responder.channels.email.imap_connection import _text
 from responder.channels.email.imap_fetch import (
     Fetched,
     Selected,
@@ -20,14 +21,14 @@ from responder.channels.email.imap_fetch import (
 )
 from responder.channels.email.imap_flags import FlagWatch
 from responder.channels.email.imap_folders import find_sent, list_folders, sent_not_found
-from responder.channels.email.imap_session import RESYNC_MARGIN, ImapSession, _code, _text
+from responder.channels.email.imap_session import RESYNC_MARGIN, ImapSession
 from responder.common.membudget import byte_chunks
 from responder.config import ImapConfig
 from responder.config.presets import sent_name
 from responder.domain.models import Cursor, InboundMessage
 from responder.errors import TransientError
 
-__all__ = ["ImapIntake", "_code"]
+__all__ = ["ImapIntake"]
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import aioimaplib
 
 from responder.channels.base import Inbox
+from responder.channels.email.imap_connection import _text
 from responder.channels.email.imap_fetch import (
     Selected,
     header_records,
@@ -24,7 +25,7 @@ from responder.channels.email.imap_fetch import (
     search_uids,
     uid_ranges,
 )
-from responder.channels.email.imap_session import RESYNC_MARGIN, ImapSession, _text
+from responder.channels.email.imap_session import RESYNC_MARGIN, ImapSession
 from responder.config import ImapConfig
 from responder.domain.models import Cursor, MailMark
 from responder.errors import TransientError

@@ -11,8 +11,9 @@ import logging
 
 import aioimaplib
 
+from responder.channels.email.imap_connection import _text
 from responder.channels.email.imap_fetch import Selected, header_records, uid_ranges
-from responder.channels.email.imap_session import ImapSession, _text
+from responder.channels.email.imap_session import ImapSession
 from responder.domain.models import Cursor, MailMark
 from responder.errors import TransientError
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 # python-telegram-bot 22 warns on every integer-seconds read (RetryAfter.retry_after) unless
@@ -17,37 +15,27 @@ from telegram import Bot
 from telegram.error import InvalidToken
 from telegram.request import HTTPXRequest
 
-from responder.channels import health
 from responder.channels.base import ChannelHealth, Inbox
-from responder.channels.diagnose import Diagnosis, Endpoint
+from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition
 from responder.channels.telegram.limits import Limits, SendSchedule
+from responder.channels.telegram.polling import UpdatePolling
 from responder.channels.telegram.send import Sender
 from responder.common.redact import SecretFilter
-from responder.common.retry import STORAGE_RETRY_CAP, backoff
 from responder.common.tasks import TaskGroup
 from responder.config import TelegramChannelConfig
-from responder.domain.models import Cursor, Delivered, InboundMessage, OutboundReply
-from responder.errors import PermanentError, SignInRefused, StorageUnavailable
-from responder.wire.telegram.update import ANNOTATION
+from responder.domain.models import Delivered, OutboundReply
+from responder.errors import PermanentError, SignInRefused
 
-log = logging.getLogger(__name__)
 # The loggers that may print a request URL, which carries the token (Bot API: /bot<token>/).
 URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.BaseRequest", "telegram.HTTPXRequest")
 
-ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query"]
-# Bot API getUpdates: after a week without updates, the next update_id is chosen at random,
-# so an offset older than that could skip new updates; poll without one and let the
-# (channel, update_id) dedupe in the database drop anything already recorded.
-OFFSET_TRUSTED_FOR = timedelta(days=6)
-MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
-MEMBERSHIP_TTL = 300.0
 # What the Bot object holds (its token, base URL, and its connections' timeouts): a change to
 # any of these needs a new bot; any other setting is taken in place.
 _HELD_BY_BOT = ("token", "api_url", "timeout", "poll_timeout")
 
 
-class TelegramChannel:
+class TelegramChannel(UpdatePolling):
     def __init__(self, config: TelegramChannelConfig, tasks: TaskGroup) -> None:
         self.name = config.name
         self._tasks = tasks
@@ -187,102 +175,6 @@ class TelegramChannel:
         if isinstance(self._condition.cause, SignInRefused):
             raise SignInRefused("Telegram refused the bot token; replies wait for a good one")
 
-    async def _run(self, inbox: Inbox) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self._bot.initialize()
-                await self._sender.learn_staff_group()
-                self._condition.connected()
-                log.info("telegram %s: connected as @%s", self.name, self._bot.username)
-                attempt = 0
-                await self._poll(inbox)
-            except (InvalidToken, SignInRefused):
-                # Never log InvalidToken itself: python-telegram-bot puts the token in its
-                # text. The composition root's ChannelWatch says it once, with the remedy.
-                self._condition.failed(SignInRefused("Telegram refused the bot token"))
-                await asyncio.sleep(health.SLOW_RETRY)
-            except asyncio.CancelledError:
-                raise
-            except StorageUnavailable as exc:
-                attempt += 1  # the database's fault (disk full), not Telegram's: sooner
-                delay = backoff(attempt, 1.0, STORAGE_RETRY_CAP)
-                self._condition.trouble(Diagnosis(f"cannot record updates: {exc}", "", "", False))
-                log.warning(
-                    "telegram %s: cannot record updates: %s; trying again in %.1fs",
-                    self.name,
-                    exc,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-            except Exception as exc:
-                attempt += 1
-                problem = self._condition.failed(exc)
-                delay = health.SLOW_RETRY if problem.permanent else backoff(attempt, 1.0, 300.0)
-                log.log(
-                    logging.DEBUG if problem.permanent else logging.WARNING,
-                    "telegram %s: %s; trying again in %.1fs",
-                    self.name,
-                    problem,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-
-    async def _poll(self, inbox: Inbox) -> None:
-        offset: int | None = None
-        known = await inbox.cursor(self.name)
-        if known is not None and datetime.now(UTC) - known[1] < OFFSET_TRUSTED_FOR:
-            offset = known[0].position + 1
-        poll = self.config.poll_timeout
-        while True:
-            updates = await self._bot.get_updates(
-                offset=offset, timeout=poll, allowed_updates=ALLOWED_UPDATES
-            )
-            self._condition.connected()
-            if not updates:
-                continue
-            raw = [update.to_dict() for update in updates]
-            for update in raw:
-                await self._annotate(update)
-            now = datetime.now(UTC)
-            last = max(int(u["update_id"]) for u in raw)
-            messages = [
-                InboundMessage(self.name, str(u["update_id"]), _encode(u), now) for u in raw
-            ]
-            # Recorded first, then confirmed: the next getUpdates with this offset tells
-            # Telegram to forget them, so a crash before this line only means a re-read.
-            await inbox.deliver(self.name, messages, Cursor(0, last))
-            offset = last + 1
-
-    async def _annotate(self, update: dict[str, object]) -> None:
-        """Whether the sender is a member of the staff group, asked of Telegram (cached)."""
-        staff = self.config.staff_chat_id
-        message = update.get("message")
-        if staff is None or not isinstance(message, dict):
-            return
-        chat = message.get("chat") or {}
-        if chat.get("id") != staff:
-            return
-        sender_chat = message.get("sender_chat") or {}
-        user = message.get("from") or {}
-        if sender_chat.get("id") == staff:
-            is_staff = True  # an anonymous administrator of the group
-        elif isinstance(user.get("id"), int) and not user.get("is_bot"):
-            is_staff = await self._is_member(staff, user["id"])
-        else:
-            is_staff = False
-        update[ANNOTATION] = {"staff": is_staff, "bot": self._bot.username}
-
-    async def _is_member(self, chat: int, user: int) -> bool:
-        loop = asyncio.get_running_loop()
-        cached = self._members.get(user)
-        if cached is not None and cached[1] > loop.time():
-            return cached[0]
-        member = await self._bot.get_chat_member(chat, user)
-        is_member = member.status in MEMBER_STATUSES or bool(getattr(member, "is_member", False))
-        self._members[user] = (is_member, loop.time() + MEMBERSHIP_TTL)
-        return is_member
-
 
 class InFlight:
     """The sends under way through one bot (`async with`), so it is closed after them."""
@@ -314,7 +206,3 @@ def _schedule(config: TelegramChannelConfig) -> SendSchedule:
             limits.group_per_minute,
         )
     )
-
-
-def _encode(update: dict[str, object]) -> bytes:
-    return json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()

@@ -7,7 +7,8 @@ from datetime import datetime
 from responder.core import tickets
 from responder.core.view import MAX_MESSAGE_ID
 from responder.domain.message import Message, Sender, Signals, Thread
-from responder.wire.email.parse import ParsedMail, parse_message
+from responder.wire.email.parse import parse_message
+from responder.wire.email.parsed_mail import ParsedMail
 
 
 def parse(raw: bytes, received_at: datetime | None = None, external_id: str = "") -> Message:
