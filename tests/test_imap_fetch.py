@@ -98,6 +98,16 @@ def test_ten_20mb_mails_are_fetched_one_at_a_time_and_small_ones_together() -> N
     assert byte_chunks(mixed, 8 * MB, 100) == [[1, 2, 3], [4, 5]]
 
 
+def test_a_burst_is_fetched_in_growing_chunks() -> None:
+    small = [(uid, 1024) for uid in range(1, 501)]
+    chunks = byte_chunks(small, 8 * MB, 100, first=10)
+    assert [len(c) for c in chunks] == [10, 20, 40, 80, 100, 100, 100, 50]
+    assert [uid for c in chunks for uid in c] == list(range(1, 501))
+    # Bytes still bound every chunk, the first ones too.
+    big = [(1, 3 * MB), (2, 3 * MB), (3, 3 * MB), (4, 10)]
+    assert byte_chunks(big, 8 * MB, 100, first=10) == [[1, 2], [3, 4]]
+
+
 def test_size_records_read_rfc822_size_and_internaldate() -> None:
     lines = [
         b'1 FETCH (UID 10 RFC822.SIZE 2048 INTERNALDATE "22-Nov-2026 14:00:00 +0700")',

@@ -113,17 +113,21 @@ MAIL_BUDGET = 16 * MB
 
 
 def byte_chunks(
-    sizes: Sequence[tuple[int, int]], max_bytes: int, max_count: int
+    sizes: Sequence[tuple[int, int]], max_bytes: int, max_count: int, first: int | None = None
 ) -> list[list[int]]:
     """Split (key, size) pairs, in order, into runs of at most `max_count` keys whose sizes
-    add up to at most `max_bytes`; a key bigger than the budget goes alone, never skipped."""
+    add up to at most `max_bytes`; a key bigger than the budget goes alone, never skipped.
+    With `first`, the first run holds at most that many keys and each next one twice as many
+    as the one before, up to `max_count`."""
     chunks: list[list[int]] = []
     current: list[int] = []
     total = 0
+    count = min(first or max_count, max_count)
     for key, size in sizes:
-        if current and (total + size > max_bytes or len(current) >= max_count):
+        if current and (total + size > max_bytes or len(current) >= count):
             chunks.append(current)
             current, total = [], 0
+            count = min(2 * count, max_count)
         current.append(key)
         total += max(size, 0)
     if current:

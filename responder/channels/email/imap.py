@@ -32,6 +32,10 @@ __all__ = ["ImapIntake"]
 
 log = logging.getLogger(__name__)
 
+# A burst is fetched 10 mails first, then 20, 40... up to fetch_chunk: the first answers go
+# out while the rest is still being fetched, and a backlog soon moves in full chunks.
+FIRST_FETCH = 10
+
 MAX_FETCH_FAILURES = 3
 # A first login that comes late (the server was unreachable, or refused a wrong password until
 # the admin fixed it) takes the mail that arrived meanwhile by INTERNALDATE, the server's clock
@@ -202,7 +206,8 @@ class ImapIntake(ImapSession):
         aioimaplib also parses a response recursively, so ~1000 messages at once overflow."""
         sizes = await self._sizes(client, uids, since)
         size = dict(sizes)
-        for wanted in byte_chunks(sizes, self._cfg.fetch_bytes, self._cfg.fetch_chunk):
+        cfg = self._cfg
+        for wanted in byte_chunks(sizes, cfg.fetch_bytes, cfg.fetch_chunk, FIRST_FETCH):
             async with self._inbox.holding(sum(size[u] for u in wanted)):
                 upto = await self._fetch_chunk(client, validity, wanted, since, move_cursor)
             if upto < wanted[-1]:
