@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import aioimaplib
 
 from responder.channels.base import Inbox
-from responder.channels.email.imap_connection import _text
+from responder.channels.email.imap_client import response_text
 from responder.channels.email.imap_fetch import (
     Fetched,
     Selected,
@@ -228,7 +228,7 @@ class ImapIntake(ImapSession):
                 client.uid("fetch", ranges, "(UID RFC822.SIZE INTERNALDATE)")
             )
             if response.result != "OK":
-                raise TransientError(f"UID FETCH of sizes failed: {_text(response.lines)}")
+                raise TransientError(f"UID FETCH of sizes failed: {response_text(response.lines)}")
             known.update((r.uid, r) for r in size_records(response.lines))
         # A UID missing here (expunged meanwhile) is still asked for with the bodies, and
         # given up on the way a body that does not come is.
@@ -254,7 +254,7 @@ class ImapIntake(ImapSession):
             deadline=False,
         )
         if response.result != "OK":
-            raise TransientError(f"UID FETCH failed: {_text(response.lines)}")
+            raise TransientError(f"UID FETCH failed: {response_text(response.lines)}")
         got = {r.uid: r for r in fetch_records(response.lines)}
         del response
         upto = self._deliverable_upto(wanted, got)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aioimaplib
 from aioimaplib.aioimaplib import CRLF, Command, FetchCommand, IncompleteRead, literal_data_re
 
 LineHandler = Callable[[bytes, Any], Any]
+
+
+def response_text(lines: Sequence[object], limit: int = 300) -> str:
+    """What a server said in a response's lines, for an error message: text, cut short."""
+    parts = [bytes(x).decode("utf-8", "replace") for x in lines if isinstance(x, bytes | bytearray)]
+    return " ".join(parts)[:limit] or "no detail"
 
 
 class _FetchCommand(FetchCommand):  # type: ignore[misc]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aioimaplib
 
-from responder.channels.email.imap_client import IMAP4
+from responder.channels.email.imap_client import IMAP4, response_text
 from responder.channels.email.imap_fetch import search_uids
 from responder.config import ImapConfig
 from responder.errors import PermanentError, SignInRefused, TransientError
@@ -95,14 +95,14 @@ class ImapConnection:
             password = cfg.password.get_secret_value()
             response = await self.call(client.login(cfg.username, password))
             if response.result != "OK":
-                text = _text(response.lines)
+                text = response_text(response.lines)
                 error = TransientError if passing_refusal(text) else SignInRefused
                 raise error(f"login refused for {cfg.username}: {text}")
 
     async def search(self, client: aioimaplib.IMAP4, *criteria: str) -> list[int]:
         response = await self.call(client.uid_search(*criteria, charset=None))
         if response.result != "OK":
-            raise TransientError(f"UID SEARCH failed: {_text(response.lines)}")
+            raise TransientError(f"UID SEARCH failed: {response_text(response.lines)}")
         return search_uids(response.lines)
 
     async def _idle(self, client: aioimaplib.IMAP4) -> None:
@@ -163,8 +163,3 @@ def _code(text: str) -> str:
     """The bracketed response code at the start of a status text (RFC 5530), if any."""
     match = re.search(r"\[([A-Z-]+)", text)
     return match.group(1) if match else ""
-
-
-def _text(lines: list[Any]) -> str:
-    parts = [bytes(x).decode("utf-8", "replace") for x in lines if isinstance(x, bytes | bytearray)]
-    return " ".join(parts)[:300] or "no detail"

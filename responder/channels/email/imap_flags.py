@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import aioimaplib
 
 from responder.channels.base import Inbox
-from responder.channels.email.imap_connection import _text
+from responder.channels.email.imap_client import response_text
 from responder.channels.email.imap_fetch import (
     Selected,
     header_records,
@@ -138,7 +138,7 @@ class FlagWatch:
                 client.uid_search("MODSEQ", str(since + 1), charset=None)
             )
             if response.result != "OK":
-                raise TransientError(f"UID SEARCH MODSEQ failed: {_text(response.lines)}")
+                raise TransientError(f"UID SEARCH MODSEQ failed: {response_text(response.lines)}")
             if not search_uids(response.lines):
                 return
             # The highest MODSEQ among the changed messages (RFC 7162 3.1.5) moves the cursor
@@ -179,7 +179,7 @@ class FlagWatch:
                 deadline=False,
             )
             if response.result != "OK":
-                raise TransientError(f"UID FETCH of flags failed: {_text(response.lines)}")
+                raise TransientError(f"UID FETCH of flags failed: {response_text(response.lines)}")
             for record in header_records(response.lines):
                 flags = {f.casefold() for f in record.flags}
                 for flag, kind, _ in self._kinds:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from responder.channels.diagnose import Diagnosed, Diagnosis, Endpoint
+from responder.channels.email.imap_client import response_text
 from responder.errors import TransientError
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ async def list_folders(
         pattern += " RETURN (SPECIAL-USE)"
     response = await call(client.list('""', pattern))
     if response.result != "OK":
-        raise TransientError(f"LIST of the folders failed: {_text(response.lines)}")
+        raise TransientError(f"LIST of the folders failed: {response_text(response.lines, 200)}")
     return parse_list(response.lines)
 
 
@@ -147,11 +148,6 @@ def sent_not_found(at: Endpoint, boxes: Sequence[Mailbox], first: str | None) ->
 
 def _sent_names(first: str | None) -> list[str]:
     return list(dict.fromkeys((first, *SENT_NAMES) if first else SENT_NAMES))
-
-
-def _text(lines: Sequence[object]) -> str:
-    parts = [bytes(x).decode("utf-8", "replace") for x in lines if isinstance(x, bytes | bytearray)]
-    return " ".join(parts)[:200] or "no detail"
 
 
 def meant(folder: str, key: str, boxes: Sequence[Mailbox]) -> tuple[str | None, list[str]]:

@@ -13,7 +13,8 @@ import aioimaplib
 from responder.channels import health
 from responder.channels.base import Inbox
 from responder.channels.diagnose import Diagnosis, Endpoint, folder_missing
-from responder.channels.email.imap_connection import ImapConnection, _text
+from responder.channels.email.imap_client import response_text
+from responder.channels.email.imap_connection import ImapConnection
 from responder.channels.email.imap_fetch import Selected, select_codes
 from responder.channels.email.imap_folders import meant, parse_list, wire
 from responder.channels.email.sign_in_gate import SignInGate
@@ -153,7 +154,9 @@ class ImapSession(ImapConnection):
         response = await self.call(client.select(f"{wire(self._folder)}{params}"))
         if response.result != "OK":
             await self._missing_folder(client)
-            raise TransientError(f"cannot open folder {self._folder!r}: {_text(response.lines)}")
+            raise TransientError(
+                f"cannot open folder {self._folder!r}: {response_text(response.lines)}"
+            )
         selected = select_codes(response.lines)
         if selected.validity is None:
             raise PermanentError("the server gave no UIDVALIDITY; cannot keep a cursor")

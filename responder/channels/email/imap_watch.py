@@ -11,7 +11,7 @@ import logging
 
 import aioimaplib
 
-from responder.channels.email.imap_connection import _text
+from responder.channels.email.imap_client import response_text
 from responder.channels.email.imap_fetch import Selected, header_records, uid_ranges
 from responder.channels.email.imap_session import ImapSession
 from responder.domain.models import Cursor, MailMark
@@ -60,7 +60,7 @@ class DoneFolderWatch(ImapSession):
                     deadline=False,
                 )
                 if response.result != "OK":
-                    raise TransientError(f"UID FETCH failed: {_text(response.lines)}")
+                    raise TransientError(f"UID FETCH failed: {response_text(response.lines)}")
                 now = self._clock()
                 marks = [
                     MailMark(r.message_id, "done", now)
