@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from responder.config.csat import CsatConfig
-from responder.core.csat.timing import SurveyFacts, decent_hour, wanted_at
+from responder.core.csat.timing import decent_hour, wanted_at
 from responder.domain.calendar import Period
+from responder.domain.csat import SurveyTicket
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -21,7 +22,7 @@ def wib(*args: int) -> datetime:
     return datetime(*args, tzinfo=JAKARTA)
 
 
-RESOLVED = SurveyFacts(
+RESOLVED = SurveyTicket(
     ticket_id=1,
     channel="mail",
     customer="budi@example.com",
@@ -29,7 +30,7 @@ RESOLVED = SurveyFacts(
     resolved_at=wib(2030, 1, 7, 10, 0),
     last_staff=wib(2030, 1, 7, 9, 30),
     last_customer=None,
-    answered=True,
+    reply_kinds=frozenset({"acknowledgement"}),  # no canned answer: staff replied at 09:30
     utc_offset=None,
 )
 QUIET = dataclasses.replace(RESOLVED, status="open", resolved_at=None)
@@ -80,7 +81,7 @@ def test_decent_hour(at: datetime, window: Period, zone: ZoneInfo, expected: dat
             wib(2030, 1, 7, 21, 0),
         ),
         # Nobody answered the ticket: there is no service to rate.
-        (dataclasses.replace(RESOLVED, answered=False), CsatConfig(), None),
+        (dataclasses.replace(RESOLVED, last_staff=None), CsatConfig(), None),
         # Another channel's ticket, when only some channels are surveyed.
         (RESOLVED, CsatConfig(channels=("telegram",)), None),
         # Still open: only with after_quiet, counted from the last staff reply.
@@ -100,7 +101,7 @@ def test_decent_hour(at: datetime, window: Period, zone: ZoneInfo, expected: dat
         ),
     ],
 )
-def test_wanted_at(facts: SurveyFacts, config: CsatConfig, expected: datetime | None) -> None:
+def test_wanted_at(facts: SurveyTicket, config: CsatConfig, expected: datetime | None) -> None:
     # Planned on the morning of the resolution, before anything is due.
     assert wanted_at(facts, config, JAKARTA, wib(2030, 1, 7, 10, 0)) == expected
 
@@ -133,5 +134,5 @@ def test_an_overdue_survey_waits_for_a_decent_hour_and_a_stale_one_is_dropped(
         dataclasses.replace(RESOLVED, waiting_elsewhere=True),
     ],
 )
-def test_no_survey_while_the_customer_is_still_waiting(facts: SurveyFacts) -> None:
+def test_no_survey_while_the_customer_is_still_waiting(facts: SurveyTicket) -> None:
     assert wanted_at(facts, CsatConfig(), JAKARTA, wib(2030, 1, 7, 10, 45)) is None

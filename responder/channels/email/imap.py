@@ -202,8 +202,7 @@ class ImapIntake(ImapSession):
         move_cursor: bool = True,
     ) -> None:
         """Deliver `uids` (those received since `since`) in order, in chunks of at most
-        fetch_chunk messages and fetch_bytes bytes: memory follows the budget, not the backlog.
-        aioimaplib also parses a response recursively, so ~1000 messages at once overflow."""
+        fetch_chunk messages and fetch_bytes bytes: memory follows the budget, not the backlog."""
         sizes = await self._sizes(client, uids, since)
         size = dict(sizes)
         cfg = self._cfg

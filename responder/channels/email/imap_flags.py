@@ -166,7 +166,7 @@ class FlagWatch:
         self, client: aioimaplib.IMAP4, uids: list[int], since: int | None
     ) -> list[tuple[MailMark, int]]:
         """Fetch flags and Message-ID (no bodies) of `uids`; a mark per reported flag, with
-        the message's MODSEQ. Chunked: aioimaplib parses a long response recursively."""
+        the message's MODSEQ. Chunked by fetch_chunk, so one response stays a few KB."""
         now = self._clock()
         marks: list[tuple[MailMark, int]] = []
         changed = f" (CHANGEDSINCE {since})" if since is not None else ""

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, tzinfo
 
 from responder.config.csat import CsatConfig
-from responder.core.csat.timing import SurveyFacts, wanted_at
-from responder.core.reply_kinds import is_canned_answer
+from responder.core.csat.timing import wanted_at
 from responder.domain.csat import (
     MOVABLE,
     NewSurvey,
@@ -18,23 +17,6 @@ from responder.domain.csat import (
 )
 
 NOT_NOW = "no longer due: reopened, the customer wrote again, or too late to ask"
-
-
-def survey_facts(ticket: SurveyTicket) -> SurveyFacts:
-    """Answered: staff replied, or a rule's own answer (not an acknowledgement) went out."""
-    canned = any(is_canned_answer(kind) for kind in ticket.reply_kinds)
-    return SurveyFacts(
-        ticket_id=ticket.ticket_id,
-        channel=ticket.channel,
-        customer=ticket.customer,
-        status=ticket.status,
-        resolved_at=ticket.resolved_at,
-        last_staff=ticket.last_staff,
-        last_customer=ticket.last_customer,
-        answered=ticket.last_staff is not None or canned,
-        utc_offset=ticket.utc_offset,
-        waiting_elsewhere=ticket.waiting_elsewhere,
-    )
 
 
 def replan_surveys(
@@ -52,7 +34,7 @@ def replan_surveys(
         row = existing.get(ticket_id)
         if row is not None and row.state not in MOVABLE:
             continue
-        due = wanted_at(survey_facts(ticket), csat, zone, now)
+        due = wanted_at(ticket, csat, zone, now)
         if row is None:
             if due is not None:
                 inserts.append(NewSurvey(ticket_id, ticket.channel, ticket.customer, due))

@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from responder.config.csat import CsatConfig
+from responder.core.reply_kinds import is_canned_answer
 from responder.domain.calendar import Period
+from responder.domain.csat import SurveyTicket
 
 # A survey this late (the daemon was down, or csat was turned on for old tickets) asks about
 # something the customer has long forgotten: better not asked at all.
 STALE = timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class SurveyFacts:
-    """What deciding a ticket's survey looks at, read in one go for many tickets."""
-
-    ticket_id: int
-    channel: str
-    customer: str
-    status: str  # open | resolved
-    resolved_at: datetime | None
-    last_staff: datetime | None  # the latest staff reply or \\Answered
-    last_customer: datetime | None  # the latest customer follow-up
-    answered: bool  # staff replied, or a rule's own answer went out
-    utc_offset: int | None  # minutes east of UTC, from the customer's mail; None: unknown
-    waiting_elsewhere: bool = False  # the customer has a newer ticket open on the channel
+def answered(ticket: SurveyTicket) -> bool:
+    """Staff replied, or a rule's own answer (not an acknowledgement) went out."""
+    return ticket.last_staff is not None or any(map(is_canned_answer, ticket.reply_kinds))
 
 
-def wanted_at(facts: SurveyFacts, csat: CsatConfig, zone: tzinfo, now: datetime) -> datetime | None:
+def wanted_at(
+    facts: SurveyTicket, csat: CsatConfig, zone: tzinfo, now: datetime
+) -> datetime | None:
     """When the survey should go, or None while there is nothing to ask about yet.
 
     A resolved ticket is surveyed `after_resolved` after resolution; with `after_quiet`, an
@@ -41,7 +33,7 @@ def wanted_at(facts: SurveyFacts, csat: CsatConfig, zone: tzinfo, now: datetime)
     """
     if csat.channels and facts.channel not in csat.channels:
         return None
-    if not facts.answered or facts.waiting_elsewhere:
+    if not answered(facts) or facts.waiting_elsewhere:
         return None
     base: datetime | None = None
     if facts.status == "resolved" and facts.resolved_at is not None:
