@@ -11,11 +11,12 @@ import platform
 import re
 import select
 import signal
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
@@ -375,13 +376,18 @@ def progress(text: str) -> None:
 
 
 def measure_burst(
-    subject: Subject, dovecot: Dovecot, smtp: RecordingSMTPServer, figures: Figures
+    subject: Subject,
+    dovecot: Dovecot,
+    smtp: RecordingSMTPServer,
+    figures: Figures,
+    start_uid: int = 0,
+    tag: str = "",
 ) -> None:
     """(d) the subject up and watching; the burst delivered over LMTP; every reply awaited."""
     smtp.clear()
-    subject.start(start_uid=0)
+    subject.start(start_uid=start_uid)
     subject.wait_ready(READY_TIMEOUT)
-    senders = [f"{subject.name}-c{n}@example.com" for n in range(figures.burst)]
+    senders = [f"{subject.name}{tag}-c{n}@example.com" for n in range(figures.burst)]
     mails = [(sender, make_mail(sender, n)) for n, sender in enumerate(senders)]
     cpu_before = subject.cpu_seconds()
     started = deliver(dovecot, USERS[subject.name], mails, figures.burst_connections)
@@ -413,14 +419,17 @@ def measure(
     backlog: int,
     burst: int = 0,
     connections: int = 4,
+    tag: str = "",
 ) -> Figures:
+    """One round of every phase asked for; `tag` keeps each round's senders new."""
     figures = Figures(messages=messages, backlog=backlog)
     figures.burst, figures.burst_connections = burst, connections
     appender = Appender(dovecot.host, dovecot.port, USERS[subject.name], PASSWORD)
     try:
-        start_uid = 0
+        # Mail from earlier rounds is there already: the baseline starts after it.
+        start_uid = appender.uid_next() - 1
         if burst:
-            measure_burst(subject, dovecot, smtp, figures)
+            measure_burst(subject, dovecot, smtp, figures, start_uid, tag)
             start_uid = appender.uid_next() - 1
         if not messages and not backlog:
             return figures
@@ -429,7 +438,7 @@ def measure(
         subject.start(start_uid=start_uid)
         subject.wait_ready(READY_TIMEOUT)
         for n in range(messages):
-            sender = f"{subject.name}-a{n}@example.com"
+            sender = f"{subject.name}{tag}-a{n}@example.com"
             raw = make_mail(sender, n)
             before = time.monotonic()
             appender.append(raw)
@@ -448,7 +457,7 @@ def measure(
         # (b) a backlog that arrived while the process was down.
         start_uid = appender.last_uid or start_uid
         smtp.clear()
-        senders = [f"{subject.name}-b{n}@example.com" for n in range(backlog)]
+        senders = [f"{subject.name}{tag}-b{n}@example.com" for n in range(backlog)]
         mails = [make_mail(sender, n) for n, sender in enumerate(senders)]
         began = time.monotonic()
         for raw in mails:
@@ -478,6 +487,27 @@ def measure(
         subject.kill()
         appender.close()
     return figures
+
+
+def medians(rounds: Sequence[Figures]) -> Figures:
+    """Each figure's median over the rounds, but peak memory the highest; the samples of
+    every round together; a second reply in any round counted."""
+    if len(rounds) == 1:
+        return rounds[0]
+    out = Figures(messages=rounds[0].messages, backlog=rounds[0].backlog)
+    for f in fields(Figures):
+        values = [getattr(r, f.name) for r in rounds]
+        if isinstance(values[0], list):
+            setattr(out, f.name, [x for v in values for x in v])
+        elif f.name.endswith("_mb"):
+            setattr(out, f.name, max(values))
+        elif isinstance(values[0], float):
+            setattr(out, f.name, statistics.median(values))
+        elif f.name == "extra_replies":
+            setattr(out, f.name, sum(values))
+        else:
+            setattr(out, f.name, values[0])
+    return out
 
 
 def _ratio(a: float, b: float) -> float:
@@ -634,12 +664,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--lmtp", type=int, default=4, help="LMTP connections for the burst")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure baseline and daemon this many times, in turn; the table shows medians",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     args = parser.parse_args(argv)
     if args.messages < 0 or args.backlog < 0 or args.burst < 0 or args.lmtp < 1:
         parser.error("--messages, --backlog and --burst must not be negative, --lmtp positive")
+    if args.rounds < 1:
+        parser.error("--rounds must be positive")
 
-    results: dict[str, Figures] = {}
+    results: dict[str, list[Figures]] = {"baseline": [], "daemon": []}
     errors = (BenchError, BurstError, DovecotError, OSError, imaplib.IMAP4.error)
     with work_dir("ackbench-", keep=args.keep, errors=errors) as work:
         (work.path / "imap-password").write_text(PASSWORD + "\n")
@@ -652,27 +690,44 @@ def main(argv: list[str] | None = None) -> int:
         try:
             dovecot.start()
             smtp.start()
-            for subject in (
+            subjects = (
                 BaselineSubject(work.path, dovecot, smtp),
                 DaemonSubject(work.path, dovecot, smtp),
-            ):
-                results[subject.name] = measure(
-                    subject, dovecot, smtp, args.messages, args.backlog, args.burst, args.lmtp
-                )
+            )
+            # In turn, so a machine that slows down for a while slows both alike.
+            for n in range(args.rounds):
+                for subject in subjects:
+                    figures = measure(
+                        subject,
+                        dovecot,
+                        smtp,
+                        args.messages,
+                        args.backlog,
+                        args.burst,
+                        args.lmtp,
+                        tag=f"-r{n}" if n else "",
+                    )
+                    results[subject.name].append(figures)
         finally:
             smtp.stop()
             dovecot.stop()
     if work.failed:
         return 1
 
-    daemon, baseline = results["daemon"], results["baseline"]
+    daemon, baseline = medians(results["daemon"]), medians(results["baseline"])
+    rounds = f", medians of {args.rounds} rounds" if args.rounds > 1 else ""
     print(
         f"\nresponder acknowledgement benchmark: {args.messages} messages one by one, "
-        f"backlog of {args.backlog}, burst of {args.burst} over LMTP x{args.lmtp}\n"
+        f"backlog of {args.backlog}, burst of {args.burst} over LMTP x{args.lmtp}{rounds}\n"
         f"Dovecot {dovecot_version()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs\n"
     )
     print(table(daemon, baseline))
+    if args.rounds > 1 and args.burst:
+        pairs = list(zip(results["daemon"], results["baseline"], strict=True))
+        rates = " ".join(f"{_ratio(d.burst_rate, b.burst_rate):.2f}x" for d, b in pairs)
+        p99s = " ".join(f"{_ratio(d.burst_p99, b.burst_p99):.2f}x" for d, b in pairs)
+        print(f"\nburst, round by round: rate {rates}; p99 {p99s}")
     if args.json is not None:
         payload = {
             "messages": args.messages,
@@ -688,6 +743,7 @@ def main(argv: list[str] | None = None) -> int:
             "verdicts": verdicts(daemon, baseline),
             "daemon": asdict(daemon),
             "baseline": asdict(baseline),
+            "rounds": {name: [asdict(f) for f in runs] for name, runs in results.items()},
         }
         args.json.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
     return 0

@@ -61,6 +61,34 @@ async def test_customer_mail_is_acknowledged_once_within_a_second(
     assert "\\Seen" not in dovecot.fetch_flags(SUPPORT, uid)
 
 
+async def test_a_burst_of_small_and_big_mails_answers_each_customer_their_own(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    """A burst is recorded in multi-row statements and decided in batches, 40 KB mails among
+    2 KB ones (issue 15): each acknowledgement still answers its own customer's mail."""
+    config = write(tmp_path, dovecot, smtp_server)
+    subjects = {}
+    async with running(config) as app:
+        await wait_connected(app)
+        for n in range(8):
+            sender = f"customer{n}@example.com"
+            subjects[sender] = f"Pesanan #{1000 + n}"
+            # Every other one carries 40 KB of order details: over the inline parse limit.
+            details = "Rincian pesanan: kaos hitam ukuran L, 2 buah.\n" * 900 if n % 2 else ""
+            body = f"Halo, pesanan #{1000 + n} belum sampai.\n{details}"
+            raw = make_mail(sender=sender, subject=subjects[sender], body=body)
+            await dovecot.append_async(SUPPORT, raw)
+        received = await smtp_server.wait_for_async(8, timeout=10)
+        await wait_until(lambda: all_sent(config))
+    tickets = {t["customer"]: t["ref"] for t in await db_rows(config, "tickets")}
+    assert len(tickets) == 8
+    for reply in received:
+        [customer] = reply.rcpt_tos
+        expected = f"Re: {subjects[customer]} [#{tickets[customer]}]"
+        assert reply.message["Subject"] == expected
+    assert len(smtp_server.received) == 8
+
+
 async def test_follow_up_joins_the_ticket_without_a_second_acknowledgement(
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
 ) -> None:

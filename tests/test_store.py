@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from responder.domain.models import Cursor, InboundMessage
 from responder.errors import StorageError
 from responder.storage import schema
+from responder.storage.db_thread import DatabaseThread
 from responder.storage.decisions import apply_outcomes
 from responder.storage.migrations import LATEST
 from responder.storage.store import Store
@@ -41,6 +43,48 @@ async def test_recording_is_idempotent_and_moves_the_cursor_with_the_rows(tmp_pa
         assert await store.pending_inbound() == [*first, *again]
     finally:
         await store.close()
+
+
+async def test_a_burst_recorded_at_once_keeps_each_mail_with_its_own_id(tmp_path: Path) -> None:
+    """A batch goes in as one multi-row INSERT; each id must lead back to its own mail, or
+    the reply meant for one customer would be decided from another's message."""
+    store = Store(url(tmp_path))
+    await store.open()
+    try:
+        burst = [
+            InboundMessage("mail", f"<m{n}@example.com>", f"mail {n}".encode(), datetime.now(UTC))
+            for n in range(40)
+        ]
+        ids = await store.record_inbound("mail", burst, Cursor(1, 40))
+        rows = {row["id"]: row for row in await store.rows("inbound")}
+        assert [rows[i]["external_id"] for i in ids] == [m.external_id for m in burst]
+        assert [rows[i]["raw"] for i in ids] == [m.raw for m in burst]
+    finally:
+        await store.close()
+
+
+def test_a_send_result_is_recorded_before_the_work_queued_ahead_of_it() -> None:
+    """Senders wait for the record of what they sent; it must not wait behind a burst's
+    queue of deciding work (issue 15), and shutting down still runs all that was asked."""
+    thread = DatabaseThread()
+    running, release = threading.Event(), threading.Event()
+    order: list[str] = []
+    thread.submit(lambda: (running.set(), release.wait(5)))
+    assert running.wait(5)
+    queued = [
+        thread.submit(order.append, "apply batch 1"),
+        thread.submit(order.append, "apply batch 2"),
+        thread.submit_urgent(lambda: order.append("mark sent")),
+    ]
+    release.set()
+    for future in queued:
+        future.result(5)
+    last = thread.submit(order.append, "close")
+    thread.shutdown(wait=True)
+    assert last.done()
+    assert order == ["mark sent", "apply batch 1", "apply batch 2", "close"]
+    with pytest.raises(RuntimeError):
+        thread.submit(order.append, "after shutdown")
 
 
 async def test_state_survives_a_reopen_and_migrations_run_once(tmp_path: Path) -> None:

@@ -19,8 +19,18 @@ _PREFIX = re.compile(
 )
 
 
+_REFS = len(ALPHABET) ** REF_LENGTH
+
+
 def new_ref() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(REF_LENGTH))
+    # One draw for the whole reference, not one per character: each draw reads the OS's
+    # random source, and a burst asks for two candidates per message.
+    n = secrets.randbelow(_REFS)
+    chars = []
+    for _ in range(REF_LENGTH):
+        n, digit = divmod(n, len(ALPHABET))
+        chars.append(ALPHABET[digit])
+    return "".join(chars)
 
 
 def refs_in_subject(subject: str) -> list[str]:

@@ -19,6 +19,7 @@ from responder.core.decisions import (
 from responder.core.outcome import ON_A_TICKET, Outcome, outcome_word
 from responder.domain.records import Queued
 from responder.storage import schema, survey_answers
+from responder.storage.bulk import insert_ids
 
 
 def apply_outcomes(
@@ -42,22 +43,19 @@ def apply_outcomes(
     )
     opened = [o for o in outcomes if isinstance(o.decision, Acknowledge | Record)]
     if opened:
-        rows = conn.execute(
-            t.insert().returning(t.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    **o.ticket.__dict__,
-                    **_rule_columns(o.decision),
-                    "status": "open",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for o in opened
-                if o.ticket is not None
-            ],
-        )
-        for o, row in zip(opened, rows, strict=True):
-            ticket_ids[_ref(o) or ""] = row.id
+        new_tickets = [
+            {
+                **o.ticket.__dict__,
+                **_rule_columns(o.decision),
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for o in opened
+            if o.ticket is not None
+        ]
+        ids = insert_ids(conn, t, "ref", new_tickets)
+        ticket_ids.update(zip([row["ref"] for row in new_tickets], ids, strict=True))
     # The customer's reply first, then any notices to staff, each a row the outbox sends.
     # A post in another channel's staff desk, or an answer from it, is that channel's to send.
     sends = [
@@ -67,8 +65,10 @@ def apply_outcomes(
     ] + [(o, reply, None, channel) for o in outcomes for channel, reply in o.elsewhere]
     queued: list[Queued] = []
     if sends:
-        rows = conn.execute(
-            r.insert().returning(r.c.id, sort_by_parameter_order=True),
+        ids = insert_ids(
+            conn,
+            r,
+            "message_id",
             [
                 {
                     **reply.__dict__,
@@ -84,8 +84,8 @@ def apply_outcomes(
             ],
         )
         queued = [
-            Queued(row.id, o.inbound_id, channel, reply)
-            for (o, reply, _, channel), row in zip(sends, rows, strict=True)
+            Queued(reply_id, o.inbound_id, channel, reply)
+            for (o, reply, _, channel), reply_id in zip(sends, ids, strict=True)
         ]
     suppressed = [o for o in outcomes if isinstance(o.decision, Suppress)]
     if suppressed:

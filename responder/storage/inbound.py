@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from responder.domain.models import Cursor, Failing, InboundMessage
 from responder.domain.records import InboundRow
 from responder.storage import schema
+from responder.storage.bulk import insert_ids
 
 
 def cursor(conn: Connection, key: str) -> tuple[Cursor, datetime] | None:
@@ -50,12 +51,14 @@ def record(
             known.add(message.external_id)
             fresh.append(message)
     if fresh:
-        # One multi-row statement for the batch, the ids back in order. Values as parameters,
-        # not .values(): SQLAlchemy's statement cache keeps the first statement it compiled,
-        # and with it that message's bytes, for good.
-        inbound = schema.inbound
-        rows = conn.execute(
-            inbound.insert().returning(inbound.c.id, sort_by_parameter_order=True),
+        # One multi-row statement for the batch, the ids back in order (one channel: the
+        # external ids are unique among them). Values as parameters, not .values():
+        # SQLAlchemy's statement cache keeps the first statement it compiled, and with it
+        # that message's bytes, for good.
+        ids = insert_ids(
+            conn,
+            schema.inbound,
+            "external_id",
             [
                 {
                     "channel": channel,
@@ -68,7 +71,6 @@ def record(
                 for message in fresh
             ],
         )
-        ids = [row.id for row in rows]
     if position is not None:
         save_cursor(conn, key, position, now)
     return ids

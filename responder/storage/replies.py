@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from responder.domain.models import Delivered
 from responder.domain.records import Queued, ReplyMark, ReplyRow, Send, reply_row
 from responder.storage import schema
+from responder.storage.bulk import insert_ids
 
 
 def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued]:
@@ -18,8 +19,10 @@ def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued
     if not sends:
         return []
     r = schema.replies
-    rows = conn.execute(
-        r.insert().returning(r.c.id, sort_by_parameter_order=True),
+    ids = insert_ids(
+        conn,
+        r,
+        "message_id",
         [
             {
                 **send.reply.__dict__,
@@ -34,8 +37,8 @@ def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued
         ],
     )
     return [
-        Queued(row.id, send.inbound_id, send.channel, send.reply)
-        for send, row in zip(sends, rows, strict=True)
+        Queued(reply_id, send.inbound_id, send.channel, send.reply)
+        for send, reply_id in zip(sends, ids, strict=True)
     ]
 
 
@@ -57,21 +60,27 @@ def facts(conn: Connection, ids: Sequence[int] | None) -> dict[int, tuple[str, d
     return {row.id: (row.kind, row.created_at) for row in conn.execute(query)}
 
 
+# Built once: a statement built per call costs more in SQLAlchemy than the UPDATE costs in
+# SQLite, and every reply sent is marked (issue 15's burst).
+_MARK = (
+    update(schema.replies)
+    .where(schema.replies.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next"),
+        sent_at=bindparam("b_sent"),
+    )
+)
+
+
 def mark(conn: Connection, marks: Sequence[ReplyMark]) -> None:
     """Record the outcome of several tries, in order."""
     if not marks:
         return
-    r = schema.replies
     conn.execute(
-        update(r)
-        .where(r.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            attempts=bindparam("b_attempts"),
-            last_error=bindparam("b_error"),
-            next_attempt_at=bindparam("b_next"),
-            sent_at=bindparam("b_sent"),
-        ),
+        _MARK,
         [
             {
                 "b_id": m.reply_id,

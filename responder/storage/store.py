@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -19,6 +18,7 @@ from responder.domain.records import InboundRow, Queued, ReplyMark, ReplyRow
 from responder.errors import StorageError, StorageUnavailable
 from responder.storage import inbound, replies, schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
+from responder.storage.db_thread import DatabaseThread
 from responder.storage.decisions import apply_outcomes
 from responder.storage.engine import cause, open_engine, where
 from responder.storage.marks import claim_early, record_marks
@@ -52,7 +52,8 @@ class Store:
     Every unit of work (record a batch, apply a batch of decisions, record a batch of send
     results...) is one function run in the store's own database thread, in one transaction:
     one hand-over each way, however many statements it takes. The thread runs one unit at a
-    time, in the order they were asked for, which is also what SQLite's one writer wants.
+    time, in the order they were asked for (send results first), which is also what SQLite's
+    one writer wants.
     """
 
     def __init__(self, url: str, clock: Now = utcnow) -> None:
@@ -61,11 +62,11 @@ class Store:
         self._engine: Engine | None = None
         # One connection for the daemon's life, used only in the database thread.
         self._conn: Connection | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self._thread: DatabaseThread | None = None
         self.on_change: list[OnChange] = []
 
     async def open(self) -> None:
-        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+        thread = DatabaseThread()
         try:
             opened = await asyncio.get_running_loop().run_in_executor(
                 thread, open_engine, self._url
@@ -99,9 +100,9 @@ class Store:
     def where(self) -> str:
         return where(self._url)
 
-    async def _unit(self, work: Callable[[Tx, list[AfterCommit]], T]) -> T:
+    async def _unit(self, work: Callable[[Tx, list[AfterCommit]], T], urgent: bool = False) -> T:
         """Run `work` in one transaction in the database thread; then, on the event loop,
-        what it asked to run after the commit."""
+        what it asked to run after the commit. An urgent unit goes before waiting ones."""
         thread, conn = self._thread, self._conn
         if thread is None or conn is None:
             raise StorageError("the store is not open")
@@ -112,7 +113,10 @@ class Store:
                 return work(conn, after)
 
         try:
-            result = await asyncio.get_running_loop().run_in_executor(thread, unit)
+            if urgent:
+                result = await asyncio.wrap_future(thread.submit_urgent(unit))
+            else:
+                result = await asyncio.get_running_loop().run_in_executor(thread, unit)
         except OperationalError as exc:
             # Disk full, read-only, I/O error, locked: the database's own condition, not a
             # bug. One line naming the cause and the file; callers retry (issue 13).
@@ -232,7 +236,8 @@ class Store:
     async def mark_replies(self, marks: Sequence[ReplyMark]) -> None:
         """Record the outcome of several tries in one transaction, in order."""
         if marks:
-            await self.run(replies.mark, marks)
+            # Urgent: senders wait for it (services/recorder.py), not for a burst's deciding.
+            await self._unit(lambda conn, _after: replies.mark(conn, marks), urgent=True)
 
     async def mark_blocked(self, channel: str, recipients: Iterable[str]) -> None:
         """The recipients refused our messages (Telegram 403) as of now."""

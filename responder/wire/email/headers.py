@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
@@ -27,6 +28,9 @@ _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _PLACEHOLDER = re.compile("\ue000([0-9]+)\ue001")
 _DOMAIN_LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
 _ADDR_FORBIDDEN = set('<>()[]\\,;:"')
+
+# Every header field by lowercased name: (name as spelled, value unfolded, not decoded).
+HeaderIndex = dict[str, list[tuple[str, str]]]
 
 
 def addr_spec(value: str) -> str | None:
@@ -62,9 +66,9 @@ def raw_headers(message: Message, name: str) -> list[tuple[str, str]]:
     ]
 
 
-def header_index(message: Message) -> dict[str, list[tuple[str, str]]]:
+def header_index(message: Message) -> HeaderIndex:
     """Every header as raw_headers gives it, by lowercased name, read in one pass."""
-    index: dict[str, list[tuple[str, str]]] = {}
+    index: HeaderIndex = {}
     for n, v in raw_items(message):
         if isinstance(v, str):
             index.setdefault(n.strip().lower(), []).append((n, _unfold(_fix_8bit(v))))
@@ -125,15 +129,15 @@ def raw_items(message: Message) -> list[tuple[str, str]]:
         return []
 
 
-def first_raw(message: Message, name: str) -> str | None:
-    """The first value of header `name`, unfolded but not decoded; None if absent."""
-    found = raw_headers(message, name)
+def first_raw(index: HeaderIndex, name: str) -> str | None:
+    """The first value of header `name` (lowercase), unfolded but not decoded; None if absent."""
+    found = index.get(name)
     return found[0][1] if found else None
 
 
-def first_decoded(message: Message, name: str) -> str | None:
-    """The first value of header `name`, unfolded and decoded; None if absent."""
-    found = raw_headers(message, name)
+def first_decoded(index: HeaderIndex, name: str) -> str | None:
+    """The first value of header `name` (lowercase), unfolded and decoded; None if absent."""
+    found = index.get(name)
     return decode_header_value(*found[0]) if found else None
 
 
@@ -257,10 +261,10 @@ def parse_message_id(value: str | None) -> str | None:
     return mid[:_MESSAGE_ID_LIMIT] or None
 
 
-def parse_id_list(message: Message, name: str) -> tuple[str, ...]:
-    """The distinct Message-IDs in every `name` header (In-Reply-To, References), in order."""
+def parse_id_list(fields: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The distinct Message-IDs in header fields (every In-Reply-To, or References), in order."""
     ids: list[str] = []
-    for _, value in raw_headers(message, name):
+    for _, value in fields:
         found = _BRACKETED.findall(value) or [t for t in value.split() if "@" in t]
         for candidate in found:
             mid = "".join(_CONTROL.sub("", candidate).split())[:_MESSAGE_ID_LIMIT]

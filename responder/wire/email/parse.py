@@ -18,6 +18,7 @@ from responder.wire.email.headers import (
     decode_words,
     first_decoded,
     first_raw,
+    header_index,
     parse_date,
     parse_id_list,
     parse_message_id,
@@ -124,28 +125,30 @@ def _cap_content_fields(raw: bytes) -> bytes:
 
 
 def _build(message: Message) -> ParsedMail:
-    subject = first_decoded(message, "Subject")
-    from_pairs = address_pairs(first_raw(message, "From") or "")
+    index = header_index(message)  # read once: a dozen lookups here, thirty in the guards
+    subject = first_decoded(index, "subject")
+    from_pairs = address_pairs(first_raw(index, "from") or "")
     from_addrs = [a for _, a in from_pairs if a]
     named = [n for n, a in from_pairs if n and a] or [n for n, _ in from_pairs if n]
     reply_to: list[str] = []
-    for _, value in raw_headers(message, "Reply-To"):
+    for _, value in index.get("reply-to", ()):
         for _, addr in address_pairs(value):
             if addr and addr not in reply_to:
                 reply_to.append(addr)
     return ParsedMail(
         message=message,
-        message_id=parse_message_id(first_raw(message, "Message-ID")),
-        in_reply_to=parse_id_list(message, "In-Reply-To"),
-        references=parse_id_list(message, "References"),
+        message_id=parse_message_id(first_raw(index, "message-id")),
+        in_reply_to=parse_id_list(index.get("in-reply-to", ())),
+        references=parse_id_list(index.get("references", ())),
         subject=sanitize_header_text(subject or "", SUBJECT_LIMIT),
         from_addr=from_addrs[0] if len(from_addrs) == 1 else None,
         from_name=sanitize_header_text(named[0] if named else "", NAME_LIMIT),
         reply_to=tuple(reply_to),
-        return_path=parse_return_path(first_raw(message, "Return-Path")),
+        return_path=parse_return_path(first_raw(index, "return-path")),
         text=extract_text(message),
-        date=parse_date(first_raw(message, "Date")),
+        date=parse_date(first_raw(index, "date")),
         attachments=attachments(message),
+        headers=index,
     )
 
 

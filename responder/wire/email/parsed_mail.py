@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from functools import cached_property
 
 from responder.domain.message import Attachment
 from responder.wire.email.headers import (
+    HeaderIndex,
     addr_spec,
     content_param,
     content_type,
@@ -38,12 +39,14 @@ class ParsedMail:
     text: str
     date: datetime | None
     attachments: tuple[Attachment, ...] = ()
+    # Every header by lowercased name (headers.header_index), when the parser built it.
+    headers: HeaderIndex | None = field(default=None, repr=False, compare=False)
 
     @cached_property
-    def _index(self) -> dict[str, list[tuple[str, str]]]:
+    def _index(self) -> HeaderIndex:
         # Built once: the guards ask for some thirty header names per message, and scanning
         # every header for each was about half of deciding a plain mail.
-        return header_index(self.message)
+        return self.headers if self.headers is not None else header_index(self.message)
 
     @cached_property
     def _decoded(self) -> dict[str, tuple[str, ...]]:
