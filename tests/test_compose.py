@@ -7,8 +7,8 @@ from email import message_from_bytes, message_from_string, policy
 
 import pytest
 
+from responder.wire.email.addresses import address_pairs
 from responder.wire.email.compose import ReplySpec, build_reply, new_message_id
-from responder.wire.email.headers import address_pairs
 
 
 def spec(**overrides: object) -> ReplySpec:

@@ -11,6 +11,7 @@ from harness import (
     STAFF_GROUP,
     SUPPORT,
     TELEGRAM_TOKEN,
+    TG_STAFF,
     Clock,
     db_rows,
     local,
@@ -288,3 +289,43 @@ async def test_an_sla_reminder_in_the_group_answered_there_reaches_the_customer(
     assert len(posts) == 2, [shown(p)[:40] for p in posts]
     events = [e["kind"] for e in await db_rows(config, "ticket_events")]
     assert events == ["sla_reminder", "staff_reply"]
+
+
+async def test_a_mail_ticket_keeps_one_topic_in_a_forum_staff_group(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+) -> None:
+    """In a forum group each ticket is a topic: the customer's follow-up mail is posted in
+    the topic its first mail opened, and an answer written in the topic (quoting nothing)
+    reaches the customer by email."""
+    tg.add_group(STAFF_GROUP, "Toko Contoh staff", forum=True)
+    config = write(tmp_path, dovecot, smtp_server, tg)
+    async with running(config) as app:
+        await wait_connected(app)
+        await customer_mail(dovecot, "Halo kak, pesanan saya belum sampai.")
+        [first] = await wait_sent(tg, STAFF_GROUP, 1)
+        [ack] = await smtp_server.wait_for_async(1, timeout=5)
+        await dovecot.append_async(
+            SUPPORT,
+            make_mail(
+                sender=f"Budi Santoso <{CUSTOMER}>",
+                subject=f"Re: {ack.message['Subject']}",
+                body="Tambahan: nomor resi JNE 1234.",
+                in_reply_to=ack.message["Message-ID"],
+            ),
+        )
+        posts = await wait_sent(tg, STAFF_GROUP, 2)
+        tg.push_message(
+            STAFF_GROUP,
+            "Sudah kami cek kak, paket dikirim besok.",
+            from_id=TG_STAFF,
+            chat_type="supergroup",
+            message_thread_id=first.thread_id,
+        )
+        answer = await smtp_server.wait_for_async(2, timeout=5)
+    topics = tg.topics[STAFF_GROUP]
+    assert len(topics) == 1
+    assert first.thread_id == posts[1].thread_id == topics[0]["message_thread_id"]
+    assert "nomor resi JNE 1234" in shown(posts[1])
+    mail = answer[1].message
+    assert answer[1].rcpt_tos == (CUSTOMER,)
+    assert "paket dikirim besok" in mail.get_body(preferencelist=("plain",)).get_content()

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from pydantic import ValidationError
 
-from responder.channels.email.imap_connection import _code
+from responder.channels.email.imap_connection import passing_refusal
 from responder.channels.email.imap_fetch import (
     external_id,
     fetch_records,
@@ -20,16 +20,19 @@ from responder.config import ImapConfig
 
 
 @pytest.mark.parametrize(
-    "text, code",
+    "text, passing",
     [
-        ("[AUTHENTICATIONFAILED] Authentication failed.", "AUTHENTICATIONFAILED"),
-        ("[UNAVAILABLE] Temporary authentication failure.", "UNAVAILABLE"),
-        ("[NONEXISTENT] Mailbox doesn't exist: Lost", "NONEXISTENT"),
-        ("Login failed.", ""),
+        ("[AUTHENTICATIONFAILED] Authentication failed.", False),
+        ("[UNAVAILABLE] Temporary authentication failure.", True),
+        ("[INUSE] Mailbox is locked by another session.", True),
+        ("[LIMIT] Too many connections.", True),
+        ("Login failed.", False),  # Microsoft 365's answer to a wrong password
     ],
 )
-def test_response_codes_decide_permanent_or_passing(text: str, code: str) -> None:
-    assert _code(text) == code
+def test_a_refused_sign_in_is_tried_again_only_when_its_code_says_it_will_pass(
+    text: str, passing: bool
+) -> None:
+    assert passing_refusal(text) is passing
 
 
 def test_search_lines_as_aioimaplib_gives_them() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.wire.email.headers import ascii_address
+from responder.wire.email.addresses import ascii_address
 from responder.wire.email.mime_parts import NAME_LIMIT, TEXT_LIMIT
 from responder.wire.email.parse import (
     SUBJECT_LIMIT,

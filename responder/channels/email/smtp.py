@@ -13,7 +13,7 @@ import aiosmtplib
 
 from responder.config import SmtpConfig
 from responder.errors import ChannelDown, PermanentError, SignInRefused, TransientError
-from responder.wire.email.headers import ascii_address
+from responder.wire.email.addresses import ascii_address
 
 if TYPE_CHECKING:
     from responder.channels.oauth.tokens import TokenSource

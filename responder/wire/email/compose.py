@@ -10,7 +10,7 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime
 
-from responder.wire.email.headers import ascii_address
+from responder.wire.email.addresses import ascii_address
 from responder.wire.email.parse import sanitize_header_text
 
 _MSG_ID = re.compile(r"^[!-;=?-~]{1,250}$")  # printable ASCII, no '<', '>' or space

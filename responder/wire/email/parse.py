@@ -8,10 +8,9 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from responder.common.text import sanitize_header_text
+from responder.wire.email.addresses import addr_spec, address_pairs, parse_return_path
 from responder.wire.email.body import decode_bytes, html_to_text
 from responder.wire.email.headers import (
-    addr_spec,
-    address_pairs,
     content_param,
     content_type,
     decode_header_value,
@@ -22,7 +21,6 @@ from responder.wire.email.headers import (
     parse_date,
     parse_id_list,
     parse_message_id,
-    parse_return_path,
     raw_headers,
 )
 from responder.wire.email.mime_parts import NAME_LIMIT, attachments, extract_text

@@ -8,9 +8,9 @@ from email.message import Message
 from functools import cached_property
 
 from responder.domain.message import Attachment
+from responder.wire.email.addresses import addr_spec
 from responder.wire.email.headers import (
     HeaderIndex,
-    addr_spec,
     content_param,
     content_type,
     decode_header_value,
