@@ -10,7 +10,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, model_validator
 
 from responder.config.calendar import PeriodValue
-from responder.config.sla import ChannelLike, NotifyConfig, check_audience
+from responder.config.notify import ChannelLike, NotifyConfig, check_audience
 from responder.config.types import (
     ChannelName,
     ConfigPath,
