@@ -9,8 +9,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, model_validator
 
-from responder.config.calendar import PeriodValue
-from responder.config.sla import ChannelLike, NotifyConfig, check_audience
+from responder.config.notify import ChannelLike, NotifyConfig, check_audience
 from responder.config.types import (
     ChannelName,
     ConfigPath,
@@ -23,6 +22,7 @@ from responder.config.types import (
     load_context,
     read_secret,
 )
+from responder.config.weekly_hours import PeriodValue
 from responder.domain.calendar import Period
 
 __all__ = ["CsatConfig", "HttpConfig"]

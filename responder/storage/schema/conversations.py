@@ -1,61 +1,26 @@
-"""Table definitions in SQLAlchemy Core, portable between SQLite and PostgreSQL."""
+"""Tables of the conversations: cursors, inbound messages, tickets, their threads and events,
+replies and what they were posted as, suppressions and blocked recipients."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     and_,
 )
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in Python on every backend (SQLite keeps no offset, so store UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use an aware one")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
+from responder.storage.schema.base import UTCDateTime, metadata
 
 # Integer primary keys autoincrement on both SQLite and PostgreSQL; BigInteger for UIDs because
 # UIDVALIDITY and UID are unsigned 32-bit values (RFC 3501 section 2.3.1.1).
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("applied_at", UTCDateTime(), nullable=False),
-)
-
 cursors = Table(
     "cursors",
     metadata,
@@ -233,84 +198,4 @@ blocked = Table(
     Column("channel", String(64), primary_key=True),
     Column("recipient", String(320), primary_key=True),
     Column("since", UTCDateTime(), nullable=False),
-)
-
-# Since schema version 4: SLA timers, one row per (ticket, clock, stage), the source of truth
-# for every due reminder, breach notice and escalation (issue 5). APScheduler only wakes us.
-# state: pending (due_at set), paused (the ticket waits on the customer), stopped (answered,
-# resolved, or no policy any more); done and skipped are final.
-timers = Table(
-    "timers",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
-    Column("clock", String(16), nullable=False),
-    Column("stage", String(40), nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("due_at", UTCDateTime(), nullable=True),
-    Column("fired_at", UTCDateTime(), nullable=True),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("ticket_id", "clock", "stage", name="uq_timers_ticket_clock_stage"),
-    Index("ix_timers_state_due", "state", "due_at"),
-)
-
-# Since schema version 4: small facts about the database itself, such as the fingerprint of
-# the SLA policies its timers were planned with.
-meta = Table(
-    "meta",
-    metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-# Since schema version 4: staff marks (\\Answered, done) seen on a message whose ticket the
-# pipeline has not opened yet (a backlog after a restart); claimed when the ticket opens.
-early_marks = Table(
-    "early_marks",
-    metadata,
-    Column("channel", String(64), primary_key=True),
-    Column("message_id", String(400), primary_key=True),
-    Column("kind", String(16), primary_key=True),
-    Column("seen_at", UTCDateTime(), nullable=False),
-)
-
-# Since schema version 5: one satisfaction survey per ticket (issue 6), from planned to sent
-# to answered; cancelled (the ticket reopened) and skipped (with a reason) are final.
-surveys = Table(
-    "surveys",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, unique=True),
-    Column("channel", String(64), nullable=False),
-    Column("recipient", String(320), nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("reason", Text, nullable=True),
-    Column("due_at", UTCDateTime(), nullable=True),
-    Column("sent_at", UTCDateTime(), nullable=True),
-    # The survey as sent: its email's Message-ID or its Telegram post, found through replies.
-    Column("reply_id", Integer, ForeignKey("replies.id"), nullable=True),
-    Column("rating", Integer, nullable=True),  # 1-5
-    Column("nps", Integer, nullable=True),  # 0-10
-    Column("comment", Text, nullable=True),
-    Column("answered_at", UTCDateTime(), nullable=True),
-    Column("answered_via", String(16), nullable=True),  # email, telegram, link
-    Column("notified_at", UTCDateTime(), nullable=True),  # staff told of a low rating
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Index("ix_surveys_state_due", "state", "due_at"),
-    Index("ix_surveys_recipient_sent", "channel", "recipient", "sent_at"),
-)
-
-# Since schema version 7: each channel's health as the daemon last saw it (issue 14), for
-# `responder status`, a separate process. updated_at doubles as the daemon's heartbeat.
-channel_health = Table(
-    "channel_health",
-    metadata,
-    Column("channel", String(64), primary_key=True),
-    Column("state", String(16), nullable=False),
-    Column("since", UTCDateTime(), nullable=False),
-    Column("problem", Text, nullable=True),
-    Column("remedy", Text, nullable=True),
-    Column("key", String(200), nullable=True),  # the config key to look at
-    Column("updated_at", UTCDateTime(), nullable=False),
 )

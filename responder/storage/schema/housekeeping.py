@@ -1,0 +1,38 @@
+"""Tables of the database and the daemon about themselves: schema version, meta, channel health."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Integer, String, Table, Text
+
+from responder.storage.schema.base import UTCDateTime, metadata
+
+# One row per migration applied (migrations.py).
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+# Since schema version 4: small facts about the database itself, such as the fingerprint of
+# the SLA policies its timers were planned with.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Since schema version 7: each channel's health as the daemon last saw it (issue 14), for
+# `responder status`, a separate process. updated_at doubles as the daemon's heartbeat.
+channel_health = Table(
+    "channel_health",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("problem", Text, nullable=True),
+    Column("remedy", Text, nullable=True),
+    Column("key", String(200), nullable=True),  # the config key to look at
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
