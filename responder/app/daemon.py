@@ -4,22 +4,25 @@ in reverse."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from responder.app.channel_control import (
+    Reconfigurer,
+    caught_up,
+    located_health,
+    require_one_working,
+)
 from responder.channels.base import Channel, ChannelHealth
-from responder.channels.health import explain, located
 from responder.channels.oauth import token_source
 from responder.channels.registry import build_channel
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
-from responder.config import ChannelConfig, Config
+from responder.config import Config
 from responder.core.settings import Settings
-from responder.errors import ConfigError, NoChannelWorks
+from responder.errors import ConfigError
 from responder.services.channel_watch import ChannelWatch
 from responder.services.csat.service import SurveyService
 from responder.services.dispatch import Dispatcher
@@ -73,7 +76,7 @@ class App:
         self.http: HttpServer | None = None
         self.watch = ChannelWatch(self.channel_health, self.store, clock)
         self._inbox: StoreInbox | None = None
-        self._reconfiguring = asyncio.Lock()
+        self._reconfigurer = Reconfigurer(self.tasks, self._channel_restarted)
 
     async def start(self) -> None:
         # Every template is rendered against samples: CPU work, kept off the loop.
@@ -158,16 +161,8 @@ class App:
     async def _open_sla_gate(self, wait: float = SLA_GATE_SECONDS) -> None:
         """Timers that fell due while we were down fire once the channels have caught up, so
         a staff reply sent meanwhile (found in the Sent folder) cancels its reminder first."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        # Channel state is a plain property of the channel protocol, so it is polled.
-        while loop.time() < deadline and any(  # noqa: ASYNC110
-            c.state not in ("connected", "failed") for c in self.channels.values()
-        ):
-            await asyncio.sleep(0.05)
         assert self.dispatcher is not None and self.sla is not None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.dispatcher.queue.join(), max(deadline - loop.time(), 1.0))
+        await caught_up(self.channels, self.dispatcher.queue, wait)
         self.sla.wakeups.gate.set()
         if self.surveys is not None:
             self.surveys.wakeups.gate.set()
@@ -231,7 +226,9 @@ class App:
                 return False
         if self.dispatcher is None:
             return False
-        self._reconfigure_channels(config.channels)
+        self._reconfigurer.apply(
+            self.channels, self.config.channels, config.channels, self.channel_health()
+        )
         changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
         csat_changed = settings.csat != self.dispatcher.settings.csat
         self.dispatcher.settings = settings
@@ -244,46 +241,9 @@ class App:
             self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
         return True
 
-    def _reconfigure_channels(self, configs: tuple[ChannelConfig, ...]) -> None:
-        running = {c.name: c for c in self.config.channels}
-        wanted = {c.name: c for c in configs}
-        later = sorted(set(running) ^ set(wanted))
-        later += [n for n in running if n in wanted and running[n].type != wanted[n].type]
-        if later:
-            log.warning(
-                "channels added, removed or of another type (%s): that takes effect at the "
-                "next restart",
-                ", ".join(later),
-            )
-        health = self.channel_health()
-        for name, new in wanted.items():
-            old = running.get(name)
-            if old is None or name in later or name not in self.channels:
-                continue
-            failed = health[name].state == "failed"
-            if new != old or failed:
-                # A failed channel is tried again at once even with the same settings: what
-                # it lacked may live outside the config (a `responder login` just done).
-                self.tasks.spawn(self._reconfigure(name, new), name=f"reconfigure:{name}")
-            if new == old and failed and os.environ.get("CREDENTIALS_DIRECTORY"):
-                log.warning(
-                    "channel %s: its settings did not change; systemd hands secret files "
-                    "over (LoadCredential=) only when the service starts: after changing "
-                    "one, run `systemctl restart responder`",
-                    name,
-                )
-
-    async def _reconfigure(self, name: str, config: ChannelConfig) -> None:
-        """Restart one channel with new settings; the outbox keeps sending through it."""
-        async with self._reconfiguring:
-            log.info("channel %s: restarting it with the settings just loaded", name)
-            try:
-                await self.channels[name].reconfigure(config)
-            except Exception:
-                log.exception("channel %s could not take its new settings", name)
-                return
-            if self.outbox is not None:
-                self.outbox.reconfigured(name)  # replies waiting on it: try them now
+    def _channel_restarted(self, name: str) -> None:
+        if self.outbox is not None:
+            self.outbox.reconfigured(name)  # replies waiting on it: try them now
 
     def _tokens_for(self, channel: EmailChannelConfig) -> TokenSource | None:
         """An OAuth2 channel's access tokens, from the sign-in `responder login` saved."""
@@ -294,20 +254,9 @@ class App:
 
     def channel_health(self) -> dict[str, ChannelHealth]:
         """Each channel's health, its problem naming the config file and key."""
-        where = {c.name: n for n, c in enumerate(self.config.channels)}
-        file = self.config.source.filename
-        return {
-            name: located(channel.health, where.get(name), file)
-            for name, channel in self.channels.items()
-        }
+        return located_health(self.channels, self.config)
 
     async def check_channels(self) -> None:
         """Raise NoChannelWorks if every channel has failed for a reason only the admin can
         fix; called once start-up has settled. Restarting would not help."""
-        health = self.channel_health()
-        if not health or any(h.state != "failed" or h.partial for h in health.values()):
-            return
-        await self.watch.check()  # the log, and `status`, say why first
-        reasons = [f"{name}: {explain(h.problem)}" for name, h in health.items() if h.problem]
-        log.error("no channel can work; stopping: %s", "; ".join(reasons))
-        raise NoChannelWorks(reasons)
+        await require_one_working(self.channel_health(), self.watch)

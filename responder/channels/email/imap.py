@@ -9,34 +9,19 @@ from datetime import UTC, datetime, timedelta
 import aioimaplib
 
 from responder.channels.base import Inbox
-from responder.channels.email.imap_client import response_text
-from responder.channels.email.imap_fetch import (
-    Fetched,
-    Selected,
-    Sized,
-    external_id,
-    fetch_records,
-    size_records,
-    uid_ranges,
-)
+from responder.channels.email.imap_delivery import ChunkedDelivery
+from responder.channels.email.imap_fetch import Selected
 from responder.channels.email.imap_flags import FlagWatch
 from responder.channels.email.imap_folders import find_sent, list_folders, sent_not_found
 from responder.channels.email.imap_session import RESYNC_MARGIN, ImapSession
-from responder.common.membudget import byte_chunks
 from responder.config import ImapConfig
 from responder.config.presets import sent_name
-from responder.domain.models import Cursor, InboundMessage
-from responder.errors import TransientError
+from responder.domain.models import Cursor
 
 __all__ = ["ImapIntake"]
 
 log = logging.getLogger(__name__)
 
-# A burst is fetched 10 mails first, then 20, 40... up to fetch_chunk: the first answers go
-# out while the rest is still being fetched, and a backlog soon moves in full chunks.
-FIRST_FETCH = 10
-
-MAX_FETCH_FAILURES = 3
 # A first login that comes late (the server was unreachable, or refused a wrong password until
 # the admin fixed it) takes the mail that arrived meanwhile by INTERNALDATE, the server's clock
 # (RFC 3501 2.3.3): from this long before the first start, in case that clock runs behind ours.
@@ -44,8 +29,9 @@ FIRST_START_MARGIN = timedelta(minutes=5)
 
 
 class ImapIntake(ImapSession):
-    """New mail in one folder, delivered whole. The channel's main folder also has its flags
-    watched (FlagWatch); a second folder (staff's Sent) keeps its own cursor under `key`."""
+    """New mail in one folder, delivered whole (ChunkedDelivery). The channel's main folder
+    also has its flags watched (FlagWatch); a second folder (staff's Sent) keeps its own
+    cursor under `key`."""
 
     def __init__(
         self,
@@ -74,7 +60,8 @@ class ImapIntake(ImapSession):
         # from that time we take too, so it must count.
         self._backfill = config.backfill if main else timedelta(0)
         self._flags = FlagWatch(self, channel, config, inbox, folder, clock) if main else None
-        self._fetch_failures: dict[int, int] = {}
+        key, label = self._key, self._label
+        self._delivery = ChunkedDelivery(self, channel, config, inbox, key, label, clock)
         self._started: tuple[datetime, bool] | None = None  # (first start, recorded by us)
         self._sessions = 0
 
@@ -159,7 +146,7 @@ class ImapIntake(ImapSession):
             # No cursor moves until every chunk is in: an interrupted catch-up starts over
             # (what it already recorded is deduplicated) instead of leaving a cursor that
             # skips the rest.
-            await self._fetch_and_deliver(client, validity, uids, since, move_cursor=False)
+            await self._delivery.deliver(client, validity, uids, since, move_cursor=False)
         await self._inbox.deliver(self._channel, [], Cursor(validity, top), self._key)
         self._moved = False
 
@@ -191,109 +178,4 @@ class ImapIntake(ImapSession):
             uids = await self.new_uids(client, self._key)
             if not uids:
                 return
-            await self._fetch_and_deliver(client, validity, uids, None)
-
-    async def _fetch_and_deliver(
-        self,
-        client: aioimaplib.IMAP4,
-        validity: int,
-        uids: list[int],
-        since: datetime | None,
-        move_cursor: bool = True,
-    ) -> None:
-        """Deliver `uids` (those received since `since`) in order, in chunks of at most
-        fetch_chunk messages and fetch_bytes bytes: memory follows the budget, not the backlog."""
-        sizes = await self._sizes(client, uids, since)
-        size = dict(sizes)
-        cfg = self._cfg
-        for wanted in byte_chunks(sizes, cfg.fetch_bytes, cfg.fetch_chunk, FIRST_FETCH):
-            async with self._inbox.holding(sum(size[u] for u in wanted)):
-                upto = await self._fetch_chunk(client, validity, wanted, since, move_cursor)
-            if upto < wanted[-1]:
-                if not move_cursor:
-                    raise TransientError(f"UID {upto + 1} did not arrive during catch-up")
-                return  # the next search picks up from the gap
-
-    async def _sizes(
-        self, client: aioimaplib.IMAP4, uids: list[int], since: datetime | None
-    ) -> list[tuple[int, int]]:
-        """(UID, RFC822.SIZE) of each wanted message before any body is fetched (RFC 3501
-        6.4.5), less those the server received before `since` (INTERNALDATE)."""
-        known: dict[int, Sized] = {}
-        step = self._cfg.fetch_chunk
-        for start in range(0, len(uids), step):
-            ranges = uid_ranges(uids[start : start + step])
-            response = await self.call(
-                client.uid("fetch", ranges, "(UID RFC822.SIZE INTERNALDATE)")
-            )
-            if response.result != "OK":
-                raise TransientError(f"UID FETCH of sizes failed: {response_text(response.lines)}")
-            known.update((r.uid, r) for r in size_records(response.lines))
-        # A UID missing here (expunged meanwhile) is still asked for with the bodies, and
-        # given up on the way a body that does not come is.
-        return [
-            (uid, record.size if record else 0)
-            for uid in uids
-            if (record := known.get(uid)) is None or self._wanted_since(record, since)
-        ]
-
-    async def _fetch_chunk(
-        self,
-        client: aioimaplib.IMAP4,
-        validity: int,
-        wanted: list[int],
-        since: datetime | None,
-        move_cursor: bool,
-    ) -> int:
-        """Fetch and deliver one chunk; returns the UID up to which all of it arrived. A
-        method of its own, so the chunk's bytes are let go before the next is fetched."""
-        # aioimaplib's own timer for FETCH restarts whenever data arrives.
-        response = await self.call(
-            client.uid("fetch", uid_ranges(wanted), "(UID INTERNALDATE BODY.PEEK[])"),
-            deadline=False,
-        )
-        if response.result != "OK":
-            raise TransientError(f"UID FETCH failed: {response_text(response.lines)}")
-        got = {r.uid: r for r in fetch_records(response.lines)}
-        del response
-        upto = self._deliverable_upto(wanted, got)
-        batch = [
-            self._message(got[u], validity)
-            for u in wanted
-            if u <= upto and u in got and self._wanted_since(got[u], since)
-        ]
-        del got
-        cursor = Cursor(validity, upto) if move_cursor else None
-        await self._inbox.deliver(self._channel, batch, cursor, self._key)
-        return upto
-
-    def _deliverable_upto(self, wanted: list[int], got: dict[int, Fetched]) -> int:
-        """The highest UID such that every wanted UID up to it arrived (or was given up on)."""
-        upto = wanted[0] - 1
-        for uid in wanted:
-            if uid not in got:
-                failures = self._fetch_failures.get(uid, 0) + 1
-                self._fetch_failures[uid] = failures
-                if failures < MAX_FETCH_FAILURES:
-                    break
-                log.error(
-                    "channel %s: UID %d could not be fetched %d times; skipping it",
-                    self._label,
-                    uid,
-                    failures,
-                )
-            upto = uid
-        return upto
-
-    @staticmethod
-    def _wanted_since(record: Fetched | Sized, since: datetime | None) -> bool:
-        return since is None or record.internaldate is None or record.internaldate >= since
-
-    def _message(self, record: Fetched, validity: int) -> InboundMessage:
-        return InboundMessage(
-            channel=self._channel,
-            external_id=external_id(record.raw),
-            raw=record.raw,
-            received_at=record.internaldate or self._clock(),
-            cursor=Cursor(validity, record.uid),
-        )
+            await self._delivery.deliver(client, validity, uids, None)
