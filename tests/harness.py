@@ -24,6 +24,8 @@ from responder.testing import Dovecot, RecordingSMTPServer, SentMessage, Telegra
 
 SUPPORT = "support@toko-contoh.id"
 SUPPORT_PASSWORD = "secret-imap"
+# Retries within a test's patience, and a reply parked after five tries.
+FAST_RETRIES = "{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}"
 
 
 def write_config(
@@ -36,6 +38,7 @@ def write_config(
     imap_extra: str = "",
     smtp_extra: str = "",
     imap_password: bool = True,
+    delivery: str = FAST_RETRIES,
 ) -> Path:
     """One mailbox on these servers; its IMAP password in a file unless `imap_password` is
     False (it signs in another way); the *_extra text is added to each part as it is."""
@@ -48,7 +51,7 @@ def write_config(
         f"""\
 timezone: Asia/Jakarta
 state_dir: {state}
-delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+delivery: {delivery}
 {extra}
 channels:
   - name: support-mail

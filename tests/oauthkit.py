@@ -60,7 +60,12 @@ def oauth_servers(
 
 
 def write_config(
-    tmp_path: Path, servers: Servers, *, provider: str = "generic", smtp_password: bool = False
+    tmp_path: Path,
+    servers: Servers,
+    *,
+    provider: str = "generic",
+    smtp_password: bool = False,
+    delivery: str = harness.FAST_RETRIES,
 ) -> Path:
     """One email channel signing in with OAuth2: `microsoft365` (the preset; the stand-in
     plays login.microsoftonline.com, over TLS) or `generic` (token and authorization URLs);
@@ -89,6 +94,7 @@ def write_config(
         imap_extra=imap,
         smtp_extra=f", username: {SUPPORT}{smtp}",
         imap_password=False,
+        delivery=delivery,
     )
 
 

@@ -147,9 +147,12 @@ async def test_an_smtp_server_without_xoauth2_fails_the_channel_while_replies_wa
     async def queued() -> bool:
         return bool(await db_rows(config, "replies"))
 
-    # IMAP takes the OAuth2 sign-in; the provider's SMTP server takes passwords only.
+    # IMAP takes the OAuth2 sign-in; the provider's SMTP server takes passwords only. No cap
+    # on tries: the reply waits for the channel however many tries the wait takes (with the
+    # usual five, jittered backoff could spend them before the fix below, now and then).
+    patient = "{retry_base: 0.2s, retry_cap: 1s}"
     with oauth_servers(tmp_path, smtp_xoauth2=False) as servers:
-        config = write_config(tmp_path, servers)
+        config = write_config(tmp_path, servers, delivery=patient)
         save_sign_in(tmp_path / "state", servers.auth)
         async with running(config) as app:
             await wait_until(lambda: has_cursor(config))  # intake is up: new mail is answered
@@ -160,7 +163,7 @@ async def test_an_smtp_server_without_xoauth2_fails_the_channel_while_replies_wa
             await asyncio.sleep(1.5)  # the channel watch says it in the log
             [waiting] = await db_rows(config, "replies")
             # The admin does as told: SMTP signs in with a password, then a reload.
-            write_config(tmp_path, servers, smtp_password=True)
+            write_config(tmp_path, servers, smtp_password=True, delivery=patient)
             assert app.reload(load_config(config))
             [received] = await servers.smtp.wait_for_async(1, timeout=15)
             await wait_until(lambda: all_sent(config))
