@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from responder.domain.timers import Armed, TicketFacts, TimerPlan, TimerRow
 from responder.storage import schema
+from responder.storage.bulk import insert_ids
 
 
 def facts(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, TicketFacts]:
@@ -81,13 +82,11 @@ def save(conn: Connection, plan: TimerPlan, now: datetime) -> list[Armed]:
             [{"b_id": c.id, "b_state": c.state, "b_due": c.due_at} for c in plan.changes],
         )
     if plan.inserts:
-        result = conn.execute(
-            tm.insert().returning(tm.c.id, sort_by_parameter_order=True),
-            [{**new.__dict__, "updated_at": now} for new in plan.inserts],
-        )
-        for new, row in zip(plan.inserts, result, strict=True):
+        rows = [{**new.__dict__, "updated_at": now} for new in plan.inserts]
+        ids = insert_ids(conn, tm, ("ticket_id", "clock", "stage"), rows)
+        for new, timer_id in zip(plan.inserts, ids, strict=True):
             if new.due_at is not None:
-                armed.append(Armed(row.id, new.due_at))
+                armed.append(Armed(timer_id, new.due_at))
     return armed
 
 

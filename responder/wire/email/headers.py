@@ -45,18 +45,8 @@ def content_param(part: Message, name: str) -> str:
     return sanitize_header_text(value, 100).lower() if isinstance(value, str) else ""
 
 
-def raw_headers(message: Message, name: str) -> list[tuple[str, str]]:
-    """(name, value) pairs for header `name`, unfolded, with raw 8-bit bytes decoded."""
-    wanted = name.lower()
-    return [
-        (n, unfold(fix_8bit(v)))
-        for n, v in raw_items(message)
-        if n.strip().lower() == wanted and isinstance(v, str)
-    ]
-
-
 def header_index(message: Message) -> HeaderIndex:
-    """Every header as raw_headers gives it, by lowercased name, read in one pass."""
+    """Every header field, unfolded, raw 8-bit bytes decoded, by lowercased name, in one pass."""
     index: HeaderIndex = {}
     for n, v in raw_items(message):
         if isinstance(v, str):

@@ -21,7 +21,6 @@ from responder.wire.email.headers import (
     parse_date,
     parse_id_list,
     parse_message_id,
-    raw_headers,
 )
 from responder.wire.email.mime_parts import NAME_LIMIT, attachments, extract_text
 from responder.wire.email.parsed_mail import ParsedMail
@@ -37,7 +36,6 @@ __all__ = [
     "decode_words",
     "html_to_text",
     "parse_message",
-    "raw_headers",
     "sanitize_header_text",
 ]
 
