@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API: webhook messages in, Graph API message requests out."""
