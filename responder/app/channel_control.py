@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from responder.channels.base import Channel, ChannelHealth
+from responder.channels.base import Channel, ChannelHealth, Webhooks
 from responder.channels.health import explain, located
 from responder.common.tasks import TaskGroup
 from responder.config import ChannelConfig, Config
@@ -19,6 +20,11 @@ from responder.services.channel_watch import ChannelWatch
 # Under the composition root's name, as these lines were logged before they had a module of
 # their own: the name is in every log line, and admins filter on it.
 log = logging.getLogger("responder.app.daemon")
+
+
+def webhook_routes(channels: Iterable[Channel]) -> list[Any]:
+    """The HTTP routes of the channels a provider calls (WhatsApp's webhook)."""
+    return [route for c in channels if isinstance(c, Webhooks) for route in c.routes()]
 
 
 def located_health(channels: Mapping[str, Channel], config: Config) -> dict[str, ChannelHealth]:

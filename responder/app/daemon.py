@@ -14,6 +14,7 @@ from responder.app.channel_control import (
     caught_up,
     located_health,
     require_one_working,
+    webhook_routes,
 )
 from responder.channels.base import Channel, ChannelHealth
 from responder.channels.oauth import token_source
@@ -85,10 +86,11 @@ class App:
         self.monitor.start()
         self.metrics.watch_channels(self.health)
         self.metrics.watch_loop(lambda: self.monitor.lag)
-        self.channels = {
-            c.name: build_channel(c, self.tasks, self._tokens_for) for c in self.config.channels
-        }
         metrics = self.metrics
+        self.channels = {
+            c.name: build_channel(c, self.tasks, self._tokens_for, metrics)
+            for c in self.config.channels
+        }
         self.outbox = Outbox(
             self.store, self.channels, self.tasks, self._clock, self._retry, metrics=metrics
         )
@@ -135,7 +137,7 @@ class App:
                 self.metrics,
                 self.channel_health,
                 self.monitor,
-                routes=pages.routes(),
+                routes=[*pages.routes(), *webhook_routes(self.channels.values())],
             )
             await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")

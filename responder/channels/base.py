@@ -106,6 +106,16 @@ class Channel(Protocol):
 
 
 @runtime_checkable
+class Webhooks(Protocol):
+    """A channel the provider calls over HTTP (WhatsApp): its routes are served on the
+    daemon's HTTP endpoint, which a config with such a channel must have."""
+
+    def routes(self) -> list[Any]:
+        """aiohttp route definitions; they answer 503 until the channel is started."""
+        ...
+
+
+@runtime_checkable
 class Probing(Protocol):
     """A channel that can tell whether its server is back without sending anything; the
     outbox probes it while the server is out of reach, and releases the waiting replies as

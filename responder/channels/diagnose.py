@@ -21,7 +21,7 @@ from responder.errors import (
     TokenRefused,
 )
 
-Service = Literal["imap", "smtp", "telegram", "http"]
+Service = Literal["imap", "smtp", "telegram", "whatsapp", "http"]
 
 # What to do when a provider refuses the password; the README has a section for each.
 _SIGN_IN_HELP = {
@@ -83,14 +83,24 @@ def diagnose(exc: BaseException, at: Endpoint) -> Diagnosis:
     if isinstance(exc, Diagnosed):
         return exc.diagnosis
     section = f"{at.key}." if at.key else ""
-    # A bot reaches the Bot API through one key, api_url.
-    host_key = "api_url" if at.service == "telegram" else f"{section}host"
-    port_key = "api_url" if at.service == "telegram" else f"{section}port"
+    # A bot reaches the Bot API, a WhatsApp number the Graph API, through one key: api_url.
+    api = at.service in ("telegram", "whatsapp")
+    host_key = "api_url" if api else f"{section}host"
+    port_key = "api_url" if api else f"{section}port"
     cause = _root(exc)
     if isinstance(exc, SignInExpired):
         return oauth_unusable(exc, at)
     if isinstance(exc, TokenRefused):
         return oauth_refused(at, str(exc).rpartition(": ")[2]).diagnosis
+    if isinstance(exc, SignInRefused) and at.service == "whatsapp":
+        # Graph API error 190: a temporary token from the app dashboard lives 24 hours.
+        remedy = (
+            "check access_token_file: a System User's permanent token from Meta Business "
+            "Settings, with whatsapp_business_messaging permission"
+        )
+        return Diagnosis(
+            f"the access token was refused by {at.host}", remedy, "access_token_file", True
+        )
     if isinstance(exc, SignInRefused):
         what = "token" if at.service == "telegram" else "password"
         if at.service == "telegram":

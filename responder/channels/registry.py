@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from responder.channels.base import Channel
+from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config import EmailChannelConfig, TelegramChannelConfig
 from responder.core.channel import ChannelProfile, Wire
@@ -17,7 +18,7 @@ from responder.wire.telegram.wire import TELEGRAM
 if TYPE_CHECKING:
     from responder.channels.oauth import TokensFor
 
-ChannelFactory = Callable[[Any, TaskGroup, Any], Channel]
+ChannelFactory = Callable[[Any, TaskGroup, Any, Metrics], Channel]
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,17 @@ class ChannelType:
 
 # Each adapter is imported when a channel of its type is configured: python-telegram-bot and
 # httpx alone hold ~8 MB of a daemon that only reads mail (the README's memory budget).
-def _email(config: Any, tasks: TaskGroup, tokens_for: TokensFor | None) -> Channel:
+def _email(
+    config: Any, tasks: TaskGroup, tokens_for: TokensFor | None, metrics: Metrics
+) -> Channel:
     from responder.channels.email.channel import EmailChannel
 
     return EmailChannel(config, tasks, tokens_for)
 
 
-def _telegram(config: Any, tasks: TaskGroup, tokens_for: TokensFor | None) -> Channel:
+def _telegram(
+    config: Any, tasks: TaskGroup, tokens_for: TokensFor | None, metrics: Metrics
+) -> Channel:
     from responder.channels.telegram.bot import TelegramChannel
 
     return TelegramChannel(config, tasks)
@@ -80,9 +85,15 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
 }
 
 
-def build_channel(config: Any, tasks: TaskGroup, tokens_for: TokensFor | None = None) -> Channel:
-    """`tokens_for`: the access tokens of an email channel that signs in with OAuth2."""
-    return CHANNEL_TYPES[config.type].adapter(config, tasks, tokens_for)
+def build_channel(
+    config: Any,
+    tasks: TaskGroup,
+    tokens_for: TokensFor | None = None,
+    metrics: Metrics | None = None,
+) -> Channel:
+    """`tokens_for`: the access tokens of an email channel that signs in with OAuth2;
+    `metrics`: what a channel counts of its own (refused webhooks, delivery reports)."""
+    return CHANNEL_TYPES[config.type].adapter(config, tasks, tokens_for, metrics or Metrics())
 
 
 def profile(config: Any) -> ChannelProfile:

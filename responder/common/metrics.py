@@ -159,6 +159,22 @@ class Metrics:
         self.survey_answers = r.add(
             Counter("responder_survey_answers_total", "Survey answers taken.", ("channel", "via"))
         )
+        self.webhook_refusals = r.add(
+            Counter(
+                "responder_webhook_refused_total",
+                "Webhook requests refused before parsing: a wrong signature or verify token, "
+                "a body over the limit.",
+                ("channel", "reason"),
+            )
+        )
+        self.delivery_statuses = r.add(
+            Counter(
+                "responder_delivery_status_total",
+                "What the provider reported of sent replies (sent, delivered, read, failed), "
+                "failures by the provider's error code.",
+                ("channel", "status", "code"),
+            )
+        )
         self.queue_depth = r.add(
             Gauge("responder_queue_depth", "Recorded inbound messages waiting to be decided.")
         )
@@ -191,6 +207,12 @@ class Metrics:
 
     def message_suppressed(self, channel: str, rule: str) -> None:
         self.suppressed.inc(channel, rule)
+
+    def webhook_refused(self, channel: str, reason: str) -> None:
+        self.webhook_refusals.inc(channel, reason)
+
+    def delivery_status(self, channel: str, status: str, code: str = "") -> None:
+        self.delivery_statuses.inc(channel, status, code)
 
     def sla_alert(self, clock: str, stage: str) -> None:
         self.sla_alerts.inc(clock, stage)

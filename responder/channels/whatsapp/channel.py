@@ -1,0 +1,151 @@
+"""The WhatsApp channel: Meta's webhook in (on the daemon's HTTP endpoint), Graph API sends out,
+one business phone number per channel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from responder.channels.base import ChannelHealth, Inbox
+from responder.channels.diagnose import Endpoint
+from responder.channels.health import Condition
+from responder.channels.whatsapp.graph import Graph
+from responder.channels.whatsapp.webhook import Webhook
+from responder.common.metrics import Metrics
+from responder.common.tasks import TaskGroup
+from responder.domain.models import Delivered, OutboundReply
+from responder.errors import ChannelDown, PermanentError, SignInRefused
+from responder.wire.whatsapp.envelope import Status
+from responder.wire.whatsapp.outbound import Outgoing
+
+log = logging.getLogger(__name__)
+
+
+class WhatsAppChannel:
+    def __init__(self, config: Any, tasks: TaskGroup, metrics: Metrics) -> None:
+        self.name = config.name
+        self._tasks = tasks
+        self._metrics = metrics
+        # Meta allows up to 80 messages a second per number; four in flight keep well inside.
+        self.lanes = {"customers": 4}
+        # Parts of a split reply already sent, so a retry in this run sends only the rest.
+        self._progress: dict[int, list[str]] = {}
+        self._checking: asyncio.Task[None] | None = None
+        self._build(config)
+        self.webhook = Webhook(self.name, self._secrets, self._statuses, metrics)
+
+    def _build(self, config: Any) -> None:
+        if config.access_token is None or config.app_secret is None or config.verify_token is None:
+            # Only a config loaded for `check` or `simulate` lacks them.
+            raise PermanentError(f"{config.name}: the WhatsApp secrets were not read")
+        self.config = config
+        api = urlsplit(config.api_url)
+        port = api.port or (443 if api.scheme == "https" else 80)
+        where = Endpoint(self.name, "whatsapp", api.hostname or config.api_url, port)
+        self._condition = Condition(where, state="stopped")
+        self._graph = Graph(
+            config.api_url,
+            config.phone_number_id,
+            config.access_token.get_secret_value(),
+            config.timeout.total_seconds(),
+        )
+
+    def _secrets(self) -> tuple[bytes, str, int]:
+        c = self.config
+        secret = c.app_secret.get_secret_value().encode()
+        return secret, c.verify_token.get_secret_value(), c.max_body
+
+    def routes(self) -> list[web.RouteDef]:
+        return self.webhook.routes()
+
+    @property
+    def state(self) -> str:
+        return self._condition.state
+
+    @property
+    def health(self) -> ChannelHealth:
+        return self._condition.health()
+
+    def lane(self, reply: OutboundReply) -> str:
+        return "customers"
+
+    async def start(self, inbox: Inbox) -> None:
+        self._condition.starting()
+        self.webhook.open(inbox)
+        self._checking = self._tasks.spawn(self._check(), name=f"whatsapp:{self.name}:check")
+
+    async def _check(self) -> None:
+        """Ask Meta about the number at start, so a refused token shows now, not at the
+        first reply; the webhook takes messages meanwhile either way."""
+        try:
+            await self.probe()
+        except Exception as exc:
+            problem = self._condition.failed(exc)
+            log.error("channel %s: %s", self.name, problem)
+        else:
+            self._condition.connected()
+            number = self.config.phone_number_id
+            log.info("channel %s: Graph API answers for number %s", self.name, number)
+
+    async def probe(self) -> None:
+        await self._graph.number()
+
+    async def send(self, reply: OutboundReply) -> Delivered:
+        out = Outgoing.from_bytes(reply.message)
+        sent = self._progress.setdefault(reply.reply_id, [])
+        graph = self._graph
+        try:
+            for request in out.requests[len(sent) :]:
+                sent.append(await graph.send(request))
+        except SignInRefused as exc:
+            self._down(exc)
+            raise
+        except ChannelDown as exc:
+            self._down(exc)
+            raise
+        except PermanentError:
+            self._progress.pop(reply.reply_id, None)
+            raise
+        self._progress.pop(reply.reply_id, None)
+        if self._condition.state != "connected":
+            self._condition.connected()
+        return Delivered(self.name, out.to, tuple(sent))
+
+    def _down(self, exc: Exception) -> None:
+        problem = self._condition.failed(exc)
+        if problem.permanent:
+            log.error("channel %s: %s", self.name, problem)
+
+    def _statuses(self, statuses: Sequence[Status]) -> None:
+        for s in statuses:
+            code = "" if s.error_code is None else str(s.error_code)
+            self._metrics.delivery_status(self.name, s.status, code)
+            if s.status == "failed":
+                log.warning(
+                    "channel %s: WhatsApp could not deliver %s to %s: error %s %s",
+                    self.name,
+                    s.wamid,
+                    s.recipient,
+                    code,
+                    s.error_title,
+                )
+
+    async def stop(self) -> None:
+        self.webhook.open(None)
+        if self._checking is not None:
+            self._checking.cancel()
+        await self._graph.close()
+        self._condition.stopped()
+
+    async def reconfigure(self, config: Any) -> None:
+        """New settings in place: the next request uses them; the webhook stays served."""
+        old = self._graph
+        self._build(config)
+        await old.close()
+        self._condition.starting()
+        self._checking = self._tasks.spawn(self._check(), name=f"whatsapp:{self.name}:check")
