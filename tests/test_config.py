@@ -297,8 +297,11 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
     (
         "unknown channel type",
         "type: email",
-        "type: whatsapp",
-        ['config.yaml:5:11: channels[0].type: expected one of email, telegram, got "whatsapp"'],
+        "type: line",
+        [
+            "config.yaml:5:11: channels[0].type: expected one of email, telegram, whatsapp, "
+            'got "line"'
+        ],
     ),
     (
         "missing channel type",
@@ -504,6 +507,7 @@ def test_library_limits_flag_imap_starttls(base_dir: Path) -> None:
 
 # Filled in from password_file / token_file at load time; never keys in the file.
 SECRETS = {"password", "token", "secret", "client_secret"}
+SECRETS |= {"access_token", "app_secret", "verify_token"}  # a whatsapp channel's
 
 
 def _field_names(tp: Any) -> set[str]:

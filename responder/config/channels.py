@@ -1,4 +1,5 @@
-"""The channels section: email (IMAP and SMTP, presets, OAuth2) and Telegram bots."""
+"""The channels section: email (IMAP and SMTP, presets, OAuth2), Telegram bots and WhatsApp
+numbers (config/whatsapp.py)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,13 @@ from responder.config.types import (
     PositiveDuration,
     Security,
     Text,
+    byte_size,
     fail,
     inline_secret,
     load_context,
     read_secret,
 )
+from responder.config.whatsapp import WhatsAppChannelConfig
 
 Auth = Literal["password", "oauth2"]
 
@@ -72,14 +75,7 @@ class ImapConfig(PasswordHolder):
     @field_validator("fetch_bytes", mode="before")
     @classmethod
     def _byte_size(cls, value: object) -> object:
-        """8MB, 512KB or a number of bytes; KB and MB are 1024 and 1024 x 1024 bytes."""
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
-        match = re.fullmatch(r"\s*(\d+)\s*([KMG]B?|B)?\s*", str(value), re.IGNORECASE | re.ASCII)
-        if match is None:
-            raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
-        unit = (match.group(2) or "B")[0].upper()
-        return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
+        return byte_size(value)
 
     def _password_needed(self) -> bool:
         return self.auth == "password"
@@ -237,4 +233,6 @@ class TelegramChannelConfig(FrozenModel):
         return f"{self.api_url}/bot"
 
 
-ChannelConfig = Annotated[EmailChannelConfig | TelegramChannelConfig, Field(discriminator="type")]
+ChannelConfig = Annotated[
+    EmailChannelConfig | TelegramChannelConfig | WhatsAppChannelConfig, Field(discriminator="type")
+]

@@ -45,6 +45,7 @@ from responder.config.types import (
     fail,
     unique_names,
 )
+from responder.config.whatsapp import WhatsAppChannelConfig, WhatsAppTemplate, check_webhooks
 from responder.config.yamlload import load_yaml
 from responder.errors import ConfigError, ConfigProblem
 
@@ -63,6 +64,8 @@ __all__ = [
     "SmtpConfig",
     "TelegramChannelConfig",
     "TelegramLimitsConfig",
+    "WhatsAppChannelConfig",
+    "WhatsAppTemplate",
     "library_limits",
     "load_config",
     "load_config_text",
@@ -156,6 +159,7 @@ class Config(FrozenModel):
         check_references(self.sla, self.rules, self.channels)
         check_csat(self.csat, self.http, self.channels)
         check_desks(self.channels)
+        check_webhooks(self.http, self.channels)
         return self
 
     @property

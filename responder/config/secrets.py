@@ -13,11 +13,15 @@ from responder.config.problems import ConfigSource
 from responder.config.yamlload import KeyPath
 from responder.errors import ConfigProblem
 
-# What goes in the file, for the remedy; "secret" signs survey links and may be any long text.
+# What goes in the file, for the remedy; "secret" signs survey links and may be any long text,
+# and "verify_token" is whatever the admin also types into the Meta app dashboard.
 _WHAT = {
     "password": "the password",
     "token": "the bot token BotFather gave you",
     "secret": "a long random text",
+    "access_token": "the access token Meta gave you (a system user's token)",
+    "app_secret": "the App Secret from the Meta app's App settings > Basic",
+    "verify_token": "a random text of 8 or more characters (the webhook's Verify token at Meta)",
 }
 
 

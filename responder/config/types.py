@@ -82,6 +82,17 @@ def _duration(value: object) -> object:
     raise fail("duration", "expected a duration like 30s, 5m, 2h, 1d, 1h30m or 0")
 
 
+def byte_size(value: object) -> object:
+    """8MB, 512KB or a number of bytes; KB and MB are 1024 and 1024 x 1024 bytes."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
+    match = re.fullmatch(r"\s*(\d+)\s*([KMG]B?|B)?\s*", str(value), re.IGNORECASE | re.ASCII)
+    if match is None:
+        raise fail("byte_size", "expected a size like 8MB, 512KB or a number of bytes")
+    unit = (match.group(2) or "B")[0].upper()
+    return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
+
+
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise fail("duration", "must be longer than 0")
