@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import STAFF_GROUP, TELEGRAM_TOKEN, TG_STAFF
+from harness import STAFF_GROUP, TELEGRAM_TOKEN, TG_STAFF, WA_NUMBER_ID, WA_TOKEN
 from mailfactory import STAFF_PASSWORD, STAFF_USER, SUPPORT_PASSWORD, SUPPORT_USER
 
-from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
+from responder.testing import Dovecot, GraphStandIn, RecordingSMTPServer, TelegramStandIn
 
 
 @pytest.fixture
@@ -34,4 +34,11 @@ def tg() -> Iterator[TelegramStandIn]:
     """The Bot API stand-in, with a staff group whose administrator is TG_STAFF."""
     with TelegramStandIn(token=TELEGRAM_TOKEN, staff={TG_STAFF: "administrator"}) as server:
         server.add_group(STAFF_GROUP, "Toko Contoh staff")
+        yield server
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphStandIn]:
+    """The Graph API stand-in for one WhatsApp business number."""
+    with GraphStandIn(token=WA_TOKEN, phone_number_id=WA_NUMBER_ID) as server:
         yield server

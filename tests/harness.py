@@ -195,6 +195,46 @@ channels:
     return path
 
 
+WA_TOKEN = "EAAG-test-token-for-responder-tests"
+WA_APP_SECRET = "0123456789abcdef0123456789abcdef"
+WA_VERIFY = "verify-me-please"
+WA_NUMBER_ID = "106540352242922"
+
+
+def write_whatsapp_config(
+    tmp_path: Path, api_url: str, http_port: int, *, extra: str = "", channel_extra: str = ""
+) -> Path:
+    """A config with one WhatsApp channel on the Graph stand-in at `api_url`, its webhook on
+    the daemon's HTTP endpoint at 127.0.0.1:`http_port`."""
+    state = _state_dir(tmp_path)
+    token = _secret(tmp_path, "whatsapp-token", WA_TOKEN)
+    secret = _secret(tmp_path, "whatsapp-app-secret", WA_APP_SECRET)
+    verify = _secret(tmp_path, "whatsapp-verify", WA_VERIFY)
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {state}
+delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+http: {{host: 127.0.0.1, port: {http_port}, public_url: https://bantuan.toko-contoh.id}}
+{extra}
+channels:
+  - name: shop-wa
+    type: whatsapp
+    phone_number_id: "{WA_NUMBER_ID}"
+    access_token_file: {token}
+    app_secret_file: {secret}
+    verify_token_file: {verify}
+    api_url: {api_url}
+    display_name: Toko Contoh
+    language: id
+    timeout: 5s
+{channel_extra}
+"""
+    )
+    return path
+
+
 def _state_dir(tmp_path: Path) -> Path:
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 from responder.channels.base import Channel
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
-from responder.config import EmailChannelConfig, TelegramChannelConfig
+from responder.config import EmailChannelConfig, TelegramChannelConfig, WhatsAppChannelConfig
 from responder.core.channel import ChannelProfile, Wire
 from responder.core.guards import GuardContext
 from responder.wire.email.wire import EMAIL
 from responder.wire.telegram.wire import TELEGRAM
+from responder.wire.whatsapp.wire import WHATSAPP
 
 if TYPE_CHECKING:
     from responder.channels.oauth import TokensFor
@@ -49,6 +50,14 @@ def _telegram(
     return TelegramChannel(config, tasks)
 
 
+def _whatsapp(
+    config: Any, tasks: TaskGroup, tokens_for: TokensFor | None, metrics: Metrics
+) -> Channel:
+    from responder.channels.whatsapp.channel import WhatsAppChannel
+
+    return WhatsAppChannel(config, tasks, metrics)
+
+
 def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
     own = frozenset({channel.address, *channel.aliases})
     return ChannelProfile(
@@ -79,9 +88,22 @@ def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
     )
 
 
+def _whatsapp_profile(channel: WhatsAppChannelConfig) -> ChannelProfile:
+    return ChannelProfile(
+        name=channel.name,
+        address="",
+        display_name=channel.display_name or channel.name,
+        language=channel.language,
+        envelope_from="",
+        guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
+        wire=WHATSAPP,
+    )
+
+
 CHANNEL_TYPES: dict[str, ChannelType] = {
     "email": ChannelType(EmailChannelConfig, EMAIL, _email, _email_profile),
     "telegram": ChannelType(TelegramChannelConfig, TELEGRAM, _telegram, _telegram_profile),
+    "whatsapp": ChannelType(WhatsAppChannelConfig, WHATSAPP, _whatsapp, _whatsapp_profile),
 }
 
 

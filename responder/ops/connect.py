@@ -13,7 +13,7 @@ from typing import TextIO
 import aiohttp
 
 from responder.channels.diagnose import Endpoint, cannot_listen
-from responder.config import Config, EmailChannelConfig
+from responder.config import Config, EmailChannelConfig, TelegramChannelConfig
 from responder.config.csat import HttpConfig
 from responder.ops.connect_base import Line, SignIns, failed, passed
 
@@ -29,6 +29,7 @@ def check_connections(config: Config, path: Path, out: TextIO | None = None) -> 
 async def _check_all(config: Config, config_file: str, out: TextIO) -> bool:
     from responder.ops.connect_mail import check_imap, check_smtp
     from responder.ops.connect_telegram import check_telegram
+    from responder.ops.connect_whatsapp import check_whatsapp
 
     sign_ins = SignIns(config, config_file)
     checks: list[Awaitable[list[Line]]] = []
@@ -36,8 +37,10 @@ async def _check_all(config: Config, config_file: str, out: TextIO) -> bool:
         if isinstance(channel, EmailChannelConfig):
             checks.append(check_imap(channel, sign_ins, config_file))
             checks.append(check_smtp(channel, sign_ins, config_file))
-        else:
+        elif isinstance(channel, TelegramChannelConfig):
             checks.append(check_telegram(channel, config_file))
+        else:
+            checks.append(check_whatsapp(channel, config_file))
     if config.http is not None:
         names = [channel.name for channel in config.channels]
         checks.append(check_http(config.http, names, config_file))

@@ -89,9 +89,10 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
         endpoint: str = "messages",
     ) -> None:
         """Answer the next `times` calls of `endpoint` ("messages", "media" for upload and
-        retrieval, "*" for any) with Graph's error `code` and Meta's HTTP status for it:
-        130429 and 131056 (429), 131047 and 131051 (400), 190 (expired token, 401), 500 and
-        503 (as 131000 and 131016), others in ERRORS, or any code (400). `http_status`
+        retrieval, "number" for GET /{phone_number_id}, "*" for any) with Graph's error
+        `code` and Meta's HTTP status for it: 130429 and 131056 (429), 131047 and 131051
+        (400), 190 (expired token, 401), 500 and 503 (as 131000 and 131016), others in
+        ERRORS, or any code (400). `http_status`
         overrides the status; `retry_after` adds a Retry-After header, which Graph itself
         does not document."""
         error = known_error(code, http_status=http_status, retry_after=retry_after)
@@ -193,8 +194,24 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
         return await self._upload(request)
 
     async def _media_get(self, request: web.Request) -> JSON:
+        node = request.match_info["node"]
+        if node == self.phone_number_id:
+            self._take_failure("number")
+            return self._number()
         self._take_failure("media")
-        return self._media_info(request.match_info["node"])
+        return self._media_info(node)
+
+    def _number(self) -> JSON:
+        """GET /{phone_number_id}: the WhatsApp Business Phone Number node's default fields."""
+        return {
+            "verified_name": "Toko Contoh",
+            "code_verification_status": "VERIFIED",
+            "display_phone_number": "+1 555-078-3881",
+            "quality_rating": "GREEN",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "STANDARD"},
+            "id": self.phone_number_id,
+        }
 
 
 def _digits(number: str) -> str:
