@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from responder.domain.message import Message
+from responder.wire.telegram.desk import DESK
 from responder.wire.whatsapp.envelope import EnvelopeError, record, split
 from responder.wire.whatsapp.inbound import parse
 from responder.wire.whatsapp.outbound import (
@@ -20,6 +21,7 @@ from responder.wire.whatsapp.outbound import (
     build,
     split_text,
 )
+from responder.wire.whatsapp.text import from_chat_html
 
 JSON = dict[str, Any]
 NUMBER_ID = "106540352242922"
@@ -326,3 +328,25 @@ def test_text_over_the_interactive_limit_goes_first_then_the_buttons() -> None:
     requests = build(CUSTOMER, text, buttons=((("Ya", "a"),),)).requests
     assert [r["type"] for r in requests] == ["text", "interactive"]
     assert len(requests[1]["interactive"]["body"]["text"]) <= INTERACTIVE_BODY
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("Nomor tiket Anda: <b>#K7Q2XM</b>.", "Nomor tiket Anda: *#K7Q2XM*."),
+        ("<i>Balasan otomatis</i> &amp; <s>lama</s>", "_Balasan otomatis_ & ~lama~"),
+        ("Kode: <code>INV-42</code>", "Kode: `INV-42`"),
+        ('<a href="https://x.id/s/abc">Isi survei</a>', "Isi survei (https://x.id/s/abc)"),
+        ('<a href="https://toko-contoh.id">https://toko-contoh.id</a>', "https://toko-contoh.id"),
+        # Customer words were escaped into the markup: they come back as the words, not tags.
+        ("Halo &lt;script&gt;alert(1)&lt;/script&gt;,", "Halo <script>alert(1)</script>,"),
+        ('<span class="tg-spoiler">rahasia</span>', "rahasia"),
+    ],
+)
+def test_the_chat_wording_becomes_whatsapp_text(markup: str, text: str) -> None:
+    assert from_chat_html(markup) == text
+
+
+def test_staff_see_a_whatsapp_customer_by_name_and_number() -> None:
+    head = DESK.head("K7Q2XM", one(msg("text", text={"body": "halo"})), ())
+    assert head == "📩 <b>#K7Q2XM</b> · Budi Santoso (+6281234567890)"

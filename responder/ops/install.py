@@ -12,7 +12,6 @@ from pathlib import Path
 from responder.errors import ResponderError
 
 UNIT_NAME = "responder.service"
-SECRETS = ("imap", "smtp", "telegram")
 
 
 class InstallError(ResponderError):

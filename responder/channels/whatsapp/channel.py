@@ -97,6 +97,10 @@ class WhatsAppChannel:
 
     async def send(self, reply: OutboundReply) -> Delivered:
         out = Outgoing.from_bytes(reply.message)
+        if not out.requests:
+            # A staff answer with nothing WhatsApp can carry (a photo from the staff group is
+            # not passed on yet): parked and reported, never counted as sent.
+            raise PermanentError("nothing to send to WhatsApp: the reply has no text")
         sent = self._progress.setdefault(reply.reply_id, [])
         graph = self._graph
         try:

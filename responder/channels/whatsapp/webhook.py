@@ -14,20 +14,16 @@ from aiohttp import web
 
 from responder.channels.base import Inbox
 from responder.common.metrics import Metrics
+from responder.config.whatsapp import WEBHOOK_PREFIX
 from responder.domain.models import InboundMessage
 from responder.wire.whatsapp.envelope import EnvelopeError, Notification, Status, split
 
 log = logging.getLogger(__name__)
 
-PATH = "/webhooks/whatsapp/{channel}"
 SIGNATURE = "X-Hub-Signature-256"
 # A refused request is logged at most this often per channel: a scanner hammering the URL
 # must not bury the log (the metric counts every one).
 REFUSAL_LOG_SECONDS = 60.0
-
-
-def webhook_path(channel: str) -> str:
-    return PATH.format(channel=channel)
 
 
 def signature_ok(body: bytes, header: str | None, secret: bytes) -> bool:
@@ -63,7 +59,7 @@ class Webhook:
         self._inbox = inbox
 
     def routes(self) -> list[web.RouteDef]:
-        path = webhook_path(self.channel)
+        path = f"{WEBHOOK_PREFIX}{self.channel}"
         return [web.get(path, self.handshake), web.post(path, self.notify)]
 
     async def handshake(self, request: web.Request) -> web.Response:

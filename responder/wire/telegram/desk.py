@@ -69,8 +69,10 @@ class TelegramDesk:
         """`📩 #REF · Name (@user) · new ticket`, every part escaped (names are customer
         text)."""
         who = escape(msg.sender.name or msg.sender.address or "")
-        if msg.sender.handle:
-            who += f" (@{escape(msg.sender.handle)})"
+        handle = msg.sender.handle
+        if handle:
+            # A Telegram username is shown as @name; a phone number (WhatsApp) as it is.
+            who += f" ({escape(handle if handle.startswith('+') else '@' + handle)})"
         extra = "".join(f" · {escape(mark)}" for mark in marks)
         return f"📩 <b>#{ref}</b> · {who}{extra}"
 

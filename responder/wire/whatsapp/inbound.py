@@ -61,6 +61,7 @@ def to_message(m: dict[str, Any], contact: dict[str, Any]) -> Message:
         sender=Sender(
             address=address,
             name=name,
+            handle=address if address and address.startswith("+") else "",
             reply_to=wa_id or None,
             actor=(f"{name} (wa:{address})" if address else name)[:200],
         ),

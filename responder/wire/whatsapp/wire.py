@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -13,6 +15,9 @@ from responder.domain.message import Message
 from responder.domain.records import NewReply
 from responder.wire.whatsapp import inbound
 from responder.wire.whatsapp.outbound import build
+from responder.wire.whatsapp.text import from_chat_html
+
+CHAT_PART = "telegram"  # the part written for chat apps
 
 # The label of the button that opens a list of choices (a survey's ratings), by language.
 MENU = {"id": "Pilih", "en": "Choose"}
@@ -24,7 +29,9 @@ class WhatsAppWire:
 
     kind = "whatsapp"
     threading: Threading = "conversation"
-    template_part = None  # WhatsApp's light markup: the text part serves as it is
+    # A chat's wording: the template's .telegram.j2 part (written for chats: "reply here",
+    # not "reply to this email"), in WhatsApp's own markup; else its text part.
+    template_part = None
     reaches_addresses = False
     desk: Desk | None = None
 
@@ -36,8 +43,11 @@ class WhatsAppWire:
     def content(
         self, templates: Templates, name: str, chain: Sequence[str], context: Mapping[str, Any]
     ) -> Rendered:
-        """The template's text part: WhatsApp shows plain text (customer words stay words)."""
-        return templates.render_markup(name, chain, context, "txt", _plain)
+        """The template's chat part as WhatsApp text, else its text part; customer words stay
+        words (escaped in the markup, unescaped once as text)."""
+        rendered = templates.render_markup(name, chain, context, CHAT_PART, html.escape)
+        text = from_chat_html(rendered.html)
+        return dataclasses.replace(rendered, text=text, html=text)
 
     def render(self, draft: Draft, channel: ChannelProfile, now: datetime) -> NewReply:
         parent = draft.parent.message_id if draft.parent else None
@@ -49,10 +59,6 @@ class WhatsAppWire:
 def message_id(channel: str) -> str:
     """A unique id for the replies row; WhatsApp's wamid is known only once sent."""
     return f"<{uuid.uuid4().hex}@{channel}.whatsapp>"
-
-
-def _plain(text: str) -> str:
-    return text
 
 
 WHATSAPP = WhatsAppWire()
