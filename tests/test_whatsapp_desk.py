@@ -4,6 +4,7 @@ staff reply reaches the customer on WhatsApp, /close resolves it."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from responder.testing import GraphStandIn, TelegramStandIn, free_port
@@ -74,3 +75,25 @@ async def test_staff_answer_a_whatsapp_customer_from_the_telegram_group(
     assert ticket["status"] == "resolved"
     events = [(e["kind"], e["detail"]) for e in await db_rows(config, "ticket_events")]
     assert events[0] == ("staff_reply", "Masih ada kak, silakan order 🙏")
+
+
+async def test_a_staff_answer_after_the_24_hour_window_is_not_sent_and_staff_hear_why(
+    tmp_path: Path, graph: GraphStandIn, tg: TelegramStandIn
+) -> None:
+    port = free_port()
+    config = with_staff_group(tmp_path, graph, tg, port)
+    # The customer wrote (by WhatsApp's own timestamp) 30 hours before staff answer.
+    later = lambda: datetime.now(UTC) + timedelta(hours=30)  # noqa: E731
+    async with running(config, clock=later):
+        await post(port, hooks.text(CUSTOMER, "Kak, ukuran L masih ada?", name="Budi"))
+        [relay] = await wait_sent(tg, STAFF_GROUP, 1)
+        await graph.wait_for_sent_async(1, 10.0)  # the acknowledgement, sent at once
+        await staff_answer(tg, relay, "Masih ada kak")
+        [_, notice] = await wait_sent(tg, STAFF_GROUP, 2)
+        await asyncio.sleep(0.5)
+    [ticket] = await db_rows(config, "tickets")
+    assert len(graph.sent) == 1  # only the acknowledgement
+    said = shown(notice)
+    assert f"#{ticket['ref']}" in said and "30 jam yang lalu" in said and "24 jam" in said
+    # Not an answer: the first-response clock keeps running.
+    assert [e["kind"] for e in await db_rows(config, "ticket_events")] == []

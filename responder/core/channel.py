@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from responder.core.guards import GuardContext
@@ -141,6 +141,12 @@ class Wire(Protocol):
     @property
     def desk(self) -> Desk | None:
         """How its staff group is written to, if it can have one."""
+        ...
+
+    @property
+    def reply_window(self) -> timedelta | None:
+        """How long after a customer's last message the channel still takes a free answer
+        (WhatsApp: 24 hours); None: any time."""
         ...
 
     def parse(

@@ -6,7 +6,7 @@ import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from responder.core.channel import ChannelProfile, Copy, Desk, Draft, Parent, Topic
 from responder.core.decisions import Acknowledge, Decision, FollowUp, Moment, Record
@@ -162,18 +162,25 @@ def answer_elsewhere(
     """A staff member's answer in the desk to another channel's customer (a mail), sent by
     that channel: their words as data (escaped in HTML), from the shop, threaded under the
     customer's last message, with the reference; not marked automatic (a person wrote it).
-    Only text goes by email: staff are told in the desk when a sticker, photo or file of
-    theirs was not sent, and an answer with no text reaches nobody, so it stops no clock."""
+    Only text goes there: staff are told in the desk when a sticker, photo or file of theirs
+    was not sent, and an answer with no text reaches nobody, so it stops no clock; nor does
+    one the channel no longer takes (WhatsApp, 24 hours after the customer last wrote)."""
     text = msg.text.strip()
     words = desk.wire.desk
+    last = view.last_message.get(ref)
     notices: tuple[NewReply, ...] = ()
+    if words is not None and (ago := _window_closed(home, last, now)) is not None:
+        # Not sent, not counted as an answer (the customer hears nothing): staff are told
+        # why and what they can do instead (issue 16).
+        said = words.say(desk.language, "window_closed", ref=ref, ago=_ago(words, desk, ago))
+        return dataclasses.replace(base, notices=(to_staff(desk, said, msg, now),))
     if (msg.attachments or not text) and words is not None:
-        said = words.say(desk.language, "text_only_mailed" if text else "not_mailed", ref=ref)
-        notices = (to_staff(desk, said, msg, now),)
+        key = "text_only_passed_on" if text else "not_passed_on"
+        via = words.word(desk.language, f"via_{home.wire.kind}")
+        notices = (to_staff(desk, words.say(desk.language, key, ref=ref, via=via), msg, now),)
     if not text:
         return dataclasses.replace(base, notices=notices)
     info = view.tickets[ref]
-    last = view.last_message.get(ref)
     subject = f"Re: {base_subject(last.subject if last else '')} [#{ref}]".replace("  ", " ")
     draft = Draft(
         STAFF_REPLY,
@@ -194,3 +201,20 @@ def answer_elsewhere(
         elsewhere=((home.name, reply),),
         notices=notices,
     )
+
+
+def _window_closed(home: ChannelProfile, last: Message | None, now: datetime) -> timedelta | None:
+    """How long ago the customer last wrote, when that is beyond the home channel's reply
+    window (counted from the channel's own timestamp of their message)."""
+    window = home.wire.reply_window
+    if window is None or last is None or last.date is None:
+        return None
+    ago = now - last.date
+    return ago if ago > window else None
+
+
+def _ago(words: Desk, desk: ChannelProfile, ago: timedelta) -> str:
+    hours = int(ago.total_seconds() // 3600)
+    if hours < 48:
+        return words.word(desk.language, "hours").format(n=hours)
+    return words.word(desk.language, "days").format(n=hours // 24)

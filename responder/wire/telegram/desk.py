@@ -28,10 +28,20 @@ WORDS = {
         "noted": "📝 Note saved on #{ref}; the customer does not see it.",
         "no_ticket": "Reply to a customer's message (or name the ticket: /{command} ABC234).",
         "empty_note": "Write the note after the command: /note the customer will call back.",
-        "not_mailed": "⚠️ Not sent: #{ref} is answered by email, and only text goes by email. "
+        "not_passed_on": "⚠️ Not sent: #{ref} is answered {via}, where only text goes. "
         "Write the answer as text.",
-        "text_only_mailed": "⚠️ #{ref} is answered by email: your text was sent, the "
+        "text_only_passed_on": "⚠️ #{ref} is answered {via}: your text was sent, the "
         "attachment was not.",
+        "via_email": "by email",
+        "via_whatsapp": "on WhatsApp",
+        # WhatsApp Business Platform: free-form messages only within the customer service
+        # window, 24 hours from the customer's last message.
+        "window_closed": "⚠️ Not sent: the customer of #{ref} last wrote on WhatsApp {ago} "
+        "ago, and WhatsApp lets a business answer only within 24 hours of the customer's last "
+        "message. Ask them to write again (call them, or answer by email), or send an "
+        "approved template from WhatsApp Manager.",
+        "hours": "{n} hours",
+        "days": "{n} days",
     },
     "id": {
         "new": "tiket baru",
@@ -44,9 +54,17 @@ WORDS = {
         "noted": "📝 Catatan disimpan di #{ref}; pelanggan tidak melihatnya.",
         "no_ticket": "Balas pesan pelanggan (atau sebut tiketnya: /{command} ABC234).",
         "empty_note": "Tulis catatan setelah perintah: /note pelanggan akan menelepon lagi.",
-        "not_mailed": "⚠️ Tidak terkirim: #{ref} dibalas lewat email, dan lewat email hanya "
-        "teks yang terkirim. Tulis jawabannya sebagai teks.",
-        "text_only_mailed": "⚠️ #{ref} dibalas lewat email: teks Anda terkirim, lampirannya tidak.",
+        "not_passed_on": "⚠️ Tidak terkirim: #{ref} dibalas {via}, dan ke sana hanya teks "
+        "yang terkirim. Tulis jawabannya sebagai teks.",
+        "text_only_passed_on": "⚠️ #{ref} dibalas {via}: teks Anda terkirim, lampirannya tidak.",
+        "via_email": "lewat email",
+        "via_whatsapp": "lewat WhatsApp",
+        "window_closed": "⚠️ Tidak terkirim: pelanggan #{ref} terakhir menulis di WhatsApp "
+        "{ago} yang lalu, dan WhatsApp hanya mengizinkan bisnis membalas dalam 24 jam sejak "
+        "pesan terakhir pelanggan. Minta pelanggan menulis lagi (telepon, atau balas lewat "
+        "email), atau kirim template yang disetujui dari WhatsApp Manager.",
+        "hours": "{n} jam",
+        "days": "{n} hari",
     },
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from responder.core.channel import ChannelProfile, Desk, Draft, Threading
@@ -26,6 +26,7 @@ class TelegramWire:
     template_part = PART
     reaches_addresses = False
     desk: Desk | None = DESK
+    reply_window: timedelta | None = None
 
     def parse(
         self, raw: bytes, received_at: datetime | None = None, external_id: str = ""

@@ -6,7 +6,7 @@ import dataclasses
 import html
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from responder.core.channel import ChannelProfile, Desk, Draft, Threading
@@ -34,6 +34,9 @@ class WhatsAppWire:
     template_part = None
     reaches_addresses = False
     desk: Desk | None = None
+    # WhatsApp Business Platform, "customer service window": free-form messages reach a
+    # customer only within 24 hours of their last message; templates after that.
+    reply_window: timedelta | None = timedelta(hours=24)
 
     def parse(
         self, raw: bytes, received_at: datetime | None = None, external_id: str = ""
