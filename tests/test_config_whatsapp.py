@@ -346,3 +346,15 @@ def test_the_examples_commented_out_channel_loads_once_uncommented(base_dir: Pat
         name="toko_survey_v1", language="id"
     )
     assert "https://bantuan.toko-contoh.id" + channel.webhook_path in example
+
+
+def test_templates_are_read_but_said_to_be_unused_yet(base_dir: Path) -> None:
+    text = BASE + "    templates: {csat_survey: {name: toko_survey_v1, language: id}}\n"
+    config = load(text, base_dir)
+    assert [str(w) for w in config.warnings] == [
+        "config.yaml:10:16: channels[0].templates: read but not used yet: this version sends "
+        "no templates, so an automatic message (a survey) to a customer who last wrote over 24 "
+        "hours ago is refused by WhatsApp and parked (responder status shows it); staff answers "
+        "then are held back and staff told"
+    ]
+    assert load(BASE, base_dir).warnings == ()

@@ -80,6 +80,8 @@ class App:
         self._reconfigurer = Reconfigurer(self.tasks, self._channel_restarted)
 
     async def start(self) -> None:
+        for problem in self.config.warnings:
+            log.warning("config: %s", problem)
         # Every template is rendered against samples: CPU work, kept off the loop.
         settings = await asyncio.to_thread(build_settings, self.config)
         await self.store.open()

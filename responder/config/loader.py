@@ -45,7 +45,12 @@ from responder.config.types import (
     fail,
     unique_names,
 )
-from responder.config.whatsapp import WhatsAppChannelConfig, WhatsAppTemplate, check_webhooks
+from responder.config.whatsapp import (
+    WhatsAppChannelConfig,
+    WhatsAppTemplate,
+    check_webhooks,
+    unused_templates,
+)
 from responder.config.yamlload import load_yaml
 from responder.errors import ConfigError, ConfigProblem
 
@@ -209,7 +214,8 @@ def load_config_text(
         problems = problems_from(exc, Config, source)
     else:
         config._source = source
-        config._warnings = secret_warnings(config, context.unread, source)
+        unused = [source.problem(path, m) for path, m in unused_templates(config.channels)]
+        config._warnings = (*secret_warnings(config, context.unread, source), *unused)
         return config
     # Raised outside the except block so no traceback chains pydantic's error, which
     # quotes raw input (an inline password included).

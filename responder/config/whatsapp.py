@@ -32,7 +32,13 @@ from responder.config.types import (
     read_secret,
 )
 
-__all__ = ["WEBHOOK_PREFIX", "WhatsAppChannelConfig", "WhatsAppTemplate", "check_webhooks"]
+__all__ = [
+    "WEBHOOK_PREFIX",
+    "WhatsAppChannelConfig",
+    "WhatsAppTemplate",
+    "check_webhooks",
+    "unused_templates",
+]
 
 WEBHOOK_PREFIX = "/webhooks/whatsapp/"  # + the channel's name: where Meta posts its events
 
@@ -204,3 +210,20 @@ def check_webhooks(http: HttpConfig | None, channels: Sequence[object]) -> None:
             f"the Callback URL in the Meta app dashboard to {where}"
         )
         raise fail("webhook", message, ("channels", index), show_input=False)
+
+
+TEMPLATES_UNUSED = (
+    "read but not used yet: this version sends no templates, so an automatic message (a "
+    "survey) to a customer who last wrote over 24 hours ago is refused by WhatsApp and "
+    "parked (responder status shows it); staff answers then are held back and staff told"
+)
+
+
+def unused_templates(channels: Sequence[object]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(key path, message) for each whatsapp channel's `templates`, which nothing sends yet:
+    a key the admin sets must not look as if it worked."""
+    return [
+        (("channels", index, "templates"), TEMPLATES_UNUSED)
+        for index, channel in enumerate(channels)
+        if isinstance(channel, WhatsAppChannelConfig) and channel.templates
+    ]
