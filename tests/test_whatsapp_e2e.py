@@ -187,3 +187,20 @@ def test_check_connect_asks_meta_about_the_number_and_names_a_refused_token(
     out = capsys.readouterr().out
     assert "FAIL shop-wa WhatsApp: the access token was refused by 127.0.0.1" in out
     assert "check access_token_file" in out and WA_TOKEN not in out
+
+
+async def test_a_body_over_the_limit_is_refused_unread_and_the_channel_carries_on(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    port = free_port()
+    config = write_whatsapp_config(
+        tmp_path, graph.base_url, port, channel_extra="    max_body: 16KB"
+    )
+    async with running(config):
+        huge = hooks.text(CUSTOMER, "x" * 20_000, name="Budi")
+        assert (await post(port, huge))[0] == 413
+        assert (await post(port, hooks.text(CUSTOMER, "Halo", name="Budi")))[0] == 200
+        await wait_sent(graph, 1)
+        metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
+    assert 'responder_webhook_refused_total{channel="shop-wa",reason="too-big"} 1' in metrics
+    assert len(await db_rows(config, "inbound")) == 1
