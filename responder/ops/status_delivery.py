@@ -44,9 +44,10 @@ def failed_lines(failed: dict[str, Any] | None) -> list[str]:
     """The channel's lines in the text status: nothing when every report was good."""
     if failed is None:
         return []
-    shown = len(failed["latest"])
-    more = f", latest {shown}" if failed["count"] > shown else ""
-    lines = [f"  not delivered: {failed['count']} reply(ies){more}"]
+    count, shown = failed["count"], len(failed["latest"])
+    lines = [f"  not delivered: {count} repl{'y' if count == 1 else 'ies'}"]
+    if count > shown:
+        lines[0] += f", the latest {shown}:"
     for item in failed["latest"]:
         at = f"{datetime.fromisoformat(item['at']):%Y-%m-%d %H:%M}" if item["at"] else "unknown"
         lines.append(

@@ -6,8 +6,7 @@ from __future__ import annotations
 # that a failed status callback carries, with what they mean for whoever reads `status`.
 WHY = {
     131047: (
-        "the customer's 24-hour window had closed: WhatsApp takes only approved templates "
-        "then (they can be answered again once they write)"
+        "the customer's 24-hour window had closed: WhatsApp takes only approved templates then"
     ),
     131026: (
         "the number cannot receive it: not on WhatsApp, an old WhatsApp, or WhatsApp's "
