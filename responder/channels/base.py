@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from responder.channels.diagnose import Diagnosis, Endpoint
-from responder.domain.models import Cursor, Delivered, InboundMessage, MailMark, OutboundReply
+from responder.domain.models import (
+    Cursor,
+    Delivered,
+    DeliveryReport,
+    InboundMessage,
+    MailMark,
+    OutboundReply,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,12 @@ class Inbox(Protocol):
         """Record staff marks seen on the channel's messages and move the cursor under `key`,
         in one step (idempotent: a mark seen twice counts once). Marks on messages that
         belong to no ticket are ignored."""
+        ...
+
+    async def delivery(self, channel: str, reports: Sequence[DeliveryReport]) -> None:
+        """Record what the platform reported of the channel's replies (WhatsApp: sent,
+        delivered, read, failed), durably before it returns. A reply's state only moves
+        forward; reports about messages that are not our replies are ignored."""
         ...
 
 

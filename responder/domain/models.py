@@ -68,3 +68,28 @@ class Failing:
     inbound_id: int
     attempts: int
     error: str
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What the platform says became of a message we sent (WhatsApp's status callbacks),
+    by the id it gave that message: sent, delivered, read or failed."""
+
+    external_id: str
+    state: str
+    at: datetime | None  # when it happened, as the platform says; None: when we heard
+    error_code: int | None = None
+    error: str = ""  # the platform's title of the failure
+
+
+# How far a message got. Reports come out of order (read before delivered) and again; a
+# reply's state only moves up, and read and failed are final (the first failure stays).
+DELIVERY_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 3}
+
+
+def delivery_advances(current: str | None, new: str) -> bool:
+    """Whether a report of `new` moves a reply that stands at `current` (None: no report)."""
+    rank = DELIVERY_RANK.get(new)
+    if rank is None:
+        return False  # a state we do not know of (Meta adds some) changes nothing
+    return rank > DELIVERY_RANK.get(current or "", 0)

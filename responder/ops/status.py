@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from responder.ops.status_delivery import failed_lines, read_failed
 from responder.services.dispatch_retry import REPORT_AFTER
 from responder.storage import schema
 from responder.storage.channel_health import STALE_AFTER, read_health
@@ -82,6 +83,8 @@ def read_status(
                 "last_parked_error": _last_error(conn, name, now, zone, parked=True),
                 "last_error": _last_error(conn, name, now, zone, parked=False),
                 "health": _health(health.get(name), now, zone),
+                # What the platform reported it could not deliver (WhatsApp, issue 16).
+                "failed_deliveries": read_failed(conn, name, zone),
             }
             for name in sorted(names)
         },
@@ -292,4 +295,5 @@ def describe(status: dict[str, Any], source: str) -> str:
                     f"  {label + ':':<14} reply {error['reply']} ({error['kind']}, "
                     f"{error['state']}, created {_at(error['created'])}): {error['error']}"
                 )
+        lines += failed_lines(channel.get("failed_deliveries"))
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from responder.common.membudget import MAIL_BUDGET, MailBytes
 from responder.common.metrics import Metrics
-from responder.domain.models import Cursor, InboundMessage, MailMark
+from responder.domain.models import Cursor, DeliveryReport, InboundMessage, MailMark
 from responder.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -61,3 +61,17 @@ class StoreInbox:
         self, channel: str, marks: Sequence[MailMark], key: str, cursor: Cursor | None
     ) -> None:
         await self._store.record_marks(channel, marks, key, cursor)
+
+    async def delivery(self, channel: str, reports: Sequence[DeliveryReport]) -> None:
+        if not reports:
+            return
+        recorded = await self._store.record_delivery(channel, reports)
+        if recorded.unknown:
+            # Replies sent before this database, purged ones, or another app's on the same
+            # number: nothing of ours to update, and nothing an admin need see.
+            log.debug(
+                "channel %s: delivery reports for %d message(s) not among our replies: %s",
+                channel,
+                len(recorded.unknown),
+                ", ".join(recorded.unknown[:5]),
+            )

@@ -194,6 +194,19 @@ def _ids_out_of_kinds(conn: Connection) -> None:
         )
 
 
+def _v9_delivery_reports(conn: Connection) -> None:
+    if not inspect(conn).has_table("replies"):
+        return
+    # Aware times, as UTCDateTime makes them in a new database (DateTime(timezone=True)).
+    when = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "TIMESTAMP"
+    columns = {"delivery": "VARCHAR(16)", "delivery_at": when, "delivery_error": "VARCHAR(300)"}
+    _add_columns(conn, "replies", columns)
+    if inspect(conn).has_table("posts"):
+        existing = {i["name"] for i in inspect(conn).get_indexes("posts")}
+        if "ix_posts_message" not in existing:
+            conn.execute(text("CREATE INDEX ix_posts_message ON posts (channel, message_id)"))
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -204,6 +217,11 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (6, "failed tries to decide an inbound message", _v6_undecided),
     (7, "each channel's health, for status", _v7_channel_health),
     (8, "what a notice is about in columns, not in its kind", _v8_ids_in_columns),
+    (
+        9,
+        "what the platform reported of each reply sent (delivered, read, failed)",
+        _v9_delivery_reports,
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

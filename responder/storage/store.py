@@ -13,10 +13,10 @@ from sqlalchemy.exc import OperationalError
 
 from responder.core.outcome import Outcome
 from responder.core.view import View
-from responder.domain.models import Cursor, Failing, InboundMessage, MailMark
+from responder.domain.models import Cursor, DeliveryReport, Failing, InboundMessage, MailMark
 from responder.domain.records import InboundRow, Queued, ReplyMark, ReplyRow
 from responder.errors import StorageError, StorageUnavailable
-from responder.storage import inbound, replies, schema
+from responder.storage import delivery, inbound, replies, schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.db_thread import DatabaseThread
 from responder.storage.decisions import apply_outcomes
@@ -242,6 +242,12 @@ class Store:
     async def mark_blocked(self, channel: str, recipients: Iterable[str]) -> None:
         """The recipients refused our messages (Telegram 403) as of now."""
         await self.run(replies.mark_blocked, channel, list(recipients), self._clock())
+
+    async def record_delivery(
+        self, channel: str, reports: Sequence[DeliveryReport]
+    ) -> delivery.Recorded:
+        """What the platform reported of the channel's replies (see storage.delivery)."""
+        return await self.run(delivery.record, channel, reports, self._clock())
 
     # -- inspection (tests, demo, status) ---------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ from responder.channels.whatsapp.graph import Graph
 from responder.channels.whatsapp.webhook import Webhook
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
-from responder.domain.models import Delivered, OutboundReply
+from responder.domain.models import Delivered, DeliveryReport, OutboundReply
 from responder.errors import ChannelDown, PermanentError, SignInRefused
 from responder.wire.whatsapp.envelope import Status
 from responder.wire.whatsapp.outbound import Outgoing
@@ -125,7 +126,13 @@ class WhatsAppChannel:
         if problem.permanent:
             log.error("channel %s: %s", self.name, problem)
 
-    def _statuses(self, statuses: Sequence[Status]) -> None:
+    async def _statuses(self, inbox: Inbox, statuses: Sequence[Status]) -> None:
+        """Meta's reports on what we sent, recorded on the replies; counted once recorded."""
+        reports = [
+            DeliveryReport(s.wamid, s.status, _when(s.timestamp), s.error_code, s.error_title)
+            for s in statuses
+        ]
+        await inbox.delivery(self.name, reports)
         for s in statuses:
             code = "" if s.error_code is None else str(s.error_code)
             self._metrics.delivery_status(self.name, s.status, code)
@@ -153,3 +160,13 @@ class WhatsAppChannel:
         await old.close()
         self._condition.starting()
         self._checking = self._tasks.spawn(self._check(), name=f"whatsapp:{self.name}:check")
+
+
+def _when(timestamp: int | None) -> datetime | None:
+    """Meta's Unix timestamp as a time; None when absent or out of range."""
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

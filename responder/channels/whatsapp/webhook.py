@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -36,14 +36,15 @@ def signature_ok(body: bytes, header: str | None, secret: bytes) -> bool:
 
 class Webhook:
     """One channel's webhook. `secrets` gives (app secret, verify token) as configured now,
-    so a reload's new secrets apply to the next request; `statuses` takes the delivery
-    reports; intake waits for `open(inbox)` (until then Meta is asked to come back: 503)."""
+    so a reload's new secrets apply to the next request; `statuses` records the delivery
+    reports into the inbox; intake waits for `open(inbox)` (until then Meta is asked to come
+    back: 503)."""
 
     def __init__(
         self,
         channel: str,
         secrets: Callable[[], tuple[bytes, str, int]],
-        statuses: Callable[[Sequence[Status]], None],
+        statuses: Callable[[Inbox, Sequence[Status]], Awaitable[None]],
         metrics: Metrics,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -105,8 +106,6 @@ class Webhook:
                 "channel %s: could not record a webhook (%s); Meta will retry", self.channel, exc
             )
             return web.Response(status=503, text="try again\n")
-        if note.statuses:
-            self._statuses(note.statuses)
         return web.Response(text="ok\n")
 
     async def _record(self, inbox: Inbox, note: Notification) -> None:
@@ -115,6 +114,9 @@ class Webhook:
         if messages:
             # Deduplicated by wamid in the store: a retry of a recorded message adds nothing.
             await inbox.deliver(self.channel, messages, None)
+        if note.statuses:
+            # Before the 200 too: a report not recorded comes again, and a repeat moves nothing.
+            await self._statuses(inbox, note.statuses)
 
     def _refused(self, reason: str, what: str) -> None:
         self._metrics.webhook_refused(self.channel, reason)

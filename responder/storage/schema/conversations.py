@@ -123,6 +123,12 @@ replies = Table(
     # version 1 creates this table before timers and surveys exist.
     Column("sla_timer_id", Integer, nullable=True),
     Column("survey_id", Integer, nullable=True),
+    # Since schema version 9: what the platform reported of it (WhatsApp: sent, delivered,
+    # read, failed), when, and for a failure its code and title ("131047 Re-engagement
+    # message"); None where nothing was reported.
+    Column("delivery", String(16), nullable=True),
+    Column("delivery_at", UTCDateTime(), nullable=True),
+    Column("delivery_error", String(300), nullable=True),
     Index("ix_replies_state", "state"),
     Index("ix_replies_recipient_created", "recipient", "created_at"),
     Index("ix_replies_ticket", "ticket_id"),
@@ -174,6 +180,8 @@ posts = Table(
     Column("chat", String(64), primary_key=True),
     Column("message_id", String(64), primary_key=True),
     Column("reply_id", Integer, ForeignKey("replies.id"), nullable=False),
+    # Since schema version 9: a delivery report names only the message id (WhatsApp's wamid).
+    Index("ix_posts_message", "channel", "message_id"),
 )
 
 # Since schema version 3: what staff did to a ticket (answered, closed, reopened, noted).
