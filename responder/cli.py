@@ -116,6 +116,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from responder.config import load_config
     from responder.ops.simulate import describe, parse_when, simulate
     from responder.ops.simulate_time import ACCEPTED_FORMS
+    from responder.ops.simulate_whatsapp import BadMessage
 
     config = load_config(args.config, secrets="skip")  # it sends nothing: no secret needed
     try:
@@ -134,8 +135,17 @@ def _simulate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"responder: cannot read {args.message}: {exc.strerror}", file=sys.stderr)
         return EX_USAGE
-    result = simulate(config, raw, at, args.channel)
-    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else describe(result))
+    try:
+        results = simulate(config, raw, at, args.channel)
+    except BadMessage as exc:
+        print(f"responder: {args.message}: {exc}", file=sys.stderr)
+        return EX_USAGE
+    if args.json:
+        # An email, or a webhook with one message: one object; a webhook with several: a list.
+        shown: object = results[0] if len(results) == 1 else results
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+        return EX_OK
+    print(describe(results))
     return EX_OK
 
 

@@ -34,7 +34,12 @@ def parser() -> argparse.ArgumentParser:
         "simulate", help="show what responder would do with a message; sends nothing"
     )
     simulate.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
-    simulate.add_argument("message", type=Path, help="the message, as an .eml file")
+    simulate.add_argument(
+        "message",
+        type=Path,
+        help="the message: an .eml file, or the JSON body of a WhatsApp webhook (each "
+        "customer message in it is decided, on the channel of its phone_number_id)",
+    )
     simulate.add_argument(
         "--at",
         default=None,
@@ -42,7 +47,11 @@ def parser() -> argparse.ArgumentParser:
         "8601, in the business timezone unless given an offset (default: the message's Date)",
     )
     simulate.add_argument("--channel", default=None, help="the channel it arrived on")
-    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    simulate.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (a list of them for a webhook with several messages)",
+    )
     report = sub.add_parser(
         "report", help="print figures about the tickets opened in a period (read-only)"
     )

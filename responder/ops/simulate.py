@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 
 from responder.config import Config
 from responder.core.decisions import ACKNOWLEDGEMENT, OUT_OF_HOURS, Acknowledge, Record, Suppress
+from responder.core.settings import Settings
 from responder.core.verdict import judge
 from responder.core.view import View
 from responder.ops.simulate_time import TimeSource, describe_time, parse_at
+from responder.ops.simulate_whatsapp import KIND, default_channel, whatsapp_messages
 from responder.services.settings import build_settings
 
 
@@ -29,15 +31,24 @@ def simulate(
     raw: bytes,
     at: datetime | None = None,
     channel: str | None = None,
-) -> dict[str, Any]:
-    """The decision as a dict with the keys `--json` promises, at `at`, else when the message
-    says it was written (its Date header), else now. The sender is taken to have no
-    history: no open ticket, no earlier automatic reply."""
+) -> list[dict[str, Any]]:
+    """Each message of the file decided, as dicts with the keys `--json` promises: an email
+    (or a Telegram update, with --channel), or every customer message of a WhatsApp webhook
+    body on the channel of its number. At `at`, else when the message says it was written
+    (a mail's Date header, WhatsApp's timestamp), else now. The sender is taken to have no
+    history: no open ticket, no earlier automatic reply. BadMessage if the file does not fit."""
     settings = build_settings(config)
-    name = channel or config.channels[0].name
+    messages = whatsapp_messages(config, raw, channel)
+    if messages is None:
+        return [_decide(settings, channel or default_channel(config), raw, at)]
+    return [_decide(settings, name, message.raw, at) for name, message in messages]
+
+
+def _decide(settings: Settings, name: str, raw: bytes, at: datetime | None) -> dict[str, Any]:
     profile = settings.profiles[name]
     mail = profile.wire.parse(raw)
-    source: TimeSource = "at" if at is not None else "date_header" if mail.date else "now"
+    stamped: TimeSource = "timestamp" if profile.wire.kind == KIND else "date_header"
+    source: TimeSource = "at" if at is not None else stamped if mail.date else "now"
     at = at or mail.date or datetime.now(UTC)
     zone = settings.calendar.timezone
     verdict = judge(mail, settings, profile, View(), at)
@@ -56,8 +67,10 @@ def simulate(
         "subject": None,
         "text": None,
         "channel": name,
+        "channel_type": profile.wire.kind,
+        "message_id": mail.thread.message_id,
         "assumed_time": at.astimezone(zone).isoformat(),
-        "assumed_from": source,  # at (--at), date_header or now
+        "assumed_from": source,  # at (--at), date_header, timestamp (WhatsApp) or now
         "timezone": zone.key,
     }
     if isinstance(decision, Suppress):
@@ -71,17 +84,28 @@ def simulate(
             action=action.get(decision.template, "answer"),
             template=decision.template,
             language=rendered.language,
-            subject=rendered.subject,
+            subject=rendered.subject or None,  # chats have none
             text=rendered.text,
         )
     return result
 
 
-def describe(result: dict[str, Any]) -> str:
-    """The human reading of a simulation."""
+def describe(results: list[dict[str, Any]]) -> str:
+    """The human reading of a simulation; a webhook's several messages each under its id."""
+    if len(results) == 1:
+        return describe_one(results[0])
+    return "\n\n".join(
+        f"Message {n} of {len(results)}: {result['message_id']}\n{describe_one(result)}"
+        for n, result in enumerate(results, 1)
+    )
+
+
+def describe_one(result: dict[str, Any]) -> str:
+    """The human reading of one message's simulation."""
     zone = ZoneInfo(result["timezone"])
     moment = datetime.fromisoformat(result["assumed_time"])
-    lines = [f"Assumed time: {describe_time(moment, zone, result['assumed_from'])}", ""]
+    stamp = "timestamp" if result["channel_type"] == KIND else "valid Date header"
+    lines = [f"Assumed time: {describe_time(moment, zone, result['assumed_from'], stamp)}", ""]
     for key in (
         "action",
         "rule",

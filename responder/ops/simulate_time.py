@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from responder.core.contexts import DAY_NAMES
 from responder.core.formatting import zone_abbreviation
 
-TimeSource = Literal["at", "date_header", "now"]
+TimeSource = Literal["at", "date_header", "timestamp", "now"]
 
 ACCEPTED_FORMS = (
     '"sun 10:00" or "Sunday 10:00" (the coming Sunday, today if it is Sunday), '
@@ -79,8 +79,11 @@ def _day(word: str | None, today: date) -> date:
     raise ValueError(f"no such day: {word}")
 
 
-def describe_time(moment: datetime, zone: ZoneInfo, source: TimeSource) -> str:
-    """ "Sunday 6 December 2026 10:00 WIB (Asia/Jakarta), from the message's Date header"."""
+def describe_time(
+    moment: datetime, zone: ZoneInfo, source: TimeSource, stamp: str = "valid Date header"
+) -> str:
+    """ "Sunday 6 December 2026 10:00 WIB (Asia/Jakarta), from the message's Date header";
+    `stamp` names what the message lacks when the time is now."""
     t = moment.astimezone(zone)
     shown = (
         f"{DAY_NAMES['en'][t.weekday()]} {t.day} {_MONTHS[t.month - 1]} {t.year} "
@@ -91,6 +94,7 @@ def describe_time(moment: datetime, zone: ZoneInfo, source: TimeSource) -> str:
         + {
             "at": ", from --at",
             "date_header": ", from the message's Date header",
-            "now": ", the time now: the message has no valid Date header (--at chooses another)",
+            "timestamp": ", from the message's WhatsApp timestamp",
+            "now": f", the time now: the message has no {stamp} (--at chooses another)",
         }[source]
     )

@@ -39,7 +39,8 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
     with `Authorization: Bearer {token}`.
 
     Tests read what was sent from `sent`, add customer media (add_media) for webhooks to
-    name, and inject failures (fail_next, invalid_token) the way Graph reports them.
+    name, inject failures (fail_next, invalid_token) the way Graph reports them, and hold
+    sends (delay_next) to stop a sender at a known moment.
     """
 
     def __init__(
@@ -59,6 +60,8 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
         self.downloads: list[str] = []
         self._cond = threading.Condition()
         self._failures: dict[str, deque[GraphError]] = {}
+        self._holds: deque[tuple[float, bool]] = deque()
+        self.held = 0  # sends that have reached a hold so far
         self._media_ids = itertools.count(1037543291543636)  # Meta's media ids are long numbers
 
     @property
@@ -98,6 +101,14 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
         error = known_error(code, http_status=http_status, retry_after=retry_after)
         with self._cond:
             self._failures.setdefault(endpoint, deque()).extend([error] * times)
+
+    def delay_next(self, seconds: float, times: int = 1, *, taken: bool = False) -> None:
+        """Hold the next `times` sends for `seconds` before answering. Unless `taken`, the
+        message is taken only after the hold and only if its caller is still connected (one
+        that died waiting sent nothing); with `taken` it counts as sent first, so a caller
+        that dies in the hold never hears that Meta took it."""
+        with self._cond:
+            self._holds.extend([(seconds, taken)] * times)
 
     def wait_for_sent(self, n: int, timeout: float) -> list[SentWhatsApp]:
         """Block until at least `n` messages were sent; returns all sent so far."""
@@ -177,8 +188,17 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
         to = str(payload["to"])
         record = SentWhatsApp(node, to, kind, payload, new_wamid(_digits(to)))
         with self._cond:
-            self.sent.append(record)
-            self._cond.notify_all()
+            seconds, taken = self._holds.popleft() if self._holds else (0.0, True)
+        if taken:
+            self._take(record)
+        if seconds:
+            with self._cond:
+                self.held += 1
+            await asyncio.sleep(seconds)
+        if not taken:
+            if request.transport is None:
+                raise GraphError(499, 1, "the caller went away before the message was taken")
+            self._take(record)
         message: JSON = {"id": record.wamid}
         if kind == "template":
             message["message_status"] = "accepted"
@@ -187,6 +207,11 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
             "contacts": [{"input": to, "wa_id": _digits(to)}],
             "messages": [message],
         }
+
+    def _take(self, record: SentWhatsApp) -> None:
+        with self._cond:
+            self.sent.append(record)
+            self._cond.notify_all()
 
     async def _media_upload(self, request: web.Request) -> JSON:
         self._check_node(request)
