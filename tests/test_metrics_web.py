@@ -293,10 +293,11 @@ async def test_the_outbox_counts_sends_retries_and_parked_replies(
     policy = RetryPolicy(base=timedelta(milliseconds=10), max_attempts=2)
     outbox = Outbox(store, {"support": channel}, tasks, utcnow, policy, metrics=endpoint.metrics)
     try:
-        outbox.start()
         for reply_id in (1, 2, 3, 4):
             outbox.submit(OutboundReply(reply_id, "support", "", ("c@example.com",), b"m", "<id>"))
+        # Read before the senders start: a scrape over HTTP lets the loop run them meanwhile.
         assert sample(await endpoint.scrape(), "responder_outbox_pending") == 4
+        outbox.start()
         for _ in range(100):
             if outbox.pending == 0:
                 break
