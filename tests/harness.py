@@ -235,6 +235,26 @@ channels:
     return path
 
 
+def add_staff_bot(config: Path, tmp_path: Path, tg: TelegramStandIn, limits: str = "") -> Path:
+    """Append a Telegram channel whose staff group is the desk of the config's other
+    channels (no staff_desk key needed: it is the one group)."""
+    token = _secret(tmp_path, "telegram-token", TELEGRAM_TOKEN)
+    with config.open("a") as out:
+        out.write(
+            f"""\
+  - name: shop-bot
+    type: telegram
+    token_file: {token}
+    api_url: {tg.base_url.removesuffix("/bot")}
+    language: id
+    poll_timeout: 2s
+    timeout: 5s
+    staff_chat_id: {STAFF_GROUP}
+{limits}"""
+        )
+    return config
+
+
 def _state_dir(tmp_path: Path) -> Path:
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)

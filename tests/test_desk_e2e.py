@@ -10,9 +10,9 @@ import pytest
 from harness import (
     STAFF_GROUP,
     SUPPORT,
-    TELEGRAM_TOKEN,
     TG_STAFF,
     Clock,
+    add_staff_bot,
     db_rows,
     local,
     running,
@@ -42,23 +42,8 @@ def write(
 ) -> Path:
     """The mailbox, and a bot whose staff group is the one desk (no staff_desk key)."""
     config = write_config(tmp_path, dovecot, smtp, extra=extra, channel_extra=channel_extra)
-    token = tmp_path / "telegram-token"
-    token.write_text(TELEGRAM_TOKEN + "\n")
-    with config.open("a") as out:
-        out.write(
-            f"""\
-  - name: shop-bot
-    type: telegram
-    token_file: {token}
-    api_url: {tg.base_url.removesuffix("/bot")}
-    language: id
-    poll_timeout: 2s
-    timeout: 5s
-    staff_chat_id: {STAFF_GROUP}
-    limits: {{group_per_minute: 1000, per_chat_interval: 50ms}}
-"""
-        )
-    return config
+    limits = "    limits: {group_per_minute: 1000, per_chat_interval: 50ms}\n"
+    return add_staff_bot(config, tmp_path, tg, limits)
 
 
 async def customer_mail(dovecot: Dovecot, body: str, **kw: str) -> None:

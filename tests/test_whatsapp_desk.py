@@ -11,9 +11,9 @@ from responder.testing import GraphStandIn, TelegramStandIn, free_port
 from responder.testing.whatsapp_webhooks import Webhooks, post_webhook
 from tests.harness import (
     STAFF_GROUP,
-    TELEGRAM_TOKEN,
     WA_APP_SECRET,
     WA_NUMBER_ID,
+    add_staff_bot,
     db_rows,
     running,
     shown,
@@ -27,23 +27,7 @@ hooks = Webhooks(phone_number_id=WA_NUMBER_ID)
 
 
 def with_staff_group(tmp_path: Path, graph: GraphStandIn, tg: TelegramStandIn, port: int) -> Path:
-    config = write_whatsapp_config(tmp_path, graph.base_url, port)
-    token = tmp_path / "telegram-token"
-    token.write_text(TELEGRAM_TOKEN + "\n")
-    with config.open("a") as f:
-        f.write(
-            f"""\
-  - name: shop-bot
-    type: telegram
-    token_file: {token}
-    api_url: {tg.base_url.removesuffix("/bot")}
-    language: id
-    poll_timeout: 2s
-    timeout: 5s
-    staff_chat_id: {STAFF_GROUP}
-"""
-        )
-    return config
+    return add_staff_bot(write_whatsapp_config(tmp_path, graph.base_url, port), tmp_path, tg)
 
 
 async def post(port: int, body: object) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from http import HTTPStatus
 from aiohttp import web
 
 from responder.testing._http import HOST, ThreadedHTTPServer
+from responder.testing._sent import SentLog
 from responder.testing.telegram_params import read_params
 from responder.testing.telegram_records import (
     JSON,
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 
-class TelegramStandIn(CustomerUpdates, ThreadedHTTPServer):
+class TelegramStandIn(CustomerUpdates, SentLog[SentMessage], ThreadedHTTPServer):
     """Bot API on 127.0.0.1: `telegram.Bot(stand_in.token, base_url=stand_in.base_url)`.
 
     Tests push customer updates (push_message, push_callback, ...) that getUpdates long
@@ -140,25 +141,6 @@ class TelegramStandIn(CustomerUpdates, ThreadedHTTPServer):
         """Monotonic timestamps of every successful send to `chat_id`, oldest first."""
         with self._cond:
             return [s.at for s in self.sent if str(s.chat_id) == str(chat_id)]
-
-    def wait_for_sent(self, n: int, timeout: float) -> list[SentMessage]:
-        """Block until at least `n` messages were sent; returns all sent so far."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self.sent) >= n, timeout):
-                raise TimeoutError(self._shortfall(n, timeout))
-            return list(self.sent)
-
-    # Same signature as wait_for_sent on purpose, hence the timeout argument.
-    async def wait_for_sent_async(self, n: int, timeout: float) -> list[SentMessage]:
-        """Like wait_for_sent, polling so the caller's event loop keeps running."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._cond:
-                if len(self.sent) >= n:
-                    return list(self.sent)
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(self._shortfall(n, timeout))
-            await asyncio.sleep(0.01)
 
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed by a getUpdates offset."""

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from responder.testing._http import HOST, ThreadedHTTPServer
+from responder.testing._sent import SentLog
 from responder.testing.whatsapp_media import DOWNLOAD_PATH, MediaEndpoints
 from responder.testing.whatsapp_payloads import check_message
 from responder.testing.whatsapp_records import (
@@ -34,7 +35,7 @@ API_VERSION = "v23.0"
 _Handler = Callable[[web.Request], Awaitable[JSON]]
 
 
-class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
+class GraphStandIn(MediaEndpoints, SentLog[SentWhatsApp], ThreadedHTTPServer):
     """Cloud API on 127.0.0.1: a channel posts to `{base_url}/{phone_number_id}/messages`
     with `Authorization: Bearer {token}`.
 
@@ -109,25 +110,6 @@ class GraphStandIn(MediaEndpoints, ThreadedHTTPServer):
         that dies in the hold never hears that Meta took it."""
         with self._cond:
             self._holds.extend([(seconds, taken)] * times)
-
-    def wait_for_sent(self, n: int, timeout: float) -> list[SentWhatsApp]:
-        """Block until at least `n` messages were sent; returns all sent so far."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self.sent) >= n, timeout):
-                raise TimeoutError(self._shortfall(n, timeout))
-            return list(self.sent)
-
-    # Same signature as wait_for_sent on purpose, hence the timeout argument.
-    async def wait_for_sent_async(self, n: int, timeout: float) -> list[SentWhatsApp]:
-        """Like wait_for_sent, polling so the caller's event loop keeps running."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._cond:
-                if len(self.sent) >= n:
-                    return list(self.sent)
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(self._shortfall(n, timeout))
-            await asyncio.sleep(0.01)
 
     def sent_to(self, to: str) -> list[SentWhatsApp]:
         """Every accepted send to `to` ("+62..." matches "62..."), oldest first."""
