@@ -74,7 +74,9 @@ def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
     )
 
 
-def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
+def _chat_profile(channel: Any, wire: Wire, staff_chat: int | None = None) -> ChannelProfile:
+    """A chat app's channel: no address of its own; its staff group, if it has one, is its
+    own desk."""
     return ChannelProfile(
         name=channel.name,
         address="",
@@ -82,22 +84,18 @@ def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
         language=channel.language,
         envelope_from="",
         guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
-        wire=TELEGRAM,
-        staff_chat=channel.staff_chat_id,
-        desk=channel.name if channel.staff_chat_id is not None else None,
+        wire=wire,
+        staff_chat=staff_chat,
+        desk=channel.name if staff_chat is not None else None,
     )
+
+
+def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
+    return _chat_profile(channel, TELEGRAM, channel.staff_chat_id)
 
 
 def _whatsapp_profile(channel: WhatsAppChannelConfig) -> ChannelProfile:
-    return ChannelProfile(
-        name=channel.name,
-        address="",
-        display_name=channel.display_name or channel.name,
-        language=channel.language,
-        envelope_from="",
-        guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
-        wire=WHATSAPP,
-    )
+    return _chat_profile(channel, WHATSAPP)
 
 
 CHANNEL_TYPES: dict[str, ChannelType] = {
