@@ -20,7 +20,7 @@ from responder.channels.whatsapp.webhook import Webhook
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.domain.models import Delivered, DeliveryReport, OutboundReply
-from responder.errors import ChannelDown, PermanentError, SignInRefused
+from responder.errors import ChannelDown, PermanentError
 from responder.wire.whatsapp.envelope import Status
 from responder.wire.whatsapp.outbound import Outgoing
 
@@ -107,10 +107,7 @@ class WhatsAppChannel:
         try:
             for request in out.requests[len(sent) :]:
                 sent.append(await graph.send(request))
-        except SignInRefused as exc:
-            self._down(exc)
-            raise
-        except ChannelDown as exc:
+        except ChannelDown as exc:  # a refused token (SignInRefused) included
             self._down(exc)
             raise
         except PermanentError:
@@ -156,6 +153,8 @@ class WhatsAppChannel:
     async def reconfigure(self, config: Any) -> None:
         """New settings in place: the next request uses them; the webhook stays served."""
         old = self._graph
+        if self._checking is not None:
+            self._checking.cancel()
         self._build(config)
         await old.close()
         self._condition.starting()
