@@ -235,6 +235,17 @@ channels:
     return path
 
 
+def webhook_url(port: int, channel: str = "shop-wa") -> str:
+    return f"http://127.0.0.1:{port}/webhooks/whatsapp/{channel}"
+
+
+async def post_signed(port: int, body: object, **kw: str) -> tuple[int, str]:
+    """POST a webhook to the daemon's endpoint as Meta does, signed with the app secret."""
+    from responder.testing.whatsapp_webhooks import post_webhook
+
+    return await asyncio.to_thread(post_webhook, webhook_url(port), body, WA_APP_SECRET, **kw)
+
+
 def add_staff_bot(config: Path, tmp_path: Path, tg: TelegramStandIn, limits: str = "") -> Path:
     """Append a Telegram channel whose staff group is the desk of the config's other
     channels (no staff_desk key needed: it is the one group)."""

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from responder.testing import GraphStandIn, TelegramStandIn, free_port
-from responder.testing.whatsapp_webhooks import Webhooks, post_webhook
+from responder.testing.whatsapp_webhooks import Webhooks
 from tests.harness import (
     STAFF_GROUP,
-    WA_APP_SECRET,
     WA_NUMBER_ID,
     add_staff_bot,
     db_rows,
+    post_signed,
     running,
     shown,
     staff_answer,
@@ -30,9 +30,7 @@ def with_staff_group(tmp_path: Path, graph: GraphStandIn, tg: TelegramStandIn, p
     return add_staff_bot(write_whatsapp_config(tmp_path, graph.base_url, port), tmp_path, tg)
 
 
-async def post(port: int, body: object) -> tuple[int, str]:
-    url = f"http://127.0.0.1:{port}/webhooks/whatsapp/shop-wa"
-    return await asyncio.to_thread(post_webhook, url, body, WA_APP_SECRET)
+post = post_signed
 
 
 async def test_staff_answer_a_whatsapp_customer_from_the_telegram_group(

@@ -13,15 +13,16 @@ import pytest
 
 from responder.cli import EX_FAILURE, EX_OK, main
 from responder.testing import GraphStandIn, free_port
-from responder.testing.whatsapp_webhooks import Webhooks, post_webhook, verify_subscription
+from responder.testing.whatsapp_webhooks import Webhooks, verify_subscription
 from tests.harness import (
-    WA_APP_SECRET,
     WA_NUMBER_ID,
     WA_TOKEN,
     WA_VERIFY,
     db_rows,
+    post_signed,
     running,
     wait_until,
+    webhook_url,
     write_whatsapp_config,
 )
 
@@ -29,12 +30,7 @@ CUSTOMER = "6281234567890"
 hooks = Webhooks(phone_number_id=WA_NUMBER_ID)
 
 
-def webhook_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}/webhooks/whatsapp/shop-wa"
-
-
-async def post(port: int, body: object, **kw: str) -> tuple[int, str]:
-    return await asyncio.to_thread(post_webhook, webhook_url(port), body, WA_APP_SECRET, **kw)
+post = post_signed
 
 
 async def wait_sent(graph: GraphStandIn, n: int) -> list[object]:

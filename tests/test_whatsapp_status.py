@@ -20,11 +20,11 @@ from responder.storage.migrations import LATEST
 from responder.storage.store import Store
 from responder.testing import GraphStandIn, free_port
 from responder.testing import whatsapp_messages as m
-from responder.testing.whatsapp_webhooks import Webhooks, post_webhook
+from responder.testing.whatsapp_webhooks import Webhooks
 from tests.harness import (
-    WA_APP_SECRET,
     WA_NUMBER_ID,
     db_rows,
+    post_signed,
     running,
     wait_until,
     write_whatsapp_config,
@@ -36,9 +36,7 @@ REENGAGE = (131047, "Re-engagement message", "Message failed to send because mor
 CORPUS = Path(__file__).parent / "corpus" / "databases"
 
 
-async def post(port: int, body: object) -> tuple[int, str]:
-    url = f"http://127.0.0.1:{port}/webhooks/whatsapp/shop-wa"
-    return await asyncio.to_thread(post_webhook, url, body, WA_APP_SECRET)
+post = post_signed
 
 
 async def acknowledged(config: Path, port: int, customer: str, name: str) -> dict[str, object]:
