@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from responder.channels.whatsapp.graph import GraphError, WindowClosed, classify
+from responder.channels.whatsapp.graph import GraphError, Paced, WindowClosed, classify
 from responder.channels.whatsapp.webhook import signature_ok
 from responder.errors import ChannelDown, PermanentError, SignInRefused, TransientError
 
@@ -27,10 +27,10 @@ def error(code: int, details: str = "", **more: Any) -> dict[str, Any]:
         (401, error(190, "Error validating access token"), SignInRefused, None),
         (401, None, SignInRefused, None),
         # Throughput and per-customer pacing: the same message goes later.
-        (400, error(130429, "Rate limit hit"), TransientError, None),
-        (400, error(131056, "pair rate limit"), TransientError, 60.0),
-        (400, error(80007), TransientError, None),
-        (429, None, TransientError, None),
+        (400, error(130429, "Rate limit hit"), Paced, 5.0),
+        (400, error(131056, "pair rate limit"), Paced, 60.0),
+        (400, error(80007), Paced, None),
+        (429, None, Paced, None),
         # Meta's own trouble: the outbox waits for the channel and probes it.
         (500, error(131000, "Something went wrong"), ChannelDown, None),
         (503, error(131016), ChannelDown, None),

@@ -10,11 +10,12 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from responder.channels.base import Channel, ChannelHealth, Webhooks
+from responder.channels.base import Channel, ChannelHealth, FetchFile, FileSource, Webhooks
 from responder.channels.health import explain, located
 from responder.common.tasks import TaskGroup
 from responder.config import ChannelConfig, Config
-from responder.errors import NoChannelWorks
+from responder.domain.models import FileData
+from responder.errors import NoChannelWorks, PermanentError
 from responder.services.channel_watch import ChannelWatch
 
 # Under the composition root's name, as these lines were logged before they had a module of
@@ -25,6 +26,19 @@ log = logging.getLogger("responder.app.daemon")
 def webhook_routes(channels: Iterable[Channel]) -> list[Any]:
     """The HTTP routes of the channels a provider calls (WhatsApp's webhook)."""
     return [route for c in channels if isinstance(c, Webhooks) for route in c.routes()]
+
+
+def file_fetcher(channels: Callable[[], Mapping[str, Channel]]) -> FetchFile:
+    """How a staff group's channel gets a customer's file from the channel that has it
+    (WhatsApp media), without either knowing the other."""
+
+    async def fetch(channel: str, ref: str, limit: int) -> FileData:
+        source = channels().get(channel)
+        if not isinstance(source, FileSource):
+            raise PermanentError(f"channel {channel} is no longer configured")
+        return await source.fetch_file(ref, limit)
+
+    return fetch
 
 
 def located_health(channels: Mapping[str, Channel], config: Config) -> dict[str, ChannelHealth]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from responder.app.channel_control import (
     Reconfigurer,
     caught_up,
+    file_fetcher,
     located_health,
     require_one_working,
     webhook_routes,
@@ -89,8 +90,9 @@ class App:
         self.metrics.watch_channels(self.health)
         self.metrics.watch_loop(lambda: self.monitor.lag)
         metrics = self.metrics
+        files = file_fetcher(lambda: self.channels)
         self.channels = {
-            c.name: build_channel(c, self.tasks, self._tokens_for, metrics)
+            c.name: build_channel(c, self.tasks, self._tokens_for, metrics, files)
             for c in self.config.channels
         }
         self.outbox = Outbox(

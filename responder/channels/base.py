@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +13,7 @@ from responder.domain.models import (
     Cursor,
     Delivered,
     DeliveryReport,
+    FileData,
     InboundMessage,
     MailMark,
     OutboundReply,
@@ -126,6 +127,21 @@ class Webhooks(Protocol):
     def routes(self) -> list[Any]:
         """aiohttp route definitions; they answer 503 until the channel is started."""
         ...
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    """A channel whose customers' files stay on its servers until fetched (WhatsApp)."""
+
+    async def fetch_file(self, ref: str, limit: int) -> FileData:
+        """The file the channel knows as `ref`; PermanentError when it is gone or larger
+        than `limit` bytes, TransientError or ChannelDown when a later try may work."""
+        ...
+
+
+# What a channel that passes customers' files on (a staff group) is given by the
+# composition root: (channel name, ref, limit) -> the file, from whichever channel has it.
+FetchFile = Callable[[str, str, int], Awaitable[FileData]]
 
 
 @runtime_checkable

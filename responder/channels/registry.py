@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from responder.channels.base import Channel
+from responder.channels.base import Channel, FetchFile
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config import EmailChannelConfig, TelegramChannelConfig, WhatsAppChannelConfig
@@ -19,7 +19,7 @@ from responder.wire.whatsapp.wire import WHATSAPP
 if TYPE_CHECKING:
     from responder.channels.oauth import TokensFor
 
-ChannelFactory = Callable[[Any, TaskGroup, Any, Metrics], Channel]
+ChannelFactory = Callable[[Any, TaskGroup, Any, Metrics, FetchFile | None], Channel]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,11 @@ class ChannelType:
 # Each adapter is imported when a channel of its type is configured: python-telegram-bot and
 # httpx alone hold ~8 MB of a daemon that only reads mail (the README's memory budget).
 def _email(
-    config: Any, tasks: TaskGroup, tokens_for: TokensFor | None, metrics: Metrics
+    config: Any,
+    tasks: TaskGroup,
+    tokens_for: TokensFor | None,
+    metrics: Metrics,
+    files: FetchFile | None,
 ) -> Channel:
     from responder.channels.email.channel import EmailChannel
 
@@ -43,15 +47,23 @@ def _email(
 
 
 def _telegram(
-    config: Any, tasks: TaskGroup, tokens_for: TokensFor | None, metrics: Metrics
+    config: Any,
+    tasks: TaskGroup,
+    tokens_for: TokensFor | None,
+    metrics: Metrics,
+    files: FetchFile | None,
 ) -> Channel:
     from responder.channels.telegram.bot import TelegramChannel
 
-    return TelegramChannel(config, tasks)
+    return TelegramChannel(config, tasks, files)
 
 
 def _whatsapp(
-    config: Any, tasks: TaskGroup, tokens_for: TokensFor | None, metrics: Metrics
+    config: Any,
+    tasks: TaskGroup,
+    tokens_for: TokensFor | None,
+    metrics: Metrics,
+    files: FetchFile | None,
 ) -> Channel:
     from responder.channels.whatsapp.channel import WhatsAppChannel
 
@@ -110,10 +122,13 @@ def build_channel(
     tasks: TaskGroup,
     tokens_for: TokensFor | None = None,
     metrics: Metrics | None = None,
+    files: FetchFile | None = None,
 ) -> Channel:
     """`tokens_for`: the access tokens of an email channel that signs in with OAuth2;
-    `metrics`: what a channel counts of its own (refused webhooks, delivery reports)."""
-    return CHANNEL_TYPES[config.type].adapter(config, tasks, tokens_for, metrics or Metrics())
+    `metrics`: what a channel counts of its own (refused webhooks, delivery reports);
+    `files`: customers' files from the channel that keeps them, for a staff group."""
+    adapter = CHANNEL_TYPES[config.type].adapter
+    return adapter(config, tasks, tokens_for, metrics or Metrics(), files)
 
 
 def profile(config: Any) -> ChannelProfile:

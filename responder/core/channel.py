@@ -54,6 +54,20 @@ class Copy:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A customer's file still on their channel's servers (WhatsApp media), fetched through
+    that channel when the post carrying it is sent; `failed` says so in its place (markup,
+    with `{reason}`) when it cannot be fetched."""
+
+    channel: str
+    ref: str
+    kind: str
+    name: str = ""
+    mime: str = ""
+    failed: str = ""
+
+
+@dataclass(frozen=True)
 class Draft:
     """A message to send, in no channel's format yet. A channel renders what it can carry:
     mail has no buttons or topics (its survey carries links), a chat no subject."""
@@ -72,6 +86,7 @@ class Draft:
     topic: Topic | None = None
     buttons: Keyboard | None = None
     copy: Copy | None = None
+    file: FileRef | None = None  # sent with `markup` as its caption
     edit: int | None = None  # replace this message of ours instead of sending a new one
     press: str | None = None  # the button press it answers (the channel's id for it)
     toast: str | None = None  # shown over the chat as the press is answered

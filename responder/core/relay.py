@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from responder.core.channel import ChannelProfile, Copy, Desk, Draft, Parent, Topic
+from responder.core.channel import ChannelProfile, Copy, Desk, Draft, FileRef, Parent, Topic
 from responder.core.decisions import Acknowledge, Decision, FollowUp, Moment, Record
 from responder.core.outcome import Outcome
 from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
@@ -34,6 +34,9 @@ class Relay:
     body: str
     copy: bool  # a photo or document: copied with a caption instead of quoted
     source: tuple[int | None, int | None] = (None, None)  # (chat, message) to copy
+    # Files still on another channel's servers (WhatsApp media): each its own post after
+    # the text, fetched when sent, so a slow fetch never holds back what the customer wrote.
+    files: tuple[Draft, ...] = ()
 
 
 def relay(
@@ -69,7 +72,27 @@ def relay(
     copy = own and desk.copied(msg)
     body = desk.caption(head, msg) if copy else desk.body(msg)
     source = (msg.thread.chat, msg.thread.post)
-    return Relay(index, profile, desk, home.name, decision.ref, head, body, copy, source)
+    files = () if own else _files(profile, home, decision.ref, head, msg)
+    return Relay(index, profile, desk, home.name, decision.ref, head, body, copy, source, files)
+
+
+def _files(
+    profile: ChannelProfile, home: ChannelProfile, ref: str, head: str, msg: Message
+) -> tuple[Draft, ...]:
+    """A post for each file the customer sent that staff can be given (issue 16: media
+    reaches staff), captioned with the ticket, or with why it could not be fetched."""
+    desk, staff, language = profile.wire.desk, profile.staff_chat, profile.language
+    assert desk is not None and staff is not None
+    via = desk.word(language, f"via_{home.wire.kind}")
+    drafts = []
+    for item in msg.attachments:
+        if not item.ref:
+            continue
+        failed = desk.say(language, "file_not_fetched", ref=ref, via=via, reason="{reason}")
+        file = FileRef(home.name, item.ref, item.kind, item.name, item.mime, failed)
+        caption = desk.caption(head, dataclasses.replace(msg, text=item.name))
+        drafts.append(Draft(STAFF_RELAY, str(staff), markup=caption, notice=True, file=file))
+    return tuple(drafts)
 
 
 def excerpt(msg: Message) -> str:
@@ -100,14 +123,15 @@ def merge(
             group.append(item)
     for group in groups:
         last, profile = group[-1], group[0].profile
-        notice = profile.wire.render(_post(group, view), profile, now)
+        post = _post(group, view)
+        files = [dataclasses.replace(f, topic=post.topic) for r in group for f in r.files]
+        notices = [profile.wire.render(d, profile, now) for d in (post, *files)]
         outcome = outcomes[last.index]
         if last.home == profile.name:
-            outcome = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
+            outcome = dataclasses.replace(outcome, notices=(*outcome.notices, *notices))
         else:
-            outcome = dataclasses.replace(
-                outcome, elsewhere=(*outcome.elsewhere, (profile.name, notice))
-            )
+            posts = tuple((profile.name, n) for n in notices)
+            outcome = dataclasses.replace(outcome, elsewhere=(*outcome.elsewhere, *posts))
         outcomes[last.index] = outcome
     return outcomes
 

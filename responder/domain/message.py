@@ -88,6 +88,10 @@ class Attachment:
     kind: str  # the channel's word for it: a MIME type (mail), photo, voice, document (chat)
     name: str = ""
     size: int | None = None  # bytes, as sent
+    # Where the file still is, when the message did not carry it: the channel's id to fetch
+    # it by (a WhatsApp media id), and its MIME type as the channel says.
+    ref: str = ""
+    mime: str = ""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,15 @@ class OutboundReply:
 
 
 @dataclass(frozen=True)
+class FileData:
+    """A file fetched from a channel's servers (a customer's WhatsApp photo), to pass on."""
+
+    content: bytes
+    name: str
+    mime: str
+
+
+@dataclass(frozen=True)
 class Delivered:
     """What a channel learned by sending: the ids the other side gave the message(s)."""
 

@@ -15,7 +15,7 @@ from telegram import Bot
 from telegram.error import InvalidToken
 from telegram.request import HTTPXRequest
 
-from responder.channels.base import ChannelHealth, Inbox
+from responder.channels.base import ChannelHealth, FetchFile, Inbox
 from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition
 from responder.channels.telegram.limits import Limits, SendSchedule
@@ -36,9 +36,12 @@ _HELD_BY_BOT = ("token", "api_url", "timeout", "poll_timeout")
 
 
 class TelegramChannel(UpdatePolling):
-    def __init__(self, config: TelegramChannelConfig, tasks: TaskGroup) -> None:
+    def __init__(
+        self, config: TelegramChannelConfig, tasks: TaskGroup, files: FetchFile | None = None
+    ) -> None:
         self.name = config.name
         self._tasks = tasks
+        self._files = files  # customers' files kept by another channel (WhatsApp media)
         self._build(config)
         # Customers' replies in parallel, the staff group's posts one at a time and in order.
         self.lanes = {"customers": 4, "staff": 1}

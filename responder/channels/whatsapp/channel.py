@@ -15,16 +15,18 @@ from aiohttp import web
 from responder.channels.base import ChannelHealth, Inbox
 from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition
-from responder.channels.whatsapp.graph import Graph
+from responder.channels.whatsapp.graph import Graph, GraphError, Paced
+from responder.channels.whatsapp.pace import EVERYONE, Pace
 from responder.channels.whatsapp.webhook import Webhook
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
-from responder.domain.models import Delivered, DeliveryReport, OutboundReply
+from responder.domain.models import Delivered, DeliveryReport, FileData, OutboundReply
 from responder.errors import ChannelDown, PermanentError
 from responder.wire.whatsapp.envelope import Status
 from responder.wire.whatsapp.outbound import Outgoing
 
 log = logging.getLogger(__name__)
+UNKNOWN_OBJECT = 100  # Graph API: "Object with ID ... does not exist" (an expired media id)
 
 
 class WhatsAppChannel:
@@ -37,6 +39,7 @@ class WhatsAppChannel:
         # Parts of a split reply already sent, so a retry in this run sends only the rest.
         self._progress: dict[int, list[str]] = {}
         self._checking: asyncio.Task[None] | None = None
+        self._pace = Pace()
         self._build(config)
         self.webhook = Webhook(self.name, self._secrets, self._statuses, metrics)
 
@@ -96,17 +99,35 @@ class WhatsAppChannel:
     async def probe(self) -> None:
         await self._graph.number()
 
+    async def fetch_file(self, ref: str, limit: int) -> FileData:
+        """A customer's file by its media id, for the staff group (issue 16)."""
+        try:
+            content, mime = await self._graph.media(ref, limit)
+        except GraphError as exc:
+            if exc.code == UNKNOWN_OBJECT:
+                gone = "WhatsApp no longer has it (Meta keeps files 30 days)"
+                raise PermanentError(gone) from exc
+            raise
+        return FileData(content, "", mime)
+
     async def send(self, reply: OutboundReply) -> Delivered:
         out = Outgoing.from_bytes(reply.message)
         if not out.requests:
             # A staff answer with nothing WhatsApp can carry (a photo from the staff group is
             # not passed on yet): parked and reported, never counted as sent.
             raise PermanentError("nothing to send to WhatsApp: the reply has no text")
+        async with self._pace.turn(out.to):
+            return await self._send(reply, out)
+
+    async def _send(self, reply: OutboundReply, out: Outgoing) -> Delivered:
         sent = self._progress.setdefault(reply.reply_id, [])
         graph = self._graph
         try:
             for request in out.requests[len(sent) :]:
                 sent.append(await graph.send(request))
+        except Paced as exc:
+            self._pace.hold(out.to if exc.per_customer else EVERYONE, exc.retry_after or 5.0)
+            raise
         except ChannelDown as exc:  # a refused token (SignInRefused) included
             self._down(exc)
             raise

@@ -14,7 +14,10 @@ TOKEN_REFUSED = frozenset({190})  # access token expired or revoked (HTTP 401)
 # Throughput (130429), too many messages to one customer (131056), app or account request
 # limits (4, 80007): the same message goes through later.
 PACED = frozenset({4, 80007, 130429, 131056})
-PACE_SECONDS = {131056: 60.0}  # Meta: space messages to one customer; a minute is polite
+# Meta: space messages to one customer (its pair rate limit is about one per six seconds;
+# hitting it, a minute is polite), and slow down the whole number for a moment on 130429.
+PACE_SECONDS = {131056: 60.0, 130429: 5.0}
+PER_CUSTOMER = 131056
 SERVER_SIDE = frozenset({1, 2, 131000, 131016})  # unknown, service or temporary trouble
 WINDOW_CLOSED = 131047  # more than 24 hours since the customer last wrote
 
@@ -25,6 +28,15 @@ class GraphError(PermanentError):
     def __init__(self, message: str, code: int | None) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Paced(TransientError):
+    """Meta asked us to wait: before writing to this customer again (`per_customer`), or
+    to anyone."""
+
+    def __init__(self, message: str, retry_after: float | None, per_customer: bool) -> None:
+        super().__init__(message, retry_after)
+        self.per_customer = per_customer
 
 
 class WindowClosed(GraphError):
@@ -52,6 +64,30 @@ class Graph:
                 return wamid
         raise TransientError(f"Graph API answered without a message id: {str(doc)[:200]}")
 
+    async def media(self, media_id: str, limit: int) -> tuple[bytes, str]:
+        """A customer's file: GET /{media id} for its URL (valid five minutes), then the
+        bytes from that URL with the same token (Cloud API, Media: Download Media);
+        returns (content, MIME type). A file over `limit` bytes is refused unread."""
+        info = await self._call("GET", media_id, None)
+        url, mime, size = info.get("url"), str(info.get("mime_type") or ""), info.get("file_size")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise TransientError(f"Graph API named no download URL for media {media_id}")
+        if isinstance(size, int) and size > limit:
+            raise PermanentError(f"{_mb(size)}, over the {_mb(limit)} passed on")
+        session = self._open()
+        try:
+            async with session.get(url, headers=self._headers) as response:
+                if response.status != 200:
+                    raise classify(response.status, await _json(response))
+                content = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    content += chunk
+                    if len(content) > limit:
+                        raise PermanentError(f"over the {_mb(limit)} passed on")
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise ChannelDown(f"Graph API out of reach: {type(exc).__name__}: {exc}") from exc
+        return bytes(content), mime
+
     async def number(self) -> dict[str, Any]:
         """GET /{phone number id}: the number as Meta knows it; a cheap sign-in check."""
         return await self._call("GET", self._number, None)
@@ -63,10 +99,7 @@ class Graph:
                 method, f"{self._url}/{path}", json=body, headers=self._headers
             ) as response:
                 status = response.status
-                try:
-                    doc = await response.json(content_type=None)
-                except (ValueError, aiohttp.ContentTypeError):
-                    doc = None
+                doc = await _json(response)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise ChannelDown(f"Graph API out of reach: {type(exc).__name__}: {exc}") from exc
         if 200 <= status < 300 and isinstance(doc, dict):
@@ -84,6 +117,17 @@ class Graph:
             await session.close()
 
 
+async def _json(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except (ValueError, aiohttp.ContentTypeError):
+        return None
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
 def classify(status: int, doc: Any) -> Exception:
     """Meta's error object as our exception, by its code first and the HTTP status after."""
     found = doc.get("error") if isinstance(doc, dict) else None
@@ -96,7 +140,7 @@ def classify(status: int, doc: Any) -> Exception:
     if code in TOKEN_REFUSED or status == 401:
         return SignInRefused(f"Meta refused the access token ({message})")
     if code in PACED or status == 429:
-        return TransientError(message, PACE_SECONDS.get(code or 0))
+        return Paced(message, PACE_SECONDS.get(code or 0), code == PER_CUSTOMER)
     if code in SERVER_SIDE or status >= 500:
         return ChannelDown(message)
     if code == WINDOW_CLOSED:

@@ -40,6 +40,8 @@ WORDS = {
         "ago, and WhatsApp lets a business answer only within 24 hours of the customer's last "
         "message. Ask them to write again (call them, or answer by email), or send an "
         "approved template from WhatsApp Manager.",
+        "file_not_fetched": "⚠️ #{ref}: a file the customer sent {via} could not be fetched "
+        "({reason}). Ask them to send it again, or by email.",
         "hours": "{n} hours",
         "days": "{n} days",
     },
@@ -63,6 +65,8 @@ WORDS = {
         "{ago} yang lalu, dan WhatsApp hanya mengizinkan bisnis membalas dalam 24 jam sejak "
         "pesan terakhir pelanggan. Minta pelanggan menulis lagi (telepon, atau balas lewat "
         "email), atau kirim template yang disetujui dari WhatsApp Manager.",
+        "file_not_fetched": "⚠️ #{ref}: file yang dikirim pelanggan {via} tidak dapat diambil "
+        "({reason}). Minta pelanggan mengirimnya lagi, atau lewat email.",
         "hours": "{n} jam",
         "days": "{n} hari",
     },

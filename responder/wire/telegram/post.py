@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from responder.core.channel import Keyboard, Topic
+from responder.core.channel import FileRef, Keyboard, Topic
 
 # Bot API, InlineKeyboardButton.callback_data: "Data to be sent in a callback query to the
 # bot when the button is pressed, 1-64 bytes".
@@ -24,7 +24,10 @@ class Post:
     text: str = ""  # HTML (parse_mode=HTML); split at 4096 characters when sent
     copy_from: int | None = None  # chat id the copied message is in
     copy_message: int | None = None
-    caption: str | None = None  # HTML, replaces a copied message's caption
+    caption: str | None = None  # HTML, replaces a copied message's caption; a file's caption
+    # A file on another channel's servers, fetched and uploaded when sent (sendPhoto,
+    # sendDocument); if it cannot be, its `failed` text is posted instead.
+    file: FileRef | None = None
     reply_to: int | None = None  # a message in chat_id this one answers
     topic: Topic | None = None  # in a staff group with topics: the ticket's topic
     # Rows of (label, callback_data): an inline keyboard on the (first) message.
@@ -53,6 +56,8 @@ class Post:
                 raise ValueError("an edit needs the new text (editMessageText)")
             if self.copy_from is not None or self.copy_message is not None:
                 raise ValueError("a post either edits a message or copies one, not both")
+        if self.file is not None and (self.copy_message is not None or self.edit is not None):
+            raise ValueError("a post with a file neither copies nor edits a message")
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
@@ -61,9 +66,11 @@ class Post:
     def from_bytes(cls, raw: bytes) -> Post:
         # Rows written before a field existed simply lack it: the default applies.
         data = json.loads(raw)
-        topic = data.pop("topic", None)
+        topic, file = data.pop("topic", None), data.pop("file", None)
         data["buttons"] = _keyboard(data.get("buttons"))
-        return cls(**data, topic=Topic(**topic) if topic else None)
+        return cls(
+            **data, topic=Topic(**topic) if topic else None, file=FileRef(**file) if file else None
+        )
 
 
 def _keyboard(rows: Any) -> Keyboard | None:

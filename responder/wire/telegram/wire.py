@@ -42,13 +42,15 @@ class TelegramWire:
 
     def render(self, draft: Draft, channel: ChannelProfile, now: datetime) -> NewReply:
         """A Post the channel sends as it is; its row's id is ours until Telegram gives one."""
-        copy, parent = draft.copy, draft.parent
+        copy, parent, file = draft.copy, draft.parent, draft.file
+        text = draft.markup or escape(draft.text)
         post = Post(
             chat_id=int(draft.to),
-            text=draft.markup or escape(draft.text),
+            text="" if file else text,
             copy_from=copy.chat if copy else None,
             copy_message=copy.post if copy else None,
-            caption=copy.caption if copy else None,
+            caption=copy.caption if copy else text if file else None,
+            file=file,
             reply_to=parent.post if parent else None,
             topic=draft.topic,
             buttons=draft.buttons,

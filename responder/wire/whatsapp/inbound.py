@@ -130,8 +130,10 @@ def _attachment(kind: str, m: dict[str, Any]) -> Attachment | None:
     body = _dict(m.get(kind))
     if kind == "audio" and body.get("voice") is True:
         kind = "voice"
-    # The webhook names no size: the media endpoint does, when the file is fetched.
-    return Attachment(kind, _str(body.get("filename"))[:200])
+    # The webhook names no size: the media endpoint does, when the file is fetched (by its
+    # id, for 30 days: Cloud API, Media).
+    name, ref = _str(body.get("filename"))[:200], _str(body.get("id"))[:100]
+    return Attachment(kind, name, ref=ref, mime=_str(body.get("mime_type"))[:100])
 
 
 def _title(text: str, media: Attachment | None) -> str:
