@@ -200,3 +200,22 @@ async def test_a_body_over_the_limit_is_refused_unread_and_the_channel_carries_o
         metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
     assert 'responder_webhook_refused_total{channel="shop-wa",reason="too-big"} 1' in metrics
     assert len(await db_rows(config, "inbound")) == 1
+
+
+async def test_a_message_to_another_number_of_the_app_is_not_answered_from_this_one(
+    tmp_path: Path, graph: GraphStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Meta posts every number of the app to its one callback URL: a customer of the shop's
+    # other number must not get a reply from this one.
+    port = free_port()
+    config = write_whatsapp_config(tmp_path, graph.base_url, port)
+    other = Webhooks(phone_number_id="208899776655443")
+    async with running(config):
+        assert (await post(port, other.text(CUSTOMER, "Halo toko cabang", name="Budi")))[0] == 200
+        assert (await post(port, hooks.text(CUSTOMER, "Halo", name="Budi")))[0] == 200
+        [reply] = await wait_sent(graph, 1)
+        await asyncio.sleep(0.3)
+        metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
+    assert len(graph.sent) == 1 and len(await db_rows(config, "inbound")) == 1
+    assert 'responder_webhook_refused_total{channel="shop-wa",reason="other-number"} 1' in metrics
+    assert "208899776655443" in caplog.text and WA_NUMBER_ID in caplog.text

@@ -59,10 +59,10 @@ class WhatsAppChannel:
             config.timeout.total_seconds(),
         )
 
-    def _secrets(self) -> tuple[bytes, str, int]:
+    def _secrets(self) -> tuple[bytes, str, int, str]:
         c = self.config
         secret = c.app_secret.get_secret_value().encode()
-        return secret, c.verify_token.get_secret_value(), c.max_body
+        return secret, c.verify_token.get_secret_value(), c.max_body, c.phone_number_id
 
     def routes(self) -> list[web.RouteDef]:
         return self.webhook.routes()

@@ -3,6 +3,7 @@ message recorded durably before the 200 that stops Meta from sending it again.""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -35,7 +36,8 @@ def signature_ok(body: bytes, header: str | None, secret: bytes) -> bool:
 
 
 class Webhook:
-    """One channel's webhook. `secrets` gives (app secret, verify token) as configured now,
+    """One channel's webhook. `secrets` gives (app secret, verify token, body limit, phone
+    number id) as configured now,
     so a reload's new secrets apply to the next request; `statuses` records the delivery
     reports into the inbox; intake waits for `open(inbox)` (until then Meta is asked to come
     back: 503)."""
@@ -43,7 +45,7 @@ class Webhook:
     def __init__(
         self,
         channel: str,
-        secrets: Callable[[], tuple[bytes, str, int]],
+        secrets: Callable[[], tuple[bytes, str, int, str]],
         statuses: Callable[[Inbox, Sequence[Status]], Awaitable[None]],
         metrics: Metrics,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -65,7 +67,7 @@ class Webhook:
 
     async def handshake(self, request: web.Request) -> web.Response:
         """Graph API webhooks: hub.mode=subscribe with our verify token gets hub.challenge."""
-        _, verify, _ = self._secrets()
+        _, verify, _, _ = self._secrets()
         query = request.query
         token = query.get("hub.verify_token", "")
         if query.get("hub.mode") != "subscribe" or not hmac.compare_digest(
@@ -77,7 +79,7 @@ class Webhook:
         return web.Response(text=query.get("hub.challenge", ""))
 
     async def notify(self, request: web.Request) -> web.Response:
-        secret, _, limit = self._secrets()
+        secret, _, limit, number = self._secrets()
         body = await _body(request, limit)
         if body is None:
             self._refused("too-big", f"a body over {limit} bytes")
@@ -95,6 +97,8 @@ class Webhook:
             return web.Response(text="ignored\n")
         for what in note.skipped:
             log.info("channel %s: webhook: skipped %s", self.channel, what)
+        if any(m.phone_number_id != number for m in note.messages):
+            note = self._own(note, number)
         inbox = self._inbox
         if inbox is None:
             return web.Response(status=503, text="starting\n")
@@ -117,6 +121,19 @@ class Webhook:
         if note.statuses:
             # Before the 200 too: a report not recorded comes again, and a repeat moves nothing.
             await self._statuses(inbox, note.statuses)
+
+    def _own(self, note: Notification, number: str) -> Notification:
+        """Only this channel's number's messages: Meta sends every number of the app to its
+        one callback URL, and a reply from this number to another's customer would come
+        from the wrong shop. The rest is acknowledged (200), never answered, and said."""
+        others = sorted({m.phone_number_id for m in note.messages if m.phone_number_id != number})
+        self._refused(
+            "other-number",
+            f"messages to phone number id {', '.join(others)}, not this channel's {number} "
+            "(configure a channel for that number, or check phone_number_id)",
+        )
+        mine = tuple(m for m in note.messages if m.phone_number_id == number)
+        return dataclasses.replace(note, messages=mine)
 
     def _refused(self, reason: str, what: str) -> None:
         self._metrics.webhook_refused(self.channel, reason)
