@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from responder.cli import EX_FAILURE, EX_OK, main
+from responder.config import load_config
 from responder.testing import GraphStandIn, free_port
 from responder.testing.whatsapp_webhooks import Webhooks, verify_subscription
 from tests.harness import (
@@ -219,3 +220,30 @@ async def test_a_message_to_another_number_of_the_app_is_not_answered_from_this_
     assert len(graph.sent) == 1 and len(await db_rows(config, "inbound")) == 1
     assert 'responder_webhook_refused_total{channel="shop-wa",reason="other-number"} 1' in metrics
     assert "208899776655443" in caplog.text and WA_NUMBER_ID in caplog.text
+
+
+async def test_a_renewed_access_token_is_taken_on_reload_and_waiting_replies_go_out(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    # The system user's token was revoked: the channel says so, the webhook still records,
+    # the reply waits; the admin puts the new token in its file and reloads.
+    port = free_port()
+    config = write_whatsapp_config(tmp_path, graph.base_url, port)
+    renewed = "EAAG-renewed-token-for-responder-tests"
+    graph.token = renewed
+    async with running(config) as app:
+
+        async def state_is(want: str) -> bool:
+            return app.health()["shop-wa"] == want
+
+        await wait_until(lambda: state_is("failed"))
+        assert (await post(port, hooks.text(CUSTOMER, "Halo", name="Budi")))[0] == 200
+        await asyncio.sleep(0.5)
+        assert not graph.sent
+        (tmp_path / "whatsapp-token").write_text(renewed + "\n")
+        assert app.reload(load_config(config))
+        await wait_until(lambda: state_is("connected"))
+        await wait_sent(graph, 1)
+        assert (await post(port, hooks.text("6289876543210", "Halo", name="Sari")))[0] == 200
+        await wait_sent(graph, 2)
+    assert [r["state"] for r in await db_rows(config, "replies")] == ["sent", "sent"]
