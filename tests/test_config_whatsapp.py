@@ -14,6 +14,7 @@ from responder.config import (
     WhatsAppTemplate,
     load_config_text,
 )
+from responder.domain.window import ApprovedTemplate
 from responder.errors import ConfigError
 
 TOKEN = "EAAGm0PX4ZCpsBAKZCZDexampleToken123"
@@ -214,6 +215,56 @@ channels:
             'config.yaml:10:25: channels[0].templates.Survey: "Survey" is not one of our '
             "template names (lowercase letters, digits, - or _, like csat_survey)",
         ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {csat_surve: toko_survey_v1}\n",
+            'config.yaml:10:29: channels[0].templates.csat_surve: "csat_surve" is not a message '
+            "responder sends a customer on its own: expected one of acknowledgement, "
+            "csat_survey, out_of_hours, welcome",
+        ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {csat_survey: Toko-Survey}\n",
+            "config.yaml:10:30: channels[0].templates.csat_survey: expected a template name as "
+            'Meta shows it (a-z, 0-9, _), got "Toko-Survey"',
+        ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {csat_survey: 5}\n",
+            "config.yaml:10:30: channels[0].templates.csat_survey: expected a template name, or "
+            "a mapping with its name and language, got 5",
+        ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {csat_survey: {name: t1, languages: {Indonesian: id}}}\n",
+            "config.yaml:10:65: channels[0].templates.csat_survey.languages.Indonesian: "
+            '"Indonesian" is not a customer language as templates name it (id, en)',
+        ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {csat_survey: {name: t1, parameters: [customer_name, "
+            "order]}}\n",
+            "config.yaml:10:69: channels[0].templates.csat_survey.parameters[1]: expected one "
+            "of 'customer_name' or 'ref', got \"order\"",
+        ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {csat_survey: {name: t1, rating_buttons: [1, 3, 6]}}\n",
+            "config.yaml:10:64: channels[0].templates.csat_survey.rating_buttons[2]: a rating "
+            "is 1-5, got 6",
+        ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {csat_survey: {name: t1, rating_buttons: [5, 5]}}\n",
+            "config.yaml:10:57: channels[0].templates.csat_survey.rating_buttons: two buttons "
+            "give the same rating: each rating once",
+        ),
+        (
+            "wa.verify\n",
+            "wa.verify\n    templates: {acknowledgement: {name: t1, rating_buttons: [1, 5]}}\n",
+            "config.yaml:10:61: channels[0].templates.acknowledgement.rating_buttons: only "
+            "csat_survey's template answers a survey with its buttons",
+        ),
     ],
     ids=[
         "no-access-token",
@@ -229,6 +280,14 @@ channels:
         "template-name",
         "template-language",
         "template-kind",
+        "template-for-nothing-we-send",
+        "template-shorthand-name",
+        "template-neither-name-nor-mapping",
+        "template-customer-language",
+        "template-parameter",
+        "template-rating-range",
+        "template-rating-twice",
+        "template-buttons-not-a-survey",
     ],
 )
 def test_a_wrong_key_is_refused_at_its_line(
@@ -343,18 +402,40 @@ def test_the_examples_commented_out_channel_loads_once_uncommented(base_dir: Pat
         "shop-bot",
     )
     assert channel.templates["csat_survey"] == WhatsAppTemplate(
-        name="toko_survey_v1", language="id"
+        name="toko_survey_v1",
+        languages={"id": "id", "en": "en_US"},
+        parameters=("customer_name", "ref"),
+        rating_buttons=(1, 2, 3, 4, 5),
     )
     assert "https://bantuan.toko-contoh.id" + channel.webhook_path in example
 
 
-def test_templates_are_read_but_said_to_be_unused_yet(base_dir: Path) -> None:
-    text = BASE + "    templates: {csat_survey: {name: toko_survey_v1, language: id}}\n"
+def test_templates_by_name_alone_by_language_or_per_customer_language(base_dir: Path) -> None:
+    text = BASE.replace("wa.verify\n", "wa.verify\n    language: id\n") + (
+        "    templates:\n"
+        "      acknowledgement: toko_ack\n"
+        "      out_of_hours: {name: toko_closed, language: en_US}\n"
+        "      csat_survey:\n"
+        "        name: toko_survey_v1\n"
+        "        languages: {en: en_US}\n"
+        "        parameters: [customer_name, ref]\n"
+        "        rating_buttons: [1, 2, 3, 4, 5]\n"
+    )
     config = load(text, base_dir)
-    assert [str(w) for w in config.warnings] == [
-        "config.yaml:10:16: channels[0].templates: read but not used yet: this version sends "
-        "no templates, so an automatic message (a survey) to a customer who last wrote over 24 "
-        "hours ago is refused by WhatsApp and parked (responder status shows it); staff answers "
-        "then are held back and staff told"
-    ]
-    assert load(BASE, base_dir).warnings == ()
+    assert config.warnings == ()  # templates are used now: nothing to warn of
+    approved = whatsapp(config).approved_templates()
+    # The name alone: in the channel's language.
+    assert approved["acknowledgement"] == ApprovedTemplate("toko_ack", "id")
+    assert approved["out_of_hours"].code("id") == "en_US"
+    survey = approved["csat_survey"]
+    assert (survey.code("en"), survey.code("id"), survey.code("ms")) == ("en_US", "id", "id")
+    assert (survey.parameters, survey.ratings) == (("customer_name", "ref"), (1, 2, 3, 4, 5))
+
+
+def test_a_template_for_a_rules_own_answer_is_accepted(base_dir: Path) -> None:
+    rules = (
+        "rules:\n  - name: payment\n    when: {text_contains: [transfer]}\n"
+        "    then: {template: payment}\n  - name: default\n    then: {template: auto}\n"
+    )
+    text = rules + BASE + "    templates: {payment: toko_payment_info}\n"
+    assert whatsapp(load(text, base_dir)).templates["payment"].name == "toko_payment_info"

@@ -20,9 +20,11 @@ from responder.cli import main
 from responder.config import load_config
 from responder.config.calendar import build_calendar
 from responder.config.sla import build_policies
+from responder.report.csat import skip_reasons
 from responder.report.figures import Figures, compute
 from responder.report.load import read_report_data
 from responder.report.period import parse_period
+from responder.report.rows import SurveyRow
 from responder.report.stats import percentile, rounded
 from responder.storage import schema
 from responder.storage.migrations import LATEST
@@ -802,3 +804,25 @@ def test_random_database_matches_independent_figures(
     ]
     assert lowest == expected["lowest"].split(" | ")
     assert f"{BOT}={cell(out, BOT)} {MAIL}={cell(out, MAIL)}" == expected["by_channel"]
+
+
+def test_skipped_surveys_are_counted_by_reason_without_their_particulars() -> None:
+    window = "the 24-hour reply window had closed and no template is set for csat_survey"
+
+    def skipped(reason: str | None, state: str = "skipped") -> SurveyRow:
+        return SurveyRow(1, state, None, None, None, None, None, reason)
+
+    surveys = (
+        skipped(f"{window} (the customer last wrote 25 hours ago)"),
+        skipped(f"{window} (the customer last wrote 3 days ago)"),
+        skipped("surveyed within once_per (on 2030-01-05)"),
+        skipped("the customer blocked the bot"),
+        skipped(None),
+        skipped("no longer due: reopened", state="cancelled"),  # not a skip
+    )
+    assert skip_reasons(surveys) == (
+        (window, 2),
+        ("surveyed within once_per", 1),
+        ("the customer blocked the bot", 1),
+        ("unknown", 1),
+    )

@@ -12,6 +12,7 @@ from responder.testing.whatsapp_webhooks import Webhooks
 from tests.harness import (
     STAFF_GROUP,
     WA_NUMBER_ID,
+    Clock,
     add_staff_bot,
     db_rows,
     post_signed,
@@ -64,12 +65,14 @@ async def test_a_staff_answer_after_the_24_hour_window_is_not_sent_and_staff_hea
 ) -> None:
     port = free_port()
     config = with_staff_group(tmp_path, graph, tg, port)
-    # The customer wrote (by WhatsApp's own timestamp) 30 hours before staff answer.
-    later = lambda: datetime.now(UTC) + timedelta(hours=30)  # noqa: E731
-    async with running(config, clock=later):
-        await post(port, hooks.text(CUSTOMER, "Kak, ukuran L masih ada?", name="Budi"))
+    clock = Clock(datetime.now(UTC))
+    async with running(config, clock=clock):
+        at = clock.now.timestamp()
+        await post(port, hooks.text(CUSTOMER, "Kak, ukuran L masih ada?", name="Budi", at=at))
         [relay] = await wait_sent(tg, STAFF_GROUP, 1)
         await graph.wait_for_sent_async(1, 10.0)  # the acknowledgement, sent at once
+        # Staff answer 30 hours after the customer wrote (by WhatsApp's own timestamp).
+        clock.now += timedelta(hours=30)
         await staff_answer(tg, relay, "Masih ada kak")
         [_, notice] = await wait_sent(tg, STAFF_GROUP, 2)
         await asyncio.sleep(0.5)

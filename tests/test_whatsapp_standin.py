@@ -84,19 +84,103 @@ async def test_send_is_recorded_and_answered_in_metas_shape(
     assert again["messages"][0]["id"] != wamid  # every send has its own id
 
 
+def template(name: str, code: str, *components: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, "language": {"code": code}}
+    if components:
+        body["components"] = list(components)
+    return {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "template", "template": body}
+
+
+def variables(*texts: str) -> dict[str, Any]:
+    return {"type": "body", "parameters": [{"type": "text", "text": t} for t in texts]}
+
+
+def quick_reply(index: Any, payload: str) -> dict[str, Any]:
+    parameters = [{"type": "payload", "payload": payload}]
+    return {"type": "button", "sub_type": "quick_reply", "index": index, "parameters": parameters}
+
+
 async def test_template_send_is_accepted_with_message_status(
     graph: GraphStandIn, http: aiohttp.ClientSession
 ) -> None:
-    payload = {
-        "messaging_product": "whatsapp",
-        "to": CUSTOMER,
-        "type": "template",
-        "template": {"name": "ticket_update", "language": {"code": "id"}},
-    }
-    status, body, _ = await send(http, graph, payload)
+    graph.approve_template("ticket_update", "id")
+    graph.approve_template("toko_survey_v1", "en_US", body=2, quick_replies=5)
+    status, body, _ = await send(http, graph, template("ticket_update", "id"))
     assert status == 200
     assert body["messages"][0]["message_status"] == "accepted"
-    assert [s.type for s in graph.sent] == ["template"]
+    rated = template(
+        "toko_survey_v1",
+        "en_US",
+        variables("Budi", "ABC234"),
+        quick_reply("0", "csat:7:r1"),
+        quick_reply(4, "csat:7:r5"),  # Meta takes the index as text or as a number
+    )
+    status, body, _ = await send(http, graph, rated)
+    assert (status, body["messages"][0]["message_status"]) == (200, "accepted")
+    assert [s.type for s in graph.sent] == ["template", "template"]
+    assert graph.sent[1].payload == rated
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code", "details"),
+    [
+        (
+            template("toko_survey_v2", "id"),
+            404,
+            132001,
+            "template name (toko_survey_v2) does not exist in id",
+        ),
+        (
+            template("toko_survey_v1", "en", variables("Budi", "ABC234")),
+            404,
+            132001,
+            "template name (toko_survey_v1) does not exist in en",
+        ),
+        (
+            template("toko_survey_v1", "id", variables("Budi")),
+            400,
+            132000,
+            "body: number of localizable_params (1) does not match the expected number of "
+            "params (2)",
+        ),
+        (
+            template("toko_survey_v1", "id", variables("Budi\nSantoso", "ABC234")),
+            400,
+            132018,
+            "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+        ),
+        (
+            template("toko_survey_v1", "id", variables("Budi", "ABC234"), quick_reply("3", "x")),
+            400,
+            131009,
+            "Button at index 3 is not a quick-reply button of template toko_survey_v1.",
+        ),
+        (
+            template("toko_survey_v1", "id", variables("Budi", "ABC234"), quick_reply("0", "")),
+            400,
+            131008,
+            "The parameter payload is required.",
+        ),
+    ],
+    ids=["unknown", "no-translation", "variables", "line-break", "no-such-button", "no-payload"],
+)
+async def test_a_template_send_meta_refuses_is_answered_with_its_error(
+    graph: GraphStandIn,
+    http: aiohttp.ClientSession,
+    payload: dict[str, Any],
+    status: int,
+    code: int,
+    details: str,
+) -> None:
+    graph.approve_template("toko_survey_v1", "id", body=2, quick_replies=3)
+    got, body, _ = await send(http, graph, payload)
+    assert (got, body["error"]["code"], body["error"]["error_data"]["details"]) == (
+        status,
+        code,
+        details,
+    )
+    assert body["error"]["message"].startswith(f"(#{code}) ")
+    assert graph.sent == []
 
 
 @pytest.mark.parametrize("token", ["wrong-token", None])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -107,7 +108,8 @@ def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
 
 
 def _whatsapp_profile(channel: WhatsAppChannelConfig) -> ChannelProfile:
-    return _chat_profile(channel, WHATSAPP)
+    approved = tuple(sorted(channel.approved_templates().items()))
+    return dataclasses.replace(_chat_profile(channel, WHATSAPP), approved=approved)
 
 
 CHANNEL_TYPES: dict[str, ChannelType] = {

@@ -45,12 +45,8 @@ from responder.config.types import (
     fail,
     unique_names,
 )
-from responder.config.whatsapp import (
-    WhatsAppChannelConfig,
-    WhatsAppTemplate,
-    check_webhooks,
-    unused_templates,
-)
+from responder.config.whatsapp import WhatsAppChannelConfig, WhatsAppTemplate, check_webhooks
+from responder.config.whatsapp_templates import check_template_kinds
 from responder.config.yamlload import load_yaml
 from responder.errors import ConfigError, ConfigProblem
 
@@ -165,6 +161,7 @@ class Config(FrozenModel):
         check_csat(self.csat, self.http, self.channels)
         check_desks(self.channels)
         check_webhooks(self.http, self.channels)
+        check_template_kinds(self.rules, self.channels)
         return self
 
     @property
@@ -214,8 +211,7 @@ def load_config_text(
         problems = problems_from(exc, Config, source)
     else:
         config._source = source
-        unused = [source.problem(path, m) for path, m in unused_templates(config.channels)]
-        config._warnings = (*secret_warnings(config, context.unread, source), *unused)
+        config._warnings = secret_warnings(config, context.unread, source)
         return config
     # Raised outside the except block so no traceback chains pydantic's error, which
     # quotes raw input (an inline password included).

@@ -31,24 +31,20 @@ from responder.config.types import (
     load_context,
     read_secret,
 )
+from responder.config.whatsapp_templates import WhatsAppTemplate, check_kinds
+from responder.domain.window import ApprovedTemplate
 
 __all__ = [
     "WEBHOOK_PREFIX",
     "WhatsAppChannelConfig",
     "WhatsAppTemplate",
     "check_webhooks",
-    "unused_templates",
 ]
 
 WEBHOOK_PREFIX = "/webhooks/whatsapp/"  # + the channel's name: where Meta posts its events
 
 _API_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?", re.ASCII)
 _PHONE_NUMBER_ID = re.compile(r"[0-9]{6,20}", re.ASCII)
-_KIND = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}", re.ASCII)  # our template names, as rules say
-# Meta's rules for a message template: lowercase letters, digits and _; a language code like
-# id, en or en_US (WhatsApp's "Supported languages").
-_WA_TEMPLATE = re.compile(r"[a-z0-9_]{1,512}", re.ASCII)
-_WA_LANGUAGE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2,4})?", re.ASCII)
 # What each secret must look like once read, and what to say when it does not. The shapes
 # are loose on purpose (Meta changes token formats); they catch a wrong file, not a typo.
 _SHAPES = {
@@ -83,32 +79,6 @@ def _phone_number_id(value: object) -> object:
     raise fail("phone_number_id", message)
 
 
-def _pattern(kind: str, rx: re.Pattern[str], message: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not rx.fullmatch(value):
-            raise fail(kind, message)
-        return value
-
-    return AfterValidator(check)
-
-
-TemplateName = Annotated[
-    str,
-    _pattern("template", _WA_TEMPLATE, "expected a template name as Meta shows it (a-z, 0-9, _)"),
-]
-LanguageCode = Annotated[
-    str,
-    _pattern("language", _WA_LANGUAGE, "expected a language code as Meta shows it: id, en, en_US"),
-]
-
-
-class WhatsAppTemplate(FrozenModel):
-    """A message template Meta approved, for writing first or after the 24-hour window."""
-
-    name: TemplateName
-    language: LanguageCode
-
-
 class WhatsAppChannelConfig(FrozenModel):
     """One WhatsApp business phone number: Meta posts messages to our webhook, replies go
     to the Graph API."""
@@ -137,7 +107,9 @@ class WhatsAppChannelConfig(FrozenModel):
     max_body: int = Field(default=1024 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
     # Our message kind (a template name: csat_survey, acknowledgement...) -> the approved
     # WhatsApp template sent instead when the customer last wrote over 24 hours ago.
-    templates: dict[str, WhatsAppTemplate] = Field(default_factory=dict)
+    templates: Annotated[dict[str, WhatsAppTemplate], AfterValidator(check_kinds)] = Field(
+        default_factory=dict
+    )
 
     @field_validator("access_token", "app_secret", "verify_token", mode="before")
     @classmethod
@@ -156,16 +128,6 @@ class WhatsAppChannelConfig(FrozenModel):
     def _byte_size(cls, value: object) -> object:
         return byte_size(value)
 
-    @field_validator("templates")
-    @classmethod
-    def _kinds(cls, value: dict[str, WhatsAppTemplate]) -> dict[str, WhatsAppTemplate]:
-        for kind in value:
-            if not _KIND.fullmatch(kind):
-                message = f'"{kind}" is not one of our template names (lowercase letters, '
-                message += "digits, - or _, like csat_survey)"
-                raise fail("template", message, (kind,), show_input=False)
-        return value
-
     @model_validator(mode="after")
     def _load_secrets(self, info: ValidationInfo) -> Self:
         ctx = load_context(info)
@@ -183,6 +145,10 @@ class WhatsAppChannelConfig(FrozenModel):
     def webhook_path(self) -> str:
         """Where the http endpoint takes this channel's webhook (Meta's Callback URL)."""
         return f"{WEBHOOK_PREFIX}{self.name}"
+
+    def approved_templates(self) -> dict[str, ApprovedTemplate]:
+        """Each message kind's template, its languages resolved for this channel."""
+        return {kind: t.approved(self.language) for kind, t in self.templates.items()}
 
     @property
     def messages_url(self) -> str:
@@ -210,20 +176,3 @@ def check_webhooks(http: HttpConfig | None, channels: Sequence[object]) -> None:
             f"the Callback URL in the Meta app dashboard to {where}"
         )
         raise fail("webhook", message, ("channels", index), show_input=False)
-
-
-TEMPLATES_UNUSED = (
-    "read but not used yet: this version sends no templates, so an automatic message (a "
-    "survey) to a customer who last wrote over 24 hours ago is refused by WhatsApp and "
-    "parked (responder status shows it); staff answers then are held back and staff told"
-)
-
-
-def unused_templates(channels: Sequence[object]) -> list[tuple[tuple[str | int, ...], str]]:
-    """(key path, message) for each whatsapp channel's `templates`, which nothing sends yet:
-    a key the admin sets must not look as if it worked."""
-    return [
-        (("channels", index, "templates"), TEMPLATES_UNUSED)
-        for index, channel in enumerate(channels)
-        if isinstance(channel, WhatsAppChannelConfig) and channel.templates
-    ]

@@ -11,6 +11,7 @@ from responder.core.guards import GuardContext
 from responder.core.templates import Rendered, Templates
 from responder.domain.message import Message
 from responder.domain.records import NewReply
+from responder.domain.window import ApprovedTemplate
 
 # Rows of (label, data): buttons under a message.
 Keyboard = tuple[tuple[tuple[str, str], ...], ...]
@@ -68,6 +69,17 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class TemplateSend:
+    """An approved template sent in place of a draft's own words, where the channel takes
+    nothing else (WhatsApp, 24 hours after the customer last wrote)."""
+
+    name: str
+    language: str  # the platform's language code: id, en_US
+    parameters: tuple[str, ...] = ()  # the body's variables, in order
+    payloads: tuple[str, ...] = ()  # what each quick-reply button answers with, in order
+
+
+@dataclass(frozen=True)
 class Draft:
     """A message to send, in no channel's format yet. A channel renders what it can carry:
     mail has no buttons or topics (its survey carries links), a chat no subject."""
@@ -90,6 +102,7 @@ class Draft:
     edit: int | None = None  # replace this message of ours instead of sending a new one
     press: str | None = None  # the button press it answers (the channel's id for it)
     toast: str | None = None  # shown over the chat as the press is answered
+    template: TemplateSend | None = None  # sent instead of the words (core/window.py)
 
     @classmethod
     def of(cls, kind: str, to: str, rendered: Rendered, **more: Any) -> Draft:
@@ -197,6 +210,8 @@ class ChannelProfile:
     # The channel whose staff group hears this one's tickets (its own, for a Telegram channel
     # with a staff group); None: no group does (config `staff_desk`).
     desk: str | None = None
+    # Message kind -> the approved template sent once the reply window has closed.
+    approved: tuple[tuple[str, ApprovedTemplate], ...] = ()
 
     @property
     def domain(self) -> str:

@@ -34,6 +34,9 @@ class Outcome:
     decision: Decision
     ticket: NewTicket | None = None  # with Acknowledge and Record
     reply: NewReply | None = None  # to the customer
+    # Why `reply` is recorded but not sent: it would go past the channel's reply window with
+    # no template for it (core/window.py); kept as an expired reply with this reason.
+    unsent: str | None = None
     notices: tuple[NewReply, ...] = ()  # to staff: rule notices, Telegram relays and answers
     period: str | None = None  # the closed period an out-of-hours reply was sent in
     events: tuple[NewEvent, ...] = ()  # what staff did to the ticket

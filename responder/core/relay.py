@@ -15,6 +15,7 @@ from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY, STAFF_REPLY
 from responder.core.staff import new_text
 from responder.core.tickets import base_subject
 from responder.core.view import View
+from responder.core.window import closed_for
 from responder.domain.message import Message
 from responder.domain.records import NewEvent, NewReply
 
@@ -193,7 +194,8 @@ def answer_elsewhere(
     words = desk.wire.desk
     last = view.last_message.get(ref)
     notices: tuple[NewReply, ...] = ()
-    if words is not None and (ago := _window_closed(home, last, now)) is not None:
+    last_date = last.date if last is not None else None
+    if words is not None and (ago := closed_for(home, last_date, now)) is not None:
         # Not sent, not counted as an answer (the customer hears nothing): staff are told
         # why and what they can do instead (issue 16).
         said = words.say(desk.language, "window_closed", ref=ref, ago=_ago(words, desk, ago))
@@ -225,16 +227,6 @@ def answer_elsewhere(
         elsewhere=((home.name, reply),),
         notices=notices,
     )
-
-
-def _window_closed(home: ChannelProfile, last: Message | None, now: datetime) -> timedelta | None:
-    """How long ago the customer last wrote, when that is beyond the home channel's reply
-    window (counted from the channel's own timestamp of their message)."""
-    window = home.wire.reply_window
-    if window is None or last is None or last.date is None:
-        return None
-    ago = now - last.date
-    return ago if ago > window else None
 
 
 def _ago(words: Desk, desk: ChannelProfile, ago: timedelta) -> str:

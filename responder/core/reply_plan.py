@@ -37,6 +37,7 @@ from responder.core.survey_replies import (
 )
 from responder.core.verdict import Verdict, judge
 from responder.core.view import TicketInfo, View
+from responder.core.window import Skipped, fit
 from responder.domain.message import Message
 from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
 
@@ -112,8 +113,8 @@ class ReplyPlanner:
             return self._suppressed(base, msg, profile, decision)
         if isinstance(decision, Welcome):
             language = verdict.detected or msg.language
-            welcome = self._render(profile, WELCOME, msg, "", language, parent=None)
-            return dataclasses.replace(base, reply=welcome, returned=customer)
+            welcome, unsent = self._render(profile, WELCOME, msg, "", language, parent=None)
+            return dataclasses.replace(base, reply=welcome, unsent=unsent, returned=customer)
         if isinstance(decision, StaffReply):
             # A staff member answered: the ticket's first-response clock stops (issue 5), and
             # the text decides whether the ticket now waits on the customer (a question).
@@ -159,13 +160,13 @@ class ReplyPlanner:
         rendered, now = verdict.rendered, self.now
         language = rendered.language if rendered else None
         language = language or verdict.detected or msg.language or profile.language
-        reply = None
+        reply, unsent = None, None
         if isinstance(decision, Acknowledge) and rendered is not None:
             to_name = msg.sender.name if decision.target == msg.sender.address else ""
             draft = Draft.of(
                 decision.template, decision.target, rendered, to_name=to_name, parent=Parent.of(msg)
             )
-            reply = profile.wire.render(draft, profile, now)
+            reply, unsent = self._fitted(draft, profile, language, msg, decision.ref)
         notices: tuple[NewReply, ...] = ()
         if decision.action.notify_staff and profile.staff:
             context = staff_context(profile, msg, decision)
@@ -197,6 +198,7 @@ class ReplyPlanner:
             base,
             ticket=ticket,
             reply=reply,
+            unsent=unsent,
             notices=notices,
             period=verdict.moment.period if closed else None,
             returned=msg.thread.conversation,
@@ -251,7 +253,7 @@ class ReplyPlanner:
         ref: str,
         language: str | None,
         parent: Parent | None,
-    ) -> NewReply:
+    ) -> tuple[NewReply, str | None]:
         """A template's reply to the customer, in their language where it exists."""
         settings, (moment, next_open) = self.settings, self.hours
         chain = list(dict.fromkeys([language or profile.language, profile.language, "en"]))
@@ -262,7 +264,18 @@ class ReplyPlanner:
         )
         rendered = profile.wire.content(settings.templates, template, chain, context)
         draft = Draft.of(template, msg.sender.reply_to or "", rendered, parent=parent)
-        return profile.wire.render(draft, profile, self.now)
+        return self._fitted(draft, profile, lang, msg, ref)
+
+    def _fitted(
+        self, draft: Draft, profile: ChannelProfile, language: str, msg: Message, ref: str
+    ) -> tuple[NewReply, str | None]:
+        """The reply to `msg`, and why it is not sent if it is not: a message Meta delivers
+        late (retried for days while we were down) can be past WhatsApp's 24-hour window
+        by its own timestamp; then its template goes, or nothing (core/window.py)."""
+        fitted = fit(draft, profile, language, msg.date, self.now, ref=ref)
+        if isinstance(fitted, Skipped):
+            return profile.wire.render(draft, profile, self.now), fitted.reason
+        return profile.wire.render(fitted, profile, self.now), None
 
 
 def _utc_offset(date: datetime | None) -> int | None:

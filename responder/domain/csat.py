@@ -127,6 +127,9 @@ class DueSurvey:
     first_inbound: int | None
     raw: bytes | None  # the customer's first message, for threading the email
     blocked: bool  # the customer blocked the bot (Telegram 403)
+    # Their latest message on the channel, where it has a reply window (WhatsApp): its own
+    # timestamp says whether the survey may still go as it is.
+    last_raw: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select
 
 from responder.ops.status_delivery import failed_lines, read_failed
+from responder.ops.status_surveys import read_skips, skip_lines
 from responder.services.dispatch_retry import REPORT_AFTER
 from responder.storage import schema
 from responder.storage.channel_health import STALE_AFTER, read_health
@@ -73,6 +74,8 @@ def read_status(
             "planned": count(planned),
             "planned_today": count(planned, s.c.due_at >= today, s.c.due_at < tomorrow),
             "sent_today": count(s.c.sent_at >= today, s.c.sent_at < tomorrow),
+            # Not sent, and why: the WhatsApp window closed with no template (issue 16)...
+            "skipped": read_skips(conn, today, tomorrow, zone),
         },
         "channels": {
             name: {
@@ -279,7 +282,9 @@ def describe(status: dict[str, Any], source: str) -> str:
         f"SLA timers:      {timers['due_next_hour']} due in the next hour, "
         f"{timers['overdue']} overdue",
         f"Surveys:         {surveys['planned_today']} planned today "
-        f"({surveys['planned']} planned in all), {surveys['sent_today']} sent today",
+        f"({surveys['planned']} planned in all), {surveys['sent_today']} sent today, "
+        f"{surveys['skipped']['today']} not sent today",
+        *skip_lines(surveys["skipped"]),
     ]
     for name, channel in status["channels"].items():
         lines += ["", f"{name}", *_health_lines(channel.get("health"))]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from responder.report.rows import SurveyRow
 from responder.report.stats import rounded, share
 
 LOWEST_COMMENTS = 5
+_PARTICULARS = re.compile(r"\s*\([^()]*\)$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Csat:
     detractors: int  # 0-6
     lowest: tuple[Comment, ...]
     weeks: tuple[CsatWeek, ...]  # by the week of the answer
+    # Surveys not sent, by reason, most first: (reason, how many).
+    skipped: tuple[tuple[str, int], ...] = ()
 
     @property
     def response_rate(self) -> float | None:
@@ -98,4 +102,14 @@ def csat_figures(surveys: tuple[SurveyRow, ...], refs: dict[int, str], zone: Zon
             CsatWeek(week, len(r), sum(r) / len(r), sum(1 for x in r if x >= 4))
             for week, r in sorted(weekly.items())
         ),
+        skipped=skip_reasons(surveys),
     )
+
+
+def skip_reasons(surveys: tuple[SurveyRow, ...]) -> tuple[tuple[str, int], ...]:
+    """How many surveys were skipped for each reason, most first. A reason's particulars (a
+    date, how long ago the customer wrote) are in a trailing parenthesis, left out here."""
+    counts = Counter(
+        _PARTICULARS.sub("", s.reason or "unknown") for s in surveys if s.state == "skipped"
+    )
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

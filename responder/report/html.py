@@ -102,6 +102,13 @@ def _comments(f: Figures) -> str:
     return _table(["Ticket", "Rating", "Comment"], rows, cls="text")
 
 
+def _skipped(f: Figures) -> str:
+    if not f.csat.skipped:
+        return '<p class="sub">No survey was skipped in this period.</p>'
+    rows = [[str(count), fmt.plain(reason, 600)] for reason, count in f.csat.skipped]
+    return _table(["Surveys", "Reason"], rows, cls="text")
+
+
 def render_html(f: Figures) -> str:
     p = f.period
     zone = p.zone.key
@@ -135,6 +142,8 @@ def render_html(f: Figures) -> str:
         f'<div class="panel">{charts.csat_trend(f.csat.weeks)}</div>',
         "<h2>Lowest ratings</h2>",
         _comments(f),
+        "<h2>Surveys not sent</h2>",
+        _skipped(f),
         '<div class="row"><div>',
         "<h2>By channel</h2>",
         _channels(f),

@@ -104,7 +104,14 @@ def _read_sync(conn: Connection, period: Period) -> ReportData:
     )
     surveys = tuple(
         SurveyRow(
-            row.ticket_id, row.state, row.sent_at, row.rating, row.nps, row.comment, row.answered_at
+            row.ticket_id,
+            row.state,
+            row.sent_at,
+            row.rating,
+            row.nps,
+            row.comment,
+            row.answered_at,
+            row.reason,
         )
         for row in conn.execute(
             select(
@@ -115,6 +122,7 @@ def _read_sync(conn: Connection, period: Period) -> ReportData:
                 s.c.nps,
                 s.c.comment,
                 s.c.answered_at,
+                s.c.reason,
             ).where(s.c.ticket_id.in_(ids))
         )
     )

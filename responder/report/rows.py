@@ -33,6 +33,7 @@ class SurveyRow:
     nps: int | None  # 0-10
     comment: str | None
     answered_at: datetime | None
+    reason: str | None = None  # why it was skipped or cancelled
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ def print_report(f: Figures, out: TextIO) -> None:
     p = f.period
     console.print(f"Tickets opened {p.first} – {p.last} ({p.zone.key})")
     console.print("Durations count business hours only; percentiles are nearest-rank.\n")
-    for table in (_keys(f), _channels(f), _sla(f), _buckets(f), _lowest(f), _days(f)):
+    tables = (_keys(f), _channels(f), _sla(f), _buckets(f), _lowest(f), _skipped(f), _days(f))
+    for table in tables:
         if table.row_count:
             console.print(table)
 
@@ -70,6 +71,13 @@ def _lowest(f: Figures) -> Table:
     for c in f.csat.lowest:
         rating = fmt.NONE if c.rating is None else str(c.rating)
         table.add_row(fmt.plain(c.ref), rating, fmt.plain(c.text))
+    return table
+
+
+def _skipped(f: Figures) -> Table:
+    table = _table("Surveys not sent", "Surveys", "Reason", text_last=True)
+    for reason, count in f.csat.skipped:
+        table.add_row(str(count), fmt.plain(reason))
     return table
 
 

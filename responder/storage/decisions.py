@@ -17,7 +17,7 @@ from responder.core.decisions import (
     Welcome,
 )
 from responder.core.outcome import ON_A_TICKET, Outcome, outcome_word
-from responder.domain.records import Queued
+from responder.domain.records import NewReply, Queued
 from responder.storage import schema, survey_answers
 from responder.storage.bulk import insert_ids
 
@@ -75,7 +75,8 @@ def apply_outcomes(
                     "inbound_id": o.inbound_id,
                     "channel": channel,
                     "ticket_id": _ticket_id(o, ticket_ids),
-                    "state": "pending",
+                    "state": "expired" if _unsent(o, reply) else "pending",
+                    "last_error": _unsent(o, reply),
                     "attempts": 0,
                     "period": period,
                     "created_at": now,
@@ -86,6 +87,7 @@ def apply_outcomes(
         queued = [
             Queued(reply_id, o.inbound_id, channel, reply)
             for (o, reply, _, channel), reply_id in zip(sends, ids, strict=True)
+            if not _unsent(o, reply)
         ]
     suppressed = [o for o in outcomes if isinstance(o.decision, Suppress)]
     if suppressed:
@@ -139,6 +141,11 @@ def apply_outcomes(
     )
     touched = {i for o in outcomes if (i := _ticket_id(o, ticket_ids)) is not None}
     return queued, touched
+
+
+def _unsent(o: Outcome, reply: NewReply) -> str | None:
+    """Why the customer's reply is kept but not sent (its reply window has closed)."""
+    return o.unsent if reply is o.reply else None
 
 
 def _ticket_ids(conn: Connection, refs: set[str]) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
@@ -10,9 +10,14 @@ from sqlalchemy import Connection, func, select, update
 from responder.domain.csat import DueSurvey, SentSurvey
 from responder.domain.records import Queued
 from responder.storage import schema
+from responder.storage.chat_view import CUSTOMER_OUTCOMES
 
 
-def due(conn: Connection, ticket_ids: Iterable[int], now: datetime) -> list[DueSurvey]:
+def due(
+    conn: Connection, ticket_ids: Iterable[int], now: datetime, windowed: Collection[str] = ()
+) -> list[DueSurvey]:
+    """The tickets' planned surveys due by `now`; on the `windowed` channels, with the
+    customer's latest message there (whichever ticket it joined)."""
     s, t, i, b = schema.surveys, schema.tickets, schema.inbound, schema.blocked
     ids = list(ticket_ids)
     if not ids:
@@ -54,6 +59,9 @@ def due(conn: Connection, ticket_ids: Iterable[int], now: datetime) -> list[DueS
             )
         )
         blocked = {(row.channel, row.recipient) for row in rows}
+    latest = _latest_written(
+        conn, [(r.channel, r.recipient) for r in found if r.channel in windowed]
+    )
     return [
         DueSurvey(
             survey_id=row.id,
@@ -67,9 +75,38 @@ def due(conn: Connection, ticket_ids: Iterable[int], now: datetime) -> list[DueS
             first_inbound=row.first_inbound,
             raw=raws.get(row.first_inbound) if row.first_inbound else None,
             blocked=(row.channel, row.recipient) in blocked,
+            last_raw=latest.get((row.channel, row.recipient)),
         )
         for row in found
     ]
+
+
+def _latest_written(conn: Connection, who: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+    """Each (channel, customer)'s latest message as recorded, of those the customer wrote."""
+    if not who:
+        return {}
+    t, i = schema.tickets, schema.inbound
+    pairs = set(who)
+    latest = (
+        select(func.max(i.c.id))
+        .join(t, t.c.id == i.c.ticket_id)
+        .where(
+            t.c.channel.in_({c for c, _ in pairs}),
+            t.c.customer.in_({r for _, r in pairs}),
+            i.c.outcome.in_(CUSTOMER_OUTCOMES),
+        )
+        .group_by(t.c.channel, t.c.customer)
+    )
+    rows = conn.execute(
+        select(t.c.channel, t.c.customer, i.c.raw)
+        .join(t, t.c.id == i.c.ticket_id)
+        .where(i.c.id.in_(latest))
+    )
+    return {
+        (row.channel, row.customer): bytes(row.raw)
+        for row in rows
+        if (row.channel, row.customer) in pairs
+    }
 
 
 def record_sent(conn: Connection, sends: Sequence[SentSurvey], now: datetime) -> list[Queued]:

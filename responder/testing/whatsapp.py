@@ -28,6 +28,7 @@ from responder.testing.whatsapp_records import (
     new_wamid,
     no_such_object,
 )
+from responder.testing.whatsapp_templates import TemplateBook
 
 __all__ = ["GraphCall", "GraphError", "GraphStandIn", "SentWhatsApp", "StoredMedia"]
 
@@ -40,8 +41,9 @@ class GraphStandIn(MediaEndpoints, SentLog[SentWhatsApp], ThreadedHTTPServer):
     with `Authorization: Bearer {token}`.
 
     Tests read what was sent from `sent`, add customer media (add_media) for webhooks to
-    name, inject failures (fail_next, invalid_token) the way Graph reports them, and hold
-    sends (delay_next) to stop a sender at a known moment.
+    name, approve message templates (approve_template), inject failures (fail_next,
+    invalid_token) the way Graph reports them, and hold sends (delay_next) to stop a sender
+    at a known moment.
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class GraphStandIn(MediaEndpoints, SentLog[SentWhatsApp], ThreadedHTTPServer):
         self._holds: deque[tuple[float, bool]] = deque()
         self.held = 0  # sends that have reached a hold so far
         self._media_ids = itertools.count(1037543291543636)  # Meta's media ids are long numbers
+        self.templates = TemplateBook()
 
     @property
     def base_url(self) -> str:
@@ -102,6 +105,14 @@ class GraphStandIn(MediaEndpoints, SentLog[SentWhatsApp], ThreadedHTTPServer):
         error = known_error(code, http_status=http_status, retry_after=retry_after)
         with self._cond:
             self._failures.setdefault(endpoint, deque()).extend([error] * times)
+
+    def approve_template(
+        self, name: str, language: str, *, body: int = 0, quick_replies: int = 0
+    ) -> None:
+        """Let sends of template `name` in `language` through, as Meta does once it approved
+        that translation: with `body` variables and `quick_replies` quick-reply buttons. A
+        send of any other is refused with 132001, a wrong variable count with 132000."""
+        self.templates.approve(name, language, body=body, quick_replies=quick_replies)
 
     def delay_next(self, seconds: float, times: int = 1, *, taken: bool = False) -> None:
         """Hold the next `times` sends for `seconds` before answering. Unless `taken`, the
@@ -167,6 +178,8 @@ class GraphStandIn(MediaEndpoints, SentLog[SentWhatsApp], ThreadedHTTPServer):
             raise invalid_parameter("The request body must be valid JSON.") from None
         self._take_failure("messages")
         kind = check_message(payload)
+        if kind == "template":
+            self.templates.check(payload["template"])
         to = str(payload["to"])
         record = SentWhatsApp(node, to, kind, payload, new_wamid(_digits(to)))
         with self._cond:

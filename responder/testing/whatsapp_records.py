@@ -49,6 +49,16 @@ ERRORS: dict[int, tuple[int, str, str]] = {
         "last replied to this number.",
     ),
     131051: (400, "(#131051) Unsupported message type", "Message type is not currently supported."),
+    132000: (
+        400,
+        "(#132000) Number of parameters does not match the expected number of params",
+        "body: number of localizable_params does not match the expected number of params",
+    ),
+    132001: (
+        404,
+        "(#132001) Template name does not exist in the translation",
+        "template name does not exist in the translation",
+    ),
     131026: (400, "(#131026) Message Undeliverable", "Unable to deliver message."),
     131000: (
         500,

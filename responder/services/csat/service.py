@@ -14,12 +14,13 @@ from responder.common.tasks import TaskGroup
 from responder.core.csat.replan import replan_surveys
 from responder.core.csat.tokens import new_secret, sign
 from responder.core.settings import Settings
+from responder.core.window import Skipped
 from responder.domain.csat import DueSurvey, SentSurvey, SurveyAnswer, SurveyInfo
 from responder.domain.models import OutboundReply
 from responder.domain.records import Queued, Send
 from responder.domain.timers import Armed
 from responder.errors import log_fault
-from responder.services.csat.compose import low_rating_sends, survey_message
+from responder.services.csat.compose import low_rating_sends, read_raw, survey_message
 from responder.services.sla.wakeups import Wakeups, catch_up
 from responder.storage import inbound, meta, replies, survey_answers, survey_sends, surveys
 from responder.storage.store import AfterCommit, Store, Tx
@@ -132,31 +133,40 @@ class SurveyService:
         if csat is None:
             return []
 
+        # Channels that take free messages only for a while after the customer's last one.
+        windowed = {name for name, p in s.profiles.items() if p.wire.reply_window is not None}
+
         def read(tx: Tx) -> tuple[list[Armed], list[DueSurvey], dict[tuple[str, str], datetime]]:
             # Re-checked first: a ticket reopened a second ago gets no survey.
             armed = replan(tx, ticket_ids, s, now)
-            due = survey_sends.due(tx, ticket_ids, now + SLACK)
+            due = survey_sends.due(tx, ticket_ids, now + SLACK, windowed)
             who = {(d.channel, d.recipient) for d in due}
             return armed, due, surveys.recently_surveyed(tx, who, now - csat.once_per)
 
         armed, due, recent = await self._store.run(read)
-        parents = await asyncio.to_thread(_parents, s, due)
+        parents, written = await asyncio.to_thread(read_raw, s, due)
         sends, skipped = [], {}
         for d in due:
             profile = s.profiles.get(d.channel)
             last = recent.get((d.channel, d.recipient))
+            # Each reason a fixed sentence, its particulars in parentheses (the report counts
+            # skips by the sentence).
             if profile is None:
                 skipped[d.survey_id] = "the channel is gone"
             elif d.first_inbound is None:
                 skipped[d.survey_id] = "the ticket has no message to answer"
             elif last is not None:
-                skipped[d.survey_id] = f"surveyed on {last:%Y-%m-%d}, within once_per"
+                skipped[d.survey_id] = f"surveyed within once_per (on {last:%Y-%m-%d})"
             elif d.blocked:
                 skipped[d.survey_id] = "the customer blocked the bot"
             else:
-                recent[d.channel, d.recipient] = now  # two tickets due at once: one survey
                 link = self._linker(s, d.survey_id, now, csat.answer_within)
-                reply = survey_message(s, profile, d, parents.get(d.survey_id), link, now)
+                parent, wrote = parents.get(d.survey_id), written.get(d.survey_id)
+                reply = survey_message(s, profile, d, parent, link, now, wrote)
+                if isinstance(reply, Skipped):
+                    skipped[d.survey_id] = reply.reason
+                    continue
+                recent[d.channel, d.recipient] = now  # two tickets due at once: one survey
                 sends.append(
                     SentSurvey(d.survey_id, d.ticket_id, d.first_inbound, d.channel, reply)
                 )
@@ -242,16 +252,3 @@ def replan(tx: Tx, ticket_ids: Iterable[int], s: Settings, now: datetime) -> lis
         return []
     plan = replan_surveys(found, surveys.existing(tx, found), s.csat, s.calendar.timezone, now)
     return surveys.save(tx, plan, now)
-
-
-def _parents(settings: Settings, due: Sequence[DueSurvey]) -> dict[int, str]:
-    """The Message-ID of each ticket's first message, where its channel threads by them
-    (mail), so the survey threads under it; read by the ticket's own channel's wire."""
-    out = {}
-    for d in due:
-        profile = settings.profiles.get(d.channel)
-        if d.raw is not None and profile is not None:
-            message_id = profile.wire.parse(d.raw).thread.message_id
-            if message_id:
-                out[d.survey_id] = message_id
-    return out

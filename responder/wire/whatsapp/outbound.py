@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from responder.core.channel import Keyboard
+from responder.core.channel import Keyboard, TemplateSend
 
 # Cloud API, "Send messages": a text body holds at most 4096 characters; an interactive
 # message's body 1024; reply buttons are at most 3 (title 20 characters, id 256), a list at
@@ -65,6 +65,28 @@ def build(
     if context and requests:
         requests[0] = {**requests[0], "context": {"message_id": context}}
     return Outgoing(to, tuple(requests))
+
+
+def template(to: str, send: TemplateSend) -> Outgoing:
+    """An approved template (Cloud API, "Send message templates"): its body variables as text
+    parameters, and a payload for each quick-reply button, which a press sends back."""
+    components: list[dict[str, Any]] = []
+    if send.parameters:
+        parameters = [{"type": "text", "text": value} for value in send.parameters]
+        components.append({"type": "body", "parameters": parameters})
+    for index, payload in enumerate(send.payloads):
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),  # Meta's examples give the position as text
+                "parameters": [{"type": "payload", "payload": payload}],
+            }
+        )
+    body: dict[str, Any] = {"name": send.name, "language": {"code": send.language}}
+    if components:
+        body["components"] = components
+    return Outgoing(to, ({**_base(to, "template"), "template": body},))
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -14,7 +14,7 @@ from responder.core.templates import Rendered, Templates
 from responder.domain.message import Message
 from responder.domain.records import NewReply
 from responder.wire.whatsapp import inbound
-from responder.wire.whatsapp.outbound import build
+from responder.wire.whatsapp.outbound import build, template
 from responder.wire.whatsapp.text import from_chat_html
 
 CHAT_PART = "telegram"  # the part written for chat apps
@@ -55,7 +55,10 @@ class WhatsAppWire:
     def render(self, draft: Draft, channel: ChannelProfile, now: datetime) -> NewReply:
         parent = draft.parent.message_id if draft.parent else None
         menu = MENU.get(channel.language, MENU["en"])
-        out = build(draft.to, draft.text, buttons=draft.buttons, context=parent, menu=menu)
+        if draft.template is not None:
+            out = template(draft.to, draft.template)
+        else:
+            out = build(draft.to, draft.text, buttons=draft.buttons, context=parent, menu=menu)
         return NewReply(draft.kind, draft.to, "", message_id(channel.name), out.to_bytes())
 
 
