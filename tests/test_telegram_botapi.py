@@ -214,3 +214,19 @@ async def test_a_photo_goes_as_a_photo_and_other_bytes_are_refused(
     assert [(s.method, s.file_name, s.text) for s in tg.sent] == [
         ("sendPhoto", "foto.png", "foto rusak")
     ]
+
+
+async def test_the_proxy_in_the_environment_is_used_unless_no_proxy_says_otherwise(
+    tg: TelegramStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stand-in plays the proxy: it answers a request for any host's /bot<token>/getMe.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{tg.port}")
+    monkeypatch.delenv("http_proxy", raising=False)
+    async with BotApi(TOKEN, "http://api.telegram.invalid/bot", 5.0, 0.0) as bot:
+        assert (await bot.get_me())["username"] == "responder_test_bot"
+    monkeypatch.setenv("NO_PROXY", "telegram.invalid")
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with BotApi(TOKEN, "http://api.telegram.invalid/bot", 5.0, 0.0) as bot:
+        with pytest.raises(NetworkError, match=r"api\.telegram\.invalid"):
+            await bot.get_me()
+    assert [c.method for c in tg.calls] == ["getMe"]

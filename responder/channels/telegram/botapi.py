@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 from typing import Any, TypedDict, Unpack
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass
 
 import aiohttp
 
@@ -33,6 +35,7 @@ class BotApi:
         self.timeout = timeout
         self.poll_timeout = poll_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxy = _proxy(base_url)
         self.me: JSON | None = None  # getMe's User, once initialize() succeeded
 
     @property
@@ -88,7 +91,11 @@ class BotApi:
         failure: TelegramError | None = None
         try:
             async with self._open().post(
-                self._url + method, timeout=aiohttp.ClientTimeout(total=seconds), **body
+                self._url + method,
+                timeout=aiohttp.ClientTimeout(total=seconds),
+                proxy=self._proxy[0],
+                proxy_auth=self._proxy[1],
+                **body,
             ) as response:
                 status = response.status
                 try:
@@ -128,9 +135,6 @@ class BotApi:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=CONNECTIONS),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
-                # HTTPS_PROXY and NO_PROXY as python-telegram-bot's httpx honoured them: a
-                # machine that reaches api.telegram.org only through a proxy keeps working.
-                trust_env=True,
             )
         return self._session
 
@@ -203,6 +207,22 @@ class FileOptions(TypedDict, total=False):
     parse_mode: str | None
     message_thread_id: int | None
     reply_parameters: JSON | None
+
+
+def _proxy(base_url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    """HTTPS_PROXY (HTTP_PROXY) and NO_PROXY as python-telegram-bot's httpx honoured them, so
+    a machine that reaches api.telegram.org only through a proxy keeps working. Not aiohttp's
+    trust_env: it also reads ~/.netrc, which the systemd unit hides (ProtectHome=)."""
+    url = urlsplit(base_url)
+    proxies = getproxies_environment()
+    found = proxies.get(url.scheme)
+    if not found or proxy_bypass(url.hostname or ""):  # NO_PROXY (on Linux: the environment)
+        return None, None
+    proxy = urlsplit(found)
+    if proxy.username is None:
+        return found, None
+    auth = aiohttp.BasicAuth(unquote(proxy.username), unquote(proxy.password or ""))
+    return proxy._replace(netloc=proxy.netloc.rpartition("@")[2]).geturl(), auth
 
 
 def _seconds(value: float) -> int | float:
