@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import math
 import os
@@ -16,8 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from bench.ack_latency import percentile, progress
 from bench.workdir import work_dir
@@ -185,23 +185,29 @@ def _nothing() -> None:
 
 
 def measure_http(messages: int, gap: float) -> Figures:
-    """The floor: one keep-alive httpx client POSTing sendMessage itself, no bot in between."""
+    """The floor: one keep-alive HTTP connection POSTing sendMessage itself, no bot in between."""
     figures = Figures(messages=messages)
-    with TelegramStandIn(token=TOKEN) as tg, httpx.Client(timeout=REPLY_TIMEOUT) as client:
-        url = f"{tg.base_url}{TOKEN}/sendMessage"
+    with TelegramStandIn(token=TOKEN) as tg:
+        url = urlsplit(f"{tg.base_url}{TOKEN}/sendMessage")
+        client = http.client.HTTPConnection(url.netloc, timeout=REPLY_TIMEOUT)
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
         watcher = SentWatcher(tg)
         for n in range(-WARMUP, messages):
             chat_id = 300_000 + WARMUP + n
             before = time.monotonic()
-            response = client.post(url, data={"chat_id": str(chat_id), "text": ECHO_REPLY})
+            body = urlencode({"chat_id": str(chat_id), "text": ECHO_REPLY})
+            client.request("POST", url.path, body, form)
+            response = client.getresponse()
+            text = response.read()
             answered = time.monotonic()
-            if response.status_code != 200:
-                raise BenchError(f"stand-in answered {response.status_code}: {response.text}")
+            if response.status != 200:
+                raise BenchError(f"stand-in answered {response.status}: {text!r}")
             sent = watcher.wait(chat_id, REPLY_TIMEOUT, _nothing)
             if n >= 0:
                 figures.latencies.append(sent.at - before)
                 figures.response_latencies.append(answered - before)
             _pace(gap)
+        client.close()
         figures.extra_sends = sum(c - 1 for c in watcher.counts.values())
     figures.summarise()
     progress(f"[http floor] {messages} requests, p99 {figures.p99 * 1000:.1f} ms")
@@ -330,15 +336,11 @@ channels:
 
 
 async def echo_bot(api_url: str, token: str) -> None:
-    """The least a Telegram responder can do: long-poll getUpdates, sendMessage per update."""
-    from telegram import Bot
-    from telegram.request import HTTPXRequest
+    """The least a Telegram responder can do: long-poll getUpdates, sendMessage per update,
+    through the Bot API client the daemon uses."""
+    from responder.channels.telegram.botapi import BotApi
 
-    bot = Bot(
-        token,
-        base_url=f"{api_url}/bot",
-        get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=POLL_TIMEOUT + 5),
-    )
+    bot = BotApi(token, f"{api_url}/bot", timeout=5.0, poll_timeout=POLL_TIMEOUT)
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
@@ -346,16 +348,14 @@ async def echo_bot(api_url: str, token: str) -> None:
     offset: int | None = None
     try:
         async with bot:
+            await bot.initialize()  # getMe: the driver waits for it (_wait_for_poll)
             sys.stdout.write(ECHO_READY.decode())
             sys.stdout.flush()
             while True:
-                updates = await bot.get_updates(
-                    offset=offset, timeout=int(POLL_TIMEOUT), allowed_updates=["message"]
-                )
-                for update in updates:
-                    offset = update.update_id + 1
-                    if update.message is not None:
-                        await bot.send_message(update.message.chat_id, ECHO_REPLY)
+                for update in await bot.get_updates(offset, ["message"]):
+                    offset = update["update_id"] + 1
+                    if "message" in update:
+                        await bot.send_message(update["message"]["chat"]["id"], ECHO_REPLY)
     except asyncio.CancelledError:
         return
 
@@ -446,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--messages must be positive, --relay and --gap not negative")
 
     results: dict[str, Figures] = {}
-    errors = (BenchError, OSError, httpx.HTTPError, RuntimeError)
+    errors = (BenchError, OSError, http.client.HTTPException, RuntimeError)
     with work_dir("tgbench-", keep=args.keep, errors=errors, logs=True) as work:
         (work.path / "telegram-token").write_text(TOKEN + "\n")
         results["floor"] = measure_http(args.messages, args.gap)
@@ -464,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\nresponder Telegram benchmark: {args.messages} updates one by one "
         f"(+{WARMUP} warm-up, {args.gap * 1000:g} ms apart), each from its own chat\n"
-        f"python-telegram-bot {_ptb_version()}, Python {platform.python_version()}, "
+        f"aiohttp {_aiohttp_version()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs\n"
     )
     print(table(daemon, floor, echo, relay))
@@ -486,13 +486,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _ptb_version() -> str:
-    try:
-        import telegram
+def _aiohttp_version() -> str:
+    import aiohttp
 
-        return str(telegram.__version__)
-    except ImportError:
-        return "?"
+    return str(aiohttp.__version__)
 
 
 if __name__ == "__main__":

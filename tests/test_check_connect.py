@@ -353,6 +353,19 @@ def test_staff_group_problem_says_how_to_let_the_bot_in(
     assert code == EX_FAILURE
 
 
+def test_a_group_that_became_a_supergroup_gets_its_new_id(
+    shop: dict[str, Any], tg: TelegramStandIn, check: Check
+) -> None:
+    # Bot API: a group upgraded to a supergroup answers with migrate_to_chat_id.
+    tg.fail_next("getChat", 400, migrate_to_chat_id=-1001234567890)
+    code, lines = check(shop)
+    assert lines[3] == (
+        f"FAIL shop-bot staff group: the staff group {STAFF_GROUP} became a supergroup with a "
+        "new id: set staff_chat_id: -1001234567890"
+    )
+    assert code == EX_FAILURE
+
+
 def test_http_port_taken_by_another_program(shop: dict[str, Any], check: Check) -> None:
     with listening() as port:
         shop["http"]["port"] = port

@@ -23,10 +23,10 @@ from harness import (
     write_telegram_config,
 )
 from mailfactory import make_mail
-from telegram.error import NetworkError
 
 from responder.channels.email.channel import EmailChannel
 from responder.channels.telegram.bot import TelegramChannel
+from responder.channels.telegram.errors import NetworkError
 from responder.common.tasks import TaskGroup
 from responder.config import EmailChannelConfig, TelegramChannelConfig, load_config
 from responder.errors import ChannelDown

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from telegram import Bot
 
 from responder.channels.telegram.bot import TelegramChannel
+from responder.channels.telegram.botapi import BotApi
 from responder.channels.telegram.limits import Limits, SendSchedule
 from responder.channels.telegram.send import Sender
 from responder.common.tasks import TaskGroup
@@ -41,7 +41,7 @@ def tg() -> Iterator[TelegramStandIn]:
 
 @pytest.fixture
 async def sender(tg: TelegramStandIn) -> AsyncIterator[Sender]:
-    async with Bot(tg.token, base_url=tg.base_url) as bot:
+    async with BotApi(tg.token, tg.base_url, timeout=5.0, poll_timeout=0.0) as bot:
         yield Sender("shop-bot", bot, SendSchedule(Limits(0.01, 200.0, 6000)), None)
 
 

@@ -290,7 +290,7 @@ def name_unknown(exc: socket.gaierror) -> bool:
 
 
 def _root(exc: BaseException) -> BaseException:
-    """The OS or TLS error underneath library wrappers (aiosmtplib, httpx chain theirs): the
+    """The OS or TLS error underneath library wrappers (aiosmtplib, aiohttp chain theirs): the
     deepest, as a wrapper may itself be one (aiosmtplib's SMTPConnectError is a
     ConnectionError without errno, raised from the gaierror that says what happened)."""
     seen: set[int] = set()

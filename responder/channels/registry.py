@@ -33,8 +33,8 @@ class ChannelType:
     profile: Callable[[Any], ChannelProfile]  # what deciding needs of its config
 
 
-# Each adapter is imported when a channel of its type is configured: python-telegram-bot and
-# httpx alone hold ~8 MB of a daemon that only reads mail (the README's memory budget).
+# Each adapter is imported when a channel of its type is configured: a daemon that only reads
+# mail loads none of the Telegram or WhatsApp code (the README's memory budget).
 def _email(
     config: Any,
     tasks: TaskGroup,

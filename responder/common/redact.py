@@ -17,8 +17,8 @@ _CREDENTIALS = (
 
 
 class SecretFilter(logging.Filter):
-    """httpx logs every request URL at INFO, and the Bot API puts the bot token in the URL;
-    this keeps such lines, without the secret.
+    """The Bot API puts the bot token in every request URL, and a library may log one; this
+    keeps such lines, without the secret.
 
     Installed on the root handler it is the second line of defence: every secret of the
     config is registered, so a line that quotes one by mistake still leaks nothing. The

@@ -229,7 +229,7 @@ class TelegramChannelConfig(FrozenModel):
 
     @property
     def bot_url(self) -> str:
-        """The base URL python-telegram-bot appends the token and method to."""
+        """The base URL the token and then "/<method>" are appended to (Bot API: /bot<token>/)."""
         return f"{self.api_url}/bot"
 
 

@@ -4,16 +4,7 @@ and getChatMember for the bot): may the bot post there?"""
 from __future__ import annotations
 
 import asyncio
-import os
 from urllib.parse import urlsplit
-
-# As in responder.channels.telegram.bot: choose python-telegram-bot's timedelta behaviour before
-# the import, or it warns on every read of a duration.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
-from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, TimedOut
-from telegram.request import HTTPXRequest
 
 from responder.channels.diagnose import (
     Diagnosed,
@@ -21,6 +12,14 @@ from responder.channels.diagnose import (
     Endpoint,
     StaffGroupTrouble,
     staff_group_problem,
+)
+from responder.channels.telegram.botapi import BotApi
+from responder.channels.telegram.errors import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    TimedOut,
 )
 from responder.config import TelegramChannelConfig
 from responder.errors import SignInRefused
@@ -38,17 +37,14 @@ async def check_telegram(channel: TelegramChannelConfig, config_file: str) -> li
     who = f"{channel.name} Telegram"
     assert channel.token is not None  # loaded with secrets required
     timeout = channel.timeout.total_seconds()
-    request = HTTPXRequest(
-        connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout
-    )
-    bot = Bot(channel.token.get_secret_value(), base_url=channel.bot_url, request=request)
+    poll = channel.poll_timeout.total_seconds()
+    bot = BotApi(channel.token.get_secret_value(), channel.bot_url, timeout, poll)
     lines: list[Line] = []
     try:
         async with asyncio.timeout(timeout):
             try:
                 await bot.initialize()  # getMe
             except InvalidToken:
-                # Never show the exception: python-telegram-bot may put the token in its text.
                 raise SignInRefused("Telegram refused the bot token") from None
             lines.append(passed(who, f"the token works: this is the bot @{bot.username}"))
             if channel.staff_chat_id is not None:
@@ -58,11 +54,11 @@ async def check_telegram(channel: TelegramChannelConfig, config_file: str) -> li
     except Exception as exc:
         lines.append(failed(who, exc, at, UNREACHABLE))
     finally:
-        await bot.shutdown()
+        await bot.close()
     return lines
 
 
-async def _staff_group(bot: Bot, chat_id: int, channel: str, at: Endpoint) -> Line:
+async def _staff_group(bot: BotApi, chat_id: int, channel: str, at: Endpoint) -> Line:
     who = f"{channel} staff group"
     name = bot.username
     try:
@@ -78,22 +74,23 @@ async def _staff_group(bot: Bot, chat_id: int, channel: str, at: Endpoint) -> Li
         return failed(who, Diagnosed(problem), at)
     except (BadRequest, Forbidden):
         return failed(who, staff_group_problem(at, chat_id, "unknown", name), at)
-    if chat.type == "private":
+    if chat.get("type") == "private":
         return failed(who, staff_group_problem(at, chat_id, "not_a_group", name), at)
-    title = chat.title or ""
+    title = str(chat.get("title") or "")
     try:
         member = await bot.get_chat_member(chat_id, bot.id)
     except (BadRequest, Forbidden):
         return failed(who, staff_group_problem(at, chat_id, "not_member", name, title), at)
-    status = member.status
+    status = member.get("status")
     if status in ("left", "kicked"):
         trouble: StaffGroupTrouble = "removed" if status == "kicked" else "not_member"
         return failed(who, staff_group_problem(at, chat_id, trouble, name, title), at)
     # A restricted member has its own rights; a plain member has the group's (Bot API
     # ChatMemberRestricted, ChatFullInfo.permissions).
-    may_post = getattr(member, "can_send_messages", True)
-    if status == "member" and chat.permissions is not None:
-        may_post = chat.permissions.can_send_messages is not False
+    may_post = member.get("can_send_messages", True) is not False
+    permissions = chat.get("permissions")
+    if status == "member" and isinstance(permissions, dict):
+        may_post = permissions.get("can_send_messages") is not False
     if not may_post:
         return failed(who, staff_group_problem(at, chat_id, "cannot_post", name, title), at)
     role = "an administrator" if status in ("administrator", "creator") else "a member"

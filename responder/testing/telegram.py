@@ -13,6 +13,7 @@ from aiohttp import web
 
 from responder.testing._http import HOST, ThreadedHTTPServer
 from responder.testing._sent import SentLog
+from responder.testing.telegram_files import MAX_DOCUMENT, BotApiFiles
 from responder.testing.telegram_params import read_params
 from responder.testing.telegram_records import (
     JSON,
@@ -36,8 +37,8 @@ __all__ = [
 ]
 
 
-class TelegramStandIn(CustomerUpdates, SentLog[SentMessage], ThreadedHTTPServer):
-    """Bot API on 127.0.0.1: `telegram.Bot(stand_in.token, base_url=stand_in.base_url)`.
+class TelegramStandIn(CustomerUpdates, BotApiFiles, SentLog[SentMessage], ThreadedHTTPServer):
+    """Bot API on 127.0.0.1: `BotApi(stand_in.token, stand_in.base_url, ...)`.
 
     Tests push customer updates (push_message, push_callback, ...) that getUpdates long
     polling hands out with Telegram's offset semantics, read what the bot sent from `sent`,
@@ -84,14 +85,15 @@ class TelegramStandIn(CustomerUpdates, SentLog[SentMessage], ThreadedHTTPServer)
 
     @property
     def base_url(self) -> str:
-        # PTB appends the token and then "/<method>" to this.
+        # As config.bot_url: the token and then "/<method>" go after it.
         return f"http://{HOST}:{self.port}/bot"
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def _app(self) -> web.Application:
         self._wake = asyncio.Event()
-        app = web.Application()
+        # Uploads up to the Bot API's 50 MB, and a little over, reach its own check.
+        app = web.Application(client_max_size=MAX_DOCUMENT + 2**20)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         return app
 
@@ -107,19 +109,24 @@ class TelegramStandIn(CustomerUpdates, SentLog[SentMessage], ThreadedHTTPServer)
         count: int = 1,
         retry_after: int | None = None,
         description: str | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
-        """Answer the next `count` calls of `method` ("*" for any) with error `code`."""
+        """Answer the next `count` calls of `method` ("*" for any) with error `code`, and
+        ResponseParameters when retry_after or migrate_to_chat_id is given."""
         if description is None:
             description = {
                 429: f"Too Many Requests: retry after {retry_after or 0}",
                 403: "Forbidden: bot was blocked by the user",
                 400: "Bad Request: chat not found",
             }.get(code, HTTPStatus(code).phrase)
+            if migrate_to_chat_id is not None:
+                description = "Bad Request: group chat was upgraded to a supergroup chat"
             if (method, code) == ("answerCallbackQuery", 400):
                 description = QUERY_TOO_OLD
         with self._cond:
             bucket = self._failures.setdefault(method, deque())
-            bucket.extend([Fail(code, description, retry_after)] * count)
+            fail = Fail(code, description, retry_after, migrate_to_chat_id)
+            bucket.extend([fail] * count)
 
     def message(self, chat_id: int | str, message_id: int) -> StoredMessage:
         """A message as it is now (text, buttons, edit count); KeyError if there is none."""
@@ -169,8 +176,8 @@ class TelegramStandIn(CustomerUpdates, SentLog[SentMessage], ThreadedHTTPServer)
         except Fail as fail:
             status = fail.code
             body = {"ok": False, "error_code": fail.code, "description": fail.description}
-            if fail.retry_after is not None:
-                body["parameters"] = {"retry_after": fail.retry_after}
+            if fail.parameters() is not None:
+                body["parameters"] = fail.parameters()
         except (KeyError, ValueError, TypeError) as exc:
             status = 400
             body = {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}

@@ -8,6 +8,7 @@ import itertools
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from responder.testing.telegram_params import (
     chat_key,
@@ -26,7 +27,7 @@ from responder.testing.telegram_records import (
     sender_id,
 )
 
-# ChatMemberAdministrator's required flags; PTB refuses the object without any of them.
+# ChatMemberAdministrator's flags the Bot API always sends.
 _ADMIN_RIGHTS = (
     "can_be_edited",
     "is_anonymous",
@@ -212,7 +213,8 @@ class BotApiMethods:
             raise Fail(400, "Bad Request: message to copy not found")
         return source
 
-    def _send(self, method: str, params: JSON, content: JSON) -> JSON:
+    def _send(self, method: str, params: JSON, content: JSON, **record: Any) -> JSON:
+        """A new message from the bot, recorded in `sent` (with `record`'s fields)."""
         with self._cond:
             message = self._new_message(self._chat(chat_key(params["chat_id"])), self.bot_user)
             message.update(content)
@@ -227,22 +229,23 @@ class BotApiMethods:
                 original = self._messages.get((message["chat"]["id"], reply_to))
                 message["reply_to_message"] = original or {"message_id": reply_to, "date": 0}
                 message["reply_to_message"].setdefault("chat", message["chat"])
-            self._record(method, params, message)
+            self._record(method, params, message, **record)
             return dict(message)
 
-    def _record(self, method: str, params: JSON, message: JSON) -> None:
+    def _record(self, method: str, params: JSON, message: JSON, **record: Any) -> None:
         # Called with _cond held.
         thread = params.get("message_thread_id")
+        fields: dict[str, Any] = {"text": message.get("text")} | record
         self.sent.append(
             SentMessage(
                 method=method,
                 chat_id=chat_key(params["chat_id"]),
-                text=message.get("text"),
                 parse_mode=params.get("parse_mode"),
                 reply_to=reply_to_id(params),
                 thread_id=None if thread is None else int(thread),
                 reply_markup=params.get("reply_markup"),
                 message_id=int(message["message_id"]),
+                **fields,
             )
         )
         self._cond.notify_all()

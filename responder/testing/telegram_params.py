@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from responder.testing.telegram_records import JSON, Fail
+from responder.testing.telegram_records import JSON, Fail, Upload
 from responder.wire.telegram.text import visible_length
 
 # The Bot API's own limits, so a client that ignores them fails here rather than in production.
@@ -17,14 +17,20 @@ _OBJECT_PARAMS = ("reply_markup", "reply_parameters", "allowed_updates", "comman
 
 
 async def read_params(request: web.Request) -> JSON:
-    """Query string plus JSON or form body; PTB sends form fields with JSON-encoded objects."""
+    """Query string plus JSON or form body (the Bot API takes all three); in a form, objects
+    are JSON text and a file is an Upload."""
     params: JSON = dict(request.query)
     if request.content_type == "application/json":
         body = await request.json()
         params.update(body if isinstance(body, dict) else {})
     elif request.can_read_body:
         form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                data = value.file.read()
+                params[key] = Upload(value.filename, value.content_type, data)
+            else:
+                params[key] = str(value)
     for key in _OBJECT_PARAMS:
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
@@ -34,14 +40,15 @@ async def read_params(request: web.Request) -> JSON:
 def check_text(text: str, params: JSON) -> None:
     if not text.strip():
         raise Fail(400, "Bad Request: message text is empty")
-    # Telegram counts the text after entity parsing, in UTF-16 code units.
-    counted = (
-        visible_length(text)
-        if params.get("parse_mode") == "HTML"
-        else len(text.encode("utf-16-le")) // 2
-    )
-    if counted > MAX_TEXT:
+    if counted_length(text, params) > MAX_TEXT:
         raise Fail(400, "Bad Request: message is too long")
+
+
+def counted_length(text: str, params: JSON) -> int:
+    """A text or caption as Telegram counts it: after entity parsing, in UTF-16 code units."""
+    if params.get("parse_mode") == "HTML":
+        return visible_length(text)
+    return len(text.encode("utf-16-le")) // 2
 
 
 def check_markup(params: JSON) -> None:

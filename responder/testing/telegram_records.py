@@ -17,7 +17,8 @@ NOT_MODIFIED = (
 
 @dataclass(frozen=True)
 class SentMessage:
-    """One message the bot sent, copied, forwarded or edited successfully."""
+    """One message the bot sent, copied, forwarded or edited successfully; for a file
+    (sendDocument, sendPhoto) `text` is its caption."""
 
     method: str
     chat_id: int | str
@@ -28,6 +29,17 @@ class SentMessage:
     reply_markup: JSON | None
     message_id: int = 0
     at: float = field(default_factory=time.monotonic)
+    file_name: str | None = None
+    file_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file field of a multipart request, as the stand-in received it."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -56,11 +68,24 @@ class ApiCall:
 class Fail(Exception):
     """An error answer: the Bot API's error_code, description and optional retry_after."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
+
+    def parameters(self) -> JSON | None:
+        """ResponseParameters: what the bot can do about it, when Telegram says."""
+        found = {"retry_after": self.retry_after, "migrate_to_chat_id": self.migrate_to_chat_id}
+        given = {k: v for k, v in found.items() if v is not None}
+        return given or None
 
 
 def sender_id(message: JSON) -> Any:

@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 from urllib.parse import urlsplit
-
-# python-telegram-bot 22 warns on every integer-seconds read (RetryAfter.retry_after) unless
-# the timedelta behaviour is chosen; we read timedeltas, so choose it before the import.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
-from telegram import Bot
-from telegram.error import InvalidToken
-from telegram.request import HTTPXRequest
 
 from responder.channels.base import ChannelHealth, FetchFile, Inbox
 from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition
+from responder.channels.telegram.botapi import BotApi
+from responder.channels.telegram.errors import InvalidToken
 from responder.channels.telegram.limits import Limits, SendSchedule
 from responder.channels.telegram.polling import UpdatePolling
 from responder.channels.telegram.send import Sender
-from responder.common.redact import SecretFilter
 from responder.common.tasks import TaskGroup
 from responder.config import TelegramChannelConfig
 from responder.domain.models import Delivered, OutboundReply
 from responder.errors import PermanentError, SignInRefused
 
-# The loggers that may print a request URL, which carries the token (Bot API: /bot<token>/).
-URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.BaseRequest", "telegram.HTTPXRequest")
-
-# What the Bot object holds (its token, base URL, and its connections' timeouts): a change to
+# What the bot's client holds (its token, base URL, and its connections' timeouts): a change to
 # any of these needs a new bot; any other setting is taken in place.
 _HELD_BY_BOT = ("token", "api_url", "timeout", "poll_timeout")
 
@@ -56,28 +44,14 @@ class TelegramChannel(UpdatePolling):
         port = api.port or (443 if api.scheme == "https" else 80)
         where = Endpoint(self.name, "telegram", api.hostname or config.api_url, port)
         self._condition = Condition(where, state="stopped")
-        timeout = config.timeout.total_seconds()
-        poll = config.poll_timeout.total_seconds()
         if config.token is None:  # only a config loaded for `check` or `simulate`
             message = f"{config.name}: the bot token was not read (token_file or token_env)"
             raise PermanentError(message)
-        # Installed before the Bot exists: its constructor already logs the URL.
-        self._redact = SecretFilter(config.token.get_secret_value())
-        for name in URL_LOGGERS:
-            logging.getLogger(name).addFilter(self._redact)
-        self._bot = Bot(
+        self._bot = BotApi(
             config.token.get_secret_value(),
-            base_url=config.bot_url,
-            request=HTTPXRequest(
-                connection_pool_size=8,
-                read_timeout=timeout,
-                write_timeout=timeout,
-                connect_timeout=timeout,
-                pool_timeout=timeout,
-            ),
-            get_updates_request=HTTPXRequest(
-                connection_pool_size=1, read_timeout=poll + timeout, connect_timeout=timeout
-            ),
+            config.bot_url,
+            config.timeout.total_seconds(),
+            config.poll_timeout.total_seconds(),
         )
         self._schedule = schedule or _schedule(config)
         self._sender = Sender(self.name, self._bot, self._schedule, config.staff_chat_id)
@@ -117,7 +91,7 @@ class TelegramChannel(UpdatePolling):
             await self._bot.initialize()
             await self._bot.get_me()
         except InvalidToken:
-            raise SignInRefused("Telegram refused the bot token") from None  # its text has it
+            raise SignInRefused("Telegram refused the bot token") from None
 
     async def reconfigure(self, config: TelegramChannelConfig) -> None:
         """New settings without a restart. The bot is replaced only when what it holds
@@ -129,13 +103,13 @@ class TelegramChannel(UpdatePolling):
         old = self.config
         if any(getattr(old, key) != getattr(config, key) for key in _HELD_BY_BOT):
             await self._stop_polling()
-            bot, redact, sends = self._bot, self._redact, self._sends
+            bot, sends = self._bot, self._sends
             same = config.token == old.token and config.limits == old.limits
             self._build(config, self._schedule if same else None)
             if self._inbox is not None:
                 await self.start(self._inbox)
             await sends.idle()
-            await self._close(bot, redact)
+            await bot.close()
             return
         self.config = config
         regroup = config.staff_chat_id != old.staff_chat_id or config.limits != old.limits
@@ -158,19 +132,13 @@ class TelegramChannel(UpdatePolling):
             await self._stop_polling()
             self._condition.stopped()
             return
-        await self._close(self._bot, self._redact)
+        await self._bot.close()
 
     async def _stop_polling(self) -> None:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-
-    @staticmethod
-    async def _close(bot: Bot, redact: SecretFilter) -> None:
-        await bot.shutdown()
-        for name in URL_LOGGERS:
-            logging.getLogger(name).removeFilter(redact)
 
     def _refused(self) -> None:
         """Replies wait (not parked) while the token is refused, without asking Telegram

@@ -8,13 +8,12 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
-from telegram import Bot
-from telegram.error import InvalidToken
-
 from responder.channels import health
 from responder.channels.base import Inbox
 from responder.channels.diagnose import Diagnosis
 from responder.channels.health import Condition
+from responder.channels.telegram.botapi import BotApi
+from responder.channels.telegram.errors import InvalidToken
 from responder.channels.telegram.send import Sender
 from responder.common.retry import STORAGE_RETRY_CAP, backoff
 from responder.config import TelegramChannelConfig
@@ -40,7 +39,7 @@ class UpdatePolling:
 
     name: str
     config: TelegramChannelConfig
-    _bot: Bot
+    _bot: BotApi
     _sender: Sender
     _condition: Condition
     _members: dict[int, tuple[bool, float]]
@@ -56,8 +55,7 @@ class UpdatePolling:
                 attempt = 0
                 await self._poll(inbox)
             except (InvalidToken, SignInRefused):
-                # Never log InvalidToken itself: python-telegram-bot puts the token in its
-                # text. The composition root's ChannelWatch says it once, with the remedy.
+                # The composition root's ChannelWatch says it once, with the remedy.
                 self._condition.failed(SignInRefused("Telegram refused the bot token"))
                 await asyncio.sleep(health.SLOW_RETRY)
             except asyncio.CancelledError:
@@ -91,15 +89,11 @@ class UpdatePolling:
         known = await inbox.cursor(self.name)
         if known is not None and datetime.now(UTC) - known[1] < OFFSET_TRUSTED_FOR:
             offset = known[0].position + 1
-        poll = self.config.poll_timeout
         while True:
-            updates = await self._bot.get_updates(
-                offset=offset, timeout=poll, allowed_updates=ALLOWED_UPDATES
-            )
+            raw = await self._bot.get_updates(offset, ALLOWED_UPDATES)
             self._condition.connected()
-            if not updates:
+            if not raw:
                 continue
-            raw = [update.to_dict() for update in updates]
             for update in raw:
                 await self._annotate(update)
             now = datetime.now(UTC)
@@ -137,7 +131,8 @@ class UpdatePolling:
         if cached is not None and cached[1] > loop.time():
             return cached[0]
         member = await self._bot.get_chat_member(chat, user)
-        is_member = member.status in MEMBER_STATUSES or bool(getattr(member, "is_member", False))
+        # ChatMemberRestricted: is_member says whether a restricted user is still in the chat.
+        is_member = member.get("status") in MEMBER_STATUSES or member.get("is_member") is True
         self._members[user] = (is_member, loop.time() + MEMBERSHIP_TTL)
         return is_member
 

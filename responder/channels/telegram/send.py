@@ -5,18 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    ReplyParameters,
-)
-from telegram.constants import ParseMode
-from telegram.error import (
+from responder.channels.telegram.botapi import BotApi
+from responder.channels.telegram.errors import (
     BadRequest,
     Forbidden,
     InvalidToken,
@@ -24,7 +16,6 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-
 from responder.channels.telegram.limits import SendSchedule
 from responder.core.channel import Keyboard, Topic
 from responder.domain.models import Delivered, OutboundReply
@@ -40,7 +31,8 @@ from responder.wire.telegram.text import split_html
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+NO_PREVIEW = {"is_disabled": True}
+HTML = "HTML"
 # answerCallbackQuery refuses a query older than about 15 seconds or answered already
 # ("query is too old and response timeout expired or query ID is invalid"): after a
 # restart or a retry. Only the toast is lost, so the edit still goes ahead.
@@ -54,7 +46,9 @@ class Sender:
     """Knows the staff group's topics (one per ticket) for this run; the ticket's first
     post records its topic, so after a restart the topic comes with the post."""
 
-    def __init__(self, channel: str, bot: Bot, schedule: SendSchedule, staff: int | None) -> None:
+    def __init__(
+        self, channel: str, bot: BotApi, schedule: SendSchedule, staff: int | None
+    ) -> None:
         self._channel = channel
         self._bot = bot
         self._schedule = schedule
@@ -80,7 +74,7 @@ class Sender:
                 exc,
             )
             return
-        self._forum = bool(chat.is_forum)
+        self._forum = bool(chat.get("is_forum"))
 
     async def send(self, reply: OutboundReply) -> Delivered:
         post = Post.from_bytes(reply.message)
@@ -101,7 +95,7 @@ class Sender:
                     post.copy_from,
                     post.copy_message,
                     caption=post.caption,
-                    parse_mode=ParseMode.HTML if post.caption else None,
+                    parse_mode=HTML if post.caption else None,
                     message_thread_id=thread,
                     reply_parameters=_reply(post.reply_to),
                     # The keyboard goes on the copy only when no text of ours follows it.
@@ -110,14 +104,14 @@ class Sender:
                 post.chat_id,
                 thread,
             )
-            ids.append(str(copied.message_id))
+            ids.append(str(copied["message_id"]))
         for n, chunk in enumerate(split_html(post.text)):
             await self._wait(post.chat_id)
             sent = await self.guard(
                 self._bot.send_message(
                     post.chat_id,
                     chunk,
-                    parse_mode=ParseMode.HTML,
+                    parse_mode=HTML,
                     message_thread_id=thread,
                     reply_parameters=_reply(post.reply_to) if n == 0 else None,
                     link_preview_options=NO_PREVIEW,
@@ -126,7 +120,7 @@ class Sender:
                 post.chat_id,
                 thread,
             )
-            ids.append(str(sent.message_id))
+            ids.append(str(sent["message_id"]))
         return Delivered(self._channel, str(post.chat_id), tuple(ids), _str(thread))
 
     async def _answer(self, query: str, text: str | None) -> None:
@@ -161,7 +155,7 @@ class Sender:
                 chat_id=post.chat_id,
                 message_id=post.edit,
                 text=text,
-                parse_mode=ParseMode.HTML,
+                parse_mode=HTML,
                 reply_markup=_markup(post.buttons),
                 link_preview_options=NO_PREVIEW,
             )
@@ -188,8 +182,9 @@ class Sender:
             created = await self.guard(
                 self._bot.create_forum_topic(self._staff, topic.name), self._staff, None
             )
-            self._topics[topic.ref] = created.message_thread_id
-            return created.message_thread_id
+            thread = int(created["message_thread_id"])
+            self._topics[topic.ref] = thread
+            return thread
 
     async def _wait(self, chat: int) -> None:
         delay = self._schedule.reserve(chat, group=SendSchedule.is_group(chat))
@@ -201,7 +196,7 @@ class Sender:
         try:
             return await call
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            wait = exc.retry_after
             self._schedule.pause(wait)
             raise TransientError(f"Telegram asked us to wait {wait:.0f}s (429)", wait) from None
         except Forbidden as exc:
@@ -228,23 +223,19 @@ class _StaleQuery(Exception):
     """answerCallbackQuery came too late (not a TelegramError, so the guard lets it by)."""
 
 
-def _markup(rows: Keyboard | None) -> InlineKeyboardMarkup | None:
+def _markup(rows: Keyboard | None) -> dict[str, Any] | None:
+    """InlineKeyboardMarkup: rows of buttons, each a label and its callback_data."""
     if not rows:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
+    keyboard = [[{"text": label, "callback_data": data} for label, data in row] for row in rows]
+    return {"inline_keyboard": keyboard}
 
 
-def _reply(message_id: int | None) -> ReplyParameters | None:
+def _reply(message_id: int | None) -> dict[str, Any] | None:
     if message_id is None:
         return None
     # The customer may have deleted the message meanwhile; send anyway.
-    return ReplyParameters(message_id, allow_sending_without_reply=True)
-
-
-def _seconds(value: int | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    return {"message_id": message_id, "allow_sending_without_reply": True}
 
 
 def _str(value: int | None) -> str | None:
