@@ -35,9 +35,9 @@ class Relay:
     body: str
     copy: bool  # a photo or document: copied with a caption instead of quoted
     source: tuple[int | None, int | None] = (None, None)  # (chat, message) to copy
-    # Files still on another channel's servers (WhatsApp media): each its own post after
-    # the text, fetched when sent, so a slow fetch never holds back what the customer wrote.
-    files: tuple[Draft, ...] = ()
+    # A file still on another channel's servers (WhatsApp media): posted as a file with the
+    # relay as its caption, like a copy, fetched when the post is sent (issue 16).
+    file: FileRef | None = None
 
 
 def relay(
@@ -70,30 +70,23 @@ def relay(
     if not moment.is_open:
         marks.append(desk.word(language, "closed_hours"))
     head = desk.head(decision.ref, msg, marks)
+    file = None if own else _file(profile, home, decision.ref, msg)
     copy = own and desk.copied(msg)
-    body = desk.caption(head, msg) if copy else desk.body(msg)
+    body = desk.caption(head, msg) if copy or file else desk.body(msg)
     source = (msg.thread.chat, msg.thread.post)
-    files = () if own else _files(profile, home, decision.ref, head, msg)
-    return Relay(index, profile, desk, home.name, decision.ref, head, body, copy, source, files)
+    return Relay(index, profile, desk, home.name, decision.ref, head, body, copy, source, file)
 
 
-def _files(
-    profile: ChannelProfile, home: ChannelProfile, ref: str, head: str, msg: Message
-) -> tuple[Draft, ...]:
-    """A post for each file the customer sent that staff can be given (issue 16: media
-    reaches staff), captioned with the ticket, or with why it could not be fetched."""
-    desk, staff, language = profile.wire.desk, profile.staff_chat, profile.language
-    assert desk is not None and staff is not None
-    via = desk.word(language, f"via_{home.wire.kind}")
-    drafts = []
-    for item in msg.attachments:
-        if not item.ref:
-            continue
-        failed = desk.say(language, "file_not_fetched", ref=ref, via=via, reason="{reason}")
-        file = FileRef(home.name, item.ref, item.kind, item.name, item.mime, failed)
-        caption = desk.caption(head, dataclasses.replace(msg, text=item.name))
-        drafts.append(Draft(STAFF_RELAY, str(staff), markup=caption, notice=True, file=file))
-    return tuple(drafts)
+def _file(profile: ChannelProfile, home: ChannelProfile, ref: str, msg: Message) -> FileRef | None:
+    """The customer's file that staff can be given from its channel (issue 16: media reaches
+    staff), with the words said in its place if it cannot be fetched."""
+    item = next((a for a in msg.attachments if a.ref), None)
+    desk = profile.wire.desk
+    if item is None or desk is None:
+        return None
+    via = desk.word(profile.language, f"via_{home.wire.kind}")
+    failed = desk.say(profile.language, "file_not_fetched", ref=ref, via=via, reason="{reason}")
+    return FileRef(home.name, item.ref, item.kind, item.name, item.mime, failed)
 
 
 def excerpt(msg: Message) -> str:
@@ -114,25 +107,25 @@ def merge(
     open_group: dict[str, list[Relay]] = {}
     for item in relays:
         group = open_group.get(item.ref)
-        if item.copy or group is None or not _fits(group, item):
+        alone = item.copy or item.file is not None
+        if alone or group is None or not _fits(group, item):
             group = [item]
             groups.append(group)
             open_group[item.ref] = group
-            if item.copy:
+            if alone:
                 del open_group[item.ref]
         else:
             group.append(item)
     for group in groups:
         last, profile = group[-1], group[0].profile
-        post = _post(group, view)
-        files = [dataclasses.replace(f, topic=post.topic) for r in group for f in r.files]
-        notices = [profile.wire.render(d, profile, now) for d in (post, *files)]
+        notice = profile.wire.render(_post(group, view), profile, now)
         outcome = outcomes[last.index]
         if last.home == profile.name:
-            outcome = dataclasses.replace(outcome, notices=(*outcome.notices, *notices))
+            outcome = dataclasses.replace(outcome, notices=(*outcome.notices, notice))
         else:
-            posts = tuple((profile.name, n) for n in notices)
-            outcome = dataclasses.replace(outcome, elsewhere=(*outcome.elsewhere, *posts))
+            outcome = dataclasses.replace(
+                outcome, elsewhere=(*outcome.elsewhere, (profile.name, notice))
+            )
         outcomes[last.index] = outcome
     return outcomes
 
@@ -143,6 +136,11 @@ def _post(group: list[Relay], view: View) -> Draft:
     assert staff is not None
     name = view.tickets[first.ref].name if first.ref in view.tickets else ""
     topic = Topic(first.ref, f"#{first.ref} {name}".strip()[:128], view.topic_by_ref.get(first.ref))
+    if first.file is not None:
+        file = first.file
+        return Draft(
+            STAFF_RELAY, str(staff), markup=first.body, file=file, notice=True, topic=topic
+        )
     if first.copy:
         chat, message = first.source
         assert chat is not None

@@ -54,7 +54,9 @@ class TelegramChannel(UpdatePolling):
             config.poll_timeout.total_seconds(),
         )
         self._schedule = schedule or _schedule(config)
-        self._sender = Sender(self.name, self._bot, self._schedule, config.staff_chat_id)
+        self._sender = Sender(
+            self.name, self._bot, self._schedule, config.staff_chat_id, self._files
+        )
         self._sends = InFlight()  # through this bot
         self._members: dict[int, tuple[bool, float]] = {}
 
@@ -116,7 +118,9 @@ class TelegramChannel(UpdatePolling):
         if config.limits != old.limits:
             self._schedule = _schedule(config)
         if regroup:
-            self._sender = Sender(self.name, self._bot, self._schedule, config.staff_chat_id)
+            self._sender = Sender(
+                self.name, self._bot, self._schedule, config.staff_chat_id, self._files
+            )
             self._members = {}
         # A failed bot is tried again at once; a new staff group is looked up (its topics).
         if (regroup or self._condition.state == "failed") and self._inbox is not None:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from responder.channels.base import FetchFile
 from responder.channels.telegram.botapi import BotApi
 from responder.channels.telegram.errors import (
     BadRequest,
@@ -16,6 +17,7 @@ from responder.channels.telegram.errors import (
     RetryAfter,
     TelegramError,
 )
+from responder.channels.telegram.files import FilePoster
 from responder.channels.telegram.limits import SendSchedule
 from responder.core.channel import Keyboard, Topic
 from responder.domain.models import Delivered, OutboundReply
@@ -47,7 +49,12 @@ class Sender:
     post records its topic, so after a restart the topic comes with the post."""
 
     def __init__(
-        self, channel: str, bot: BotApi, schedule: SendSchedule, staff: int | None
+        self,
+        channel: str,
+        bot: BotApi,
+        schedule: SendSchedule,
+        staff: int | None,
+        files: FetchFile | None = None,
     ) -> None:
         self._channel = channel
         self._bot = bot
@@ -57,6 +64,7 @@ class Sender:
         self._topics: dict[str, int] = {}
         self._topic_lock = asyncio.Lock()
         self._dead_threads: set[int] = set()
+        self._files = FilePoster(bot, files, self.guard, self._wait)
 
     async def learn_staff_group(self) -> None:
         """Whether the staff group has topics; a group the bot cannot see is logged, and
@@ -105,6 +113,8 @@ class Sender:
                 thread,
             )
             ids.append(str(copied["message_id"]))
+        if post.file is not None:
+            ids.append(await self._files.post(reply.reply_id, post, thread))
         for n, chunk in enumerate(split_html(post.text)):
             await self._wait(post.chat_id)
             sent = await self.guard(
