@@ -289,12 +289,12 @@ def name_unknown(exc: socket.gaierror) -> bool:
     return exc.errno in _NO_SUCH_NAME
 
 
-def _root(exc: BaseException) -> BaseException:
+def os_cause(exc: BaseException) -> BaseException | None:
     """The OS or TLS error underneath library wrappers (aiosmtplib, aiohttp chain theirs): the
     deepest, as a wrapper may itself be one (aiosmtplib's SMTPConnectError is a
     ConnectionError without errno, raised from the gaierror that says what happened)."""
     seen: set[int] = set()
-    found: BaseException = exc
+    found: BaseException | None = None
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
@@ -302,3 +302,7 @@ def _root(exc: BaseException) -> BaseException:
             found = current
         current = current.__cause__ or current.__context__
     return found
+
+
+def _root(exc: BaseException) -> BaseException:
+    return os_cause(exc) or exc

@@ -14,6 +14,7 @@ from urllib.request import getproxies_environment, proxy_bypass
 
 import aiohttp
 
+from responder.channels.diagnose import os_cause
 from responder.channels.telegram.errors import NetworkError, TelegramError, TimedOut, from_answer
 
 JSON = dict[str, Any]
@@ -116,7 +117,7 @@ class BotApi:
         raise error
 
     def _unreachable(self, exc: BaseException) -> NetworkError:
-        root = _os_error(exc)
+        root = os_cause(exc)
         if isinstance(exc, TimeoutError) or isinstance(root, TimeoutError):
             error: NetworkError = TimedOut()
             root = TimeoutError("timed out")
@@ -229,16 +230,3 @@ def _seconds(value: float) -> int | float:
     # The Bot API takes whole seconds (getUpdates "timeout": Integer); a fraction only
     # reaches a stand-in.
     return int(value) if float(value).is_integer() else value
-
-
-def _os_error(exc: BaseException) -> BaseException | None:
-    """The deepest OS or timeout error under aiohttp's wrappers: the socket's own words."""
-    found: BaseException | None = None
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError | TimeoutError):
-            found = current
-        current = current.__cause__ or current.__context__
-    return found
