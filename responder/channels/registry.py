@@ -20,7 +20,21 @@ from responder.wire.whatsapp.wire import WHATSAPP
 if TYPE_CHECKING:
     from responder.channels.oauth import TokensFor
 
-ChannelFactory = Callable[[Any, TaskGroup, Any, Metrics, FetchFile | None], Channel]
+
+@dataclass(frozen=True)
+class Given:
+    """What the composition root gives a channel besides its config: `tokens_for`, the
+    access tokens of an email channel that signs in with OAuth2; `metrics`, what a channel
+    counts of its own (refused webhooks, delivery reports); `files`, customers' files from
+    the channel that keeps them, for a staff group."""
+
+    tasks: TaskGroup
+    tokens_for: TokensFor | None
+    metrics: Metrics
+    files: FetchFile | None
+
+
+ChannelFactory = Callable[[Any, Given], Channel]
 
 
 @dataclass(frozen=True)
@@ -35,40 +49,22 @@ class ChannelType:
 
 # Each adapter is imported when a channel of its type is configured: a daemon that only reads
 # mail loads none of the Telegram or WhatsApp code (the README's memory budget).
-def _email(
-    config: Any,
-    tasks: TaskGroup,
-    tokens_for: TokensFor | None,
-    metrics: Metrics,
-    files: FetchFile | None,
-) -> Channel:
+def _email(config: Any, given: Given) -> Channel:
     from responder.channels.email.channel import EmailChannel
 
-    return EmailChannel(config, tasks, tokens_for)
+    return EmailChannel(config, given.tasks, given.tokens_for)
 
 
-def _telegram(
-    config: Any,
-    tasks: TaskGroup,
-    tokens_for: TokensFor | None,
-    metrics: Metrics,
-    files: FetchFile | None,
-) -> Channel:
+def _telegram(config: Any, given: Given) -> Channel:
     from responder.channels.telegram.bot import TelegramChannel
 
-    return TelegramChannel(config, tasks, files)
+    return TelegramChannel(config, given.tasks, given.files)
 
 
-def _whatsapp(
-    config: Any,
-    tasks: TaskGroup,
-    tokens_for: TokensFor | None,
-    metrics: Metrics,
-    files: FetchFile | None,
-) -> Channel:
+def _whatsapp(config: Any, given: Given) -> Channel:
     from responder.channels.whatsapp.channel import WhatsAppChannel
 
-    return WhatsAppChannel(config, tasks, metrics)
+    return WhatsAppChannel(config, given.tasks, given.metrics)
 
 
 def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
@@ -126,11 +122,9 @@ def build_channel(
     metrics: Metrics | None = None,
     files: FetchFile | None = None,
 ) -> Channel:
-    """`tokens_for`: the access tokens of an email channel that signs in with OAuth2;
-    `metrics`: what a channel counts of its own (refused webhooks, delivery reports);
-    `files`: customers' files from the channel that keeps them, for a staff group."""
-    adapter = CHANNEL_TYPES[config.type].adapter
-    return adapter(config, tasks, tokens_for, metrics or Metrics(), files)
+    """The adapter for `config`, given what Given describes."""
+    given = Given(tasks, tokens_for, metrics or Metrics(), files)
+    return CHANNEL_TYPES[config.type].adapter(config, given)
 
 
 def profile(config: Any) -> ChannelProfile:
