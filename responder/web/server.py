@@ -46,8 +46,14 @@ class _AccessLogger(AbstractAccessLogger):
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    # A handler's own caching (the web chat's versioned files) stands; the rest get no-store.
     for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
+        response.headers.setdefault(name, value)
+    policy = response.headers.get("Content-Security-Policy", "")
+    if "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy:
+        # The page names who may embed it (the web chat's frame, issue 17): that decides,
+        # and an X-Frame-Options: DENY would contradict it in older browsers.
+        del response.headers["X-Frame-Options"]
 
 
 class HttpServer:
