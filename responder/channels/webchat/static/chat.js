@@ -17,14 +17,14 @@
   var WORDS = {
     id: {
       close: "Tutup chat", label: "Tulis pesan", placeholder: "Tulis pesan…", send: "Kirim",
-      you: "Anda", staff: "Staf", closed: "Sedang tutup", reconnecting: "Menyambung ulang…",
+      you: "Anda", staff: "Staf", closed: "Sedang tutup", opens: "buka lagi ", reconnecting: "Menyambung ulang…",
       offline: "Tidak tersambung. Mencoba lagi…", sending: "Mengirim…", failed: "Tidak terkirim.",
       retry: "Kirim ulang", tooLong: "Pesan terlalu panjang.", tooMany: "Terlalu banyak pesan. Tunggu sebentar…",
       choose: "Pilih jawaban", empty: "Ada pertanyaan? Tulis di sini, kami akan membalas."
     },
     en: {
       close: "Close chat", label: "Write a message", placeholder: "Write a message…", send: "Send",
-      you: "You", staff: "Staff", closed: "Closed now", reconnecting: "Reconnecting…",
+      you: "You", staff: "Staff", closed: "Closed now", opens: "we open ", reconnecting: "Reconnecting…",
       offline: "Not connected. Trying again…", sending: "Sending…", failed: "Not sent.",
       retry: "Send again", tooLong: "The message is too long.", tooMany: "Too many messages. Wait a moment…",
       choose: "Choose an answer", empty: "Any question? Write it here and we will reply."
@@ -141,7 +141,7 @@
             x.disabled = true;
           });
           b.setAttribute("aria-pressed", "true");
-          send(spec.data, spec.label);
+          send(spec.label, spec.data);
           input.focus();
         });
         line.appendChild(b);
@@ -195,12 +195,13 @@
   }
 
   // A visitor message shown at once, confirmed by the server's 202 or the stream.
-  function Pending(text, shown, clientId) {
+  function Pending(text, press, clientId) {
     var self = this;
     this.text = text;
+    this.press = press;
     this.clientId = clientId;
     this.id = null;
-    this.li = item("visitor", t.you, null, shown);
+    this.li = item("visitor", t.you, null, text);
     this.li.classList.add("pending");
     this.note = el("p", "note", t.sending);
     this.li.appendChild(this.note);
@@ -234,8 +235,9 @@
     };
   }
 
-  function send(text, shown) {
-    var p = new Pending(text, shown || text, uuid());
+  // A button's press carries its data beside the label the visitor sees (and history keeps).
+  function send(text, press) {
+    var p = new Pending(text, press || null, uuid());
     pending.push(p);
     deliver(p, false);
   }
@@ -246,7 +248,9 @@
       return fetch("messages", {
         method: "POST",
         headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token },
-        body: JSON.stringify({ text: p.text, client_id: p.clientId })
+        body: JSON.stringify(p.press
+          ? { text: p.text, press: p.press, client_id: p.clientId, language: lang }
+          : { text: p.text, client_id: p.clientId, language: lang })
       });
     }).then(function (response) {
       if (response.status === 202) {
@@ -275,7 +279,8 @@
 
   function showHours(info) {
     if (info.open === false && info.opens) {
-      hours.textContent = t.closed + " · " + info.opens;
+      // "Senin, 24 November pukul 08.00 WIB": as the out-of-hours reply words it.
+      hours.textContent = t.closed + " · " + t.opens + info.opens;
       hours.hidden = false;
     } else if (info.open === false) {
       hours.textContent = t.closed;
