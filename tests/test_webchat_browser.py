@@ -12,10 +12,13 @@ import asyncio
 import json
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -27,9 +30,11 @@ from tests.harness import (
     add_staff_bot,
     db_rows,
     html_site,
+    local,
     running,
     staff_answer,
     wait_sent,
+    wait_until,
 )
 from tests.relay import Relay
 
@@ -38,6 +43,11 @@ LAUNCHER = f"{HOST}.querySelector('button')"
 BADGE = f"{HOST}.querySelector('.badge')"
 IFRAME = f"{HOST}.querySelector('iframe')"
 # Each message in the panel: who, what kind, the text as shown.
+HOURS = """\
+business_hours:
+  weekly:
+    mon: ["08:00-17:00"]
+"""
 MESSAGES = """Array.from(document.querySelectorAll('#log .msg')).map((li) => [
   li.className.replace('msg msg-', ''), li.dataset.kind || '',
   li.querySelector('.text').textContent])"""
@@ -47,11 +57,23 @@ ICON = '<link rel="icon" href="data:,">'
 def shop_page(public: str) -> str:
     """A shop's page, with the one line the README tells the shop to paste."""
     return f"""<!doctype html><html lang="id"><meta charset="utf-8">{ICON}
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Toko Contoh</title>
 <style>body {{ font: 16px Georgia, serif; margin: 40px; }} button {{ all: unset; }}</style>
 <h1>Toko Contoh</h1><p>Kaos katun, ukuran S sampai XL.</p>
 <script src="{public}/chat/web/widget.js" async></script>
 </html>"""
+
+
+class Ticking:
+    """The daemon's clock: from `start`, running (events keep their order in time); a test
+    moves it on by hand too."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start, self.began = start, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.began)
 
 
 @dataclass
@@ -67,7 +89,9 @@ class World:
 
 
 @asynccontextmanager
-async def world(tmp_path: Path, tg: TelegramStandIn, language: str) -> AsyncIterator[World]:
+async def world(
+    tmp_path: Path, tg: TelegramStandIn, language: str, extra: str = "", clock: Any = None
+) -> AsyncIterator[World]:
     port = free_port()
     relay = Relay(port)
     await relay.open()
@@ -80,6 +104,7 @@ timezone: Asia/Jakarta
 state_dir: {tmp_path / "state"}
 delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
 http: {{host: 127.0.0.1, port: {port}, public_url: "{public}"}}
+{extra}
 channels:
   - name: web
     type: webchat
@@ -92,8 +117,14 @@ channels:
         add_staff_bot(config, tmp_path, tg)
         try:
             async with (
-                running(config) as app,
-                Chromium(tmp_path / "profile", language=language, width=1024, height=720) as b,
+                running(config, clock) as app,
+                Chromium(
+                    tmp_path / "profile",
+                    language=language,
+                    timezone="Asia/Jakarta",
+                    width=1024,
+                    height=720,
+                ) as b,
             ):
                 yield World(config, app, b, shop, public, relay, tg, tmp_path)
         finally:
@@ -165,7 +196,7 @@ async def test_a_visitor_writes_staff_answer_from_the_group_and_a_reload_keeps_i
         await page.press("Escape")
         await page.wait_for(f"{LAUNCHER}.getAttribute('aria-expanded') === 'false'")
         assert await page.evaluate(f"{HOST}.activeElement === {LAUNCHER}")
-        await staff_reply(w, "Masih ada kak, silakan order 🙏")
+        await staff_reply(w, "Masih ada kak, silakan diorder ya")
         assert await page.wait_for(f"{BADGE}.offsetParent && {BADGE}.textContent") == "1"
         label = await page.evaluate(f"{LAUNCHER}.getAttribute('aria-label')")
         assert label == "Buka chat, 1 pesan belum dibaca"
@@ -174,16 +205,20 @@ async def test_a_visitor_writes_staff_answer_from_the_group_and_a_reload_keeps_i
         await page.click(LAUNCHER)
         frame = await page.frame(IFRAME)
         conversation = await shown(frame, 3)
-        assert conversation[2] == ["staff", "staff_reply", "Masih ada kak, silakan order 🙏"]
+        assert conversation[2] == ["staff", "staff_reply", "Masih ada kak, silakan diorder ya"]
         assert not await page.evaluate(f"{BADGE}.offsetParent")
         await shot(w, page, "webchat-conversation.png")
+        await page.viewport(390, 844, mobile=True)  # a phone
+        await shot(w, page, "webchat-phone.png")
+        await page.viewport(1024, 720)
 
         # A reload keeps the conversation (and the open panel); so does a new tab.
-        token = await frame.evaluate("localStorage.getItem('responder-chat:web')")
+        visitor = "localStorage.getItem('responder-chat:web').split('.')[0]"
+        before = await frame.evaluate(visitor)
         await page.reload()
         frame = await page.frame(IFRAME)
         assert await shown(frame, 3) == conversation
-        assert await frame.evaluate("localStorage.getItem('responder-chat:web')") == token
+        assert await frame.evaluate(visitor) == before  # the same visitor (token renewed)
         tab = await w.browser.new_page()
         await tab.goto(f"{w.shop}/")
         assert await shown(await open_panel(tab), 3) == conversation
@@ -195,7 +230,7 @@ async def test_script_sent_as_a_message_shows_as_text_and_runs_nowhere(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
     attack = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-    answer = "<b>Tebal?</b> <script>alert(3)</script>"
+    answer = "<b>Bold?</b> <script>alert(3)</script> 🙏"
     async with world(tmp_path, tg, "en-US") as w:
         page = await w.browser.new_page()
         await page.goto(f"{w.shop}/")
@@ -321,3 +356,63 @@ async def test_when_streaming_is_blocked_the_panel_polls_and_still_gets_every_re
         messages = await shown(frame, 3)
         assert [m[1] for m in messages] == ["message", "acknowledgement", "staff_reply"]
         await frame.wait_for("document.getElementById('status').textContent === ''")
+
+
+async def test_out_of_hours_the_panel_says_when_the_shop_opens(
+    tmp_path: Path, tg: TelegramStandIn
+) -> None:
+    saturday_night = Ticking(local(2026, 11, 28, 21, 0))
+    async with world(tmp_path, tg, "id-ID", extra=HOURS, clock=saturday_night) as w:
+        page = await w.browser.new_page()
+        await page.goto(f"{w.shop}/")
+        frame = await open_panel(page)
+        hours = "document.getElementById('hours')"
+        said = await frame.wait_for(f"!{hours}.hidden && {hours}.textContent")
+        assert said == "Sedang tutup · buka lagi Senin, 30 November pukul 08.00 WIB"
+        await write(page, frame, "Halo, paket saya belum sampai")
+        [_, reply] = await shown(frame, 2)
+        assert reply[1] == "out_of_hours" and "Senin, 30 November pukul 08.00 WIB" in reply[2]
+        await shot(w, page, "webchat-closed.png")
+        assert page.problems == []
+
+
+async def test_after_close_the_survey_appears_and_a_rating_button_answers_it(
+    tmp_path: Path, tg: TelegramStandIn
+) -> None:
+    clock = Ticking(local(2030, 1, 7, 10, 0))
+    async with world(tmp_path, tg, "id-ID", extra="csat: {}", clock=clock) as w:
+        page = await w.browser.new_page()
+        await page.goto(f"{w.shop}/")
+        frame = await open_panel(page)
+        await write(page, frame, "Paket saya belum sampai")
+        await staff_reply(w, "Sudah kami kirim ulang hari ini kak")
+        await shown(frame, 3)
+        [relay] = await wait_sent(w.tg, STAFF_GROUP, 1)
+        await staff_answer(w.tg, relay, "/close")
+        await _resolved(w)
+        assert w.app.surveys is not None
+        clock.start += timedelta(hours=1)
+        await w.app.surveys.run_due()
+        [*_, survey] = await shown(frame, 4)
+        assert survey[:2] == ["shop", "csat_survey"]
+        choices = "[...document.querySelectorAll('#log [data-kind=csat_survey] .choice')]"
+        labels = await frame.evaluate(f"{choices}.map((b) => b.textContent)")
+        assert labels == ["1", "2", "3", "4", "5"]
+        await shot(w, page, "webchat-survey.png")
+        await frame.click(f"{choices}[4]")
+        await frame.wait_for(f"{choices}.every((b) => b.disabled)")
+        assert await frame.evaluate(f"{choices}[4].getAttribute('aria-pressed')") == "true"
+
+        async def rated() -> bool:
+            [row] = await db_rows(w.config, "surveys")
+            return bool(row["rating"] == 5)
+
+        await wait_until(rated)
+        assert page.problems == []
+
+
+async def _resolved(w: World) -> None:
+    async def resolved() -> bool:
+        return [t["status"] for t in await db_rows(w.config, "tickets")] == ["resolved"]
+
+    await wait_until(resolved)

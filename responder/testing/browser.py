@@ -50,11 +50,13 @@ class Chromium:
         width: int = 1280,
         height: int = 900,
         language: str = "en-US",
+        timezone: str = "UTC",
         timeout: float = 30.0,
     ) -> None:
         self.profile = profile
         self.width, self.height, self.timeout = width, height, timeout
         self.language = language  # navigator.language and Accept-Language
+        self.timezone = timezone  # what the page's clock shows
         self.process: asyncio.subprocess.Process | None = None
         self._cdp: Cdp | None = None
         self._pages: list[Page] = []
@@ -71,6 +73,7 @@ class Chromium:
                 f"--accept-lang={self.language}",
                 "about:blank",
                 stdin=asyncio.subprocess.DEVNULL,
+                env={**os.environ, "TZ": self.timezone},
                 stdout=log,
                 stderr=log,
                 start_new_session=True,

@@ -45,7 +45,7 @@ class Page:
         self.problems: list[str] = []  # errors, exceptions, refused or failed loads
         self.dialogs: list[str] = []  # alert/confirm/prompt messages (dismissed at once)
         self.statuses: list[tuple[str, int]] = []  # (url, status) of every HTTP response
-        self.requests: list[tuple[str, dict[str, str]]] = []  # (url, headers) as sent
+        self._requests: dict[str, tuple[str, dict[str, str]]] = {}  # id -> (url, headers)
         self._contexts: dict[str, int] = {}  # frame id -> its page script context
         self._children: dict[str, str] = {}  # out-of-process iframe's frame id -> session
         self._urls: dict[str, str] = {}  # request id -> url
@@ -64,6 +64,11 @@ class Page:
     async def viewport(self, width: int, height: int, mobile: bool = False) -> None:
         metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}
         await self.cdp.call("Emulation.setDeviceMetricsOverride", metrics, session=self.session)
+
+    @property
+    def requests(self) -> list[tuple[str, dict[str, str]]]:
+        """(url, headers) of every request the page and its frames made, in order."""
+        return list(self._requests.values())
 
     async def block(self, *patterns: str) -> None:
         """Requests to matching URLs ("*" a wildcard) fail, as behind a proxy that refuses
@@ -247,7 +252,13 @@ class Page:
         elif method == "Network.requestWillBeSent":
             request = params.get("request", {})
             self._urls[params["requestId"]] = request.get("url", "")
-            self.requests.append((request.get("url", ""), request.get("headers", {})))
+            _, early = self._requests.get(params["requestId"], ("", {}))
+            self._requests[params["requestId"]] = (request["url"], request["headers"] | early)
+        elif method == "Network.requestWillBeSentExtraInfo":
+            # The headers as they went out, with those the network stack adds (Cookie,
+            # EventSource's Last-Event-ID); it may come before requestWillBeSent.
+            url, headers = self._requests.get(params["requestId"], ("", {}))
+            self._requests[params["requestId"]] = (url, headers | params.get("headers", {}))
         elif method == "Network.responseReceivedExtraInfo":
             # Sent even for a response CORS keeps from the page (a 403 it cannot read).
             url = self._urls.get(params["requestId"], "")

@@ -47,6 +47,7 @@
   var lastId = null;
   var seen = {};
   var pending = []; // visitor messages shown before the server has confirmed them
+  var sent = {}; // event id -> this tab's message, confirmed, until the stream brings it
   var started = false;
   var isOpen = !embedded;
   var unread = 0;
@@ -166,12 +167,18 @@
   function render(event, fromServer) {
     if (!event || typeof event.id !== "string") return;
     if (fromServer) lastId = event.id;
+    if (event.from === "visitor") {
+      // This tab's own message, shown while it was sent: the server's time is the one kept.
+      var mine = sent[event.id] || (!seen[event.id] && claim(event));
+      if (mine) {
+        mine.confirm(event.id);
+        mine.settle(event.at);
+        delete sent[event.id];
+        return;
+      }
+    }
     if (seen[event.id]) return;
     seen[event.id] = true;
-    if (event.from === "visitor") {
-      var mine = claim(event);
-      if (mine) { mine.confirm(event.id); return; }
-    }
     var li = item(event.from, who(event), event.at, typeof event.text === "string" ? event.text : "");
     if (event.kind) li.setAttribute("data-kind", String(event.kind));
     li.setAttribute("data-id", event.id);
@@ -203,6 +210,7 @@
     this.id = null;
     this.li = item("visitor", t.you, null, text);
     this.li.classList.add("pending");
+    this.li.setAttribute("data-kind", "message"); // as the server calls a visitor's message
     this.note = el("p", "note", t.sending);
     this.li.appendChild(this.note);
     removeEmpty();
@@ -211,11 +219,17 @@
     this.confirm = function (id) {
       var at = pending.indexOf(self);
       if (at >= 0) pending.splice(at, 1);
+      if (self.id === null) sent[id] = self;
       self.id = id;
       seen[id] = true;
       self.li.setAttribute("data-id", id);
       self.li.classList.remove("pending", "failed");
       if (self.note.parentNode) self.li.removeChild(self.note);
+    };
+    this.settle = function (at) {
+      var time = self.li.querySelector(".time");
+      var shown = clock(at);
+      if (time && shown) time.textContent = shown;
     };
     this.fail = function (why, canRetry) {
       self.li.classList.remove("pending");
@@ -317,6 +331,7 @@
         // Another visitor now (the old token expired): its conversation only.
         log.textContent = "";
         seen = {};
+        sent = {};
         lastId = null;
       }
       visitor = info.visitor;

@@ -44,7 +44,7 @@
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
 
   var button = css(document.createElement("button"), {
-    position: "fixed", right: "20px", bottom: "20px", zIndex: "2147483000",
+    position: "fixed", right: "16px", bottom: "16px", zIndex: "2147483000",
     minWidth: "64px", height: "56px", padding: "0 20px", border: "0", borderRadius: "28px",
     background: "#0b6e4f", color: "#fff", font: "600 16px/1 system-ui, sans-serif",
     cursor: "pointer", boxShadow: "0 4px 14px rgba(0,0,0,.25)"
@@ -66,8 +66,8 @@
   button.appendChild(badge);
 
   var panel = css(document.createElement("div"), {
-    position: "fixed", right: "20px", bottom: "88px", zIndex: "2147483000",
-    width: "min(380px, calc(100vw - 24px))", height: "min(580px, calc(100vh - 110px))",
+    position: "fixed", right: "16px", bottom: "84px", zIndex: "2147483000",
+    width: "min(380px, calc(100vw - 32px))", height: "min(580px, calc(100vh - 100px))",
     borderRadius: "12px", overflow: "hidden", boxShadow: "0 8px 30px rgba(0,0,0,.3)",
     background: "#fff", display: "none"
   });
