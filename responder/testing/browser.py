@@ -116,6 +116,10 @@ class Chromium:
             os.killpg(process.pid, signal.SIGKILL)  # stragglers (renderers, zygote)
         if process.returncode is None:
             await process.wait()
+        for _ in range(250):  # SIGKILL takes effect a moment later; 5 s at most
+            if not _group(process.pid):
+                break
+            await asyncio.sleep(0.02)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -163,6 +167,17 @@ def _read_port(port_file: Path) -> tuple[int, str] | None:
         if len(lines) >= 2:
             return int(lines[0]), lines[1]
     return None
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of a process group (from /proc; zombies are already dead)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
 
 
 def _tail(log: Path) -> str:
