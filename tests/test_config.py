@@ -299,8 +299,8 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         "type: email",
         "type: line",
         [
-            "config.yaml:5:11: channels[0].type: expected one of email, telegram, whatsapp, webchat, "
-            'got "line"'
+            "config.yaml:5:11: channels[0].type: expected one of email, telegram, whatsapp, "
+            'webchat, got "line"'
         ],
     ),
     (
