@@ -246,6 +246,39 @@ async def post_signed(port: int, body: object, **kw: str) -> tuple[int, str]:
     return await asyncio.to_thread(post_webhook, webhook_url(port), body, WA_APP_SECRET, **kw)
 
 
+SHOP_ORIGIN = "https://toko-contoh.id"
+
+
+def write_webchat_config(
+    tmp_path: Path, http_port: int, *, extra: str = "", channel_extra: str = ""
+) -> Path:
+    """A config with one website chat channel, `web`, on the daemon's HTTP endpoint at
+    127.0.0.1:`http_port`, embedded by the shop's pages at SHOP_ORIGIN."""
+    state = _state_dir(tmp_path)
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {state}
+delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+http: {{host: 127.0.0.1, port: {http_port}, public_url: https://bantuan.toko-contoh.id}}
+{extra}
+channels:
+  - name: web
+    type: webchat
+    allowed_origins: ["{SHOP_ORIGIN}", "https://www.toko-contoh.id"]
+    title: Toko Contoh
+    language: id
+{channel_extra}
+"""
+    )
+    return path
+
+
+def chat_url(port: int, channel: str = "web") -> str:
+    return f"http://127.0.0.1:{port}/chat/{channel}"
+
+
 def add_staff_bot(config: Path, tmp_path: Path, tg: TelegramStandIn, limits: str = "") -> Path:
     """Append a Telegram channel whose staff group is the desk of the config's other
     channels (no staff_desk key needed: it is the one group)."""

@@ -7,20 +7,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from responder.channels.base import Channel, FetchFile
+from responder.channels.base import Channel, FetchFile, Site
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
-from responder.config import EmailChannelConfig, TelegramChannelConfig, WhatsAppChannelConfig
+from responder.config import (
+    EmailChannelConfig,
+    TelegramChannelConfig,
+    WebChatChannelConfig,
+    WhatsAppChannelConfig,
+)
 from responder.core.channel import ChannelProfile, Wire
 from responder.core.guards import GuardContext
 from responder.wire.email.wire import EMAIL
 from responder.wire.telegram.wire import TELEGRAM
+from responder.wire.webchat.wire import WEBCHAT
 from responder.wire.whatsapp.wire import WHATSAPP
 
 if TYPE_CHECKING:
     from responder.channels.oauth import TokensFor
 
-ChannelFactory = Callable[[Any, TaskGroup, Any, Metrics, FetchFile | None], Channel]
+ChannelFactory = Callable[[Any, TaskGroup, Any, Metrics, FetchFile | None, Site | None], Channel]
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ def _email(
     tokens_for: TokensFor | None,
     metrics: Metrics,
     files: FetchFile | None,
+    site: Site | None,
 ) -> Channel:
     from responder.channels.email.channel import EmailChannel
 
@@ -53,6 +60,7 @@ def _telegram(
     tokens_for: TokensFor | None,
     metrics: Metrics,
     files: FetchFile | None,
+    site: Site | None,
 ) -> Channel:
     from responder.channels.telegram.bot import TelegramChannel
 
@@ -65,10 +73,24 @@ def _whatsapp(
     tokens_for: TokensFor | None,
     metrics: Metrics,
     files: FetchFile | None,
+    site: Site | None,
 ) -> Channel:
     from responder.channels.whatsapp.channel import WhatsAppChannel
 
     return WhatsAppChannel(config, tasks, metrics)
+
+
+def _webchat(
+    config: Any,
+    tasks: TaskGroup,
+    tokens_for: TokensFor | None,
+    metrics: Metrics,
+    files: FetchFile | None,
+    site: Site | None,
+) -> Channel:
+    from responder.channels.webchat.channel import WebChatChannel
+
+    return WebChatChannel(config, tasks, metrics, site)
 
 
 def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
@@ -112,10 +134,15 @@ def _whatsapp_profile(channel: WhatsAppChannelConfig) -> ChannelProfile:
     return dataclasses.replace(_chat_profile(channel, WHATSAPP), approved=approved)
 
 
+def _webchat_profile(channel: WebChatChannelConfig) -> ChannelProfile:
+    return _chat_profile(channel, WEBCHAT)
+
+
 CHANNEL_TYPES: dict[str, ChannelType] = {
     "email": ChannelType(EmailChannelConfig, EMAIL, _email, _email_profile),
     "telegram": ChannelType(TelegramChannelConfig, TELEGRAM, _telegram, _telegram_profile),
     "whatsapp": ChannelType(WhatsAppChannelConfig, WHATSAPP, _whatsapp, _whatsapp_profile),
+    "webchat": ChannelType(WebChatChannelConfig, WEBCHAT, _webchat, _webchat_profile),
 }
 
 
@@ -125,12 +152,14 @@ def build_channel(
     tokens_for: TokensFor | None = None,
     metrics: Metrics | None = None,
     files: FetchFile | None = None,
+    site: Site | None = None,
 ) -> Channel:
     """`tokens_for`: the access tokens of an email channel that signs in with OAuth2;
     `metrics`: what a channel counts of its own (refused webhooks, delivery reports);
-    `files`: customers' files from the channel that keeps them, for a staff group."""
+    `files`: customers' files from the channel that keeps them, for a staff group;
+    `site`: the public address, clock and hours, for a channel serving browsers."""
     adapter = CHANNEL_TYPES[config.type].adapter
-    return adapter(config, tasks, tokens_for, metrics or Metrics(), files)
+    return adapter(config, tasks, tokens_for, metrics or Metrics(), files, site)
 
 
 def profile(config: Any) -> ChannelProfile:

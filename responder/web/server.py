@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -46,21 +46,35 @@ class _AccessLogger(AbstractAccessLogger):
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:
-    # A handler's own caching (the web chat's versioned files) stands; the rest get no-store.
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # A route's own value stands (the chat widget's cache headers); a page that says who may
+    # frame it (CSP frame-ancestors: the chat panel) is not denied framing by the older header
+    # (a page that may not be framed at all, 'none', keeps it for older browsers).
     policy = response.headers.get("Content-Security-Policy", "")
-    if "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy:
-        # The page names who may embed it (the web chat's frame, issue 17): that decides,
-        # and an X-Frame-Options: DENY would contradict it in older browsers.
-        del response.headers["X-Frame-Options"]
+    framed = "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy
+    for name, value in SECURITY_HEADERS.items():
+        if name == "X-Frame-Options" and framed:
+            continue
+        if name == "Cache-Control":
+            response.headers.setdefault(name, value)
+        else:
+            response.headers[name] = value
+
+
+def _ignoring_app(
+    close: Callable[[], Awaitable[None]],
+) -> Callable[[web.Application], Awaitable[None]]:
+    async def closing(app: web.Application) -> None:
+        await close()
+
+    return closing
 
 
 class HttpServer:
     """Listens on `config.host`:`config.port` once started; stopped by the composition root.
 
     `channels` returns {channel name: health} (App.channel_health); `routes` and
-    `add_routes` let the caller serve more pages from the same application.
+    `add_routes` let the caller serve more pages from the same application; `on_shutdown`
+    ends the requests they hold open (streams) when it stops.
     """
 
     def __init__(
@@ -72,6 +86,7 @@ class HttpServer:
         *,
         routes: Sequence[web.RouteDef] = (),
         add_routes: Callable[[web.Application], None] | None = None,
+        on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self._host = config.host.strip("[]")  # "[::1]" in the config; bind wants "::1"
         self._port = config.port
@@ -83,6 +98,10 @@ class HttpServer:
         )
         if add_routes is not None:
             add_routes(self.app)
+        for close in on_shutdown:
+            # Run by aiohttp before it waits for requests still running (web_runner), so a
+            # stream held open ends instead of holding the stop for its timeout.
+            self.app.on_shutdown.append(_ignoring_app(close))
         self._runner: web.AppRunner | None = None
         self.port: int | None = None  # the port bound, once started
 
