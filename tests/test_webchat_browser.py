@@ -139,10 +139,16 @@ async def shot(w: World, page: Page, name: str) -> None:
         shutil.copyfile(w.shots / name, Path(docs) / name)
 
 
-async def open_panel(page: Page) -> Frame:
-    """Click the launcher as a visitor does; the panel opens with the cursor in its field."""
+async def open_panel(page: Page, keyboard: bool = False) -> Frame:
+    """Click the launcher as a visitor does (or Tab to it and press Enter); the panel opens
+    with the cursor in its field."""
     await page.wait_for(LAUNCHER)
-    await page.click(LAUNCHER)
+    if keyboard:
+        await page.press("Tab")
+        assert await page.evaluate(f"{HOST}.activeElement === {LAUNCHER}")
+        await page.press("Enter")
+    else:
+        await page.click(LAUNCHER)
     frame = await page.frame(IFRAME)
     await frame.wait_for("document.activeElement && document.activeElement.id === 'text'")
     return frame
@@ -234,7 +240,7 @@ async def test_script_sent_as_a_message_shows_as_text_and_runs_nowhere(
     async with world(tmp_path, tg, "en-US") as w:
         page = await w.browser.new_page()
         await page.goto(f"{w.shop}/")
-        frame = await open_panel(page)
+        frame = await open_panel(page, keyboard=True)
         assert await frame.evaluate("document.getElementById('send').textContent") == "Send"
         await write(page, frame, attack)
         await shown(frame, 2)

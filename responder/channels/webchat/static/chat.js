@@ -17,16 +17,18 @@
   var WORDS = {
     id: {
       close: "Tutup chat", label: "Tulis pesan", placeholder: "Tulis pesan…", send: "Kirim",
-      you: "Anda", staff: "Staf", closed: "Sedang tutup", opens: "buka lagi ", reconnecting: "Menyambung ulang…",
-      offline: "Tidak tersambung. Mencoba lagi…", sending: "Mengirim…", failed: "Tidak terkirim.",
-      retry: "Kirim ulang", tooLong: "Pesan terlalu panjang.", tooMany: "Terlalu banyak pesan. Tunggu sebentar…",
+      you: "Anda", staff: "Staf", closed: "Sedang tutup", opens: "buka lagi ",
+      reconnecting: "Menyambung ulang…", offline: "Tidak tersambung. Mencoba lagi…",
+      sending: "Mengirim…", failed: "Tidak terkirim.", retry: "Kirim ulang",
+      tooLong: "Pesan terlalu panjang.", tooMany: "Terlalu banyak pesan. Tunggu sebentar…",
       choose: "Pilih jawaban", empty: "Ada pertanyaan? Tulis di sini, kami akan membalas."
     },
     en: {
-      close: "Close chat", label: "Write a message", placeholder: "Write a message…", send: "Send",
-      you: "You", staff: "Staff", closed: "Closed now", opens: "we open ", reconnecting: "Reconnecting…",
-      offline: "Not connected. Trying again…", sending: "Sending…", failed: "Not sent.",
-      retry: "Send again", tooLong: "The message is too long.", tooMany: "Too many messages. Wait a moment…",
+      close: "Close chat", label: "Write a message", placeholder: "Write a message…",
+      send: "Send", you: "You", staff: "Staff", closed: "Closed now", opens: "we open ",
+      reconnecting: "Reconnecting…", offline: "Not connected. Trying again…",
+      sending: "Sending…", failed: "Not sent.", retry: "Send again",
+      tooLong: "The message is too long.", tooMany: "Too many messages. Wait a moment…",
       choose: "Choose an answer", empty: "Any question? Write it here and we will reply."
     }
   };
@@ -94,8 +96,11 @@
     var b = new Uint8Array(16);
     crypto.getRandomValues(b);
     b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+    var h = Array.prototype.map.call(b, function (x) {
+      return (x + 256).toString(16).slice(1);
+    }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)]
+      .join("-");
   }
 
   function clock(at) {
@@ -116,7 +121,8 @@
 
   // One message in the list: the sender and time, then the text, as text.
   function item(from, sender, at, text) {
-    var li = el("li", "msg msg-" + (from === "visitor" ? "visitor" : from === "staff" ? "staff" : "shop"));
+    var side = from === "visitor" || from === "staff" ? from : "shop";
+    var li = el("li", "msg msg-" + side);
     var meta = el("p", "meta");
     meta.appendChild(el("span", "who", sender));
     var time = clock(at);
@@ -179,7 +185,8 @@
     }
     if (seen[event.id]) return;
     seen[event.id] = true;
-    var li = item(event.from, who(event), event.at, typeof event.text === "string" ? event.text : "");
+    var text = typeof event.text === "string" ? event.text : "";
+    var li = item(event.from, who(event), event.at, text);
     if (event.kind) li.setAttribute("data-kind", String(event.kind));
     li.setAttribute("data-id", event.id);
     if (Array.isArray(event.buttons) && event.buttons.length) buttons(li, event.buttons);
@@ -350,7 +357,8 @@
   }
 
   function query() {
-    return "?token=" + encodeURIComponent(token) + (lastId ? "&after=" + encodeURIComponent(lastId) : "");
+    var after = lastId ? "&after=" + encodeURIComponent(lastId) : "";
+    return "?token=" + encodeURIComponent(token) + after;
   }
 
   function onEvent(message) {
@@ -392,7 +400,8 @@
     }).then(function (body) {
       pollDelay = 0;
       setStatus("");
-      (body && Array.isArray(body.events) ? body.events : []).forEach(function (e) { render(e, true); });
+      var events = body && Array.isArray(body.events) ? body.events : [];
+      events.forEach(function (e) { render(e, true); });
       setTimeout(poll, 0);
     }).catch(function () {
       pollDelay = Math.min(pollDelay ? pollDelay * 2 : 1000, 30000);
@@ -447,7 +456,8 @@
     // Enter sends; Shift+Enter starts a new line; not while an IME is composing.
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      if (form.requestSubmit) form.requestSubmit(); else form.dispatchEvent(new Event("submit", { cancelable: true }));
+      if (form.requestSubmit) form.requestSubmit();
+      else form.dispatchEvent(new Event("submit", { cancelable: true }));
     }
   });
   input.addEventListener("input", grow);

@@ -58,7 +58,8 @@
   buttonLabel.textContent = words.launcher;
   var badge = css(document.createElement("span"), {
     display: "none", marginLeft: "8px", minWidth: "20px", height: "20px", padding: "0 6px",
-    borderRadius: "10px", background: "#d93025", color: "#fff", font: "700 12px/20px system-ui, sans-serif",
+    borderRadius: "10px", background: "#d93025", color: "#fff",
+    font: "700 12px/20px system-ui, sans-serif",
     boxSizing: "border-box"
   });
   badge.className = "badge";
