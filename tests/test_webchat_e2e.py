@@ -10,9 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from responder.config import load_config
 from responder.testing import free_port
 from responder.testing.webchat import Visitor
-from tests.harness import SHOP_ORIGIN, chat_url, db_rows, running, write_webchat_config
+from tests.harness import (
+    SHOP_ORIGIN,
+    chat_url,
+    db_rows,
+    running,
+    wait_until,
+    write_webchat_config,
+)
 
 HOURS = """\
 business_hours:
@@ -214,3 +222,24 @@ async def test_a_message_is_recorded_before_the_202_and_a_retry_is_one_message(
     assert len(rows) == 1 and rows[0]["external_id"] == f"{visitor.visitor}/retry-0001"
     assert len(await db_rows(config, "inbound")) == 1
     assert len(await db_rows(config, "replies")) == 1
+
+
+async def test_a_reload_lets_a_new_origin_in_and_keeps_the_streams_open(tmp_path: Path) -> None:
+    port = free_port()
+    config = write_webchat_config(tmp_path, port)
+    new_shop = "https://toko-baru.id"
+    async with running(config) as app, Visitor(chat_url(port)) as visitor:
+        await visitor.session()
+        async with visitor.stream() as stream, Visitor(chat_url(port), new_shop) as shop:
+            before = await shop.session()
+            text = config.read_text().replace('"https://www.toko-contoh.id"', f'"{new_shop}"')
+            config.write_text(text)
+            assert app.reload(load_config(config))
+
+            async def allowed() -> bool:
+                return (await shop.session()).status == 200
+
+            await wait_until(allowed)
+            await visitor.send("Masih di sini")
+            await stream.wait(2)
+    assert before.status == 403
