@@ -366,3 +366,28 @@ class Clock:
 def local(*args: int) -> datetime:
     """A wall-clock time in Jakarta."""
     return datetime(*args, tzinfo=JAKARTA)
+
+
+@asynccontextmanager
+async def html_site(
+    pages: dict[str, str], headers: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """A site on 127.0.0.1 serving `pages` ({path: HTML}); yields its origin
+    ("http://127.0.0.1:<port>"). For browser tests: a shop's page, another origin's."""
+    from aiohttp import web
+
+    async def page(request: web.Request) -> web.Response:
+        if request.path not in pages:
+            raise web.HTTPNotFound()
+        return web.Response(text=pages[request.path], content_type="text/html", headers=headers)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -13,6 +13,7 @@ from responder.channels.base import ChannelHealth, Inbox, Site
 from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition
 from responder.channels.webchat.api import ChatApi, Opened
+from responder.channels.webchat.assets import WidgetSite, asset_routes
 from responder.channels.webchat.stream import Streams
 from responder.channels.webchat.streams import Hub
 from responder.channels.webchat.tokens import SECRET_KEY, Tokens
@@ -52,8 +53,18 @@ class WebChatChannel:
         self._condition = Condition(where, state="stopped")
 
     def routes(self) -> list[web.RouteDef]:
-        # The widget's files (assets.py, branch webchat-widget) join these: asset_routes().
-        return [*self.api.routes(), *self.streams.routes()]
+        """The widget's files (assets.py), the API and the streams, under /chat/<name>/."""
+        return [
+            *asset_routes(self.name, self._widget_site),
+            *self.api.routes(),
+            *self.streams.routes(),
+        ]
+
+    def _widget_site(self) -> WidgetSite:
+        config = self.config  # as configured now: a reload's origins and words apply
+        return WidgetSite(
+            self.site.public_url(), config.allowed_origins, config.language, config.title
+        )
 
     @property
     def state(self) -> str:
