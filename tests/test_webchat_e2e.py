@@ -130,6 +130,13 @@ async def test_a_new_session_with_the_old_token_keeps_the_conversation(tmp_path:
             await reload.send("Sudah ada info kak?")
         async with Visitor(chat_url(port)) as stranger:
             other = await stranger.session(token=token[:-4] + "0000")  # forged
+            stranger.token = token[:-4] + "0000"
+            forged = await stranger.send("Saya pelanggan itu, kirim ke alamat baru")
+        clock.advance(timedelta(days=31))
+        async with Visitor(chat_url(port)) as months_later:
+            expired = await months_later.session(token=again.body["token"])
+            months_later.token = again.body["token"]
+            late = await months_later.send("Halo lagi")
     assert again.body["visitor"] == first.body["visitor"]
     # Renewed: another 30 days from now.
     assert again.body["token"] != token and again.body["expires"] > first.body["expires"]
@@ -137,6 +144,10 @@ async def test_a_new_session_with_the_old_token_keeps_the_conversation(tmp_path:
     assert texts[0] == "Halo, saya mau tanya ongkir ke Bandung" and len(texts) == 2
     assert again.body["last_event_id"] == again.body["history"][-1]["id"]
     assert other.body["visitor"] != first.body["visitor"] and other.body["history"] == []
+    assert forged.status == 401 and late.status == 401
+    # Not back within 30 days: a new visitor, nothing of the old conversation shown.
+    assert expired.body["visitor"] != first.body["visitor"] and expired.body["history"] == []
+    assert len(await db_rows(config, "inbound")) == 2
     [ticket] = await db_rows(config, "tickets")  # the second message joined the first ticket
     assert ticket["customer"] == f"web:{first.body['visitor']}"
 

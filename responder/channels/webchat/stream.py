@@ -28,7 +28,7 @@ SSE_HEADERS = {
 }
 
 
-class Streams:
+class EventStreams:
     """GET events and poll; every stream is pumped by a named task of the channel's task
     group, ended and awaited (or cancelled) by `close()`."""
 
@@ -41,10 +41,6 @@ class Streams:
     def routes(self) -> list[web.RouteDef]:
         base = self._api.config.path
         return [web.get(f"{base}/events", self.events), web.get(f"{base}/poll", self.poll)]
-
-    @property
-    def open(self) -> int:
-        return len(self._pumps)
 
     async def close(self) -> None:
         """End every stream (the hub is closed first by the caller) and wait for them."""
