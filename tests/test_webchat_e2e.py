@@ -10,9 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from responder.config import load_config
 from responder.testing import free_port
 from responder.testing.webchat import Visitor
-from tests.harness import SHOP_ORIGIN, chat_url, db_rows, running, write_webchat_config
+from tests.harness import (
+    SHOP_ORIGIN,
+    chat_url,
+    db_rows,
+    running,
+    wait_until,
+    write_webchat_config,
+)
 
 HOURS = """\
 business_hours:
@@ -122,6 +130,13 @@ async def test_a_new_session_with_the_old_token_keeps_the_conversation(tmp_path:
             await reload.send("Sudah ada info kak?")
         async with Visitor(chat_url(port)) as stranger:
             other = await stranger.session(token=token[:-4] + "0000")  # forged
+            stranger.token = token[:-4] + "0000"
+            forged = await stranger.send("Saya pelanggan itu, kirim ke alamat baru")
+        clock.advance(timedelta(days=31))
+        async with Visitor(chat_url(port)) as months_later:
+            expired = await months_later.session(token=again.body["token"])
+            months_later.token = again.body["token"]
+            late = await months_later.send("Halo lagi")
     assert again.body["visitor"] == first.body["visitor"]
     # Renewed: another 30 days from now.
     assert again.body["token"] != token and again.body["expires"] > first.body["expires"]
@@ -129,6 +144,10 @@ async def test_a_new_session_with_the_old_token_keeps_the_conversation(tmp_path:
     assert texts[0] == "Halo, saya mau tanya ongkir ke Bandung" and len(texts) == 2
     assert again.body["last_event_id"] == again.body["history"][-1]["id"]
     assert other.body["visitor"] != first.body["visitor"] and other.body["history"] == []
+    assert forged.status == 401 and late.status == 401
+    # Not back within 30 days: a new visitor, nothing of the old conversation shown.
+    assert expired.body["visitor"] != first.body["visitor"] and expired.body["history"] == []
+    assert len(await db_rows(config, "inbound")) == 2
     [ticket] = await db_rows(config, "tickets")  # the second message joined the first ticket
     assert ticket["customer"] == f"web:{first.body['visitor']}"
 
@@ -214,3 +233,24 @@ async def test_a_message_is_recorded_before_the_202_and_a_retry_is_one_message(
     assert len(rows) == 1 and rows[0]["external_id"] == f"{visitor.visitor}/retry-0001"
     assert len(await db_rows(config, "inbound")) == 1
     assert len(await db_rows(config, "replies")) == 1
+
+
+async def test_a_reload_lets_a_new_origin_in_and_keeps_the_streams_open(tmp_path: Path) -> None:
+    port = free_port()
+    config = write_webchat_config(tmp_path, port)
+    new_shop = "https://toko-baru.id"
+    async with running(config) as app, Visitor(chat_url(port)) as visitor:
+        await visitor.session()
+        async with visitor.stream() as stream, Visitor(chat_url(port), new_shop) as shop:
+            before = await shop.session()
+            text = config.read_text().replace('"https://www.toko-contoh.id"', f'"{new_shop}"')
+            config.write_text(text)
+            assert app.reload(load_config(config))
+
+            async def allowed() -> bool:
+                return (await shop.session()).status == 200
+
+            await wait_until(allowed)
+            await visitor.send("Masih di sini")
+            await stream.wait(2)
+    assert before.status == 403

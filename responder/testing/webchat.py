@@ -71,6 +71,14 @@ class Stream:
         assert len(self.events) >= n, f"{len(self.events)} events, the stream ended"
         return self.events[:n]
 
+    async def wait_end(self, timeout: float = 10.0) -> None:
+        async def ended() -> None:
+            while not self.ended:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        await asyncio.wait_for(ended(), timeout)
+
     async def wait_comment(self, text: str, timeout: float = 10.0) -> None:
         async def seen() -> None:
             while text not in self.comments:

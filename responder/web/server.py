@@ -46,9 +46,10 @@ class _AccessLogger(AbstractAccessLogger):
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:
-    # A route's own value stands (the chat widget's cache headers); a page that says who may
-    # frame it (CSP frame-ancestors: the chat panel) is not denied framing by the older header
-    # (a page that may not be framed at all, 'none', keeps it for older browsers).
+    # A route's own caching stands (the web chat's versioned files); the rest get no-store.
+    # A page that names who may embed it (CSP frame-ancestors: the web chat's frame, issue
+    # 17) is not denied framing by the older header, which would contradict it in older
+    # browsers. The rest are forced (aiohttp sets its own Server before this runs).
     policy = response.headers.get("Content-Security-Policy", "")
     framed = "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy
     for name, value in SECURITY_HEADERS.items():

@@ -51,7 +51,7 @@ class Opened:
 
 class ChatApi:
     """One channel's API. `config` gives its section as configured now (a reload's limits
-    apply to the next request); requests wait for `open()` (503 until then)."""
+    apply to the next request); requests are answered 503 until `opened` is set (start)."""
 
     def __init__(
         self,
@@ -86,8 +86,10 @@ class ChatApi:
         return [
             web.post(f"{base}/session", self.session),
             web.post(f"{base}/messages", self.messages),
-            *(web.options(f"{base}/{p}", self.options) for p in ("session", "messages")),
-            *(web.options(f"{base}/{p}", self.options) for p in ("events", "poll")),
+            *(
+                web.options(f"{base}/{path}", self.options)
+                for path in ("session", "messages", "events", "poll")
+            ),
         ]
 
     async def options(self, request: web.Request) -> web.Response:
@@ -200,10 +202,9 @@ class ChatApi:
             # Not recorded, so not acknowledged: the browser sends it again.
             log.error("channel %s: could not record a visitor's message: %s", self.name, exc)
             fail(503, "not recorded: try again", who)
-        event = visitor_event(entry.raw, entry.row) if entry is not None else None
-        if event is None:
+        if entry is None or (event := visitor_event(entry.raw, entry.row)) is None:
             fail(503, "not recorded: try again", who)
-        if entry is not None and entry.raw == raw:
+        if entry.raw == raw:
             # New (a retry's row carries the first try's bytes): every open tab shows it.
             self.hub.publish(visitor, event)
         return web.json_response({"id": event["id"]}, status=202, headers=who.headers())

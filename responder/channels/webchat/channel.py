@@ -14,7 +14,7 @@ from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition
 from responder.channels.webchat.api import ChatApi, Opened
 from responder.channels.webchat.assets import WidgetSite, asset_routes
-from responder.channels.webchat.stream import Streams
+from responder.channels.webchat.stream import EventStreams
 from responder.channels.webchat.streams import Hub
 from responder.channels.webchat.tokens import SECRET_KEY, Tokens
 from responder.common.metrics import Metrics
@@ -44,24 +44,25 @@ class WebChatChannel:
         self.config = config
         # Pushing an event is a few microseconds; a lane's worth in flight costs nothing.
         self.lanes = {"visitors": 8}
+        # Without the composition root (the channel built alone): loopback, always open.
         site = site or Site(lambda: "http://127.0.0.1", _utcnow, lambda _language: (True, None))
         self.hub = Hub()
         self.api = ChatApi(lambda: self.config, self.hub, site, metrics)
-        self.streams = Streams(self.api, tasks)
+        self.streams = EventStreams(self.api, tasks)
         self.site = site
         where = Endpoint(self.name, "http", "the http endpoint", 0)
         self._condition = Condition(where, state="stopped")
 
     def routes(self) -> list[web.RouteDef]:
+        """The widget's files (assets.py), the API and the streams, under /chat/<name>/."""
         return [
+            *asset_routes(self.name, self._widget_site),
             *self.api.routes(),
             *self.streams.routes(),
-            *asset_routes(self.name, self._widget_site),
         ]
 
     def _widget_site(self) -> WidgetSite:
-        """The widget's settings as configured now (a reload's apply to the next request)."""
-        config = self.config
+        config = self.config  # as configured now: a reload's origins and words apply
         return WidgetSite(
             self.site.public_url(), config.allowed_origins, config.language, config.title
         )

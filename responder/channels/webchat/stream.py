@@ -28,7 +28,7 @@ SSE_HEADERS = {
 }
 
 
-class Streams:
+class EventStreams:
     """GET events and poll; every stream is pumped by a named task of the channel's task
     group, ended and awaited (or cancelled) by `close()`."""
 
@@ -41,10 +41,6 @@ class Streams:
     def routes(self) -> list[web.RouteDef]:
         base = self._api.config.path
         return [web.get(f"{base}/events", self.events), web.get(f"{base}/poll", self.poll)]
-
-    @property
-    def open(self) -> int:
-        return len(self._pumps)
 
     async def close(self) -> None:
         """End every stream (the hub is closed first by the caller) and wait for them."""
@@ -74,7 +70,7 @@ class Streams:
             api.refused("streams", "a stream over the channel's limit of open streams")
             fail(503, "too many open streams: poll instead", who, {"Retry-After": "30"})
         last = request.headers.get("Last-Event-ID") or request.query.get("after")
-        with api.hub.listen(visitor) as listener:
+        with api.hub.listen(visitor, lambda: _connected(request)) as listener:
             # Listening before reading: an event recorded meanwhile is either read or pushed,
             # and one both read and pushed goes once (by its id).
             missed = await after(opened.inbox, api.name, visitor, last)
@@ -111,12 +107,17 @@ class Streams:
     async def poll(self, request: web.Request) -> web.Response:
         """Events after `after` at once if there are any, else the first to come within 25 s."""
         api, opened, who, visitor = self._listener(request)
-        with api.hub.listen(visitor) as listener:
+        with api.hub.listen(visitor, lambda: _connected(request)) as listener:
             found = await after(opened.inbox, api.name, visitor, request.query.get("after"))
             if not found:
                 # Pushed after listening began, with nothing recorded before: all of it new.
                 found = await listener.next(POLL_SECONDS)
         return web.json_response({"events": found}, headers=who.headers())
+
+
+def _connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
 
 
 def _frame(event: Event) -> bytes:

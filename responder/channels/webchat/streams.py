@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from responder.wire.webchat.events import Event
@@ -18,10 +18,13 @@ BACKLOG = 256
 class Listener:
     """One open stream or poll: the events pushed to it, in order, until it ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, alive: Callable[[], bool] = lambda: True) -> None:
         self._pending: deque[Event] = deque()
         self._wake = asyncio.Event()
         self.ended = False
+        # Whether its connection is still there: a tab closed or reloaded drops it at once,
+        # though the stream would notice only at its next write.
+        self.alive = alive
 
     def push(self, event: Event) -> None:
         if len(self._pending) >= BACKLOG:
@@ -54,13 +57,21 @@ class Hub:
         self.closed = False
 
     def count(self, visitor: str | None = None) -> int:
-        if visitor is not None:
-            return len(self._by_visitor.get(visitor, ()))
-        return sum(len(s) for s in self._by_visitor.values())
+        """Listeners of `visitor` (of everyone: None) whose connection is there; the others
+        are ended, so a reload's new stream takes the place of the one it left."""
+        groups = [self._by_visitor.get(visitor, set())] if visitor else self._by_visitor.values()
+        live = 0
+        for group in groups:
+            for listener in group:
+                if listener.ended or not listener.alive():
+                    listener.end()
+                else:
+                    live += 1
+        return live
 
     @contextmanager
-    def listen(self, visitor: str) -> Iterator[Listener]:
-        listener = Listener()
+    def listen(self, visitor: str, alive: Callable[[], bool] = lambda: True) -> Iterator[Listener]:
+        listener = Listener(alive)
         if self.closed:
             listener.end()
         self._by_visitor.setdefault(visitor, set()).add(listener)
