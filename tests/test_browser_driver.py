@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from responder.testing.browser import BrowserError, Chromium
-from tests.harness import html_site
+from tests.harness import html_site, wait_until
 
 ICON = '<link rel="icon" href="data:,">'  # no /favicon.ico request to report as a 404
 
@@ -80,7 +80,17 @@ setTimeout(() => {{ throw new Error("late failure"); }}, 0);
             await page.goto(f"{top}/")
             # The dialog was dismissed, so the script went on.
             await page.wait_for("document.body.dataset.after && document.body.dataset.refused")
-            await page.wait_for("true", timeout=1)
+
+            async def reported() -> bool:  # events come a moment after the page moved on
+                said = "\n".join(page.problems)
+                expected = ("late failure", "frame-ancestors", "MissingAllowOriginHeader")
+                seen = all(part in said for part in expected)
+                return seen and (f"{api}/api", 200) in page.statuses
+
+            try:
+                await wait_until(reported)
+            except AssertionError:
+                raise AssertionError(f"{page.problems}\n{page.statuses}") from None
             problems = "\n".join(page.problems)
             assert page.dialogs == ["hello"]
             assert ("error", "broken 42") in page.console

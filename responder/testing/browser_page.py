@@ -44,7 +44,7 @@ class Page:
         self.console: list[tuple[str, str]] = []  # (type, text) of every console call
         self.problems: list[str] = []  # errors, exceptions, refused or failed loads
         self.dialogs: list[str] = []  # alert/confirm/prompt messages (dismissed at once)
-        self.statuses: list[tuple[str, int]] = []  # (url, status) of every HTTP response
+        self._statuses: dict[str, int] = {}  # request id -> HTTP status
         self._requests: dict[str, tuple[str, dict[str, str]]] = {}  # id -> (url, headers)
         self._contexts: dict[str, int] = {}  # frame id -> its page script context
         self._children: dict[str, str] = {}  # out-of-process iframe's frame id -> session
@@ -64,6 +64,12 @@ class Page:
     async def viewport(self, width: int, height: int, mobile: bool = False) -> None:
         metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}
         await self.cdp.call("Emulation.setDeviceMetricsOverride", metrics, session=self.session)
+
+    @property
+    def statuses(self) -> list[tuple[str, int]]:
+        """(url, status) of every HTTP response the page and its frames received."""
+        found = [(self._urls.get(r, ""), status) for r, status in self._statuses.items()]
+        return [(url, status) for url, status in found if url.startswith("http")]
 
     @property
     def requests(self) -> list[tuple[str, dict[str, str]]]:
@@ -260,10 +266,9 @@ class Page:
             url, headers = self._requests.get(params["requestId"], ("", {}))
             self._requests[params["requestId"]] = (url, headers | params.get("headers", {}))
         elif method == "Network.responseReceivedExtraInfo":
-            # Sent even for a response CORS keeps from the page (a 403 it cannot read).
-            url = self._urls.get(params["requestId"], "")
-            if url.startswith("http"):  # not data: (an error page's art)
-                self.statuses.append((url, int(params.get("statusCode", 0))))
+            # Sent even for a response CORS keeps from the page (a 403 it cannot read), and
+            # at times before the request's own event: matched to its URL when asked.
+            self._statuses[params["requestId"]] = int(params.get("statusCode", 0))
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             url = self._urls.get(params.get("requestId", ""), "?")
             why = [params.get(k) for k in ("errorText", "blockedReason", "corsErrorStatus")]
