@@ -37,8 +37,9 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "message",
         type=Path,
-        help="the message: an .eml file, or the JSON body of a WhatsApp webhook (each "
-        "customer message in it is decided, on the channel of its phone_number_id)",
+        help="the message: an .eml file, the JSON body of a WhatsApp webhook (each "
+        "customer message in it is decided, on the channel of its phone_number_id), or a "
+        'web chat message as JSON: {"visitor": "budi", "text": "...", "language": "id"}',
     )
     simulate.add_argument(
         "--at",

@@ -246,6 +246,39 @@ async def post_signed(port: int, body: object, **kw: str) -> tuple[int, str]:
     return await asyncio.to_thread(post_webhook, webhook_url(port), body, WA_APP_SECRET, **kw)
 
 
+SHOP_ORIGIN = "https://toko-contoh.id"
+
+
+def write_webchat_config(
+    tmp_path: Path, http_port: int, *, extra: str = "", channel_extra: str = ""
+) -> Path:
+    """A config with one website chat channel, `web`, on the daemon's HTTP endpoint at
+    127.0.0.1:`http_port`, embedded by the shop's pages at SHOP_ORIGIN."""
+    state = _state_dir(tmp_path)
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {state}
+delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+http: {{host: 127.0.0.1, port: {http_port}, public_url: https://bantuan.toko-contoh.id}}
+{extra}
+channels:
+  - name: web
+    type: webchat
+    allowed_origins: ["{SHOP_ORIGIN}", "https://www.toko-contoh.id"]
+    title: Toko Contoh
+    language: id
+{channel_extra}
+"""
+    )
+    return path
+
+
+def chat_url(port: int, channel: str = "web") -> str:
+    return f"http://127.0.0.1:{port}/chat/{channel}"
+
+
 def add_staff_bot(config: Path, tmp_path: Path, tg: TelegramStandIn, limits: str = "") -> Path:
     """Append a Telegram channel whose staff group is the desk of the config's other
     channels (no staff_desk key needed: it is the one group)."""
@@ -333,3 +366,28 @@ class Clock:
 def local(*args: int) -> datetime:
     """A wall-clock time in Jakarta."""
     return datetime(*args, tzinfo=JAKARTA)
+
+
+@asynccontextmanager
+async def html_site(
+    pages: dict[str, str], headers: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """A site on 127.0.0.1 serving `pages` ({path: HTML}); yields its origin
+    ("http://127.0.0.1:<port>"). For browser tests: a shop's page, another origin's."""
+    from aiohttp import web
+
+    async def page(request: web.Request) -> web.Response:
+        if request.path not in pages:
+            raise web.HTTPNotFound()
+        return web.Response(text=pages[request.path], content_type="text/html", headers=headers)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -12,7 +12,8 @@ class Relay:
     """Listens on its own port once `open()`ed (before that, connections are refused: the
     server out of reach) and passes bytes both ways to `target`. While `stall` is set, each
     new connection waits that long before it reaches the server (counted in `held`); while
-    `hold` is set, each chunk the server answers waits that long."""
+    `hold` is set, each chunk the server answers waits that long; while `gate` is clear, new
+    connections wait for it."""
 
     def __init__(self, target: int) -> None:
         self.port = free_port()
@@ -22,6 +23,13 @@ class Relay:
         self._target = target
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    def drop(self) -> None:
+        """Break every open connection, as a sleeping phone or a restarted proxy does."""
+        for task in self._pipes:
+            task.cancel()
 
     async def open(self) -> None:
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
@@ -37,6 +45,7 @@ class Relay:
         if self.stall:
             self.held += 1
             await asyncio.sleep(self.stall)
+        await self.gate.wait()
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
         pipes = {
             asyncio.ensure_future(self._pipe(reader, up_writer, answers=False)),

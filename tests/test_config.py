@@ -300,7 +300,7 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         "type: line",
         [
             "config.yaml:5:11: channels[0].type: expected one of email, telegram, whatsapp, "
-            'got "line"'
+            'webchat, got "line"'
         ],
     ),
     (

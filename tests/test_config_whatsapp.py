@@ -363,7 +363,7 @@ def test_check_warns_of_unread_secret_files_saying_what_goes_in_them(base_dir: P
 
 def test_the_type_names_whatsapp_among_the_channel_kinds(base_dir: Path) -> None:
     assert problems(BASE.replace("type: whatsapp", "type: whatsap"), base_dir) == [
-        "config.yaml:5:11: channels[0].type: expected one of email, telegram, whatsapp, "
+        "config.yaml:5:11: channels[0].type: expected one of email, telegram, whatsapp, webchat, "
         'got "whatsap"'
     ]
 

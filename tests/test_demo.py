@@ -148,6 +148,9 @@ def test_a_plain_pip_install_into_a_fresh_venv_runs_the_demo(tmp_path: Path) -> 
     dev_only = "import importlib.util as u, sys; sys.exit(any(map(u.find_spec, sys.argv[1:])))"
     python = str(venv / "bin" / "python")
     assert subprocess.run([python, "-c", dev_only, "pytest", "psutil", "mypy"]).returncode == 0
+    # The web chat's widget files are in the wheel (read when the module is imported).
+    widget = "import responder.channels.webchat.assets as a; print(a.ASSET_VERSION)"
+    assert subprocess.run([python, "-c", widget], capture_output=True).returncode == 0
     demo = subprocess.run(
         [str(venv / "bin" / "responder"), "demo"],
         cwd=tmp_path,

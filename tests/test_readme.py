@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from responder.config import EmailChannelConfig, load_config_text
+from responder.config.webchat import WebChatChannelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -63,6 +65,7 @@ def test_the_readme_is_for_the_admin_first() -> None:
         "Connect your mailbox",
         "Connect Telegram",
         "Connect WhatsApp",
+        "Connect your website (chat widget)",
         "Run it as a service",
         "Everyday use",
     ]
@@ -91,3 +94,21 @@ def test_every_readme_section_a_message_points_to_exists() -> None:
         for anchor in re.findall(r"README#([\w-]+)", path.read_text(encoding="utf-8"))
     }
     assert cited and cited <= anchors, cited - anchors
+
+
+def test_the_website_chat_recipe_is_a_valid_config_and_its_line_loads_that_channel(
+    tmp_path: Path,
+) -> None:
+    text = section("Connect your website (chat widget)", "##")
+    fenced = r"(?ms)^ *```{}\n(.*?)^ *```"
+    [config_text] = re.findall(fenced.format("yaml"), text)
+    config_text = textwrap.dedent(config_text)
+    config = load_config_text(
+        f"state_dir: {tmp_path}/state\n{config_text}", "README.md", tmp_path, environ={}
+    )
+    [channel] = config.channels
+    assert isinstance(channel, WebChatChannelConfig)
+    [line] = re.findall(fenced.format("html"), text)
+    assert config.http is not None
+    expected = f'<script src="{config.http.public_url}/chat/{channel.name}/widget.js" async>'
+    assert line.strip() == expected + "</script>"

@@ -175,7 +175,7 @@ def test_a_body_that_is_not_a_whatsapp_notification_is_refused_clearly(
     code, out, err = run(config, capsys, messenger)
     assert (code, out) == (EX_USAGE, "")
     assert "not a WhatsApp webhook body: not a WhatsApp notification (object 'page')" in err
-    assert "an email (.eml) or the JSON body Meta posts to a WhatsApp webhook" in err
+    assert "an email (.eml), the JSON body Meta posts to a WhatsApp webhook, or a web chat" in err
     mail = make_mail(sender="Budi <budi@example.com>", body="Halo")
     code, out, err = run(config, capsys, mail, "--channel", "shop-wa")
     assert (code, out) == (EX_USAGE, "") and "not JSON" in err

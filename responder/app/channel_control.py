@@ -7,13 +7,24 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from responder.channels.base import Channel, ChannelHealth, FetchFile, FileSource, Webhooks
+from responder.channels.base import (
+    Channel,
+    ChannelHealth,
+    FetchFile,
+    FileSource,
+    Site,
+    Streams,
+    Webhooks,
+)
 from responder.channels.health import explain, located
 from responder.common.tasks import TaskGroup
 from responder.config import ChannelConfig, Config
+from responder.core.contexts import opening
+from responder.core.settings import Settings
 from responder.domain.models import FileData
 from responder.errors import NoChannelWorks, PermanentError
 from responder.services.channel_watch import ChannelWatch
@@ -26,6 +37,28 @@ log = logging.getLogger("responder.app.daemon")
 def webhook_routes(channels: Iterable[Channel]) -> list[Any]:
     """The HTTP routes of the channels a provider calls (WhatsApp's webhook)."""
     return [route for c in channels if isinstance(c, Webhooks) for route in c.routes()]
+
+
+def stream_closers(channels: Iterable[Channel]) -> list[Callable[[], Awaitable[None]]]:
+    """What ends the requests channels hold open (the web chat's streams), for the HTTP
+    endpoint to call before it waits for its requests at stop."""
+    return [c.close_streams for c in channels if isinstance(c, Streams)]
+
+
+def site(
+    config: Callable[[], Config], settings: Callable[[], Settings], clock: Callable[[], datetime]
+) -> Site:
+    """The public address (as configured now), clock and hours a channel serving browsers
+    shows them (the web chat's panel: open now, or when we open next)."""
+
+    def public_url() -> str:
+        http = config().http
+        return http.public_url if http is not None and http.public_url else ""
+
+    def hours(language: str) -> tuple[bool, str | None]:
+        return opening(settings().calendar, language, clock())
+
+    return Site(public_url, clock, hours)
 
 
 def file_fetcher(channels: Callable[[], Mapping[str, Channel]]) -> FetchFile:

@@ -15,6 +15,8 @@ from responder.app.channel_control import (
     file_fetcher,
     located_health,
     require_one_working,
+    site,
+    stream_closers,
     webhook_routes,
 )
 from responder.channels.base import Channel, ChannelHealth
@@ -91,8 +93,9 @@ class App:
         self.metrics.watch_loop(lambda: self.monitor.lag)
         metrics = self.metrics
         files = file_fetcher(lambda: self.channels)
+        served = site(lambda: self.config, lambda: self._settings(settings), self._clock)
         self.channels = {
-            c.name: build_channel(c, self.tasks, self._tokens_for, metrics, files)
+            c.name: build_channel(c, self.tasks, self._tokens_for, metrics, files, served)
             for c in self.config.channels
         }
         self.outbox = Outbox(
@@ -142,6 +145,7 @@ class App:
                 self.channel_health,
                 self.monitor,
                 routes=[*pages.routes(), *webhook_routes(self.channels.values())],
+                on_shutdown=stream_closers(self.channels.values()),
             )
             await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")
@@ -246,6 +250,10 @@ class App:
         if csat_changed and self.surveys is not None:
             self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
         return True
+
+    def _settings(self, first: Settings) -> Settings:
+        """The settings in force: a reload's, once the dispatcher runs with them."""
+        return self.dispatcher.settings if self.dispatcher is not None else first
 
     def _channel_restarted(self, name: str) -> None:
         if self.outbox is not None:

@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from responder.channels.diagnose import Diagnosis, Endpoint
 from responder.domain.models import (
+    ChatEntry,
     Cursor,
     Delivered,
     DeliveryReport,
@@ -78,6 +79,29 @@ class Inbox(Protocol):
         forward; reports about messages that are not our replies are ignored."""
         ...
 
+    async def conversation(
+        self,
+        channel: str,
+        customer: str,
+        recipient: str,
+        since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[ChatEntry]:
+        """A chat customer's conversation as recorded, for a channel that shows it all (the
+        website chat): their messages on `channel` (recorded under external ids
+        "<customer>/...") and our replies to `recipient` there not given up on, recorded at
+        or after `since`; the latest `limit` of each, in no particular order."""
+        ...
+
+    async def recorded(self, channel: str, external_id: str) -> ChatEntry | None:
+        """The message recorded on `channel` under `external_id`, if one was."""
+        ...
+
+    async def secret(self, key: str) -> bytes:
+        """A random secret kept in the database under `key`, made at the first call: what a
+        channel signs with it stays valid across restarts."""
+        ...
+
 
 class Channel(Protocol):
     """A thin adapter: knows its protocol, nothing of rules, templates or storage."""
@@ -137,6 +161,30 @@ class FileSource(Protocol):
         """The file the channel knows as `ref`; PermanentError when it is gone or larger
         than `limit` bytes, TransientError or ChannelDown when a later try may work."""
         ...
+
+
+# Given a language (id, en): whether the business is open now and, if not, when it opens
+# next, in words of that language (None: no opening ahead).
+OpenNow = Callable[[str], tuple[bool, str | None]]
+
+
+@dataclass(frozen=True)
+class Site:
+    """What a channel that serves browsers on the daemon's HTTP endpoint (the website chat)
+    is given by the composition root: the address browsers reach the endpoint at (as
+    configured now), the clock the rest of the daemon uses, and the business hours."""
+
+    public_url: Callable[[], str]
+    clock: Callable[[], datetime]
+    hours: OpenNow
+
+
+@runtime_checkable
+class Streams(Protocol):
+    """A channel that holds requests open (the website chat's event streams): the HTTP
+    endpoint has it close them before it waits for its requests to end, at stop."""
+
+    async def close_streams(self) -> None: ...
 
 
 # What a channel that passes customers' files on (a staff group) is given by the

@@ -7,14 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from responder.channels.base import Channel, FetchFile
+from responder.channels.base import Channel, FetchFile, Site
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
-from responder.config import EmailChannelConfig, TelegramChannelConfig, WhatsAppChannelConfig
+from responder.config import (
+    EmailChannelConfig,
+    TelegramChannelConfig,
+    WebChatChannelConfig,
+    WhatsAppChannelConfig,
+)
 from responder.core.channel import ChannelProfile, Wire
 from responder.core.guards import GuardContext
 from responder.wire.email.wire import EMAIL
 from responder.wire.telegram.wire import TELEGRAM
+from responder.wire.webchat.wire import WEBCHAT
 from responder.wire.whatsapp.wire import WHATSAPP
 
 if TYPE_CHECKING:
@@ -32,6 +38,7 @@ class Given:
     tokens_for: TokensFor | None
     metrics: Metrics
     files: FetchFile | None
+    site: Site | None  # the public address, clock and hours, for a channel serving browsers
 
 
 ChannelFactory = Callable[[Any, Given], Channel]
@@ -65,6 +72,12 @@ def _whatsapp(config: Any, given: Given) -> Channel:
     from responder.channels.whatsapp.channel import WhatsAppChannel
 
     return WhatsAppChannel(config, given.tasks, given.metrics)
+
+
+def _webchat(config: Any, given: Given) -> Channel:
+    from responder.channels.webchat.channel import WebChatChannel
+
+    return WebChatChannel(config, given.tasks, given.metrics, given.site)
 
 
 def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
@@ -108,10 +121,15 @@ def _whatsapp_profile(channel: WhatsAppChannelConfig) -> ChannelProfile:
     return dataclasses.replace(_chat_profile(channel, WHATSAPP), approved=approved)
 
 
+def _webchat_profile(channel: WebChatChannelConfig) -> ChannelProfile:
+    return _chat_profile(channel, WEBCHAT)
+
+
 CHANNEL_TYPES: dict[str, ChannelType] = {
     "email": ChannelType(EmailChannelConfig, EMAIL, _email, _email_profile),
     "telegram": ChannelType(TelegramChannelConfig, TELEGRAM, _telegram, _telegram_profile),
     "whatsapp": ChannelType(WhatsAppChannelConfig, WHATSAPP, _whatsapp, _whatsapp_profile),
+    "webchat": ChannelType(WebChatChannelConfig, WEBCHAT, _webchat, _webchat_profile),
 }
 
 
@@ -121,9 +139,10 @@ def build_channel(
     tokens_for: TokensFor | None = None,
     metrics: Metrics | None = None,
     files: FetchFile | None = None,
+    site: Site | None = None,
 ) -> Channel:
     """The adapter for `config`, given what Given describes."""
-    given = Given(tasks, tokens_for, metrics or Metrics(), files)
+    given = Given(tasks, tokens_for, metrics or Metrics(), files, site)
     return CHANNEL_TYPES[config.type].adapter(config, given)
 
 

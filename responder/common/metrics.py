@@ -167,6 +167,14 @@ class Metrics:
                 ("channel", "reason"),
             )
         )
+        self.chat_refusals = r.add(
+            Counter(
+                "responder_webchat_refused_total",
+                "Website chat requests refused: an origin not allowed, a bad token, a rate "
+                "limit, a body over the limit.",
+                ("channel", "reason"),
+            )
+        )
         self.delivery_statuses = r.add(
             Counter(
                 "responder_delivery_status_total",
@@ -210,6 +218,9 @@ class Metrics:
 
     def webhook_refused(self, channel: str, reason: str) -> None:
         self.webhook_refusals.inc(channel, reason)
+
+    def chat_refused(self, channel: str, reason: str) -> None:
+        self.chat_refusals.inc(channel, reason)
 
     def delivery_status(self, channel: str, status: str, code: str = "") -> None:
         self.delivery_statuses.inc(channel, status, code)

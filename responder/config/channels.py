@@ -1,5 +1,5 @@
-"""The channels section: email (IMAP and SMTP, presets, OAuth2), Telegram bots and WhatsApp
-numbers (config/whatsapp.py)."""
+"""The channels section: email (IMAP and SMTP, presets, OAuth2), Telegram bots, WhatsApp
+numbers (config/whatsapp.py) and website chats (config/webchat.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from responder.config.types import (
     load_context,
     read_secret,
 )
+from responder.config.webchat import WebChatChannelConfig
 from responder.config.whatsapp import WhatsAppChannelConfig
 
 Auth = Literal["password", "oauth2"]
@@ -234,5 +235,6 @@ class TelegramChannelConfig(FrozenModel):
 
 
 ChannelConfig = Annotated[
-    EmailChannelConfig | TelegramChannelConfig | WhatsAppChannelConfig, Field(discriminator="type")
+    EmailChannelConfig | TelegramChannelConfig | WhatsAppChannelConfig | WebChatChannelConfig,
+    Field(discriminator="type"),
 ]

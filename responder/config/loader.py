@@ -45,6 +45,7 @@ from responder.config.types import (
     fail,
     unique_names,
 )
+from responder.config.webchat import WebChatChannelConfig, check_public_url
 from responder.config.whatsapp import WhatsAppChannelConfig, WhatsAppTemplate, check_webhooks
 from responder.config.whatsapp_templates import check_template_kinds
 from responder.config.yamlload import load_yaml
@@ -65,6 +66,7 @@ __all__ = [
     "SmtpConfig",
     "TelegramChannelConfig",
     "TelegramLimitsConfig",
+    "WebChatChannelConfig",
     "WhatsAppChannelConfig",
     "WhatsAppTemplate",
     "library_limits",
@@ -161,6 +163,7 @@ class Config(FrozenModel):
         check_csat(self.csat, self.http, self.channels)
         check_desks(self.channels)
         check_webhooks(self.http, self.channels)
+        check_public_url(self.http, self.channels)
         check_template_kinds(self.rules, self.channels)
         return self
 

@@ -27,6 +27,17 @@ def moment_at(calendar: BusinessCalendar, now: datetime) -> tuple[Moment, dateti
     return Moment(False, holiday, calendar.period_key(now)), calendar.next_open(now)
 
 
+def opening(calendar: BusinessCalendar, language: str, now: datetime) -> tuple[bool, str | None]:
+    """Whether the business is open at `now` and, if not, when it opens next in `language`'s
+    words, as the out-of-hours reply says it (None: no opening ahead)."""
+    if calendar.is_open(now):
+        return True, None
+    next_open = calendar.next_open(now)
+    if next_open is None:
+        return False, None
+    return False, format_opening(next_open.astimezone(calendar.timezone), language, now)
+
+
 def render_context(
     profile: ChannelProfile, msg: Message | None, ref: str, subject: str
 ) -> dict[str, Any]:

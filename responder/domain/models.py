@@ -52,6 +52,16 @@ class OutboundReply:
 
 
 @dataclass(frozen=True)
+class ChatEntry:
+    """One message of a chat customer's conversation as recorded: theirs (an inbound row) or
+    ours to them (a reply row not given up on), in its recorded bytes."""
+
+    row: int
+    ours: bool
+    raw: bytes
+
+
+@dataclass(frozen=True)
 class FileData:
     """A file fetched from a channel's servers (a customer's WhatsApp photo), to pass on."""
 

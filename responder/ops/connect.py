@@ -13,7 +13,12 @@ from typing import TextIO
 import aiohttp
 
 from responder.channels.diagnose import Endpoint, cannot_listen
-from responder.config import Config, EmailChannelConfig, TelegramChannelConfig
+from responder.config import (
+    Config,
+    EmailChannelConfig,
+    TelegramChannelConfig,
+    WhatsAppChannelConfig,
+)
 from responder.config.csat import HttpConfig
 from responder.ops.connect_base import Line, SignIns, failed, passed
 
@@ -39,8 +44,9 @@ async def _check_all(config: Config, config_file: str, out: TextIO) -> bool:
             checks.append(check_smtp(channel, sign_ins, config_file))
         elif isinstance(channel, TelegramChannelConfig):
             checks.append(check_telegram(channel, config_file))
-        else:
+        elif isinstance(channel, WhatsAppChannelConfig):
             checks.append(check_whatsapp(channel, config_file))
+        # A web chat reaches nothing: the http check below is its own.
     if config.http is not None:
         names = [channel.name for channel in config.channels]
         checks.append(check_http(config.http, names, config_file))

@@ -12,8 +12,14 @@ from responder.core.settings import Settings
 from responder.core.verdict import judge
 from responder.core.view import View
 from responder.ops.simulate_time import TimeSource, describe_time, parse_at
+from responder.ops.simulate_webchat import webchat_messages
 from responder.ops.simulate_whatsapp import KIND, default_channel, whatsapp_messages
 from responder.services.settings import build_settings
+
+# Where a channel's messages say when they were written, if not in a Date header; and what
+# `describe` says a message without it lacks.
+STAMPED: dict[str, TimeSource] = {KIND: "timestamp", "webchat": "stated"}
+LACKS = {KIND: "timestamp", "webchat": '"at"'}
 
 
 def parse_when(text: str | None, config: Config, now: datetime | None = None) -> datetime | None:
@@ -38,17 +44,24 @@ def simulate(
     (a mail's Date header, WhatsApp's timestamp), else now. The sender is taken to have no
     history: no open ticket, no earlier automatic reply. BadMessage if the file does not fit."""
     settings = build_settings(config)
+    chats = webchat_messages(config, raw, channel)
+    if chats is not None:
+        return [_decide(settings, name, record, at, dated) for name, record, dated in chats]
     messages = whatsapp_messages(config, raw, channel)
     if messages is None:
         return [_decide(settings, channel or default_channel(config), raw, at)]
     return [_decide(settings, name, message.raw, at) for name, message in messages]
 
 
-def _decide(settings: Settings, name: str, raw: bytes, at: datetime | None) -> dict[str, Any]:
+def _decide(
+    settings: Settings, name: str, raw: bytes, at: datetime | None, dated: bool = True
+) -> dict[str, Any]:
+    """`dated`: the message says when it was written (a web chat message made here from a
+    file without "at" carries the time it was made: now)."""
     profile = settings.profiles[name]
     mail = profile.wire.parse(raw)
-    stamped: TimeSource = "timestamp" if profile.wire.kind == KIND else "date_header"
-    source: TimeSource = "at" if at is not None else stamped if mail.date else "now"
+    stamped = STAMPED.get(profile.wire.kind, "date_header")
+    source: TimeSource = "at" if at is not None else stamped if mail.date and dated else "now"
     at = at or mail.date or datetime.now(UTC)
     zone = settings.calendar.timezone
     verdict = judge(mail, settings, profile, View(), at)
@@ -70,7 +83,8 @@ def _decide(settings: Settings, name: str, raw: bytes, at: datetime | None) -> d
         "channel_type": profile.wire.kind,
         "message_id": mail.thread.message_id,
         "assumed_time": at.astimezone(zone).isoformat(),
-        "assumed_from": source,  # at (--at), date_header, timestamp (WhatsApp) or now
+        # at (--at), date_header, timestamp (WhatsApp), stated (a web chat's "at") or now
+        "assumed_from": source,
         "timezone": zone.key,
     }
     if isinstance(decision, Suppress):
@@ -104,7 +118,7 @@ def describe_one(result: dict[str, Any]) -> str:
     """The human reading of one message's simulation."""
     zone = ZoneInfo(result["timezone"])
     moment = datetime.fromisoformat(result["assumed_time"])
-    stamp = "timestamp" if result["channel_type"] == KIND else "valid Date header"
+    stamp = LACKS.get(result["channel_type"], "valid Date header")
     lines = [f"Assumed time: {describe_time(moment, zone, result['assumed_from'], stamp)}", ""]
     for key in (
         "action",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from responder.core.contexts import DAY_NAMES
 from responder.core.formatting import zone_abbreviation
 
-TimeSource = Literal["at", "date_header", "timestamp", "now"]
+TimeSource = Literal["at", "date_header", "timestamp", "stated", "now"]
 
 ACCEPTED_FORMS = (
     '"sun 10:00" or "Sunday 10:00" (the coming Sunday, today if it is Sunday), '
@@ -95,6 +95,7 @@ def describe_time(
             "at": ", from --at",
             "date_header": ", from the message's Date header",
             "timestamp": ", from the message's WhatsApp timestamp",
+            "stated": ', from the message\'s "at"',
             "now": f", the time now: the message has no {stamp} (--at chooses another)",
         }[source]
     )

@@ -9,7 +9,12 @@ from responder.config import Config, WhatsAppChannelConfig
 from responder.wire.whatsapp.envelope import EnvelopeError, Incoming, split
 
 KIND = "whatsapp"
-TAKES = "an email (.eml) or the JSON body Meta posts to a WhatsApp webhook"
+TAKES = (
+    "an email (.eml), the JSON body Meta posts to a WhatsApp webhook, or a web chat message "
+    '(JSON: {"visitor": "budi", "text": "..."})'
+)
+# Channels that take no file of their own: only their JSON (a webhook, a chat message).
+JSON_ONLY = (KIND, "webchat")
 
 
 class BadMessage(ValueError):
@@ -30,13 +35,13 @@ def looks_like_webhook(raw: bytes) -> bool:
 
 def default_channel(config: Config) -> str:
     """Where a file that is not a webhook is taken to arrive: the first channel that reads
-    files of its own (a WhatsApp channel only takes webhooks)."""
+    files of its own (a WhatsApp channel only takes webhooks, a web chat its messages)."""
     for channel in config.channels:
-        if channel.type != KIND:
+        if channel.type not in JSON_ONLY:
             return channel.name
     raise BadMessage(
-        f"this is not a WhatsApp webhook body, and every channel in the config is a "
-        f"WhatsApp one; simulate takes {TAKES}"
+        f"this is neither a WhatsApp webhook body nor a web chat message, and the config has "
+        f"no email or Telegram channel; simulate takes {TAKES}"
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
 from responder.common.membudget import MAIL_BUDGET, MailBytes
 from responder.common.metrics import Metrics
-from responder.domain.models import Cursor, DeliveryReport, InboundMessage, MailMark
+from responder.domain.models import ChatEntry, Cursor, DeliveryReport, InboundMessage, MailMark
 from responder.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,3 +76,21 @@ class StoreInbox:
                 len(recorded.unknown),
                 ", ".join(recorded.unknown[:5]),
             )
+
+    async def conversation(
+        self,
+        channel: str,
+        customer: str,
+        recipient: str,
+        since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[ChatEntry]:
+        return await self._store.conversation(channel, f"{customer}/", recipient, since, limit)
+
+    async def recorded(self, channel: str, external_id: str) -> ChatEntry | None:
+        return await self._store.recorded(channel, external_id)
+
+    async def secret(self, key: str) -> bytes:
+        # Made at the first call, kept in the database with what it signs (like the survey
+        # secret): a restart, or a second daemon on a copy, checks the same signatures.
+        return bytes.fromhex(await self._store.kept_secret(key, secrets.token_hex(32)))

@@ -33,3 +33,13 @@ def first_start(conn: Connection, key: str, now: datetime) -> tuple[datetime, bo
         return datetime.fromisoformat(value), False
     set_meta(conn, name, now.isoformat())
     return now, True
+
+
+def kept_secret(conn: Connection, key: str, new: str) -> str:
+    """The secret kept under `key`; `new` is kept and returned if there is none yet (the
+    first start), so what it signs stays valid across restarts."""
+    known = get_meta(conn, key)
+    if known is not None:
+        return known
+    set_meta(conn, key, new)
+    return new

@@ -13,16 +13,23 @@ from sqlalchemy.exc import OperationalError
 
 from responder.core.outcome import Outcome
 from responder.core.view import View
-from responder.domain.models import Cursor, DeliveryReport, Failing, InboundMessage, MailMark
+from responder.domain.models import (
+    ChatEntry,
+    Cursor,
+    DeliveryReport,
+    Failing,
+    InboundMessage,
+    MailMark,
+)
 from responder.domain.records import InboundRow, Queued, ReplyMark, ReplyRow
 from responder.errors import StorageError, StorageUnavailable
-from responder.storage import delivery, inbound, replies, schema
+from responder.storage import chat_log, delivery, inbound, replies, schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.db_thread import DatabaseThread
 from responder.storage.decisions import apply_outcomes
 from responder.storage.engine import cause, open_engine, where
 from responder.storage.marks import claim_early, record_marks
-from responder.storage.meta import first_start
+from responder.storage.meta import first_start, kept_secret
 from responder.storage.views import load_view
 
 log = logging.getLogger(__name__)
@@ -193,6 +200,19 @@ class Store:
     async def first_started(self, key: str) -> tuple[datetime, bool]:
         """When intake under `key` was first started, and whether that is now (see meta)."""
         return await self.run(first_start, key, self._clock())
+
+    async def kept_secret(self, key: str, new: str) -> str:
+        """The secret kept under `key` in the meta table, `new` at the first call."""
+        return await self.run(kept_secret, key, new)
+
+    async def conversation(
+        self, channel: str, prefix: str, recipient: str, since: datetime | None, limit: int
+    ) -> list[ChatEntry]:
+        """A chat customer's messages and our replies to them (see chat_log.conversation)."""
+        return await self.run(chat_log.conversation, channel, prefix, recipient, since, limit)
+
+    async def recorded(self, channel: str, external_id: str) -> ChatEntry | None:
+        return await self.run(chat_log.recorded, channel, external_id)
 
     # -- deciding ---------------------------------------------------------------------------
 

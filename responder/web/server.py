@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -46,15 +46,36 @@ class _AccessLogger(AbstractAccessLogger):
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    # A route's own caching stands (the web chat's versioned files); the rest get no-store.
+    # A page that names who may embed it (CSP frame-ancestors: the web chat's frame, issue
+    # 17) is not denied framing by the older header, which would contradict it in older
+    # browsers. The rest are forced (aiohttp sets its own Server before this runs).
+    policy = response.headers.get("Content-Security-Policy", "")
+    framed = "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy
     for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
+        if name == "X-Frame-Options" and framed:
+            continue
+        if name == "Cache-Control":
+            response.headers.setdefault(name, value)
+        else:
+            response.headers[name] = value
+
+
+def _ignoring_app(
+    close: Callable[[], Awaitable[None]],
+) -> Callable[[web.Application], Awaitable[None]]:
+    async def closing(app: web.Application) -> None:
+        await close()
+
+    return closing
 
 
 class HttpServer:
     """Listens on `config.host`:`config.port` once started; stopped by the composition root.
 
     `channels` returns {channel name: health} (App.channel_health); `routes` and
-    `add_routes` let the caller serve more pages from the same application.
+    `add_routes` let the caller serve more pages from the same application; `on_shutdown`
+    ends the requests they hold open (streams) when it stops.
     """
 
     def __init__(
@@ -66,6 +87,7 @@ class HttpServer:
         *,
         routes: Sequence[web.RouteDef] = (),
         add_routes: Callable[[web.Application], None] | None = None,
+        on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self._host = config.host.strip("[]")  # "[::1]" in the config; bind wants "::1"
         self._port = config.port
@@ -77,6 +99,10 @@ class HttpServer:
         )
         if add_routes is not None:
             add_routes(self.app)
+        for close in on_shutdown:
+            # Run by aiohttp before it waits for requests still running (web_runner), so a
+            # stream held open ends instead of holding the stop for its timeout.
+            self.app.on_shutdown.append(_ignoring_app(close))
         self._runner: web.AppRunner | None = None
         self.port: int | None = None  # the port bound, once started
 

@@ -34,6 +34,7 @@ WORDS = {
         "attachment was not.",
         "via_email": "by email",
         "via_whatsapp": "on WhatsApp",
+        "via_webchat": "in the website chat",
         # WhatsApp Business Platform: free-form messages only within the customer service
         # window, 24 hours from the customer's last message.
         "window_closed": "⚠️ Not sent: the customer of #{ref} last wrote on WhatsApp {ago} "
@@ -61,6 +62,7 @@ WORDS = {
         "text_only_passed_on": "⚠️ #{ref} dibalas {via}: teks Anda terkirim, lampirannya tidak.",
         "via_email": "lewat email",
         "via_whatsapp": "lewat WhatsApp",
+        "via_webchat": "lewat chat situs web",
         "window_closed": "⚠️ Tidak terkirim: pelanggan #{ref} terakhir menulis di WhatsApp "
         "{ago} yang lalu, dan WhatsApp hanya mengizinkan bisnis membalas dalam 24 jam sejak "
         "pesan terakhir pelanggan. Minta pelanggan menulis lagi (telepon, atau balas lewat "

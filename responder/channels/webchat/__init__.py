@@ -1,0 +1,1 @@
+"""The website chat channel (issue 17): the widget's API on the daemon's HTTP endpoint."""

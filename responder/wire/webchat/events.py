@@ -1,0 +1,71 @@
+"""What the panel shows: each recorded message of a conversation as one event (JSON), the
+visitor's and ours alike, with the same id whether pushed live or replayed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from responder.core.channel import Keyboard
+from responder.wire.webchat.record import VisitorMessage, event_id, parse_stamp, stamp
+
+Event = dict[str, Any]
+STAFF_KINDS = ("staff_reply",)  # what a person of the shop wrote; the rest is automatic
+VISITOR_KIND = "message"
+
+
+def reply_payload(kind: str, text: str, at: datetime, buttons: Keyboard | None) -> bytes:
+    """A reply as recorded and sent: its event without the id, which is the replies row's
+    (known once recorded)."""
+    doc: Event = {
+        "from": "staff" if kind in STAFF_KINDS else "shop",
+        "text": text,
+        "at": stamp(at),
+        "kind": kind,
+    }
+    if buttons:
+        doc["buttons"] = [
+            [{"label": label, "data": data} for label, data in row] for row in buttons
+        ]
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def reply_event(payload: bytes, reply_id: int) -> Event | None:
+    """A reply row's event; None for a reply with nothing to show (its text purged)."""
+    try:
+        doc = json.loads(payload)
+        at = parse_stamp(doc.get("at"))
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("text"), str) or not doc["text"]:
+        return None
+    return {"id": event_id(at, "r", reply_id), **doc}
+
+
+def visitor_event(raw: bytes, inbound_id: int) -> Event | None:
+    """A visitor message's event; None for a record with nothing to show."""
+    try:
+        record = VisitorMessage.from_bytes(raw)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    return from_visitor(record, inbound_id)
+
+
+def from_visitor(record: VisitorMessage, inbound_id: int) -> Event | None:
+    if not record.text:
+        return None
+    return {
+        "id": event_id(record.at, "i", inbound_id),
+        "from": "visitor",
+        "text": record.text,
+        "at": stamp(record.at),
+        "kind": VISITOR_KIND,
+        # The tab that sent it matches its own message by it, whichever comes first: the
+        # stream's event or the POST's answer.
+        "client_id": record.client_id,
+    }
+
+
+def encode(event: Event) -> bytes:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()

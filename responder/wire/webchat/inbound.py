@@ -1,0 +1,41 @@
+"""A recorded visitor message as the one conversation model."""
+
+from __future__ import annotations
+
+from responder.domain.message import Message, Press, Sender, Signals, Thread
+from responder.wire.webchat.record import VisitorMessage, address
+
+_TITLE = 120
+
+
+def parse(raw: bytes) -> Message:
+    """Never raises: a record that cannot be read is a message deciding ignores."""
+    try:
+        record = VisitorMessage.from_bytes(raw)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return Message(
+            sender=Sender(None),
+            signals=Signals(ignored=("invalid-update", "not a readable web chat message")),
+        )
+    who = address(record.visitor)
+    text = record.text
+    return Message(
+        sender=Sender(address=who, reply_to=who, actor=who),
+        thread=Thread(
+            # Unique across channels (thread ids are): the client id is the browser's, the
+            # visitor id ours, and one visitor's client ids are deduplicated at intake.
+            message_id=f"{who}/{record.client_id}",
+            conversation=who,
+        ),
+        text=text,
+        title=text.strip().split("\n", 1)[0][:_TITLE],
+        language=record.language,
+        signals=Signals(
+            ignored=None if text.strip() or record.press else ("empty", "an empty message"),
+            # Only a person types in the panel (no bot flag to read): the reply cap then holds
+            # back only the automatic reply, never the ticket.
+            person=True,
+            press=Press(record.press) if record.press else None,
+        ),
+        date=record.at,
+    )
