@@ -56,8 +56,9 @@ async def test_a_customers_photo_and_pdf_are_posted_in_the_staff_group_on_the_ti
     ref = f"#{ticket['ref']}"
     # The bytes the customer sent, as a photo staff see inline with the customer's words as
     # its caption, and the PDF under its own name; each names the ticket and the customer.
-    assert [p.method for p in posts] == ["sendPhoto", "sendDocument"]
-    photo_post, pdf_post = posts
+    by_method = {p.method: p for p in posts}
+    assert sorted(by_method) == ["sendDocument", "sendPhoto"]
+    photo_post, pdf_post = by_method["sendPhoto"], by_method["sendDocument"]
     assert photo_post.file_size == len(JPEG) and "Barangnya datang rusak" in shown(photo_post)
     assert pdf_post.file_name == "Invoice 0412.pdf" and pdf_post.file_size == len(PDF)
     for post in posts:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 
+from responder.testing._http import Upload
 from responder.testing.telegram_api import BotApiMethods
 from responder.testing.telegram_params import check_markup, counted_length
-from responder.testing.telegram_records import JSON, Fail, Upload
+from responder.testing.telegram_records import JSON, Fail
 
 # core.telegram.org/bots/api#sending-files: 50 MB for other files, 10 MB for photos, sent by
 # the bot as multipart/form-data; a caption is 0-1024 characters after entity parsing.

@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from responder.testing.telegram_records import JSON, Fail, Upload
+from responder.testing._http import read_form
+from responder.testing.telegram_records import JSON, Fail
 from responder.wire.telegram.text import visible_length
 
 # The Bot API's own limits, so a client that ignores them fails here rather than in production.
@@ -23,14 +24,11 @@ async def read_params(request: web.Request) -> JSON:
     if request.content_type == "application/json":
         body = await request.json()
         params.update(body if isinstance(body, dict) else {})
+    elif request.content_type == "multipart/form-data":
+        params.update(await read_form(request))
     elif request.can_read_body:
         form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                data = value.file.read()
-                params[key] = Upload(value.filename, value.content_type, data)
-            else:
-                params[key] = str(value)
+        params.update((key, str(value)) for key, value in form.items())
     for key in _OBJECT_PARAMS:
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])

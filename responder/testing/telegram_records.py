@@ -34,15 +34,6 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
-class Upload:
-    """A file field of a multipart request, as the stand-in received it."""
-
-    filename: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
 class StoredMessage:
     """A message as the chat shows it now: after any edits, with its inline keyboard."""
 

@@ -8,6 +8,7 @@ import threading
 
 from aiohttp import web
 
+from responder.testing._http import Upload, read_form
 from responder.testing.whatsapp_records import JSON, GraphError, StoredMedia, no_such_object
 
 # Where the stand-in serves media bytes; Meta's is lookaside.fbsbx.com with the same path.
@@ -62,7 +63,7 @@ class MediaEndpoints:
         }
 
     async def _upload(self, request: web.Request) -> JSON:
-        form = await request.post()
+        form = await read_form(request)
         if form.get("messaging_product") != "whatsapp":
             raise GraphError(
                 400,
@@ -71,7 +72,7 @@ class MediaEndpoints:
                 details="The parameter messaging_product is required.",
             )
         upload = form.get("file")
-        if not isinstance(upload, web.FileField):
+        if not isinstance(upload, Upload):
             raise GraphError(
                 400,
                 100,
@@ -80,7 +81,7 @@ class MediaEndpoints:
             )
         declared = form.get("type")
         mime_type = declared if isinstance(declared, str) and declared else upload.content_type
-        media_id = self.add_media(upload.file.read(), mime_type, upload.filename)
+        media_id = self.add_media(upload.data, mime_type, upload.filename)
         return {"id": media_id}
 
     async def _download(self, request: web.Request) -> web.Response:
