@@ -4,6 +4,7 @@ in reverse."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -166,6 +167,11 @@ class App:
         if self.config.retention is not None:
             # Message bodies older than the retention go, once a day; figures stay.
             self.tasks.spawn(run_retention(self.store, self.config, self._clock), name="retention")
+        # What start-up built (config, templates, the libraries' own tables) lives as long as
+        # the process: out of the collector's sight, so a full collection walks only what
+        # messages made (gc.freeze; measured in bench/README.md, issue 17's stream latency).
+        gc.collect()
+        gc.freeze()
         log.info("responder started with %d channel(s)", len(self.channels))
 
     async def _open_sla_gate(self, wait: float = SLA_GATE_SECONDS) -> None:
@@ -184,6 +190,9 @@ class App:
 
     async def stop(self, deadline: float = 10.0) -> None:
         """Stop intake, let queued work finish until the deadline, then cancel the rest."""
+        # What start() froze is this run's again: an App started and stopped in a process
+        # that goes on (the tests) leaves nothing the collector cannot reach.
+        gc.unfreeze()
         if self.http is not None:
             await self.http.stop()
         await self._stop_channels()
