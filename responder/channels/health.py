@@ -143,3 +143,17 @@ def pace(seconds: float) -> str:
     if seconds >= 120 and seconds % 60 == 0:
         return f"{seconds / 60:.0f} minutes"
     return f"{seconds:.0f} seconds"
+
+
+class Conditioned:
+    """A channel's `state` and `health`, read from the Condition it keeps (`_condition`)."""
+
+    _condition: Condition
+
+    @property
+    def state(self) -> str:
+        return self._condition.state
+
+    @property
+    def health(self) -> ChannelHealth:
+        return self._condition.health()

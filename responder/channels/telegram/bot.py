@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
-from responder.channels.base import ChannelHealth, FetchFile, Inbox
+from responder.channels.base import FetchFile, Inbox
 from responder.channels.diagnose import Endpoint
-from responder.channels.health import Condition
+from responder.channels.health import Condition, Conditioned
 from responder.channels.telegram.botapi import BotApi
 from responder.channels.telegram.errors import InvalidToken
 from responder.channels.telegram.limits import Limits, SendSchedule
@@ -23,7 +23,7 @@ from responder.errors import PermanentError, SignInRefused
 _HELD_BY_BOT = ("token", "api_url", "timeout", "poll_timeout")
 
 
-class TelegramChannel(UpdatePolling):
+class TelegramChannel(UpdatePolling, Conditioned):
     def __init__(
         self, config: TelegramChannelConfig, tasks: TaskGroup, files: FetchFile | None = None
     ) -> None:
@@ -59,14 +59,6 @@ class TelegramChannel(UpdatePolling):
         )
         self._sends = InFlight()  # through this bot
         self._members: dict[int, tuple[bool, float]] = {}
-
-    @property
-    def state(self) -> str:
-        return self._condition.state
-
-    @property
-    def health(self) -> ChannelHealth:
-        return self._condition.health()
 
     def lane(self, reply: OutboundReply) -> str:
         staff = self.config.staff_chat_id

@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from responder.channels.base import ChannelHealth, Inbox, Site
+from responder.channels.base import Inbox, Site
 from responder.channels.diagnose import Endpoint
-from responder.channels.health import Condition
+from responder.channels.health import Condition, Conditioned
 from responder.channels.webchat.api import ChatApi, Opened
 from responder.channels.webchat.assets import WidgetSite, asset_routes
 from responder.channels.webchat.stream import EventStreams
@@ -32,7 +32,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class WebChatChannel:
+class WebChatChannel(Conditioned):
     def __init__(
         self,
         config: WebChatChannelConfig,
@@ -66,14 +66,6 @@ class WebChatChannel:
         return WidgetSite(
             self.site.public_url(), config.allowed_origins, config.language, config.title
         )
-
-    @property
-    def state(self) -> str:
-        return self._condition.state
-
-    @property
-    def health(self) -> ChannelHealth:
-        return self._condition.health()
 
     def lane(self, reply: OutboundReply) -> str:
         return "visitors"

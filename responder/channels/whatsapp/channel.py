@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from responder.channels.base import ChannelHealth, Inbox
+from responder.channels.base import Inbox
 from responder.channels.diagnose import Endpoint
-from responder.channels.health import Condition
+from responder.channels.health import Condition, Conditioned
 from responder.channels.whatsapp.graph import Graph, GraphError, Paced
 from responder.channels.whatsapp.pace import EVERYONE, Pace
 from responder.channels.whatsapp.webhook import Webhook
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 UNKNOWN_OBJECT = 100  # Graph API: "Object with ID ... does not exist" (an expired media id)
 
 
-class WhatsAppChannel:
+class WhatsAppChannel(Conditioned):
     def __init__(self, config: Any, tasks: TaskGroup, metrics: Metrics) -> None:
         self.name = config.name
         self._tasks = tasks
@@ -66,14 +66,6 @@ class WhatsAppChannel:
 
     def routes(self) -> list[web.RouteDef]:
         return self.webhook.routes()
-
-    @property
-    def state(self) -> str:
-        return self._condition.state
-
-    @property
-    def health(self) -> ChannelHealth:
-        return self._condition.health()
 
     def lane(self, reply: OutboundReply) -> str:
         return "customers"
