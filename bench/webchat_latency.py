@@ -13,7 +13,7 @@ import resource
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from bench.ack_latency import progress
 from bench.telegram_latency import BenchError
 from bench.webchat_subjects import ADDRESS_PER_MINUTE, SHOP_ORIGIN, STREAMS, start
 from bench.whatsapp_latency import quiet_collector
-from bench.whatsapp_report import Phase, Round, table
+from bench.whatsapp_report import Phase, Round, table, write_figures
 from bench.whatsapp_subjects import Subject
 from bench.workdir import work_dir
 
@@ -300,18 +300,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(text + "\n" + streams_row(results))
     if args.json is not None:
-        payload: dict[str, Any] = {
+        settings: dict[str, Any] = {
             "visitors": args.visitors,
             "messages": args.messages,
             "rate": args.rate,
             "rounds": args.rounds,
             "seed": args.seed,
             "warmup": WARMUP,
-            "targets": {"p99_over_baseline_seconds": TARGET_P99_OVER, "peak_rss_mb": TARGET_RSS_MB},
-            "verdicts": verdicts,
-            "results": {name: [asdict(r) for r in rs] for name, rs in results.items()},
         }
-        args.json.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
+        targets = (TARGET_P99_OVER, TARGET_RSS_MB)
+        write_figures(args.json, settings, targets, verdicts, results)
     return 0
 
 

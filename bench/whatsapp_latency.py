@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import os
 import platform
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,14 @@ import aiohttp
 
 from bench.ack_latency import progress
 from bench.telegram_latency import BenchError
-from bench.whatsapp_report import TARGET_P99_OVER, TARGET_RSS_MB, Phase, Round, table
+from bench.whatsapp_report import (
+    TARGET_P99_OVER,
+    TARGET_RSS_MB,
+    Phase,
+    Round,
+    table,
+    write_figures,
+)
 from bench.whatsapp_subjects import (
     APP_SECRET,
     MAIL_PASSWORD,
@@ -274,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(text)
     if args.json is not None:
-        payload: dict[str, Any] = {
+        settings: dict[str, Any] = {
             "messages": args.messages,
             "rate": args.rate,
             "burst": args.burst,
@@ -282,11 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rounds": args.rounds,
             "whatsapp_only": args.whatsapp_only,
             "warmup": WARMUP,
-            "targets": {"p99_over_baseline_seconds": TARGET_P99_OVER, "peak_rss_mb": TARGET_RSS_MB},
-            "verdicts": verdicts,
-            "results": {name: [asdict(r) for r in rs] for name, rs in results.items()},
         }
-        args.json.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
+        targets = (TARGET_P99_OVER, TARGET_RSS_MB)
+        write_figures(args.json, settings, targets, verdicts, results)
     return 0
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 from bench.ack_latency import percentile
 
@@ -157,3 +160,21 @@ def table(
     if any(extras.values()):
         lines.append(f"unexpected extra {extra}: {extras}")
     return "\n".join(lines), verdicts
+
+
+def write_figures(
+    path: Path,
+    settings: dict[str, Any],
+    targets: tuple[float, float],
+    verdicts: Any,
+    results: dict[str, list[Round]],
+) -> None:
+    """The run as JSON (`--json`): its settings, the targets (p99 over the baseline in
+    seconds, peak RSS in MB), the verdicts and every round's figures."""
+    payload = {
+        **settings,
+        "targets": {"p99_over_baseline_seconds": targets[0], "peak_rss_mb": targets[1]},
+        "verdicts": verdicts,
+        "results": {name: [asdict(r) for r in rs] for name, rs in results.items()},
+    }
+    path.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import os
 import re
 import signal
@@ -206,19 +207,10 @@ def write_whatsapp_config(
 ) -> Path:
     """A config with one WhatsApp channel on the Graph stand-in at `api_url`, its webhook on
     the daemon's HTTP endpoint at 127.0.0.1:`http_port`."""
-    state = _state_dir(tmp_path)
     token = _secret(tmp_path, "whatsapp-token", WA_TOKEN)
     secret = _secret(tmp_path, "whatsapp-app-secret", WA_APP_SECRET)
     verify = _secret(tmp_path, "whatsapp-verify", WA_VERIFY)
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"""\
-timezone: Asia/Jakarta
-state_dir: {state}
-delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
-http: {{host: 127.0.0.1, port: {http_port}, public_url: https://bantuan.toko-contoh.id}}
-{extra}
-channels:
+    channel = f"""\
   - name: shop-wa
     type: whatsapp
     phone_number_id: "{WA_NUMBER_ID}"
@@ -231,6 +223,22 @@ channels:
     timeout: 5s
 {channel_extra}
 """
+    return _write_http_config(tmp_path, http_port, extra, channel)
+
+
+def _write_http_config(tmp_path: Path, http_port: int, extra: str, channels: str) -> Path:
+    """config.yaml with the daemon's HTTP endpoint at 127.0.0.1:`http_port` (public at the
+    shop's address), quick retries, and `channels` (YAML list items)."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+timezone: Asia/Jakarta
+state_dir: {_state_dir(tmp_path)}
+delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
+http: {{host: 127.0.0.1, port: {http_port}, public_url: https://bantuan.toko-contoh.id}}
+{extra}
+channels:
+{channels}"""
     )
     return path
 
@@ -254,16 +262,7 @@ def write_webchat_config(
 ) -> Path:
     """A config with one website chat channel, `web`, on the daemon's HTTP endpoint at
     127.0.0.1:`http_port`, embedded by the shop's pages at SHOP_ORIGIN."""
-    state = _state_dir(tmp_path)
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"""\
-timezone: Asia/Jakarta
-state_dir: {state}
-delivery: {{retry_base: 0.2s, retry_cap: 1s, max_attempts: 5}}
-http: {{host: 127.0.0.1, port: {http_port}, public_url: https://bantuan.toko-contoh.id}}
-{extra}
-channels:
+    channel = f"""\
   - name: web
     type: webchat
     allowed_origins: ["{SHOP_ORIGIN}", "https://www.toko-contoh.id"]
@@ -271,8 +270,7 @@ channels:
     language: id
 {channel_extra}
 """
-    )
-    return path
+    return _write_http_config(tmp_path, http_port, extra, channel)
 
 
 def chat_url(port: int, channel: str = "web") -> str:
@@ -391,3 +389,24 @@ async def html_site(
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+def simulated(config: Path, capsys: Any, name: str, raw: bytes, *args: str) -> tuple[int, str, str]:
+    """`responder simulate` on `raw` saved as `name` beside the config: (exit code, stdout,
+    stderr)."""
+    from responder.cli import main
+
+    path = config.parent / name
+    path.write_bytes(raw)
+    code = main(["simulate", "-c", str(config), str(path), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def simulated_json(config: Path, capsys: Any, name: str, raw: bytes, *args: str) -> Any:
+    """What `simulate --json` decided, after checking it ran cleanly."""
+    from responder.cli import EX_OK
+
+    code, out, err = simulated(config, capsys, name, raw, *args, "--json")
+    assert (code, err) == (EX_OK, "")
+    return json.loads(out)

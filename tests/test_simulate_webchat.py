@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from responder.cli import EX_OK, EX_USAGE, main
+from responder.cli import EX_OK, EX_USAGE
+from tests.harness import simulated, simulated_json
 
 CONFIG = """\
 timezone: Asia/Jakarta
@@ -43,20 +44,18 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+def _raw(body: object) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
 def run(
     config: Path, capsys: pytest.CaptureFixture[str], body: object, *args: str
 ) -> tuple[int, str, str]:
-    path = config.parent / "chat.json"
-    path.write_bytes(body if isinstance(body, bytes) else json.dumps(body).encode())
-    code = main(["simulate", "-c", str(config), str(path), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return simulated(config, capsys, "chat.json", _raw(body), *args)
 
 
 def decided(config: Path, capsys: pytest.CaptureFixture[str], body: object, *args: str) -> Any:
-    code, out, err = run(config, capsys, body, *args, "--json")
-    assert (code, err) == (EX_OK, "")
-    return json.loads(out)
+    return simulated_json(config, capsys, "chat.json", _raw(body), *args)
 
 
 def test_a_visitors_message_is_acknowledged_in_plain_chat_wording(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from mailfactory import make_mail
 
-from responder.cli import EX_OK, EX_USAGE, main
+from responder.cli import EX_OK, EX_USAGE
 from responder.testing.whatsapp_webhooks import Webhooks, encode
+from tests.harness import simulated, simulated_json
 
 NUMBER = "106540352242922"
 OTHER_NUMBER = "109876543210123"
@@ -68,20 +68,18 @@ def config(tmp_path: Path) -> Path:
     return write_config(tmp_path, ("shop-wa", NUMBER))
 
 
+def _raw(body: object) -> bytes:
+    return body if isinstance(body, bytes) else encode(body)  # type: ignore[arg-type]
+
+
 def run(
-    config: Path, capsys: pytest.CaptureFixture[str], body: object | bytes, *args: str
+    config: Path, capsys: pytest.CaptureFixture[str], body: object, *args: str
 ) -> tuple[int, str, str]:
-    path = config.parent / "webhook.json"
-    path.write_bytes(body if isinstance(body, bytes) else encode(body))  # type: ignore[arg-type]
-    code = main(["simulate", "-c", str(config), str(path), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return simulated(config, capsys, "webhook.json", _raw(body), *args)
 
 
 def decided(config: Path, capsys: pytest.CaptureFixture[str], body: object, *args: str) -> Any:
-    code, out, err = run(config, capsys, body, *args, "--json")
-    assert (code, err) == (EX_OK, "")
-    return json.loads(out)
+    return simulated_json(config, capsys, "webhook.json", _raw(body), *args)
 
 
 def test_a_text_in_business_hours_is_acknowledged_in_indonesian_with_the_chat_wording(
