@@ -29,8 +29,11 @@ from responder.core.decisions import (
 from responder.core.guards import GuardContext
 from responder.core.tickets import new_ref
 from responder.core.view import TicketInfo, View
+from responder.domain.message import Message
 from responder.wire.telegram.message import to_message
 from responder.wire.telegram.update import ChatMessage, parse_update
+from responder.wire.webchat.record import VisitorMessage
+from responder.wire.webchat.wire import WEBCHAT
 
 CUSTOMER = 4242  # the customer's user id, which is also their private chat's id
 STAFF_CHAT = -100999
@@ -821,3 +824,28 @@ def test_status_keeps_other_customers(status: str) -> None:
     view.status(REF, status)
     assert view.open_by_customer["5151"] == "DEF345"
     assert view.tickets["DEF345"].status == "closed"
+
+
+def _left(address: str = "sari@example.com") -> Message:
+    visitor = "Vb3kP2mQxR7sT9uW1yZ4aC"
+    record = VisitorMessage(visitor, "", "c-1234-abcf", datetime.now(UTC), email=address)
+    return WEBCHAT.parse(record.to_bytes())
+
+
+@pytest.mark.parametrize(
+    ("open_tickets", "moment", "expected"),
+    [
+        ({"web:Vb3kP2mQxR7sT9uW1yZ4aC": REF}, OPEN, FollowUp(REF)),
+        ({"web:Vb3kP2mQxR7sT9uW1yZ4aC": REF}, CLOSED, FollowUp(REF)),
+        # Nothing open to answer by email: no ticket is opened for an address alone.
+        ({}, OPEN, Suppress("no-conversation", "")),
+        ({"web:Other1234567890abcdef": REF}, OPEN, Suppress("no-conversation", "")),
+    ],
+    ids=["joins-open-ticket", "joins-when-closed", "no-ticket", "someone-elses-ticket"],
+)
+def test_an_address_left_in_the_web_chat_joins_only_the_visitors_open_ticket(
+    open_tickets: dict[str, str], moment: Moment, expected: object
+) -> None:
+    view = View(open_by_customer=open_tickets, existing_refs=set(open_tickets.values()))
+    pol = policy(channel="web", staff_chat=None)
+    assert_decision(decide(_left(), pol, view, moment, "id", refs(NEW_REF)), expected)

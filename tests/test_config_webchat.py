@@ -26,7 +26,7 @@ channels:
 
 
 def load(text: str) -> Config:
-    return load_config_text(text, "config.yaml", Path("/nonexistent"), environ={})
+    return load_config_text(text, "config.yaml", Path("/nonexistent"), environ={"PW": "x"})
 
 
 def webchat(config: Config) -> WebChatChannelConfig:
@@ -116,6 +116,7 @@ def test_the_examples_commented_out_chat_loads_once_uncommented() -> None:
     config = load_config_text(text, "example.yaml", Path("/nonexistent"), secrets="skip")
     channel = webchat(config)
     assert (channel.name, channel.title, channel.staff_desk) == ("web", "Toko Contoh", "shop-bot")
+    assert channel.email_channel == "cs-email"
     assert channel.allowed_origins == ("https://toko-contoh.id", "https://www.toko-contoh.id")
     assert "https://bantuan.toko-contoh.id/chat/web/widget.js" in example
 
@@ -130,3 +131,34 @@ def test_check_validates_the_section(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["check", "-c", str(path)]) == EX_CONFIG
     err = capsys.readouterr().err
     assert f"{path}:6:" in err and '"www.toko-contoh.id" is not an origin' in err
+
+
+MAILBOX = """\
+  - name: mail
+    type: email
+    address: support@toko-contoh.id
+    imap: {host: 127.0.0.1, port: 993, username: support@toko-contoh.id, password_env: PW}
+    smtp: {host: 127.0.0.1, port: 465}
+"""
+
+
+def test_the_offline_form_answers_by_the_one_mailbox_unless_told_otherwise() -> None:
+    from responder.services.settings import channel_profiles
+
+    profiles = channel_profiles(load(BASE + MAILBOX))
+    assert profiles["web"].by_email == "mail" and profiles["mail"].by_email is None
+    assert webchat(load(BASE)).ask_email_after == timedelta(minutes=5)
+    assert channel_profiles(load(BASE))["web"].by_email is None  # no mailbox: no form
+    off = BASE.replace("    language: id\n", "    language: id\n    email_channel: none\n")
+    assert channel_profiles(load(off + MAILBOX))["web"].by_email is None
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("gudang", "is no channel"), ("web", "is not an email channel")],
+)
+def test_an_email_channel_that_is_not_one_is_refused_at_its_key(name: str, what: str) -> None:
+    text = BASE.replace("    language: id\n", f"    language: id\n    email_channel: {name}\n")
+    [problem] = problems(text + MAILBOX)
+    assert problem.startswith("config.yaml:9:20: channels[0].email_channel:")
+    assert f'"{name}" {what}' in problem and "or write none" in problem

@@ -90,8 +90,15 @@ class World:
 
 @asynccontextmanager
 async def world(
-    tmp_path: Path, tg: TelegramStandIn, language: str, extra: str = "", clock: Any = None
+    tmp_path: Path,
+    tg: TelegramStandIn,
+    language: str,
+    extra: str = "",
+    clock: Any = None,
+    channels: str = "",
 ) -> AsyncIterator[World]:
+    """The shop's page, the daemon (the web chat, then `channels`, then the staff bot), and
+    the browser."""
     port = free_port()
     relay = Relay(port)
     await relay.open()
@@ -111,7 +118,7 @@ channels:
     allowed_origins: ["{shop}"]
     title: Toko Contoh
     language: id
-"""
+{channels}"""
         )
         (tmp_path / "state").mkdir()
         add_staff_bot(config, tmp_path, tg)

@@ -11,7 +11,7 @@ from responder.core.channel import Draft
 from responder.core.templates import Templates
 from responder.services.settings import build_settings
 from responder.wire.webchat.events import reply_event, visitor_event
-from responder.wire.webchat.record import VisitorMessage, event_id, event_time
+from responder.wire.webchat.record import VisitorMessage, email_address, event_id, event_time
 from responder.wire.webchat.text import plain
 from responder.wire.webchat.wire import WEBCHAT
 from tests.test_config_webchat import BASE, load
@@ -116,3 +116,42 @@ def test_chat_markup_becomes_plain_text() -> None:
     markup = 'Tiket <b>#AB</b> &lt;3 <a href="https://t.id/p?a=1&amp;b=2">bayar</a>, <i>ok</i>'
     assert plain(markup) == "Tiket #AB <3 bayar (https://t.id/p?a=1&b=2), ok"
     assert plain('<a href="https://t.id">https://t.id</a>') == "https://t.id"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("sari@example.com", "sari@example.com"),
+        ("  Sari.Dewi+toko@Example.CO.ID ", "Sari.Dewi+toko@example.co.id"),
+        ("sari@localhost", None),  # no dotted domain: nowhere a reply can go
+        ("sari@", None),
+        ("sari dewi@example.com", None),
+        ('"sari"@example.com', None),
+        ("sari@example.com\r\nBcc: x@evil.test", None),  # no header can ride along
+        ("sari@example.com, x@evil.test", None),
+        ("Sari <sari@example.com>", None),
+        ("s" * 65 + "@example.com", None),
+        ("sari@" + "a" * 250 + ".com", None),
+    ],
+)
+def test_an_address_left_in_the_offline_form_is_one_plain_address_or_none(
+    given: str, kept: str | None
+) -> None:
+    assert email_address(given) == kept
+
+
+def test_an_address_left_is_a_message_that_says_only_that() -> None:
+    left = VisitorMessage(VISITOR, "", "c-1234-abcf", AT, "id", email="sari@example.com")
+    msg = WEBCHAT.parse(left.to_bytes())
+    assert msg.reach == "sari@example.com" and msg.text == ""
+    assert msg.signals.ignored is None and msg.thread.conversation == f"web:{VISITOR}"
+    event = visitor_event(left.to_bytes(), 9)
+    assert event is not None
+    assert (event["kind"], event["email"], event["from"]) == (
+        "email",
+        "sari@example.com",
+        "visitor",
+    )
+    # A record whose address is not one (edited in the database, an old version) is empty.
+    forged = left.to_bytes().replace(b"sari@example.com", b"sari@example.com\\r\\nBcc: x@y.z")
+    assert WEBCHAT.parse(forged).signals.ignored is not None

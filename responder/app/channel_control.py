@@ -58,7 +58,11 @@ def site(
     def hours(language: str) -> tuple[bool, str | None]:
         return opening(settings().calendar, language, clock())
 
-    return Site(public_url, clock, hours)
+    def by_email(channel: str) -> bool:
+        profile = settings().profiles.get(channel)
+        return profile is not None and profile.by_email is not None
+
+    return Site(public_url, clock, hours, by_email)
 
 
 def file_fetcher(channels: Callable[[], Mapping[str, Channel]]) -> FetchFile:

@@ -177,6 +177,9 @@ class Site:
     public_url: Callable[[], str]
     clock: Callable[[], datetime]
     hours: OpenNow
+    # Given the channel's name: whether a visitor who leaves an email address is answered
+    # there too (an email channel is configured for it; the offline form, issue 17).
+    by_email: Callable[[str], bool] = lambda _channel: False
 
 
 @runtime_checkable

@@ -45,7 +45,11 @@ from responder.config.types import (
     fail,
     unique_names,
 )
-from responder.config.webchat import WebChatChannelConfig, check_public_url
+from responder.config.webchat import (
+    WebChatChannelConfig,
+    check_email_channels,
+    check_public_url,
+)
 from responder.config.whatsapp import WhatsAppChannelConfig, WhatsAppTemplate, check_webhooks
 from responder.config.whatsapp_templates import check_template_kinds
 from responder.config.yamlload import load_yaml
@@ -164,6 +168,7 @@ class Config(FrozenModel):
         check_desks(self.channels)
         check_webhooks(self.http, self.channels)
         check_public_url(self.http, self.channels)
+        check_email_channels(self.channels)
         check_template_kinds(self.rules, self.channels)
         return self
 

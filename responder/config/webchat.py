@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator
@@ -21,7 +21,16 @@ from responder.config.types import (
     fail,
 )
 
-__all__ = ["CHAT_PREFIX", "WebChatChannelConfig", "WebChatLimits", "check_public_url"]
+__all__ = [
+    "CHAT_PREFIX",
+    "WebChatChannelConfig",
+    "WebChatLimits",
+    "check_email_channels",
+    "check_public_url",
+    "email_channels",
+]
+
+NONE = "none"  # `email_channel: none`: the panel never asks for an email address
 
 CHAT_PREFIX = "/chat/"  # + the channel's name: the widget, its panel and its API
 
@@ -85,6 +94,12 @@ class WebChatChannelConfig(FrozenModel):
     language: Literal["id", "en"] = "en"  # when the visitor's browser says neither
     # The Telegram channel whose staff group hears this chat's tickets (config/desk.py).
     staff_desk: ChannelName | None = None
+    # The email channel a visitor's conversation continues on once they leave an address
+    # (the offline form); by default the one email channel there is; `none`: no form.
+    email_channel: ChannelName | None = None
+    # The panel asks for an email address when the shop is closed, or when no staff reply
+    # has come this long after the visitor's message.
+    ask_email_after: PositiveDuration = timedelta(minutes=5)
     # The largest message a visitor may send (the request body), 1KB to 64KB.
     max_message: int = Field(default=8 * 1024, ge=1024, le=64 * 1024)
     # How long a visitor's browser keeps its conversation without coming back.
@@ -134,3 +149,39 @@ def check_public_url(http: HttpConfig | None, channels: Sequence[object]) -> Non
             f"<public_url>{channel.path}/widget.js"
         )
         raise fail("webchat", message, ("channels", index), show_input=False)
+
+
+def _mailboxes(channels: Sequence[Any]) -> list[str]:
+    return [c.name for c in channels if getattr(c, "type", None) == "email"]
+
+
+def check_email_channels(channels: Sequence[object]) -> None:
+    """Each web chat's `email_channel` names an email channel; the error is at the key."""
+    mailboxes = set(_mailboxes(channels))
+    for index, channel in enumerate(channels):
+        if not isinstance(channel, WebChatChannelConfig):
+            continue
+        name = channel.email_channel
+        if name is None or name == NONE or name in mailboxes:
+            continue
+        known = {getattr(c, "name", None) for c in channels}
+        what = "no channel" if name not in known else "not an email channel"
+        message = (
+            f'"{name}" is {what}: name the email channel (type: email) whose mailbox answers '
+            "visitors who leave their address, or write none"
+        )
+        where = ("channels", index, "email_channel")
+        raise fail("email_channel", message, where, show_input=False)
+
+
+def email_channels(channels: Sequence[Any]) -> dict[str, str | None]:
+    """Each web chat's email channel: the one it names, else the only one there is; None
+    when there is none (the panel then never asks for an address)."""
+    mailboxes = _mailboxes(channels)
+    default = mailboxes[0] if len(mailboxes) == 1 else None
+    out: dict[str, str | None] = {}
+    for channel in channels:
+        if isinstance(channel, WebChatChannelConfig):
+            name = channel.email_channel
+            out[channel.name] = None if name == NONE else (name or default)
+    return out

@@ -210,6 +210,9 @@ class ChannelProfile:
     # The channel whose staff group hears this one's tickets (its own, for a Telegram channel
     # with a staff group); None: no group does (config `staff_desk`).
     desk: str | None = None
+    # The email channel that also answers a customer who left an email address (the web
+    # chat's offline form, issue 17); None: this channel never asks for one.
+    by_email: str | None = None
     # Message kind -> the approved template sent once the reply window has closed.
     approved: tuple[tuple[str, ApprovedTemplate], ...] = ()
 

@@ -88,6 +88,10 @@ def decide(
     ref = _known_ticket(msg, view)
     if ref is not None:
         return FollowUp(ref)
+    if msg.reach is not None:
+        # An address left with no conversation open (closed since, or a forged call): there
+        # is nothing to answer there, and opening a ticket would answer an empty message.
+        return Suppress("no-conversation", "an email address left with no open conversation")
     if target is None or len(target) > MAX_ADDRESS:
         return Suppress("no-reply-address", "no usable address to reply to")
     recent = view.recent_replies.get(target, 0)

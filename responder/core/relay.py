@@ -62,6 +62,9 @@ def relay(
         # Another channel's message (a mail): its subject and first lines, never copied.
         msg = dataclasses.replace(msg, text=excerpt(msg))
     language = profile.language
+    if msg.reach is not None:
+        left = desk.word(language, "email_left").format(email=msg.reach)
+        msg = dataclasses.replace(msg, text=left)
     marks = []
     if not isinstance(decision, FollowUp):
         marks.append(desk.word(language, "new"))
@@ -181,13 +184,16 @@ def answer_elsewhere(
     view: View,
     event: NewEvent,
     now: datetime,
+    mail: ChannelProfile | None = None,
 ) -> Outcome:
     """A staff member's answer in the desk to another channel's customer (a mail), sent by
     that channel: their words as data (escaped in HTML), from the shop, threaded under the
     customer's last message, with the reference; not marked automatic (a person wrote it).
     Only text goes there: staff are told in the desk when a sticker, photo or file of theirs
     was not sent, and an answer with no text reaches nobody, so it stops no clock; nor does
-    one the channel no longer takes (WhatsApp, 24 hours after the customer last wrote)."""
+    one the channel no longer takes (WhatsApp, 24 hours after the customer last wrote).
+    A customer who left an email address (the web chat's offline form) gets the answer
+    there too, by `mail`, threaded by the reference: they may have left the page."""
     text = msg.text.strip()
     words = desk.wire.desk
     last = view.last_message.get(ref)
@@ -216,13 +222,22 @@ def answer_elsewhere(
         parent=Parent.of(last) if last is not None else None,
         personal=True,
     )
-    reply = home.wire.render(draft, home, now)
-    # Its id joins the ticket's thread, so the customer's answer to it follows up the ticket.
+    sent = [(home.name, home.wire.render(draft, home, now))]
+    if mail is not None and info.reach is not None:
+        title = base_subject(info.subject) or home.display_name or home.name
+        # Threaded under the customer's own mail when they last wrote by email.
+        parent = Parent.of(last) if last is not None and last.signals.mail else None
+        subject = f"Re: {title} [#{ref}]"
+        by_mail = dataclasses.replace(
+            draft, to=info.reach, subject=subject, to_name="", parent=parent
+        )
+        sent.append((mail.name, mail.wire.render(by_mail, mail, now)))
+    # Their ids join the ticket's thread, so the customer's answer follows up the ticket.
     return dataclasses.replace(
         base,
-        message_ids=(reply.message_id,),
+        message_ids=tuple(r.message_id for _, r in sent if r.message_id),
         events=(event,),
-        elsewhere=((home.name, reply),),
+        elsewhere=tuple(sent),
         notices=notices,
     )
 

@@ -17,6 +17,9 @@ STAFF_NOTICE = "staff_notice"
 # survey goes at most once per customer in `once_per`, so it must not use up the cap that
 # keeps the customer's next acknowledgement from going.
 CSAT_THANKS = "csat_thanks"
+# A ticket event, not a reply: the customer left an email address to be answered at (the web
+# chat's offline form, issue 17); its detail is the address, the latest one wins.
+EMAIL_LEFT = "email_left"
 PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE, CSAT_THANKS, CSAT_SURVEY)
 
 # What we send that answers nobody's question: a ticket whose replies are only these was not

@@ -25,7 +25,7 @@ from responder.core.decisions import (
 )
 from responder.core.outcome import Outcome
 from responder.core.relay import Relay, answer_elsewhere, merge, relay, to_staff
-from responder.core.reply_kinds import STAFF_REPLY
+from responder.core.reply_kinds import EMAIL_LEFT, STAFF_REPLY
 from responder.core.settings import Settings
 from responder.core.staff import new_text
 from responder.core.survey_replies import (
@@ -124,7 +124,10 @@ class ReplyPlanner:
             info = view.tickets.get(decision.ref)
             home = self.settings.profiles.get(info.channel) if info else None
             if home is not None and home.name != profile.name and msg.thread.chat is not None:
-                return answer_elsewhere(base, msg, profile, home, decision.ref, view, event, now)
+                mail = self.settings.profiles.get(home.by_email or "")
+                return answer_elsewhere(
+                    base, msg, profile, home, decision.ref, view, event, now, mail
+                )
             if decision.target and msg.thread.chat is not None:
                 copy = Copy(msg.thread.chat, msg.thread.post)
                 draft = Draft(STAFF_REPLY, decision.target, copy=copy)
@@ -132,6 +135,12 @@ class ReplyPlanner:
             return dataclasses.replace(base, reply=reply, events=(event,))
         if isinstance(decision, FollowUp):
             view.joined(decision.ref, msg.thread.message_id)
+            if msg.reach is not None:
+                # Not a question: the ticket's clocks stay as they are; staff answers from
+                # now on go to the address as well (issue 17's offline form).
+                view.reached(decision.ref, msg.reach)
+                left = NewEvent(EMAIL_LEFT, msg.sender.actor, msg.reach, msg.at)
+                return dataclasses.replace(base, events=(left,))
             answer = mail_answer(self.settings, profile, view, decision.ref, msg, now)
             if answer is not None:
                 # A rating, not a new question: the ticket stays as it is (issue 6).
@@ -180,7 +189,13 @@ class ReplyPlanner:
                 for to in profile.staff
             )
         info = TicketInfo(
-            decision.ref, decision.target, "open", language, msg.sender.name, profile.name
+            decision.ref,
+            decision.target,
+            "open",
+            language,
+            msg.sender.name,
+            profile.name,
+            subject=msg.title,
         )
         own = [*msg.thread.own_ids, reply.message_id if reply else None]
         view.opened(decision, verdict.moment, own, info=info)

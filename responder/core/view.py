@@ -23,6 +23,10 @@ class TicketInfo:
     language: str
     name: str
     channel: str = ""  # where the customer wrote: a staff desk answers mail by email
+    # The email address the customer left to be answered at as well (the web chat's offline
+    # form, issue 17): the last one they gave.
+    reach: str | None = None
+    subject: str = ""  # what the ticket is called: its first mail's subject, a chat's line
 
 
 @dataclass
@@ -51,7 +55,7 @@ class View:
     survey_posts: dict[int, SurveyInfo] = field(default_factory=dict)
     # Another channel's tickets answered in this channel's staff group: the customer's last
     # message as recorded (raw), then as read by its channel's wire, for threading the answer.
-    last_raw: dict[str, bytes] = field(default_factory=dict)
+    last_raw: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # (channel, raw)
     last_message: dict[str, Message] = field(default_factory=dict)
 
     def opened(
@@ -76,6 +80,11 @@ class View:
     def joined(self, ref: str, message_id: str | None) -> None:
         if message_id:
             self.ref_by_message_id[message_id] = ref
+
+    def reached(self, ref: str, address: str) -> None:
+        """The customer of `ref` left `address`: staff answers in this batch go there too."""
+        if ref in self.tickets:
+            self.tickets[ref] = dataclasses.replace(self.tickets[ref], reach=address)
 
     def status(self, ref: str, status: str) -> None:
         info = self.tickets[ref]

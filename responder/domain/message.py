@@ -136,3 +136,6 @@ class Message:
     # When it happened, where the channel knows better than the moment it is decided: mail
     # found later (a staff reply in the Sent folder) counts from when the server took it.
     at: datetime | None = None
+    # An email address the customer left to be answered at as well (the web chat's offline
+    # form, issue 17): such a message says only that.
+    reach: str | None = None

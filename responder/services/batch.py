@@ -45,8 +45,8 @@ def scopes(settings: Settings, rows: Sequence[InboundRow]) -> list[list[int]]:
 def _read_last(settings: Settings, view: View) -> dict[str, Message]:
     """Each answered ticket's last customer message, read by its own channel's wire."""
     out: dict[str, Message] = {}
-    for ref, raw in view.last_raw.items():
-        profile = settings.profiles.get(view.tickets[ref].channel)
+    for ref, (channel, raw) in view.last_raw.items():
+        profile = settings.profiles.get(channel)
         if profile is not None:
             out[ref] = profile.wire.parse(raw)
     return out

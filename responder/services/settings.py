@@ -11,6 +11,7 @@ from responder.config import Config, library_limits
 from responder.config.calendar import build_calendar
 from responder.config.desk import desks
 from responder.config.sla import build_policies
+from responder.config.webchat import email_channels
 from responder.core.channel import ChannelProfile
 from responder.core.contexts import sample_context
 from responder.core.settings import ReplyCap, Settings
@@ -20,9 +21,11 @@ from responder.errors import ConfigError
 
 def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
     """Each channel's profile, with the staff group that hears its tickets."""
-    desk = desks(config.channels)
+    desk, by_email = desks(config.channels), email_channels(config.channels)
     return {
-        channel.name: dataclasses.replace(registry.profile(channel), desk=desk[channel.name])
+        channel.name: dataclasses.replace(
+            registry.profile(channel), desk=desk[channel.name], by_email=by_email.get(channel.name)
+        )
         for channel in config.channels
     }
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from responder.core.reply_kinds import STAFF_RELAY
+from responder.core.reply_kinds import EMAIL_LEFT, STAFF_RELAY
 from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
 from responder.storage.views import closed_replies, recent_replies
@@ -80,15 +80,23 @@ def load_chat_view(
                 t.c.language,
                 t.c.customer_name,
                 t.c.channel,
+                t.c.subject,
             ).where(t.c.ref.in_(refs))
         )
-        ids: dict[str, int] = {}
-        for row in rows:
-            info = TicketInfo(
-                row.ref, row.customer, row.status, row.language, row.customer_name, row.channel
+        tickets = list(rows)
+        ids: dict[str, int] = {row.ref: row.id for row in tickets}
+        reach = reaches(conn, ids.values())
+        for row in tickets:
+            view.tickets[row.ref] = TicketInfo(
+                row.ref,
+                row.customer,
+                row.status,
+                row.language,
+                row.customer_name,
+                row.channel,
+                reach.get(row.id),
+                row.subject,
             )
-            view.tickets[row.ref] = info
-            ids[row.ref] = row.id
         answered = {*view.ref_by_post.values(), *view.ref_by_topic.values()}
         foreign = {
             ids[ref]: ref
@@ -119,9 +127,23 @@ def load_chat_view(
 CUSTOMER_OUTCOMES = ("replied", "recorded", "follow-up", "survey-answer")
 
 
-def last_messages(conn: Connection, tickets: dict[int, str]) -> dict[str, bytes]:
-    """Each ticket's last customer message as recorded, by reference: what an answer from
-    another channel's staff desk threads under."""
+def reaches(conn: Connection, tickets: Iterable[int]) -> dict[int, str]:
+    """The email address each ticket's customer left last (issue 17), by ticket id."""
+    if not (ids := list(tickets)):
+        return {}
+    e = schema.ticket_events
+    rows = conn.execute(
+        select(e.c.ticket_id, e.c.detail)
+        .where(e.c.ticket_id.in_(ids), e.c.kind == EMAIL_LEFT, e.c.detail.is_not(None))
+        .order_by(e.c.id)
+    )
+    return {row.ticket_id: row.detail for row in rows}
+
+
+def last_messages(conn: Connection, tickets: dict[int, str]) -> dict[str, tuple[str, bytes]]:
+    """Each ticket's last customer message as recorded, and the channel it came in on (a
+    web chat visitor may go on by email), by reference: what an answer from another
+    channel's staff desk threads under."""
     if not tickets:
         return {}
     i = schema.inbound
@@ -130,5 +152,5 @@ def last_messages(conn: Connection, tickets: dict[int, str]) -> dict[str, bytes]
         .where(i.c.ticket_id.in_(list(tickets)), i.c.outcome.in_(CUSTOMER_OUTCOMES))
         .group_by(i.c.ticket_id)
     )
-    rows = conn.execute(select(i.c.ticket_id, i.c.raw).where(i.c.id.in_(latest)))
-    return {tickets[row.ticket_id]: bytes(row.raw) for row in rows}
+    rows = conn.execute(select(i.c.ticket_id, i.c.channel, i.c.raw).where(i.c.id.in_(latest)))
+    return {tickets[row.ticket_id]: (row.channel, bytes(row.raw)) for row in rows}

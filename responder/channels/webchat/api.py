@@ -28,7 +28,7 @@ from responder.channels.webchat.tokens import Tokens, new_visitor
 from responder.common.metrics import Metrics
 from responder.config.webchat import WebChatChannelConfig, origin_of
 from responder.domain.models import InboundMessage
-from responder.wire.webchat.events import visitor_event
+from responder.wire.webchat.events import Event, visitor_event
 from responder.wire.webchat.record import CLIENT_ID, VisitorMessage, stamp
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class ChatApi:
             web.post(f"{base}/messages", self.messages),
             *(
                 web.options(f"{base}/{path}", self.options)
-                for path in ("session", "messages", "events", "poll")
+                for path in ("session", "messages", "email", "events", "poll")
             ),
         ]
 
@@ -172,6 +172,13 @@ class ChatApi:
             "title": config.title,
             "history": history,
             "last_event_id": history[-1]["id"] if history else None,
+            # When the panel offers its email form (closed, or no staff answer this long):
+            # None when no email channel answers this chat.
+            "ask_email_after": (
+                int(config.ask_email_after.total_seconds())
+                if self.site.by_email(self.name)
+                else None
+            ),
         }
         return web.json_response(answer, headers=who.headers())
 
@@ -191,9 +198,14 @@ class ChatApi:
             fail(400, "press: the data of a button of ours", who)
         asked = doc.get("language")
         language = asked if asked in LANGUAGES else self.language(visitor)
-        now = self.site.clock()
-        record = VisitorMessage(visitor, text, client_id, now, language, press)
-        raw = record.to_bytes()
+        record = VisitorMessage(visitor, text, client_id, self.site.clock(), language, press)
+        event = await self.record(opened, who, record)
+        return web.json_response({"id": event["id"]}, status=202, headers=who.headers())
+
+    async def record(self, opened: Opened, who: Caller, record: VisitorMessage) -> Event:
+        """`record` kept in the database (once per client id) and shown in every open tab;
+        its event. Refused with 503 when it could not be recorded."""
+        raw, visitor, now = record.to_bytes(), record.visitor, record.at
         try:
             message = InboundMessage(self.name, record.external_id, raw, now)
             await opened.inbox.deliver(self.name, [message], None)
@@ -207,7 +219,12 @@ class ChatApi:
         if entry.raw == raw:
             # New (a retry's row carries the first try's bytes): every open tab shows it.
             self.hub.publish(visitor, event)
-        return web.json_response({"id": event["id"]}, status=202, headers=who.headers())
+        return event
+
+    def _ask_email_after(self, config: WebChatChannelConfig) -> int | None:
+        if not self.site.by_email(self.name):
+            return None
+        return int(config.ask_email_after.total_seconds())
 
     def _remember(self, visitor: str, language: str) -> None:
         self._languages.pop(visitor, None)

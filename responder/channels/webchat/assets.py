@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 STATIC = files("responder.channels.webchat") / "static"
-FILES = ("chat.css", "chat.js", "frame.html", "widget.js")
+FILES = ("chat.css", "chat.js", "frame.html", "offline.js", "widget.js")
 _BYTES = {name: (STATIC / name).read_bytes() for name in FILES}
 # One version for every file: a change to any of them is a new URL for chat.js and chat.css,
 # which browsers may then keep for a year.
 ASSET_VERSION = hashlib.sha256(b"".join(_BYTES[name] for name in FILES)).hexdigest()[:12]
 
-VERSIONED = {"chat.js": "text/javascript", "chat.css": "text/css"}
+VERSIONED = {"chat.js": "text/javascript", "chat.css": "text/css", "offline.js": "text/javascript"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The loader's URL never changes, so browsers must ask again within minutes to learn a new
 # VERSION.
@@ -131,7 +131,7 @@ def asset_routes(channel: str, site: Callable[[], WidgetSite]) -> list[web.Route
     return [
         web.get(f"{base}widget.js", loader),
         web.get(f"{base}frame", frame),
-        web.get(base + "{version:[0-9a-f]{12}}/{name:chat\\.(?:js|css)}", versioned),
+        web.get(base + "{version:[0-9a-f]{12}}/{name:(?:chat|offline)\\.(?:js|css)}", versioned),
     ]
 
 

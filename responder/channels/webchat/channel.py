@@ -14,6 +14,7 @@ from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition, Conditioned
 from responder.channels.webchat.api import ChatApi, Opened
 from responder.channels.webchat.assets import WidgetSite, asset_routes
+from responder.channels.webchat.offline import OfflineForm
 from responder.channels.webchat.stream import EventStreams
 from responder.channels.webchat.streams import Hub
 from responder.channels.webchat.tokens import SECRET_KEY, Tokens
@@ -49,6 +50,7 @@ class WebChatChannel(Conditioned):
         self.hub = Hub()
         self.api = ChatApi(lambda: self.config, self.hub, site, metrics)
         self.streams = EventStreams(self.api, tasks)
+        self.offline = OfflineForm(self.api)
         self.site = site
         where = Endpoint(self.name, "http", "the http endpoint", 0)
         self._condition = Condition(where, state="stopped")
@@ -58,6 +60,7 @@ class WebChatChannel(Conditioned):
         return [
             *asset_routes(self.name, self._widget_site),
             *self.api.routes(),
+            *self.offline.routes(),
             *self.streams.routes(),
         ]
 

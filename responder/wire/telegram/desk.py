@@ -35,6 +35,7 @@ WORDS = {
         "via_email": "by email",
         "via_whatsapp": "on WhatsApp",
         "via_webchat": "in the website chat",
+        "email_left": "✉️ Left an email address: {email}. Your answers go there too.",
         # WhatsApp Business Platform: free-form messages only within the customer service
         # window, 24 hours from the customer's last message.
         "window_closed": "⚠️ Not sent: the customer of #{ref} last wrote on WhatsApp {ago} "
@@ -63,6 +64,7 @@ WORDS = {
         "via_email": "lewat email",
         "via_whatsapp": "lewat WhatsApp",
         "via_webchat": "lewat chat situs web",
+        "email_left": "✉️ Meninggalkan alamat email: {email}. Jawaban Anda juga dikirim ke sana.",
         "window_closed": "⚠️ Tidak terkirim: pelanggan #{ref} terakhir menulis di WhatsApp "
         "{ago} yang lalu, dan WhatsApp hanya mengizinkan bisnis membalas dalam 24 jam sejak "
         "pesan terakhir pelanggan. Minta pelanggan menulis lagi (telepon, atau balas lewat "

@@ -13,6 +13,7 @@ from responder.wire.webchat.record import VisitorMessage, event_id, parse_stamp,
 Event = dict[str, Any]
 STAFF_KINDS = ("staff_reply",)  # what a person of the shop wrote; the rest is automatic
 VISITOR_KIND = "message"
+EMAIL_KIND = "email"  # the visitor left an address: the panel says answers go there too
 
 
 def reply_payload(kind: str, text: str, at: datetime, buttons: Keyboard | None) -> bytes:
@@ -53,14 +54,16 @@ def visitor_event(raw: bytes, inbound_id: int) -> Event | None:
 
 
 def from_visitor(record: VisitorMessage, inbound_id: int) -> Event | None:
-    if not record.text:
+    if not record.text and record.email is None:
         return None
+    more = {"email": record.email} if record.email is not None else {}
     return {
         "id": event_id(record.at, "i", inbound_id),
         "from": "visitor",
         "text": record.text,
         "at": stamp(record.at),
-        "kind": VISITOR_KIND,
+        "kind": VISITOR_KIND if record.email is None else EMAIL_KIND,
+        **more,
         # The tab that sent it matches its own message by it, whichever comes first: the
         # stream's event or the POST's answer.
         "client_id": record.client_id,

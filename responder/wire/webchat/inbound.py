@@ -6,6 +6,7 @@ from responder.domain.message import Message, Press, Sender, Signals, Thread
 from responder.wire.webchat.record import VisitorMessage, address
 
 _TITLE = 120
+EMPTY = ("empty", "an empty message")
 
 
 def parse(raw: bytes) -> Message:
@@ -31,11 +32,12 @@ def parse(raw: bytes) -> Message:
         title=text.strip().split("\n", 1)[0][:_TITLE],
         language=record.language,
         signals=Signals(
-            ignored=None if text.strip() or record.press else ("empty", "an empty message"),
+            ignored=None if text.strip() or record.press or record.email else EMPTY,
             # Only a person types in the panel (no bot flag to read): the reply cap then holds
             # back only the automatic reply, never the ticket.
             person=True,
             press=Press(record.press) if record.press else None,
         ),
         date=record.at,
+        reach=record.email,
     )

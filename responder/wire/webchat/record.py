@@ -14,6 +14,15 @@ ADDRESS_PREFIX = "web:"  # a visitor as rules, VIP lists and staff see them: web
 VISITOR = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}", re.ASCII)
 _EVENT_ID = re.compile(r"([0-9]{13})-([ir])([0-9]{10})", re.ASCII)
+# A valid email address as HTML defines it for <input type=email> (WHATWG HTML, 4.10.5.1.5):
+# what the panel's form accepts is what we accept; no spaces, quotes or line ends, so it
+# can never carry a header (RFC 5322 section 3.4.1's dot-atom, with a dotted domain).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+",
+    re.ASCII,
+)
+MAX_EMAIL = 254  # RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, brackets included
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Source = Literal["i", "r"]  # an inbound row (the visitor's), a reply row (ours)
@@ -29,6 +38,7 @@ class VisitorMessage:
     at: datetime
     language: str | None = None  # the browser's language, id or en
     press: str | None = None  # the data of a button of ours it pressed
+    email: str | None = None  # an address left in the offline form: the whole message
 
     def to_bytes(self) -> bytes:
         doc = {
@@ -40,6 +50,8 @@ class VisitorMessage:
         }
         if self.press is not None:
             doc["press"] = self.press
+        if self.email is not None:
+            doc["email"] = self.email
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
@@ -53,7 +65,7 @@ class VisitorMessage:
             raise ValueError("no visitor")
         if not isinstance(text, str) or not isinstance(client_id, str):
             raise ValueError("no text or client id")
-        language, press = doc.get("language"), doc.get("press")
+        language, press, email = doc.get("language"), doc.get("press"), doc.get("email")
         return cls(
             visitor,
             text,
@@ -61,6 +73,7 @@ class VisitorMessage:
             parse_stamp(doc.get("at")),
             language if language in ("id", "en") else None,
             press if isinstance(press, str) else None,
+            email_address(email) if isinstance(email, str) else None,
         )
 
     @property
@@ -72,6 +85,15 @@ def external_id(visitor: str, client_id: str) -> str:
     """The inbound row's id: the same client id twice from one visitor is one message; all of
     one visitor's rows share the prefix `<visitor>/`."""
     return f"{visitor}/{client_id}"
+
+
+def email_address(value: str) -> str | None:
+    """`value` as an address a reply can go to (its domain lowercased), or None."""
+    value = value.strip()
+    if len(value) > MAX_EMAIL or not _EMAIL.fullmatch(value):
+        return None
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def address(visitor: str) -> str:

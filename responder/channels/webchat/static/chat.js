@@ -21,7 +21,8 @@
       reconnecting: "Menyambung ulang…", offline: "Tidak tersambung. Mencoba lagi…",
       sending: "Mengirim…", failed: "Tidak terkirim.", retry: "Kirim ulang",
       tooLong: "Pesan terlalu panjang.", tooMany: "Terlalu banyak pesan. Tunggu sebentar…",
-      choose: "Pilih jawaban", empty: "Ada pertanyaan? Tulis di sini, kami akan membalas."
+      choose: "Pilih jawaban", empty: "Ada pertanyaan? Tulis di sini, kami akan membalas.",
+      emailSaved: "Balasan juga akan dikirim ke "
     },
     en: {
       close: "Close chat", label: "Write a message", placeholder: "Write a message…",
@@ -29,7 +30,8 @@
       reconnecting: "Reconnecting…", offline: "Not connected. Trying again…",
       sending: "Sending…", failed: "Not sent.", retry: "Send again",
       tooLong: "The message is too long.", tooMany: "Too many messages. Wait a moment…",
-      choose: "Choose an answer", empty: "Any question? Write it here and we will reply."
+      choose: "Choose an answer", empty: "Any question? Write it here and we will reply.",
+      emailSaved: "Replies will also go to "
     }
   };
   var t = WORDS[lang];
@@ -170,9 +172,15 @@
     return null;
   }
 
+  // The offline form (offline.js) follows the conversation through these.
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent("responder:" + name, { detail: detail }));
+  }
+
   function render(event, fromServer) {
     if (!event || typeof event.id !== "string") return;
     if (fromServer) lastId = event.id;
+    if (!seen[event.id]) announce("event", event);
     if (event.from === "visitor") {
       // This tab's own message, shown while it was sent: the server's time is the one kept.
       var mine = sent[event.id] || (!seen[event.id] && claim(event));
@@ -186,6 +194,7 @@
     if (seen[event.id]) return;
     seen[event.id] = true;
     var text = typeof event.text === "string" ? event.text : "";
+    if (event.kind === "email" && typeof event.email === "string") text = t.emailSaved + event.email;
     var li = item(event.from, who(event), event.at, text);
     if (event.kind) li.setAttribute("data-kind", String(event.kind));
     li.setAttribute("data-id", event.id);
@@ -353,8 +362,22 @@
       (info.history || []).forEach(function (event) { render(event, true); });
       if (info.last_event_id) lastId = info.last_event_id;
       showEmpty();
+      announce("session", info);
     });
   }
+
+  // POST path with the visitor's token (a session first if there is none): offline.js.
+  function post(path, body) {
+    var ready = token ? Promise.resolve() : session();
+    return ready.then(function () {
+      return fetch(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token },
+        body: JSON.stringify(body)
+      });
+    });
+  }
+  window.responderPanel = { lang: lang, post: post, uuid: uuid, scrollDown: scrollDown };
 
   function query() {
     var after = lastId ? "&after=" + encodeURIComponent(lastId) : "";
