@@ -180,7 +180,9 @@
   function render(event, fromServer) {
     if (!event || typeof event.id !== "string") return;
     if (fromServer) lastId = event.id;
-    if (!seen[event.id]) announce("event", event);
+    // Every time, seen or not (this tab's own message is seen once its POST is answered):
+    // what listens keeps state, not counts.
+    announce("event", event);
     if (event.from === "visitor") {
       // This tab's own message, shown while it was sent: the server's time is the one kept.
       var mine = sent[event.id] || (!seen[event.id] && claim(event));
@@ -269,6 +271,7 @@
   function send(text, press) {
     var p = new Pending(text, press || null, uuid());
     pending.push(p);
+    announce("event", { from: "visitor", kind: "message", text: text });
     deliver(p, false);
   }
 
