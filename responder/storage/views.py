@@ -9,7 +9,7 @@ from sqlalchemy import Connection, func, select
 
 from responder.core.decisions import OUT_OF_HOURS
 from responder.core.reply_kinds import PERSONAL_KINDS, UNSENT
-from responder.core.view import View
+from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
 
 
@@ -37,6 +37,7 @@ def load_view(
     if known := set(view.ref_by_message_id.values()) | view.existing_refs:
         found = survey_answers.load(conn, refs=known)
         view.surveys_by_ref = {info.ref: info for info in found.values()}
+        view.tickets = ticket_infos(conn, known)
     view.recent_replies = recent_replies(conn, targets, since)
     view.closed_replies = closed_replies(conn, targets, periods)
     return view
@@ -77,3 +78,20 @@ def closed_replies(
         )
     )
     return {(row.recipient, row.period) for row in rows}
+
+
+def ticket_infos(conn: Connection, refs: Iterable[str]) -> dict[str, TicketInfo]:
+    """The tickets a mail names, with the channel each is at home in: a staff mail answering
+    a web chat's ticket (its staff desk a mailbox, issue 17) is passed on there."""
+    t = schema.tickets
+    rows = conn.execute(
+        select(
+            t.c.ref, t.c.customer, t.c.status, t.c.language, t.c.customer_name, t.c.channel
+        ).where(t.c.ref.in_(list(refs)))
+    )
+    return {
+        row.ref: TicketInfo(
+            row.ref, row.customer, row.status, row.language, row.customer_name, row.channel
+        )
+        for row in rows
+    }
