@@ -11,6 +11,7 @@ from responder.errors import ConfigError
 from responder.services.settings import channel_profiles
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
+HTTP = "http: {port: 8080, public_url: https://bantuan.toko-contoh.id}\n"  # for a web chat
 
 
 def mail(name: str, extra: str = "") -> str:
@@ -36,7 +37,7 @@ def base_dir(tmp_path: Path) -> Path:
 
 
 def desks(channels: str, base_dir: Path) -> dict[str, str | None]:
-    text = "timezone: Asia/Jakarta\nstate_dir: state\nchannels:\n" + channels
+    text = "timezone: Asia/Jakarta\nstate_dir: state\nchannels:\n" + channels + HTTP
     config = load_config_text(text, "config.yaml", base_dir, environ={})
     return {name: p.desk for name, p in channel_profiles(config).items()}
 
@@ -83,4 +84,37 @@ def test_a_desk_that_is_no_staff_group_is_an_error_at_its_key(
     assert problems(channels, base_dir) == [
         f'config.yaml:7:17: channels[0].staff_desk: "{desk}" is {what}: name one that has a '
         "staff group, or write none"
+    ]
+
+
+def web(desk: str) -> str:
+    return f"""\
+  - name: web
+    type: webchat
+    allowed_origins: ["https://toko-contoh.id"]
+    title: Toko Contoh
+    staff_desk: {desk}
+"""
+
+
+def test_a_web_chat_may_name_a_mailbox_with_staff_as_its_desk(base_dir: Path) -> None:
+    staff = "\n    staff: [ani@example.com]"
+    found = desks(web("shop") + mail("shop", staff) + bot("shop-bot"), base_dir)
+    assert found == {"web": "shop", "shop": "shop-bot", "shop-bot": "shop-bot"}
+
+
+def test_a_desk_mailbox_without_staff_is_refused_with_the_fix(base_dir: Path) -> None:
+    assert problems(web("shop") + mail("shop"), base_dir) == [
+        'config.yaml:8:17: channels[0].staff_desk: "shop" has no staff addresses to mail '
+        "visitors' messages to: add them to that channel (staff: [ani@example.com]), or name "
+        "a telegram channel with a staff_chat_id, or write none"
+    ]
+
+
+def test_only_a_web_chat_takes_a_mailbox_as_its_desk(base_dir: Path) -> None:
+    staff = "\n    staff: [ani@example.com]"
+    channels = mail("shop", staff) + mail("other", "\n    staff_desk: shop")
+    assert problems(channels, base_dir) == [
+        'config.yaml:13:17: channels[1].staff_desk: "shop" is not a telegram channel with a '
+        "staff_chat_id: name one that has a staff group, or write none"
     ]

@@ -1,4 +1,5 @@
-"""Which Telegram staff group hears each channel's tickets: the `staff_desk` key."""
+"""Which staff desk hears each channel's tickets: the `staff_desk` key (a Telegram staff
+group; for a web chat, also a mailbox's staff addresses)."""
 
 from __future__ import annotations
 
@@ -19,15 +20,27 @@ def _groups(channels: Sequence[Any]) -> list[str]:
 
 
 def check_desks(channels: Sequence[Any]) -> None:
-    """Each `staff_desk` names a Telegram channel with a staff group; errors at the key."""
+    """Each `staff_desk` names a Telegram channel with a staff group, or for a web chat an
+    email channel with staff addresses (issue 17); errors at the key."""
     groups = set(_groups(channels))
+    known = {c.name: c for c in channels}
     for index, channel in enumerate(channels):
         name = getattr(channel, "staff_desk", None)
         if name is None or name == NONE or name in groups:
             continue
-        known = {c.name: c for c in channels}
-        what = "no channel" if name not in known else "not a telegram channel with a staff_chat_id"
-        message = f'"{name}" is {what}: name one that has a staff group, or write none'
+        named = known.get(name)
+        if channel.type == "webchat" and named is not None and named.type == "email":
+            if named.staff:
+                continue
+            message = (
+                f'"{name}" has no staff addresses to mail visitors\' messages to: add them to '
+                f"that channel (staff: [ani@example.com]), or name a telegram channel with a "
+                "staff_chat_id, or write none"
+            )
+        else:
+            what = "no channel" if named is None else "not a telegram channel with a staff_chat_id"
+            mail = ", or an email channel with staff" if channel.type == "webchat" else ""
+            message = f'"{name}" is {what}: name one that has a staff group{mail}, or write none'
         raise fail("staff_desk", message, ("channels", index, "staff_desk"), show_input=False)
 
 

@@ -92,7 +92,8 @@ class WebChatChannelConfig(FrozenModel):
     allowed_origins: Annotated[tuple[str, ...], AfterValidator(_origins)] = Field(min_length=1)
     title: Text  # the panel's heading, and the shop's name in replies
     language: Literal["id", "en"] = "en"  # when the visitor's browser says neither
-    # The Telegram channel whose staff group hears this chat's tickets (config/desk.py).
+    # The Telegram channel whose staff group hears this chat's tickets, or an email channel
+    # whose staff addresses are mailed each visitor message and answer by reply (desk.py).
     staff_desk: ChannelName | None = None
     # The email channel a visitor's conversation continues on once they leave an address
     # (the offline form); by default the one email channel there is; `none`: no form.

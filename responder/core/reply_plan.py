@@ -23,6 +23,13 @@ from responder.core.decisions import (
     SurveyVote,
     Welcome,
 )
+from responder.core.mail_desk import (
+    MailRelay,
+    answers_by_mail,
+    mail_notices,
+    mail_relay,
+    staff_mail_answer,
+)
 from responder.core.outcome import Outcome
 from responder.core.relay import Relay, answer_elsewhere, merge, relay, to_staff
 from responder.core.reply_kinds import EMAIL_LEFT, STAFF_REPLY
@@ -51,6 +58,7 @@ class Decided:
     outcomes: list[Outcome] = dataclasses.field(default_factory=list)
     relays: list[Relay] = dataclasses.field(default_factory=list)
     failed: list[Failed] = dataclasses.field(default_factory=list)
+    mails: list[MailRelay] = dataclasses.field(default_factory=list)  # to a desk mailbox
 
 
 class ReplyPlanner:
@@ -89,16 +97,20 @@ class ReplyPlanner:
             desk = self.settings.profiles.get(profile.desk) if profile.desk else None
             index = len(decided.outcomes)
             found = relay(index, profile, desk, msg, verdict.decision, self.hours[0])
+            mailed = mail_relay(index, profile, desk, msg, verdict.decision, self.hours[0])
         except Exception as exc:
             decided.failed.append((row.id, exc))
             return
         if found is not None:
             decided.relays.append(found)
+        if mailed is not None:
+            decided.mails.append(mailed)
         decided.outcomes.append(outcome)
 
     def finish(self, decided: Decided, view: View) -> tuple[list[Outcome], list[Failed]]:
         """The scope's outcomes, staff relays merged in, and the messages that failed."""
-        return merge(decided.outcomes, decided.relays, view, self.now), decided.failed
+        outcomes = merge(decided.outcomes, decided.relays, view, self.now)
+        return mail_notices(outcomes, decided.mails, self.now), decided.failed
 
     def _outcome(
         self, row: InboundRow, msg: Message, profile: ChannelProfile, verdict: Verdict, view: View
@@ -123,10 +135,16 @@ class ReplyPlanner:
             reply = None
             info = view.tickets.get(decision.ref)
             home = self.settings.profiles.get(info.channel) if info else None
+            # A visitor who left an address hears the answer there too (the offline form).
+            by_email = self.settings.profiles.get(home.by_email or "") if home else None
             if home is not None and home.name != profile.name and msg.thread.chat is not None:
-                mail = self.settings.profiles.get(home.by_email or "")
                 return answer_elsewhere(
-                    base, msg, profile, home, decision.ref, view, event, now, mail
+                    base, msg, profile, home, decision.ref, view, event, now, by_email
+                )
+            if home is not None and answers_by_mail(msg, profile, home, view, decision.ref):
+                # A staff address answered a visitor's ticket from its mailbox (issue 17).
+                return staff_mail_answer(
+                    base, msg, profile, home, decision.ref, view, event, now, by_email
                 )
             if decision.target and msg.thread.chat is not None:
                 copy = Copy(msg.thread.chat, msg.thread.post)

@@ -87,10 +87,15 @@ def answered_by_staff(
 
 def new_text(text: str) -> str | None:
     """What a staff member wrote, without the message they quote in answering it."""
+    return unquoted(text)[:EVENT_TEXT] or None
+
+
+def unquoted(text: str) -> str:
+    """A mail's own words, whole: the quoted message it answers left out."""
     lines = []
     for line in text.splitlines():
         if _QUOTE_HEAD.match(line.strip()):
             break
         if not line.lstrip().startswith(">"):
             lines.append(line)
-    return "\n".join(lines).strip()[:EVENT_TEXT] or None
+    return "\n".join(lines).strip()

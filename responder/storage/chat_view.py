@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from responder.core.reply_kinds import EMAIL_LEFT, STAFF_RELAY
-from responder.core.view import TicketInfo, View
+from responder.core.reply_kinds import STAFF_RELAY
+from responder.core.view import View
 from responder.storage import schema, survey_answers
-from responder.storage.views import closed_replies, recent_replies
+from responder.storage.views import closed_replies, recent_replies, tickets_by_ref
 
 
 @dataclass(frozen=True)
@@ -71,32 +71,9 @@ def load_chat_view(
         view.ref_by_topic = {int(row.thread): row.ref for row in rows}
         refs.update(view.ref_by_topic.values())
     if refs:
-        rows = conn.execute(
-            select(
-                t.c.id,
-                t.c.ref,
-                t.c.customer,
-                t.c.status,
-                t.c.language,
-                t.c.customer_name,
-                t.c.channel,
-                t.c.subject,
-            ).where(t.c.ref.in_(refs))
-        )
-        tickets = list(rows)
-        ids: dict[str, int] = {row.ref: row.id for row in tickets}
-        reach = reaches(conn, ids.values())
-        for row in tickets:
-            view.tickets[row.ref] = TicketInfo(
-                row.ref,
-                row.customer,
-                row.status,
-                row.language,
-                row.customer_name,
-                row.channel,
-                reach.get(row.id),
-                row.subject,
-            )
+        tickets = tickets_by_ref(conn, refs)
+        view.tickets = {ref: info for ref, (_, info) in tickets.items()}
+        ids = {ref: row for ref, (row, _) in tickets.items()}
         answered = {*view.ref_by_post.values(), *view.ref_by_topic.values()}
         foreign = {
             ids[ref]: ref
@@ -125,19 +102,6 @@ def load_chat_view(
 
 # What the customer wrote, as opposed to staff's own mail or suppressed machine mail.
 CUSTOMER_OUTCOMES = ("replied", "recorded", "follow-up", "survey-answer")
-
-
-def reaches(conn: Connection, tickets: Iterable[int]) -> dict[int, str]:
-    """The email address each ticket's customer left last (issue 17), by ticket id."""
-    if not (ids := list(tickets)):
-        return {}
-    e = schema.ticket_events
-    rows = conn.execute(
-        select(e.c.ticket_id, e.c.detail)
-        .where(e.c.ticket_id.in_(ids), e.c.kind == EMAIL_LEFT, e.c.detail.is_not(None))
-        .order_by(e.c.id)
-    )
-    return {row.ticket_id: row.detail for row in rows}
 
 
 def last_messages(conn: Connection, tickets: dict[int, str]) -> dict[str, tuple[str, bytes]]:

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from responder.core.decisions import OUT_OF_HOURS
-from responder.core.reply_kinds import PERSONAL_KINDS, UNSENT
-from responder.core.view import View
+from responder.core.reply_kinds import EMAIL_LEFT, PERSONAL_KINDS, UNSENT
+from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
 
 
@@ -37,6 +37,7 @@ def load_view(
     if known := set(view.ref_by_message_id.values()) | view.existing_refs:
         found = survey_answers.load(conn, refs=known)
         view.surveys_by_ref = {info.ref: info for info in found.values()}
+        view.tickets = ticket_infos(conn, known)
     view.recent_replies = recent_replies(conn, targets, since)
     view.closed_replies = closed_replies(conn, targets, periods)
     return view
@@ -77,3 +78,58 @@ def closed_replies(
         )
     )
     return {(row.recipient, row.period) for row in rows}
+
+
+def ticket_infos(conn: Connection, refs: Iterable[str]) -> dict[str, TicketInfo]:
+    """The tickets a batch names, with the channel each is at home in (a staff answer from
+    another channel's desk is passed on there) and the address its customer left."""
+    return {ref: info for ref, (_, info) in tickets_by_ref(conn, refs).items()}
+
+
+def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int, TicketInfo]]:
+    """ticket_infos, each with its row id."""
+    t = schema.tickets
+    rows = list(
+        conn.execute(
+            select(
+                t.c.id,
+                t.c.ref,
+                t.c.customer,
+                t.c.status,
+                t.c.language,
+                t.c.customer_name,
+                t.c.channel,
+                t.c.subject,
+            ).where(t.c.ref.in_(list(refs)))
+        )
+    )
+    reach = reaches(conn, [row.id for row in rows])
+    return {
+        row.ref: (
+            row.id,
+            TicketInfo(
+                row.ref,
+                row.customer,
+                row.status,
+                row.language,
+                row.customer_name,
+                row.channel,
+                reach.get(row.id),
+                row.subject,
+            ),
+        )
+        for row in rows
+    }
+
+
+def reaches(conn: Connection, tickets: Iterable[int]) -> dict[int, str]:
+    """The email address each ticket's customer left last (issue 17), by ticket id."""
+    if not (ids := list(tickets)):
+        return {}
+    e = schema.ticket_events
+    rows = conn.execute(
+        select(e.c.ticket_id, e.c.detail)
+        .where(e.c.ticket_id.in_(ids), e.c.kind == EMAIL_LEFT, e.c.detail.is_not(None))
+        .order_by(e.c.id)
+    )
+    return {row.ticket_id: row.detail for row in rows}
