@@ -88,7 +88,7 @@ class ChatApi:
             web.post(f"{base}/messages", self.messages),
             *(
                 web.options(f"{base}/{path}", self.options)
-                for path in ("session", "messages", "events", "poll")
+                for path in ("session", "messages", "events", "poll", "files")
             ),
         ]
 
@@ -170,6 +170,7 @@ class ChatApi:
             "open": is_open,
             "opens": opens,
             "title": config.title,
+            "max_file": config.max_file,  # the panel says so before uploading more
             "history": history,
             "last_event_id": history[-1]["id"] if history else None,
         }
@@ -191,8 +192,13 @@ class ChatApi:
             fail(400, "press: the data of a button of ours", who)
         asked = doc.get("language")
         language = asked if asked in LANGUAGES else self.language(visitor)
-        now = self.site.clock()
-        record = VisitorMessage(visitor, text, client_id, now, language, press)
+        record = VisitorMessage(visitor, text, client_id, self.site.clock(), language, press)
+        return await self.record(opened, who, record)
+
+    async def record(self, opened: Opened, who: Caller, record: VisitorMessage) -> web.Response:
+        """Recorded (deduplicated by the browser's client id) before the 202 says so; a new
+        one is shown in every open tab of the visitor's."""
+        visitor, now = record.visitor, record.at
         raw = record.to_bytes()
         try:
             message = InboundMessage(self.name, record.external_id, raw, now)
