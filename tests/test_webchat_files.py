@@ -7,8 +7,12 @@ from __future__ import annotations
 import asyncio
 import struct
 import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from responder.domain.models import FileData
+from responder.services.retention import purge_once
+from responder.storage.store import Store
 from responder.testing import TelegramStandIn, free_port
 from responder.testing.webchat import Visitor
 from tests.harness import (
@@ -168,3 +172,25 @@ async def test_the_endpoint_refuses_big_files_other_types_and_another_visitors_f
     assert bare.status == 401
     assert len(await db_rows(config, "chat_files")) == 1
     assert len(await db_rows(config, "inbound")) == 1
+
+
+async def test_files_are_kept_once_read_only_with_their_visitor_and_purged_with_the_texts(
+    tmp_path: Path,
+) -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    store = Store(f"sqlite+aiosqlite:///{tmp_path}/files.db", clock=lambda: now)
+    await store.open()
+    try:
+        file = FileData(png(), "kaos.png", "image/png")
+        assert await store.keep_chat_file("web", "visitor-aaaaaaaaaaaa", "vc-1", file)
+        other = FileData(PDF, "lain.pdf", "application/pdf")
+        assert not await store.keep_chat_file("web", "visitor-aaaaaaaaaaaa", "vc-1", other)
+        assert await store.chat_file("web", "visitor-aaaaaaaaaaaa", "vc-1") == file
+        assert await store.chat_file("web", "visitor-bbbbbbbbbbbb", "vc-1") is None
+        assert await store.chat_file("other", "visitor-aaaaaaaaaaaa", "vc-1") is None
+        kept = await purge_once(store, now - timedelta(days=1))
+        gone = await purge_once(store, now + timedelta(seconds=1))
+        assert (kept.files, gone.files) == (0, 1)
+        assert await store.chat_file("web", "visitor-aaaaaaaaaaaa", "vc-1") is None
+    finally:
+        await store.close()

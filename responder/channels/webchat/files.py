@@ -81,8 +81,9 @@ class ChatFiles:
         an <img> cannot send a header); another visitor's key is not found."""
         api = self.api
         opened, who = api.admit(request, bare=True)
+        # Not counted against the address's rate: a reload shows every picture of the
+        # conversation at once, and each is only ever the visitor's own (browser-cached).
         visitor = api.visitor(opened, request.query.get("token") or bearer(request), who)
-        api.limit(request, who)
         key = request.match_info["key"]
         if not (0 < len(key) <= 80 and set(key) <= _KEY_CHARS):
             fail(404, "no such file", who)
