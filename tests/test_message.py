@@ -68,7 +68,9 @@ def chat_message(chat: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 PRIVATE = {"id": 4242, "type": "private"}
-DOCUMENT = {"file_id": "d", "file_unique_id": "u", "file_name": "nota.pdf", "file_size": 2048}
+DOCUMENT = {"file_id": "d", "file_unique_id": "u", "file_name": "nota.pdf", "file_size": 2048} | {
+    "mime_type": "application/pdf"
+}
 
 
 def test_a_telegram_document_as_a_message() -> None:
@@ -80,7 +82,8 @@ def test_a_telegram_document_as_a_message() -> None:
     )
     assert (msg.thread.conversation, msg.thread.post, msg.thread.parents) == ("4242", 10, ())
     assert (msg.text, msg.title, msg.language) == ("nota", "nota", "id")
-    assert msg.attachments == (Attachment("document", "nota.pdf", 2048),)
+    # Its file_id and type: what a channel that takes staff files fetches it by (getFile).
+    assert msg.attachments == (Attachment("document", "nota.pdf", 2048, "d", "application/pdf"),)
     assert msg.signals.person and msg.signals.ignored is None and msg.signals.group is None
 
 

@@ -9,6 +9,7 @@ README's pictures)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import aiohttp
 from responder.app.daemon import App
 from responder.testing import TelegramStandIn, free_port
 from responder.testing.browser import Chromium, Frame, Page
+from responder.testing.browser_page import SHIFT
 from tests.harness import (
     STAFF_GROUP,
     add_staff_bot,
@@ -95,6 +97,7 @@ async def world(
     language: str,
     extra: str = "",
     clock: Any = None,
+    channel: str = "",
     channels: str = "",
 ) -> AsyncIterator[World]:
     """The shop's page, the daemon (the web chat, then `channels`, then the staff bot), and
@@ -118,7 +121,7 @@ channels:
     allowed_origins: ["{shop}"]
     title: Toko Contoh
     language: id
-{channels}"""
+{channel}{channels}"""
         )
         (tmp_path / "state").mkdir()
         add_staff_bot(config, tmp_path, tg)
@@ -438,3 +441,84 @@ async def _resolved(w: World) -> None:
         return [t["status"] for t in await db_rows(w.config, "tickets")] == ["resolved"]
 
     await wait_until(resolved)
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+ATTACH = "document.getElementById('attach')"
+# Each message's file as shown: an image's alt and whether it was decoded, a link's words.
+FILES = """[...document.querySelectorAll('#log .msg')].filter((li) => li.querySelector('.file'))
+  .map((li) => { const who = li.className.replace('msg msg-', '');
+    const img = li.querySelector('.file img'), link = li.querySelector('.file');
+    return img ? [who, img.alt, img.complete && img.naturalWidth > 0]
+      : [who, link.textContent, link.hasAttribute('download')]; })"""
+
+
+async def attach(page: Page, frame: Frame, *files: Path) -> None:
+    """Shift+Tab from the field to the attach button and press Enter, as a keyboard user;
+    the file chooser is answered with `files`."""
+    await frame.click("document.getElementById('text')")
+    await page.press("Tab", SHIFT)
+    assert await frame.evaluate(f"document.activeElement === {ATTACH}")
+    await page.choose_files(*files)
+    await page.press("Enter")
+
+
+async def test_a_visitor_sends_an_image_and_a_pdf_and_sees_the_staff_photo(
+    tmp_path: Path, tg: TelegramStandIn
+) -> None:
+    from tests.test_webchat_files import png
+
+    (tmp_path / "kaos.png").write_bytes(png(40, 30))
+    (tmp_path / "nota.pdf").write_bytes(PDF)
+    (tmp_path / "besar.png").write_bytes(png() + bytes(70 * 1024))
+    (tmp_path / "virus.png").write_bytes(b"MZ\x90\x00 this is no picture at all")
+    async with world(tmp_path, tg, "id-ID", channel="    max_file: 64KB\n") as w:
+        page = await w.browser.new_page()
+        await page.goto(f"{w.shop}/")
+        frame = await open_panel(page)
+        label = await frame.evaluate(f"{ATTACH}.getAttribute('aria-label')")
+        assert label == "Lampirkan gambar atau PDF"
+        await write(page, frame, "Kak, kaosnya sobek")
+        [relay] = await wait_sent(w.tg, STAFF_GROUP, 1)
+
+        await attach(page, frame, tmp_path / "kaos.png")
+        await frame.wait_for(f"{FILES}.length === 1 && {FILES}[0][2]")
+        [_, photo] = await wait_sent(w.tg, STAFF_GROUP, 2)
+        await attach(page, frame, tmp_path / "nota.pdf")
+        [*_, document] = await wait_sent(w.tg, STAFF_GROUP, 3)
+        assert photo.method == "sendPhoto" and photo.file_name == "kaos.png"
+        assert document.method == "sendDocument" and document.file_name == "nota.pdf"
+
+        # A staff member answers with a photo (a JPEG, as Telegram keeps photos).
+        jpeg = await frame.evaluate(
+            """(() => { const c = document.createElement('canvas'); c.width = 60;
+            c.height = 40; const g = c.getContext('2d'); g.fillStyle = '#c33';
+            g.fillRect(0, 0, 60, 40); return c.toDataURL('image/jpeg').split(',')[1]; })()"""
+        )
+        await staff_answer(w.tg, relay, "Ini kak yang baru", photo=base64.b64decode(jpeg))
+        await frame.wait_for(f"{FILES}.length === 3 && {FILES}[2][2]")
+        files = await frame.evaluate(FILES)
+        assert files == [
+            ["visitor", "Gambar: kaos.png", True],
+            ["visitor", "PDF nota.pdf", True],
+            ["staff", f"Gambar: {files[2][1].removeprefix('Gambar: ')}", True],
+        ]
+        assert files[2][1].endswith(".jpg")
+        await shot(w, page, "webchat-files.png")
+
+        # Too big: said at once; not an image whatever its name: the daemon refuses it.
+        await attach(page, frame, tmp_path / "besar.png")
+        big = "[...document.querySelectorAll('#log .failed .note')].map((n) => n.textContent)"
+        said = await frame.wait_for(f"{big}.length === 1 && {big}[0]")
+        assert "File terlalu besar. Paling besar 64 KB." in said
+        await attach(page, frame, tmp_path / "virus.png")
+        said = await frame.wait_for(f"{big}.length === 2 && {big}[1]")
+        assert "Hanya gambar (JPEG, PNG, WebP, GIF) dan PDF yang bisa dikirim." in said
+        assert [s for _, s in page.statuses if s == 415] == [415]
+
+        # After a reload the files are still there, from the database.
+        await page.reload()
+        frame = await page.frame(IFRAME)
+        await frame.wait_for(f"{FILES}.length === 3 && {FILES}.every((f) => f[2])")
+        assert page.problems == [f for f in page.problems if "415" in f]
+    assert len(await db_rows(w.config, "chat_files")) == 3

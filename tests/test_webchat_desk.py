@@ -74,15 +74,16 @@ async def test_a_visitor_whose_streams_are_blocked_gets_the_reply_by_long_poll(
     assert [e["text"] for e in answered.body["events"]] == ["Bisa kak, sebelum jam 3"]
 
 
-async def test_a_staff_photo_is_not_passed_on_and_staff_hear_why(
+async def test_a_staff_file_the_panel_cannot_show_is_not_passed_on_and_staff_hear_why(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
     port = free_port()
     config = with_staff_group(tmp_path, tg, port)
     async with running(config), Visitor(chat_url(port)) as visitor:
         await visitor.session()
-        await visitor.send("Boleh lihat fotonya kak?")
+        await visitor.send("Boleh lihat daftar harganya kak?")
         [relay] = await wait_sent(tg, STAFF_GROUP, 1)
-        await staff_answer(tg, relay, "", photo=True)
+        sheet = ("harga.xlsx", "application/vnd.ms-excel", b"PK\x03\x04 a spreadsheet")
+        await staff_answer(tg, relay, "", document=sheet)
         [_, notice] = await wait_sent(tg, STAFF_GROUP, 2)
     assert "lewat chat situs web" in shown(notice) and "Tidak terkirim" in shown(notice)

@@ -97,6 +97,15 @@ class Inbox(Protocol):
         """The message recorded on `channel` under `external_id`, if one was."""
         ...
 
+    async def keep_file(self, channel: str, visitor: str, key: str, file: FileData) -> bool:
+        """Keep a chat customer's file (the website chat's, issue 17) under `key`, unless one
+        is kept there already (a retry); whether this call kept it. Durable on return."""
+        ...
+
+    async def kept_file(self, channel: str, visitor: str, key: str) -> FileData | None:
+        """The file kept for `visitor` under `key`; None for another visitor's key."""
+        ...
+
     async def secret(self, key: str) -> bytes:
         """A random secret kept in the database under `key`, made at the first call: what a
         channel signs with it stays valid across restarts."""

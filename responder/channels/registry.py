@@ -20,6 +20,7 @@ from responder.core.channel import ChannelProfile, Wire
 from responder.core.guards import GuardContext
 from responder.wire.email.wire import EMAIL
 from responder.wire.telegram.wire import TELEGRAM
+from responder.wire.webchat.files import FILE_TYPES
 from responder.wire.webchat.wire import WEBCHAT
 from responder.wire.whatsapp.wire import WHATSAPP
 
@@ -77,7 +78,7 @@ def _whatsapp(config: Any, given: Given) -> Channel:
 def _webchat(config: Any, given: Given) -> Channel:
     from responder.channels.webchat.channel import WebChatChannel
 
-    return WebChatChannel(config, given.tasks, given.metrics, given.site)
+    return WebChatChannel(config, given.tasks, given.metrics, given.site, given.files)
 
 
 def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
@@ -122,7 +123,11 @@ def _whatsapp_profile(channel: WhatsAppChannelConfig) -> ChannelProfile:
 
 
 def _webchat_profile(channel: WebChatChannelConfig) -> ChannelProfile:
-    return _chat_profile(channel, WEBCHAT)
+    # Staff answers may carry images and PDFs up to max_file (issue 17).
+    files = tuple(FILE_TYPES)
+    return dataclasses.replace(
+        _chat_profile(channel, WEBCHAT), max_file=channel.max_file, file_types=files
+    )
 
 
 CHANNEL_TYPES: dict[str, ChannelType] = {

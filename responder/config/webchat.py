@@ -103,13 +103,16 @@ class WebChatChannelConfig(FrozenModel):
     ask_email_after: PositiveDuration = timedelta(minutes=5)
     # The largest message a visitor may send (the request body), 1KB to 64KB.
     max_message: int = Field(default=8 * 1024, ge=1024, le=64 * 1024)
+    # The largest file (an image or a PDF) sent either way, 64KB to 20MB: the daemon holds
+    # it in memory while it passes it on, and the Bot API fetches at most 20 MB.
+    max_file: int = Field(default=5 * 1024 * 1024, ge=64 * 1024, le=20 * 1024 * 1024)
     # How long a visitor's browser keeps its conversation without coming back.
     token_lifetime: PositiveDuration = timedelta(days=30)
     # A comment line on each open stream this often, so proxies do not close it as idle.
     keepalive: PositiveDuration = timedelta(seconds=15)
     limits: WebChatLimits = Field(default_factory=WebChatLimits)
 
-    @field_validator("max_message", mode="before")
+    @field_validator("max_message", "max_file", mode="before")
     @classmethod
     def _byte_size(cls, value: object) -> object:
         return byte_size(value)

@@ -215,6 +215,10 @@ class ChannelProfile:
     by_email: str | None = None
     # Message kind -> the approved template sent once the reply window has closed.
     approved: tuple[tuple[str, ApprovedTemplate], ...] = ()
+    # Files a staff member's answer may carry to this channel's customers (the website
+    # chat, issue 17): the largest in bytes, and their MIME types; 0: only text goes there.
+    max_file: int = 0
+    file_types: tuple[str, ...] = ()
 
     @property
     def domain(self) -> str:

@@ -189,9 +189,10 @@ def answer_elsewhere(
     """A staff member's answer in the desk to another channel's customer (a mail), sent by
     that channel: their words as data (escaped in HTML), from the shop, threaded under the
     customer's last message, with the reference; not marked automatic (a person wrote it).
-    Only text goes there: staff are told in the desk when a sticker, photo or file of theirs
-    was not sent, and an answer with no text reaches nobody, so it stops no clock; nor does
-    one the channel no longer takes (WhatsApp, 24 hours after the customer last wrote).
+    Only text goes there, and a photo or document where the channel takes it (staff_file):
+    staff are told in the desk when a sticker, photo or file of theirs was not sent, and an
+    answer with neither text nor a file passed on reaches nobody, so it stops no clock; nor
+    does one the channel no longer takes (WhatsApp, 24 hours after the customer last wrote).
     A customer who left an email address (the web chat's offline form) gets the answer
     there too, by `mail`, threaded by the reference: they may have left the page."""
     text = msg.text.strip()
@@ -204,11 +205,11 @@ def answer_elsewhere(
         # why and what they can do instead (issue 16).
         said = words.say(desk.language, "window_closed", ref=ref, ago=_ago(words, desk, ago))
         return dataclasses.replace(base, notices=(to_staff(desk, said, msg, now),))
-    if (msg.attachments or not text) and words is not None:
-        key = "text_only_passed_on" if text else "not_passed_on"
-        via = words.word(desk.language, f"via_{home.wire.kind}")
-        notices = (to_staff(desk, words.say(desk.language, key, ref=ref, via=via), msg, now),)
-    if not text:
+    file = staff_file(msg, desk, home)
+    if (msg.attachments or not text) and file is None and words is not None:
+        said = _not_passed_on(words, desk, home, ref, text)
+        notices = (to_staff(desk, said, msg, now),)
+    if not text and file is None:
         return dataclasses.replace(base, notices=notices)
     info = view.tickets[ref]
     subject = f"Re: {base_subject(last.subject if last else '')} [#{ref}]".replace("  ", " ")
@@ -221,6 +222,7 @@ def answer_elsewhere(
         to_name=info.name,
         parent=Parent.of(last) if last is not None else None,
         personal=True,
+        file=file,
     )
     sent = [(home.name, home.wire.render(draft, home, now))]
     if mail is not None and info.reach is not None:
@@ -240,6 +242,37 @@ def answer_elsewhere(
         elsewhere=tuple(sent),
         notices=notices,
     )
+
+
+def staff_file(msg: Message, desk: ChannelProfile, home: ChannelProfile) -> FileRef | None:
+    """A staff member's photo or document passed on with their answer, where the customer's
+    channel takes one of its type and size (the website chat: images and PDFs, issue 17);
+    fetched from the desk's channel when the answer is sent."""
+    item = next((a for a in msg.attachments if a.ref), None)
+    if item is None or not home.max_file:
+        return None
+    # A Telegram photo is always a JPEG (Bot API PhotoSize); a document says its type.
+    mime = item.mime or ("image/jpeg" if item.kind == "photo" else "")
+    if mime not in home.file_types or (item.size or 0) > home.max_file:
+        return None
+    return FileRef(desk.name, item.ref, item.kind, item.name, mime)
+
+
+def _not_passed_on(
+    words: Desk, desk: ChannelProfile, home: ChannelProfile, ref: str, text: str
+) -> str:
+    via = words.word(desk.language, f"via_{home.wire.kind}")
+    if not home.max_file:
+        key = "text_only_passed_on" if text else "not_passed_on"
+        return words.say(desk.language, key, ref=ref, via=via)
+    key = "text_only_file_refused" if text else "file_refused"
+    return words.say(desk.language, key, ref=ref, via=via, limit=_megabytes(home.max_file))
+
+
+def _megabytes(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{size // 1024} KB"
 
 
 def _ago(words: Desk, desk: ChannelProfile, ago: timedelta) -> str:

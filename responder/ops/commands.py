@@ -102,14 +102,14 @@ def purge(args: argparse.Namespace) -> int:
         while True:
             step = run_on_database(url, "purge", purge_bodies, before, limit=BATCH, read_only=False)
             counts += step
-            if max(step.inbound, step.replies, step.events, step.comments) < BATCH:
+            if step.largest < BATCH:
                 break
     verb = "would blank" if args.dry_run else "blanked"
     print(
         f"{verb} the texts older than {before.astimezone(_zone(config)):%Y-%m-%d %H:%M} "
         f"(retention.bodies_after): {counts.inbound} incoming message(s), "
         f"{counts.replies} reply(ies), {counts.events} staff reply/note text(s), "
-        f"{counts.comments} survey comment(s)"
+        f"{counts.comments} survey comment(s), {counts.files} web chat file(s)"
     )
     return EX_OK
 

@@ -11,7 +11,14 @@ from datetime import datetime
 
 from responder.common.membudget import MAIL_BUDGET, MailBytes
 from responder.common.metrics import Metrics
-from responder.domain.models import ChatEntry, Cursor, DeliveryReport, InboundMessage, MailMark
+from responder.domain.models import (
+    ChatEntry,
+    Cursor,
+    DeliveryReport,
+    FileData,
+    InboundMessage,
+    MailMark,
+)
 from responder.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -89,6 +96,12 @@ class StoreInbox:
 
     async def recorded(self, channel: str, external_id: str) -> ChatEntry | None:
         return await self._store.recorded(channel, external_id)
+
+    async def keep_file(self, channel: str, visitor: str, key: str, file: FileData) -> bool:
+        return await self._store.keep_chat_file(channel, visitor, key, file)
+
+    async def kept_file(self, channel: str, visitor: str, key: str) -> FileData | None:
+        return await self._store.chat_file(channel, visitor, key)
 
     async def secret(self, key: str) -> bytes:
         # Made at the first call, kept in the database with what it signs (like the survey

@@ -21,7 +21,7 @@ async def purge_once(store: Store, before: datetime, batch: int = BATCH) -> Purg
     while True:
         counts = await store.run(purge_bodies, before, limit=batch)
         total += counts
-        if max(counts.inbound, counts.replies, counts.events, counts.comments) < batch:
+        if counts.largest < batch:
             return total
         await asyncio.sleep(0)  # let the daemon's own writes in between
 
@@ -53,11 +53,12 @@ async def run_retention(
             if counts.total:
                 log.info(
                     "retention: blanked texts older than %s: %d message(s), %d reply(ies), "
-                    "%d staff text(s), %d survey comment(s)",
+                    "%d staff text(s), %d survey comment(s), %d web chat file(s)",
                     keep,
                     counts.inbound,
                     counts.replies,
                     counts.events,
                     counts.comments,
+                    counts.files,
                 )
         await asyncio.sleep(interval.total_seconds())

@@ -207,6 +207,10 @@ def _v9_delivery_reports(conn: Connection) -> None:
             conn.execute(text("CREATE INDEX ix_posts_message ON posts (channel, message_id)"))
 
 
+def _v10_chat_files(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.chat_files])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -222,6 +226,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
         "what the platform reported of each reply sent (delivered, read, failed)",
         _v9_delivery_reports,
     ),
+    (10, "the website chat's files (images, PDFs)", _v10_chat_files),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -26,10 +26,16 @@ class PurgeCounts:
     replies: int = 0
     events: int = 0
     comments: int = 0
+    files: int = 0  # web chat files deleted (issue 17): the file is the customer's words
 
     @property
     def total(self) -> int:
-        return self.inbound + self.replies + self.events + self.comments
+        return self.inbound + self.replies + self.events + self.comments + self.files
+
+    @property
+    def largest(self) -> int:
+        """The most rows of one table: under a batch's limit, the purge is done."""
+        return max(self.inbound, self.replies, self.events, self.comments, self.files)
 
     def __add__(self, other: PurgeCounts) -> PurgeCounts:
         return PurgeCounts(
@@ -37,6 +43,7 @@ class PurgeCounts:
             self.replies + other.replies,
             self.events + other.events,
             self.comments + other.comments,
+            self.files + other.files,
         )
 
 
@@ -106,8 +113,8 @@ def purge_bodies(
 
     Blanks inbound.raw and the message of sent, parked or expired replies to b"", the detail of
     staff replies and notes to MARKER (with " ?" kept when it asked a question, which the
-    SLA clocks read), and survey comments to MARKER. limit caps the rows per table, for
-    short transactions; dry_run counts without writing.
+    SLA clocks read), and survey comments to MARKER; deletes web chat files. limit caps the
+    rows per table, for short transactions; dry_run counts without writing.
     """
     if before.tzinfo is None:
         raise ValueError("purge_bodies needs an aware datetime")
@@ -116,7 +123,9 @@ def purge_bodies(
     replies = _ids(conn, r, _replies_where(before), limit)
     events = _ids(conn, e, _events_where(before), limit)
     surveys = _ids(conn, s, _surveys_where(before), limit)
-    counts = PurgeCounts(len(inbound), len(replies), len(events), len(surveys))
+    f = schema.chat_files
+    files = _ids(conn, f, f.c.created_at < before, limit)
+    counts = PurgeCounts(len(inbound), len(replies), len(events), len(surveys), len(files))
     if dry_run:
         return counts
     if inbound:
@@ -131,6 +140,8 @@ def purge_bodies(
         conn.execute(update(e).where(where, ~asked).values(detail=MARKER))
     if surveys:
         conn.execute(update(s).where(s.c.id.in_(surveys)).values(comment=MARKER))
+    if files:
+        conn.execute(f.delete().where(f.c.id.in_(files)))
     _mark(conn, before)
     return counts
 

@@ -18,12 +18,13 @@ from responder.domain.models import (
     Cursor,
     DeliveryReport,
     Failing,
+    FileData,
     InboundMessage,
     MailMark,
 )
 from responder.domain.records import InboundRow, Queued, ReplyMark, ReplyRow
 from responder.errors import StorageError, StorageUnavailable
-from responder.storage import chat_log, delivery, inbound, replies, schema
+from responder.storage import chat_files, chat_log, delivery, inbound, replies, schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.db_thread import DatabaseThread
 from responder.storage.decisions import apply_outcomes
@@ -213,6 +214,13 @@ class Store:
 
     async def recorded(self, channel: str, external_id: str) -> ChatEntry | None:
         return await self.run(chat_log.recorded, channel, external_id)
+
+    async def keep_chat_file(self, channel: str, visitor: str, key: str, file: FileData) -> bool:
+        """Keep a web chat file (see chat_files.keep); whether it is new."""
+        return await self.run(chat_files.keep, channel, visitor, key, file, self._clock())
+
+    async def chat_file(self, channel: str, visitor: str, key: str) -> FileData | None:
+        return await self.run(chat_files.kept, channel, visitor, key)
 
     # -- deciding ---------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ class Page:
         self._children: dict[str, str] = {}  # out-of-process iframe's frame id -> session
         self._urls: dict[str, str] = {}  # request id -> url
         self._loaded: asyncio.Event = asyncio.Event()
+        self._chosen: list[str] = []  # what the next file chooser is answered with
         self._tasks: set[asyncio.Task[Any]] = set()
         cdp.listen(session, self._event)
 
@@ -201,6 +202,15 @@ class Page:
         up = {k: v for k, v in down.items() if k not in ("text", "unmodifiedText")}
         await self.cdp.call("Input.dispatchKeyEvent", up | {"type": "keyUp"}, session=self.session)
 
+    async def choose_files(self, *paths: Path) -> None:
+        """The next file chooser the page opens (a click or a key on an upload button) is
+        answered with `paths`, as a person picking them in the dialog would."""
+        self._chosen = [str(p) for p in paths]
+        enable = {"enabled": True}
+        await self.cdp.call("Page.setInterceptFileChooserDialog", enable, session=self.session)
+        for child in list(self._children.values()):
+            await self.cdp.call("Page.setInterceptFileChooserDialog", enable, session=child)
+
     async def screenshot(self, path: Path) -> bytes:
         answer = await self.cdp.call(
             "Page.captureScreenshot", {"format": "png"}, session=self.session
@@ -234,6 +244,11 @@ class Page:
         elif method == "Target.detachedFromTarget":
             gone = params.get("sessionId")
             self._children = {f: s for f, s in self._children.items() if s != gone}
+        elif method == "Page.fileChooserOpened":
+            files = {"files": self._chosen, "backendNodeId": params["backendNodeId"]}
+            self._spawn(
+                self.cdp.call("DOM.setFileInputFiles", files, session=child or self.session)
+            )
         elif method == "Page.javascriptDialogOpening":
             self.dialogs.append(params.get("message", ""))
             self._spawn(self._dismiss(child or self.session))

@@ -79,6 +79,7 @@ class TelegramStandIn(CustomerUpdates, BotApiFiles, SentLog[SentMessage], Thread
         self._messages: dict[tuple[int | str, int], JSON] = {}
         self._edits: dict[tuple[int | str, int], int] = {}
         self._queries: dict[str, bool] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
@@ -95,7 +96,19 @@ class TelegramStandIn(CustomerUpdates, BotApiFiles, SentLog[SentMessage], Thread
         # Uploads up to the Bot API's 50 MB, and a little over, reach its own check.
         app = web.Application(client_max_size=MAX_DOCUMENT + 2**20)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         return app
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file by the file_path getFile gave (core.telegram.org/bots/api#file)."""
+        if self.invalid_token or request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401}, status=401)
+        path = request.match_info["path"]
+        with self._cond:
+            found = next((d for p, d in self.files.values() if p == path), None)
+        if found is None:
+            return web.json_response({"ok": False, "error_code": 404}, status=404)
+        return web.Response(body=found, content_type="application/octet-stream")
 
     def _closing(self) -> None:
         self._notify_now()  # parked long polls see _stopping and answer [] at once

@@ -62,6 +62,7 @@ class BotApiMethods:
     _messages: dict[tuple[int | str, int], JSON]
     _edits: dict[tuple[int | str, int], int]
     _queries: dict[str, bool]  # callback query id -> answered already
+    files: dict[str, tuple[str, bytes]]  # file_id -> (file_path, bytes), for getFile
     _ids: itertools.count[int]
     _update_ids: itertools.count[int]
     _stopping: asyncio.Event | None

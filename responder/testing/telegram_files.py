@@ -1,5 +1,6 @@
-"""sendDocument and sendPhoto for the Bot API stand-in: multipart uploads, checked against the
-Bot API's limits and recorded with the file's name, size and caption (a mixin)."""
+"""sendDocument, sendPhoto and getFile for the Bot API stand-in: multipart uploads, checked
+against the Bot API's limits and recorded with the file's name, size and caption; files
+bots may download (a mixin)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from responder.testing.telegram_records import JSON, Fail
 MAX_DOCUMENT = 50 * 1024 * 1024
 MAX_PHOTO = 10 * 1024 * 1024
 MAX_CAPTION = 1024
+# getFile: "bots can download files of up to 20MB in size".
+MAX_DOWNLOAD = 20 * 1024 * 1024
 # The image formats Telegram makes a photo of; anything else fails its processing.
 _IMAGES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
 # The stand-in does not decode images: every photo is shown as this one size.
@@ -24,6 +27,28 @@ PHOTO_SIZE = {"width": 800, "height": 600}
 class BotApiFiles(BotApiMethods):
     """`_api_senddocument`, `_api_sendphoto`; the stand-in's app must accept bodies over
     50 MB (aiohttp's client_max_size) for the limit to be Telegram's, not aiohttp's."""
+
+    async def _api_getfile(self, params: JSON) -> JSON:
+        """core.telegram.org/bots/api#getfile: the File, its file_path for
+        /file/bot<token>/<file_path>; over 20 MB Telegram refuses."""
+        file_id = str(params.get("file_id", ""))
+        with self._cond:
+            found = self.files.get(file_id)
+        if found is None:
+            raise Fail(400, "Bad Request: invalid file_id")
+        path, data = found
+        if len(data) > MAX_DOWNLOAD:
+            raise Fail(400, "Bad Request: file is too big")
+        unique = hashlib.sha256(data).hexdigest()[:16]
+        return {"file_id": file_id, "file_unique_id": unique, "file_size": len(data)} | {
+            "file_path": path
+        }
+
+    def add_file(self, file_id: str, data: bytes, path: str) -> None:
+        """A file Telegram keeps under `file_id` (what a staff member sent), downloadable
+        at /file/bot<token>/<path>."""
+        with self._cond:
+            self.files[file_id] = (path, data)
 
     async def _api_senddocument(self, params: JSON) -> JSON:
         upload = _upload(params, "document", MAX_DOCUMENT)

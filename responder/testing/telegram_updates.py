@@ -44,10 +44,12 @@ class CustomerUpdates(BotApiMethods):
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
         is_bot: bool = False,
-        photo: bool = False,
+        photo: bool | bytes = False,
+        document: tuple[str, str, bytes] | None = None,
         kind: str = "message",
     ) -> JSON:
-        """Queue a message update from a user; returns the whole update dict."""
+        """Queue a message update from a user; returns the whole update dict. A photo's or
+        a document's (name, MIME type, bytes) bytes can then be fetched by getFile."""
         user = _user(chat_id if from_id is None else from_id, first_name, last_name, username)
         user["is_bot"] = is_bot
         if language_code is not None:
@@ -63,11 +65,24 @@ class CustomerUpdates(BotApiMethods):
                 chat = self._chats[chat_id]  # a group added with add_group keeps its settings
             self._chats[chat_id] = chat
             message = self._new_message(chat, user if kind != "channel_post" else None)
+            number = message["message_id"]
             if photo:
+                size = len(photo) if isinstance(photo, bytes) else 1024
                 message["photo"] = [
-                    {"file_id": f"photo-{message['message_id']}", "file_unique_id": "u1"}
-                    | {"width": 90, "height": 90, "file_size": 1024}
+                    {"file_id": f"photo-{number}", "file_unique_id": "u1"}
+                    | {"width": 90, "height": 90, "file_size": size}
                 ]
+                if isinstance(photo, bytes):
+                    self.files[f"photo-{number}"] = (f"photos/file_{number}.jpg", photo)
+            if document is not None:
+                name, mime, data = document
+                message["document"] = {"file_id": f"doc-{number}", "file_unique_id": "u2"} | {
+                    "file_name": name,
+                    "mime_type": mime,
+                    "file_size": len(data),
+                }
+                self.files[f"doc-{number}"] = (f"documents/file_{number}", data)
+            if photo or document is not None:
                 if text:
                     message["caption"] = text
             else:

@@ -142,6 +142,28 @@ class Visitor:
         headers = {"Authorization": f"Bearer {self.token}"}
         return await self.request("POST", "messages", body, headers=headers)
 
+    async def upload(
+        self,
+        data: bytes,
+        name: str,
+        text: str = "",
+        client_id: str | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> Answer:
+        """POST files as the panel sends a chosen file: the bytes as the body, the rest in
+        the query."""
+        params = {"client_id": client_id or str(uuid.uuid4()), "name": name, "text": text}
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type}
+        return await self.request("POST", "files", data, headers=headers, params=params)
+
+    async def file(self, key: str, token: str | None = None) -> tuple[int, bytes, dict[str, str]]:
+        """GET files/<key> as the panel's <img> or link does: the token in the query."""
+        params = {"token": token or self.token or ""}
+        async with self._http.get(
+            f"{self.base}/files/{key}", params=params, headers=self._headers
+        ) as response:
+            return response.status, await response.read(), dict(response.headers)
+
     async def poll(self, after: str | None = None) -> Answer:
         params = {"token": self.token or "", **({"after": after} if after else {})}
         return await self.request("GET", "poll", params=params)

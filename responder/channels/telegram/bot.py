@@ -15,7 +15,7 @@ from responder.channels.telegram.polling import UpdatePolling
 from responder.channels.telegram.send import Sender
 from responder.common.tasks import TaskGroup
 from responder.config import TelegramChannelConfig
-from responder.domain.models import Delivered, OutboundReply
+from responder.domain.models import Delivered, FileData, OutboundReply
 from responder.errors import PermanentError, SignInRefused
 
 # What the bot's client holds (its token, base URL, and its connections' timeouts): a change to
@@ -68,6 +68,22 @@ class TelegramChannel(UpdatePolling, Conditioned):
         self._inbox = inbox
         self._condition.starting()
         self._task = self._tasks.spawn(self._run(inbox), name=f"telegram:{self.name}")
+
+    async def fetch_file(self, ref: str, limit: int) -> FileData:
+        """A staff member's photo or document by its file_id (getFile, then the download),
+        for the channel their answer goes to (the website chat, issue 17)."""
+        bot, sender = self._bot, self._sender
+        found = await sender.guard(bot.get_file(ref), chat=None)
+        size, path = found.get("file_size"), found.get("file_path")
+        if isinstance(size, int) and size > limit:
+            raise PermanentError(f"the file is {size} bytes, over the limit of {limit}")
+        if not isinstance(path, str) or not path:
+            # The Bot API lends files up to 20 MB; a larger one has no file_path.
+            raise PermanentError("Telegram lends bots files up to 20 MB only")
+        content = await sender.guard(bot.download(path, limit), chat=None)
+        if content is None:
+            raise PermanentError(f"the file is over the limit of {limit} bytes")
+        return FileData(content, path.rsplit("/", 1)[-1], "")
 
     async def send(self, reply: OutboundReply) -> Delivered:
         # This bot's, even if a reconfigure replaces it meanwhile: it is closed only once

@@ -15,7 +15,13 @@ from urllib.request import getproxies_environment, proxy_bypass
 import aiohttp
 
 from responder.channels.diagnose import os_cause
-from responder.channels.telegram.errors import NetworkError, TelegramError, TimedOut, from_answer
+from responder.channels.telegram.errors import (
+    BadRequest,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+    from_answer,
+)
 
 JSON = dict[str, Any]
 MASK = "[token]"
@@ -33,6 +39,10 @@ class BotApi:
     def __init__(self, token: str, base_url: str, timeout: float, poll_timeout: float) -> None:
         self._token = token
         self._url = f"{base_url}{token}/"
+        # Files are downloaded from https://api.telegram.org/file/bot<token>/<file_path>
+        # (Bot API, getFile): the same server, "file/" before "bot".
+        root, _, _ = base_url.rpartition("/bot")
+        self._files = f"{root}/file/bot{token}/"
         self.timeout = timeout
         self.poll_timeout = poll_timeout
         self._session: aiohttp.ClientSession | None = None
@@ -116,6 +126,33 @@ class BotApi:
         error.args = (error.message,)
         raise error
 
+    async def download(self, file_path: str, limit: int) -> bytes | None:
+        """The file getFile named, by its file_path; None when it is over `limit` bytes."""
+        seconds = self.timeout + limit / UPLOAD_RATE
+        failure: TelegramError | None = None
+        try:
+            async with self._open().get(
+                self._files + file_path,
+                timeout=aiohttp.ClientTimeout(total=seconds),
+                proxy=self._proxy[0],
+                proxy_auth=self._proxy[1],
+            ) as response:
+                if response.status == 404:  # not the token's fault, as a method's 404 is
+                    raise BadRequest("Not Found: the file is no longer on Telegram's servers")
+                if response.status != 200:
+                    raise from_answer(response.status, None)
+                chunks, size = [], 0
+                async for chunk in response.content.iter_any():
+                    size += len(chunk)
+                    if size > limit:
+                        return None
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            failure = self._unreachable(exc)
+        assert failure is not None
+        raise failure
+
     def _unreachable(self, exc: BaseException) -> NetworkError:
         root = os_cause(exc)
         if isinstance(exc, TimeoutError) or isinstance(root, TimeoutError):
@@ -183,6 +220,11 @@ class BotApi:
     async def create_forum_topic(self, chat_id: int | str, name: str) -> JSON:
         """createForumTopic: the ForumTopic, its message_thread_id among it."""
         return dict(await self.call("createForumTopic", {"chat_id": chat_id, "name": name}))
+
+    async def get_file(self, file_id: str) -> JSON:
+        """getFile: the File, with file_size and file_path (files up to 20 MB; a link valid
+        for at least an hour)."""
+        return dict(await self.call("getFile", {"file_id": file_id}))
 
     async def send_document(
         self, chat_id: int | str, data: bytes, filename: str, **options: Unpack[FileOptions]

@@ -28,7 +28,7 @@ from responder.channels.webchat.tokens import Tokens, new_visitor
 from responder.common.metrics import Metrics
 from responder.config.webchat import WebChatChannelConfig, origin_of
 from responder.domain.models import InboundMessage
-from responder.wire.webchat.events import Event, visitor_event
+from responder.wire.webchat.events import visitor_event
 from responder.wire.webchat.record import CLIENT_ID, VisitorMessage, stamp
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class ChatApi:
             web.post(f"{base}/messages", self.messages),
             *(
                 web.options(f"{base}/{path}", self.options)
-                for path in ("session", "messages", "email", "events", "poll")
+                for path in ("session", "messages", "email", "events", "poll", "files")
             ),
         ]
 
@@ -170,6 +170,7 @@ class ChatApi:
             "open": is_open,
             "opens": opens,
             "title": config.title,
+            "max_file": config.max_file,  # the panel says so before uploading more
             "history": history,
             "last_event_id": history[-1]["id"] if history else None,
             # When the panel offers its email form (closed, or no staff answer this long):
@@ -199,13 +200,13 @@ class ChatApi:
         asked = doc.get("language")
         language = asked if asked in LANGUAGES else self.language(visitor)
         record = VisitorMessage(visitor, text, client_id, self.site.clock(), language, press)
-        event = await self.record(opened, who, record)
-        return web.json_response({"id": event["id"]}, status=202, headers=who.headers())
+        return await self.record(opened, who, record)
 
-    async def record(self, opened: Opened, who: Caller, record: VisitorMessage) -> Event:
-        """`record` kept in the database (once per client id) and shown in every open tab;
-        its event. Refused with 503 when it could not be recorded."""
-        raw, visitor, now = record.to_bytes(), record.visitor, record.at
+    async def record(self, opened: Opened, who: Caller, record: VisitorMessage) -> web.Response:
+        """Recorded (deduplicated by the browser's client id) before the 202 says so; a new
+        one is shown in every open tab of the visitor's."""
+        visitor, now = record.visitor, record.at
+        raw = record.to_bytes()
         try:
             message = InboundMessage(self.name, record.external_id, raw, now)
             await opened.inbox.deliver(self.name, [message], None)
@@ -219,7 +220,7 @@ class ChatApi:
         if entry.raw == raw:
             # New (a retry's row carries the first try's bytes): every open tab shows it.
             self.hub.publish(visitor, event)
-        return event
+        return web.json_response({"id": event["id"]}, status=202, headers=who.headers())
 
     def _ask_email_after(self, config: WebChatChannelConfig) -> int | None:
         if not self.site.by_email(self.name):

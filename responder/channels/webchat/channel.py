@@ -9,11 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from responder.channels.base import Inbox, Site
+from responder.channels.base import FetchFile, Inbox, Site
 from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition, Conditioned
 from responder.channels.webchat.api import ChatApi, Opened
 from responder.channels.webchat.assets import WidgetSite, asset_routes
+from responder.channels.webchat.files import ChatFiles
 from responder.channels.webchat.offline import OfflineForm
 from responder.channels.webchat.stream import EventStreams
 from responder.channels.webchat.streams import Hub
@@ -21,7 +22,7 @@ from responder.channels.webchat.tokens import SECRET_KEY, Tokens
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config.webchat import WebChatChannelConfig
-from responder.domain.models import Delivered, OutboundReply
+from responder.domain.models import Delivered, FileData, OutboundReply
 from responder.errors import PermanentError
 from responder.wire.webchat.events import reply_event
 from responder.wire.webchat.record import ADDRESS_PREFIX
@@ -40,6 +41,7 @@ class WebChatChannel(Conditioned):
         tasks: TaskGroup,
         metrics: Metrics,
         site: Site | None = None,
+        files: FetchFile | None = None,
     ) -> None:
         self.name = config.name
         self.config = config
@@ -51,6 +53,7 @@ class WebChatChannel(Conditioned):
         self.api = ChatApi(lambda: self.config, self.hub, site, metrics)
         self.streams = EventStreams(self.api, tasks)
         self.offline = OfflineForm(self.api)
+        self.files = ChatFiles(self.api, files)
         self.site = site
         where = Endpoint(self.name, "http", "the http endpoint", 0)
         self._condition = Condition(where, state="stopped")
@@ -61,6 +64,7 @@ class WebChatChannel(Conditioned):
             *asset_routes(self.name, self._widget_site),
             *self.api.routes(),
             *self.offline.routes(),
+            *self.files.routes(),
             *self.streams.routes(),
         ]
 
@@ -90,8 +94,14 @@ class WebChatChannel(Conditioned):
         recipient = reply.recipients[0] if reply.recipients else ""
         visitor = recipient.removeprefix(ADDRESS_PREFIX)
         if recipient.startswith(ADDRESS_PREFIX):
+            # A staff member's file is kept before the panel is told of it (issue 17).
+            await self.files.keep_answer(visitor, reply.message, reply.reply_id)
             self.hub.publish(visitor, event)
         return Delivered(self.name, recipient)
+
+    async def fetch_file(self, ref: str, limit: int) -> FileData:
+        """A visitor's image or PDF, for the staff desk (FileSource)."""
+        return await self.files.fetch_file(ref, limit)
 
     async def close_streams(self) -> None:
         """End every open stream and poll: at stop, before the HTTP endpoint waits for its

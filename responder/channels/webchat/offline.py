@@ -41,5 +41,4 @@ class OfflineForm:
         language = asked if asked in LANGUAGES else api.language(visitor)
         now = api.site.clock()
         record = VisitorMessage(visitor, "", client_id, now, language, email=address)
-        event = await api.record(opened, who, record)
-        return web.json_response({"id": event["id"]}, status=202, headers=who.headers())
+        return await api.record(opened, who, record)

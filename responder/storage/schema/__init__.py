@@ -4,6 +4,7 @@ MetaData, its tables defined by group in this package and named here (`schema.re
 from responder.storage.schema.base import UTCDateTime, metadata
 from responder.storage.schema.conversations import (
     blocked,
+    chat_files,
     cursors,
     inbound,
     posts,
@@ -20,6 +21,7 @@ __all__ = [
     "UTCDateTime",
     "blocked",
     "channel_health",
+    "chat_files",
     "cursors",
     "early_marks",
     "inbound",

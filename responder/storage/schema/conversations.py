@@ -207,3 +207,21 @@ blocked = Table(
     Column("recipient", String(320), primary_key=True),
     Column("since", UTCDateTime(), nullable=False),
 )
+
+# Since schema version 10: files of the website chat (issue 17), images and PDFs up to the
+# channel's max_file, both ways: a visitor's upload (key "v<client id>") and a staff member's
+# answer (key "r<reply id>"); read only with the visitor's own id, never by key alone.
+chat_files = Table(
+    "chat_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("visitor", String(64), nullable=False),
+    Column("key", String(80), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("channel", "visitor", "key", name="uq_chat_files_key"),
+)

@@ -32,6 +32,10 @@ WORDS = {
         "Write the answer as text.",
         "text_only_passed_on": "⚠️ #{ref} is answered {via}: your text was sent, the "
         "attachment was not.",
+        "file_refused": "⚠️ Not sent: #{ref} is answered {via}, where only images and PDF "
+        "files up to {limit} go. Send one of those, or write the answer as text.",
+        "text_only_file_refused": "⚠️ #{ref} is answered {via}: your text was sent, the "
+        "attachment was not (only images and PDF files up to {limit} go there).",
         "via_email": "by email",
         "via_whatsapp": "on WhatsApp",
         "via_webchat": "in the website chat",
@@ -61,6 +65,11 @@ WORDS = {
         "not_passed_on": "⚠️ Tidak terkirim: #{ref} dibalas {via}, dan ke sana hanya teks "
         "yang terkirim. Tulis jawabannya sebagai teks.",
         "text_only_passed_on": "⚠️ #{ref} dibalas {via}: teks Anda terkirim, lampirannya tidak.",
+        "file_refused": "⚠️ Tidak terkirim: #{ref} dibalas {via}, dan ke sana hanya gambar dan "
+        "file PDF hingga {limit} yang terkirim. Kirim salah satunya, atau tulis jawabannya "
+        "sebagai teks.",
+        "text_only_file_refused": "⚠️ #{ref} dibalas {via}: teks Anda terkirim, lampirannya "
+        "tidak (ke sana hanya gambar dan file PDF hingga {limit}).",
         "via_email": "lewat email",
         "via_whatsapp": "lewat WhatsApp",
         "via_webchat": "lewat chat situs web",

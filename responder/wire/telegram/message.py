@@ -43,7 +43,10 @@ def to_message(msg: ChatMessage) -> Message:
         ignored = _NOT_ANSWERED.get(msg.kind, ("other-update", f"a {msg.kind} update"))
     private = msg.chat_type == "private"
     press = Press(msg.data, msg.callback_id) if msg.kind == "callback_query" else None
-    media = () if msg.media is None else (Attachment(msg.media, msg.media_name, msg.media_size),)
+    media: tuple[Attachment, ...] = ()
+    if msg.media is not None:
+        found = Attachment(msg.media, msg.media_name, msg.media_size, msg.media_ref, msg.media_mime)
+        media = (found,)
     return Message(
         sender=Sender(
             address=msg.sender,

@@ -59,6 +59,8 @@ class ChatMessage:
     media: str | None = None
     media_name: str = ""  # a document's, audio's or video's file name
     media_size: int | None = None  # its size in bytes, as Telegram reports it
+    media_ref: str = ""  # its file_id, for getFile (a photo's largest size)
+    media_mime: str = ""  # a document's mime_type, as the sender's app declared it
     reply_to: int | None = None  # the message this one answers, in the same chat
     thread_id: int | None = None  # the forum topic
     command: str | None = None  # "/start", "/close", ... lowercased, without "@bot"
@@ -110,7 +112,7 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
     user = _dict(m.get("from"))
     text = _str(m.get("text")) or _str(m.get("caption"))
     media = next((k for k in MEDIA if m.get(k)), None)
-    name, size = _file(m.get(media) if media else None)
+    name, size, ref, mime = _file(m.get(media) if media else None)
     command, args = _command(_str(m.get("text")), _str(note.get("bot")))
     reply = _dict(m.get("reply_to_message"))
     date = m.get("date")
@@ -125,6 +127,8 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
         media=media,
         media_name=name,
         media_size=size,
+        media_ref=ref,
+        media_mime=mime,
         reply_to=_int(reply.get("message_id")),
         thread_id=_int(m.get("message_thread_id")) if m.get("is_topic_message") else None,
         command=command,
@@ -135,13 +139,14 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
     )
 
 
-def _file(value: Any) -> tuple[str, int | None]:
-    """A media field's file name and size (Bot API Document, Audio...; a photo is a list of
-    sizes, the last the largest)."""
+def _file(value: Any) -> tuple[str, int | None, str, str]:
+    """A media field's file name, size, file_id and MIME type (Bot API Document, Audio...;
+    a photo is a list of sizes, the last the largest)."""
     if isinstance(value, list) and value:
         value = value[-1]
     found = _dict(value)
-    return _str(found.get("file_name"))[:200], _int(found.get("file_size"))
+    name, size = _str(found.get("file_name"))[:200], _int(found.get("file_size"))
+    return name, size, _str(found.get("file_id"))[:200], _str(found.get("mime_type"))[:100]
 
 
 def _sender(user: dict[str, Any]) -> dict[str, Any]:

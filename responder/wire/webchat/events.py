@@ -7,7 +7,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from responder.core.channel import Keyboard
+from responder.core.channel import FileRef, Keyboard
+from responder.wire.webchat.files import FILE_TYPES, ChatFile, file_name
 from responder.wire.webchat.record import VisitorMessage, event_id, parse_stamp, stamp
 
 Event = dict[str, Any]
@@ -16,9 +17,12 @@ VISITOR_KIND = "message"
 EMAIL_KIND = "email"  # the visitor left an address: the panel says answers go there too
 
 
-def reply_payload(kind: str, text: str, at: datetime, buttons: Keyboard | None) -> bytes:
+def reply_payload(
+    kind: str, text: str, at: datetime, buttons: Keyboard | None, file: FileRef | None = None
+) -> bytes:
     """A reply as recorded and sent: its event without the id, which is the replies row's
-    (known once recorded)."""
+    (known once recorded); a staff member's file as where to fetch it (`fetch`), kept under
+    the reply's key when it is sent."""
     doc: Event = {
         "from": "staff" if kind in STAFF_KINDS else "shop",
         "text": text,
@@ -29,6 +33,9 @@ def reply_payload(kind: str, text: str, at: datetime, buttons: Keyboard | None) 
         doc["buttons"] = [
             [{"label": label, "data": data} for label, data in row] for row in buttons
         ]
+    if file is not None:
+        name = file_name(file.name or file.kind, file.mime)
+        doc["fetch"] = {"channel": file.channel, "ref": file.ref, "name": name, "mime": file.mime}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -39,9 +46,29 @@ def reply_event(payload: bytes, reply_id: int) -> Event | None:
         at = parse_stamp(doc.get("at"))
     except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
         return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("text"), str) or not doc["text"]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
+        return None
+    fetch = doc.pop("fetch", None)
+    if isinstance(fetch, dict) and fetch.get("mime") in FILE_TYPES:
+        doc["file"] = reply_file(fetch, reply_id).to_json()
+    if not doc["text"] and "file" not in doc:
         return None
     return {"id": event_id(at, "r", reply_id), **doc}
+
+
+def reply_file(fetch: dict[str, Any], reply_id: int) -> ChatFile:
+    """The file a reply carries, as kept under its key once sent."""
+    return ChatFile(f"r{reply_id}", str(fetch.get("name") or "file"), str(fetch.get("mime")))
+
+
+def fetch_of(payload: bytes) -> dict[str, Any] | None:
+    """Where a reply's file is to be fetched from (the staff desk's channel and its ref)."""
+    try:
+        doc = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    fetch = doc.get("fetch") if isinstance(doc, dict) else None
+    return fetch if isinstance(fetch, dict) and fetch.get("mime") in FILE_TYPES else None
 
 
 def visitor_event(raw: bytes, inbound_id: int) -> Event | None:
@@ -54,10 +81,10 @@ def visitor_event(raw: bytes, inbound_id: int) -> Event | None:
 
 
 def from_visitor(record: VisitorMessage, inbound_id: int) -> Event | None:
-    if not record.text and record.email is None:
+    if not record.text and record.file is None and record.email is None:
         return None
     more = {"email": record.email} if record.email is not None else {}
-    return {
+    event: Event = {
         "id": event_id(record.at, "i", inbound_id),
         "from": "visitor",
         "text": record.text,
@@ -68,6 +95,9 @@ def from_visitor(record: VisitorMessage, inbound_id: int) -> Event | None:
         # stream's event or the POST's answer.
         "client_id": record.client_id,
     }
+    if record.file is not None:
+        event["file"] = record.file.to_json()
+    return event
 
 
 def encode(event: Event) -> bytes:

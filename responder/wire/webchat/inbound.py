@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from responder.domain.message import Message, Press, Sender, Signals, Thread
+from responder.domain.message import Attachment, Message, Press, Sender, Signals, Thread
+from responder.wire.webchat.files import kind_of
 from responder.wire.webchat.record import VisitorMessage, address
 
 _TITLE = 120
@@ -20,6 +21,17 @@ def parse(raw: bytes) -> Message:
         )
     who = address(record.visitor)
     text = record.text
+    file = record.file
+    # The desk fetches it through this channel by "<visitor>/<key>" (fetch_file).
+    attachments = (
+        (
+            Attachment(
+                kind_of(file.mime), file.name, file.size, f"{record.visitor}/{file.key}", file.mime
+            ),
+        )
+        if file is not None
+        else ()
+    )
     return Message(
         sender=Sender(address=who, reply_to=who, actor=who),
         thread=Thread(
@@ -29,10 +41,11 @@ def parse(raw: bytes) -> Message:
             conversation=who,
         ),
         text=text,
-        title=text.strip().split("\n", 1)[0][:_TITLE],
+        title=(text.strip() or (file.name if file else "")).split("\n", 1)[0][:_TITLE],
         language=record.language,
+        attachments=attachments,
         signals=Signals(
-            ignored=None if text.strip() or record.press or record.email else EMPTY,
+            ignored=None if text.strip() or record.press or file or record.email else EMPTY,
             # Only a person types in the panel (no bot flag to read): the reply cap then holds
             # back only the automatic reply, never the ticket.
             person=True,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from responder.wire.webchat.files import ChatFile
+
 ADDRESS_PREFIX = "web:"  # a visitor as rules, VIP lists and staff see them: web:<visitor id>
 # Server-made visitor ids (channels/webchat/tokens.py) and the browser's client ids: no dot
 # (the token's separator), no slash (the external id's).
@@ -38,10 +40,11 @@ class VisitorMessage:
     at: datetime
     language: str | None = None  # the browser's language, id or en
     press: str | None = None  # the data of a button of ours it pressed
+    file: ChatFile | None = None  # an image or PDF it carries, kept in chat_files
     email: str | None = None  # an address left in the offline form: the whole message
 
     def to_bytes(self) -> bytes:
-        doc = {
+        doc: dict[str, object] = {
             "visitor": self.visitor,
             "text": self.text,
             "client_id": self.client_id,
@@ -50,6 +53,8 @@ class VisitorMessage:
         }
         if self.press is not None:
             doc["press"] = self.press
+        if self.file is not None:
+            doc["file"] = self.file.to_json()
         if self.email is not None:
             doc["email"] = self.email
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
@@ -73,6 +78,7 @@ class VisitorMessage:
             parse_stamp(doc.get("at")),
             language if language in ("id", "en") else None,
             press if isinstance(press, str) else None,
+            ChatFile.from_json(doc.get("file")),
             email_address(email) if isinstance(email, str) else None,
         )
 

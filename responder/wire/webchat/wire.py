@@ -46,7 +46,7 @@ class WebChatWire:
 
     def render(self, draft: Draft, channel: ChannelProfile, now: datetime) -> NewReply:
         text = draft.text or plain(draft.markup)
-        payload = reply_payload(draft.kind, text.strip(), now, draft.buttons)
+        payload = reply_payload(draft.kind, text.strip(), now, draft.buttons, draft.file)
         return NewReply(draft.kind, draft.to, "", message_id(channel.name), payload)
 
 

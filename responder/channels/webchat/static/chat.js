@@ -22,6 +22,9 @@
       sending: "Mengirim…", failed: "Tidak terkirim.", retry: "Kirim ulang",
       tooLong: "Pesan terlalu panjang.", tooMany: "Terlalu banyak pesan. Tunggu sebentar…",
       choose: "Pilih jawaban", empty: "Ada pertanyaan? Tulis di sini, kami akan membalas.",
+      attach: "Lampirkan gambar atau PDF", tooBig: "File terlalu besar. Paling besar ",
+      badType: "Hanya gambar (JPEG, PNG, WebP, GIF) dan PDF yang bisa dikirim.",
+      image: "Gambar: ", pdf: "PDF: ",
       emailSaved: "Balasan juga akan dikirim ke "
     },
     en: {
@@ -31,6 +34,9 @@
       sending: "Sending…", failed: "Not sent.", retry: "Send again",
       tooLong: "The message is too long.", tooMany: "Too many messages. Wait a moment…",
       choose: "Choose an answer", empty: "Any question? Write it here and we will reply.",
+      attach: "Attach an image or PDF", tooBig: "The file is too big. At most ",
+      badType: "Only images (JPEG, PNG, WebP, GIF) and PDF files can be sent.",
+      image: "Image: ", pdf: "PDF: ",
       emailSaved: "Replies will also go to "
     }
   };
@@ -44,6 +50,8 @@
   var form = document.getElementById("compose");
   var input = document.getElementById("text");
   var sendButton = document.getElementById("send");
+  var attachButton = document.getElementById("attach");
+  var fileInput = document.getElementById("file");
 
   var token = load();
   var visitor = null;
@@ -60,6 +68,7 @@
   var polling = false;
   var pollDelay = 0;
   var inFlight = null;
+  var maxFile = 0; // bytes, as the session says (config max_file)
 
   function pickLanguage(given, browser, fallback) {
     if (given === "id" || given === "en") return given;
@@ -187,6 +196,7 @@
       // This tab's own message, shown while it was sent: the server's time is the one kept.
       var mine = sent[event.id] || (!seen[event.id] && claim(event));
       if (mine) {
+        if (mine.file && event.file) mine.showFile(event.file);
         mine.confirm(event.id);
         mine.settle(event.at);
         delete sent[event.id];
@@ -198,6 +208,7 @@
     var text = typeof event.text === "string" ? event.text : "";
     if (event.kind === "email" && typeof event.email === "string") text = t.emailSaved + event.email;
     var li = item(event.from, who(event), event.at, text);
+    if (event.file) showFile(li, event.file);
     if (event.kind) li.setAttribute("data-kind", String(event.kind));
     li.setAttribute("data-id", event.id);
     if (Array.isArray(event.buttons) && event.buttons.length) buttons(li, event.buttons);
@@ -260,7 +271,7 @@
           self.note.textContent = t.sending;
           self.li.classList.remove("failed");
           self.li.classList.add("pending");
-          deliver(self, false);
+          (self.file ? deliverFile : deliver)(self, false);
         });
         self.note.appendChild(again);
       }
@@ -301,6 +312,104 @@
         var wait = parseInt(response.headers.get("Retry-After") || "5", 10);
         setStatus(t.tooMany);
         setTimeout(function () { deliver(p, renewed); }, Math.min(Math.max(wait, 1), 120) * 1000);
+        return undefined;
+      }
+      p.fail(t.failed, response.status >= 500 || response.status === 401);
+      return undefined;
+    }).catch(function () {
+      p.fail(t.failed, true);
+    });
+  }
+
+  // A file of the conversation: an image as a thumbnail, a PDF as a link with its name. The
+  // URL carries the token (an <img> sends no header); the name goes in as text only.
+  function fileUrl(key) {
+    return "files/" + encodeURIComponent(key) + "?token=" + encodeURIComponent(token || "");
+  }
+
+  function showFile(li, file) {
+    if (!file || typeof file.key !== "string" || li.querySelector(".file")) return;
+    var name = typeof file.name === "string" ? file.name : "file";
+    var image = /^image\//.test(String(file.mime));
+    var link = el("a", "file " + (image ? "file-image" : "file-doc"));
+    link.href = fileUrl(file.key);
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    if (image) {
+      var img = el("img", "thumb");
+      img.alt = t.image + name;
+      img.src = link.href;
+      img.addEventListener("load", scrollDown);
+      link.appendChild(img);
+    } else {
+      link.setAttribute("download", name);
+      link.appendChild(el("span", "file-kind", "PDF"));
+      link.appendChild(document.createTextNode(" " + name));
+      link.setAttribute("aria-label", t.pdf + name);
+    }
+    var text = li.querySelector(".text");
+    if (text && !text.textContent) li.removeChild(text);
+    li.appendChild(link);
+  }
+
+  function size(bytes) {
+    return bytes >= 1048576 ? Math.round(bytes / 104857.6) / 10 + " MB"
+      : Math.round(bytes / 1024) + " KB";
+  }
+
+  // A chosen file: shown at once by its name, uploaded with what was typed as its words.
+  function sendFile(file) {
+    var caption = input.value.replace(/^\s+|\s+$/g, "");
+    input.value = "";
+    grow();
+    var p = new Pending(caption || file.name, null, uuid());
+    p.caption = caption;
+    p.file = file;
+    p.showFile = function (spec) {
+      var words = p.li.querySelector(".text");
+      if (!p.caption && words) words.textContent = ""; // the file stands for itself
+      showFile(p.li, spec);
+    };
+    pending.push(p);
+    if (maxFile && file.size > maxFile) {
+      p.fail(t.tooBig + size(maxFile) + ".", false);
+      return;
+    }
+    deliverFile(p, false);
+  }
+
+  function deliverFile(p, renewed) {
+    var ready = token ? Promise.resolve() : session();
+    ready.then(function () {
+      var args = "?client_id=" + encodeURIComponent(p.clientId) +
+        "&name=" + encodeURIComponent(p.file.name) +
+        "&text=" + encodeURIComponent(p.caption) + "&language=" + lang;
+      return fetch("files" + args, {
+        method: "POST",
+        headers: {
+          "Content-Type": p.file.type || "application/octet-stream",
+          "Authorization": "Bearer " + token
+        },
+        body: p.file
+      });
+    }).then(function (response) {
+      if (response.status === 202) {
+        return response.json().then(function (body) {
+          p.showFile({ key: "v" + p.clientId, name: p.file.name, mime: p.file.type });
+          p.confirm(body && typeof body.id === "string" ? body.id : "local-" + p.clientId);
+          setStatus("");
+        });
+      }
+      if (response.status === 401 && !renewed) {
+        return session().then(function () { deliverFile(p, true); });
+      }
+      if (response.status === 413) return p.fail(t.tooBig + size(maxFile) + ".", false);
+      if (response.status === 415) return p.fail(t.badType, false);
+      if (response.status === 429) {
+        var wait = parseInt(response.headers.get("Retry-After") || "5", 10);
+        setStatus(t.tooMany);
+        setTimeout(function () { deliverFile(p, renewed); },
+          Math.min(Math.max(wait, 1), 120) * 1000);
         return undefined;
       }
       p.fail(t.failed, response.status >= 500 || response.status === 401);
@@ -362,6 +471,7 @@
         document.title = info.title;
       }
       showHours(info);
+      if (typeof info.max_file === "number") maxFile = info.max_file;
       (info.history || []).forEach(function (event) { render(event, true); });
       if (info.last_event_id) lastId = info.last_event_id;
       showEmpty();
@@ -467,6 +577,8 @@
   document.getElementById("text-label").textContent = t.label;
   input.placeholder = t.placeholder;
   sendButton.textContent = t.send;
+  attachButton.setAttribute("aria-label", t.attach);
+  attachButton.title = t.attach;
   if (embedded) closeButton.hidden = false;
 
   form.addEventListener("submit", function (e) {
@@ -487,6 +599,14 @@
     }
   });
   input.addEventListener("input", grow);
+  // A real <button>: Enter and Space open the file chooser, as a click does.
+  attachButton.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var chosen = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (chosen) sendFile(chosen);
+    input.focus();
+  });
   document.addEventListener("keydown", function (e) {
     if (e.key === "Escape" && embedded) toParent({ type: "responder:close" });
   });
