@@ -468,7 +468,7 @@ async def test_a_visitor_sends_an_image_and_a_pdf_and_sees_the_staff_photo(
 ) -> None:
     from tests.test_webchat_files import png
 
-    (tmp_path / "kaos.png").write_bytes(png(40, 30))
+    (tmp_path / "kaos.png").write_bytes(png(160, 120))
     (tmp_path / "nota.pdf").write_bytes(PDF)
     (tmp_path / "besar.png").write_bytes(png() + bytes(70 * 1024))
     (tmp_path / "virus.png").write_bytes(b"MZ\x90\x00 this is no picture at all")
@@ -491,9 +491,12 @@ async def test_a_visitor_sends_an_image_and_a_pdf_and_sees_the_staff_photo(
 
         # A staff member answers with a photo (a JPEG, as Telegram keeps photos).
         jpeg = await frame.evaluate(
-            """(() => { const c = document.createElement('canvas'); c.width = 60;
-            c.height = 40; const g = c.getContext('2d'); g.fillStyle = '#c33';
-            g.fillRect(0, 0, 60, 40); return c.toDataURL('image/jpeg').split(',')[1]; })()"""
+            """(() => { const c = document.createElement('canvas'); c.width = 180;
+            c.height = 120; const g = c.getContext('2d'); g.fillStyle = '#f4f1ea';
+            g.fillRect(0, 0, 180, 120); g.fillStyle = '#c33';
+            g.fillRect(55, 20, 70, 85); g.fillRect(30, 20, 35, 30); g.fillRect(115, 20, 35, 30);
+            g.fillStyle = '#fff'; g.font = 'bold 22px sans-serif'; g.fillText('XL', 76, 75);
+            return c.toDataURL('image/jpeg').split(',')[1]; })()"""
         )
         await staff_answer(w.tg, relay, "Ini kak yang baru", photo=base64.b64decode(jpeg))
         await frame.wait_for(f"{FILES}.length === 3 && {FILES}[2][2]")

@@ -32,14 +32,15 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
 
 
 def png(width: int = 2, height: int = 2) -> bytes:
-    """A real PNG (RGB, every pixel orange): browsers decode it."""
+    """A real PNG (RGB, orange with darker stripes): browsers decode it."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
+    stripe = (b"\xff\x80\x00", b"\xc0\x50\x00")
+    rows = b"".join(b"\x00" + stripe[y // 10 % 2] * width for y in range(height))
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)

@@ -156,6 +156,12 @@ class Visitor:
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type}
         return await self.request("POST", "files", data, headers=headers, params=params)
 
+    async def leave_email(self, address: str) -> Answer:
+        """POST email as the panel's offline form does."""
+        body = {"email": address, "client_id": str(uuid.uuid4()), "language": "id"}
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return await self.request("POST", "email", body, headers=headers)
+
     async def file(self, key: str, token: str | None = None) -> tuple[int, bytes, dict[str, str]]:
         """GET files/<key> as the panel's <img> or link does: the token in the query."""
         params = {"token": token or self.token or ""}

@@ -78,6 +78,9 @@ def recipients(
         if home is None:
             return (), []
         desk = settings.profiles.get(home.desk) if home.desk else None
+        if desk is not None and desk.staff_chat is None and desk.wire.reaches_addresses:
+            # A mailbox as the desk (a web chat's, issue 17): its staff addresses hear it.
+            return tuple(dict.fromkeys((*home.staff, *desk.staff))), []
         return home.staff, [desk] if desk is not None and desk.staff_chat is not None else []
     groups = [settings.profiles[n] for n in audience.telegram if n in settings.profiles]
     return audience.emails, [p for p in groups if p.staff_chat is not None]
@@ -90,10 +93,13 @@ def is_desk(profile: ChannelProfile, home: ChannelProfile | None) -> bool:
 
 
 def mailer(settings: Settings, home: ChannelProfile | None) -> ChannelProfile | None:
-    """The ticket's own mailbox, or else the first channel that writes to addresses, sends
-    alerts to staff addresses."""
+    """The ticket's own mailbox, else its desk's mailbox, else the first channel that writes
+    to addresses, sends alerts to staff addresses."""
     if home is not None and home.wire.reaches_addresses:
         return home
+    desk = settings.profiles.get(home.desk) if home is not None and home.desk else None
+    if desk is not None and desk.wire.reaches_addresses:
+        return desk  # a web chat's desk mailbox: staff reply to it, in the ticket's thread
     return next((p for p in settings.profiles.values() if p.wire.reaches_addresses), None)
 
 
