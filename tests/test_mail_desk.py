@@ -21,11 +21,13 @@ from responder.core.mail_desk import (
     answers_by_mail,
     mail_notices,
     mail_relay,
+    staff_mail_answer,
     takes_mail_desk,
 )
 from responder.core.outcome import Outcome
-from responder.core.view import View
+from responder.core.view import TicketInfo, View
 from responder.domain.message import Message, Sender, Thread
+from responder.domain.records import NewEvent
 from responder.services.settings import channel_profiles
 from responder.wire.whatsapp.wire import WHATSAPP
 
@@ -163,6 +165,12 @@ def test_a_staff_reply_or_a_desk_without_staff_mails_nobody(
         ("> Ukuran L?\nMasih ada", "Masih ada"),
         ("Pada 3 Des 2026, Toko menulis:\n> Ukuran L?", ""),
         ("Harga -- Rp50.000\n" + "x" * 600, "Harga -- Rp50.000\n" + "x" * 600),
+        # Outlook quotes the notice unmarked, under a rule or a From/Sent block.
+        ("Siap kak\n\n" + "_" * 32 + "\nFrom: Toko\nSent: Kamis\n\n#ABC234 · flagged", "Siap kak"),
+        ("Siap kak\n\nDari: Toko <cs@t.id>\nDikirim: Kamis\nSubjek: x\n\n#ABC234", "Siap kak"),
+        ("From: Ani\nukuran L habis", "From: Ani\nukuran L habis"),  # just words
+        # Answered below the quote: those words are the answer.
+        ("On Thu, Toko <cs@t.id> wrote:\n> Ukuran L?\n\nMasih ada kak\n-- \nAni", "Masih ada kak"),
     ],
 )
 def test_a_staff_mail_passes_on_only_its_own_words(text: str, own: str) -> None:
@@ -193,3 +201,21 @@ def test_only_a_reply_in_the_tickets_thread_reaches_the_visitor(
     web, shop, other = profiles["web"], profiles["shop"], profiles["other"]
     assert answers_by_mail(msg, shop, web, view, "ABC234") is passed_on
     assert not answers_by_mail(msg, other, web, view, "ABC234")  # not the web chat's desk
+
+
+def test_a_staff_mail_with_nothing_to_pass_on_tells_its_sender(
+    profiles: dict[str, ChannelProfile],
+) -> None:
+    web, shop = profiles["web"], profiles["shop"]
+    view = View(tickets={"ABC234": TicketInfo("ABC234", "web:v", "open", "id", "", "web")})
+    thread = Thread(message_id="reply@toko-contoh.id", parents=("notice@toko-contoh.id",))
+    quoted_only = "Pada 3 Des 2026, Toko menulis:\n> Ukuran L?"
+    msg = Message(sender=Sender("ani@toko-contoh.id"), thread=thread, text=quoted_only)
+    base = Outcome(1, "shop", "ani@toko-contoh.id", "Re: x", (), StaffReply("ABC234", ""))
+    event = NewEvent("staff_reply", "ani@toko-contoh.id", None, NOW)
+    out = staff_mail_answer(base, msg, shop, web, "ABC234", view, event, NOW)
+    [(channel, told)] = out.elsewhere
+    assert channel == "shop" and told.recipient == "ani@toko-contoh.id"
+    assert out.events == ()  # nothing reached the visitor: the clock runs on
+    mail = email.message_from_bytes(told.message, policy=email.policy.default)
+    assert "Tidak terkirim ke pengunjung #ABC234" in str(mail["Subject"])

@@ -81,7 +81,7 @@ async def test_nobody_answers_in_time_the_visitor_leaves_an_email_and_the_answer
     assert ticket["channel"] == "web"
     assert mail.rcpt_tos == ("sari@example.com",)
     assert mail.message["From"] == f"Toko Contoh <{SUPPORT}>"
-    assert mail.message["Subject"] == f"Re: Kak, kaos hitam ukuran XL ada? [#{ticket['ref']}]"
+    assert mail.message["Subject"] == f"Balasan chat Toko Contoh [#{ticket['ref']}]"
     assert "Ada kak, stok XL tinggal 3" in mail.message.get_body(("plain",)).get_content()
     assert answered[3] == ["staff", "staff_reply", "Ada kak, stok XL tinggal 3"]
 

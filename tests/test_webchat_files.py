@@ -163,13 +163,18 @@ async def test_the_endpoint_refuses_big_files_other_types_and_another_visitors_f
         own = await a.file("va-private-1")
         other = await b.file("va-private-1")
         forged = await b.file("va-private-1", token=b.token.replace(".", "x.", 1))  # type: ignore[union-attr]
+        # The conversation's own token opens no file from a link, and a file link's token
+        # opens no conversation.
+        by_token = await a.file("va-private-1", token=a.token)
+        file_token = await a.request("POST", "session", {"token": a.file_token})
         bare = await a.request("POST", "files", png(), params={"client_id": "c-no-token"})
     assert big.status == 413 and "65536" in big.body["error"]
     assert fake.status == 415 and "PDF" in fake.body["error"]
     assert empty.status == 400
     assert sent.status == 202 and own[0] == 200
     assert other[0] == 404 and other[1] != own[1]
-    assert forged[0] == 401
+    assert forged[0] == 401 and by_token[0] == 401
+    assert file_token.status == 200 and file_token.body["visitor"] != a.visitor
     assert bare.status == 401
     assert len(await db_rows(config, "chat_files")) == 1
     assert len(await db_rows(config, "inbound")) == 1
@@ -195,3 +200,20 @@ async def test_files_are_kept_once_read_only_with_their_visitor_and_purged_with_
         assert await store.chat_file("web", "visitor-aaaaaaaaaaaa", "vc-1") is None
     finally:
         await store.close()
+
+
+async def test_a_staff_file_that_fails_when_sent_still_lets_their_words_through(
+    tmp_path: Path, tg: TelegramStandIn
+) -> None:
+    port = free_port()
+    config = with_staff_group(tmp_path, tg, port)
+    async with running(config), Visitor(chat_url(port)) as visitor:
+        await visitor.session()
+        async with visitor.stream() as stream:
+            await visitor.send("Boleh lihat fotonya kak?")
+            [relay] = await wait_sent(tg, STAFF_GROUP, 1)
+            await stream.wait(2)
+            # Telegram says photo; its bytes are no image: found out only when fetched.
+            await staff_answer(tg, relay, "Ini kak fotonya", photo=b"not a picture at all")
+            *_, answer = await stream.wait(3)
+    assert answer["text"] == "Ini kak fotonya" and "file" not in answer

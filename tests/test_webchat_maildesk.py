@@ -201,6 +201,6 @@ async def test_a_visitor_who_left_an_email_gets_the_staff_mail_answer_there_too(
     # Staff are told of the address by mail too; the answer goes to it, named by the ticket.
     assert told.rcpt_tos == (STAFF,) and "sari@example.com" in text_of(told, "plain")
     assert mailed.rcpt_tos == ("sari@example.com",)
-    assert mailed.message["Subject"] == f"Re: Halo, bisa kirim hari ini? [#{ref}]"
+    assert mailed.message["Subject"] == f"Balasan chat Toko Contoh [#{ref}]"
     assert "Bisa kak, sebelum jam 3" in text_of(mailed, "plain")
     assert "> Halo" not in text_of(mailed, "plain")

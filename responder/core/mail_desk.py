@@ -14,7 +14,7 @@ from responder.core.channel import ChannelProfile, Draft
 from responder.core.decisions import Acknowledge, Decision, FollowUp, Moment, Record
 from responder.core.outcome import Outcome
 from responder.core.relay import answer_elsewhere
-from responder.core.reply_kinds import STAFF_RELAY
+from responder.core.reply_kinds import STAFF_NOTICE, STAFF_RELAY
 from responder.core.staff import unquoted
 from responder.core.view import View
 from responder.domain.message import Message
@@ -29,6 +29,10 @@ WORDS = {
         "flagged": "flagged by rule",
         "file": "file",
         "email_left": "Left an email address: {email}. Your answers go there too.",
+        "not_passed_on": "Not sent to the visitor of #{ref}: no words of yours were found "
+        "above the quoted mail. Reply again with your answer above the quote.",
+        "text_only": "#{ref}: your text reached the visitor; attachments are not passed on "
+        "from mail.",
         "hint": "Reply to this email to answer the visitor: what you write above the quoted "
         "text appears in their chat panel.",
     },
@@ -39,6 +43,10 @@ WORDS = {
         "flagged": "ditandai aturan",
         "file": "berkas",
         "email_left": "Meninggalkan alamat email: {email}. Jawaban Anda juga dikirim ke sana.",
+        "not_passed_on": "Tidak terkirim ke pengunjung #{ref}: tidak ada tulisan Anda di atas "
+        "kutipan email. Balas lagi dengan jawaban di atas kutipan.",
+        "text_only": "#{ref}: teks Anda sampai ke pengunjung; lampiran dari email tidak "
+        "diteruskan.",
         "hint": "Balas email ini untuk menjawab pengunjung: yang Anda tulis di atas kutipan "
         "muncul di panel chat mereka.",
     },
@@ -168,7 +176,17 @@ def staff_mail_answer(
     text = _own_words(msg.text)
     answered = dataclasses.replace(msg, text=text, attachments=())
     out = answer_elsewhere(base, answered, desk, home, ref, view, event, now, by_email)
-    return dataclasses.replace(out, message_ids=(*base.message_ids, *out.message_ids))
+    out = dataclasses.replace(out, message_ids=(*base.message_ids, *out.message_ids))
+    key = "not_passed_on" if not text else "text_only" if msg.attachments else None
+    sender = msg.sender.address
+    if key is None or not sender:
+        return out
+    # Not lost silently: the staff member hears, by mail, what did not reach the visitor.
+    words = WORDS.get(desk.language, WORDS["en"])
+    said = words[key].format(ref=ref)
+    draft = Draft(STAFF_NOTICE, sender, subject=f"[#{ref}] {said}", text=said, notice=True)
+    told = (desk.name, desk.wire.render(draft, desk, now))
+    return dataclasses.replace(out, elsewhere=(*out.elsewhere, told))
 
 
 def _own_words(text: str) -> str:

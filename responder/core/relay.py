@@ -19,6 +19,9 @@ from responder.core.window import closed_for
 from responder.domain.message import Message
 from responder.domain.records import NewEvent, NewReply
 
+# The subject of a staff answer mailed to an address a visitor left (the web chat's offline
+# form), in the ticket's language.
+MAILED_SUBJECT = {"id": "Balasan chat {name}", "en": "Your chat with {name}"}
 EXCERPT_LINES = 8  # of a mail, in the staff group: enough to see what it is about
 
 
@@ -226,10 +229,12 @@ def answer_elsewhere(
     )
     sent = [(home.name, home.wire.render(draft, home, now))]
     if mail is not None and info.reach is not None:
-        title = base_subject(info.subject) or home.display_name or home.name
-        # Threaded under the customer's own mail when they last wrote by email.
+        # Threaded under the customer's own mail when they last wrote by email. The subject
+        # is ours alone: the visitor's words in it would let anyone who types in the panel
+        # have the shop mail a line of theirs to an address of theirs.
         parent = Parent.of(last) if last is not None and last.signals.mail else None
-        subject = f"Re: {title} [#{ref}]"
+        wording = MAILED_SUBJECT.get(info.language, MAILED_SUBJECT["en"])
+        subject = f"{wording.format(name=home.display_name or home.name)} [#{ref}]"
         by_mail = dataclasses.replace(
             draft, to=info.reach, subject=subject, to_name="", parent=parent
         )

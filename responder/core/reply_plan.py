@@ -207,13 +207,7 @@ class ReplyPlanner:
                 for to in profile.staff
             )
         info = TicketInfo(
-            decision.ref,
-            decision.target,
-            "open",
-            language,
-            msg.sender.name,
-            profile.name,
-            subject=msg.title,
+            decision.ref, decision.target, "open", language, msg.sender.name, profile.name
         )
         own = [*msg.thread.own_ids, reply.message_id if reply else None]
         view.opened(decision, verdict.moment, own, info=info)

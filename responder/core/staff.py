@@ -19,6 +19,9 @@ _QUOTE_HEAD = re.compile(
     r"^(On .{0,200} wrote:|Pada .{0,200} menulis:|-{2,} ?(Original Message|Pesan Asli) ?-{2,})",
     re.IGNORECASE,
 )
+_OUTLOOK_RULE = re.compile(r"^_{10,}$")
+_OUTLOOK_FROM = re.compile(r"^\*?(From|Dari|Von|De)\*?:\s", re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\*?(Sent|Date|Dikirim|Tanggal|Gesendet|Envoyé)\*?:\s", re.IGNORECASE)
 
 
 def in_staff_group(msg: Message, view: View) -> Decision:
@@ -91,11 +94,26 @@ def new_text(text: str) -> str | None:
 
 
 def unquoted(text: str) -> str:
-    """A mail's own words, whole: the quoted message it answers left out."""
-    lines = []
-    for line in text.splitlines():
-        if _QUOTE_HEAD.match(line.strip()):
-            break
-        if not line.lstrip().startswith(">"):
-            lines.append(line)
-    return "\n".join(lines).strip()
+    """A mail's own words, whole: the quoted message it answers left out. Written above
+    the quote (top posting) or, when nothing is, below it (RFC 3676 section 4.5's ">"
+    quoting, or a bottom-posted answer under "On ... wrote:")."""
+    lines = text.splitlines()
+    head = _quote_start(lines)
+    above = "\n".join(x for x in lines[:head] if not x.lstrip().startswith(">")).strip()
+    if above or head == len(lines) or _OUTLOOK_RULE.match(lines[head].strip()):
+        return above  # Outlook quotes the whole mail unmarked: nothing below is theirs
+    return "\n".join(x for x in lines[head + 1 :] if not x.lstrip().startswith(">")).strip()
+
+
+def _quote_start(lines: list[str]) -> int:
+    """Where the quoted message begins: a client's "On ... wrote:" line, or Outlook's rule
+    of underscores or its "From:" block (a "Sent:" or "Date:" line follows within four)."""
+    for n, line in enumerate(lines):
+        line = line.strip()
+        if _QUOTE_HEAD.match(line) or _OUTLOOK_RULE.match(line):
+            return n
+        if _OUTLOOK_FROM.match(line) and any(
+            _OUTLOOK_SENT.match(x.strip()) for x in lines[n + 1 : n + 5]
+        ):
+            return n
+    return len(lines)

@@ -26,7 +26,6 @@ class TicketInfo:
     # The email address the customer left to be answered at as well (the web chat's offline
     # form, issue 17): the last one they gave.
     reach: str | None = None
-    subject: str = ""  # what the ticket is called: its first mail's subject, a chat's line
 
 
 @dataclass

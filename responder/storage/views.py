@@ -11,6 +11,7 @@ from responder.core.decisions import OUT_OF_HOURS
 from responder.core.reply_kinds import EMAIL_LEFT, PERSONAL_KINDS, UNSENT
 from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
+from responder.storage.retention import MARKER
 
 
 def load_view(
@@ -99,7 +100,6 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 t.c.language,
                 t.c.customer_name,
                 t.c.channel,
-                t.c.subject,
             ).where(t.c.ref.in_(list(refs)))
         )
     )
@@ -115,7 +115,6 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 row.customer_name,
                 row.channel,
                 reach.get(row.id),
-                row.subject,
             ),
         )
         for row in rows
@@ -129,7 +128,13 @@ def reaches(conn: Connection, tickets: Iterable[int]) -> dict[int, str]:
     e = schema.ticket_events
     rows = conn.execute(
         select(e.c.ticket_id, e.c.detail)
-        .where(e.c.ticket_id.in_(ids), e.c.kind == EMAIL_LEFT, e.c.detail.is_not(None))
+        .where(
+            e.c.ticket_id.in_(ids),
+            e.c.kind == EMAIL_LEFT,
+            e.c.detail.is_not(None),
+            # Past `retention`, the address is gone: nothing more goes there.
+            e.c.detail.not_like(f"{MARKER}%"),
+        )
         .order_by(e.c.id)
     )
     return {row.ticket_id: row.detail for row in rows}

@@ -97,6 +97,7 @@ class Visitor:
         self.base = base.rstrip("/")  # http://127.0.0.1:<port>/chat/<name>
         self.origin = origin
         self.token: str | None = None
+        self.file_token: str | None = None  # for files/<key> links only
         self.visitor: str | None = None
         self._headers: dict[str, str] = {}
         if origin is not None:
@@ -135,6 +136,7 @@ class Visitor:
         )
         if answer.status == 200:
             self.token, self.visitor = answer.body["token"], answer.body["visitor"]
+            self.file_token = answer.body.get("file_token")
         return answer
 
     async def send(self, text: str, client_id: str | None = None, **more: Any) -> Answer:
@@ -164,7 +166,7 @@ class Visitor:
 
     async def file(self, key: str, token: str | None = None) -> tuple[int, bytes, dict[str, str]]:
         """GET files/<key> as the panel's <img> or link does: the token in the query."""
-        params = {"token": token or self.token or ""}
+        params = {"token": token or self.file_token or ""}
         async with self._http.get(
             f"{self.base}/files/{key}", params=params, headers=self._headers
         ) as response:

@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -39,6 +40,7 @@ LANGUAGES = ("id", "en")
 REMEMBERED = 20_000
 PRESS_LIMIT = 200
 REFUSAL_LOG_SECONDS = 60.0
+FILE_TOKEN_LIFETIME = timedelta(days=1)  # a page open longer renews its session
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class Opened:
 
     inbox: Inbox
     tokens: Tokens
+    # Short-lived, good for files/<key> only: the one token a link to a file carries (an
+    # <img> sends no header), so a shared or logged link opens no conversation.
+    file_tokens: Tokens
 
 
 class ChatApi:
@@ -171,6 +176,7 @@ class ChatApi:
             "opens": opens,
             "title": config.title,
             "max_file": config.max_file,  # the panel says so before uploading more
+            "file_token": opened.file_tokens.issue(visitor, now + FILE_TOKEN_LIFETIME),
             "history": history,
             "last_event_id": history[-1]["id"] if history else None,
             # When the panel offers its email form (closed, or no staff answer this long):

@@ -82,7 +82,8 @@ class WebChatChannel(Conditioned):
         # Made once and kept in the database: tokens outlive restarts (issue 17).
         secret = await inbox.secret(SECRET_KEY)
         self.hub.reopen()
-        self.api.opened = Opened(inbox, Tokens(secret, self.name))
+        files = Tokens(secret, f"{self.name}/files")  # no channel name has a "/"
+        self.api.opened = Opened(inbox, Tokens(secret, self.name), files)
         self._condition.connected()
 
     async def send(self, reply: OutboundReply) -> Delivered:
@@ -95,7 +96,19 @@ class WebChatChannel(Conditioned):
         visitor = recipient.removeprefix(ADDRESS_PREFIX)
         if recipient.startswith(ADDRESS_PREFIX):
             # A staff member's file is kept before the panel is told of it (issue 17).
-            await self.files.keep_answer(visitor, reply.message, reply.reply_id)
+            try:
+                await self.files.keep_answer(visitor, reply.message, reply.reply_id)
+            except PermanentError as exc:
+                if not event.get("text"):
+                    raise
+                # Their words still reach the visitor; the file is named as lost in the log.
+                log.error(
+                    "channel %s: reply %s: its file not passed on: %s",
+                    self.name,
+                    reply.reply_id,
+                    exc,
+                )
+                event.pop("file", None)
             self.hub.publish(visitor, event)
         return Delivered(self.name, recipient)
 

@@ -4,6 +4,7 @@ from the staff desk's channel and kept for the visitor it answers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from responder.channels.base import FetchFile
 from responder.channels.webchat.answers import answers, bearer, clean, fail
 from responder.channels.webchat.api import LANGUAGES, ChatApi
+from responder.channels.webchat.limits import Buckets
 from responder.domain.models import FileData
 from responder.errors import PermanentError, TransientError
 from responder.wire.webchat.events import fetch_of, reply_file
@@ -23,6 +25,13 @@ log = logging.getLogger(__name__)
 CAPTION = 1000  # characters of words sent with a file (Telegram captions take 1,024)
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 REFUSED_TYPE = "only images (JPEG, PNG, WebP, GIF) and PDF files can be sent"
+# Uploads read at once on the channel (each up to max_file, in memory until kept), files one
+# visitor may send in a minute (a burst of as many, then one every 60/n s), the time one
+# upload may take, and files read from the database at once for downloads.
+UPLOADS = 4
+FILES_PER_MINUTE = 3
+UPLOAD_SECONDS = 120
+DOWNLOADS = 4
 
 
 class ChatFiles:
@@ -31,6 +40,9 @@ class ChatFiles:
     def __init__(self, api: ChatApi, fetch: FetchFile | None) -> None:
         self.api = api
         self.fetch = fetch  # files from the staff desk's channel (app/channel_control)
+        self._uploads = 0
+        self._per_visitor = Buckets(FILES_PER_MINUTE)
+        self._downloads = asyncio.Semaphore(DOWNLOADS)
 
     def routes(self) -> list[web.RouteDef]:
         base = self.api.config.path
@@ -54,7 +66,18 @@ class ChatFiles:
             fail(400, "client_id: 8 to 64 letters, digits, - or _ (a UUID)", who)
         if len(text) > CAPTION:
             fail(400, f"text: at most {CAPTION} characters with a file", who)
-        content = await api.body(request, api.config.max_file, who)
+        if self._uploads >= UPLOADS:
+            # Each upload is held in memory until kept: a few at once on the channel.
+            api.refused("rate", "uploads over the limit")
+            fail(429, "too many files at once: wait a little", who, {"Retry-After": "5"})
+        self._uploads += 1
+        try:
+            async with asyncio.timeout(UPLOAD_SECONDS):
+                content = await api.body(request, api.config.max_file, who)
+        except TimeoutError:
+            fail(408, "the upload took too long", who)
+        finally:
+            self._uploads -= 1
         if not content:
             fail(400, "the file is empty", who)
         mime = sniff(content)
@@ -62,6 +85,10 @@ class ChatFiles:
             # The bytes decide, not the name or Content-Type the browser declared.
             api.refused("type", "a file that is neither an image nor a PDF")
             fail(415, REFUSED_TYPE, who)
+        if wait := self._per_visitor.take(visitor):
+            # What is kept stays until the retention purge: a few files a minute a visitor.
+            api.refused("rate", "files over the limit")
+            fail(429, "too many files: wait a little", who, {"Retry-After": str(wait)})
         name = file_name(query.get("name", ""), mime)
         file = ChatFile(f"v{client_id}", name, mime, len(content))
         try:
@@ -83,11 +110,19 @@ class ChatFiles:
         opened, who = api.admit(request, bare=True)
         # Not counted against the address's rate: a reload shows every picture of the
         # conversation at once, and each is only ever the visitor's own (browser-cached).
-        visitor = api.visitor(opened, request.query.get("token") or bearer(request), who)
+        now = api.site.clock()
+        visitor = opened.file_tokens.visitor(request.query.get("token"), now)
+        if visitor is None:
+            visitor = api.visitor(opened, bearer(request), who)
         key = request.match_info["key"]
         if not (0 < len(key) <= 80 and set(key) <= _KEY_CHARS):
             fail(404, "no such file", who)
-        found = await opened.inbox.kept_file(api.name, visitor, key)
+        etag = f'"{key}"'  # a key names one file for good
+        cache = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={**who.headers(), **cache})
+        async with self._downloads:  # one file at a time per slot: the database thread
+            found = await opened.inbox.kept_file(api.name, visitor, key)
         if found is None:
             fail(404, "no such file", who)
         # Shown in the panel (an image) or saved (a PDF); never sniffed into something else.
@@ -97,7 +132,7 @@ class ChatFiles:
             "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(found.name)}",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, max-age=86400",
+            **cache,
         }
         return web.Response(body=found.content, content_type=found.mime, headers=headers)
 

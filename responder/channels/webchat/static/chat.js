@@ -54,6 +54,7 @@
   var fileInput = document.getElementById("file");
 
   var token = load();
+  var fileToken = ""; // for files/<key> links only, a day long (the session's answer)
   var visitor = null;
   var shopName = root.getAttribute("data-title") || "";
   var lastId = null;
@@ -324,7 +325,7 @@
   // A file of the conversation: an image as a thumbnail, a PDF as a link with its name. The
   // URL carries the token (an <img> sends no header); the name goes in as text only.
   function fileUrl(key) {
-    return "files/" + encodeURIComponent(key) + "?token=" + encodeURIComponent(token || "");
+    return "files/" + encodeURIComponent(key) + "?token=" + encodeURIComponent(fileToken || "");
   }
 
   function showFile(li, file) {
@@ -464,6 +465,7 @@
       }
       visitor = info.visitor;
       token = info.token;
+      fileToken = info.file_token || "";
       save(token);
       if (typeof info.title === "string" && info.title) {
         shopName = info.title;
