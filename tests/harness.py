@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo
 from responder.app.daemon import App
 from responder.config import load_config
 from responder.storage.store import Store
-from responder.testing import Dovecot, RecordingSMTPServer, SentMessage, TelegramStandIn
+from responder.testing import (
+    Dovecot,
+    RecordingSMTPServer,
+    SentMessage,
+    TelegramStandIn,
+    free_port,
+)
+from responder.testing.webchat import Visitor
 
 SUPPORT = "support@toko-contoh.id"
 SUPPORT_PASSWORD = "secret-imap"
@@ -275,6 +282,20 @@ def write_webchat_config(
 
 def chat_url(port: int, channel: str = "web") -> str:
     return f"http://127.0.0.1:{port}/chat/{channel}"
+
+
+@asynccontextmanager
+async def webchat_desk(
+    tmp_path: Path, tg: TelegramStandIn, channel_extra: str = ""
+) -> AsyncIterator[tuple[Path, Visitor]]:
+    """The web chat `web` answered from the Telegram staff group, running, and a visitor in
+    session on it."""
+    port = free_port()
+    config = write_webchat_config(tmp_path, port, channel_extra=channel_extra)
+    add_staff_bot(config, tmp_path, tg)
+    async with running(config), Visitor(chat_url(port)) as visitor:
+        await visitor.session()
+        yield config, visitor
 
 
 def add_staff_bot(config: Path, tmp_path: Path, tg: TelegramStandIn, limits: str = "") -> Path:

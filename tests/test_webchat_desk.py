@@ -6,41 +6,29 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from responder.testing import TelegramStandIn, free_port
-from responder.testing.webchat import Visitor
+from responder.testing import TelegramStandIn
 from tests.harness import (
     STAFF_GROUP,
-    add_staff_bot,
-    chat_url,
     db_rows,
-    running,
     shown,
     staff_answer,
     wait_sent,
-    write_webchat_config,
+    webchat_desk,
 )
-
-
-def with_staff_group(tmp_path: Path, tg: TelegramStandIn, port: int) -> Path:
-    return add_staff_bot(write_webchat_config(tmp_path, port), tmp_path, tg)
 
 
 async def test_a_staff_reply_in_the_telegram_group_appears_live_in_the_panel(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
-    port = free_port()
-    config = with_staff_group(tmp_path, tg, port)
-    async with running(config), Visitor(chat_url(port)) as visitor:
-        await visitor.session()
-        async with visitor.stream() as stream:
-            await visitor.send("Kak, ukuran L masih ada? <b>")
-            [relay] = await wait_sent(tg, STAFF_GROUP, 1)
-            await stream.wait(2)  # the message, the acknowledgement
-            await staff_answer(tg, relay, "Masih ada kak, silakan order 🙏 <i>")
-            *_, answer = await stream.wait(3)
-            await staff_answer(tg, relay, "/close")
-            await wait_sent(tg, STAFF_GROUP, 2)
-            await asyncio.sleep(0.3)
+    async with webchat_desk(tmp_path, tg) as (config, visitor), visitor.stream() as stream:
+        await visitor.send("Kak, ukuran L masih ada? <b>")
+        [relay] = await wait_sent(tg, STAFF_GROUP, 1)
+        await stream.wait(2)  # the message, the acknowledgement
+        await staff_answer(tg, relay, "Masih ada kak, silakan order 🙏 <i>")
+        *_, answer = await stream.wait(3)
+        await staff_answer(tg, relay, "/close")
+        await wait_sent(tg, STAFF_GROUP, 2)
+        await asyncio.sleep(0.3)
     [ticket] = await db_rows(config, "tickets")
     ref = ticket["ref"]
     # Staff see the ticket, the visitor, and their words as text.
@@ -57,10 +45,7 @@ async def test_a_staff_reply_in_the_telegram_group_appears_live_in_the_panel(
 async def test_a_visitor_whose_streams_are_blocked_gets_the_reply_by_long_poll(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
-    port = free_port()
-    config = with_staff_group(tmp_path, tg, port)
-    async with running(config), Visitor(chat_url(port)) as visitor:
-        await visitor.session()
+    async with webchat_desk(tmp_path, tg) as (_config, visitor):
         sent = await visitor.send("Halo, bisa kirim hari ini?")
         [relay] = await wait_sent(tg, STAFF_GROUP, 1)
         first = await visitor.poll(after=sent.body["id"])  # the acknowledgement, at once
@@ -77,10 +62,7 @@ async def test_a_visitor_whose_streams_are_blocked_gets_the_reply_by_long_poll(
 async def test_a_staff_file_the_panel_cannot_show_is_not_passed_on_and_staff_hear_why(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
-    port = free_port()
-    config = with_staff_group(tmp_path, tg, port)
-    async with running(config), Visitor(chat_url(port)) as visitor:
-        await visitor.session()
+    async with webchat_desk(tmp_path, tg) as (_config, visitor):
         await visitor.send("Boleh lihat daftar harganya kak?")
         [relay] = await wait_sent(tg, STAFF_GROUP, 1)
         sheet = ("harga.xlsx", "application/vnd.ms-excel", b"PK\x03\x04 a spreadsheet")

@@ -17,13 +17,13 @@ from responder.testing import TelegramStandIn, free_port
 from responder.testing.webchat import Visitor
 from tests.harness import (
     STAFF_GROUP,
-    add_staff_bot,
     chat_url,
     db_rows,
     running,
     shown,
     staff_answer,
     wait_sent,
+    webchat_desk,
     write_webchat_config,
 )
 
@@ -49,19 +49,11 @@ def png(width: int = 2, height: int = 2) -> bytes:
     )
 
 
-def with_staff_group(tmp_path: Path, tg: TelegramStandIn, port: int, extra: str = "") -> Path:
-    config = write_webchat_config(tmp_path, port, channel_extra=extra)
-    return add_staff_bot(config, tmp_path, tg)
-
-
 async def test_a_visitors_png_and_pdf_reach_the_staff_group_as_photo_and_document(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
-    port = free_port()
-    config = with_staff_group(tmp_path, tg, port)
     image = png()
-    async with running(config), Visitor(chat_url(port)) as visitor:
-        await visitor.session()
+    async with webchat_desk(tmp_path, tg) as (config, visitor):
         async with visitor.stream() as stream:
             sent = await visitor.upload(image, "kaos-rusak.png", "Kaosnya sobek kak", "c-file-0001")
             again = await visitor.upload(
@@ -102,10 +94,7 @@ async def test_a_visitors_png_and_pdf_reach_the_staff_group_as_photo_and_documen
 async def test_a_staff_photo_and_pdf_reach_the_panel_and_come_back_after_a_reload(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
-    port = free_port()
-    config = with_staff_group(tmp_path, tg, port)
-    async with running(config), Visitor(chat_url(port)) as visitor:
-        await visitor.session()
+    async with webchat_desk(tmp_path, tg) as (_config, visitor):
         async with visitor.stream() as stream:
             await visitor.send("Boleh lihat fotonya kak?")
             [relay] = await wait_sent(tg, STAFF_GROUP, 1)
@@ -130,11 +119,8 @@ async def test_a_staff_photo_and_pdf_reach_the_panel_and_come_back_after_a_reloa
 async def test_a_staff_file_the_chat_cannot_take_is_refused_and_staff_hear_why(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
-    port = free_port()
-    config = with_staff_group(tmp_path, tg, port, extra="    max_file: 64KB")
     big = b"%PDF-1.4\n" + bytes(70 * 1024)
-    async with running(config), Visitor(chat_url(port)) as visitor:
-        await visitor.session()
+    async with webchat_desk(tmp_path, tg, "    max_file: 64KB") as (_config, visitor):
         await visitor.send("Ada katalognya kak?")
         [relay] = await wait_sent(tg, STAFF_GROUP, 1)
         await staff_answer(tg, relay, "", document=("katalog.pdf", "application/pdf", big))
@@ -205,15 +191,11 @@ async def test_files_are_kept_once_read_only_with_their_visitor_and_purged_with_
 async def test_a_staff_file_that_fails_when_sent_still_lets_their_words_through(
     tmp_path: Path, tg: TelegramStandIn
 ) -> None:
-    port = free_port()
-    config = with_staff_group(tmp_path, tg, port)
-    async with running(config), Visitor(chat_url(port)) as visitor:
-        await visitor.session()
-        async with visitor.stream() as stream:
-            await visitor.send("Boleh lihat fotonya kak?")
-            [relay] = await wait_sent(tg, STAFF_GROUP, 1)
-            await stream.wait(2)
-            # Telegram says photo; its bytes are no image: found out only when fetched.
-            await staff_answer(tg, relay, "Ini kak fotonya", photo=b"not a picture at all")
-            *_, answer = await stream.wait(3)
+    async with webchat_desk(tmp_path, tg) as (_config, visitor), visitor.stream() as stream:
+        await visitor.send("Boleh lihat fotonya kak?")
+        [relay] = await wait_sent(tg, STAFF_GROUP, 1)
+        await stream.wait(2)
+        # Telegram says photo; its bytes are no image: found out only when fetched.
+        await staff_answer(tg, relay, "Ini kak fotonya", photo=b"not a picture at all")
+        *_, answer = await stream.wait(3)
     assert answer["text"] == "Ini kak fotonya" and "file" not in answer

@@ -22,6 +22,7 @@ from responder.channels.telegram.errors import (
     TimedOut,
     from_answer,
 )
+from responder.common.bounded import read_within
 
 JSON = dict[str, Any]
 MASK = "[token]"
@@ -141,13 +142,7 @@ class BotApi:
                     raise BadRequest("Not Found: the file is no longer on Telegram's servers")
                 if response.status != 200:
                     raise from_answer(response.status, None)
-                chunks, size = [], 0
-                async for chunk in response.content.iter_any():
-                    size += len(chunk)
-                    if size > limit:
-                        return None
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return await read_within(response.content, limit)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             failure = self._unreachable(exc)
         assert failure is not None

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from responder.channels.webchat.guard import Caller
+from responder.common.bounded import read_within
 
 # C0 controls but tab and newline, DEL, C1, lone surrogates: nothing a person types.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -51,17 +52,11 @@ async def read_body(
     request: web.Request, limit: int, who: Caller, too_big: Callable[[], None]
 ) -> bytes:
     """The raw body, read no further than `limit` bytes: 413 past it (`too_big` told)."""
-    if request.content_length is not None and request.content_length > limit:
+    body = await read_within(request.content, limit, request.content_length)
+    if body is None:
         too_big()
         fail(413, f"too big: at most {limit} bytes", who)
-    chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            too_big()
-            fail(413, f"too big: at most {limit} bytes", who)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def json_object(body: bytes, who: Caller) -> dict[str, Any]:

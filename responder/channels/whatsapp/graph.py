@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 
+from responder.common.bounded import read_within
 from responder.errors import ChannelDown, PermanentError, SignInRefused, TransientError
 
 # Cloud API error codes (developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
@@ -79,14 +80,12 @@ class Graph:
             async with session.get(url, headers=self._headers) as response:
                 if response.status != 200:
                     raise classify(response.status, await _json(response))
-                content = bytearray()
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    content += chunk
-                    if len(content) > limit:
-                        raise PermanentError(f"over the {_mb(limit)} passed on")
+                content = await read_within(response.content, limit)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise ChannelDown(f"Graph API out of reach: {type(exc).__name__}: {exc}") from exc
-        return bytes(content), mime
+        if content is None:
+            raise PermanentError(f"over the {_mb(limit)} passed on")
+        return content, mime
 
     async def number(self) -> dict[str, Any]:
         """GET /{phone number id}: the number as Meta knows it; a cheap sign-in check."""

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from responder.channels.base import Inbox
+from responder.common.bounded import read_within
 from responder.common.metrics import Metrics
 from responder.config.whatsapp import WEBHOOK_PREFIX
 from responder.domain.models import InboundMessage
@@ -149,12 +150,4 @@ class Webhook:
 
 async def _body(request: web.Request, limit: int) -> bytes | None:
     """The raw body, or None past `limit` bytes (read no further than that)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_within(request.content, limit, request.content_length)
