@@ -5,7 +5,7 @@ only as each reply goes; `check` refuses a missing file and one over a channel's
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -14,11 +14,17 @@ import pytest
 
 from responder.cli import EX_CONFIG, main
 from responder.core.canned import canned_ref
+from responder.core.channel import ChannelProfile, Draft
+from responder.core.guards import GuardContext
+from responder.core.window import fit
+from responder.domain.window import ApprovedTemplate
 from responder.testing import Dovecot, GraphStandIn, RecordingSMTPServer, TelegramStandIn, free_port
 from responder.testing.webchat import Visitor
 from responder.testing.whatsapp_webhooks import Webhooks
 from responder.wire.email.attachments import filled, wanted
 from responder.wire.email.compose import ReplySpec, build_reply
+from responder.wire.whatsapp.outbound import Outgoing
+from responder.wire.whatsapp.wire import WHATSAPP
 from tests.harness import (
     SUPPORT,
     WA_NUMBER_ID,
@@ -307,3 +313,28 @@ def test_a_long_name_that_is_not_ascii_survives_rfc_2231() -> None:
     [part] = msg.iter_attachments()
     assert part.get_filename() == name and part.get_content() == PDF
     assert msg["Auto-Submitted"] == "auto-replied"
+
+
+def test_past_whatsapps_window_the_approved_template_goes_without_the_files() -> None:
+    """A canned answer to a message Meta delivered a day late: only the approved template
+    can reach the customer, and it carries no file of ours."""
+    now = datetime(2030, 1, 9, 10, 0, tzinfo=UTC)
+    approved = ApprovedTemplate("toko_price_list_v1", "id", (), ("customer_name",), ())
+    profile = ChannelProfile(
+        name="shop-wa",
+        address="",
+        display_name="Toko Contoh",
+        language="id",
+        envelope_from="",
+        guard=GuardContext(own_addresses=frozenset(), own_domains=frozenset()),
+        wire=WHATSAPP,
+        approved=(("price_list", approved),),
+    )
+    pdf = canned_ref("daftar-harga.pdf", "application/pdf")
+    draft = Draft("price_list", WA_CUSTOMER, text="Terlampir", to_name="Budi", attach=(pdf,))
+    inside = fit(draft, profile, "id", now - timedelta(hours=2), now)
+    late = fit(draft, profile, "id", now - timedelta(hours=30), now)
+    assert isinstance(inside, Draft) and inside.attach == (pdf,)
+    assert isinstance(late, Draft) and late.template is not None and late.attach == ()
+    [request] = Outgoing.from_bytes(WHATSAPP.render(late, profile, now).message).requests
+    assert request["type"] == "template"
