@@ -118,8 +118,9 @@ class ChatFiles:
         return found
 
     async def keep_answer(self, visitor: str, payload: bytes, reply_id: int) -> None:
-        """A staff answer's file, if it carries one, fetched from the desk's channel and
-        kept for `visitor` under the reply's key (once: a resend finds it kept), so its
+        """A staff answer's file (or a canned answer's files, issue 18), fetched from the
+        desk's channel (or the templates folder) and kept for `visitor` under the reply's
+        keys (once: a resend finds them kept), so its
         event can show it. PermanentError when it is too big or not what it said it was."""
         for n, fetch in enumerate(fetches_of(payload)):
             await self._keep(visitor, fetch, reply_file(fetch, reply_id, n))
