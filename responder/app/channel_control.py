@@ -9,6 +9,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from responder.channels.base import (
@@ -23,6 +24,7 @@ from responder.channels.base import (
 from responder.channels.health import explain, located
 from responder.common.tasks import TaskGroup
 from responder.config import ChannelConfig, Config
+from responder.core.canned import CANNED, locate, sniff
 from responder.core.contexts import opening
 from responder.core.settings import Settings
 from responder.domain.models import FileData
@@ -65,17 +67,43 @@ def site(
     return Site(public_url, clock, hours, by_email)
 
 
-def file_fetcher(channels: Callable[[], Mapping[str, Channel]]) -> FetchFile:
+def file_fetcher(
+    channels: Callable[[], Mapping[str, Channel]],
+    templates_dir: Callable[[], Path | None] = lambda: None,
+) -> FetchFile:
     """How a staff group's channel gets a customer's file from the channel that has it
-    (WhatsApp media), without either knowing the other."""
+    (WhatsApp media), without either knowing the other; and how any channel reads a canned
+    answer's file from the templates folders (issue 18)."""
 
     async def fetch(channel: str, ref: str, limit: int) -> FileData:
+        if channel == CANNED:
+            # Read as the reply goes, off the event loop: a 50 MB PDF takes a while.
+            return await asyncio.to_thread(read_canned, templates_dir(), ref, limit)
         source = channels().get(channel)
         if not isinstance(source, FileSource):
             raise PermanentError(f"channel {channel} is no longer configured")
         return await source.fetch_file(ref, limit)
 
     return fetch
+
+
+def read_canned(admin_dir: Path | None, name: str, limit: int) -> FileData:
+    """A canned file by its name; PermanentError when it is gone, unreadable, no longer the
+    type `check` found, or over `limit` (the admin changed it since)."""
+    path = locate(admin_dir, name)
+    if path is None:
+        raise PermanentError(f"the file {name} is no longer in the templates folder")
+    try:
+        with path.open("rb") as f:
+            content = f.read(limit + 1)
+    except OSError as exc:
+        raise PermanentError(f"the file {path} cannot be read: {exc}") from exc
+    mime = sniff(content[:16])
+    if mime is None:
+        raise PermanentError(f"the file {path} is no longer a PDF, JPEG or PNG")
+    if len(content) > limit:
+        raise PermanentError(f"the file {path} is over the {limit} bytes this channel takes")
+    return FileData(content, name, mime)
 
 
 def located_health(channels: Mapping[str, Channel], config: Config) -> dict[str, ChannelHealth]:

@@ -93,7 +93,7 @@ class App:
         self.metrics.watch_channels(self.health)
         self.metrics.watch_loop(lambda: self.monitor.lag)
         metrics = self.metrics
-        files = file_fetcher(lambda: self.channels)
+        files = file_fetcher(lambda: self.channels, lambda: self.config.templates_dir)
         served = site(lambda: self.config, lambda: self._settings(settings), self._clock)
         self.channels = {
             c.name: build_channel(c, self.tasks, self._tokens_for, metrics, files, served)

@@ -16,8 +16,10 @@ from responder.config import (
     WebChatChannelConfig,
     WhatsAppChannelConfig,
 )
+from responder.core.canned import MB
 from responder.core.channel import ChannelProfile, Wire
 from responder.core.guards import GuardContext
+from responder.wire.email.attachments import EMAIL_FILE
 from responder.wire.email.wire import EMAIL
 from responder.wire.telegram.wire import TELEGRAM
 from responder.wire.webchat.files import FILE_TYPES
@@ -60,7 +62,7 @@ class ChannelType:
 def _email(config: Any, given: Given) -> Channel:
     from responder.channels.email.channel import EmailChannel
 
-    return EmailChannel(config, given.tasks, given.tokens_for)
+    return EmailChannel(config, given.tasks, given.tokens_for, given.files)
 
 
 def _telegram(config: Any, given: Given) -> Channel:
@@ -72,7 +74,7 @@ def _telegram(config: Any, given: Given) -> Channel:
 def _whatsapp(config: Any, given: Given) -> Channel:
     from responder.channels.whatsapp.channel import WhatsAppChannel
 
-    return WhatsAppChannel(config, given.tasks, given.metrics)
+    return WhatsAppChannel(config, given.tasks, given.metrics, given.files)
 
 
 def _webchat(config: Any, given: Given) -> Channel:
@@ -94,6 +96,8 @@ def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
         ),
         wire=EMAIL,
         staff=tuple(channel.staff),
+        max_document=EMAIL_FILE,
+        max_image=EMAIL_FILE,
     )
 
 
@@ -114,19 +118,28 @@ def _chat_profile(channel: Any, wire: Wire, staff_chat: int | None = None) -> Ch
 
 
 def _telegram_profile(channel: TelegramChannelConfig) -> ChannelProfile:
-    return _chat_profile(channel, TELEGRAM, channel.staff_chat_id)
+    # Bot API, "Sending files": up to 10 MB for photos, 50 MB for other files.
+    profile = _chat_profile(channel, TELEGRAM, channel.staff_chat_id)
+    return dataclasses.replace(profile, max_document=50 * MB, max_image=10 * MB)
 
 
 def _whatsapp_profile(channel: WhatsAppChannelConfig) -> ChannelProfile:
     approved = tuple(sorted(channel.approved_templates().items()))
-    return dataclasses.replace(_chat_profile(channel, WHATSAPP), approved=approved)
+    # Cloud API, "Supported media types": documents up to 100 MB, images up to 5 MB.
+    return dataclasses.replace(
+        _chat_profile(channel, WHATSAPP), approved=approved, max_document=100 * MB, max_image=5 * MB
+    )
 
 
 def _webchat_profile(channel: WebChatChannelConfig) -> ChannelProfile:
     # Staff answers may carry images and PDFs up to max_file (issue 17).
     files = tuple(FILE_TYPES)
     return dataclasses.replace(
-        _chat_profile(channel, WEBCHAT), max_file=channel.max_file, file_types=files
+        _chat_profile(channel, WEBCHAT),
+        max_file=channel.max_file,
+        file_types=files,
+        max_document=channel.max_file,
+        max_image=channel.max_file,
     )
 
 

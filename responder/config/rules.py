@@ -32,6 +32,9 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 _TEMPLATE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+# A canned file is named as it lies in the templates folder: no folders, nothing hidden.
+_FILE = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,119}")
+MAX_ATTACH = 5
 
 
 def fold(text: str) -> str:
@@ -81,6 +84,22 @@ def _template(value: str) -> str:
             "template",
             f'expected "{AUTO}", "{NONE}" or a template name (lowercase letters, digits, - or _)',
         )
+    return value
+
+
+def _file(value: str) -> str:
+    if not _FILE.fullmatch(value) or value.endswith(".j2"):
+        raise fail(
+            "attach",
+            "expected the name of a file in the templates folder, like daftar-harga.pdf "
+            "(no folder, not a template)",
+        )
+    return value
+
+
+def _files(value: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(value)) != len(value):
+        raise fail("attach", "a file is named twice", show_input=False)
     return value
 
 
@@ -165,6 +184,19 @@ class Action(FrozenModel):
     tags: tuple[Text, ...] = ()
     sla: Text | None = None
     notify_staff: bool = Field(default=False, strict=True)
+    # Files sent with the canned answer, from the templates folder (issue 18).
+    attach: Annotated[
+        tuple[Annotated[Text, AfterValidator(_file)], ...],
+        Field(max_length=MAX_ATTACH),
+        AfterValidator(_files),
+    ] = ()
+
+    @model_validator(mode="after")
+    def _answer_carries(self) -> Self:
+        if self.attach and self.template == NONE:
+            message = "files go with an answer: `template: none` sends nothing to attach them to"
+            raise fail("attach", message, ("attach",), show_input=False)
+        return self
 
 
 class Rule(FrozenModel):

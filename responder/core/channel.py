@@ -103,6 +103,7 @@ class Draft:
     press: str | None = None  # the button press it answers (the channel's id for it)
     toast: str | None = None  # shown over the chat as the press is answered
     template: TemplateSend | None = None  # sent instead of the words (core/window.py)
+    attach: tuple[FileRef, ...] = ()  # a canned answer's files (core/canned.py, issue 18)
 
     @classmethod
     def of(cls, kind: str, to: str, rendered: Rendered, **more: Any) -> Draft:
@@ -219,6 +220,9 @@ class ChannelProfile:
     # chat, issue 17): the largest in bytes, and their MIME types; 0: only text goes there.
     max_file: int = 0
     file_types: tuple[str, ...] = ()
+    # The largest canned file (issue 18) it sends, in bytes: a document, a picture.
+    max_document: int = 0
+    max_image: int = 0
 
     @property
     def domain(self) -> str:

@@ -190,8 +190,14 @@ class ReplyPlanner:
         reply, unsent = None, None
         if isinstance(decision, Acknowledge) and rendered is not None:
             to_name = msg.sender.name if decision.target == msg.sender.address else ""
+            attach = self.settings.attachments(decision.action.attach)
             draft = Draft.of(
-                decision.template, decision.target, rendered, to_name=to_name, parent=Parent.of(msg)
+                decision.template,
+                decision.target,
+                rendered,
+                to_name=to_name,
+                parent=Parent.of(msg),
+                attach=attach,
             )
             reply, unsent = self._fitted(draft, profile, language, msg, decision.ref)
         notices: tuple[NewReply, ...] = ()

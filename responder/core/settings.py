@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from responder.config.csat import CsatConfig
 from responder.config.rules import RulesConfig, templates_used
-from responder.core.channel import ChannelProfile
+from responder.core.channel import ChannelProfile, FileRef
 from responder.core.decisions import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
 from responder.core.templates import Templates
 from responder.domain.calendar import BusinessCalendar
@@ -38,6 +38,11 @@ class Settings:
     csat: CsatConfig | None = None  # None: no satisfaction surveys
     # Where survey links point (the http section's public_url), when csat.links is on.
     survey_links: str | None = None
+    # The rules' canned files by name, as `check` found them (core/canned.py, issue 18).
+    canned: dict[str, FileRef] = field(default_factory=dict)
+
+    def attachments(self, names: tuple[str, ...]) -> tuple[FileRef, ...]:
+        return tuple(self.canned[name] for name in names if name in self.canned)
 
     @property
     def template_names(self) -> set[str]:

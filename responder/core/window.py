@@ -65,7 +65,8 @@ def fit(
         tuple(_one_line(values.get(p, "")) for p in template.parameters),
         tuple(found[r] for r in template.ratings if r in found),
     )
-    return dataclasses.replace(draft, template=send, buttons=None)
+    # An approved template carries no file of ours: the canned files wait for the customer.
+    return dataclasses.replace(draft, template=send, buttons=None, attach=())
 
 
 def span(window: timedelta) -> str:

@@ -17,6 +17,7 @@ from responder.core.contexts import sample_context
 from responder.core.settings import ReplyCap, Settings
 from responder.core.templates import Templates
 from responder.errors import ConfigError
+from responder.services.canned_files import canned_files
 
 
 def channel_profiles(config: Config) -> dict[str, ChannelProfile]:
@@ -51,12 +52,14 @@ def build_settings(config: Config) -> Settings:
     every template any rule can use rendered against a sample, so a typo stops the start (or
     the reload), not a reply."""
     problems = library_limits(config)
-    if problems:
-        raise ConfigError(problems)
+    profiles = channel_profiles(config)
+    canned, unfit = canned_files(config, profiles.values())
+    if problems or unfit:
+        raise ConfigError([*problems, *unfit])
     cap = config.guards.reply_cap
     settings = Settings(
         templates=Templates(config.templates_dir),
-        profiles=channel_profiles(config),
+        profiles=profiles,
         cap=ReplyCap(cap.max_replies, cap.window),
         rules=config.rules,
         vip=tuple(config.vip),
@@ -65,6 +68,7 @@ def build_settings(config: Config) -> Settings:
         sla_fingerprint=_fingerprint(config),
         csat=config.csat,
         survey_links=_links(config),
+        canned=canned,
     )
     now = datetime.now(UTC)
     for profile in settings.profiles.values():

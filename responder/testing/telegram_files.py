@@ -71,6 +71,10 @@ class BotApiFiles(BotApiMethods):
         check_markup(params)
         if caption is not None:
             content["caption"] = caption
+        # A sent file is Telegram's from now on: getFile downloads it by its file_id.
+        file_id = _file(upload)["file_id"]
+        folder = "photos" if method == "sendPhoto" else "documents"
+        self.add_file(file_id, upload.data, f"{folder}/{upload.filename or file_id}")
         return self._send(
             method,
             params,
@@ -78,6 +82,7 @@ class BotApiFiles(BotApiMethods):
             text=caption,
             file_name=upload.filename,
             file_size=len(upload.data),
+            file_id=file_id,
         )
 
 

@@ -31,6 +31,7 @@ class SentMessage:
     at: float = field(default_factory=time.monotonic)
     file_name: str | None = None
     file_size: int | None = None
+    file_id: str | None = None  # the sent file's, which getFile downloads (tg.files)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from responder.channels import health
-from responder.channels.base import ChannelHealth, Inbox
+from responder.channels.base import ChannelHealth, FetchFile, Inbox
 from responder.channels.diagnose import Endpoint, Service
 from responder.channels.email.imap import ImapIntake
 from responder.channels.email.imap_session import ImapSession
@@ -20,8 +20,10 @@ from responder.channels.health import Condition, utcnow, worst
 from responder.common.retry import backoff
 from responder.common.tasks import TaskGroup
 from responder.config import EmailChannelConfig, SmtpConfig
+from responder.core.canned import CANNED
 from responder.domain.models import OutboundReply
-from responder.errors import ChannelDown, ChannelError, SignInRefused
+from responder.errors import ChannelDown, ChannelError, PermanentError, SignInRefused
+from responder.wire.email.attachments import EMAIL_FILE, filled, wanted
 
 if TYPE_CHECKING:
     from responder.channels.oauth import TokensFor
@@ -34,9 +36,14 @@ SMTP_CONNECTIONS = 2
 
 class EmailChannel:
     def __init__(
-        self, config: EmailChannelConfig, tasks: TaskGroup, tokens_for: TokensFor | None = None
+        self,
+        config: EmailChannelConfig,
+        tasks: TaskGroup,
+        tokens_for: TokensFor | None = None,
+        files: FetchFile | None = None,
     ) -> None:
         self.name = config.name
+        self._files = files  # a canned answer's files (issue 18), read as each reply goes
         self.config = config
         self._tasks = tasks
         # auth: oauth2: the composition root says where access tokens come from.
@@ -116,6 +123,7 @@ class EmailChannel:
         self._checking = self._tasks.spawn(check, name=f"smtp:{self.name}:check")
 
     async def send(self, reply: OutboundReply) -> None:
+        raw = await self._filled(reply.message)  # before a connection is taken from the pool
         while True:
             # The pool and the condition of these settings: a reconfigure may swap both
             # meanwhile, and what the old pool's password meets says nothing of the new one.
@@ -130,7 +138,7 @@ class EmailChannel:
                 break
             senders.put_nowait(sender)  # new settings came while it waited: send with them
         try:
-            message = sender.send(reply.envelope_from, reply.recipients, reply.message)
+            message = sender.send(reply.envelope_from, reply.recipients, raw)
             await self._watched(smtp, message)
         except SignInRefused as exc:
             if senders is self._senders:
@@ -140,6 +148,17 @@ class EmailChannel:
             raise ChannelDown(f"refused with the settings replaced since: {exc}") from exc
         finally:
             senders.put_nowait(sender)
+
+    async def _filled(self, message: bytes) -> bytes:
+        """The reply with its canned files read in (from disk, off the event loop, by the
+        composition root's fetcher), only now that it goes: a queue of them holds no bytes."""
+        refs = wanted(message)
+        if not refs:
+            return message
+        if self._files is None:
+            raise PermanentError("no file fetcher: the reply's files cannot be read")
+        files = {ref: (await self._files(CANNED, ref, EMAIL_FILE)).content for ref in refs}
+        return await asyncio.to_thread(filled, message, files)
 
     async def probe(self) -> None:
         """Whether the SMTP server takes mail again (the outbox asks while it is down); on a

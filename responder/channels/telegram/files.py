@@ -10,6 +10,7 @@ from typing import Any
 
 from responder.channels.base import FetchFile
 from responder.channels.telegram.botapi import BotApi
+from responder.core.canned import CANNED
 from responder.core.channel import FileRef
 from responder.errors import PermanentError, TransientError
 from responder.wire.telegram.post import Post
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 # file in memory while it passes it on, so a small VPS's budget sets the lower bound here.
 FILE_LIMIT = 20 * 1024 * 1024
 PHOTO_LIMIT = 10 * 1024 * 1024
+CANNED_LIMIT = 50 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})  # a sticker (WebP) goes as a file
 # A fetch that keeps failing: after this many tries staff are told instead (issue 16).
 FETCH_TRIES = 3
@@ -63,6 +65,8 @@ class FilePoster:
         try:
             got = await self._get(file)
         except TransientError as exc:
+            if file.channel == CANNED:
+                raise  # the shop's own file: retried like any reply, then parked
             tries = self._failures[reply_id] = self._failures.get(reply_id, 0) + 1
             if tries < FETCH_TRIES:
                 # Plain TransientError: the other channel's outage (ChannelDown) is not this
@@ -70,6 +74,8 @@ class FilePoster:
                 raise TransientError(f"fetching the file: {exc}", exc.retry_after) from exc
             return await self._instead(reply_id, post, thread, str(exc))
         except PermanentError as exc:
+            if file.channel == CANNED:
+                raise  # parked and reported: the admin removed or changed the file
             return await self._instead(reply_id, post, thread, str(exc))
         self._failures.pop(reply_id, None)
         content, mime = got.content, got.mime or file.mime
@@ -94,7 +100,9 @@ class FilePoster:
     async def _get(self, file: FileRef) -> Any:
         if self._fetch is None:
             raise PermanentError("no channel here keeps customers' files")
-        return await self._fetch(file.channel, file.ref, FILE_LIMIT)
+        # A canned file was checked against the Bot API's own limit (`responder check`).
+        limit = CANNED_LIMIT if file.channel == CANNED else FILE_LIMIT
+        return await self._fetch(file.channel, file.ref, limit)
 
     async def _instead(self, reply_id: int, post: Post, thread: int | None, reason: str) -> str:
         file = post.file

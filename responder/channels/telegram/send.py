@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
@@ -131,6 +132,11 @@ class Sender:
                 thread,
             )
             ids.append(str(sent["message_id"]))
+        for n, file in enumerate(post.files):
+            # The caption goes under the first file when the words did not go on their own.
+            caption = post.caption if n == 0 and not post.text.strip() else None
+            one = dataclasses.replace(post, text="", file=file, caption=caption, files=())
+            ids.append(await self._files.post(reply.reply_id, one, thread))
         return Delivered(self._channel, str(post.chat_id), tuple(ids), _str(thread))
 
     async def _answer(self, query: str, text: str | None) -> None:

@@ -16,7 +16,7 @@ from responder.channels.webchat.api import LANGUAGES, ChatApi
 from responder.channels.webchat.limits import Buckets
 from responder.domain.models import FileData
 from responder.errors import PermanentError, TransientError
-from responder.wire.webchat.events import fetch_of, reply_file
+from responder.wire.webchat.events import fetches_of, reply_file
 from responder.wire.webchat.files import FILE_TYPES, ChatFile, file_name, sniff
 from responder.wire.webchat.record import CLIENT_ID, VISITOR, VisitorMessage
 
@@ -153,13 +153,14 @@ class ChatFiles:
         return found
 
     async def keep_answer(self, visitor: str, payload: bytes, reply_id: int) -> None:
-        """A staff answer's file, if it carries one, fetched from the desk's channel and
-        kept for `visitor` under the reply's key (once: a resend finds it kept), so its
+        """A staff answer's file (or a canned answer's files, issue 18), fetched from the
+        desk's channel (or the templates folder) and kept for `visitor` under the reply's
+        keys (once: a resend finds them kept), so its
         event can show it. PermanentError when it is too big or not what it said it was."""
-        fetch = fetch_of(payload)
-        if fetch is None:
-            return
-        file = reply_file(fetch, reply_id)
+        for n, fetch in enumerate(fetches_of(payload)):
+            await self._keep(visitor, fetch, reply_file(fetch, reply_id, n))
+
+    async def _keep(self, visitor: str, fetch: dict[str, object], file: ChatFile) -> None:
         opened = self.api.opened
         if opened is None:
             raise PermanentError("the web chat channel is not running")

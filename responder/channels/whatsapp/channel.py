@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from responder.channels.base import Inbox
+from responder.channels.base import FetchFile, Inbox
 from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition, Conditioned
 from responder.channels.whatsapp.graph import Graph, GraphError, Paced
@@ -23,15 +23,20 @@ from responder.common.tasks import TaskGroup
 from responder.domain.models import Delivered, DeliveryReport, FileData, OutboundReply
 from responder.errors import ChannelDown, PermanentError
 from responder.wire.whatsapp.envelope import Status
-from responder.wire.whatsapp.outbound import Outgoing
+from responder.wire.whatsapp.outbound import UPLOAD, Outgoing
 
 log = logging.getLogger(__name__)
 UNKNOWN_OBJECT = 100  # Graph API: "Object with ID ... does not exist" (an expired media id)
+# Cloud API, "Supported media types": what a media message may carry, in bytes.
+MEDIA_LIMITS = {"document": 100 * 1024 * 1024, "image": 5 * 1024 * 1024}
 
 
 class WhatsAppChannel(Conditioned):
-    def __init__(self, config: Any, tasks: TaskGroup, metrics: Metrics) -> None:
+    def __init__(
+        self, config: Any, tasks: TaskGroup, metrics: Metrics, files: FetchFile | None = None
+    ) -> None:
         self.name = config.name
+        self._files = files  # a canned answer's files (issue 18), read as each reply goes
         self._tasks = tasks
         self._metrics = metrics
         # Meta allows up to 80 messages a second per number; four in flight keep well inside.
@@ -116,7 +121,7 @@ class WhatsAppChannel(Conditioned):
         graph = self._graph
         try:
             for request in out.requests[len(sent) :]:
-                sent.append(await graph.send(request))
+                sent.append(await graph.send(await self._uploaded(request)))
         except Paced as exc:
             self._pace.hold(out.to if exc.per_customer else EVERYONE, exc.retry_after or 5.0)
             raise
@@ -130,6 +135,21 @@ class WhatsAppChannel(Conditioned):
         if self._condition.state != "connected":
             self._condition.connected()
         return Delivered(self.name, out.to, tuple(sent))
+
+    async def _uploaded(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A media request with its file read (off the event loop) and uploaded now, its
+        media id in place of the file; another request as it is."""
+        upload = request.get(UPLOAD)
+        if not isinstance(upload, dict):
+            return request
+        if self._files is None:
+            raise PermanentError("no file fetcher: the reply's file cannot be read")
+        kind = str(request["type"])
+        limit = MEDIA_LIMITS.get(kind, MEDIA_LIMITS["document"])
+        got = await self._files(str(upload["channel"]), str(upload["ref"]), limit)
+        media = await self._graph.upload(got.content, got.mime, str(upload["name"]))
+        rest = {key: value for key, value in request.items() if key != UPLOAD}
+        return {**rest, kind: {**request[kind], "id": media}}
 
     def _down(self, exc: Exception) -> None:
         problem = self._condition.failed(exc)

@@ -10,7 +10,9 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime
 
+from responder.core.channel import FileRef
 from responder.wire.email.addresses import ascii_address
+from responder.wire.email.attachments import part
 from responder.wire.email.parse import sanitize_header_text
 
 _MSG_ID = re.compile(r"^[!-;=?-~]{1,250}$")  # printable ASCII, no '<', '>' or space
@@ -48,6 +50,7 @@ class ReplySpec:
     # RFC 3834 section 5: "auto-replied" answers a message; "auto-generated" (a notice to
     # staff) is not a reply to anyone; None: a person wrote it (a staff answer), unmarked.
     auto_submitted: str | None = "auto-replied"
+    attachments: tuple[FileRef, ...] = ()  # a canned answer's files, filled in when sent
 
 
 def build_reply(spec: ReplySpec) -> bytes:
@@ -78,11 +81,21 @@ def build_reply(spec: ReplySpec) -> bytes:
         # What procmail-era responders check: mail that went through this mailbox.
         ("X-Loop", _address(spec.from_addr)),
         ("MIME-Version", "1.0"),
-        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
     ]
-    lines = [f"{name}: {value}" for name, value in headers]
     parts = [_part(boundary, "plain", spec.text), _part(boundary, "html", spec.html)]
-    return ("\r\n".join(lines) + "\r\n\r\n" + "".join(parts) + f"--{boundary}--\r\n").encode()
+    body = "".join(parts) + f"--{boundary}--\r\n"
+    alternative = f'multipart/alternative; boundary="{boundary}"'
+    if spec.attachments:
+        # RFC 2046 section 5.1.3: the words (as text and HTML) first, then the files.
+        outer = f"=_responder_{secrets.token_hex(12)}"
+        files = "".join(part(outer, file) for file in spec.attachments)
+        nested = f'multipart/alternative;\r\n boundary="{boundary}"'  # folded: 78 columns
+        body = f"--{outer}\r\nContent-Type: {nested}\r\n\r\n{body}{files}--{outer}--\r\n"
+        headers.append(("Content-Type", f'multipart/mixed;\r\n boundary="{outer}"'))
+    else:
+        headers.append(("Content-Type", alternative))
+    lines = [f"{name}: {value}" for name, value in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
 
 
 def _clean(value: str, limit: int) -> str:

@@ -60,6 +60,7 @@ class EmailWire:
             auto_submitted=(
                 None if draft.personal else "auto-generated" if draft.notice else "auto-replied"
             ),
+            attachments=draft.attach,
         )
         return NewReply(draft.kind, draft.to, channel.envelope_from, message_id, build_reply(spec))
 

@@ -28,6 +28,9 @@ class Post:
     # A file on another channel's servers, fetched and uploaded when sent (sendPhoto,
     # sendDocument); if it cannot be, its `failed` text is posted instead.
     file: FileRef | None = None
+    # A canned answer's files (issue 18), read when sent and posted after the text: the first
+    # with `caption` when there is no text (sendPhoto for a picture, else sendDocument).
+    files: tuple[FileRef, ...] = ()
     reply_to: int | None = None  # a message in chat_id this one answers
     topic: Topic | None = None  # in a staff group with topics: the ticket's topic
     # Rows of (label, callback_data): an inline keyboard on the (first) message.
@@ -56,7 +59,9 @@ class Post:
                 raise ValueError("an edit needs the new text (editMessageText)")
             if self.copy_from is not None or self.copy_message is not None:
                 raise ValueError("a post either edits a message or copies one, not both")
-        if self.file is not None and (self.copy_message is not None or self.edit is not None):
+        object.__setattr__(self, "files", tuple(self.files))
+        carries = self.file is not None or self.files
+        if carries and (self.copy_message is not None or self.edit is not None):
             raise ValueError("a post with a file neither copies nor edits a message")
 
     def to_bytes(self) -> bytes:
@@ -68,6 +73,7 @@ class Post:
         data = json.loads(raw)
         topic, file = data.pop("topic", None), data.pop("file", None)
         data["buttons"] = _keyboard(data.get("buttons"))
+        data["files"] = tuple(FileRef(**f) for f in data.get("files", ()))
         return cls(
             **data, topic=Topic(**topic) if topic else None, file=FileRef(**file) if file else None
         )

@@ -13,7 +13,7 @@ from responder.domain.records import NewReply
 from responder.wire.telegram import message
 from responder.wire.telegram.desk import DESK
 from responder.wire.telegram.post import Post, post_id
-from responder.wire.telegram.text import escape
+from responder.wire.telegram.text import CAPTION_LIMIT, escape, visible_length
 
 PART = "telegram"  # <name>.telegram.j2: Telegram's HTML subset
 
@@ -44,13 +44,17 @@ class TelegramWire:
         """A Post the channel sends as it is; its row's id is ours until Telegram gives one."""
         copy, parent, file = draft.copy, draft.parent, draft.file
         text = draft.markup or escape(draft.text)
+        # A canned answer's files take its words as their caption where they fit under one
+        # (Bot API: 0-1024 characters after entities parsing); else the words go first.
+        captioned = bool(file) or (bool(draft.attach) and visible_length(text) <= CAPTION_LIMIT)
         post = Post(
             chat_id=int(draft.to),
-            text="" if file else text,
+            text="" if captioned else text,
             copy_from=copy.chat if copy else None,
             copy_message=copy.post if copy else None,
-            caption=copy.caption if copy else text if file else None,
+            caption=copy.caption if copy else text if captioned else None,
             file=file,
+            files=draft.attach,
             reply_to=parent.post if parent else None,
             topic=draft.topic,
             buttons=draft.buttons,

@@ -18,11 +18,16 @@ EMAIL_KIND = "email"  # the visitor left an address: the panel says answers go t
 
 
 def reply_payload(
-    kind: str, text: str, at: datetime, buttons: Keyboard | None, file: FileRef | None = None
+    kind: str,
+    text: str,
+    at: datetime,
+    buttons: Keyboard | None,
+    file: FileRef | None = None,
+    files: tuple[FileRef, ...] = (),
 ) -> bytes:
     """A reply as recorded and sent: its event without the id, which is the replies row's
     (known once recorded); a staff member's file as where to fetch it (`fetch`), kept under
-    the reply's key when it is sent."""
+    the reply's key when it is sent; a canned answer's `files` likewise (`more`, issue 18)."""
     doc: Event = {
         "from": "staff" if kind in STAFF_KINDS else "shop",
         "text": text,
@@ -33,9 +38,11 @@ def reply_payload(
         doc["buttons"] = [
             [{"label": label, "data": data} for label, data in row] for row in buttons
         ]
-    if file is not None:
-        name = file_name(file.name or file.kind, file.mime)
-        doc["fetch"] = {"channel": file.channel, "ref": file.ref, "name": name, "mime": file.mime}
+    fetches = [_fetch(f) for f in (file, *files) if f is not None]
+    if fetches:
+        doc["fetch"] = fetches[0]
+    if fetches[1:]:
+        doc["more"] = fetches[1:]
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -48,27 +55,43 @@ def reply_event(payload: bytes, reply_id: int) -> Event | None:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
         return None
-    fetch = doc.pop("fetch", None)
-    if isinstance(fetch, dict) and fetch.get("mime") in FILE_TYPES:
-        doc["file"] = reply_file(fetch, reply_id).to_json()
+    fetches = _fetches(doc)
+    doc.pop("fetch", None), doc.pop("more", None)
+    if fetches:
+        files = [reply_file(fetch, reply_id, n).to_json() for n, fetch in enumerate(fetches)]
+        doc["file"] = files[0]
+        if files[1:]:
+            doc["files"] = files  # every file, the first included, for panels that show them
     if not doc["text"] and "file" not in doc:
         return None
     return {"id": event_id(at, "r", reply_id), **doc}
 
 
-def reply_file(fetch: dict[str, Any], reply_id: int) -> ChatFile:
-    """The file a reply carries, as kept under its key once sent."""
-    return ChatFile(f"r{reply_id}", str(fetch.get("name") or "file"), str(fetch.get("mime")))
+def reply_file(fetch: dict[str, Any], reply_id: int, n: int = 0) -> ChatFile:
+    """The `n`th file a reply carries, as kept under its key once sent."""
+    key = f"r{reply_id}" if n == 0 else f"r{reply_id}-{n}"
+    return ChatFile(key, str(fetch.get("name") or "file"), str(fetch.get("mime")))
 
 
-def fetch_of(payload: bytes) -> dict[str, Any] | None:
-    """Where a reply's file is to be fetched from (the staff desk's channel and its ref)."""
+def fetches_of(payload: bytes) -> list[dict[str, Any]]:
+    """Where a reply's files are to be fetched from (the staff desk's channel and its ref,
+    or the templates folder), in order."""
     try:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
-        return None
-    fetch = doc.get("fetch") if isinstance(doc, dict) else None
-    return fetch if isinstance(fetch, dict) and fetch.get("mime") in FILE_TYPES else None
+        return []
+    return _fetches(doc) if isinstance(doc, dict) else []
+
+
+def _fetches(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    more = doc.get("more")
+    found = [doc.get("fetch"), *(more if isinstance(more, list) else ())]
+    return [f for f in found if isinstance(f, dict) and f.get("mime") in FILE_TYPES]
+
+
+def _fetch(file: FileRef) -> dict[str, Any]:
+    name = file_name(file.name or file.kind, file.mime)
+    return {"channel": file.channel, "ref": file.ref, "name": name, "mime": file.mime}
 
 
 def visitor_event(raw: bytes, inbound_id: int) -> Event | None:

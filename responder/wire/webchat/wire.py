@@ -46,7 +46,9 @@ class WebChatWire:
 
     def render(self, draft: Draft, channel: ChannelProfile, now: datetime) -> NewReply:
         text = draft.text or plain(draft.markup)
-        payload = reply_payload(draft.kind, text.strip(), now, draft.buttons, draft.file)
+        payload = reply_payload(
+            draft.kind, text.strip(), now, draft.buttons, draft.file, draft.attach
+        )
         return NewReply(draft.kind, draft.to, "", message_id(channel.name), payload)
 
 

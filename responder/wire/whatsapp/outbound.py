@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from responder.core.channel import Keyboard, TemplateSend
+from responder.core.channel import FileRef, Keyboard, TemplateSend
 
 # Cloud API, "Send messages": a text body holds at most 4096 characters; an interactive
 # message's body 1024; reply buttons are at most 3 (title 20 characters, id 256), a list at
@@ -20,6 +20,8 @@ BUTTON_ID = 256
 MAX_ROWS = 10
 ROW_TITLE = 24
 ROW_ID = 200
+CAPTION = 1024  # a document's or image's caption
+UPLOAD = "responder_upload"  # a media request's file, uploaded when it is sent
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,25 @@ def build(
     buttons: Keyboard | None = None,
     context: str | None = None,
     menu: str = "Pilih",
+    files: tuple[FileRef, ...] = (),
 ) -> Outgoing:
     """The requests for `text` (split where it is too long) with `buttons` under its last
-    part; `context`: the customer's message it answers (shown quoted)."""
+    part, then `files`, the first captioned with the text where it fits; `context`: the
+    customer's message it answers (shown quoted)."""
+    if files and not buttons and len(text.strip()) <= CAPTION:
+        requests = [
+            _media(to, file, text.strip() if n == 0 else "") for n, file in enumerate(files)
+        ]
+        if context:
+            requests[0] = {**requests[0], "context": {"message_id": context}}
+        return Outgoing(to, tuple(requests))
+    out = _words(to, text, buttons, context, menu)
+    return Outgoing(to, out.requests + tuple(_media(to, file, "") for file in files))
+
+
+def _words(
+    to: str, text: str, buttons: Keyboard | None, context: str | None, menu: str
+) -> Outgoing:
     choices = [choice for row in buttons or () for choice in row]
     parts = split_text(text, INTERACTIVE_BODY if choices else TEXT_LIMIT)
     requests: list[dict[str, Any]] = [_text(to, part) for part in parts[:-1]]
@@ -65,6 +83,18 @@ def build(
     if context and requests:
         requests[0] = {**requests[0], "context": {"message_id": context}}
     return Outgoing(to, tuple(requests))
+
+
+def _media(to: str, file: FileRef, caption: str) -> dict[str, Any]:
+    """A document or image message (Cloud API, "Media messages") whose media id the channel
+    gets by uploading the file as it sends (POST /{phone number id}/media); UPLOAD says
+    which file, and is taken out before the request goes."""
+    kind = "image" if file.kind == "image" else "document"
+    body: dict[str, Any] = {"filename": file.name} if kind == "document" else {}
+    if caption:
+        body["caption"] = caption
+    upload = {"channel": file.channel, "ref": file.ref, "name": file.name, "mime": file.mime}
+    return {**_base(to, kind), kind: body, UPLOAD: upload}
 
 
 def template(to: str, send: TemplateSend) -> Outgoing:

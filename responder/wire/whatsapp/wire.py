@@ -58,7 +58,14 @@ class WhatsAppWire:
         if draft.template is not None:
             out = template(draft.to, draft.template)
         else:
-            out = build(draft.to, draft.text, buttons=draft.buttons, context=parent, menu=menu)
+            out = build(
+                draft.to,
+                draft.text,
+                buttons=draft.buttons,
+                context=parent,
+                menu=menu,
+                files=draft.attach,
+            )
         return NewReply(draft.kind, draft.to, "", message_id(channel.name), out.to_bytes())
 
 

@@ -209,7 +209,9 @@
     var text = typeof event.text === "string" ? event.text : "";
     if (event.kind === "email" && typeof event.email === "string") text = t.emailSaved + event.email;
     var li = item(event.from, who(event), event.at, text);
-    if (event.file) showFile(li, event.file);
+    // A canned answer may carry several files (issue 18): `files` lists them all.
+    var files = Array.isArray(event.files) ? event.files : event.file ? [event.file] : [];
+    files.forEach(function (file) { showFile(li, file); });
     if (event.kind) li.setAttribute("data-kind", String(event.kind));
     li.setAttribute("data-id", event.id);
     if (Array.isArray(event.buttons) && event.buttons.length) buttons(li, event.buttons);
@@ -329,11 +331,14 @@
   }
 
   function showFile(li, file) {
-    if (!file || typeof file.key !== "string" || li.querySelector(".file")) return;
+    if (!file || typeof file.key !== "string") return;
+    var shown = li.querySelectorAll(".file");
+    for (var i = 0; i < shown.length; i++) if (shown[i].getAttribute("data-key") === file.key) return;
     var name = typeof file.name === "string" ? file.name : "file";
     var image = /^image\//.test(String(file.mime));
     var link = el("a", "file " + (image ? "file-image" : "file-doc"));
     link.href = fileUrl(file.key);
+    link.setAttribute("data-key", file.key);
     link.target = "_blank";
     link.rel = "noopener noreferrer";
     if (image) {
