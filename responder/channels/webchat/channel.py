@@ -22,6 +22,7 @@ from responder.channels.webchat.tokens import SECRET_KEY, Tokens
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config.webchat import WebChatChannelConfig
+from responder.core.reply_kinds import STAFF_REPLY
 from responder.domain.models import Delivered, FileData, OutboundReply
 from responder.errors import PermanentError
 from responder.wire.webchat.events import reply_event
@@ -99,9 +100,9 @@ class WebChatChannel(Conditioned):
             try:
                 await self.files.keep_answer(visitor, reply.message, reply.reply_id)
             except PermanentError as exc:
-                if not event.get("text"):
-                    raise
-                # Their words still reach the visitor; the file is named as lost in the log.
+                if not event.get("text") or event.get("kind") != STAFF_REPLY:
+                    raise  # a canned answer is parked whole: the files are what it promises
+                # A staff member's words still reach the visitor; the file's loss is logged.
                 log.error(
                     "channel %s: reply %s: its file not passed on: %s",
                     self.name,
@@ -109,6 +110,7 @@ class WebChatChannel(Conditioned):
                     exc,
                 )
                 event.pop("file", None)
+                event.pop("files", None)
             self.hub.publish(visitor, event)
         return Delivered(self.name, recipient)
 
