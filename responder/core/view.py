@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from responder.core.decisions import OUT_OF_HOURS, Acknowledge, Moment, Record
 from responder.domain.csat import SurveyInfo, read_press
@@ -27,6 +28,7 @@ class TicketInfo:
     # form, issue 17): the last one they gave.
     reach: str | None = None
     subject: str = ""  # what the ticket is called: its first mail's subject, a chat's line
+    resolved_at: datetime | None = None  # when it was last resolved (the reopen window)
 
 
 @dataclass
@@ -44,6 +46,8 @@ class View:
     # Conversations (chat): each customer's open ticket, and the staff group's posts and
     # forum topics by the ticket they belong to.
     open_by_customer: dict[str, str] = field(default_factory=dict)
+    # Each chat customer with none open: their last resolved ticket (issue 18's reopen window).
+    resolved_by_customer: dict[str, str] = field(default_factory=dict)
     ref_by_post: dict[int, str] = field(default_factory=dict)
     ref_by_topic: dict[int, str] = field(default_factory=dict)
     topic_by_ref: dict[str, int] = field(default_factory=dict)
@@ -91,6 +95,8 @@ class View:
         self.tickets[ref] = dataclasses.replace(info, status=status)
         if status == "open":
             self.open_by_customer[info.customer] = ref
+            if self.resolved_by_customer.get(info.customer) == ref:
+                del self.resolved_by_customer[info.customer]
         elif self.open_by_customer.get(info.customer) == ref:
             del self.open_by_customer[info.customer]
 

@@ -100,6 +100,7 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 t.c.customer_name,
                 t.c.channel,
                 t.c.subject,
+                t.c.resolved_at,
             ).where(t.c.ref.in_(list(refs)))
         )
     )
@@ -116,6 +117,7 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 row.channel,
                 reach.get(row.id),
                 row.subject,
+                row.resolved_at if row.status == "resolved" else None,
             ),
         )
         for row in rows
