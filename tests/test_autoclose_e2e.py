@@ -165,11 +165,46 @@ async def test_a_reply_after_the_window_opens_a_new_ticket_that_names_the_old(
         clock.now = local(2030, 1, 17, 10, 1)  # 7 days and a minute later
         await customer_writes(dovecot, clock, f"Re: Pesanan saya [#{old}]", "Ada masalah lagi")
         await smtp_server.wait_for_async(3, timeout=5)
+        # Another mail in the old thread joins the new ticket: not yet another one.
+        await customer_writes(dovecot, clock, f"Re: Pesanan saya [#{old}]", "Fotonya terlampir")
+
+        async def joined() -> bool:
+            return [i["outcome"] for i in await db_rows(config, "inbound")][-1] == "follow-up"
+
+        await wait_until(joined)
     old_ticket, new_ticket = await db_rows(config, "tickets")
     assert (old_ticket["ref"], old_ticket["status"]) == (old, "resolved")
     assert new_ticket["status"] == "open" and new_ticket["customer"] == CUSTOMER
     follows = [e for e in await db_rows(config, "ticket_events") if e["kind"] == "follows_up"]
     assert [(e["ticket_id"], e["detail"]) for e in follows] == [(new_ticket["id"], old)]
     ack = to_customer(smtp_server)[-1]
-    assert f"[#{new_ticket['ref']}]" in ack["Subject"]
+    assert f"[#{new_ticket['ref']}]" in ack["Subject"] and len(to_customer(smtp_server)) == 3
+    last = (await db_rows(config, "inbound"))[-1]
+    assert last["ticket_id"] == new_ticket["id"]
     assert timedelta(0) < new_ticket["created_at"] - old_ticket["resolved_at"]
+
+
+async def test_on_real_time_the_scheduler_closes_the_ticket_when_due(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    extra = "tickets:\n  close_after: 2s\n  close_time: calendar\n"
+    config = setup(tmp_path, dovecot, smtp_server, extra=extra)
+    async with running(config) as app:
+        await wait_connected(app)
+        await dovecot.append_async(SUPPORT, make_mail(message_id=FIRST))
+        answer = make_mail(
+            sender=STAFF,
+            to=CUSTOMER,
+            subject="Re: Pesanan saya",
+            body="Sudah kami kirim, kak.",
+            in_reply_to=FIRST,
+            headers={"Cc": SUPPORT},
+        )
+        await dovecot.append_async(SUPPORT, answer)
+        await wait_until(lambda: _timer_is(config, "pending"))
+        [timer] = [t for t in await db_rows(config, "timers") if t["clock"] == "close"]
+        await smtp_server.wait_for_async(2, timeout=8)
+        closed_at = smtp_server.received[-1].wall
+    [ticket] = await db_rows(config, "tickets")
+    assert ticket["status"] == "resolved"
+    assert timer["due_at"].timestamp() - 0.05 <= closed_at <= timer["due_at"].timestamp() + 1.5

@@ -213,6 +213,14 @@ def test_a_mail_to_a_resolved_ticket(
         assert decision == expected
 
 
+def test_a_late_mail_joins_the_ticket_that_already_follows_up_the_old_one() -> None:
+    view = mail_view(RESOLVED)
+    view.followed_by = {"KMWN22": "NEW567"}
+    raw = mail(subject="Re: Pesanan [#KMWN22]")
+    rules = Policy("support-mail", GUARD, 3, DEFAULT_RULES, closing=WEEK)
+    assert decide(parse_mail(raw), rules, view, now=at(9 * 24)) == FollowUp("NEW567")
+
+
 def test_a_late_rating_for_the_survey_still_joins_its_ticket() -> None:
     from responder.domain.csat import SurveyInfo
 

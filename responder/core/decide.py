@@ -101,6 +101,8 @@ def decide(
             or _rates(msg, view, ref)
         ):
             return FollowUp(ref, now is not None and reopens(policy.closing, resolved_at, now))
+        if (newer := view.followed_by.get(ref)) is not None:
+            return FollowUp(newer)  # the new ticket a late message opened already
         follows = ref  # too long after it was resolved: a new ticket, that names the old
     elif now is not None and (last := _last_resolved(msg, view)) is not None:
         resolved_at = _resolved_at(view, last)

@@ -32,7 +32,7 @@ from responder.core.mail_desk import (
 )
 from responder.core.outcome import Outcome
 from responder.core.relay import Relay, answer_elsewhere, merge, relay, to_staff
-from responder.core.reply_kinds import EMAIL_LEFT, STAFF_REPLY
+from responder.core.reply_kinds import EMAIL_LEFT, FOLLOWS_UP, STAFF_REPLY
 from responder.core.settings import Settings
 from responder.core.staff import new_text
 from responder.core.survey_replies import (
@@ -234,7 +234,7 @@ class ReplyPlanner:
         )
         closed = isinstance(decision, Acknowledge) and decision.template == OUT_OF_HOURS
         # Past the old ticket's reopen window (issue 18): the new one names it.
-        follows = (NewEvent("follows_up", msg.sender.actor, decision.follows, msg.at),)
+        follows = (NewEvent(FOLLOWS_UP, msg.sender.actor, decision.follows, msg.at),)
         return dataclasses.replace(
             base,
             events=follows if decision.follows else (),

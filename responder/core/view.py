@@ -48,6 +48,9 @@ class View:
     open_by_customer: dict[str, str] = field(default_factory=dict)
     # Each chat customer with none open: their last resolved ticket (issue 18's reopen window).
     resolved_by_customer: dict[str, str] = field(default_factory=dict)
+    # A resolved ticket's open successor, opened past its reopen window: where a later mail
+    # in the old thread goes, so it does not open yet another ticket.
+    followed_by: dict[str, str] = field(default_factory=dict)
     ref_by_post: dict[int, str] = field(default_factory=dict)
     ref_by_topic: dict[int, str] = field(default_factory=dict)
     topic_by_ref: dict[str, int] = field(default_factory=dict)
@@ -70,6 +73,8 @@ class View:
         info: TicketInfo | None = None,
     ) -> None:
         self.existing_refs.add(decision.ref)
+        if decision.follows:
+            self.followed_by[decision.follows] = decision.ref
         for message_id in message_ids:
             if message_id:
                 self.ref_by_message_id[message_id] = decision.ref

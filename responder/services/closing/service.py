@@ -19,13 +19,14 @@ from responder.domain.records import NewEvent, Queued
 from responder.domain.timers import Armed, Firing, NewTimer, TicketFacts, TimerChange, TimerPlan
 from responder.services.closing.compose import closing_message, desk_line
 from responder.services.sla.wakeups import Wakeups, catch_up
-from responder.storage import alerts, inbound, replies, timers
+from responder.storage import alerts, inbound, meta, replies, timers
 from responder.storage.store import AfterCommit, Store, Tx
 
 log = logging.getLogger(__name__)
 
 SLACK = timedelta(milliseconds=10)
 CHUNK = 200
+FINGERPRINT = "close_fingerprint"
 
 
 def closes(s: Settings) -> bool:
@@ -46,13 +47,27 @@ class CloseService:
         tasks: TaskGroup,
     ) -> None:
         self._store, self._settings, self._submit, self._clock = store, settings, submit, clock
+        self._tasks = tasks
         self.wakeups = Wakeups(self._earliest, self._fire, tasks, name="close")
 
     async def start(self) -> None:
         self._store.on_change.append(self._on_change)
-        if closes(self._settings()):
-            await self.replan_open()  # close_after may have changed while we were down
         await self.wakeups.start()
+        # In the background, as the SLA's: re-planning many open tickets takes a while.
+        self._tasks.spawn(self.replan_if_changed(), name="close:replan")
+
+    async def replan_if_changed(self) -> bool:
+        """Re-plan every open ticket when the section (or what waiting means: the SLA
+        policies, the hours) differs from the last run's."""
+        s = self._settings()
+        fingerprint = repr((s.closing, s.sla_fingerprint))
+        if await self._store.run(meta.get_meta, FINGERPRINT) == fingerprint:
+            return False
+        if closes(s):
+            await self.replan_open()
+            await self.wakeups.rebuild()
+        await self._store.run(meta.set_meta, FINGERPRINT, fingerprint)
+        return True
 
     def stop(self) -> None:
         if self._on_change in self._store.on_change:
@@ -82,8 +97,8 @@ class CloseService:
         return count
 
     async def reconfigured(self) -> None:
-        await self.replan_open()
-        await self.wakeups.rebuild()
+        if not await self.replan_if_changed():
+            await self.wakeups.rebuild()  # turned off and on again: arm what waits
 
     async def _earliest(self, after: tuple[datetime, int] | None, limit: int) -> list[Armed]:
         if not closes(self._settings()):
