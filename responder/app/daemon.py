@@ -135,7 +135,8 @@ class App:
             metrics=metrics,
         )
         await self.surveys.start()
-        # After the survey's hook: a ticket closed by its timer gets its survey planned too.
+        # Its close timers ride the same hooks: a ticket it closes gets its survey planned
+        # and its SLA clocks stopped in the transaction that closes it.
         self.closing = CloseService(
             self.store, lambda: dispatcher.settings, self.outbox.submit, self._clock, self.tasks
         )
