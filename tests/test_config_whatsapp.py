@@ -219,7 +219,7 @@ channels:
             "wa.verify\n",
             "wa.verify\n    templates: {csat_surve: toko_survey_v1}\n",
             'config.yaml:10:29: channels[0].templates.csat_surve: "csat_surve" is not a message '
-            "responder sends a customer on its own: expected one of acknowledgement, "
+            "responder sends a customer on its own: expected one of acknowledgement, auto_closed, "
             "csat_survey, out_of_hours, welcome",
         ),
         (

@@ -29,6 +29,7 @@ from responder.config import Config
 from responder.core.settings import Settings
 from responder.errors import ConfigError
 from responder.services.channel_watch import ChannelWatch
+from responder.services.closing.service import CloseService
 from responder.services.csat.service import SurveyService
 from responder.services.dispatch import Dispatcher
 from responder.services.inbox import StoreInbox
@@ -76,6 +77,7 @@ class App:
         self.outbox: Outbox | None = None
         self.sla: SlaService | None = None
         self.surveys: SurveyService | None = None
+        self.closing: CloseService | None = None
         self.metrics = Metrics()
         self.monitor = LoopMonitor(self.tasks)
         self.http: HttpServer | None = None
@@ -133,6 +135,12 @@ class App:
             metrics=metrics,
         )
         await self.surveys.start()
+        # Its close timers ride the same hooks: a ticket it closes gets its survey planned
+        # and its SLA clocks stopped in the transaction that closes it.
+        self.closing = CloseService(
+            self.store, lambda: dispatcher.settings, self.outbox.submit, self._clock, self.tasks
+        )
+        await self.closing.start()
         if self.config.http is not None:
             # Imported only when asked for: aiohttp's server costs ~10 MB of RSS (issue 2's
             # budget is 80 MB) in every daemon that listens on nothing.
@@ -182,6 +190,8 @@ class App:
         self.sla.wakeups.gate.set()
         if self.surveys is not None:
             self.surveys.wakeups.gate.set()
+        if self.closing is not None:
+            self.closing.wakeups.gate.set()
 
     async def _requeue(self, pending: list[int]) -> None:
         assert self.dispatcher is not None
@@ -208,6 +218,8 @@ class App:
             self.sla.stop()
         if self.surveys is not None:
             self.surveys.stop()
+        if self.closing is not None:
+            self.closing.stop()
         self.monitor.stop()
         if self.outbox is not None and not await self.outbox.drain(deadline / 2):
             log.warning("stopping with replies unsent; they resume at next start")
@@ -250,6 +262,10 @@ class App:
         )
         changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
         csat_changed = settings.csat != self.dispatcher.settings.csat
+        closing_changed = (settings.closing, settings.sla_fingerprint) != (
+            self.dispatcher.settings.closing,
+            self.dispatcher.settings.sla_fingerprint,
+        )
         self.dispatcher.settings = settings
         self.config = config
         log.info("configuration reloaded: %d rules", len(settings.rules))
@@ -258,6 +274,8 @@ class App:
             self.tasks.spawn(self.sla.replan_if_changed(), name="sla:replan")
         if csat_changed and self.surveys is not None:
             self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
+        if closing_changed and self.closing is not None:
+            self.tasks.spawn(self.closing.reconfigured(), name="close:replan")
         return True
 
     def _settings(self, first: Settings) -> Settings:

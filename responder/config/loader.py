@@ -32,6 +32,7 @@ from responder.config.problems import ConfigSource, problems_from
 from responder.config.rules import DEFAULT_RULES, RulesConfig, VipPatterns
 from responder.config.secrets import secret_warnings
 from responder.config.sla import SlaConfig, check_references
+from responder.config.tickets import TicketsConfig
 from responder.config.types import (
     ConfigPath,
     Duration,
@@ -149,6 +150,7 @@ class Config(FrozenModel):
     csat: CsatConfig | None = None  # absent: no satisfaction surveys
     http: HttpConfig | None = None  # absent: no web endpoint (metrics, health, survey pages)
     retention: RetentionConfig | None = None  # absent: message bodies are kept for ever
+    tickets: TicketsConfig | None = None  # absent: no auto-close, no reopen window
     channels: tuple[ChannelConfig, ...] = Field(min_length=1)
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)

@@ -20,7 +20,7 @@ _WA_TEMPLATE = re.compile(r"[a-z0-9_]{1,512}", re.ASCII)
 _WA_LANGUAGE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2,4})?", re.ASCII)
 _OUR_LANGUAGE = re.compile(r"[a-z]{2,3}", re.ASCII)
 # What responder sends a customer on its own, besides the canned answers rules name.
-AUTOMATIC = ("acknowledgement", "csat_survey", "out_of_hours", "welcome")
+AUTOMATIC = ("acknowledgement", "auto_closed", "csat_survey", "out_of_hours", "welcome")
 SURVEY = "csat_survey"
 # Meta: a template has at most 10 buttons, quick replies among them.
 MAX_BUTTONS = 10

@@ -141,4 +141,6 @@ def staff_context(
         "tags": list(action.tags),
     }
     context["language"] = profile.language
+    # The resolved ticket this one follows up, past its reopen window (issue 18).
+    context["ticket"]["follows"] = decision.follows
     return context

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from responder.config.rules import RulesConfig
 from responder.core import guards, tickets
+from responder.core.closing import follows_up, reopens
 from responder.core.csat.answer import read_answer
 from responder.core.decisions import (
     ACKNOWLEDGEMENT,
@@ -28,6 +31,7 @@ from responder.core.decisions import (
 from responder.core.rules import Facts, Match, evaluate, is_vip
 from responder.core.staff import answered_by_staff, in_staff_group
 from responder.core.view import View
+from responder.domain.closing import ClosePolicy
 from responder.domain.csat import PREFIX, SurveyInfo, read_press
 from responder.domain.message import Message
 
@@ -46,6 +50,7 @@ class Policy:
     vip: tuple[str, ...] = ()
     staff: tuple[str, ...] = ()  # staff addresses: their own mail answers, never a customer's
     staff_chat: int | None = None  # the staff group, where staff answer and give commands
+    closing: ClosePolicy | None = None  # the reopen window (issue 18); None: as before
 
 
 def decide(
@@ -55,6 +60,7 @@ def decide(
     moment: Moment = OPEN,
     language: str | None = None,
     new_ref: Callable[[], str] = tickets.new_ref,
+    now: datetime | None = None,
 ) -> Decision:
     """Staff answer, machines are suppressed, a message in a known conversation joins its
     ticket; anything else opens a ticket, and the first rule that matches says how (or
@@ -86,8 +92,26 @@ def decide(
     if survey is not None and _about_survey(msg, survey):
         return SurveyNote(survey.ref, survey.id)
     ref = _known_ticket(msg, view)
+    follows = ""
     if ref is not None:
-        return FollowUp(ref)
+        resolved_at = _resolved_at(view, ref)
+        if (
+            now is None
+            or not follows_up(policy.closing, resolved_at, now)
+            or _rates(msg, view, ref)
+        ):
+            # An address left (the web chat's offline form) asks nothing: it reopens nothing.
+            reopen = now is not None and reopens(policy.closing, resolved_at, now)
+            return FollowUp(ref, reopen and msg.reach is None)
+        if (newer := view.followed_by.get(ref)) is not None:
+            return FollowUp(newer)  # the new ticket a late message opened already
+        follows = ref  # too long after it was resolved: a new ticket, that names the old
+    elif now is not None and (last := _last_resolved(msg, view)) is not None:
+        resolved_at = _resolved_at(view, last)
+        if reopens(policy.closing, resolved_at, now):
+            return FollowUp(last, reopen=msg.reach is None)
+        if follows_up(policy.closing, resolved_at, now):
+            follows = last
     if msg.reach is not None:
         # An address left with no conversation open (closed since, or a forged call): there
         # is nothing to answer there, and opening a ticket would answer an empty message.
@@ -113,7 +137,25 @@ def decide(
     )
     match = evaluate(policy.rules, facts)
     ref = fresh_ref(new_ref, view.existing_refs)
-    return answer(match, target, ref, moment, view.closed_replies, held)
+    opened = answer(match, target, ref, moment, view.closed_replies, held)
+    return dataclasses.replace(opened, follows=follows) if follows else opened
+
+
+def _resolved_at(view: View, ref: str) -> datetime | None:
+    """When the ticket was resolved, if it is now."""
+    info = view.tickets.get(ref)
+    return info.resolved_at if info is not None and info.status == "resolved" else None
+
+
+def _last_resolved(msg: Message, view: View) -> str | None:
+    """A chat customer with no open ticket: their last resolved one."""
+    conversation = msg.thread.conversation
+    return view.resolved_by_customer.get(conversation) if conversation is not None else None
+
+
+def _rates(msg: Message, view: View, ref: str) -> bool:
+    """A reply that rates the ticket's survey joins the ticket however late it comes."""
+    return ref in view.surveys_by_ref and read_answer(msg.text) is not None
 
 
 def _known_ticket(msg: Message, view: View) -> str | None:

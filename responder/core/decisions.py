@@ -23,6 +23,7 @@ class Suppress:
 @dataclass(frozen=True)
 class FollowUp:
     ref: str
+    reopen: bool = False  # to a resolved ticket within the reopen window (issue 18)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Acknowledge:
     template: str
     rule: str
     action: Action
+    follows: str = ""  # the resolved ticket this one follows up, past its reopen window
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Record:
     rule: str
     action: Action
     reason: str
+    follows: str = ""
 
 
 @dataclass(frozen=True)

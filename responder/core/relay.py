@@ -71,8 +71,12 @@ def relay(
     marks = []
     if not isinstance(decision, FollowUp):
         marks.append(desk.word(language, "new"))
+        if decision.follows:
+            marks.append(desk.word(language, "follows_up").format(ref=decision.follows))
         if decision.action.notify_staff:
             marks.append(f"{desk.word(language, 'flagged')} {decision.rule}")
+    elif decision.reopen:
+        marks.append(desk.word(language, "auto_reopened"))
     if not moment.is_open:
         marks.append(desk.word(language, "closed_hours"))
     head = desk.head(decision.ref, msg, marks)

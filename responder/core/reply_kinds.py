@@ -13,6 +13,7 @@ STAFF_REPLY = "staff_reply"
 UNSENT = ("parked", "expired")
 STAFF_RELAY = "staff_relay"
 STAFF_NOTICE = "staff_notice"
+FOLLOWS_UP = "follows_up"  # a ticket event: this ticket follows up the one in its detail
 # A survey's Telegram confirmation edits the survey in place: it is no new message; and a
 # survey goes at most once per customer in `once_per`, so it must not use up the cap that
 # keeps the customer's next acknowledgement from going.

@@ -32,7 +32,7 @@ from responder.core.mail_desk import (
 )
 from responder.core.outcome import Outcome
 from responder.core.relay import Relay, answer_elsewhere, merge, relay, to_staff
-from responder.core.reply_kinds import EMAIL_LEFT, STAFF_REPLY
+from responder.core.reply_kinds import EMAIL_LEFT, FOLLOWS_UP, STAFF_REPLY
 from responder.core.settings import Settings
 from responder.core.staff import new_text
 from responder.core.survey_replies import (
@@ -165,6 +165,12 @@ class ReplyPlanner:
                 return dataclasses.replace(base, survey=answer)
             # The customer wrote again: a ticket waiting on them counts SLA time again.
             event = NewEvent("customer_reply", msg.sender.actor, None, msg.at)
+            if decision.reopen:
+                # Within the reopen window (issue 18): open again, as /reopen does.
+                view.status(decision.ref, "open")
+                back = NewEvent("reopened", msg.sender.actor, "the customer wrote", msg.at)
+                events = (event, back)
+                return dataclasses.replace(base, returned=customer, events=events, status="open")
             return dataclasses.replace(base, returned=customer, events=(event,))
         if isinstance(decision, StaffCommand):
             return self._command(base, msg, profile, decision, view)
@@ -227,8 +233,11 @@ class ReplyPlanner:
             _utc_offset(msg.date),
         )
         closed = isinstance(decision, Acknowledge) and decision.template == OUT_OF_HOURS
+        # Past the old ticket's reopen window (issue 18): the new one names it.
+        follows = (NewEvent(FOLLOWS_UP, msg.sender.actor, decision.follows, msg.at),)
         return dataclasses.replace(
             base,
+            events=follows if decision.follows else (),
             ticket=ticket,
             reply=reply,
             unsent=unsent,

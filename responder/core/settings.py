@@ -11,6 +11,7 @@ from responder.core.channel import ChannelProfile, FileRef
 from responder.core.decisions import ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION
 from responder.core.templates import Templates
 from responder.domain.calendar import BusinessCalendar
+from responder.domain.closing import AUTO_CLOSED, ClosePolicy
 from responder.domain.sla_policy import NO_SLA, SLA_ALERT, SlaPolicies
 
 CSAT_SURVEY = "csat_survey"  # the survey to the customer, and its Telegram confirmations
@@ -44,8 +45,13 @@ class Settings:
     def attachments(self, names: tuple[str, ...]) -> tuple[FileRef, ...]:
         return tuple(self.canned[name] for name in names if name in self.canned)
 
+    closing: ClosePolicy | None = None  # the tickets section: auto-close, reopen window
+
     @property
     def template_names(self) -> set[str]:
         names = {ACKNOWLEDGEMENT, OUT_OF_HOURS, STAFF_NOTIFICATION} | templates_used(self.rules)
         names |= {CSAT_SURVEY, CSAT_LOW} if self.csat is not None else set()
+        closing = self.closing
+        if closing is not None and closing.close_after is not None and closing.closing_message:
+            names.add(AUTO_CLOSED)
         return names | ({SLA_ALERT} if self.sla.policies else set())

@@ -37,6 +37,7 @@ def policy_for(settings: Settings, profile: ChannelProfile) -> Policy:
         settings.vip,
         profile.staff,
         profile.staff_chat,
+        settings.closing,
     )
 
 
@@ -58,7 +59,7 @@ def judge(
     detected = detect(msg)
     moment, next_open = hours or moment_at(settings.calendar, now)
     policy = policy_for(settings, profile)
-    decision = decide(msg, policy, view, moment, detected or msg.language, new_ref)
+    decision = decide(msg, policy, view, moment, detected or msg.language, new_ref, now)
     if not isinstance(decision, Acknowledge):
         return Verdict(decision, detected, moment, next_open, None)
     # A rule's language, else the customer's (what they wrote in, else their app's setting),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from responder.core.decisions import OUT_OF_HOURS, Acknowledge, Moment, Record
 from responder.domain.csat import SurveyInfo, read_press
@@ -26,6 +27,7 @@ class TicketInfo:
     # The email address the customer left to be answered at as well (the web chat's offline
     # form, issue 17): the last one they gave.
     reach: str | None = None
+    resolved_at: datetime | None = None  # when it was last resolved (the reopen window)
 
 
 @dataclass
@@ -43,6 +45,11 @@ class View:
     # Conversations (chat): each customer's open ticket, and the staff group's posts and
     # forum topics by the ticket they belong to.
     open_by_customer: dict[str, str] = field(default_factory=dict)
+    # Each chat customer with none open: their last resolved ticket (issue 18's reopen window).
+    resolved_by_customer: dict[str, str] = field(default_factory=dict)
+    # A resolved ticket's open successor, opened past its reopen window: where a later mail
+    # in the old thread goes, so it does not open yet another ticket.
+    followed_by: dict[str, str] = field(default_factory=dict)
     ref_by_post: dict[int, str] = field(default_factory=dict)
     ref_by_topic: dict[int, str] = field(default_factory=dict)
     topic_by_ref: dict[str, int] = field(default_factory=dict)
@@ -65,6 +72,8 @@ class View:
         info: TicketInfo | None = None,
     ) -> None:
         self.existing_refs.add(decision.ref)
+        if decision.follows:
+            self.followed_by[decision.follows] = decision.ref
         for message_id in message_ids:
             if message_id:
                 self.ref_by_message_id[message_id] = decision.ref
@@ -90,6 +99,8 @@ class View:
         self.tickets[ref] = dataclasses.replace(info, status=status)
         if status == "open":
             self.open_by_customer[info.customer] = ref
+            if self.resolved_by_customer.get(info.customer) == ref:
+                del self.resolved_by_customer[info.customer]
         elif self.open_by_customer.get(info.customer) == ref:
             del self.open_by_customer[info.customer]
 

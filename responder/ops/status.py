@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
+from responder.domain.closing import CLOSE_CLOCK
 from responder.ops.status_delivery import failed_lines, read_failed
 from responder.ops.status_surveys import read_skips, skip_lines
 from responder.services.dispatch_retry import REPORT_AFTER
@@ -50,7 +51,7 @@ def read_status(
     names |= set(open_by) | set(replies) | set(last_in)
     today = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
     tomorrow = today + timedelta(days=1)
-    pending = tm.c.state == "pending"
+    pending = and_(tm.c.state == "pending", tm.c.clock != CLOSE_CLOCK)  # auto-close: its own
     planned = s.c.state == "planned"
 
     def count(*where: Any) -> int:

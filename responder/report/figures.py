@@ -14,6 +14,7 @@ from datetime import date, datetime
 from responder.core.reply_kinds import is_canned_answer
 from responder.core.sla.plan import clock_views
 from responder.domain.calendar import BusinessCalendar
+from responder.domain.closing import AUTO_ACTOR
 from responder.domain.sla_policy import SlaPolicies
 from responder.report.csat import Csat, csat_figures
 from responder.report.period import Period
@@ -85,6 +86,7 @@ class Figures:
     resolved: int
     first_contact: int  # resolved with exactly one reply
     rules_alone: int  # answered only by a rule's canned reply
+    auto_closed: int = 0  # resolved by close_after, not by staff (issue 18)
 
     @property
     def messages_in(self) -> int:
@@ -146,7 +148,13 @@ def compute(
         resolved=len(resolved),
         first_contact=sum(1 for t in resolved if _replies(events[t.id]) == 1),
         rules_alone=_rules_alone(data, events),
+        auto_closed=sum(1 for t in resolved if _closed_by(events[t.id]) == AUTO_ACTOR),
     )
+
+
+def _closed_by(events: list[EventRow]) -> str | None:
+    """Who closed the ticket last: a staff member, or auto-close."""
+    return next((e.actor for e in reversed(events) if e.kind == "closed"), None)
 
 
 def _durations(values: list[float], tickets: int) -> Durations:

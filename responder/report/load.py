@@ -88,9 +88,9 @@ def _read_sync(conn: Connection, period: Period) -> ReportData:
         )
     )
     events = tuple(
-        EventRow(r.ticket_id, r.kind, r.created_at, r.detail)
+        EventRow(r.ticket_id, r.kind, r.created_at, r.detail, r.actor)
         for r in conn.execute(
-            select(e.c.ticket_id, e.c.kind, e.c.created_at, e.c.detail)
+            select(e.c.ticket_id, e.c.kind, e.c.created_at, e.c.detail, e.c.actor)
             .where(e.c.ticket_id.in_(ids))
             .order_by(e.c.created_at, e.c.id)
         )

@@ -22,6 +22,7 @@ class EventRow:
     kind: str  # staff_reply, answered, customer_reply, closed, reopened, sla_breach, ...
     created_at: datetime
     detail: str | None
+    actor: str = ""  # who: a staff member, or "auto-close" (issue 18)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,12 @@ def key_figures(f: Figures) -> list[KeyFigure]:
             f"{_count_of(f.first_contact, f.resolved)} resolved",
         ),
         KeyFigure(
+            "auto_closed",
+            "Closed automatically",
+            str(f.auto_closed),
+            f"{_count_of(f.auto_closed, f.resolved)} resolved; waited on the customer",
+        ),
+        KeyFigure(
             "rules_alone",
             "Answered by rules alone",
             str(f.rules_alone),

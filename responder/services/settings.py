@@ -11,6 +11,7 @@ from responder.config import Config, library_limits
 from responder.config.calendar import build_calendar
 from responder.config.desk import desks
 from responder.config.sla import build_policies
+from responder.config.tickets import close_policy
 from responder.config.webchat import email_channels
 from responder.core.channel import ChannelProfile
 from responder.core.contexts import sample_context
@@ -69,6 +70,7 @@ def build_settings(config: Config) -> Settings:
         csat=config.csat,
         survey_links=_links(config),
         canned=canned,
+        closing=close_policy(config.tickets),
     )
     now = datetime.now(UTC)
     for profile in settings.profiles.values():

@@ -45,6 +45,10 @@ def load_chat_view(
         )
         view.open_by_customer = {row.customer: row.ref for row in rows}
         refs.update(view.open_by_customer.values())
+        view.resolved_by_customer = last_resolved(
+            conn, keys.channel, keys.customers - set(view.open_by_customer)
+        )
+        refs.update(view.resolved_by_customer.values())
     if keys.posts and keys.staff_chat is not None:
         rows = conn.execute(
             select(p.c.message_id, t.c.ref)
@@ -98,6 +102,21 @@ def load_chat_view(
     view.recent_replies = recent_replies(conn, keys.customers, since)
     view.closed_replies = closed_replies(conn, keys.customers, periods)
     return view
+
+
+def last_resolved(conn: Connection, channel: str, customers: Iterable[str]) -> dict[str, str]:
+    """Each customer's latest resolved ticket on the channel, by customer: a message from
+    one with none open may reopen it, or open a new one that names it (issue 18)."""
+    t = schema.tickets
+    if not (wanted := list(customers)):
+        return {}
+    latest = (
+        select(func.max(t.c.id))
+        .where(t.c.channel == channel, t.c.customer.in_(wanted), t.c.status == "resolved")
+        .group_by(t.c.customer)
+    )
+    rows = conn.execute(select(t.c.customer, t.c.ref).where(t.c.id.in_(latest)))
+    return {row.customer: row.ref for row in rows}
 
 
 # What the customer wrote, as opposed to staff's own mail or suppressed machine mail.

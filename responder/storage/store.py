@@ -250,6 +250,19 @@ class Store:
 
         return await self._unit(work)
 
+    async def changing(self, work: Callable[[Tx], tuple[T, set[int]]]) -> T:
+        """A unit of work that changes tickets outside a batch (a timer closed them): `work`
+        returns its result and the tickets it changed, re-planned by on_change in it."""
+        now = self._clock()
+
+        def unit(conn: Tx, after: list[AfterCommit]) -> T:
+            result, touched = work(conn)
+            if touched:
+                self._changed(conn, touched, now, after)
+            return result
+
+        return await self._unit(unit)
+
     # -- sending ----------------------------------------------------------------------------
 
     async def unsent_replies(self) -> list[ReplyRow]:

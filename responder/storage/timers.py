@@ -6,11 +6,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, update
 
+from responder.domain.closing import CLOSE_CLOCK
 from responder.domain.timers import Armed, TicketFacts, TimerPlan, TimerRow
 from responder.storage import schema
 from responder.storage.bulk import insert_ids
+
+
+def _kind(close: bool) -> ColumnElement[bool]:
+    """SLA stages, or the auto-close timers kept in the same table (issue 18): each service
+    sees only its own rows."""
+    clock = schema.timers.c.clock
+    return clock == CLOSE_CLOCK if close else clock != CLOSE_CLOCK
 
 
 def facts(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, TicketFacts]:
@@ -55,7 +63,7 @@ def facts(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, TicketFacts]
 
 
 def existing(
-    conn: Connection, ticket_ids: Iterable[int]
+    conn: Connection, ticket_ids: Iterable[int], close: bool = False
 ) -> dict[int, dict[tuple[str, str], TimerRow]]:
     """The tickets' timer rows, by ticket and (clock, stage)."""
     tm = schema.timers
@@ -63,7 +71,7 @@ def existing(
     ids = list(ticket_ids)
     if not ids:
         return out
-    for r in conn.execute(select(tm).where(tm.c.ticket_id.in_(ids))):
+    for r in conn.execute(select(tm).where(tm.c.ticket_id.in_(ids), _kind(close))):
         out[r.ticket_id][r.clock, r.stage] = TimerRow(
             r.id, r.ticket_id, r.clock, r.stage, r.state, r.due_at
         )
@@ -90,10 +98,12 @@ def save(conn: Connection, plan: TimerPlan, now: datetime) -> list[Armed]:
     return armed
 
 
-def earliest(conn: Connection, after: tuple[datetime, int] | None, limit: int) -> list[Armed]:
+def earliest(
+    conn: Connection, after: tuple[datetime, int] | None, limit: int, close: bool = False
+) -> list[Armed]:
     """Pending timers in (due_at, id) order, strictly after `after`."""
     tm = schema.timers
-    query = select(tm.c.id, tm.c.due_at).where(tm.c.state == "pending")
+    query = select(tm.c.id, tm.c.due_at).where(tm.c.state == "pending", _kind(close))
     if after is not None:
         due, last = after
         query = query.where(or_(tm.c.due_at > due, and_(tm.c.due_at == due, tm.c.id > last)))
@@ -110,11 +120,11 @@ def tickets_of(conn: Connection, timer_ids: Iterable[int]) -> set[int]:
     return {r.ticket_id for r in rows}
 
 
-def overdue_tickets(conn: Connection, now: datetime, limit: int) -> set[int]:
+def overdue_tickets(conn: Connection, now: datetime, limit: int, close: bool = False) -> set[int]:
     tm = schema.timers
     rows = conn.execute(
         select(tm.c.ticket_id)
-        .where(tm.c.state == "pending", tm.c.due_at <= now)
+        .where(tm.c.state == "pending", tm.c.due_at <= now, _kind(close))
         .order_by(tm.c.due_at)
         .limit(limit)
     )
@@ -122,7 +132,7 @@ def overdue_tickets(conn: Connection, now: datetime, limit: int) -> set[int]:
 
 
 def due(
-    conn: Connection, ticket_ids: Iterable[int], now: datetime
+    conn: Connection, ticket_ids: Iterable[int], now: datetime, close: bool = False
 ) -> dict[int, list[tuple[int, str, str]]]:
     """Pending timers due by now, per ticket, as (id, clock, stage)."""
     tm = schema.timers
@@ -132,7 +142,7 @@ def due(
         return out
     rows = conn.execute(
         select(tm.c.id, tm.c.ticket_id, tm.c.clock, tm.c.stage)
-        .where(tm.c.ticket_id.in_(ids), tm.c.state == "pending", tm.c.due_at <= now)
+        .where(tm.c.ticket_id.in_(ids), tm.c.state == "pending", tm.c.due_at <= now, _kind(close))
         .order_by(tm.c.due_at, tm.c.id)
     )
     for r in rows:
@@ -140,13 +150,13 @@ def due(
     return out
 
 
-def pending(conn: Connection, timer_ids: Iterable[int]) -> list[Armed]:
+def pending(conn: Connection, timer_ids: Iterable[int], close: bool = False) -> list[Armed]:
     tm = schema.timers
     ids = list(timer_ids)
     if not ids:
         return []
     rows = conn.execute(
-        select(tm.c.id, tm.c.due_at).where(tm.c.id.in_(ids), tm.c.state == "pending")
+        select(tm.c.id, tm.c.due_at).where(tm.c.id.in_(ids), tm.c.state == "pending", _kind(close))
     )
     return [Armed(r.id, r.due_at) for r in rows]
 
@@ -157,3 +167,22 @@ def open_tickets(conn: Connection, after: int, limit: int) -> list[int]:
         select(t.c.id).where(t.c.status == "open", t.c.id > after).order_by(t.c.id).limit(limit)
     )
     return [r.id for r in rows]
+
+
+def statuses(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, str]:
+    t = schema.tickets
+    ids = list(ticket_ids)
+    if not ids:
+        return {}
+    return {r.id: r.status for r in conn.execute(select(t.c.id, t.c.status).where(t.c.id.in_(ids)))}
+
+
+def resolve(conn: Connection, ticket_ids: Iterable[int], now: datetime) -> None:
+    """Open tickets resolved as /close does (issue 18's auto-close)."""
+    t = schema.tickets
+    if ids := list(ticket_ids):
+        conn.execute(
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == "open")
+            .values(status="resolved", resolved_at=now, updated_at=now)
+        )

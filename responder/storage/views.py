@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from responder.core.decisions import OUT_OF_HOURS
-from responder.core.reply_kinds import EMAIL_LEFT, PERSONAL_KINDS, UNSENT
+from responder.core.reply_kinds import EMAIL_LEFT, FOLLOWS_UP, PERSONAL_KINDS, UNSENT
 from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
 from responder.storage.retention import MARKER
@@ -39,6 +39,7 @@ def load_view(
         found = survey_answers.load(conn, refs=known)
         view.surveys_by_ref = {info.ref: info for info in found.values()}
         view.tickets = ticket_infos(conn, known)
+        view.followed_by = successors(conn, known)
     view.recent_replies = recent_replies(conn, targets, since)
     view.closed_replies = closed_replies(conn, targets, periods)
     return view
@@ -100,6 +101,7 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 t.c.language,
                 t.c.customer_name,
                 t.c.channel,
+                t.c.resolved_at,
             ).where(t.c.ref.in_(list(refs)))
         )
     )
@@ -115,10 +117,26 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 row.customer_name,
                 row.channel,
                 reach.get(row.id),
+                row.resolved_at if row.status == "resolved" else None,
             ),
         )
         for row in rows
     }
+
+
+def successors(conn: Connection, refs: Iterable[str]) -> dict[str, str]:
+    """The open tickets that follow up these (opened past their reopen window), by the
+    reference they follow."""
+    e, t = schema.ticket_events, schema.tickets
+    if not (wanted := list(refs)):
+        return {}
+    rows = conn.execute(
+        select(e.c.detail, t.c.ref)
+        .join(t, t.c.id == e.c.ticket_id)
+        .where(e.c.kind == FOLLOWS_UP, e.c.detail.in_(wanted), t.c.status == "open")
+        .order_by(e.c.id)
+    )
+    return {row.detail: row.ref for row in rows}
 
 
 def reaches(conn: Connection, tickets: Iterable[int]) -> dict[int, str]:

@@ -1,0 +1,1 @@
+"""Auto-close: tickets that wait on the customer resolved once, when due (issue 18)."""
