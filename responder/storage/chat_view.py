@@ -98,7 +98,7 @@ def load_chat_view(
         view.survey_posts = {info.post: info for info in found.values() if info.post}
     view.recent_replies = recent_replies(conn, keys.customers, since)
     view.closed_replies = closed_replies(conn, keys.customers, periods)
-    view.histories = contact_histories(conn, keys.customers, keys.channel, keys.refs)
+    view.histories = contact_histories(conn, keys.customers, keys.channel, refs)
     return view
 
 
