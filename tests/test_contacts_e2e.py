@@ -67,7 +67,7 @@ async def test_staff_link_a_mail_and_a_telegram_chat_and_the_next_ticket_shows_t
         tg.push_message(TG_CUSTOMER, "Kak, paket saya belum sampai juga", first_name="Budi")
         [_, by_chat] = await wait_sent(tg, STAFF_GROUP, 2)
         # Nothing says the chat is Budi yet: a name alone links nobody.
-        assert "🗂" not in shown(by_chat)
+        assert "🗂" not in shown(by_mail) and "🗂" not in shown(by_chat)
         [mail_ref, chat_ref] = [t["ref"] for t in await db_rows(config, "tickets")]
         await staff_answer(tg, by_chat, f"/link {mail_ref}")
         [*_, linked] = await wait_sent(tg, STAFF_GROUP, 3)

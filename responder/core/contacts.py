@@ -61,10 +61,10 @@ def parse_identity(text: str) -> Identity | str | None:
     if not value:
         return None
     lower = value.lower()
+    if lower.startswith("mailto:"):
+        value, lower = value[7:], lower[7:]
     if _EMAIL.match(value):
         return Identity("email", lower)
-    if lower.startswith("mailto:") and _EMAIL.match(value[7:]):
-        return Identity("email", lower[7:])
     if _PHONE.match(value.replace(" ", "").replace("-", "")):
         return Identity("whatsapp", value.replace(" ", "").replace("-", ""))
     if lower.startswith(("tg:", "telegram:")):
