@@ -100,6 +100,10 @@ async def test_staff_link_a_mail_and_a_telegram_chat_and_the_next_ticket_shows_t
     assert {i["value"] for i in found["identities"]} == {CUSTOMER, f"tg:{TG_CUSTOMER}"}
     assert [t["ref"] for t in found["tickets"]] == [mail_ref, chat_ref, new_ref]
     assert [t["status"] for t in found["tickets"]] == ["open", "resolved", "open"]
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["export", "-c", str(config), "--no-bodies"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["contact"]["identities"] for r in rows] == [[CUSTOMER, f"tg:{TG_CUSTOMER}"]] * 3
 
 
 async def test_a_visitor_who_leaves_an_address_is_linked_to_its_mail_by_itself(
