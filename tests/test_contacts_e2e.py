@@ -141,3 +141,37 @@ async def test_a_visitor_who_leaves_an_address_is_linked_to_its_mail_by_itself(
     assert kinds == {("email", "seen"), ("web", "seen")}
     identities = await db_rows(config, "contact_identities")
     assert len({i["contact_id"] for i in identities}) == 1
+
+
+async def test_a_staff_notice_by_email_carries_the_customers_history(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
+) -> None:
+    rules = """\
+vip: [budi@example.com]
+rules:
+  - name: complaint
+    when: {text_contains: ["rusak"]}
+    then: {priority: urgent, notify_staff: true}
+  - name: default
+"""
+    staff = "    staff: [owner@toko-contoh.id]"
+    config = write_config(tmp_path, dovecot, smtp_server, extra=rules, channel_extra=staff)
+    async with running(config) as app:
+        await wait_connected(app)
+        await mail_from(dovecot, f"Budi <{CUSTOMER}>", "Tanya ukuran sepatu", "<q-1@example.com>")
+        await smtp_server.wait_for_async(1, timeout=5)
+        await dovecot.append_async(
+            SUPPORT,
+            make_mail(
+                sender=f"Budi <{CUSTOMER}>",
+                subject="Barang rusak",
+                body="Barang yang saya terima rusak.",
+                message_id="<q-2@example.com>",
+            ),
+        )
+        await smtp_server.wait_for_async(3, timeout=5)
+    [first, _] = await db_rows(config, "tickets")
+    [notice] = [r.message for r in smtp_server.received if r.rcpt_tos == ("owner@toko-contoh.id",)]
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert f'1 percakapan sebelumnya; terakhir {first["ref"]} "Tanya ukuran sepatu"' in text
+    assert "juga terbuka" in text and "Pelanggan VIP" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 from responder.core.channel import ChannelProfile
 from responder.core.contacts import (
@@ -17,7 +18,7 @@ from responder.core.contacts import (
     shown,
 )
 from responder.core.decisions import Acknowledge, Decision, Record, StaffCommand
-from responder.core.history import history_answer, history_line
+from responder.core.history import history_answer, history_context, history_line
 from responder.core.outcome import Outcome
 from responder.core.relay import to_staff
 from responder.core.settings import Settings
@@ -109,3 +110,11 @@ def _identity(settings: Settings, view: View, ref: str) -> Identity | None:
 
 def _kinds(settings: Settings) -> dict[str, str]:
     return {name: p.wire.kind for name, p in settings.profiles.items()}
+
+
+def notice_history(
+    settings: Settings, decision: Acknowledge | Record, view: View
+) -> dict[str, Any]:
+    """The contact's history in a staff notification's context (`history`)."""
+    found = view.histories.get(decision.target)
+    return history_context(found, decision.ref, settings.vip, decision.target, _kinds(settings))

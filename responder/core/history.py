@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from responder.core.channel import Desk
 from responder.core.contacts import Identity, shown
@@ -122,3 +123,30 @@ def _status(desk: Desk, language: str, status: str) -> str:
 def _short(subject: str) -> str:
     subject = " ".join(subject.split())
     return subject if len(subject) <= 60 else subject[:59] + "…"
+
+
+def history_context(
+    history: History | None, ref: str, vip: tuple[str, ...], customer: str, kinds: Kinds
+) -> dict[str, Any]:
+    """`history` in the staff notification's template: earlier conversations, the last one,
+    other open tickets (with their channel's name), VIP."""
+    earlier = [t for t in history.tickets if t.ref != ref] if history else []
+    count = (history.count - (len(history.tickets) - len(earlier))) if history else 0
+    known = [i.value for i in history.identities] if history else []
+    last = earlier[0] if earlier else None
+    return {
+        "earlier": count,
+        "last": {
+            "ref": last.ref,
+            "subject": last.subject,
+            "date": f"{last.created_at:%Y-%m-%d}",
+            "channel": last.channel,
+            "kind": kinds.get(last.channel, ""),
+            "status": last.status,
+            "rating": last.rating,
+        }
+        if last is not None
+        else None,
+        "open": [f"{t.ref} ({t.channel})" for t in earlier if t.status == "open"],
+        "vip": any(is_vip(vip, value) for value in [customer, *known]),
+    }

@@ -11,6 +11,7 @@ from responder.core.contact_desk import (
     contact_outcome,
     left_links,
     new_ticket_history,
+    notice_history,
     opened_links,
 )
 from responder.core.contexts import calendar_context, render_context, staff_context
@@ -211,6 +212,7 @@ class ReplyPlanner:
         notices: tuple[NewReply, ...] = ()
         if decision.action.notify_staff and profile.staff:
             context = staff_context(profile, msg, decision)
+            context["history"] = notice_history(self.settings, decision, view)  # issue 18
             notice = profile.wire.content(
                 self.settings.templates, STAFF_NOTIFICATION, [profile.language, "en"], context
             )
