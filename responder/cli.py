@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
             login(args.config, args.channel, sys.stdin, sys.stdout)
             return EX_OK
-        if args.command in ("status", "export", "purge", "backup"):
+        if args.command in ("status", "export", "purge", "backup", "contact"):
             from responder.ops import commands
 
             return int(getattr(commands, args.command)(args))

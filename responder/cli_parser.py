@@ -110,7 +110,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _ops_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """status, export, purge, backup: safe beside the running daemon (responder.ops)."""
+    """status, export, purge, backup, contact: safe beside the running daemon (responder.ops)."""
     status = sub.add_parser("status", help="what is open, waiting and failing now (read-only)")
     status.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -128,3 +128,17 @@ def _ops_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     backup.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
     backup.add_argument("out", metavar="OUT.db", type=Path, help="the copy to write")
     backup.add_argument("--force", action="store_true", help="overwrite OUT.db if it exists")
+    contact = sub.add_parser(
+        "contact",
+        help="a customer's identities and tickets across channels; `contact link A B` makes "
+        "two identities one customer",
+    )
+    contact.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    contact.add_argument("--json", action="store_true", help="print one JSON object")
+    contact.add_argument(
+        "identity",
+        nargs="+",
+        metavar="IDENTITY",
+        help="an email address, +62... (WhatsApp), tg:ID, web:ID or a ticket reference; or "
+        "`link` and two of those",
+    )

@@ -27,7 +27,7 @@ from responder.report.period import parse_period
 from responder.report.rows import SurveyRow
 from responder.report.stats import percentile, rounded
 from responder.storage import schema
-from responder.storage.migrations import LATEST
+from responder.storage.migrations import LATEST, MIGRATIONS
 from responder.storage.store import Store
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -545,7 +545,7 @@ def test_a_missing_database_is_reported(tmp_path: Path, capsys: pytest.CaptureFi
     assert not db_path(config).exists()  # and none was created
 
 
-@pytest.mark.parametrize("version, words", [(LATEST + 1, "newer"), (LATEST - 1, "older")])
+@pytest.mark.parametrize("version, words", [(LATEST + 1, "newer"), (MIGRATIONS[-2][0], "older")])
 def test_another_schema_version_is_refused(
     hand: Path, capsys: pytest.CaptureFixture[str], version: int, words: str
 ) -> None:

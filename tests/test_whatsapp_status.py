@@ -16,7 +16,7 @@ import pytest
 
 from responder.cli import EX_OK, main
 from responder.domain.models import DeliveryReport, delivery_advances
-from responder.storage.migrations import LATEST
+from responder.storage.migrations import LATEST, MIGRATIONS
 from responder.storage.store import Store
 from responder.testing import GraphStandIn, free_port
 from responder.testing import whatsapp_messages as m
@@ -207,7 +207,7 @@ async def test_a_version_8_database_takes_reports_after_its_upgrade(tmp_path: Pa
     await store.open()
     try:
         versions = [r["version"] for r in await store.rows("schema_version")]
-        assert versions == list(range(1, LATEST + 1)) and LATEST >= 9
+        assert versions == [number for number, _, _ in MIGRATIONS] and LATEST >= 9
         assert [r["delivery"] for r in await store.rows("replies")] == [None, None]
         recorded = await store.record_delivery(
             "shop-wa",

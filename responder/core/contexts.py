@@ -126,6 +126,20 @@ def sample_context(
         "comment": "Sample comment",
         "via": "email",
     }
+    context["history"] = {
+        "earlier": 2,
+        "last": {
+            "ref": "XYZ789",
+            "subject": "Sample",
+            "date": "2026-01-02",
+            "channel": "support-mail",
+            "kind": "email",
+            "status": "resolved",
+            "rating": 4,
+        },
+        "open": ["DEF567 (shop-bot)"],
+        "vip": True,
+    }
     return context
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from responder.core.contacts import ContactLink
 from responder.core.decisions import (
     Decision,
     FollowUp,
@@ -46,6 +47,7 @@ class Outcome:
     # Sent by another channel than the message came in on: (channel, reply). A mail's post in
     # the Telegram staff desk; a staff answer there that goes to a mail customer by email.
     elsewhere: tuple[tuple[str, NewReply], ...] = ()
+    contacts: tuple[ContactLink, ...] = ()  # identities seen or linked (issue 18)
 
 
 def outcome_word(decision: Decision) -> str:

@@ -50,9 +50,11 @@ def relay(
     msg: Message,
     decision: Decision,
     moment: Moment,
+    history: str = "",
 ) -> Relay | None:
     """What staff see of a customer's message that opened or joined a ticket, in the staff
-    group `profile` (the desk of its `home` channel, or that channel itself)."""
+    group `profile` (the desk of its `home` channel, or that channel itself); `history`: the
+    customer's earlier tickets in a line, under the head (issue 18)."""
     if profile is None:
         return None
     desk = profile.wire.desk
@@ -80,6 +82,8 @@ def relay(
     if not moment.is_open:
         marks.append(desk.word(language, "closed_hours"))
     head = desk.head(decision.ref, msg, marks)
+    if history:
+        head = f"{head}\n{history}"
     file = None if own else _file(profile, home, decision.ref, msg)
     copy = own and desk.copied(msg)
     body = desk.caption(head, msg) if copy or file else desk.body(msg)

@@ -7,6 +7,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from responder.core.channel import ChannelProfile, Copy, Draft, Parent
+from responder.core.contact_desk import (
+    contact_outcome,
+    left_links,
+    new_ticket_history,
+    notice_history,
+    opened_links,
+)
 from responder.core.contexts import calendar_context, render_context, staff_context
 from responder.core.decisions import (
     OUT_OF_HOURS,
@@ -48,6 +55,12 @@ from responder.core.window import Skipped, fit
 from responder.domain.message import Message
 from responder.domain.records import InboundRow, NewEvent, NewReply, NewTicket
 
+# A staff command that could not be carried out, and what the group is told.
+_SAID = {
+    "staff-no-ticket": "no_ticket",
+    "staff-empty-note": "empty_note",
+    "staff-link-usage": "link_usage",
+}
 Failed = tuple[int, Exception]  # an inbound id that could not be decided, and why
 
 
@@ -96,7 +109,8 @@ class ReplyPlanner:
             outcome = self._outcome(row, msg, profile, verdict, view)
             desk = self.settings.profiles.get(profile.desk) if profile.desk else None
             index = len(decided.outcomes)
-            found = relay(index, profile, desk, msg, verdict.decision, self.hours[0])
+            history = new_ticket_history(self.settings, desk, verdict.decision, view)
+            found = relay(index, profile, desk, msg, verdict.decision, self.hours[0], history)
             mailed = mail_relay(index, profile, desk, msg, verdict.decision, self.hours[0])
         except Exception as exc:
             decided.failed.append((row.id, exc))
@@ -158,7 +172,8 @@ class ReplyPlanner:
                 # now on go to the address as well (issue 17's offline form).
                 view.reached(decision.ref, msg.reach)
                 left = NewEvent(EMAIL_LEFT, msg.sender.actor, msg.reach, msg.at)
-                return dataclasses.replace(base, events=(left,))
+                links = left_links(view, profile, decision.ref, msg.reach)
+                return dataclasses.replace(base, events=(left,), contacts=links)
             answer = mail_answer(self.settings, profile, view, decision.ref, msg, now)
             if answer is not None:
                 # A rating, not a new question: the ticket stays as it is (issue 6).
@@ -209,6 +224,7 @@ class ReplyPlanner:
         notices: tuple[NewReply, ...] = ()
         if decision.action.notify_staff and profile.staff:
             context = staff_context(profile, msg, decision)
+            context["history"] = notice_history(self.settings, decision, view)  # issue 18
             notice = profile.wire.content(
                 self.settings.templates, STAFF_NOTIFICATION, [profile.language, "en"], context
             )
@@ -244,6 +260,7 @@ class ReplyPlanner:
             notices=notices,
             period=verdict.moment.period if closed else None,
             returned=msg.thread.conversation,
+            contacts=opened_links(profile, decision, msg.sender.name),
         )
 
     def _suppressed(
@@ -252,8 +269,8 @@ class ReplyPlanner:
         if msg.signals.press is not None:
             return unknown_press(profile, self.now, base, msg)
         desk = profile.wire.desk
-        if desk is not None and decision.rule in ("staff-no-ticket", "staff-empty-note"):
-            key = "no_ticket" if decision.rule == "staff-no-ticket" else "empty_note"
+        if desk is not None and decision.rule in _SAID:
+            key = _SAID[decision.rule]
             command = (msg.signals.command or "/")[1:]
             text = desk.say(profile.language, key, command=command)
             return dataclasses.replace(base, notices=(to_staff(profile, text, msg, self.now),))
@@ -271,6 +288,8 @@ class ReplyPlanner:
         assert desk is not None
         language, ref, now = profile.language, decision.ref, self.now
         who = msg.sender.name or msg.sender.address or ""
+        if decision.command in ("link", "history"):
+            return contact_outcome(base, msg, profile, decision, view, self.settings, now)
         status = view.tickets[ref].status
         if decision.command == "note":
             event = NewEvent("note", msg.sender.actor, decision.text)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 
 from responder.core import guards
+from responder.core.contact_commands import CONTACT_COMMANDS, contact_command
 from responder.core.decisions import Decision, StaffCommand, StaffReply, Suppress
 from responder.core.guards import GuardContext
 from responder.core.view import View
@@ -34,6 +35,8 @@ def in_staff_group(msg: Message, view: View) -> Decision:
             return Suppress("bot", "sent by a bot in the staff group")
         return Suppress("not-staff", "only members of the staff group may answer or use commands")
     ref = _ticket_of(msg, view)
+    if (contact := CONTACT_COMMANDS.get(signals.command or "")) is not None:
+        return contact_command(msg, view, ref, contact)  # issue 18
     command = STAFF_COMMANDS.get(signals.command or "")
     if command is not None:
         named = signals.args.split(maxsplit=1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from responder.core.decisions import OUT_OF_HOURS, Acknowledge, Moment, Record
+from responder.core.history import History
 from responder.domain.csat import SurveyInfo, read_press
 from responder.domain.message import Message
 
@@ -63,6 +64,9 @@ class View:
     # message as recorded (raw), then as read by its channel's wire, for threading the answer.
     last_raw: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # (channel, raw)
     last_message: dict[str, Message] = field(default_factory=dict)
+    # Each customer's contact and its tickets (issue 18), by customer, and by "#REF" for the
+    # tickets staff name (/history, /link).
+    histories: dict[str, History] = field(default_factory=dict)
 
     def opened(
         self,
@@ -131,7 +135,11 @@ def lookup_keys(
 ) -> ViewKeys:
     desk = [m for m in msgs if staff_chat is not None and m.thread.chat == staff_chat]
     named = {
-        m.signals.args.split(maxsplit=1)[0].lstrip("#").upper() for m in desk if m.signals.args
+        word.lstrip("#").upper()
+        for m in desk
+        if m.signals.args
+        # /link names two tickets (issue 18); other commands one, then their text.
+        for word in m.signals.args.split(maxsplit=2)[: 2 if m.signals.command == "/link" else 1]
     }
     return ViewKeys(
         channel=channel,

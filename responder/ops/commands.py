@@ -1,4 +1,4 @@
-"""The status, export, purge and backup subcommands, called by responder.cli with its args."""
+"""The status, export, purge, backup and contact subcommands, called by responder.cli."""
 
 from __future__ import annotations
 
@@ -123,4 +123,33 @@ def backup(args: argparse.Namespace) -> int:
         f"{result.source} copied to {result.out} ({result.pages} pages, {result.size} bytes); "
         "integrity_check: ok"
     )
+    return EX_OK
+
+
+def contact(args: argparse.Namespace) -> int:
+    """`responder contact IDENTITY` reads; `responder contact link A B` writes (issue 18)."""
+    from responder.ops.contact import describe_contact, link, read_contact
+
+    config = load_config(args.config, secrets="skip")  # the database only
+    kinds = {c.name: c.type for c in config.channels}
+    url, words = config.database_url_resolved, args.identity
+    if words[0] == "link":
+        if len(words) != 3:
+            print("responder: contact link takes two identities or tickets", file=sys.stderr)
+            return EX_USAGE
+        now = datetime.now(UTC)
+        found = run_on_database(
+            url, "contact", link, words[1], words[2], kinds, now, read_only=False
+        )
+    elif len(words) == 1:
+        found = run_on_database(url, "contact", read_contact, words[0], kinds)
+    else:
+        print("responder: contact takes one identity (or: contact link A B)", file=sys.stderr)
+        return EX_USAGE
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        if words[0] == "link":
+            print(f"linked {words[1]} and {words[2]}: one contact now")
+        sys.stdout.write(describe_contact(found, _zone(config)))
     return EX_OK

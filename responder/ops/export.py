@@ -12,6 +12,7 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Connection, Table, select
 
+from responder.core.contacts import Identity, shown
 from responder.storage import schema
 from responder.storage.retention import is_text_event, purged_before
 
@@ -40,6 +41,8 @@ CSV_FIELDS = (
     "survey_nps",
     "survey_comment",
     "survey_answered_at",
+    "contact_id",
+    "contact_identities",
 )
 
 
@@ -92,6 +95,7 @@ def _tickets(
         replies = _related(conn, schema.replies, ids)
         events = _related(conn, schema.ticket_events, ids)
         surveys = _related(conn, schema.surveys, ids)
+        people = _identities(conn, {row.contact_id for row in rows if row.contact_id})
         for row in rows:
             ticket = _plain(row._asdict())
             ticket["messages"] = [_message(m, cut, bodies) for m in messages[row.id]]
@@ -99,6 +103,12 @@ def _tickets(
             ticket["events"] = [_event(e, bodies) for e in events[row.id]]
             found = surveys[row.id]
             ticket["survey"] = _survey(found[0], bodies) if found else None
+            # The person across channels (issue 18): every identity they used.
+            ticket["contact"] = (
+                {"id": row.contact_id, "identities": people[row.contact_id]}
+                if row.contact_id
+                else None
+            )
             yield ticket
 
 
@@ -106,6 +116,20 @@ def _related(conn: Connection, table: Table, ids: list[int]) -> dict[int, list[d
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.execute(select(table).where(table.c.ticket_id.in_(ids)).order_by(table.c.id)):
         out[row.ticket_id].append(row._asdict())
+    return out
+
+
+def _identities(conn: Connection, contacts: set[int]) -> dict[int, list[str]]:
+    ci = schema.contact_identities
+    out: dict[int, list[str]] = defaultdict(list)
+    if contacts:
+        rows = conn.execute(
+            select(ci.c.contact_id, ci.c.kind, ci.c.value)
+            .where(ci.c.contact_id.in_(list(contacts)))
+            .order_by(ci.c.id)
+        )
+        for row in rows:
+            out[row.contact_id].append(shown(Identity(row.kind, row.value)))
     return out
 
 
@@ -166,4 +190,5 @@ def _csv_row(ticket: dict[str, Any]) -> dict[str, Any]:
         "survey_nps": survey.get("nps"),
         "survey_comment": survey.get("comment"),
         "survey_answered_at": survey.get("answered_at"),
+        "contact_identities": " ".join((ticket["contact"] or {}).get("identities", [])),
     }

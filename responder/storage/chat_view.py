@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 from responder.core.reply_kinds import STAFF_RELAY
 from responder.core.view import View
 from responder.storage import schema, survey_answers
+from responder.storage.contact_history import contact_histories
 from responder.storage.views import closed_replies, recent_replies, tickets_by_ref
 
 
@@ -101,6 +102,7 @@ def load_chat_view(
         view.survey_posts = {info.post: info for info in found.values() if info.post}
     view.recent_replies = recent_replies(conn, keys.customers, since)
     view.closed_replies = closed_replies(conn, keys.customers, periods)
+    view.histories = contact_histories(conn, keys.customers, keys.channel, refs)
     return view
 
 

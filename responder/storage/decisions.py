@@ -20,6 +20,7 @@ from responder.core.outcome import ON_A_TICKET, Outcome, outcome_word
 from responder.domain.records import NewReply, Queued
 from responder.storage import schema, survey_answers
 from responder.storage.bulk import insert_ids
+from responder.storage.contacts import record_contacts
 
 
 def apply_outcomes(
@@ -107,6 +108,7 @@ def apply_outcomes(
             ],
         )
     _join_threads(conn, outcomes, ticket_ids)
+    record_contacts(conn, outcomes, now)
     followed = {
         ticket_ids[o.decision.ref]
         for o in outcomes

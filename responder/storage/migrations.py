@@ -211,6 +211,15 @@ def _v10_chat_files(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.chat_files])
 
 
+def _v13_contacts(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.contacts, schema.contact_identities])
+    if inspect(conn).has_table("tickets"):
+        _add_columns(conn, "tickets", {"contact_id": "INTEGER"})
+        existing = {i["name"] for i in inspect(conn).get_indexes("tickets")}
+        if "ix_tickets_contact_id" not in existing:
+            conn.execute(text("CREATE INDEX ix_tickets_contact_id ON tickets (contact_id)"))
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -227,6 +236,8 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
         _v9_delivery_reports,
     ),
     (10, "the website chat's files (images, PDFs)", _v10_chat_files),
+    # 11 and 12 are the auto-close and canned-files branches' (issue 18), merged beside this.
+    (13, "contacts: one person's identities across channels", _v13_contacts),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -11,6 +11,7 @@ from responder.core.decisions import OUT_OF_HOURS
 from responder.core.reply_kinds import EMAIL_LEFT, FOLLOWS_UP, PERSONAL_KINDS, UNSENT
 from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
+from responder.storage.contact_history import contact_histories
 from responder.storage.retention import MARKER
 
 
@@ -42,6 +43,7 @@ def load_view(
         view.followed_by = successors(conn, known)
     view.recent_replies = recent_replies(conn, targets, since)
     view.closed_replies = closed_replies(conn, targets, periods)
+    view.histories = contact_histories(conn, targets, None)
     return view
 
 

@@ -2,6 +2,7 @@
 MetaData, its tables defined by group in this package and named here (`schema.replies`)."""
 
 from responder.storage.schema.base import UTCDateTime, metadata
+from responder.storage.schema.contacts import contact_identities, contacts
 from responder.storage.schema.conversations import (
     blocked,
     chat_files,
@@ -22,6 +23,8 @@ __all__ = [
     "blocked",
     "channel_health",
     "chat_files",
+    "contact_identities",
+    "contacts",
     "cursors",
     "early_marks",
     "inbound",

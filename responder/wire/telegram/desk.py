@@ -42,6 +42,21 @@ WORDS = {
         "via_email": "by email",
         "via_whatsapp": "on WhatsApp",
         "via_webchat": "in the website chat",
+        "via_telegram": "on Telegram",
+        # A contact's history (issue 18): with a new ticket's post, and /history, /link.
+        "history_count": "{n} earlier conversation(s)",
+        "history_last": "last: “{subject}” {via}, {date}, {status}",
+        "history_rated": ", rated {n}/5",
+        "history_open": "also open: {tickets}",
+        "history_none": "#{ref}: no earlier conversations with this customer.",
+        "history_head": "🗂 #{ref}: {n} conversation(s) with {who}",
+        "history_row": "#{ref} · {date} · {via} · “{subject}” · {status}",
+        "status_open": "open",
+        "status_resolved": "resolved",
+        "linked": "🔗 #{ref} and #{other} are one customer now: {who}.",
+        "already_linked": "#{ref} and #{other} are already one customer.",
+        "link_usage": "Name the two tickets: /link ABC234 DEF567 (or reply to a customer's "
+        "message with /link DEF567).",
         "email_left": "✉️ Left an email address: {email}. Your answers go there too.",
         # WhatsApp Business Platform: free-form messages only within the customer service
         # window, 24 hours from the customer's last message.
@@ -79,6 +94,20 @@ WORDS = {
         "via_email": "lewat email",
         "via_whatsapp": "lewat WhatsApp",
         "via_webchat": "lewat chat situs web",
+        "via_telegram": "lewat Telegram",
+        "history_count": "{n} percakapan sebelumnya",
+        "history_last": "terakhir: “{subject}” {via}, {date}, {status}",
+        "history_rated": ", nilai {n}/5",
+        "history_open": "juga terbuka: {tickets}",
+        "history_none": "#{ref}: belum ada percakapan sebelumnya dengan pelanggan ini.",
+        "history_head": "🗂 #{ref}: {n} percakapan dengan {who}",
+        "history_row": "#{ref} · {date} · {via} · “{subject}” · {status}",
+        "status_open": "terbuka",
+        "status_resolved": "selesai",
+        "linked": "🔗 #{ref} dan #{other} kini satu pelanggan: {who}.",
+        "already_linked": "#{ref} dan #{other} sudah satu pelanggan.",
+        "link_usage": "Sebut kedua tiketnya: /link ABC234 DEF567 (atau balas pesan pelanggan "
+        "dengan /link DEF567).",
         "email_left": "✉️ Meninggalkan alamat email: {email}. Jawaban Anda juga dikirim ke sana.",
         "window_closed": "⚠️ Tidak terkirim: pelanggan #{ref} terakhir menulis di WhatsApp "
         "{ago} yang lalu, dan WhatsApp hanya mengizinkan bisnis membalas dalam 24 jam sejak "
