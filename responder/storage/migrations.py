@@ -211,7 +211,7 @@ def _v10_chat_files(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.chat_files])
 
 
-def _v13_contacts(conn: Connection) -> None:
+def _v11_contacts(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.contacts, schema.contact_identities])
     if inspect(conn).has_table("tickets"):
         _add_columns(conn, "tickets", {"contact_id": "INTEGER"})
@@ -237,7 +237,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     ),
     (10, "the website chat's files (images, PDFs)", _v10_chat_files),
     # 11 and 12 are the auto-close and canned-files branches' (issue 18), merged beside this.
-    (13, "contacts: one person's identities across channels", _v13_contacts),
+    (11, "contacts: one person's identities across channels", _v11_contacts),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -6,7 +6,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Unique
 
 from responder.storage.schema.base import UTCDateTime, metadata
 
-# Since schema version 13: one row per person; tickets.contact_id names theirs.
+# Since schema version 11: one row per person; tickets.contact_id names theirs.
 contacts = Table(
     "contacts",
     metadata,

@@ -53,7 +53,7 @@ tickets = Table(
     # Since schema version 5: the customer's UTC offset in minutes, from their mail's Date
     # header, so a survey reaches them at a decent local hour; None: the business's zone.
     Column("utc_offset", Integer, nullable=True),
-    # Since schema version 13: the person (contacts.id), set when the ticket is recorded.
+    # Since schema version 11: the person (contacts.id), set when the ticket is recorded.
     Column("contact_id", Integer, nullable=True, index=True),
     Index("ix_tickets_channel_customer", "channel", "customer"),
 )
