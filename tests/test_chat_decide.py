@@ -157,6 +157,26 @@ def test_media_and_service(
 
 
 @pytest.mark.parametrize(
+    "card, phone",
+    [
+        (
+            {"phone_number": "+6281234567890", "first_name": "Budi", "user_id": CUSTOMER},
+            "+6281234567890",
+        ),
+        ({"phone_number": "+6281100002222", "first_name": "Ani", "user_id": 7007}, None),
+        ({"phone_number": "+6281100002222", "first_name": "Ani"}, None),  # no Telegram user
+        ({"first_name": "Budi", "user_id": CUSTOMER}, None),
+    ],
+    ids=["own-number", "a-friends-card", "a-card-of-nobody-on-telegram", "no-number"],
+)
+def test_only_the_senders_own_shared_number_is_theirs(
+    card: dict[str, Any], phone: str | None
+) -> None:
+    assert parsed(message(None, contact=card)).phone == phone
+    assert to_message(parsed(message(None, contact=card))).phone == phone
+
+
+@pytest.mark.parametrize(
     "raw, kind",
     [
         (update(kind="edited_message"), "edited_message"),

@@ -4,6 +4,7 @@ line staff read with a new ticket."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,7 +21,7 @@ from responder.core.contacts import (
     seen,
     shared_phone,
 )
-from responder.core.history import History, PastTicket, history_answer, history_line
+from responder.core.history import History, PastTicket, Shown, history_answer, history_line
 from responder.wire.telegram.desk import DESK
 
 EMAIL = Identity("email", "budi@example.com")
@@ -122,11 +123,12 @@ def test_staff_links_two_identities_never_one_to_itself_and_a_name_links_nothing
 
 def _ticket(ref: str, channel: str, status: str, rating: int | None = None) -> PastTicket:
     return PastTicket(
-        ref, channel, f"about {ref}", datetime(2026, 11, 2, tzinfo=UTC), status, rating
+        ref, channel, f"about {ref}", datetime(2026, 11, 1, 20, 30, tzinfo=UTC), status, rating
     )
 
 
-KINDS = {"mail": "email", "bot": "telegram"}
+# 20:30 UTC on 1 November is 03:30 on the 2nd in Jakarta: staff read the shop's own day.
+KINDS = Shown({"mail": "email", "bot": "telegram"}, ZoneInfo("Asia/Jakarta"))
 
 
 def test_the_history_line_names_the_last_conversation_other_open_tickets_and_vip() -> None:
@@ -164,3 +166,5 @@ def test_history_lists_the_contacts_tickets_and_says_when_there_are_none() -> No
         "#A · 2026-11-02 · by email · “about A” · resolved, rated 5/5",
     ]
     assert "no earlier conversations" in history_answer(DESK, "en", "B", None, (), KINDS)
+    in_utc = Shown(KINDS.kinds, UTC)
+    assert "#A · 2026-11-01 · by email" in history_answer(DESK, "en", "B", history, (), in_utc)

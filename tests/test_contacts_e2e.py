@@ -174,4 +174,33 @@ rules:
     [notice] = [r.message for r in smtp_server.received if r.rcpt_tos == ("owner@toko-contoh.id",)]
     text = notice.get_body(preferencelist=("plain",)).get_content()
     assert f'1 percakapan sebelumnya; terakhir {first["ref"]} "Tanya ukuran sepatu"' in text
-    assert "juga terbuka" in text and "Pelanggan VIP" in text
+    assert "masih terbuka; juga terbuka" in text and "Pelanggan VIP" in text
+
+
+async def test_a_telegram_customer_who_shares_their_own_number_is_that_whatsapp_number(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp_server: RecordingSMTPServer,
+    tg: TelegramStandIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path, dovecot, smtp_server)
+    add_staff_bot(config, tmp_path, tg)
+    async with running(config) as app:
+        await wait_connected(app)
+        tg.push_message(TG_CUSTOMER, "Kak, stok ukuran 42 ada?", first_name="Budi")
+        await wait_sent(tg, STAFF_GROUP, 1)
+        # A friend's card forwarded: its user is somebody else, so it links nobody.
+        tg.push_message(TG_CUSTOMER, "", first_name="Budi", contact=("+62 811 0000 222", 7007))
+        await wait_sent(tg, STAFF_GROUP, 2)
+        tg.push_message(TG_CUSTOMER, "", first_name="Budi", contact=("6281234567890", TG_CUSTOMER))
+        await wait_sent(tg, STAFF_GROUP, 3)
+    found = json.loads(await contact(config, capsys, "--json", "+6281234567890"))
+    kinds = {(i["kind"], i["value"], i["how"]) for i in found["identities"]}
+    assert kinds == {
+        ("telegram", f"tg:{TG_CUSTOMER}", "seen"),
+        ("whatsapp", "+6281234567890", "auto"),
+    }
+    assert [t["subject"] for t in found["tickets"]] == ["Kak, stok ukuran 42 ada?"]
+    values = {i["value"] for i in await db_rows(config, "contact_identities")}
+    assert not any("0000222" in v for v in values)

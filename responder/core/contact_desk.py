@@ -15,10 +15,11 @@ from responder.core.contacts import (
     email_left,
     identity_of,
     seen,
+    shared_phone,
     shown,
 )
 from responder.core.decisions import Acknowledge, Decision, Record, StaffCommand
-from responder.core.history import history_answer, history_context, history_line
+from responder.core.history import Shown, history_answer, history_context, history_line
 from responder.core.outcome import Outcome
 from responder.core.relay import to_staff
 from responder.core.settings import Settings
@@ -42,7 +43,7 @@ def contact_outcome(
     language, ref = profile.language, decision.ref
     if decision.command == "history":
         said = history_answer(
-            desk, language, ref, view.histories.get(f"#{ref}"), settings.vip, _kinds(settings)
+            desk, language, ref, view.histories.get(f"#{ref}"), settings.vip, _shown(settings)
         )
         return dataclasses.replace(base, notices=(to_staff(profile, said, msg, now),))
     other = decision.text
@@ -65,10 +66,20 @@ def contact_outcome(
 
 
 def opened_links(
-    profile: ChannelProfile, decision: Acknowledge | Record, name: str
+    profile: ChannelProfile, decision: Acknowledge | Record, msg: Message
 ) -> tuple[ContactLink, ...]:
-    """A new ticket's customer is an identity of a contact (made now if none)."""
-    found = seen(profile.wire.kind, decision.target, decision.ref, name)
+    """A new ticket's customer is an identity of a contact (made now if none), and the
+    WhatsApp number of the phone they shared is theirs too."""
+    found = seen(profile.wire.kind, decision.target, decision.ref, msg.sender.name)
+    opened = (found,) if found is not None else ()
+    return opened + phone_links(profile, decision.target, msg)
+
+
+def phone_links(profile: ChannelProfile, customer: str, msg: Message) -> tuple[ContactLink, ...]:
+    """A customer who shared their own phone number is whoever writes from it on WhatsApp."""
+    if msg.phone is None:
+        return ()
+    found = shared_phone(profile.wire.kind, customer, msg.phone)
     return (found,) if found is not None else ()
 
 
@@ -95,7 +106,7 @@ def new_ticket_history(
         history,
         settings.vip,
         decision.ref,
-        _kinds(settings),
+        _shown(settings),
         decision.target,
     )
 
@@ -108,8 +119,9 @@ def _identity(settings: Settings, view: View, ref: str) -> Identity | None:
     return identity_of(profile.wire.kind, info.customer)
 
 
-def _kinds(settings: Settings) -> dict[str, str]:
-    return {name: p.wire.kind for name, p in settings.profiles.items()}
+def _shown(settings: Settings) -> Shown:
+    kinds = {name: p.wire.kind for name, p in settings.profiles.items()}
+    return Shown(kinds, settings.calendar.timezone)
 
 
 def notice_history(
@@ -117,4 +129,4 @@ def notice_history(
 ) -> dict[str, Any]:
     """The contact's history in a staff notification's context (`history`)."""
     found = view.histories.get(decision.target)
-    return history_context(found, decision.ref, settings.vip, decision.target, _kinds(settings))
+    return history_context(found, decision.ref, settings.vip, decision.target, _shown(settings))

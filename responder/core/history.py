@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from responder.core.channel import Desk
-from responder.core.contacts import Identity, shown
+from responder.core.contacts import Identity
+from responder.core.contacts import shown as typed
 from responder.core.rules import is_vip
 
 HISTORY_TICKETS = 5  # shown by /history; the history line names only the last one
@@ -35,7 +36,16 @@ class History:
     identities: tuple[Identity, ...] = ()
 
 
-Kinds = Mapping[str, str]  # channel name -> its wire's kind
+@dataclass(frozen=True)
+class Shown:
+    """How staff read a history: each channel's kind ("by email") by its name, and dates in
+    the business's zone (a ticket opened at 23:30 WIB is that day's, not the day before)."""
+
+    kinds: Mapping[str, str]
+    zone: tzinfo
+
+    def day(self, at: datetime) -> str:
+        return f"{at.astimezone(self.zone):%Y-%m-%d}"
 
 
 def history_line(
@@ -44,7 +54,7 @@ def history_line(
     history: History | None,
     vip: tuple[str, ...],
     ref: str,
-    kinds: Kinds,
+    shown: Shown,
     customer: str = "",
 ) -> str:
     """`🗂 2 earlier conversations · last: "Late parcel" 2026-11-02, resolved, rated 4/5 ·
@@ -60,15 +70,17 @@ def history_line(
                 language,
                 "history_last",
                 subject=_short(last.subject),
-                date=f"{last.created_at:%Y-%m-%d}",
+                date=shown.day(last.created_at),
                 status=_status(desk, language, last.status),
-                via=_via(desk, language, last, kinds),
+                via=_via(desk, language, last, shown.kinds),
             )
             + (desk.say(language, "history_rated", n=str(last.rating)) if last.rating else "")
         )
         opened = [t for t in earlier if t.status == "open"]
         if opened:
-            also = ", ".join(f"#{t.ref} ({_via(desk, language, t, kinds)})" for t in opened[:3])
+            also = ", ".join(
+                f"#{t.ref} ({_via(desk, language, t, shown.kinds)})" for t in opened[:3]
+            )
             parts.append(desk.say(language, "history_open", tickets=also))
     known = [i.value for i in history.identities] if history else []
     if any(is_vip(vip, value) for value in [customer, *known]):
@@ -84,12 +96,12 @@ def history_answer(
     ref: str,
     history: History | None,
     vip: tuple[str, ...],
-    kinds: Kinds,
+    shown: Shown,
 ) -> str:
     """What /history REF answers: the contact's identities and last tickets, one a line."""
     if history is None or not history.tickets:
         return desk.say(language, "history_none", ref=ref)
-    who = ", ".join(shown(i) for i in history.identities)
+    who = ", ".join(typed(i) for i in history.identities)
     lines = [desk.say(language, "history_head", ref=ref, n=str(history.count), who=who)]
     if any(is_vip(vip, i.value) for i in history.identities):
         lines[0] += " · VIP"
@@ -101,8 +113,8 @@ def history_answer(
                 language,
                 "history_row",
                 ref=t.ref,
-                date=f"{t.created_at:%Y-%m-%d}",
-                via=_via(desk, language, t, kinds),
+                date=shown.day(t.created_at),
+                via=_via(desk, language, t, shown.kinds),
                 subject=_short(t.subject),
                 status=status,
             )
@@ -111,7 +123,7 @@ def history_answer(
     return "\n".join(lines)
 
 
-def _via(desk: Desk, language: str, ticket: PastTicket, kinds: Kinds) -> str:
+def _via(desk: Desk, language: str, ticket: PastTicket, kinds: Mapping[str, str]) -> str:
     kind = kinds.get(ticket.channel)
     return desk.word(language, f"via_{kind}") if kind else ticket.channel
 
@@ -126,7 +138,7 @@ def _short(subject: str) -> str:
 
 
 def history_context(
-    history: History | None, ref: str, vip: tuple[str, ...], customer: str, kinds: Kinds
+    history: History | None, ref: str, vip: tuple[str, ...], customer: str, shown: Shown
 ) -> dict[str, Any]:
     """`history` in the staff notification's template: earlier conversations, the last one,
     other open tickets (with their channel's name), VIP."""
@@ -139,9 +151,9 @@ def history_context(
         "last": {
             "ref": last.ref,
             "subject": last.subject,
-            "date": f"{last.created_at:%Y-%m-%d}",
+            "date": shown.day(last.created_at),
             "channel": last.channel,
-            "kind": kinds.get(last.channel, ""),
+            "kind": shown.kinds.get(last.channel, ""),
             "status": last.status,
             "rating": last.rating,
         }

@@ -13,6 +13,7 @@ from responder.core.contact_desk import (
     new_ticket_history,
     notice_history,
     opened_links,
+    phone_links,
 )
 from responder.core.contexts import calendar_context, render_context, staff_context
 from responder.core.decisions import (
@@ -180,6 +181,9 @@ class ReplyPlanner:
                 return dataclasses.replace(base, survey=answer)
             # The customer wrote again: a ticket waiting on them counts SLA time again.
             event = NewEvent("customer_reply", msg.sender.actor, None, msg.at)
+            info = view.tickets.get(decision.ref)
+            shared = phone_links(profile, info.customer, msg) if info else ()
+            base = dataclasses.replace(base, contacts=shared)
             if decision.reopen:
                 # Within the reopen window (issue 18): open again, as /reopen does.
                 view.status(decision.ref, "open")
@@ -260,7 +264,7 @@ class ReplyPlanner:
             notices=notices,
             period=verdict.moment.period if closed else None,
             returned=msg.thread.conversation,
-            contacts=opened_links(profile, decision, msg.sender.name),
+            contacts=opened_links(profile, decision, msg),
         )
 
     def _suppressed(

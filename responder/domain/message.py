@@ -139,3 +139,6 @@ class Message:
     # An email address the customer left to be answered at as well (the web chat's offline
     # form, issue 17): such a message says only that.
     reach: str | None = None
+    # The sender's own phone number, where the channel vouches it is theirs (a Telegram user
+    # who shared their own contact): the same person as that WhatsApp number (issue 18).
+    phone: str | None = None

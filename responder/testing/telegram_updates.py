@@ -46,10 +46,12 @@ class CustomerUpdates(BotApiMethods):
         is_bot: bool = False,
         photo: bool | bytes = False,
         document: tuple[str, str, bytes] | None = None,
+        contact: tuple[str, int | None] | None = None,
         kind: str = "message",
     ) -> JSON:
         """Queue a message update from a user; returns the whole update dict. A photo's or
-        a document's (name, MIME type, bytes) bytes can then be fetched by getFile."""
+        a document's (name, MIME type, bytes) bytes can then be fetched by getFile. A shared
+        `contact` is (phone_number, user_id): the card's own Telegram user, if any."""
         user = _user(chat_id if from_id is None else from_id, first_name, last_name, username)
         user["is_bot"] = is_bot
         if language_code is not None:
@@ -82,7 +84,12 @@ class CustomerUpdates(BotApiMethods):
                     "file_size": len(data),
                 }
                 self.files[f"doc-{number}"] = (f"documents/file_{number}", data)
-            if photo or document is not None:
+            if contact is not None:
+                phone, owner = contact
+                # Bot API Contact: phone_number and first_name always; user_id when known.
+                card: JSON = {"phone_number": phone, "first_name": first_name}
+                message["contact"] = card | ({"user_id": owner} if owner is not None else {})
+            elif photo or document is not None:
                 if text:
                     message["caption"] = text
             else:

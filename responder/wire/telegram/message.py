@@ -78,6 +78,7 @@ def to_message(msg: ChatMessage) -> Message:
             press=press,
         ),
         date=msg.date,
+        phone=msg.phone,
     )
 
 

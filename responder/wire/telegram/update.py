@@ -70,6 +70,7 @@ class ChatMessage:
     date: datetime | None = None
     callback_id: str | None = None  # a callback_query's id, for answerCallbackQuery
     data: str = ""  # a callback_query's callback_data: the button pressed
+    phone: str | None = None  # the sender's own number, when they shared their own contact
 
     @property
     def name(self) -> str:
@@ -136,7 +137,19 @@ def _message(update_id: int, kind: str, m: dict[str, Any], note: dict[str, Any])
         is_staff=bool(note.get("staff")),
         on_behalf_of_chat=isinstance(m.get("sender_chat"), dict),
         date=_date(date),
+        phone=_own_phone(m.get("contact"), user.get("id")),
     )
+
+
+def _own_phone(value: Any, user_id: Any) -> str | None:
+    """A shared Contact's phone_number, only when it is the sender's own: Bot API Contact's
+    user_id is the person the card is of, so a customer forwarding a friend's card links
+    nobody (issue 18: linked where the same phone number appears, never on a name)."""
+    found = _dict(value)
+    number = _str(found.get("phone_number"))[:32]
+    if not number or found.get("user_id") is None or found.get("user_id") != user_id:
+        return None
+    return number
 
 
 def _file(value: Any) -> tuple[str, int | None, str, str]:
