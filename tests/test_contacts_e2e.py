@@ -1,5 +1,5 @@
 """One customer across channels (issue 18), end to end through real Dovecot, SMTP, the Bot
-API stand-in and the web chat: staff link a mail and a Telegram chat once, and every later
+API stand-in and the web chat: staff link last month's mail and a Telegram chat once, and every later
 ticket's post in the staff group shows the customer's history; a visitor who leaves their
 address in the web chat is linked to it by itself; `responder contact` shows them whole."""
 
@@ -14,9 +14,11 @@ from harness import (
     STAFF_GROUP,
     SUPPORT,
     TG_CUSTOMER,
+    Clock,
     add_staff_bot,
     chat_url,
     db_rows,
+    local,
     running,
     shown,
     staff_answer,
@@ -58,12 +60,17 @@ async def test_staff_link_a_mail_and_a_telegram_chat_and_the_next_ticket_shows_t
     add_staff_bot(
         config, tmp_path, tg, "    limits: {group_per_minute: 1000, per_chat_interval: 50ms}\n"
     )
-    async with running(config) as app:
+    # Budi wrote by email last month (late in the evening: the shop's day, not UTC's).
+    clock = Clock(local(2030, 1, 7, 22, 30))
+    async with running(config, clock=clock) as app:
         await wait_connected(app)
         await mail_from(
             dovecot, f"Budi Santoso <{CUSTOMER}>", "Pesanan #1043 belum sampai", "<o-1@example.com>"
         )
         [by_mail] = await wait_sent(tg, STAFF_GROUP, 1)
+    clock.now = local(2030, 2, 10, 9, 0)
+    async with running(config, clock=clock) as app:
+        await wait_connected(app)
         tg.push_message(TG_CUSTOMER, "Kak, paket saya belum sampai juga", first_name="Budi")
         [_, by_chat] = await wait_sent(tg, STAFF_GROUP, 2)
         # Nothing says the chat is Budi yet: a name alone links nobody.
@@ -90,6 +97,7 @@ async def test_staff_link_a_mail_and_a_telegram_chat_and_the_next_ticket_shows_t
     assert "Kak, paket saya belum sampai juga" in head and "selesai" in head
     assert f"juga terbuka: #{mail_ref} (lewat email)" in head
     listed = shown(history)
+    assert f"#{mail_ref} · 2030-01-07 · lewat email" in listed, listed
     assert all(f"#{ref}" in listed for ref in (mail_ref, chat_ref, new_ref)), listed
     assert "Pesanan #1043 belum sampai" in listed and "3 percakapan" in listed
 
