@@ -1,7 +1,8 @@
 """One customer across channels (issue 18), end to end through real Dovecot, SMTP, the Bot
-API stand-in and the web chat: staff link last month's mail and a Telegram chat once, and every later
-ticket's post in the staff group shows the customer's history; a visitor who leaves their
-address in the web chat is linked to it by itself; `responder contact` shows them whole."""
+API stand-in and the web chat: staff link last month's mail and a Telegram chat once, and
+every later ticket's post in the staff group shows the customer's history; a visitor who
+leaves their address in the web chat, or a Telegram customer who shares their own number, is
+linked by themselves; `responder contact` shows them whole."""
 
 from __future__ import annotations
 
