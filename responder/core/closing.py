@@ -27,7 +27,7 @@ def waiting_since(events: Iterable[TicketEvent], wait_on: WaitOn) -> datetime | 
             since = mark.at
         elif mark.kind == "responded" and since is not None:
             since = mark.at  # staff wrote again meanwhile: the customer was just spoken to
-        elif mark.kind in ("customer", "resolved", "reopened"):
+        elif mark.kind in ("customer", "asked", "resolved", "reopened"):
             since = None
     return since
 

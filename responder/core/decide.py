@@ -166,7 +166,7 @@ def _known_ticket(msg: Message, view: View) -> str | None:
             return view.ref_by_message_id[message_id]
     for ref in msg.thread.refs:
         if ref in view.existing_refs:
-            return ref
+            return view.current(ref)  # "[#DUP]" of a merged duplicate: its ticket now
     if msg.thread.conversation is not None:
         return view.open_by_customer.get(msg.thread.conversation)
     return None

@@ -129,7 +129,11 @@ def _via(desk: Desk, language: str, ticket: PastTicket, kinds: Mapping[str, str]
 
 
 def _status(desk: Desk, language: str, status: str) -> str:
-    return desk.word(language, f"status_{status}") if status in ("open", "resolved") else status
+    return (
+        desk.word(language, f"status_{status}")
+        if status in ("open", "resolved", "merged")
+        else status
+    )
 
 
 def _short(subject: str) -> str:

@@ -17,7 +17,7 @@ from responder.core.decisions import (
     Welcome,
 )
 from responder.domain.csat import SurveyAnswer
-from responder.domain.records import NewEvent, NewReply, NewTicket
+from responder.domain.records import NewEvent, NewReply, NewTicket, TicketMerge
 
 # Decisions about a ticket that already exists (found by its reference).
 ON_A_TICKET = (FollowUp, StaffReply, StaffCommand, SurveyVote, SurveyNote)
@@ -48,6 +48,7 @@ class Outcome:
     # the Telegram staff desk; a staff answer there that goes to a mail customer by email.
     elsewhere: tuple[tuple[str, NewReply], ...] = ()
     contacts: tuple[ContactLink, ...] = ()  # identities seen or linked (issue 18)
+    merge: TicketMerge | None = None  # /merge: a duplicate joins its older ticket (issue 18)
 
 
 def outcome_word(decision: Decision) -> str:

@@ -21,6 +21,9 @@ CSAT_THANKS = "csat_thanks"
 # A ticket event, not a reply: the customer left an email address to be answered at (the web
 # chat's offline form, issue 17); its detail is the address, the latest one wins.
 EMAIL_LEFT = "email_left"
+# An inbound row's outcome when the customer wrote it, as opposed to staff's own mail or
+# suppressed machine mail.
+CUSTOMER_OUTCOMES = ("replied", "recorded", "follow-up", "survey-answer")
 PERSONAL_KINDS = (STAFF_REPLY, STAFF_RELAY, STAFF_NOTICE, CSAT_THANKS, CSAT_SURVEY)
 
 # What we send that answers nobody's question: a ticket whose replies are only these was not

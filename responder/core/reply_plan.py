@@ -38,6 +38,7 @@ from responder.core.mail_desk import (
     mail_relay,
     staff_mail_answer,
 )
+from responder.core.merging import merge_outcome
 from responder.core.outcome import Outcome
 from responder.core.relay import Relay, answer_elsewhere, merge, relay, to_staff
 from responder.core.reply_kinds import EMAIL_LEFT, FOLLOWS_UP, STAFF_REPLY
@@ -61,6 +62,7 @@ _SAID = {
     "staff-no-ticket": "no_ticket",
     "staff-empty-note": "empty_note",
     "staff-link-usage": "link_usage",
+    "staff-merge-usage": "merge_usage",
 }
 Failed = tuple[int, Exception]  # an inbound id that could not be decided, and why
 
@@ -294,6 +296,8 @@ class ReplyPlanner:
         who = msg.sender.name or msg.sender.address or ""
         if decision.command in ("link", "history"):
             return contact_outcome(base, msg, profile, decision, view, self.settings, now)
+        if decision.command == "merge":
+            return merge_outcome(base, msg, profile, decision, view, now)
         status = view.tickets[ref].status
         if decision.command == "note":
             event = NewEvent("note", msg.sender.actor, decision.text)

@@ -45,7 +45,7 @@ def in_staff_group(msg: Message, view: View) -> Decision:
             if wanted not in view.tickets:
                 # A typo must not close the ticket being replied to instead.
                 return Suppress("staff-no-ticket", f"/{command} names no known ticket")
-            ref = wanted
+            ref = view.current(wanted)  # a merged duplicate is its ticket now
         if ref is None:
             return Suppress("staff-no-ticket", f"/{command} outside a ticket's thread")
         if command == "note" and not signals.args:
@@ -88,7 +88,7 @@ def answered_by_staff(
     for message_id in msg.thread.parents:
         if message_id in view.ref_by_message_id:
             return view.ref_by_message_id[message_id]
-    return next((r for r in msg.thread.refs if r in view.existing_refs), None)
+    return next((view.current(r) for r in msg.thread.refs if r in view.existing_refs), None)
 
 
 def new_text(text: str) -> str | None:

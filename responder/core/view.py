@@ -15,6 +15,8 @@ from responder.domain.message import Message
 # The longest Message-ID the database keeps for threading; longer ones (RFC 5322 allows 998
 # octets on a line) only lose threading, never the message.
 MAX_MESSAGE_ID = 400
+# Staff commands that name two tickets, or one when they answer another ticket's post.
+PAIRED = ("/link", "/merge")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class TicketInfo:
     # form, issue 17): the last one they gave.
     reach: str | None = None
     resolved_at: datetime | None = None  # when it was last resolved (the reopen window)
+    created_at: datetime | None = None  # the older of two tickets is the one /merge keeps
+    merged_into: str | None = None  # a merged duplicate's ticket (issue 18)
 
 
 @dataclass
@@ -67,6 +71,13 @@ class View:
     # Each customer's contact and its tickets (issue 18), by customer, and by "#REF" for the
     # tickets staff name (/history, /link).
     histories: dict[str, History] = field(default_factory=dict)
+    # The customer messages of each ticket named, read only for a batch with a /merge.
+    messages: dict[str, int] = field(default_factory=dict)
+
+    def current(self, ref: str) -> str:
+        """The ticket `ref` is now: a merged duplicate's messages go to its ticket."""
+        info = self.tickets.get(ref)
+        return info.merged_into if info is not None and info.merged_into else ref
 
     def opened(
         self,
@@ -125,6 +136,7 @@ class ViewKeys:
     threads: frozenset[int]  # staff-group forum topics written in
     surveys: frozenset[int]  # named by survey buttons pressed
     replied: frozenset[int]  # our messages customers replied to (a survey?)
+    merging: bool = False  # a /merge in the staff group: count the named tickets' messages
 
 
 def lookup_keys(
@@ -138,8 +150,8 @@ def lookup_keys(
         word.lstrip("#").upper()
         for m in desk
         if m.signals.args
-        # /link names two tickets (issue 18); other commands one, then their text.
-        for word in m.signals.args.split(maxsplit=2)[: 2 if m.signals.command == "/link" else 1]
+        # /link and /merge name two tickets (issue 18); other commands one, then their text.
+        for word in m.signals.args.split(maxsplit=2)[: 2 if m.signals.command in PAIRED else 1]
     }
     return ViewKeys(
         channel=channel,
@@ -160,4 +172,5 @@ def lookup_keys(
             for m in msgs
             if m.thread.conversation and m.thread.reply_to is not None
         ),
+        merging=any(m.signals.command == "/merge" for m in desk),
     )

@@ -82,6 +82,25 @@ class NewEvent:
     at: datetime | None = None
 
 
+# /merge (issue 18): a duplicate's final status; the event on it naming the ticket it joined;
+# on that ticket, the duplicate's first message (a question that may still want an answer)
+# and the merge itself.
+MERGED = "merged"
+MERGED_INTO, MERGED_FROM = "merged_into", "merged_from"
+
+
+@dataclass(frozen=True)
+class TicketMerge:
+    """/merge (issue 18): the newer ticket, a duplicate, joins the older one: its messages,
+    threads, posts and events become the target's, its timers and planned survey end."""
+
+    duplicate: str
+    target: str
+    reopen: bool  # the duplicate was open and the target is resolved
+    on_duplicate: tuple[NewEvent, ...]
+    on_target: tuple[NewEvent, ...]
+
+
 @dataclass(frozen=True)
 class Queued:
     """A reply or notice recorded as pending, ready for the outbox."""

@@ -17,6 +17,7 @@ from responder.core.contacts import (
     parse_identity,
     shown,
 )
+from responder.domain.records import MERGED
 from responder.errors import ResponderError
 from responder.storage import schema
 from responder.storage.contacts import apply_link, contact_of
@@ -71,7 +72,8 @@ def read_contact(conn: Connection, typed: str, kinds: Kinds) -> dict[str, Any]:
         for row in conn.execute(
             select(t.c.ref, t.c.channel, t.c.created_at, t.c.subject, t.c.status, s.c.rating)
             .outerjoin(s, s.c.ticket_id == t.c.id)
-            .where(*where)
+            # A merged duplicate is part of the ticket it joined (issue 18's /merge).
+            .where(*where, t.c.status != MERGED)
             .order_by(t.c.created_at, t.c.id)
         )
     ]

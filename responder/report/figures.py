@@ -87,6 +87,7 @@ class Figures:
     first_contact: int  # resolved with exactly one reply
     rules_alone: int  # answered only by a rule's canned reply
     auto_closed: int = 0  # resolved by close_after, not by staff (issue 18)
+    merged: int = 0  # duplicates merged into another ticket, not counted above (issue 18)
 
     @property
     def messages_in(self) -> int:
@@ -149,6 +150,7 @@ def compute(
         first_contact=sum(1 for t in resolved if _replies(events[t.id]) == 1),
         rules_alone=_rules_alone(data, events),
         auto_closed=sum(1 for t in resolved if _closed_by(events[t.id]) == AUTO_ACTOR),
+        merged=data.merged,
     )
 
 

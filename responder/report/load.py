@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from responder.domain.records import MERGED
 from responder.errors import StorageError
 from responder.report.period import Period
 from responder.report.rows import EventRow, ReportData, SurveyRow, TicketRow
@@ -77,7 +78,13 @@ def _check_version(conn: Connection) -> None:
 def _read_sync(conn: Connection, period: Period) -> ReportData:
     _check_version(conn)
     t, e, s = schema.tickets, schema.ticket_events, schema.surveys
-    in_period = (t.c.created_at >= period.start) & (t.c.created_at < period.end)
+    opened = (t.c.created_at >= period.start) & (t.c.created_at < period.end)
+    # A merged duplicate is part of the ticket it joined (issue 18): not a conversation of
+    # its own in the figures, only counted as merged.
+    in_period = opened & (t.c.status != MERGED)
+    merged = conn.execute(
+        select(func.count()).select_from(t).where(opened, t.c.status == MERGED)
+    ).scalar_one()
     ids = select(t.c.id).where(in_period).scalar_subquery()
     tickets = tuple(
         TicketRow(r.id, r.ref, r.channel, r.created_at, r.resolved_at, r.sla_policy)
@@ -143,4 +150,4 @@ def _read_sync(conn: Connection, period: Period) -> ReportData:
             .group_by(x.c.channel)
         )
     }
-    return ReportData(tickets, events, kinds, surveys, messages_in, suppressed)
+    return ReportData(tickets, events, kinds, surveys, messages_in, suppressed, int(merged))

@@ -48,3 +48,4 @@ class ReportData:
     # Messages received and machine mail suppressed in the period, by channel.
     messages_in: dict[str, int] = field(default_factory=dict)
     suppressed: dict[str, int] = field(default_factory=dict)
+    merged: int = 0  # duplicates opened in the period and merged into another (/merge)

@@ -58,6 +58,12 @@ def key_figures(f: Figures) -> list[KeyFigure]:
             f"{_count_of(f.auto_closed, f.resolved)} resolved; waited on the customer",
         ),
         KeyFigure(
+            "merged",
+            "Merged duplicates",
+            str(f.merged),
+            "joined an older ticket; not counted as conversations",
+        ),
+        KeyFigure(
             "rules_alone",
             "Answered by rules alone",
             str(f.rules_alone),

@@ -63,6 +63,7 @@ def _chat_keys(keys: ViewKeys) -> ChatKeys:
         refs=keys.refs,
         surveys=keys.surveys,
         replied=keys.replied,
+        merging=keys.merging,
     )
 
 

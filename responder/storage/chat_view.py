@@ -8,11 +8,17 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from responder.core.reply_kinds import STAFF_RELAY
+from responder.core.reply_kinds import CUSTOMER_OUTCOMES, STAFF_RELAY
 from responder.core.view import View
 from responder.storage import schema, survey_answers
 from responder.storage.contact_history import contact_histories
-from responder.storage.views import closed_replies, recent_replies, tickets_by_ref
+from responder.storage.views import (
+    closed_replies,
+    message_counts,
+    recent_replies,
+    tickets_by_ref,
+    with_targets,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class ChatKeys:
     refs: frozenset[str]
     surveys: frozenset[int] = frozenset()  # named by survey buttons pressed
     replied: frozenset[int] = frozenset()  # our messages customers replied to (a survey?)
+    merging: bool = False  # a /merge among them (issue 18): count the tickets' messages
 
 
 def load_chat_view(
@@ -77,7 +84,9 @@ def load_chat_view(
         refs.update(view.ref_by_topic.values())
     if refs:
         tickets = tickets_by_ref(conn, refs)
-        view.tickets = {ref: info for ref, (_, info) in tickets.items()}
+        view.tickets = with_targets(conn, {ref: info for ref, (_, info) in tickets.items()})
+        if keys.merging:
+            view.messages = message_counts(conn, refs)
         ids = {ref: row for ref, (row, _) in tickets.items()}
         answered = {*view.ref_by_post.values(), *view.ref_by_topic.values()}
         foreign = {
@@ -119,10 +128,6 @@ def last_resolved(conn: Connection, channel: str, customers: Iterable[str]) -> d
     )
     rows = conn.execute(select(t.c.customer, t.c.ref).where(t.c.id.in_(latest)))
     return {row.customer: row.ref for row in rows}
-
-
-# What the customer wrote, as opposed to staff's own mail or suppressed machine mail.
-CUSTOMER_OUTCOMES = ("replied", "recorded", "follow-up", "survey-answer")
 
 
 def last_messages(conn: Connection, tickets: dict[int, str]) -> dict[str, tuple[str, bytes]]:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, select
 
 from responder.core.contacts import Identity
 from responder.core.history import HISTORY_TICKETS, History, PastTicket
+from responder.domain.records import MERGED
 from responder.storage import schema
 
 
@@ -58,7 +59,7 @@ def histories(conn: Connection, contacts: set[int]) -> dict[int, History]:
         row.contact_id: int(row.n)
         for row in conn.execute(
             select(t.c.contact_id, func.count().label("n"))
-            .where(t.c.contact_id.in_(ids))
+            .where(t.c.contact_id.in_(ids), t.c.status != MERGED)
             .group_by(t.c.contact_id)
         )
     }
@@ -74,7 +75,8 @@ def histories(conn: Connection, contacts: set[int]) -> dict[int, History]:
             s.c.rating,
         )
         .outerjoin(s, s.c.ticket_id == t.c.id)
-        .where(t.c.contact_id.in_(ids))
+        # A merged duplicate is part of the ticket it joined (issue 18's /merge).
+        .where(t.c.contact_id.in_(ids), t.c.status != MERGED)
         .order_by(t.c.created_at.desc(), t.c.id.desc())
     )
     for row in rows:

@@ -21,6 +21,7 @@ from responder.domain.records import NewReply, Queued
 from responder.storage import schema, survey_answers
 from responder.storage.bulk import insert_ids
 from responder.storage.contacts import record_contacts
+from responder.storage.merging import apply_merges
 
 
 def apply_outcomes(
@@ -142,6 +143,8 @@ def apply_outcomes(
         ],
     )
     touched = {i for o in outcomes if (i := _ticket_id(o, ticket_ids)) is not None}
+    # Last, so whatever this batch recorded on a duplicate goes with it (issue 18's /merge).
+    touched |= apply_merges(conn, outcomes, now)
     return queued, touched
 
 

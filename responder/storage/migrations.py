@@ -220,6 +220,11 @@ def _v11_contacts(conn: Connection) -> None:
             conn.execute(text("CREATE INDEX ix_tickets_contact_id ON tickets (contact_id)"))
 
 
+def _v12_merged(conn: Connection) -> None:
+    if inspect(conn).has_table("tickets"):
+        _add_columns(conn, "tickets", {"merged_into": "INTEGER"})
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -236,8 +241,8 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
         _v9_delivery_reports,
     ),
     (10, "the website chat's files (images, PDFs)", _v10_chat_files),
-    # 11 and 12 are the auto-close and canned-files branches' (issue 18), merged beside this.
     (11, "contacts: one person's identities across channels", _v11_contacts),
+    (12, "merged tickets", _v12_merged),
 )
 
 LATEST = MIGRATIONS[-1][0]

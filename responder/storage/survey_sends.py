@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
 
+from responder.core.reply_kinds import CUSTOMER_OUTCOMES
 from responder.domain.csat import DueSurvey, SentSurvey
 from responder.domain.records import Queued
 from responder.storage import schema
-from responder.storage.chat_view import CUSTOMER_OUTCOMES
 
 
 def due(

@@ -8,7 +8,13 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from responder.core.decisions import OUT_OF_HOURS
-from responder.core.reply_kinds import EMAIL_LEFT, FOLLOWS_UP, PERSONAL_KINDS, UNSENT
+from responder.core.reply_kinds import (
+    CUSTOMER_OUTCOMES,
+    EMAIL_LEFT,
+    FOLLOWS_UP,
+    PERSONAL_KINDS,
+    UNSENT,
+)
 from responder.core.view import TicketInfo, View
 from responder.storage import schema, survey_answers
 from responder.storage.contact_history import contact_histories
@@ -39,7 +45,7 @@ def load_view(
     if known := set(view.ref_by_message_id.values()) | view.existing_refs:
         found = survey_answers.load(conn, refs=known)
         view.surveys_by_ref = {info.ref: info for info in found.values()}
-        view.tickets = ticket_infos(conn, known)
+        view.tickets = with_targets(conn, ticket_infos(conn, known))
         view.followed_by = successors(conn, known)
     view.recent_replies = recent_replies(conn, targets, since)
     view.closed_replies = closed_replies(conn, targets, periods)
@@ -104,10 +110,13 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 t.c.customer_name,
                 t.c.channel,
                 t.c.resolved_at,
+                t.c.created_at,
+                t.c.merged_into,
             ).where(t.c.ref.in_(list(refs)))
         )
     )
     reach = reaches(conn, [row.id for row in rows])
+    into = merged_refs(conn, {row.merged_into for row in rows if row.merged_into is not None})
     return {
         row.ref: (
             row.id,
@@ -120,10 +129,40 @@ def tickets_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int
                 row.channel,
                 reach.get(row.id),
                 row.resolved_at if row.status == "resolved" else None,
+                row.created_at,
+                into.get(row.merged_into) if row.merged_into is not None else None,
             ),
         )
         for row in rows
     }
+
+
+def merged_refs(conn: Connection, ids: set[int]) -> dict[int, str]:
+    """The references of the tickets duplicates were merged into (issue 18), by id."""
+    t = schema.tickets
+    if not ids:
+        return {}
+    return {r.id: r.ref for r in conn.execute(select(t.c.id, t.c.ref).where(t.c.id.in_(ids)))}
+
+
+def with_targets(conn: Connection, tickets: dict[str, TicketInfo]) -> dict[str, TicketInfo]:
+    """`tickets` and the tickets its merged duplicates joined, which their messages go to."""
+    wanted = {i.merged_into for i in tickets.values() if i.merged_into} - set(tickets)
+    return {**tickets, **ticket_infos(conn, wanted)} if wanted else tickets
+
+
+def message_counts(conn: Connection, refs: Iterable[str]) -> dict[str, int]:
+    """How many customer messages each ticket has (what /merge moves), by reference."""
+    t, i = schema.tickets, schema.inbound
+    if not (wanted := list(refs)):
+        return {}
+    rows = conn.execute(
+        select(t.c.ref, func.count(i.c.id).label("n"))
+        .join(i, i.c.ticket_id == t.c.id)
+        .where(t.c.ref.in_(wanted), i.c.outcome.in_(CUSTOMER_OUTCOMES))
+        .group_by(t.c.ref)
+    )
+    return {row.ref: int(row.n) for row in rows}
 
 
 def successors(conn: Connection, refs: Iterable[str]) -> dict[str, str]:

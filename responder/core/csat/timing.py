@@ -8,6 +8,7 @@ from responder.config.csat import CsatConfig
 from responder.core.reply_kinds import is_canned_answer
 from responder.domain.calendar import Period
 from responder.domain.csat import SurveyTicket
+from responder.domain.records import MERGED
 
 # A survey this late (the daemon was down, or csat was turned on for old tickets) asks about
 # something the customer has long forgotten: better not asked at all.
@@ -33,6 +34,8 @@ def wanted_at(
     """
     if csat.channels and facts.channel not in csat.channels:
         return None
+    if facts.status == MERGED:
+        return None  # one survey, the ticket it joined's (issue 18's /merge)
     if not answered(facts) or facts.waiting_elsewhere:
         return None
     base: datetime | None = None

@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from responder.domain.calendar import BusinessCalendar
+from responder.domain.records import MERGED_FROM, MERGED_INTO
 from responder.domain.sla_policy import Clock, Policy, WaitOn
 
-MarkKind = Literal["responded", "waiting", "customer", "resolved", "reopened"]
+# "asked": a merged duplicate's first message (issue 18's /merge), a question that may still
+# want its first response although the ticket already had one.
+MarkKind = Literal["responded", "waiting", "customer", "resolved", "reopened", "asked"]
 
 
 def _aware(t: datetime) -> datetime:
@@ -39,8 +42,9 @@ def marks_from_events(
     "staff_reply" -> responded, plus "waiting" at the same moment when wait_on == "reply", or
     when wait_on == "question" and the detail (the reply's text) asks a question (has "?");
     "answered" (a mail client's \\Answered flag) -> responded, never waiting (the text is
-    unknown); "customer_reply" -> customer; "closed" and "done" -> resolved; "reopened" ->
-    reopened; anything else (note, sla_breach, ...) is ignored.
+    unknown); "customer_reply" -> customer; "closed", "done" and "merged_into" -> resolved;
+    "reopened" -> reopened; "merged_from" -> asked; anything else (note, sla_breach, ...) is
+    ignored.
     """
     marks: list[Mark] = []
     for kind, at, detail in events:
@@ -53,8 +57,10 @@ def marks_from_events(
             marks.append(Mark(at, "responded"))
         elif kind == "customer_reply":
             marks.append(Mark(at, "customer"))
-        elif kind in ("closed", "done"):
+        elif kind in ("closed", "done", MERGED_INTO):
             marks.append(Mark(at, "resolved"))
+        elif kind == MERGED_FROM:
+            marks.append(Mark(at, "asked"))
         elif kind == "reopened":
             marks.append(Mark(at, "reopened"))
     # sorted() is stable, so "responded" stays before its "waiting" and same-time events
@@ -132,9 +138,10 @@ def clock_state(
     """The state of `clock` at `now` for a ticket opened at `opened`, given its marks.
 
     Marks after now are ignored; marks before opened count as at opened. A first-response
-    clock stops for good at the first "responded" or "resolved". A resolution clock pauses
-    on "waiting", resumes on "customer" (unless resolved), stops on "resolved" and runs again
-    on "reopened", keeping the minutes counted before.
+    clock stops at the first "responded" or "resolved", for good unless an "asked" (a merged
+    duplicate's first message) starts it again from that message. A resolution clock pauses
+    on "waiting", resumes on "customer" or "asked" (unless resolved), stops on "resolved"
+    and runs again on "reopened", keeping the minutes counted before.
     """
     opened_utc, now_utc = _aware(opened).astimezone(UTC), _aware(now).astimezone(UTC)
     counted = 0.0
@@ -145,16 +152,18 @@ def clock_state(
             break
         at = opened if mark.at.astimezone(UTC) < opened_utc else mark.at
         if clock == "first_response":
-            if mark.kind in ("responded", "resolved"):
-                # It never pauses, so it has run from opened; a response is given only once.
-                counted, since, stopped = span.between(opened, at), None, True
-                break
+            # It never pauses; a response is given only once, but for a message merged in
+            # later that nobody has answered yet (issue 18).
+            if mark.kind in ("responded", "resolved") and since is not None:
+                counted, since, stopped = span.between(since, at), None, True
+            elif mark.kind == "asked" and since is None:
+                counted, since, stopped = 0.0, at, False
         elif mark.kind in ("waiting", "resolved"):
             if since is not None:
                 counted += span.between(since, at)
                 since = None
             stopped = stopped or mark.kind == "resolved"
-        elif mark.kind == "customer" and since is None and not stopped:
+        elif mark.kind in ("customer", "asked") and since is None and not stopped:
             since = at
         elif mark.kind == "reopened" and since is None:
             # A reopen also ends a pause: the ticket is active again, whatever came before.

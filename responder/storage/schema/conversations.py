@@ -55,6 +55,9 @@ tickets = Table(
     Column("utc_offset", Integer, nullable=True),
     # Since schema version 11: the person (contacts.id), set when the ticket is recorded.
     Column("contact_id", Integer, nullable=True, index=True),
+    # Since schema version 12: the ticket a duplicate was merged into (/merge, issue 18);
+    # its status is then "merged" and everything it had belongs to that ticket.
+    Column("merged_into", Integer, nullable=True),
     Index("ix_tickets_channel_customer", "channel", "customer"),
 )
 

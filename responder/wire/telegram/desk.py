@@ -57,6 +57,15 @@ WORDS = {
         "already_linked": "#{ref} and #{other} are already one customer.",
         "link_usage": "Name the two tickets: /link ABC234 DEF567 (or reply to a customer's "
         "message with /link DEF567).",
+        # /merge (issue 18): the newer ticket joins the older one.
+        "merged": "🔀 #{ref} merged into #{into} ({n} message(s)); answer on #{into}.",
+        "merge_same": "#{ref} is the same ticket: name another one to merge into it.",
+        "merge_already": "#{ref} was already merged into #{into}.",
+        "merge_link_first": "#{ref} and #{other} are different customers: if they are one "
+        "person, /link them first, then /merge.",
+        "merge_usage": "Name the two tickets: /merge ABC234 DEF567 (or reply to a customer's "
+        "message with /merge DEF567); the newer one joins the older.",
+        "status_merged": "merged",
         "email_left": "✉️ Left an email address: {email}. Your answers go there too.",
         # WhatsApp Business Platform: free-form messages only within the customer service
         # window, 24 hours from the customer's last message.
@@ -108,6 +117,14 @@ WORDS = {
         "already_linked": "#{ref} dan #{other} sudah satu pelanggan.",
         "link_usage": "Sebut kedua tiketnya: /link ABC234 DEF567 (atau balas pesan pelanggan "
         "dengan /link DEF567).",
+        "merged": "🔀 #{ref} digabung ke #{into} ({n} pesan); balas di #{into}.",
+        "merge_same": "#{ref} adalah tiket yang sama: sebut tiket lain untuk digabungkan.",
+        "merge_already": "#{ref} sudah digabung ke #{into}.",
+        "merge_link_first": "#{ref} dan #{other} pelanggan yang berbeda: jika orangnya sama, "
+        "/link dulu, lalu /merge.",
+        "merge_usage": "Sebut kedua tiketnya: /merge ABC234 DEF567 (atau balas pesan pelanggan "
+        "dengan /merge DEF567); tiket yang lebih baru digabung ke yang lebih lama.",
+        "status_merged": "digabung",
         "email_left": "✉️ Meninggalkan alamat email: {email}. Jawaban Anda juga dikirim ke sana.",
         "window_closed": "⚠️ Tidak terkirim: pelanggan #{ref} terakhir menulis di WhatsApp "
         "{ago} yang lalu, dan WhatsApp hanya mengizinkan bisnis membalas dalam 24 jam sejak "
