@@ -142,6 +142,8 @@ async def test_staff_merge_a_second_mail_into_the_first_ticket(
     kinds = [e["kind"] for e in rows[old]["events"]]
     assert "merged" in kinds and "merged_from" in kinds and "closed" in kinds
     assert [e["kind"] for e in rows[dup]["events"]] == ["merged_into"]
+    assert rows[dup]["status"] == "merged" and rows[dup]["merged_into"] == old
+    assert rows[old]["merged_into"] is None
     out = await cli(capsys, "contact", "-c", str(config), CUSTOMER)
     assert "Tickets: 1" in out and f"#{old}" in out and f"#{dup}" not in out
     period = ["--since", "2030-01-01", "--until", "2030-02-01"]

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Table, select
 from responder.core.contacts import Identity, shown
 from responder.storage import schema
 from responder.storage.retention import is_text_event, purged_before
+from responder.storage.views import merged_refs
 
 Format = Literal["jsonl", "csv"]
 CHUNK = 500  # tickets read at a time, so a large database streams in little memory
@@ -27,6 +28,7 @@ CSV_FIELDS = (
     "subject",
     "language",
     "status",
+    "merged_into",
     "rule",
     "priority",
     "tags",
@@ -96,8 +98,11 @@ def _tickets(
         events = _related(conn, schema.ticket_events, ids)
         surveys = _related(conn, schema.surveys, ids)
         people = _identities(conn, {row.contact_id for row in rows if row.contact_id})
+        into = merged_refs(conn, {row.merged_into for row in rows if row.merged_into})
         for row in rows:
             ticket = _plain(row._asdict())
+            # A merged duplicate names the ticket it joined by its reference, as staff do.
+            ticket["merged_into"] = into.get(row.merged_into) if row.merged_into else None
             ticket["messages"] = [_message(m, cut, bodies) for m in messages[row.id]]
             ticket["replies"] = [_reply(r, bodies) for r in replies[row.id]]
             ticket["events"] = [_event(e, bodies) for e in events[row.id]]
