@@ -220,6 +220,10 @@ def _v11_contacts(conn: Connection) -> None:
             conn.execute(text("CREATE INDEX ix_tickets_contact_id ON tickets (contact_id)"))
 
 
+def _v13_forget_log(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.forget_log])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -238,6 +242,8 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (10, "the website chat's files (images, PDFs)", _v10_chat_files),
     # 11 and 12 are the auto-close and canned-files branches' (issue 18), merged beside this.
     (11, "contacts: one person's identities across channels", _v11_contacts),
+    # 12 is another issue 18 branch's, merged beside this.
+    (13, "forget log: each person forgotten on request, without who", _v13_forget_log),
 )
 
 LATEST = MIGRATIONS[-1][0]
