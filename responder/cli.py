@@ -49,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
 
             login(args.config, args.channel, sys.stdin, sys.stdout)
             return EX_OK
-        if args.command in ("status", "export", "purge", "backup", "contact"):
+        if args.command in ("status", "export", "purge", "backup", "contact", "forget"):
             from responder.ops import commands
+
+            if args.command == "forget":
+                setup_logging("info")  # its one log line: what was erased, never who
 
             return int(getattr(commands, args.command)(args))
         if args.command == "demo" and args.demo_command == "send":

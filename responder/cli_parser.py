@@ -110,7 +110,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _ops_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """status, export, purge, backup, contact: safe beside the running daemon (responder.ops)."""
+    """status, export, purge, backup, contact, forget: safe beside the running daemon
+    (responder.ops)."""
     status = sub.add_parser("status", help="what is open, waiting and failing now (read-only)")
     status.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -142,3 +143,17 @@ def _ops_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="an email address, +62... (WhatsApp), tg:ID, web:ID or a ticket reference; or "
         "`link` and two of those",
     )
+    forget = sub.add_parser(
+        "forget",
+        help="erase a customer's texts and identities on request (UU PDP 27/2022, GDPR "
+        "article 17), keeping the figures",
+    )
+    forget.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    forget.add_argument(
+        "identity",
+        metavar="IDENTITY",
+        help="an email address, +62... (WhatsApp), tg:ID, web:ID or a ticket reference",
+    )
+    forget.add_argument("--yes", action="store_true", help="do not ask before erasing")
+    forget.add_argument("--dry-run", action="store_true", help="show what would go; change nothing")
+    forget.add_argument("--json", action="store_true", help="print one JSON object")

@@ -28,6 +28,7 @@ from responder.core.decisions import (
     SurveyVote,
     Welcome,
 )
+from responder.core.forget import is_forgotten
 from responder.core.rules import Facts, Match, evaluate, is_vip
 from responder.core.staff import answered_by_staff, in_staff_group
 from responder.core.view import View
@@ -165,11 +166,17 @@ def _known_ticket(msg: Message, view: View) -> str | None:
         if message_id in view.ref_by_message_id:
             return view.ref_by_message_id[message_id]
     for ref in msg.thread.refs:
-        if ref in view.existing_refs:
+        # A forgotten customer's ticket (issue 18) is nobody's to continue: they are new.
+        if ref in view.existing_refs and not _forgotten(view, ref):
             return view.current(ref)  # "[#DUP]" of a merged duplicate: its ticket now
     if msg.thread.conversation is not None:
         return view.open_by_customer.get(msg.thread.conversation)
     return None
+
+
+def _forgotten(view: View, ref: str) -> bool:
+    info = view.tickets.get(ref)
+    return info is not None and is_forgotten(info.customer)
 
 
 def fresh_ref(new_ref: Callable[[], str], existing: set[str]) -> str:

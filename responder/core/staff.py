@@ -8,6 +8,7 @@ from collections.abc import Collection
 from responder.core import guards
 from responder.core.contact_commands import CONTACT_COMMANDS, contact_command
 from responder.core.decisions import Decision, StaffCommand, StaffReply, Suppress
+from responder.core.forget import is_forgotten
 from responder.core.guards import GuardContext
 from responder.core.view import View
 from responder.domain.message import Message
@@ -57,6 +58,9 @@ def in_staff_group(msg: Message, view: View) -> Decision:
         return Suppress("staff-chatter", "not an answer to a customer's message")
     if signals.service:
         return Suppress("service-message", "a service message, nobody wrote anything")
+    if is_forgotten(view.tickets[ref].customer):
+        # Issue 18: erased on request, so there is nobody to send the answer to.
+        return Suppress("staff-forgotten", f"#{ref}'s customer was forgotten on request")
     return StaffReply(ref, view.tickets[ref].customer)
 
 

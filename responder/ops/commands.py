@@ -1,4 +1,5 @@
-"""The status, export, purge, backup and contact subcommands, called by responder.cli."""
+"""The status, export, purge, backup, contact and forget subcommands, called by
+responder.cli."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from responder.config import Config, load_config
 from responder.errors import StorageError
 from responder.ops.db import run_on_database
 
-EX_OK, EX_USAGE = 0, 2
+EX_OK, EX_FAILURE, EX_USAGE = 0, 1, 2
 
 
 def _zone(config: Config) -> ZoneInfo:
@@ -152,4 +153,63 @@ def contact(args: argparse.Namespace) -> int:
         if words[0] == "link":
             print(f"linked {words[1]} and {words[2]}: one contact now")
         sys.stdout.write(describe_contact(found, _zone(config)))
+    return EX_OK
+
+
+def forget(args: argparse.Namespace) -> int:
+    """`responder forget IDENTITY`: erase a person on request, after the admin confirms."""
+    import getpass
+    import logging
+
+    from responder.ops.forget import (
+        counted,
+        describe_preview,
+        describe_result,
+        preview,
+        run_forget,
+    )
+
+    config = load_config(args.config, secrets="skip")  # the database only
+    kinds = {c.name: c.type for c in config.channels}
+    url = config.database_url_resolved
+    found = run_on_database(url, "forget", preview, args.identity, kinds)
+    if args.dry_run:
+        if args.json:
+            print(json.dumps({"dry_run": True, **found}, ensure_ascii=False, indent=2))
+        else:
+            sys.stdout.write(describe_preview(found) + "Nothing erased (--dry-run).\n")
+        return EX_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(
+                "responder: forget erases for good and asks first: run it in a terminal, "
+                "or add --yes; nothing erased",
+                file=sys.stderr,
+            )
+            return EX_USAGE
+        sys.stderr.write(describe_preview(found))
+        sys.stderr.write("Erase this for good? It cannot be undone. Type yes: ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("yes", "ya"):
+            print("responder: not confirmed; nothing erased", file=sys.stderr)
+            return EX_FAILURE
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+        user = "unknown"
+    now = datetime.now(UTC)
+    done = run_on_database(
+        url, "forget", run_forget, args.identity, kinds, now, user, read_only=False
+    )
+    # The log names the forget log's row and the counts, never the person.
+    logging.getLogger("responder.forget").info(
+        "forget: a customer was forgotten on request by %s (forget log %d): %s",
+        user,
+        done["log"],
+        counted(done["erased"]),
+    )
+    if args.json:
+        print(json.dumps(done, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(describe_result(done))
     return EX_OK

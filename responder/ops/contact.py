@@ -31,7 +31,7 @@ class UnknownContact(ResponderError):
 
 def read_contact(conn: Connection, typed: str, kinds: Kinds) -> dict[str, Any]:
     """The contact behind what the admin typed, with its identities and every ticket."""
-    identity, refs = _resolve(conn, typed, kinds)
+    identity, refs = resolve(conn, typed, kinds)
     t, ci, s = schema.tickets, schema.contact_identities, schema.surveys
     contact = contact_of(conn, identity)
     if contact is not None:
@@ -82,15 +82,15 @@ def read_contact(conn: Connection, typed: str, kinds: Kinds) -> dict[str, Any]:
 
 def link(conn: Connection, first: str, second: str, kinds: Kinds, now: datetime) -> dict[str, Any]:
     """Two identities (or tickets' customers) become one contact; returns it as read."""
-    a, refs_a = _resolve(conn, first, kinds)
-    b, refs_b = _resolve(conn, second, kinds)
+    a, refs_a = resolve(conn, first, kinds)
+    b, refs_b = resolve(conn, second, kinds)
     found = by_staff(a, b, refs_a + refs_b)
     if found is not None:
         apply_link(conn, found, now)
     return read_contact(conn, first, kinds)
 
 
-def _resolve(conn: Connection, typed: str, kinds: Kinds) -> tuple[Identity, tuple[str, ...]]:
+def resolve(conn: Connection, typed: str, kinds: Kinds) -> tuple[Identity, tuple[str, ...]]:
     """An identity, and the ticket that made it known if it is not an identity yet."""
     parsed = parse_identity(typed)
     t = schema.tickets

@@ -225,6 +225,10 @@ def _v12_merged(conn: Connection) -> None:
         _add_columns(conn, "tickets", {"merged_into": "INTEGER"})
 
 
+def _v13_forget_log(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.forget_log])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -243,6 +247,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (10, "the website chat's files (images, PDFs)", _v10_chat_files),
     (11, "contacts: one person's identities across channels", _v11_contacts),
     (12, "merged tickets", _v12_merged),
+    (13, "forget log: each person forgotten on request, without who", _v13_forget_log),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from responder.core.decisions import OUT_OF_HOURS
+from responder.core.forget import ERASED
 from responder.core.reply_kinds import (
     CUSTOMER_OUTCOMES,
     EMAIL_LEFT,
@@ -191,8 +192,9 @@ def reaches(conn: Connection, tickets: Iterable[int]) -> dict[int, str]:
             e.c.ticket_id.in_(ids),
             e.c.kind == EMAIL_LEFT,
             e.c.detail.is_not(None),
-            # Past `retention`, the address is gone: nothing more goes there.
+            # Past `retention`, or forgotten on request, the address is gone.
             e.c.detail.not_like(f"{MARKER}%"),
+            e.c.detail.not_like(f"{ERASED}%"),
         )
         .order_by(e.c.id)
     )

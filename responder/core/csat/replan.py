@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from responder.config.csat import CsatConfig
 from responder.core.csat.timing import wanted_at
+from responder.core.forget import is_forgotten
 from responder.domain.csat import (
     MOVABLE,
     NewSurvey,
@@ -34,7 +35,8 @@ def replan_surveys(
         row = existing.get(ticket_id)
         if row is not None and row.state not in MOVABLE:
             continue
-        due = wanted_at(ticket, csat, zone, now)
+        # A customer forgotten on request (issue 18) is never asked again.
+        due = None if is_forgotten(ticket.customer) else wanted_at(ticket, csat, zone, now)
         if row is None:
             if due is not None:
                 inserts.append(NewSurvey(ticket_id, ticket.channel, ticket.customer, due))

@@ -7,6 +7,7 @@ from datetime import datetime
 from responder.core.channel import Draft, Parent, Topic
 from responder.core.closing import wait_words
 from responder.core.contexts import render_context
+from responder.core.forget import is_forgotten
 from responder.core.reply_kinds import STAFF_NOTICE
 from responder.core.settings import Settings
 from responder.core.window import Skipped, fit
@@ -29,6 +30,8 @@ def closing_message(
     closing, profile = settings.closing, settings.profiles.get(ticket.channel)
     if closing is None or not closing.closing_message or profile is None or not ticket.customer:
         return None
+    if is_forgotten(ticket.customer):
+        return None  # erased on request (issue 18): nobody to tell
     chain = list(dict.fromkeys([ticket.language or profile.language, profile.language, "en"]))
     language = settings.templates.languages_for(AUTO_CLOSED, chain) or chain[0]
     context = render_context(profile, None, ticket.ref, ticket.subject)

@@ -16,7 +16,12 @@ from responder.storage.schema.conversations import (
     tickets,
 )
 from responder.storage.schema.followup import early_marks, surveys, timers
-from responder.storage.schema.housekeeping import channel_health, meta, schema_version
+from responder.storage.schema.housekeeping import (
+    channel_health,
+    forget_log,
+    meta,
+    schema_version,
+)
 
 __all__ = [
     "UTCDateTime",
@@ -27,6 +32,7 @@ __all__ = [
     "contacts",
     "cursors",
     "early_marks",
+    "forget_log",
     "inbound",
     "meta",
     "metadata",

@@ -36,3 +36,21 @@ channel_health = Table(
     Column("key", String(200), nullable=True),  # the config key to look at
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# Since schema version 13: each `responder forget` (issue 18; UU PDP 27/2022, GDPR article
+# 17): when, which OS user ran it and how much it erased. Never who was forgotten: the row
+# proves the request was carried out without keeping what it asked to erase.
+forget_log = Table(
+    "forget_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("forgotten_at", UTCDateTime(), nullable=False),
+    Column("by_user", String(64), nullable=False),
+    Column("tickets", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("replies", Integer, nullable=False),
+    Column("texts", Integer, nullable=False),  # staff replies, notes, event details
+    Column("comments", Integer, nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("identities", Integer, nullable=False),
+)
