@@ -52,6 +52,7 @@ BUDI = "budi.santoso@example.com"
 BUDI_TG = 734501987
 SARI = "sari@example.net"
 # What Budi wrote and was sent: none of it may be left anywhere.
+BUDI_PHONE = "+6281234567890"
 BUDI_WORDS = ("zebrakuning", "flamingokuning", "lumbalumba", "jerapahlambat", "kiwibesok")
 CSAT = 'csat: {after_resolved: 1h, send_between: "00:00-23:59", once_per: 30d, low: 2}\n'
 
@@ -124,19 +125,22 @@ async def test_a_forgotten_customer_leaves_no_trace_and_the_report_stays_the_sam
         [mail_post] = await wait_sent(tg, STAFF_GROUP, 1)
         tg.push_message(BUDI_TG, "Kak, flamingokuning belum datang", first_name="Budi")
         [_, chat_post] = await wait_sent(tg, STAFF_GROUP, 2)
+        # Budi shares his own number: his WhatsApp identity, erased with the rest.
+        tg.push_message(BUDI_TG, "", first_name="Budi", contact=(BUDI_PHONE, BUDI_TG))
+        await wait_sent(tg, STAFF_GROUP, 3)
         await staff_answer(tg, chat_post, "Sudah kami cek, kiwibesok sampai ya?")
         await staff_answer(tg, mail_post, "Paket zebrakuning kiwibesok dikirim.")
         await wait_until(lambda: _sent_to_budi(smtp_server))
         [mail_ref, chat_ref] = [t["ref"] for t in await db_rows(config, "tickets")]
         await staff_answer(tg, chat_post, f"/link {mail_ref}")
-        await wait_sent(tg, STAFF_GROUP, 3)
+        await wait_sent(tg, STAFF_GROUP, 4)
         await visitor.session()
         image = png()
         sent = await visitor.upload(
             image, "kaos-lumbalumba.png", "Kaos lumbalumba sobek", "c-file-01"
         )
         assert sent.status == 202, sent.body
-        await wait_sent(tg, STAFF_GROUP, 4)
+        await wait_sent(tg, STAFF_GROUP, 5)
         assert (await visitor.leave_email(BUDI)).status == 202
         await dovecot.append_async(
             SUPPORT,
@@ -170,7 +174,7 @@ async def test_a_forgotten_customer_leaves_no_trace_and_the_report_stays_the_sam
         await asyncio.sleep(0.5)  # the low-rating notice goes out
     visitor_id = visitor.visitor
     assert visitor_id is not None
-    needles = (BUDI, str(BUDI_TG), "Budi", visitor_id, *BUDI_WORDS)
+    needles = (BUDI, str(BUDI_TG), "Budi", visitor_id, BUDI_PHONE[3:], *BUDI_WORDS)
     before = every_text(config)
     assert all(any(n.lower() in v.lower() for *_, v in before) for n in needles)
     now = datetime.now(UTC)
@@ -186,7 +190,7 @@ async def test_a_forgotten_customer_leaves_no_trace_and_the_report_stays_the_sam
     done = json.loads(out[: out.rindex("}") + 1])
     erased = done["erased"]
     assert {mail_ref, chat_ref} <= set(done["tickets"])
-    assert erased["tickets"] == 3 and erased["identities"] == 3 and erased["files"] == 1
+    assert erased["tickets"] == 3 and erased["identities"] == 4 and erased["files"] == 1
     assert erased["comments"] == 1 and erased["messages"] >= 5 and erased["replies"] >= 4
 
     after = every_text(config)
