@@ -15,7 +15,10 @@ from responder.errors import ConfigError, ConfigProblem, NoChannelWorks, Respond
 if TYPE_CHECKING:
     # Imported when a command needs it: `--version` and `check` should not pay for the
     # channels, storage and IMAP client.
+    from datetime import datetime
+
     from responder.app.logs import LogFormat
+    from responder.config import Config
 
 EX_OK = 0
 EX_FAILURE = 1
@@ -42,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "copy-db":
+            return _copy_db(args)
         if args.command == "install-service":
             return _install(args)
         if args.command == "login":
@@ -183,6 +188,45 @@ def _report(args: argparse.Namespace) -> int:
             return EX_FAILURE
         print(f"HTML report written to {args.html}")
     return EX_OK
+
+
+def _copy_db(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from responder.config import load_config
+    from responder.ops.copy_db import copy_db
+
+    config = load_config(args.config, secrets="skip")  # the database only
+    now = datetime.now(UTC)  # one instant for both reports: their running clocks compared
+    copied = copy_db(
+        args.source,
+        config.database_url_resolved,
+        progress=lambda table, n: print(f"  {table}: {n} rows", file=sys.stderr),
+        same_report=lambda before, after: (
+            _figures(config, before, now) == _figures(config, after, now)
+        ),
+    )
+    width = max(len(name) for name, _, _ in copied.counts)
+    print(f"{copied.source} -> {copied.target}")
+    for name, before, after in copied.counts:
+        verdict = "same" if before == after else "DIFFERENT"
+        print(f"  {name:<{width}}  {before:>8}  {after:>8}  {verdict}")
+    alike = "the same report" if copied.same_report else "a DIFFERENT report"
+    print(f"{'every table has the same rows' if copied.same else 'rows DIFFER'}; {alike}")
+    return EX_OK if copied.same and copied.same_report else EX_FAILURE
+
+
+def _figures(config: Config, url: str, now: datetime) -> object:
+    """The report's figures for every ticket ever, read from url, as of now."""
+    from responder.config.calendar import build_calendar
+    from responder.config.sla import build_policies
+    from responder.report.figures import compute
+    from responder.report.load import read_report_data
+    from responder.report.period import parse_period
+
+    calendar = build_calendar(config.business_hours, config.timezone)
+    period = parse_period("2000-01-01", None, calendar.timezone, now)
+    return compute(read_report_data(url, period), period, calendar, build_policies(config.sla), now)
 
 
 def _run(path: Path, log_format: LogFormat = "text") -> int:

@@ -129,6 +129,19 @@ def _ops_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     backup.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
     backup.add_argument("out", metavar="OUT.db", type=Path, help="the copy to write")
     backup.add_argument("--force", action="store_true", help="overwrite OUT.db if it exists")
+    copy = sub.add_parser(
+        "copy-db",
+        help="copy a SQLite database (stop the daemon first) into the configured database_url",
+    )
+    copy.add_argument("-c", "--config", type=Path, required=True, help="the YAML config file")
+    copy.add_argument(
+        "--from",
+        dest="source",
+        metavar="SQLITE_FILE",
+        type=Path,
+        required=True,
+        help="the shop's responder.db",
+    )
     contact = sub.add_parser(
         "contact",
         help="a customer's identities and tickets across channels; `contact link A B` makes "
