@@ -72,6 +72,7 @@ async def test_a_refused_smtp_sign_in_fails_the_channel_and_is_not_tried_again_a
             assert await systemd_status(app) == (
                 f"support-mail FAILING: the password for {SUPPORT} was refused by 127.0.0.1; "
                 "0 of 1 channel(s) connected, 1 open tickets"
+                "; leases held: imap:support-mail, scheduler"
             )
 
             # The admin fixes the password file and reloads.

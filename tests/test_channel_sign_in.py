@@ -99,6 +99,7 @@ async def test_a_wrong_smtp_password_shows_at_start_without_a_reply(
             assert await systemd_status(app) == (
                 f"support-mail FAILING: the password for {SUPPORT} was refused by 127.0.0.1; "
                 "0 of 1 channel(s) connected, 0 open tickets"
+                "; leases held: imap:support-mail, scheduler"
             )
             async with (
                 aiohttp.ClientSession() as session,

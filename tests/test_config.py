@@ -317,7 +317,7 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
             "config.yaml:3:11: channels: expected at least 1 entry, got none",
             'config.yaml:4:1: unknown key "unused" (expected one of: timezone, state_dir, '
             "database_url, templates_dir, queue_size, log_level, guards, delivery, business_hours, "
-            "vip, rules, sla, csat, http, retention, tickets, "
+            "vip, rules, sla, csat, http, retention, tickets, cluster, "
             "channels)",
         ],
     ),

@@ -104,7 +104,13 @@ def test_the_daemon_tells_systemd_ready_reloading_stopping_and_pings_the_watchdo
         try:
             ready = systemd.expect("READY")
             # Ready means the mailbox is open, not merely that the process started.
-            assert ready == {"READY": "1", "STATUS": "1 of 1 channel(s) connected, 0 open tickets"}
+            assert ready == {
+                "READY": "1",
+                "STATUS": (
+                    "1 of 1 channel(s) connected, 0 open tickets; "
+                    "leases held: imap:support-mail, scheduler"
+                ),
+            }
             deadline = time.monotonic() + 10
             while logins(dovecot) < 1 and time.monotonic() < deadline:
                 time.sleep(0.05)

@@ -127,15 +127,15 @@ async def require_one_working(health: Mapping[str, ChannelHealth], watch: Channe
 
 
 async def caught_up(
-    channels: Mapping[str, Channel], queue: asyncio.Queue[int], wait: float
+    states: Callable[[], Iterable[str]], queue: asyncio.Queue[int], wait: float
 ) -> None:
-    """Return once every channel has connected (or failed) and what they queued is decided, or
-    after `wait` seconds (at least one for the queue)."""
+    """Return once every channel has connected (or failed, or stands by for its lease) and
+    what they queued is decided, or after `wait` seconds (at least one for the queue)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     # Channel state is a plain property of the channel protocol, so it is polled.
     while loop.time() < deadline and any(  # noqa: ASYNC110
-        c.state not in ("connected", "failed") for c in channels.values()
+        state not in ("connected", "failed", "standby") for state in states()
     ):
         await asyncio.sleep(0.05)
     with contextlib.suppress(TimeoutError):

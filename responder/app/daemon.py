@@ -20,6 +20,7 @@ from responder.app.channel_control import (
     stream_closers,
     webhook_routes,
 )
+from responder.app.intake_gate import IntakeGate, SchedulerRole
 from responder.channels.base import Channel, ChannelHealth
 from responder.channels.oauth import token_source
 from responder.channels.registry import build_channel
@@ -33,6 +34,7 @@ from responder.services.closing.service import CloseService
 from responder.services.csat.service import SurveyService
 from responder.services.dispatch import Dispatcher
 from responder.services.inbox import StoreInbox
+from responder.services.leases import Instance, LeaseKeeper
 from responder.services.outbox import Outbox, RetryPolicy
 from responder.services.retention import run_retention
 from responder.services.settings import build_settings
@@ -84,6 +86,17 @@ class App:
         self.watch = ChannelWatch(self.channel_health, self.store, clock)
         self._inbox: StoreInbox | None = None
         self._reconfigurer = Reconfigurer(self.tasks, self._channel_restarted)
+        # Several instances on one database (issue 19): intake and timers by lease.
+        cluster = config.cluster
+        self.keeper = LeaseKeeper(
+            self.store,
+            Instance.this_process(),
+            cluster.lease_ttl,
+            cluster.heartbeat,
+            clock,
+            self.tasks,
+        )
+        self.gate = IntakeGate(self.keeper, clock)
 
     async def start(self) -> None:
         for problem in self.config.warnings:
@@ -94,6 +107,7 @@ class App:
         self.monitor.start()
         self.metrics.watch_channels(self.health)
         self.metrics.watch_loop(lambda: self.monitor.lag)
+        self.metrics.watch_leases(self.keeper.holding)
         metrics = self.metrics
         files = file_fetcher(lambda: self.channels, lambda: self.config.templates_dir)
         served = site(lambda: self.config, lambda: self._settings(settings), self._clock)
@@ -141,6 +155,14 @@ class App:
             self.store, lambda: dispatcher.settings, self.outbox.submit, self._clock, self.tasks
         )
         await self.closing.start()
+        store, config = self.store, self.config
+        SchedulerRole(
+            self.keeper,
+            [self.sla.wakeups, self.surveys.wakeups, self.closing.wakeups],
+            # Message bodies older than the retention go, once a day; figures stay.
+            (lambda: run_retention(store, config, self._clock)) if config.retention else None,
+            self.tasks,
+        )
         if self.config.http is not None:
             # Imported only when asked for: aiohttp's server costs ~10 MB of RSS (issue 2's
             # budget is 80 MB) in every daemon that listens on nothing.
@@ -155,6 +177,7 @@ class App:
                 self.monitor,
                 routes=[*pages.routes(), *webhook_routes(self.channels.values())],
                 on_shutdown=stream_closers(self.channels.values()),
+                leases=self.keeper.holding,
             )
             await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")
@@ -167,14 +190,12 @@ class App:
         inbox = StoreInbox(
             self.store, self.dispatcher.queue, budget=self.dispatcher.budget, metrics=metrics
         )
-        for channel in self.channels.values():
-            await channel.start(inbox)
+        await self.gate.start(self.channels, self.config.channels, inbox)
+        await self.keeper.heartbeat()  # the leases free now: intake starts at once
+        self.keeper.start()
         self._inbox = inbox
         self.tasks.spawn(self.watch.run(), name="channels:watch")
         self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
-        if self.config.retention is not None:
-            # Message bodies older than the retention go, once a day; figures stay.
-            self.tasks.spawn(run_retention(self.store, self.config, self._clock), name="retention")
         # What start-up built (config, templates, the libraries' own tables) lives as long as
         # the process: out of the collector's sight, so a full collection walks only what
         # messages made (gc.freeze; measured in bench/README.md, issue 17's stream latency).
@@ -186,7 +207,7 @@ class App:
         """Timers that fell due while we were down fire once the channels have caught up, so
         a staff reply sent meanwhile (found in the Sent folder) cancels its reminder first."""
         assert self.dispatcher is not None and self.sla is not None
-        await caught_up(self.channels, self.dispatcher.queue, wait)
+        await caught_up(lambda: self.health().values(), self.dispatcher.queue, wait)
         self.sla.wakeups.gate.set()
         if self.surveys is not None:
             self.surveys.wakeups.gate.set()
@@ -203,6 +224,7 @@ class App:
         # What start() froze is this run's again: an App started and stopped in a process
         # that goes on (the tests) leaves nothing the collector cannot reach.
         gc.unfreeze()
+        await self.keeper.halt()  # no intake starts from here on
         if self.http is not None:
             await self.http.stop()
         await self._stop_channels()
@@ -221,6 +243,7 @@ class App:
         if self.closing is not None:
             self.closing.stop()
         self.monitor.stop()
+        await self.keeper.release()  # another instance takes over at its next heartbeat
         if self.outbox is not None and not await self.outbox.drain(deadline / 2):
             log.warning("stopping with replies unsent; they resume at next start")
         # Again: stop() is idempotent, and this closes connections the drain opened.
@@ -291,11 +314,11 @@ class App:
         return token_source(channel, self.config.state_dir)
 
     def health(self) -> dict[str, str]:
-        return {name: channel.state for name, channel in self.channels.items()}
+        return self.gate.states({name: c.state for name, c in self.channels.items()})
 
     def channel_health(self) -> dict[str, ChannelHealth]:
         """Each channel's health, its problem naming the config file and key."""
-        return located_health(self.channels, self.config)
+        return self.gate.health(located_health(self.channels, self.config))
 
     async def check_channels(self) -> None:
         """Raise NoChannelWorks if every channel has failed for a reason only the admin can

@@ -135,5 +135,11 @@ async def status(app: App) -> str:
         for name, h in health.items()
         if h.state == "failed" and h.problem is not None
     ]
+    standby = sum(h.state == "standby" for h in health.values())
     counts = f"{up} of {len(health)} channel(s) connected"
-    return "; ".join([*failing, f"{counts}, {await open_tickets(app.store)} open tickets"])
+    counts += f" ({standby} standing by)" if standby else ""
+    # Which intake and timers this instance runs, where several share a database (issue 19).
+    held = ", ".join(app.keeper.held) or "none"
+    leases = f"leases held: {held}"
+    tickets = f"{await open_tickets(app.store)} open tickets"
+    return "; ".join([*failing, f"{counts}, {tickets}", leases])

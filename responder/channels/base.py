@@ -153,6 +153,18 @@ class Channel(Protocol):
 
 
 @runtime_checkable
+class Pausable(Protocol):
+    """A channel whose intake only one instance at a time may run (issue 19: an IMAP folder's
+    watchers, a bot's getUpdates): the composition root starts it while this instance holds
+    its lease and pauses it the moment the lease is lost."""
+
+    async def pause(self) -> None:
+        """Stop intake at once and let go of the inbox, so a reconfigure leaves it stopped;
+        sends go on through this object, and start() begins intake again."""
+        ...
+
+
+@runtime_checkable
 class Webhooks(Protocol):
     """A channel the provider calls over HTTP (WhatsApp): its routes are served on the
     daemon's HTTP endpoint, which a config with such a channel must have."""

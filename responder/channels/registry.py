@@ -19,6 +19,7 @@ from responder.config import (
 from responder.core.canned import MB
 from responder.core.channel import ChannelProfile, Wire
 from responder.core.guards import GuardContext
+from responder.core.leases import intake_lease as lease_name
 from responder.wire.email.attachments import EMAIL_FILE
 from responder.wire.email.wire import EMAIL
 from responder.wire.telegram.wire import TELEGRAM
@@ -55,6 +56,11 @@ class ChannelType:
     wire: Wire  # parse and render (wire/<type>/)
     adapter: ChannelFactory  # connect, intake, send, stop (channels/<type>/)
     profile: Callable[[Any], ChannelProfile]  # what deciding needs of its config
+    # Intake that one instance at a time may run (issue 19), under the lease
+    # `<lease>:<channel name>`: an IMAP mailbox's watchers, a bot's getUpdates (Telegram
+    # answers a second poller 409 Conflict). None: every instance serves it (webhooks, the
+    # website chat); sending is never leased.
+    lease: str | None = None
 
 
 # Each adapter is imported when a channel of its type is configured: a daemon that only reads
@@ -144,8 +150,10 @@ def _webchat_profile(channel: WebChatChannelConfig) -> ChannelProfile:
 
 
 CHANNEL_TYPES: dict[str, ChannelType] = {
-    "email": ChannelType(EmailChannelConfig, EMAIL, _email, _email_profile),
-    "telegram": ChannelType(TelegramChannelConfig, TELEGRAM, _telegram, _telegram_profile),
+    "email": ChannelType(EmailChannelConfig, EMAIL, _email, _email_profile, lease="imap"),
+    "telegram": ChannelType(
+        TelegramChannelConfig, TELEGRAM, _telegram, _telegram_profile, lease="telegram"
+    ),
     "whatsapp": ChannelType(WhatsAppChannelConfig, WHATSAPP, _whatsapp, _whatsapp_profile),
     "webchat": ChannelType(WebChatChannelConfig, WEBCHAT, _webchat, _webchat_profile),
 }
@@ -166,6 +174,12 @@ def build_channel(
 
 def profile(config: Any) -> ChannelProfile:
     return CHANNEL_TYPES[config.type].profile(config)
+
+
+def intake_lease(config: Any) -> str | None:
+    """The lease a channel's intake runs under, or None when every instance serves it."""
+    kind = CHANNEL_TYPES[config.type].lease
+    return lease_name(kind, config.name) if kind is not None else None
 
 
 def template_parts() -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from responder import __version__
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-CHANNEL_STATES = ("connected", "reconnecting", "starting", "failed", "stopped")
+CHANNEL_STATES = ("connected", "reconnecting", "starting", "failed", "stopped", "standby")
 SendError = Literal["transient", "permanent", "parked", "expired"]
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -199,6 +199,14 @@ class Metrics:
         self.loop_lag = r.add(
             Gauge("responder_event_loop_lag_seconds", "How late the event loop last woke a timer.")
         )
+        self.lease_held = r.add(
+            Gauge(
+                "responder_lease_held",
+                "1 for each lease this instance holds (an intake, the timers), 0 while it "
+                "stands by for it (issue 19).",
+                ("lease",),
+            )
+        )
         build = r.add(Gauge("responder_build_info", "The running version.", ("version",)))
         build.read = lambda: {(version,): 1.0}
 
@@ -251,6 +259,9 @@ class Metrics:
             return out
 
         self.channel_up.read = read
+
+    def watch_leases(self, leases: Callable[[], Mapping[str, bool]]) -> None:
+        self.lease_held.read = lambda: {(name,): float(held) for name, held in leases().items()}
 
     def render(self) -> str:
         return self.registry.render()

@@ -1,6 +1,7 @@
 """The configuration file: its sections as typed, frozen models, validated before anything
 connects; errors name file:line and the key (`load_config`)."""
 
+from responder.config.cluster import ClusterConfig
 from responder.config.loader import (
     ChannelConfig,
     Config,
@@ -26,6 +27,7 @@ from responder.config.loader import (
 
 __all__ = [
     "ChannelConfig",
+    "ClusterConfig",
     "Config",
     "ConfigSource",
     "DeliveryConfig",

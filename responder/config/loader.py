@@ -26,6 +26,7 @@ from responder.config.channels import (
     TelegramChannelConfig,
     TelegramLimitsConfig,
 )
+from responder.config.cluster import ClusterConfig
 from responder.config.csat import CsatConfig, HttpConfig, check_csat
 from responder.config.desk import check_desks
 from responder.config.problems import ConfigSource, problems_from
@@ -151,6 +152,8 @@ class Config(FrozenModel):
     http: HttpConfig | None = None  # absent: no web endpoint (metrics, health, survey pages)
     retention: RetentionConfig | None = None  # absent: message bodies are kept for ever
     tickets: TicketsConfig | None = None  # absent: no auto-close, no reopen window
+    # Several instances on one database (issue 19): the leases' ttl and heartbeat.
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     channels: tuple[ChannelConfig, ...] = Field(min_length=1)
 
     _source: ConfigSource = PrivateAttr(default_factory=ConfigSource)

@@ -229,6 +229,10 @@ def _v13_forget_log(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.forget_log])
 
 
+def _v14_leases(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.leases])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -248,6 +252,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (11, "contacts: one person's identities across channels", _v11_contacts),
     (12, "merged tickets", _v12_merged),
     (13, "forget log: each person forgotten on request, without who", _v13_forget_log),
+    (14, "leases: which instance holds each intake and the timers", _v14_leases),
 )
 
 LATEST = MIGRATIONS[-1][0]

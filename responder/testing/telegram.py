@@ -83,6 +83,8 @@ class TelegramStandIn(CustomerUpdates, BotApiFiles, SentLog[SentMessage], Thread
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
+        self._polling = 0  # getUpdates calls in flight
+        self.conflicts = 0  # a second poller told 409 Conflict (issue 19: double polling)
 
     @property
     def base_url(self) -> str:

@@ -27,6 +27,11 @@ from responder.testing.telegram_records import (
     sender_id,
 )
 
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+
 # ChatMemberAdministrator's flags the Bot API always sends.
 _ADMIN_RIGHTS = (
     "can_be_edited",
@@ -67,11 +72,27 @@ class BotApiMethods:
     _update_ids: itertools.count[int]
     _stopping: asyncio.Event | None
     _wake: asyncio.Event | None
+    _polling: int
+    conflicts: int
 
     async def _api_getme(self, params: JSON) -> JSON:
         return self.bot_user
 
     async def _api_getupdates(self, params: JSON) -> list[JSON]:
+        # One poller per bot, as on Telegram: a second getUpdates while one is parked is
+        # refused, so a test sees two instances polling the same bot (issue 19).
+        with self._cond:
+            if self._polling:
+                self.conflicts += 1
+                raise Fail(409, CONFLICT)
+            self._polling += 1
+        try:
+            return await self._long_poll(params)
+        finally:
+            with self._cond:
+                self._polling -= 1
+
+    async def _long_poll(self, params: JSON) -> list[JSON]:
         offset = int(params.get("offset", 0))
         limit = min(max(int(params.get("limit", 100)), 1), 100)
         deadline = time.monotonic() + max(float(params.get("timeout", 0)), 0.0)

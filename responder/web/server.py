@@ -70,6 +70,10 @@ def _ignoring_app(
     return closing
 
 
+# A channel standing by (another instance holds its intake's lease, issue 19) is not down.
+UP_STATES = ("connected", "standby")
+
+
 class HttpServer:
     """Listens on `config.host`:`config.port` once started; stopped by the composition root.
 
@@ -88,10 +92,12 @@ class HttpServer:
         routes: Sequence[web.RouteDef] = (),
         add_routes: Callable[[web.Application], None] | None = None,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+        leases: Callable[[], Mapping[str, bool]] = dict,
     ) -> None:
         self._host = config.host.strip("[]")  # "[::1]" in the config; bind wants "::1"
         self._port = config.port
         self._metrics, self._channels, self._monitor = metrics, channels, monitor
+        self._leases = leases  # {lease: held by this instance} (issue 19)
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.on_response_prepare.append(_secure)
         self.app.add_routes(
@@ -138,12 +144,17 @@ class HttpServer:
         )
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        """200 "ok" while every channel is connected and the loop responsive; else 503 with
-        one line per reason: each channel not connected with its problem and remedy."""
+        """200 "ok" while every channel is connected (or stands by while another instance
+        holds its lease) and the loop responsive, each channel's state and each lease, held
+        or stood by for, following; else 503 with one line per reason: each channel not
+        connected with its problem and remedy."""
         channels = dict(self._channels())
-        problems = [channel_line(n, h) for n, h in channels.items() if h.state != "connected"]
+        problems = [channel_line(n, h) for n, h in channels.items() if h.state not in UP_STATES]
         problems += self._monitor.problems()
+        leases = [
+            f"lease {n}: {'held' if held else 'standby'}" for n, held in self._leases().items()
+        ]
         if problems:
             return web.Response(status=503, text="".join(p + "\n" for p in problems))
-        lines = ["ok", *(f"{n}: {h.state}" for n, h in channels.items())]
+        lines = ["ok", *(f"{n}: {h.state}" for n, h in channels.items()), *leases]
         return web.Response(text="".join(line + "\n" for line in lines))

@@ -229,6 +229,11 @@ class EmailChannel:
             task.cancel()
         await asyncio.gather(*watching, return_exceptions=True)
 
+    async def pause(self) -> None:
+        """Intake stops (another instance holds the mailbox's lease, issue 19); SMTP stays."""
+        self._inbox = None
+        await self._stop_watching()
+
     async def stop(self) -> None:
         await self._stop_watching()
         # Connections are closed, not taken away: a send during the shutdown drain opens a

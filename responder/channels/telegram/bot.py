@@ -135,6 +135,13 @@ class TelegramChannel(UpdatePolling, Conditioned):
             await self._stop_polling()
             await self.start(self._inbox)
 
+    async def pause(self) -> None:
+        """Polling stops (another instance holds the bot's lease, issue 19: Telegram answers
+        a second getUpdates with 409 Conflict); sends go on through this bot."""
+        self._inbox = None
+        await self._stop_polling()
+        self._condition.stopped()
+
     async def stop(self) -> None:
         """The first call stops intake; sends of the shutdown drain still go through this
         bot. The composition root calls again after the drain, which closes the

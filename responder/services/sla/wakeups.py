@@ -49,6 +49,10 @@ class Wakeups:
         self._due: set[int] = set()
         self._wake = asyncio.Event()
         self.gate = asyncio.Event()  # set when firing may begin (channels have caught up)
+        # Set while this instance holds the scheduler lease (issue 19): timers fire on one
+        # instance; the others keep their jobs armed and wait.
+        self.role = asyncio.Event()
+        self.role.set()
         self.fired = 0  # batches handed to fire, for tests and benchmarks
 
     @property
@@ -175,6 +179,7 @@ class Wakeups:
         await self.gate.wait()
         while True:
             await self._wake.wait()
+            await self.role.wait()
             self._wake.clear()
             batch, self._due = sorted(self._due), set()
             if batch:

@@ -19,6 +19,7 @@ from responder.storage.schema.followup import early_marks, surveys, timers
 from responder.storage.schema.housekeeping import (
     channel_health,
     forget_log,
+    leases,
     meta,
     schema_version,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "early_marks",
     "forget_log",
     "inbound",
+    "leases",
     "meta",
     "metadata",
     "posts",

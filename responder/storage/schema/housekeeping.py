@@ -54,3 +54,18 @@ forget_log = Table(
     Column("files", Integer, nullable=False),
     Column("identities", Integer, nullable=False),
 )
+
+# Since schema version 14 (issue 19): who holds each exclusive role among the instances that
+# share this database (an IMAP folder's intake, a bot's polling, the timers), and until when.
+# A holder renews its rows every heartbeat; one that stops (killed, cut off) loses them at
+# expires_at and another takes them over. holder is None once released at a clean stop.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=True),  # host:pid:random, one per process
+    Column("info", String(300), nullable=False),  # the holder's host, pid and version
+    Column("acquired_at", UTCDateTime(), nullable=False),
+    Column("renewed_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,225 @@
+"""The lease keeper (issue 19): takes and renews this instance's leases every heartbeat on a
+named task, tells each lease's owner at once when it is gained or lost, and releases them at a
+clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from responder import __version__
+from responder.common.tasks import TaskGroup
+from responder.core.leases import PRESENCE, Lease, held_by, orphaned, presence, still_ours
+from responder.errors import log_fault
+from responder.storage import leases
+from responder.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# Told a lease's name and whether this instance now holds it; starts or stops what it guards.
+OnChange = Callable[[str, bool], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """This process among the instances sharing the database: `id` goes in the leases' holder
+    column (host, pid and a random part, as a restarted process may get the same pid)."""
+
+    id: str
+    info: str
+    machine: str  # this boot of this machine, in this pid namespace (core.leases.orphaned)
+
+    @classmethod
+    def this_process(cls) -> Instance:
+        host, pid, machine = socket.gethostname(), os.getpid(), _machine()
+        info = f"{host} pid {pid} v{__version__} on {machine}"
+        return cls(f"{host}:{pid}:{secrets.token_hex(3)}", info, machine)
+
+
+def _machine() -> str:
+    """The kernel's boot id and our pid namespace: two processes that share both see each
+    other's pids (containers on one host share the boot id, not the namespace)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return f"unknown-{secrets.token_hex(4)}"  # never matches: others wait out the ttl
+    return f"{boot}/{namespace}"
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of that id runs here (os.kill with signal 0 only checks)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, as another user's
+    return True
+
+
+async def _present(name: str, held: bool) -> None:
+    """An instance's presence row guards nothing."""
+
+
+class LeaseKeeper:
+    """Holds the leases asked for with want(): every heartbeat, one transaction takes those
+    free or run out and renews those held. A lease is lost when the renewal says another
+    instance has it, or when no renewal has gone through for nearly the ttl (the database out
+    of reach): its owner is told to stop at once, as standing by costs a few seconds while
+    double polling would answer customers twice (fencing)."""
+
+    def __init__(
+        self,
+        store: Store,
+        instance: Instance,
+        ttl: timedelta,
+        beat: timedelta,
+        clock: Callable[[], datetime],
+        tasks: TaskGroup,
+    ) -> None:
+        self.instance = instance
+        self.ttl, self.beat = ttl, beat
+        self._store, self._clock, self._tasks = store, clock, tasks
+        self._owners: dict[str, OnChange] = {}
+        self._renewed: dict[str, datetime] = {}  # held: when its last renewal was tried
+        self._task: asyncio.Task[None] | None = None
+        self._unreachable = False
+        self.rows: list[Lease] = []  # as read at the last beat
+        self.want(presence(instance.id), _present)
+
+    def want(self, name: str, owner: OnChange) -> None:
+        """Hold `name` whenever it is free; `owner` hears each gain and loss."""
+        self._owners[name] = owner
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """The leases held, its presence row aside."""
+        return tuple(n for n in sorted(self._renewed) if not n.startswith(PRESENCE))
+
+    def start(self) -> None:
+        log.info("instance %s (%s)", self.instance.id, self.instance.info)
+        self._task = self._tasks.spawn(self._run(), name="leases:heartbeat")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.heartbeat()
+            except Exception:
+                log.exception("lease heartbeat failed")
+            await asyncio.sleep(self.beat.total_seconds())
+
+    async def heartbeat(self) -> None:
+        """One beat: claim every lease wanted, then tell owners what changed."""
+        if not self._owners:
+            return
+        tried = self._clock()
+        me = self.instance
+        dead = await self._dead()
+        claim = self._store.run_urgent(
+            leases.claim, list(self._owners), me.id, me.info, tried, self.ttl, dead
+        )
+        try:
+            # No longer than half a beat: a database that hangs must not keep us from
+            # noticing the hold run out (the next beat's still_ours below).
+            held: set[str] | None = await asyncio.wait_for(claim, self.beat.total_seconds() / 2)
+        except Exception as exc:
+            held = None
+            if not self._unreachable:
+                if isinstance(exc, TimeoutError):
+                    log.warning("cannot renew the leases: the database did not answer in time")
+                else:
+                    log_fault(log, exc, "cannot renew the leases; intake stops if this lasts")
+            self._unreachable = True
+        else:
+            if self._unreachable:
+                log.info("the leases can be renewed again")
+            self._unreachable = False
+        if held is None:
+            now = self._clock()
+            lost = {n for n, at in self._renewed.items() if not still_ours(at, now, *self._span)}
+            gained: set[str] = set()
+        else:
+            lost = set(self._renewed) - held
+            gained = held - set(self._renewed)
+            self._renewed.update(dict.fromkeys(held, tried))
+        for name in sorted(lost):
+            del self._renewed[name]
+            if not name.startswith(PRESENCE):
+                log.warning("lease %s lost: standing by (another instance may take it)", name)
+            await self._tell(name, False)
+        for name in sorted(gained):
+            if not name.startswith(PRESENCE):
+                log.info("lease %s taken: this instance now runs it", name)
+            await self._tell(name, True)
+
+    async def _dead(self) -> set[str]:
+        """Read the leases (kept for /healthz and the timers' refresh); the holders of those
+        we want that are dead processes of this machine."""
+        try:
+            self.rows = await asyncio.wait_for(
+                self._store.run_urgent(leases.leases), self.beat.total_seconds() / 2
+            )
+        except Exception:
+            return set()  # the claim that follows says what is wrong
+        machine = self.instance.machine
+        return {
+            r.holder
+            for r in self.rows
+            if r.holder is not None and r.name in self._owners and orphaned(r, machine, alive)
+        }
+
+    def others(self) -> bool:
+        """Whether another instance was there at the last beat (one instance alone needs no
+        refresh of what the others planned)."""
+        now = self._clock()
+        return any(held_by(r, now) not in (None, self.instance.id) for r in self.rows)
+
+    def holding(self) -> dict[str, bool]:
+        """Every lease wanted, and whether this instance holds it (for /metrics, /healthz);
+        its presence row aside."""
+        return {n: n in self._renewed for n in sorted(self._owners) if not n.startswith(PRESENCE)}
+
+    @property
+    def _span(self) -> tuple[timedelta, timedelta]:
+        return self.ttl, self.beat
+
+    async def _tell(self, name: str, held: bool) -> None:
+        try:
+            await self._owners[name](name, held)
+        except Exception:
+            log.exception(
+                "lease %s: could not %s what it guards", name, "start" if held else "stop"
+            )
+
+    async def halt(self) -> None:
+        """Stop renewing (the daemon stops): nothing is started or stopped any more."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def release(self) -> None:
+        """Release what is held, so another instance takes over at its next heartbeat rather
+        than after the ttl. Call once what the leases guard has stopped."""
+        await self.halt()
+        held, self._renewed = list(self._renewed), {}
+        if not held:
+            return
+        try:
+            await self._store.run_urgent(leases.release, held, self.instance.id, self._clock())
+        except Exception as exc:
+            log_fault(log, exc, "could not release the leases; they run out after the ttl")
+        else:
+            log.info("leases released: %s", ", ".join(sorted(held)))
+
+    async def table(self) -> list[Lease]:
+        """Every lease row, for status."""
+        return await self._store.run(leases.leases)

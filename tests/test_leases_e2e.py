@@ -1,0 +1,127 @@
+"""Two daemons on one SQLite file, real Dovecot and the Bot API stand-in (issue 19): one polls;
+kill -9 the holder and the other takes intake over within the ttl and a margin; mail and
+Telegram messages sent around each kill are each acknowledged once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
+from tests.harness import SUPPORT, TELEGRAM_TOKEN, DaemonProcess, db_rows, wait_until, write_config
+from tests.mailfactory import make_mail
+
+TTL, BEAT = 2.0, 0.5
+KILLS = 3
+
+
+def config_for(
+    tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer, tg: TelegramStandIn
+) -> Path:
+    path = write_config(
+        tmp_path, dovecot, smtp, extra=f"cluster: {{lease_ttl: {TTL}s, heartbeat: {BEAT}s}}"
+    )
+    token = tmp_path / "telegram-token"
+    token.write_text(TELEGRAM_TOKEN + "\n")
+    path.write_text(
+        path.read_text()
+        + f"""\
+  - name: shop-bot
+    type: telegram
+    token_file: {token}
+    api_url: {tg.base_url.removesuffix("/bot")}
+    language: id
+    poll_timeout: 2s
+    timeout: 5s
+"""
+    )
+    return path
+
+
+async def holders(config: Path) -> dict[str, str | None]:
+    try:
+        rows = await db_rows(config, "leases")
+    except Exception:
+        return {}
+    now = time.time()
+    return {r["name"]: r["holder"] if r["expires_at"].timestamp() > now else None for r in rows}
+
+
+async def test_the_standby_takes_intake_over_after_a_kill_9_and_nothing_is_lost(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+) -> None:
+    config = config_for(tmp_path, dovecot, smtp_server, tg)
+    daemons = [DaemonProcess(config, tmp_path / f"daemon{n}.log") for n in range(2)]
+    takeovers: list[float] = []
+    sent_mail, sent_chats = 0, 0
+
+    async def both_there() -> bool:
+        now = await holders(config)
+        present = [n for n, h in now.items() if n.startswith("instance:") and h]
+        return len(present) == 2 and now.get("imap:support-mail") is not None
+
+    async def send_both() -> None:
+        nonlocal sent_mail, sent_chats
+        sent_mail += 1
+        sent_chats += 1
+        raw = make_mail(
+            sender=f"Pelanggan {sent_mail} <c{sent_mail}@example.com>",
+            subject=f"Pesanan #{sent_mail}",
+            body="Halo, mohon dicek.",
+            message_id=f"<kill-{sent_mail}@example.com>",
+        )
+        await dovecot.append_async(SUPPORT, raw)
+        tg.push_message(5000 + sent_chats, f"Halo, pesanan {sent_chats}")
+
+    try:
+        for daemon in daemons:
+            daemon.start()
+        await wait_until(both_there, timeout=30)
+        await asyncio.sleep(2 * TTL)
+        assert tg.conflicts == 0  # only one instance polls the bot
+        for _ in range(KILLS):
+            now = await holders(config)
+            holder = now["imap:support-mail"]
+            assert holder is not None and now["telegram:shop-bot"] == holder
+            pid = int(holder.split(":")[-2])
+            (victim,) = [d for d in daemons if d.proc is not None and d.proc.pid == pid]
+            await send_both()
+            await asyncio.sleep(0.3)
+            killed = time.monotonic()
+            await asyncio.to_thread(victim.kill9)
+            await send_both()
+
+            async def taken_over(old: str = holder) -> bool:
+                now = await holders(config)
+                new = now.get("imap:support-mail"), now.get("telegram:shop-bot")
+                return all(h is not None and h != old for h in new)
+
+            await wait_until(taken_over, timeout=TTL + 5, interval=0.05)
+            takeovers.append(time.monotonic() - killed)
+            victim.start()  # back as the standby
+            await wait_until(both_there, timeout=30)
+        await smtp_server.wait_for_async(sent_mail, timeout=20)
+
+        async def all_chats_answered() -> bool:
+            return all(
+                any(m.chat_id == 5000 + n for m in tg.sent) for n in range(1, sent_chats + 1)
+            )
+
+        await wait_until(all_chats_answered, timeout=20)
+        await asyncio.sleep(2 * TTL)  # a repeat would come by now
+    finally:
+        for daemon in daemons:
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.terminate()
+    print(
+        f"takeover after kill -9 (ttl {TTL}s, heartbeat {BEAT}s):", [f"{t:.2f}s" for t in takeovers]
+    )
+    recipients = sorted(r for m in smtp_server.received for r in m.rcpt_tos)
+    assert recipients == sorted(f"c{n}@example.com" for n in range(1, sent_mail + 1))
+    answers = {
+        n: [m.text for m in tg.sent if m.chat_id == 5000 + n] for n in range(1, sent_chats + 1)
+    }
+    assert all(len(a) == 1 for a in answers.values()), answers
+    assert tg.conflicts == 0
+    assert max(takeovers) < TTL + 1.5, takeovers
