@@ -8,6 +8,9 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
+from responder.cli import main
 from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
 from tests.harness import SUPPORT, TELEGRAM_TOKEN, DaemonProcess, db_rows, wait_until, write_config
 from tests.mailfactory import make_mail
@@ -48,8 +51,25 @@ async def holders(config: Path) -> dict[str, str | None]:
     return {r["name"]: r["holder"] if r["expires_at"].timestamp() > now else None for r in rows}
 
 
+async def status_names_the_holder(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`responder status` says which instance holds each intake, and that two are running."""
+    now = await holders(config)
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["status", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    section = out[out.index("Leases (who runs each intake and the timers)") :]
+    for name in ("imap:support-mail", "telegram:shop-bot", "scheduler"):
+        (line,) = [line for line in section.splitlines() if line.split()[:1] == [name]]
+        assert f"held by {now[name]} (" in line, line
+    assert "instances running: 2" in section
+
+
 async def test_the_standby_takes_intake_over_after_a_kill_9_and_nothing_is_lost(
-    tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp_server: RecordingSMTPServer,
+    tg: TelegramStandIn,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = config_for(tmp_path, dovecot, smtp_server, tg)
     daemons = [DaemonProcess(config, tmp_path / f"daemon{n}.log") for n in range(2)]
@@ -80,6 +100,7 @@ async def test_the_standby_takes_intake_over_after_a_kill_9_and_nothing_is_lost(
         await wait_until(both_there, timeout=30)
         await asyncio.sleep(2 * TTL)
         assert tg.conflicts == 0  # only one instance polls the bot
+        await status_names_the_holder(config, capsys)
         for _ in range(KILLS):
             now = await holders(config)
             holder = now["imap:support-mail"]

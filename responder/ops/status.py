@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from responder.domain.closing import CLOSE_CLOCK
 from responder.ops.status_delivery import failed_lines, read_failed
+from responder.ops.status_leases import lease_lines, read_leases
 from responder.ops.status_surveys import read_skips, skip_lines
 from responder.services.dispatch_retry import REPORT_AFTER
 from responder.storage import schema
@@ -92,6 +93,8 @@ def read_status(
             }
             for name in sorted(names)
         },
+        # Several instances on one database (issue 19): who holds each intake and the timers.
+        "leases": read_leases(conn, now),
     }
 
 
@@ -302,4 +305,5 @@ def describe(status: dict[str, Any], source: str) -> str:
                     f"{error['state']}, created {_at(error['created'])}): {error['error']}"
                 )
         lines += failed_lines(channel.get("failed_deliveries"))
+    lines += lease_lines(status["leases"])
     return "\n".join(lines) + "\n"
