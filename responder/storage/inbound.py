@@ -10,7 +10,8 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from responder.domain.models import Cursor, Failing, InboundMessage
 from responder.domain.records import InboundRow
 from responder.storage import schema
-from responder.storage.bulk import insert_ids
+from responder.storage.bulk import insert_new
+from responder.storage.upsert import insert_or_update
 
 
 def cursor(conn: Connection, key: str) -> tuple[Cursor, datetime] | None:
@@ -34,43 +35,25 @@ def record(
     Dedupe is by (channel, external_id), so a UIDVALIDITY re-sync or a re-fetch after a
     crash never makes a second row for the same message.
     """
-    ids: list[int] = []
-    wanted = {m.external_id for m in batch}
-    known: set[str] = set()
-    if wanted:
-        rows = conn.execute(
-            select(schema.inbound.c.external_id).where(
-                schema.inbound.c.channel == channel,
-                schema.inbound.c.external_id.in_(wanted),
-            )
-        )
-        known = {r.external_id for r in rows}
-    fresh: list[InboundMessage] = []
+    # One multi-row statement for the batch, the ids back in order: ON CONFLICT skips what
+    # was recorded before, by this daemon or another on the same database (issue 19), in the
+    # statement itself. Values as parameters, not .values(): SQLAlchemy's statement cache
+    # keeps the first statement it compiled, and with it that message's bytes, for good.
+    fresh: dict[str, InboundMessage] = {}
     for message in batch:
-        if message.external_id not in known:
-            known.add(message.external_id)
-            fresh.append(message)
-    if fresh:
-        # One multi-row statement for the batch, the ids back in order (one channel: the
-        # external ids are unique among them). Values as parameters, not .values():
-        # SQLAlchemy's statement cache keeps the first statement it compiled, and with it
-        # that message's bytes, for good.
-        ids = insert_ids(
-            conn,
-            schema.inbound,
-            "external_id",
-            [
-                {
-                    "channel": channel,
-                    "external_id": message.external_id,
-                    "raw": message.raw,
-                    "received_at": message.received_at,
-                    "recorded_at": now,
-                    "state": "new",
-                }
-                for message in fresh
-            ],
-        )
+        fresh.setdefault(message.external_id, message)  # the first of repeats in the batch
+    rows = [
+        {
+            "channel": channel,
+            "external_id": message.external_id,
+            "raw": message.raw,
+            "received_at": message.received_at,
+            "recorded_at": now,
+            "state": "new",
+        }
+        for message in fresh.values()
+    ]
+    ids = [i for i in insert_new(conn, schema.inbound, ("channel", "external_id"), rows) if i]
     if position is not None:
         save_cursor(conn, key, position, now)
     return ids
@@ -79,9 +62,8 @@ def record(
 def save_cursor(conn: Connection, key: str, position: Cursor, now: datetime) -> None:
     table = schema.cursors
     values = {"validity": position.validity, "position": position.position, "updated_at": now}
-    result = conn.execute(update(table).where(table.c.channel == key).values(values))
-    if result.rowcount == 0:
-        conn.execute(table.insert().values(channel=key, **values))
+    stmt = insert_or_update(conn, table, ("channel",), tuple(values))
+    conn.execute(stmt, {"channel": key, **values})
 
 
 def pending(conn: Connection) -> list[int]:
