@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -12,6 +13,8 @@ from responder.domain.records import InboundRow
 from responder.storage import schema
 from responder.storage.bulk import insert_new
 from responder.storage.upsert import insert_or_update
+
+EXTERNAL_ID_LENGTH = 400  # inbound.external_id
 
 
 def cursor(conn: Connection, key: str) -> tuple[Cursor, datetime] | None:
@@ -41,22 +44,33 @@ def record(
     # keeps the first statement it compiled, and with it that message's bytes, for good.
     fresh: dict[str, InboundMessage] = {}
     for message in batch:
-        fresh.setdefault(message.external_id, message)  # the first of repeats in the batch
+        fresh.setdefault(stored_id(message.external_id), message)  # the first of repeats
     rows = [
         {
             "channel": channel,
-            "external_id": message.external_id,
+            "external_id": external_id,
             "raw": message.raw,
             "received_at": message.received_at,
             "recorded_at": now,
             "state": "new",
         }
-        for message in fresh.values()
+        for external_id, message in fresh.items()
     ]
     ids = [i for i in insert_new(conn, schema.inbound, ("channel", "external_id"), rows) if i]
     if position is not None:
         save_cursor(conn, key, position, now)
     return ids
+
+
+def stored_id(external_id: str) -> str:
+    """The provider's id as the row keeps it: whole when it fits the column, else a digest
+    of it (as mail without a Message-ID gets), the same for every repeat, so a crafted or
+    future longer id is still recorded once rather than refused by PostgreSQL (issue 19).
+    NUL goes first, as the column would take it out: the id read back must match."""
+    external_id = external_id.replace("\x00", "")
+    if len(external_id) <= EXTERNAL_ID_LENGTH:
+        return external_id
+    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()
 
 
 def save_cursor(conn: Connection, key: str, position: Cursor, now: datetime) -> None:
