@@ -150,7 +150,7 @@ def purge_bodies(
 def _mark(conn: Connection, before: datetime) -> None:
     m = schema.meta
     value = before.astimezone(UTC).isoformat()
-    old = keep_first(conn, PURGED_BEFORE_KEY, value)
+    old, _ = keep_first(conn, PURGED_BEFORE_KEY, value)
     if datetime.fromisoformat(old) < before:
         # Only over the value read: a later cut-off another purge wrote since stays.
         kept = (m.c.key == PURGED_BEFORE_KEY, m.c.value == old)
