@@ -3,8 +3,10 @@
 ResponderError
 ├── ConfigError          the admin's files are wrong; the CLI exits 78 (EX_CONFIG)
 ├── StorageError         the database cannot be opened or migrated; fatal for the process
-│   └── StorageUnavailable   a read or write refused for a passing reason (disk full,
-│                            read-only, I/O error, locked): the work is retried, never dropped
+│   ├── StorageUnavailable   a read or write refused for a passing reason (disk full,
+│   │                        read-only, I/O error, locked): the work is retried, never dropped
+│   └── StorageRefused       the database refused a value (PostgreSQL: out of range, not
+│                            valid text): that row is parked and reported, the rest go on
 ├── ServiceError         a service the daemon runs could not start (the HTTP port is taken)
 ├── NoChannelWorks       every channel failed at start for a reason only the admin can fix;
 │                        the CLI exits 78 (EX_CONFIG): restarting cannot help
@@ -70,6 +72,15 @@ class StorageUnavailable(StorageError):
 
     Its text names the cause and the database, in one line for the log: the caller retries
     with backoff instead of logging a traceback each time (issue 13)."""
+
+
+class StorageRefused(StorageError):
+    """The database refused a value of one unit of work (SQLAlchemy's DataError: a number
+    out of range, a value PostgreSQL will not store as text), where SQLite may have taken it.
+
+    Not passing: the same row is refused again. The dispatcher decides the rest of its batch
+    one by one, tries the refused message again slowly and shows it under `Undecided` in
+    `responder status` (migration 6); intake and the outbox log it and go on (issue 19)."""
 
 
 class ServiceError(ResponderError):

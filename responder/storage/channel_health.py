@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from responder.domain.records import HealthRow
 from responder.storage import schema
+from responder.storage.upsert import insert_or_update
 
 # The daemon touches its rows this often while it runs; rows older than STALE_AFTER mean it
 # is not running (or is stuck), and `status` says the state is as last seen.
@@ -22,13 +23,11 @@ def save_health(conn: Connection, rows: Sequence[HealthRow], now: datetime) -> N
     """Replace every channel's row with `rows`: channels no longer configured go."""
     h = schema.channel_health
     conn.execute(delete(h).where(h.c.channel.not_in([r.channel for r in rows])))
-    known = set((conn.execute(select(h.c.channel))).scalars())
-    for row in rows:
-        values = _values(row, now)
-        if row.channel in known:
-            conn.execute(update(h).where(h.c.channel == row.channel).values(values))
-        else:
-            conn.execute(h.insert().values(channel=row.channel, **values))
+    if rows:
+        # Inserted or replaced in one statement: another daemon on the same database may
+        # have written the row since (issue 19).
+        upsert = insert_or_update(conn, h, ("channel",), _COLUMNS)
+        conn.execute(upsert, [{"channel": r.channel, **_values(r, now)} for r in rows])
 
 
 def touch_health(conn: Connection, now: datetime) -> None:
@@ -45,6 +44,9 @@ def read_health(conn: Connection) -> dict[str, dict[str, Any]]:
     """{channel: {state, since, problem, remedy, key, updated_at}} (a synchronous read)."""
     h = schema.channel_health
     return {row.channel: dict(row._mapping) for row in conn.execute(select(h))}
+
+
+_COLUMNS = ("state", "since", "problem", "remedy", "key", "updated_at")
 
 
 def _values(row: HealthRow, now: datetime) -> dict[str, Any]:

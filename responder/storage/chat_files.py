@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 
 from responder.domain.models import FileData
 from responder.storage import schema
+from responder.storage.upsert import insert_or_ignore
 
 
 def keep(
@@ -17,22 +18,20 @@ def keep(
     """Keep `file` under (channel, visitor, key), unless one is kept there already (a
     retried upload is the same file); whether this call kept it."""
     f = schema.chat_files
-    found = select(f.c.id).where(f.c.channel == channel, f.c.visitor == visitor, f.c.key == key)
-    if conn.execute(found).first() is not None:
-        return False
-    conn.execute(
-        f.insert().values(
-            channel=channel,
-            visitor=visitor,
-            key=key,
-            name=file.name,
-            mime=file.mime,
-            size=len(file.content),
-            content=file.content,
-            created_at=at,
-        )
-    )
-    return True
+    # A retry may reach another daemon behind the load balancer (issue 19): the unique key
+    # decides, in the statement.
+    stmt = insert_or_ignore(conn, f, ("channel", "visitor", "key")).returning(f.c.id)
+    row = {
+        "channel": channel,
+        "visitor": visitor,
+        "key": key,
+        "name": file.name,
+        "mime": file.mime,
+        "size": len(file.content),
+        "content": file.content,
+        "created_at": at,
+    }
+    return conn.execute(stmt, row).first() is not None
 
 
 def kept(conn: Connection, channel: str, visitor: str, key: str) -> FileData | None:

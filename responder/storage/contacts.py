@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, select, update
 from responder.core.contacts import SEEN, ContactLink, Identity
 from responder.core.outcome import Outcome
 from responder.storage import schema
+from responder.storage.upsert import insert_or_ignore
 
 
 def record_contacts(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -26,9 +27,9 @@ def apply_link(conn: Connection, link: ContactLink, now: datetime) -> int:
     contact = ensure(conn, link.first, SEEN, link.name, now)
     if link.second is not None:
         other = contact_of(conn, link.second)
-        if other is None:
-            _add_identity(conn, contact, link.second, link.how, now)
-        elif other != contact:
+        if other is None and not _add_identity(conn, contact, link.second, link.how, now):
+            other = contact_of(conn, link.second)  # another daemon recorded it meanwhile
+        if other is not None and other != contact:
             contact = merge(conn, contact, other)
     _claim_tickets(conn, contact, link.refs)
     return contact
@@ -48,11 +49,17 @@ def ensure(conn: Connection, identity: Identity, how: str, name: str, now: datet
     if found is not None:
         return found
     c = schema.contacts
-    contact = conn.execute(
-        c.insert().values(name=name[:200], created_at=now).returning(c.c.id)
-    ).scalar_one()
-    _add_identity(conn, int(contact), identity, how, now)
-    return int(contact)
+    contact = int(
+        conn.execute(
+            c.insert().values(name=name[:200], created_at=now).returning(c.c.id)
+        ).scalar_one()
+    )
+    if _add_identity(conn, contact, identity, how, now):
+        return contact
+    # Another daemon on the same database gave the identity its contact first (issue 19):
+    # that one it is, and the one made here goes unused.
+    conn.execute(delete(c).where(c.c.id == contact))
+    return contact_of(conn, identity) or contact
 
 
 def merge(conn: Connection, first: int, second: int) -> int:
@@ -71,12 +78,18 @@ def merge(conn: Connection, first: int, second: int) -> int:
 
 def _add_identity(
     conn: Connection, contact: int, identity: Identity, how: str, now: datetime
-) -> None:
-    conn.execute(
-        schema.contact_identities.insert().values(
-            contact_id=contact, kind=identity.kind, value=identity.value, how=how, created_at=now
-        )
-    )
+) -> bool:
+    """Whether the identity was added: False when it already belongs to a contact."""
+    ci = schema.contact_identities
+    stmt = insert_or_ignore(conn, ci, ("kind", "value")).returning(ci.c.id)
+    row = {
+        "contact_id": contact,
+        "kind": identity.kind,
+        "value": identity.value,
+        "how": how,
+        "created_at": now,
+    }
+    return conn.execute(stmt, row).first() is not None
 
 
 def _claim_tickets(conn: Connection, contact: int, refs: Iterable[str]) -> None:

@@ -22,6 +22,8 @@ from responder.storage import schema, survey_answers
 from responder.storage.bulk import insert_ids
 from responder.storage.contacts import record_contacts
 from responder.storage.merging import apply_merges
+from responder.storage.ticket_locks import claim_inbound, lock_tickets
+from responder.storage.upsert import insert_or_ignore
 
 
 def apply_outcomes(
@@ -34,15 +36,18 @@ def apply_outcomes(
     statement is compiled and executed on its own, and those costs dominated the
     per-message cost of a backlog.
     """
+    # Only the messages still undecided: another daemon on the same database may have
+    # decided some since this batch read them (issue 19); theirs stand, these are dropped.
+    claimed = claim_inbound(conn, [o.inbound_id for o in outcomes])
+    outcomes = [o for o in outcomes if o.inbound_id in claimed]
     if not outcomes:
         # A batch whose every message failed to be decided: an executemany with no rows has
         # no values for its bind parameters, and SQLAlchemy refuses it.
         return [], set()
     t, r, inbound = schema.tickets, schema.replies, schema.inbound
-    ticket_ids = _ticket_ids(
-        conn,
-        {o.decision.ref for o in outcomes if isinstance(o.decision, ON_A_TICKET)},
-    )
+    ticket_ids = _ticket_ids(conn, _refs(outcomes))
+    # Held to the commit: another daemon's decision on the same ticket waits for this one.
+    lock_tickets(conn, set(ticket_ids.values()))
     opened = [o for o in outcomes if isinstance(o.decision, Acknowledge | Record)]
     if opened:
         new_tickets = [
@@ -153,6 +158,12 @@ def _unsent(o: Outcome, reply: NewReply) -> str | None:
     return o.unsent if reply is o.reply else None
 
 
+def _refs(outcomes: Sequence[Outcome]) -> set[str]:
+    """The existing tickets the batch records decisions on, merges' both tickets too."""
+    refs = {o.decision.ref for o in outcomes if isinstance(o.decision, ON_A_TICKET)}
+    return refs | {ref for o in outcomes if o.merge for ref in (o.merge.duplicate, o.merge.target)}
+
+
 def _ticket_ids(conn: Connection, refs: set[str]) -> dict[str, int]:
     if not refs:
         return {}
@@ -178,14 +189,12 @@ def _join_threads(
             ids.append(o.reply.message_id)
         for message_id in ids:
             wanted.setdefault(message_id, ticket_id)
-    if not wanted:
-        return
-    rows = conn.execute(select(th.c.message_id).where(th.c.message_id.in_(list(wanted))))
-    for row in rows:
-        wanted.pop(row.message_id, None)
     if wanted:
+        # An id already in a thread keeps its ticket (the first to name it, this daemon or
+        # another on the same database: issue 19).
         conn.execute(
-            th.insert(), [{"message_id": m, "ticket_id": tid} for m, tid in wanted.items()]
+            insert_or_ignore(conn, th, ("message_id",)),
+            [{"message_id": m, "ticket_id": tid} for m, tid in wanted.items()],
         )
 
 

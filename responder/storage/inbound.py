@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,7 +11,10 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from responder.domain.models import Cursor, Failing, InboundMessage
 from responder.domain.records import InboundRow
 from responder.storage import schema
-from responder.storage.bulk import insert_ids
+from responder.storage.bulk import insert_new
+from responder.storage.upsert import insert_or_update
+
+EXTERNAL_ID_LENGTH = 400  # inbound.external_id
 
 
 def cursor(conn: Connection, key: str) -> tuple[Cursor, datetime] | None:
@@ -34,54 +38,46 @@ def record(
     Dedupe is by (channel, external_id), so a UIDVALIDITY re-sync or a re-fetch after a
     crash never makes a second row for the same message.
     """
-    ids: list[int] = []
-    wanted = {m.external_id for m in batch}
-    known: set[str] = set()
-    if wanted:
-        rows = conn.execute(
-            select(schema.inbound.c.external_id).where(
-                schema.inbound.c.channel == channel,
-                schema.inbound.c.external_id.in_(wanted),
-            )
-        )
-        known = {r.external_id for r in rows}
-    fresh: list[InboundMessage] = []
+    # One multi-row statement for the batch, the ids back in order: ON CONFLICT skips what
+    # was recorded before, by this daemon or another on the same database (issue 19), in the
+    # statement itself. Values as parameters, not .values(): SQLAlchemy's statement cache
+    # keeps the first statement it compiled, and with it that message's bytes, for good.
+    fresh: dict[str, InboundMessage] = {}
     for message in batch:
-        if message.external_id not in known:
-            known.add(message.external_id)
-            fresh.append(message)
-    if fresh:
-        # One multi-row statement for the batch, the ids back in order (one channel: the
-        # external ids are unique among them). Values as parameters, not .values():
-        # SQLAlchemy's statement cache keeps the first statement it compiled, and with it
-        # that message's bytes, for good.
-        ids = insert_ids(
-            conn,
-            schema.inbound,
-            "external_id",
-            [
-                {
-                    "channel": channel,
-                    "external_id": message.external_id,
-                    "raw": message.raw,
-                    "received_at": message.received_at,
-                    "recorded_at": now,
-                    "state": "new",
-                }
-                for message in fresh
-            ],
-        )
+        fresh.setdefault(stored_id(message.external_id), message)  # the first of repeats
+    rows = [
+        {
+            "channel": channel,
+            "external_id": external_id,
+            "raw": message.raw,
+            "received_at": message.received_at,
+            "recorded_at": now,
+            "state": "new",
+        }
+        for external_id, message in fresh.items()
+    ]
+    ids = [i for i in insert_new(conn, schema.inbound, ("channel", "external_id"), rows) if i]
     if position is not None:
         save_cursor(conn, key, position, now)
     return ids
 
 
+def stored_id(external_id: str) -> str:
+    """The provider's id as the row keeps it: whole when it fits the column, else a digest
+    of it (as mail without a Message-ID gets), the same for every repeat, so a crafted or
+    future longer id is still recorded once rather than refused by PostgreSQL (issue 19).
+    NUL goes first, as the column would take it out: the id read back must match."""
+    external_id = external_id.replace("\x00", "")
+    if len(external_id) <= EXTERNAL_ID_LENGTH:
+        return external_id
+    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()
+
+
 def save_cursor(conn: Connection, key: str, position: Cursor, now: datetime) -> None:
     table = schema.cursors
     values = {"validity": position.validity, "position": position.position, "updated_at": now}
-    result = conn.execute(update(table).where(table.c.channel == key).values(values))
-    if result.rowcount == 0:
-        conn.execute(table.insert().values(channel=key, **values))
+    stmt = insert_or_update(conn, table, ("channel",), tuple(values))
+    conn.execute(stmt, {"channel": key, **values})
 
 
 def pending(conn: Connection) -> list[int]:

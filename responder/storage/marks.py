@@ -9,6 +9,7 @@ from sqlalchemy import Connection, and_, delete, select, update
 
 from responder.domain.models import MailMark
 from responder.storage import schema
+from responder.storage.upsert import insert_or_ignore
 from responder.wire.email.headers import parse_message_id
 
 # The ticket event each mark becomes; "done" also resolves the ticket (issue 5).
@@ -99,20 +100,14 @@ def _keep_early(conn: Connection, channel: str, marks: Sequence[MailMark]) -> No
         )
     )
     undecided = {r.external_id for r in rows}
-    kept = conn.execute(
-        select(early.c.message_id, early.c.kind).where(
-            early.c.channel == channel, early.c.message_id.in_(undecided)
-        )
-    )
-    known = {(r.message_id, r.kind) for r in kept}
-    new = {
-        (m.message_id, m.kind): m.seen_at
-        for m in marks
-        if m.message_id in undecided and (m.message_id, m.kind) not in known
-    }
+    new: dict[tuple[str, str], datetime] = {}
+    for m in marks:
+        if m.message_id in undecided:
+            new.setdefault((m.message_id, m.kind), m.seen_at)
     if new:
+        # A mark kept before (by this daemon or another, issue 19) keeps its first time.
         conn.execute(
-            early.insert(),
+            insert_or_ignore(conn, early, ("channel", "message_id", "kind")),
             [
                 {"channel": channel, "message_id": mid, "kind": kind, "seen_at": at}
                 for (mid, kind), at in new.items()

@@ -233,6 +233,25 @@ def _v14_leases(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.leases])
 
 
+def _v15_wider_ids(conn: Connection) -> None:
+    # A WhatsApp wamid is a base64 blob that grows with the number it names; 64 characters
+    # held every one seen, but not every one possible, and PostgreSQL refuses what overflows
+    # (issue 19). Widening a VARCHAR is a catalog change there, no table rewrite. SQLite
+    # keeps any length whatever the declared type: nothing to do.
+    if conn.dialect.name != "postgresql":
+        return
+    for table, column in WIDER_IDS:
+        if inspect(conn).has_table(table):
+            conn.execute(
+                text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR({ID_LENGTH})")
+            )
+
+
+# The provider ids (what a channel called what we sent) that were 64 characters wide.
+WIDER_IDS = (("replies", "external_id"), ("posts", "message_id"))
+ID_LENGTH = 400
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -253,6 +272,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (12, "merged tickets", _v12_merged),
     (13, "forget log: each person forgotten on request, without who", _v13_forget_log),
     (14, "leases: which instance holds each intake and the timers", _v14_leases),
+    (15, "wider ids", _v15_wider_ids),
 )
 
 LATEST = MIGRATIONS[-1][0]

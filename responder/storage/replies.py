@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from responder.domain.models import Delivered
 from responder.domain.records import Queued, ReplyMark, ReplyRow, Send, reply_row
 from responder.storage import schema
 from responder.storage.bulk import insert_ids
+from responder.storage.upsert import insert_or_ignore, insert_or_update
 
 
 def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued]:
@@ -120,15 +121,16 @@ def _record_delivered(conn: Connection, delivered: list[tuple[int, Delivered]]) 
         for m in d.message_ids
     ]
     if posts:
-        conn.execute(schema.posts.insert(), posts)
+        # A report of the same send may already have been recorded (a repeat after a crash).
+        conn.execute(insert_or_ignore(conn, schema.posts), posts)
 
 
 def mark_blocked(conn: Connection, channel: str, recipients: Iterable[str], now: datetime) -> None:
     """The recipients refused our messages (Telegram 403) as of now."""
-    b = schema.blocked
-    for recipient in recipients:
-        conn.execute(delete(b).where(b.c.channel == channel, b.c.recipient == recipient))
-        conn.execute(b.insert().values(channel=channel, recipient=recipient, since=now))
+    rows = [{"channel": channel, "recipient": r, "since": now} for r in dict.fromkeys(recipients)]
+    if rows:
+        stmt = insert_or_update(conn, schema.blocked, ("channel", "recipient"), ("since",))
+        conn.execute(stmt, rows)
 
 
 def topics(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, select, update
 
 from responder.storage import schema
+from responder.storage.meta import keep_first
 
 # Where a blanked text stood. Blanked bodies are b""; the meta row records the cut-off.
 MARKER = "[removed by retention]"
@@ -149,11 +150,11 @@ def purge_bodies(
 def _mark(conn: Connection, before: datetime) -> None:
     m = schema.meta
     value = before.astimezone(UTC).isoformat()
-    old = conn.execute(select(m.c.value).where(m.c.key == PURGED_BEFORE_KEY)).scalar()
-    if old is None:
-        conn.execute(m.insert().values(key=PURGED_BEFORE_KEY, value=value))
-    elif datetime.fromisoformat(old) < before:
-        conn.execute(update(m).where(m.c.key == PURGED_BEFORE_KEY).values(value=value))
+    old, _ = keep_first(conn, PURGED_BEFORE_KEY, value)
+    if datetime.fromisoformat(old) < before:
+        # Only over the value read: a later cut-off another purge wrote since stays.
+        kept = (m.c.key == PURGED_BEFORE_KEY, m.c.value == old)
+        conn.execute(update(m).where(*kept).values(value=value))
 
 
 def purged_before(conn: Connection) -> datetime | None:

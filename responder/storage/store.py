@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from responder.core.outcome import Outcome
 from responder.core.view import View
@@ -23,7 +23,7 @@ from responder.domain.models import (
     MailMark,
 )
 from responder.domain.records import InboundRow, Queued, ReplyMark, ReplyRow
-from responder.errors import StorageError, StorageUnavailable
+from responder.errors import StorageError, StorageRefused, StorageUnavailable
 from responder.storage import chat_files, chat_log, delivery, inbound, replies, schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.db_thread import DatabaseThread
@@ -129,6 +129,10 @@ class Store:
             # Disk full, read-only, I/O error, locked: the database's own condition, not a
             # bug. One line naming the cause and the file; callers retry (issue 13).
             raise StorageUnavailable(f"database {self.where}: {cause(exc)}") from exc
+        except DataError as exc:
+            # One row's value, not the database's condition: said in one line, and the
+            # callers set that row aside and go on with the others (issue 19).
+            raise StorageRefused(f"database {self.where} refused a value: {cause(exc)}") from exc
         loop = asyncio.get_running_loop()
         for action in after:
             # Once the caller has acted on the result (the replies it queued go to the outbox

@@ -11,6 +11,7 @@ from responder.core.reply_kinds import CUSTOMER_OUTCOMES
 from responder.domain.csat import DueSurvey, SentSurvey
 from responder.domain.records import Queued
 from responder.storage import schema
+from responder.storage.upsert import insert_or_ignore
 
 
 def due(
@@ -140,9 +141,8 @@ def record_sent(conn: Connection, sends: Sequence[SentSurvey], now: datetime) ->
         if not send.reply.message_id.startswith("<"):
             # The customer's answer names the survey's Message-ID: it joins the ticket.
             conn.execute(
-                schema.thread_ids.insert().values(
-                    message_id=send.reply.message_id, ticket_id=send.ticket_id
-                )
+                insert_or_ignore(conn, schema.thread_ids, ("message_id",)),
+                {"message_id": send.reply.message_id, "ticket_id": send.ticket_id},
             )
         queued.append(Queued(reply_id, send.inbound_id, send.channel, send.reply))
     return queued

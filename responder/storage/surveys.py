@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
 from responder.domain.csat import MOVABLE, STAFF_EVENTS, SurveyPlan, SurveyRow, SurveyTicket
 from responder.domain.timers import Armed
 from responder.storage import schema
+from responder.storage.bulk import insert_new
 
 
 def facts(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, SurveyTicket]:
@@ -84,20 +85,21 @@ def save(conn: Connection, plan: SurveyPlan, now: datetime) -> list[Armed]:
     """Write a re-plan; returns the rows newly due at a (new) time, for the scheduler."""
     s = schema.surveys
     armed: list[Armed] = []
-    for new in plan.inserts:
-        result = conn.execute(
-            s.insert().values(
-                ticket_id=new.ticket_id,
-                channel=new.channel,
-                recipient=new.recipient,
-                state="planned",
-                due_at=new.due_at,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        assert result.inserted_primary_key is not None
-        armed.append(Armed(int(result.inserted_primary_key[0]), new.due_at))
+    rows = [
+        {
+            "ticket_id": new.ticket_id,
+            "channel": new.channel,
+            "recipient": new.recipient,
+            "state": "planned",
+            "due_at": new.due_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for new in plan.inserts
+    ]
+    # One survey per ticket, ever: one another daemon planned meanwhile is its to arm.
+    ids = insert_new(conn, s, "ticket_id", rows)
+    armed += [Armed(i, new.due_at) for new, i in zip(plan.inserts, ids, strict=True) if i]
     for change in plan.changes:
         conn.execute(
             update(s)

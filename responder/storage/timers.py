@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, se
 from responder.domain.closing import CLOSE_CLOCK
 from responder.domain.timers import Armed, TicketFacts, TimerPlan, TimerRow
 from responder.storage import schema
-from responder.storage.bulk import insert_ids
+from responder.storage.bulk import insert_new
 
 
 def _kind(close: bool) -> ColumnElement[bool]:
@@ -91,9 +91,10 @@ def save(conn: Connection, plan: TimerPlan, now: datetime) -> list[Armed]:
         )
     if plan.inserts:
         rows = [{**new.__dict__, "updated_at": now} for new in plan.inserts]
-        ids = insert_ids(conn, tm, ("ticket_id", "clock", "stage"), rows)
+        # A timer another daemon planned meanwhile (issue 19) is left to it to arm.
+        ids = insert_new(conn, tm, ("ticket_id", "clock", "stage"), rows)
         for new, timer_id in zip(plan.inserts, ids, strict=True):
-            if new.due_at is not None:
+            if new.due_at is not None and timer_id is not None:
                 armed.append(Armed(timer_id, new.due_at))
     return armed
 

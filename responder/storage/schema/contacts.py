@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 
-from responder.storage.schema.base import UTCDateTime, metadata
+from responder.storage.schema.base import OutsideString, UTCDateTime, metadata
 
 # Since schema version 11: one row per person; tickets.contact_id names theirs.
 contacts = Table(
     "contacts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", String(200), nullable=False, default=""),
+    Column("name", OutsideString(200), nullable=False, default=""),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
@@ -24,7 +24,7 @@ contact_identities = Table(
     Column("id", Integer, primary_key=True),
     Column("contact_id", Integer, ForeignKey("contacts.id"), nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("value", String(320), nullable=False),
+    Column("value", OutsideString(320), nullable=False),
     Column("how", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("kind", "value", name="uq_contact_identities_kind_value"),

@@ -17,7 +17,7 @@ from sqlalchemy import (
     and_,
 )
 
-from responder.storage.schema.base import UTCDateTime, metadata
+from responder.storage.schema.base import OutsideString, OutsideText, UTCDateTime, metadata
 
 # Integer primary keys autoincrement on both SQLite and PostgreSQL; BigInteger for UIDs because
 # UIDVALIDITY and UID are unsigned 32-bit values (RFC 3501 section 2.3.1.1).
@@ -36,9 +36,9 @@ tickets = Table(
     Column("id", Integer, primary_key=True),
     Column("ref", String(16), nullable=False, unique=True),
     Column("channel", String(64), nullable=False),
-    Column("customer", String(320), nullable=False),
-    Column("customer_name", String(200), nullable=False, default=""),
-    Column("subject", String(400), nullable=False, default=""),
+    Column("customer", OutsideString(320), nullable=False),
+    Column("customer_name", OutsideString(200), nullable=False, default=""),
+    Column("subject", OutsideString(400), nullable=False, default=""),
     Column("language", String(8), nullable=False),
     Column("status", String(16), nullable=False, default="open"),
     # Since schema version 2: what the rules decided for the ticket.
@@ -66,20 +66,20 @@ inbound = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("channel", String(64), nullable=False),
-    Column("external_id", String(400), nullable=False),
+    Column("external_id", OutsideString(400), nullable=False),
     Column("raw", LargeBinary, nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
     # new -> done; "outcome" says what was decided: replied, suppressed, follow-up.
     Column("state", String(16), nullable=False, default="new"),
     Column("outcome", String(32), nullable=True),
-    Column("sender", String(320), nullable=True),
-    Column("subject", String(400), nullable=True),
+    Column("sender", OutsideString(320), nullable=True),
+    Column("subject", OutsideString(400), nullable=True),
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True),
     # Since schema version 6: failed tries to decide and record it, and the last reason, so
     # `responder status` shows a message that keeps failing (issue 13).
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
-    Column("last_error", Text, nullable=True),
+    Column("last_error", OutsideText, nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),
     Index("ix_inbound_state", "state"),
     # Since schema version 4: a ticket's first message, for SLA alerts, without a scan.
@@ -91,7 +91,7 @@ inbound = Table(
 thread_ids = Table(
     "thread_ids",
     metadata,
-    Column("message_id", String(400), primary_key=True),
+    Column("message_id", OutsideString(400), primary_key=True),
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
 )
 
@@ -107,22 +107,23 @@ replies = Table(
     # Since schema version 2: for an out-of-hours reply, the closed period it was sent in, so
     # a sender gets one per closed period (issue 3).
     Column("period", String(64), nullable=True),
-    Column("recipient", String(320), nullable=False),
-    Column("envelope_from", String(320), nullable=False),
-    Column("message_id", String(400), nullable=False, unique=True),
+    Column("recipient", OutsideString(320), nullable=False),
+    Column("envelope_from", OutsideString(320), nullable=False),
+    Column("message_id", OutsideString(400), nullable=False, unique=True),
     Column("message", LargeBinary, nullable=False),
     # pending -> sent, or -> parked after a permanent failure or too many tries; a pending
     # reply with next_attempt_at waits for its retry.
     Column("state", String(16), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
-    Column("last_error", Text, nullable=True),
+    Column("last_error", OutsideText, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime(), nullable=True),
     # Since schema version 3: the channel's own id for what was sent (Telegram: the first
     # message id) and, in a staff group with topics, the ticket's topic.
-    Column("external_id", String(64), nullable=True),
-    Column("thread", String(64), nullable=True),
+    # 400 wide since schema version 15 (a WhatsApp wamid can pass 64).
+    Column("external_id", OutsideString(400), nullable=True),
+    Column("thread", OutsideString(64), nullable=True),
     # Since schema version 8: what a notice is about, as ids rather than inside its kind (an
     # SLA alert's timer, a survey's message and its low-rating notices). Plain integers:
     # version 1 creates this table before timers and surveys exist.
@@ -133,7 +134,7 @@ replies = Table(
     # message"); None where nothing was reported.
     Column("delivery", String(16), nullable=True),
     Column("delivery_at", UTCDateTime(), nullable=True),
-    Column("delivery_error", String(300), nullable=True),
+    Column("delivery_error", OutsideString(300), nullable=True),
     Index("ix_replies_state", "state"),
     Index("ix_replies_recipient_created", "recipient", "created_at"),
     Index("ix_replies_ticket", "ticket_id"),
@@ -170,8 +171,8 @@ suppressions = Table(
     Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=False, unique=True),
     Column("channel", String(64), nullable=False),
     Column("rule", String(64), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("sender", String(320), nullable=True),
+    Column("reason", OutsideText, nullable=False),
+    Column("sender", OutsideString(320), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_suppressions_rule", "rule"),
 )
@@ -182,8 +183,8 @@ posts = Table(
     "posts",
     metadata,
     Column("channel", String(64), primary_key=True),
-    Column("chat", String(64), primary_key=True),
-    Column("message_id", String(64), primary_key=True),
+    Column("chat", OutsideString(64), primary_key=True),
+    Column("message_id", OutsideString(400), primary_key=True),  # 64 before version 15
     Column("reply_id", Integer, ForeignKey("replies.id"), nullable=False),
     # Since schema version 9: a delivery report names only the message id (WhatsApp's wamid).
     Index("ix_posts_message", "channel", "message_id"),
@@ -197,8 +198,8 @@ ticket_events = Table(
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
     Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=True),
     Column("kind", String(32), nullable=False),
-    Column("actor", String(200), nullable=False, default=""),
-    Column("detail", Text, nullable=True),
+    Column("actor", OutsideString(200), nullable=False, default=""),
+    Column("detail", OutsideText, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_ticket_events_ticket", "ticket_id"),
 )
@@ -209,7 +210,7 @@ blocked = Table(
     "blocked",
     metadata,
     Column("channel", String(64), primary_key=True),
-    Column("recipient", String(320), primary_key=True),
+    Column("recipient", OutsideString(320), primary_key=True),
     Column("since", UTCDateTime(), nullable=False),
 )
 
@@ -221,10 +222,10 @@ chat_files = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("channel", String(64), nullable=False),
-    Column("visitor", String(64), nullable=False),
-    Column("key", String(80), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("mime", String(100), nullable=False),
+    Column("visitor", OutsideString(64), nullable=False),
+    Column("key", OutsideString(80), nullable=False),
+    Column("name", OutsideString(200), nullable=False),
+    Column("mime", OutsideString(100), nullable=False),
     Column("size", Integer, nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

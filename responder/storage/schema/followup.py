@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 
-from responder.storage.schema.base import UTCDateTime, metadata
+from responder.storage.schema.base import OutsideString, OutsideText, UTCDateTime, metadata
 
 # Since schema version 4: SLA timers, one row per (ticket, clock, stage), the source of truth
 # for every due reminder, breach notice and escalation (issue 5). APScheduler only wakes us.
@@ -31,7 +31,7 @@ early_marks = Table(
     "early_marks",
     metadata,
     Column("channel", String(64), primary_key=True),
-    Column("message_id", String(400), primary_key=True),
+    Column("message_id", OutsideString(400), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("seen_at", UTCDateTime(), nullable=False),
 )
@@ -44,16 +44,16 @@ surveys = Table(
     Column("id", Integer, primary_key=True),
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, unique=True),
     Column("channel", String(64), nullable=False),
-    Column("recipient", String(320), nullable=False),
+    Column("recipient", OutsideString(320), nullable=False),
     Column("state", String(16), nullable=False),
-    Column("reason", Text, nullable=True),
+    Column("reason", OutsideText, nullable=True),
     Column("due_at", UTCDateTime(), nullable=True),
     Column("sent_at", UTCDateTime(), nullable=True),
     # The survey as sent: its email's Message-ID or its Telegram post, found through replies.
     Column("reply_id", Integer, ForeignKey("replies.id"), nullable=True),
     Column("rating", Integer, nullable=True),  # 1-5
     Column("nps", Integer, nullable=True),  # 0-10
-    Column("comment", Text, nullable=True),
+    Column("comment", OutsideText, nullable=True),
     Column("answered_at", UTCDateTime(), nullable=True),
     Column("answered_via", String(16), nullable=True),  # email, telegram, link
     Column("notified_at", UTCDateTime(), nullable=True),  # staff told of a low rating

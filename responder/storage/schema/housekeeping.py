@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, String, Table, Text
 
-from responder.storage.schema.base import UTCDateTime, metadata
+from responder.storage.schema.base import OutsideText, UTCDateTime, metadata
 
 # One row per migration applied (migrations.py).
 schema_version = Table(
@@ -31,7 +31,7 @@ channel_health = Table(
     Column("channel", String(64), primary_key=True),
     Column("state", String(16), nullable=False),
     Column("since", UTCDateTime(), nullable=False),
-    Column("problem", Text, nullable=True),
+    Column("problem", OutsideText, nullable=True),
     Column("remedy", Text, nullable=True),
     Column("key", String(200), nullable=True),  # the config key to look at
     Column("updated_at", UTCDateTime(), nullable=False),
