@@ -191,24 +191,47 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def test_the_bot_api_stand_in_refuses_a_second_poller_with_409() -> None:
+async def test_the_bot_api_stand_in_ends_the_older_of_two_pollers_with_409() -> None:
     bot = TelegramStandIn()
     bot.start()
     try:
         await _two_pollers(bot)
+        await _a_killed_poller_then_a_new_one(bot)
     finally:
         bot.stop()
 
 
 async def _two_pollers(bot: TelegramStandIn) -> None:
+    # As on Telegram: the newer getUpdates wins, the one it terminated is told 409.
     async with aiohttp.ClientSession() as session:
         url = f"{bot.base_url}{bot.token}/getUpdates"
         first = asyncio.create_task(session.post(url, json={"timeout": 1}))
         await asyncio.sleep(0.2)
         async with session.post(url, json={"timeout": 1}) as second:
-            body = await second.json()
-        assert (second.status, body["error_code"]) == (409, 409)
-        assert body["description"].startswith("Conflict: terminated by other getUpdates")
+            assert second.status == 200
         async with await first as answer:
-            assert answer.status == 200
+            body = await answer.json()
+        assert (answer.status, body["error_code"]) == (409, 409)
+        assert body["description"].startswith("Conflict: terminated by other getUpdates")
         assert bot.conflicts == 1
+
+
+async def _a_killed_poller_then_a_new_one(bot: TelegramStandIn) -> None:
+    # A poller whose process died mid-poll (its socket closed) is no second instance.
+    host, port = bot.base_url.split("//")[1].split("/")[0].split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    body = b'{"timeout": 5}'
+    writer.write(
+        f"POST /bot{bot.token}/getUpdates HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.transport.abort()
+    await asyncio.sleep(0.2)
+    async with aiohttp.ClientSession() as session:
+        url = f"{bot.base_url}{bot.token}/getUpdates"
+        async with session.post(url, json={"timeout": 0}) as answer:
+            assert answer.status == 200
+    assert bot.conflicts == 1  # still only the live one above

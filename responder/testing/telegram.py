@@ -13,6 +13,7 @@ from aiohttp import web
 
 from responder.testing._http import HOST, ThreadedHTTPServer
 from responder.testing._sent import SentLog
+from responder.testing.telegram_api import Poller
 from responder.testing.telegram_files import MAX_DOCUMENT, BotApiFiles
 from responder.testing.telegram_params import read_params
 from responder.testing.telegram_records import (
@@ -83,7 +84,7 @@ class TelegramStandIn(CustomerUpdates, BotApiFiles, SentLog[SentMessage], Thread
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
-        self._polling = 0  # getUpdates calls in flight
+        self._poller: Poller | None = None  # the getUpdates call in flight
         self.conflicts = 0  # a second poller told 409 Conflict (issue 19: double polling)
 
     @property
@@ -187,7 +188,12 @@ class TelegramStandIn(CustomerUpdates, BotApiFiles, SentLog[SentMessage], Thread
             if handler is None:
                 raise Fail(404, "Not Found")
             self._take_failure(method)
-            body["result"] = await handler(params)
+            if method.lower() == "getupdates":
+                # The poll needs its connection: a poller whose client is gone (kill -9)
+                # is not a second bot instance (see _api_getupdates).
+                body["result"] = await self._poll(params, request)
+            else:
+                body["result"] = await handler(params)
         except Fail as fail:
             status = fail.code
             body = {"ok": False, "error_code": fail.code, "description": fail.description}
