@@ -13,9 +13,11 @@ from responder.storage import schema
 from responder.storage.bulk import insert_ids
 
 
-def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued]:
-    """Insert notices no inbound message decided as pending, set-based: one statement, not
-    one per notice."""
+def queue(
+    conn: Connection, sends: Sequence[Send], now: datetime, owner: str | None
+) -> list[Queued]:
+    """Insert notices no inbound message decided as pending, `owner`'s to send, set-based:
+    one statement, not one per notice."""
     if not sends:
         return []
     r = schema.replies
@@ -32,6 +34,7 @@ def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued
                 "state": "pending",
                 "attempts": 0,
                 "created_at": now,
+                "owner": owner,
             }
             for send in sends
         ],
