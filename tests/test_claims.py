@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, insert, select
 
+from responder.common.tasks import TaskGroup
 from responder.core.leases import presence
 from responder.domain.models import InboundMessage
 from responder.domain.records import NewReply, Send
 from responder.domain.timers import Firing
+from responder.services.leases import Instance, LeaseKeeper
 from responder.storage import alerts, claims, leases, replies, schema
 from responder.storage.store import Store
 
@@ -264,3 +266,41 @@ def _timer(conn: Connection, ticket: int, n: int) -> int:
     values = {"ticket_id": ticket, "clock": "first_reply", "stage": f"breach{n}"}
     conn.execute(insert(tm).values(**values, state="pending", due_at=T0, updated_at=T0))
     return int(conn.execute(select(tm.c.id).where(tm.c.stage == f"breach{n}")).scalar_one())
+
+
+async def test_a_stopping_instance_keeps_its_replies_until_it_has_sent_them(
+    tmp_path: Path,
+) -> None:
+    """At a clean stop intake is handed over at once, but the instance stays present while
+    it sends what it holds: another takes its replies only once it has left."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    a, b = Store(url, owner="a"), Store(url, owner="b")
+    tasks = TaskGroup()
+    ttl, beat = timedelta(seconds=1), timedelta(seconds=0.2)
+    keeper = LeaseKeeper(a, Instance("a", "a on m", "m"), ttl, beat, _utcnow, tasks)
+
+    async def guards(name: str, held: bool) -> None:
+        pass
+
+    keeper.want("imap:support", guards)
+    for store in (a, b):
+        await store.open()
+    try:
+        await keeper.announce()
+        await keeper.heartbeat()
+        (reply,) = await pending_replies(a, "a")
+        await keeper.stopping()
+        await keeper.hand_over()
+        await asyncio.sleep(2 * ttl.total_seconds())
+        assert await b.claim_replies() == []  # a still sends it
+        assert {r.name: r.holder for r in await b.run(leases.leases)}["imap:support"] is None
+        await keeper.release()
+        assert [r.id for r in await b.claim_replies()] == [reply]
+    finally:
+        await tasks.cancel_all()
+        for store in (a, b):
+            await store.close()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
