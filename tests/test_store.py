@@ -224,7 +224,7 @@ async def test_an_empty_batch_of_decisions_is_a_no_op(tmp_path: Path) -> None:
         [inbound_id] = await store.record_inbound("mail", [message("a")], Cursor(1, 1))
         assert await store.apply([]) == []
         now = datetime.now(UTC)
-        assert await store.run(apply_outcomes, [], now) == ([], set())
+        assert await store.run(apply_outcomes, [], now, None) == ([], set())
         [row] = await store.rows("inbound")
         assert row["id"] == inbound_id and row["state"] == "new"
     finally:

@@ -29,6 +29,7 @@ from responder.common.tasks import TaskGroup
 from responder.config import Config
 from responder.core.settings import Settings
 from responder.errors import ConfigError
+from responder.services.adoption import Adoption
 from responder.services.channel_watch import ChannelWatch
 from responder.services.closing.service import CloseService
 from responder.services.csat.service import SurveyService
@@ -73,7 +74,9 @@ class App:
             probe_interval=delivery.probe_interval,
         )
         self.tasks = TaskGroup()
-        self.store = Store(config.database_url_resolved, clock)
+        instance = Instance.this_process()
+        # The replies it plans and the messages it records are this instance's (issue 19).
+        self.store = Store(config.database_url_resolved, clock, owner=instance.id)
         self.channels: dict[str, Channel] = {}
         self.dispatcher: Dispatcher | None = None
         self.outbox: Outbox | None = None
@@ -90,13 +93,14 @@ class App:
         cluster = config.cluster
         self.keeper = LeaseKeeper(
             self.store,
-            Instance.this_process(),
+            instance,
             cluster.lease_ttl,
             cluster.heartbeat,
             clock,
             self.tasks,
         )
         self.gate = IntakeGate(self.keeper, clock)
+        self.adoption: Adoption | None = None
 
     async def start(self) -> None:
         for problem in self.config.warnings:
@@ -104,6 +108,8 @@ class App:
         # Every template is rendered against samples: CPU work, kept off the loop.
         settings = await asyncio.to_thread(build_settings, self.config)
         await self.store.open()
+        # Present before anything is recorded: what this instance owns is not orphaned.
+        await self.keeper.announce()
         self.monitor.start()
         self.metrics.watch_channels(self.health)
         self.metrics.watch_loop(lambda: self.monitor.lag)
@@ -181,12 +187,14 @@ class App:
             )
             await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")
-        # Resume what the last run left in flight, before new mail arrives.
-        unsent = await self.outbox.resume()
-        pending = await self.store.pending_inbound()
+        # Resume what the last run left in flight, before new mail arrives: what no live
+        # instance sends or decides (issue 19), then what instances gone leave, each beat.
+        queue = self.dispatcher.queue
+        self.adoption = Adoption(self.store, self.outbox, queue.put, self.keeper, self.tasks)
+        unsent, pending = await self.adoption.take()
         if unsent or pending:
             log.info("resuming: %d messages to decide, %d replies to send", len(pending), unsent)
-        self.tasks.spawn(self._requeue(pending), name="resume")
+        self.adoption.start(pending)
         inbox = StoreInbox(
             self.store, self.dispatcher.queue, budget=self.dispatcher.budget, metrics=metrics
         )
@@ -214,17 +222,15 @@ class App:
         if self.closing is not None:
             self.closing.wakeups.gate.set()
 
-    async def _requeue(self, pending: list[int]) -> None:
-        assert self.dispatcher is not None
-        for inbound_id in pending:
-            await self.dispatcher.queue.put(inbound_id)
-
     async def stop(self, deadline: float = 10.0) -> None:
         """Stop intake, let queued work finish until the deadline, then cancel the rest."""
         # What start() froze is this run's again: an App started and stopped in a process
         # that goes on (the tests) leaves nothing the collector cannot reach.
         gc.unfreeze()
-        await self.keeper.halt()  # no intake starts from here on
+        # No intake starts from here on; its presence stays until the replies are sent.
+        await self.keeper.stopping()
+        if self.adoption is not None:
+            await self.adoption.halt()
         if self.http is not None:
             await self.http.stop()
         await self._stop_channels()
@@ -233,7 +239,8 @@ class App:
                 await asyncio.wait_for(self.dispatcher.queue.join(), deadline / 2)
             except TimeoutError:
                 log.warning(
-                    "stopping with %d messages undecided; they resume at next start",
+                    "stopping with %d messages undecided; another instance, or this one's "
+                    "next start, decides them",
                     self.dispatcher.queue.qsize(),
                 )
         if self.sla is not None:
@@ -243,12 +250,17 @@ class App:
         if self.closing is not None:
             self.closing.stop()
         self.monitor.stop()
-        await self.keeper.release()  # another instance takes over at its next heartbeat
+        await self.keeper.hand_over()  # another instance takes over at its next heartbeat
         if self.outbox is not None and not await self.outbox.drain(deadline / 2):
-            log.warning("stopping with replies unsent; they resume at next start")
+            log.warning(
+                "stopping with replies unsent; another instance, or this one's next start, "
+                "sends them"
+            )
         # Again: stop() is idempotent, and this closes connections the drain opened.
         await self._stop_channels()
         await self.tasks.cancel_all()
+        # Nothing runs any more: what this instance owned is anybody's now.
+        await self.keeper.release()
         if self._inbox is not None:  # started: `status` shows the channels stopped
             await self.watch.stopped()
         await self.store.close()

@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,15 +44,20 @@ class Instance:
 
 
 def _machine() -> str:
-    """The kernel's boot id and our pid namespace: two processes that share both see each
-    other's pids (containers on one host share the boot id, not the namespace)."""
+    """This boot of this machine, in our pid namespace: two processes that share all three see
+    each other's pids (containers on one host share the machine and boot, not the namespace).
+
+    Not the kernel's boot_id: the unit's ProcSubset=pid hides /proc/sys. The machine id and
+    the boot instant (to 10 s) say the same; a key that differs only makes another instance
+    wait out the ttl, never take a live one's lease."""
     try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
-            boot = f.read().strip()
+        with open("/etc/machine-id", encoding="ascii") as f:
+            machine_id = f.read().strip()
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:
         return f"unknown-{secrets.token_hex(4)}"  # never matches: others wait out the ttl
-    return f"{boot}/{namespace}"
+    booted = round((time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)) / 10)
+    return f"{machine_id or 'none'}/{booted}/{namespace}"
 
 
 def alive(pid: int) -> bool:
@@ -160,6 +166,32 @@ class LeaseKeeper:
                 log.info("lease %s taken: this instance now runs it", name)
             await self._tell(name, True)
 
+    async def announce(self) -> None:
+        """Write this instance's presence row, and read the others', before it records or
+        plans anything: until its row is there, what it owns looks orphaned to the other
+        instances (storage.claims)."""
+        me = self.instance
+        now = self._clock()
+        self.rows = await self._store.run_urgent(leases.leases)
+        held = await self._store.run_urgent(
+            leases.claim, [presence(me.id)], me.id, me.info, now, self.ttl
+        )
+        self._renewed.update(dict.fromkeys(held, now))
+
+    def gone(self) -> set[str]:
+        """Instances whose presence row was still there at the last beat but whose process,
+        one of this machine's, no longer runs (a kill -9 then a restart): what they owned is
+        taken at once rather than once their row runs out (storage.claims)."""
+        machine, me = self.instance.machine, self.instance.id
+        return {
+            r.holder
+            for r in self.rows
+            if r.holder is not None
+            and r.holder != me
+            and r.name.startswith(PRESENCE)
+            and orphaned(r, machine, alive)
+        }
+
     async def _dead(self) -> set[str]:
         """Read the leases (kept for /healthz and the timers' refresh); the holders of those
         we want that are dead processes of this machine."""
@@ -206,19 +238,57 @@ class LeaseKeeper:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
+    async def stopping(self) -> None:
+        """As halt(), but this instance's presence is still renewed until release(): the
+        replies it still sends and the messages it still decides while it stops stay its own
+        (storage.claims), not taken and sent a second time by another instance."""
+        await self.halt()
+        if presence(self.instance.id) in self._renewed:
+            self._task = self._tasks.spawn(self._stay(), name="leases:presence")
+
+    async def _stay(self) -> None:
+        me = self.instance
+        while True:
+            now = self._clock()
+            try:
+                await asyncio.wait_for(
+                    self._store.run_urgent(
+                        leases.claim, [presence(me.id)], me.id, me.info, now, self.ttl
+                    ),
+                    self.beat.total_seconds() / 2,
+                )
+            except Exception:
+                log.debug("presence not renewed", exc_info=True)
+            await asyncio.sleep(self.beat.total_seconds())
+
+    async def hand_over(self) -> None:
+        """Release the leases that guard something, its presence aside: another instance
+        takes intake and the timers over at its next heartbeat rather than after the ttl.
+        Call once what they guard has stopped."""
+        held = [n for n in self._renewed if not n.startswith(PRESENCE)]
+        for name in held:
+            del self._renewed[name]
+        await self._release(held)
+
     async def release(self) -> None:
-        """Release what is held, so another instance takes over at its next heartbeat rather
-        than after the ttl. Call once what the leases guard has stopped."""
+        """Release what is held, its presence too, so another instance takes over at its next
+        heartbeat rather than after the ttl. Call once what the leases guard has stopped, and
+        the replies this instance sends are sent or recorded as waiting."""
         await self.halt()
         held, self._renewed = list(self._renewed), {}
-        if not held:
+        if held:
+            await self._release([*held, presence(self.instance.id)])
+
+    async def _release(self, names: list[str]) -> None:
+        if not names:
             return
         try:
-            await self._store.run_urgent(leases.release, held, self.instance.id, self._clock())
+            await self._store.run_urgent(leases.release, names, self.instance.id, self._clock())
         except Exception as exc:
             log_fault(log, exc, "could not release the leases; they run out after the ttl")
         else:
-            log.info("leases released: %s", ", ".join(sorted(held)))
+            if shown := sorted(n for n in names if not n.startswith(PRESENCE)):
+                log.info("leases released: %s", ", ".join(shown))
 
     async def table(self) -> list[Lease]:
         """Every lease row, for status."""

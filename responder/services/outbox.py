@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -26,6 +26,7 @@ from responder.services.delivery_policy import (
 from responder.services.outbox_jobs import Job, classify, known_facts, leftovers
 from responder.services.recorder import Recorder
 from responder.services.recovery import ChannelRecovery
+from responder.storage import claims
 from responder.storage.store import Store
 
 __all__ = ["Job", "Outbox", "RetryPolicy"]
@@ -92,19 +93,25 @@ class Outbox:
         # Recorded a moment ago; its kind is looked up only if a try fails.
         self._queue(reply).put_nowait(Job(reply, attempts, ReplyFacts(None, self._clock())))
 
-    async def resume(self) -> int:
-        """Queue what a previous run left pending. A reply the SMTP server took just before
-        the process died goes again with the same Message-ID, a repeat mail clients fold."""
-        jobs, count = await leftovers(self._store, set(self._channels), self._clock)
-        for job, delay in jobs:
-            if delay > 0:
-                # Waiting for a server that may be back by now: a probe tells at once.
-                recovery = self._recovery[job.reply.channel]
-                recovery.check()
-                self._later(job, delay, recovery)
-            else:
-                self._later(job, 0.0)
-        return count
+    async def resume(self, dead: Collection[str] = ()) -> int:
+        """Take and queue the pending replies no live instance sends: at start what a
+        previous run left, while running what an instance that died left (issue 19; `dead`:
+        see storage.claims). A reply the SMTP server took just before its process died goes
+        again with the same Message-ID, a repeat mail clients fold. Returns how many."""
+        count = 0
+        while True:
+            jobs, taken = await leftovers(self._store, set(self._channels), self._clock, dead)
+            for job, delay in jobs:
+                if delay > 0:
+                    # Waiting for a server that may be back by now: a probe tells at once.
+                    recovery = self._recovery[job.reply.channel]
+                    recovery.check()
+                    self._later(job, delay, recovery)
+                else:
+                    self._later(job, 0.0)
+            count += taken
+            if taken < claims.BATCH:
+                return count
 
     def _later(self, job: Job, delay: float, recovery: ChannelRecovery | None = None) -> None:
         if delay <= 0:

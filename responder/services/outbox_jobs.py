@@ -4,7 +4,7 @@ previous run left to send."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -54,12 +54,15 @@ def classify(exc: Exception) -> Failure:
 
 
 async def leftovers(
-    store: Store, channels: set[str], clock: Callable[[], datetime]
+    store: Store, channels: set[str], clock: Callable[[], datetime], dead: Collection[str] = ()
 ) -> tuple[list[tuple[Job, float]], int]:
-    """The replies a previous run left pending, each with the seconds until its next try;
-    and how many there were in all (some may belong to channels no longer configured)."""
-    rows = await store.unsent_replies()
-    facts = await store.reply_facts()
+    """A batch of pending replies no live instance sends (a previous run's, or an instance's
+    that died: storage.claims), now this one's, each with the seconds until its next try;
+    and how many were taken (some may belong to channels no longer configured)."""
+    rows = await store.claim_replies(dead)
+    if not rows:
+        return [], 0
+    facts = await store.reply_facts([row.id for row in rows])
     now = clock()
     jobs = []
     for row in rows:

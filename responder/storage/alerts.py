@@ -19,11 +19,15 @@ def record_fired(
     firings: Sequence[Firing],
     skipped: Sequence[int],
     now: datetime,
+    owner: str | None,
     done_ids: set[int] | None = None,
 ) -> list[Queued]:
-    """Mark timers done (or skipped) and record what they send, each only if still pending:
-    a timer re-planned or fired since it was read sends nothing (idempotent). The ids of the
-    timers this call marked done are added to `done_ids` when given."""
+    """Mark timers done (or skipped) and record what they send, `owner`'s to send, each only
+    if still pending: a timer re-planned or fired since it was read sends nothing
+    (idempotent), and of two instances firing one timer at once, only the one whose UPDATE
+    changed the row sends (the row is re-checked as it is written: PostgreSQL re-reads it
+    under READ COMMITTED, SQLite has one writer). The ids of the timers this call marked done
+    are added to `done_ids` when given."""
     tm = schema.timers
     if skipped:
         conn.execute(
@@ -64,4 +68,4 @@ def record_fired(
         for f in going
         for channel, ticket_id, reply in f.sends
     ]
-    return queue(conn, sends, now)
+    return queue(conn, sends, now, owner)

@@ -27,10 +27,10 @@ from responder.storage.upsert import insert_or_ignore
 
 
 def apply_outcomes(
-    conn: Connection, outcomes: Sequence[Outcome], now: datetime
+    conn: Connection, outcomes: Sequence[Outcome], now: datetime, owner: str | None
 ) -> tuple[list[Queued], set[int]]:
     """Record a batch of decisions; returns the replies and notices to send, in order, and
-    the tickets the batch opened or changed.
+    the tickets the batch opened or changed. `owner` sends them (storage.claims).
 
     A handful of multi-row statements per batch rather than several per message: each
     statement is compiled and executed on its own, and those costs dominated the
@@ -87,6 +87,7 @@ def apply_outcomes(
                     "attempts": 0,
                     "period": period,
                     "created_at": now,
+                    "owner": owner,
                 }
                 for o, reply, period, channel in sends
             ],

@@ -32,8 +32,10 @@ def record(
     position: Cursor | None,
     key: str,
     now: datetime,
+    owner: str | None,
 ) -> list[int]:
-    """Record new messages and advance the cursor; skip ones seen before.
+    """Record new messages, `owner`'s to decide (storage.claims), and advance the cursor;
+    skip ones seen before.
 
     Dedupe is by (channel, external_id), so a UIDVALIDITY re-sync or a re-fetch after a
     crash never makes a second row for the same message.
@@ -53,6 +55,7 @@ def record(
             "received_at": message.received_at,
             "recorded_at": now,
             "state": "new",
+            "owner": owner,
         }
         for external_id, message in fresh.items()
     ]

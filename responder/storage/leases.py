@@ -95,9 +95,11 @@ def _insert(
 def release(conn: Connection, names: Collection[str], holder: str, now: datetime) -> set[str]:
     """Let go of the leases among `names` that `holder` holds (a clean stop, or intake that
     stopped for good): another instance takes them at its next heartbeat instead of after the
-    ttl. Returns those released."""
+    ttl. Its presence row, when named, goes: what it owned is anybody's now (storage.claims).
+    Returns those released."""
     lease = schema.leases
-    conn.execute(delete(lease).where(lease.c.name == presence(holder)))
+    if presence(holder) in names:
+        conn.execute(delete(lease).where(lease.c.name == presence(holder)))
     released = set()
     for name in sorted(names):
         result = conn.execute(

@@ -252,6 +252,13 @@ WIDER_IDS = (("replies", "external_id"), ("posts", "message_id"))
 ID_LENGTH = 400
 
 
+def _v16_owners(conn: Connection) -> None:
+    # Rows from before are nobody's: the first instance to claim takes them (storage.claims).
+    for table in ("inbound", "replies"):
+        if inspect(conn).has_table(table):
+            _add_columns(conn, table, {"owner": "VARCHAR(200)"})
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -273,6 +280,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (13, "forget log: each person forgotten on request, without who", _v13_forget_log),
     (14, "leases: which instance holds each intake and the timers", _v14_leases),
     (15, "wider ids", _v15_wider_ids),
+    (16, "which instance sends each reply and decides each message", _v16_owners),
 )
 
 LATEST = MIGRATIONS[-1][0]

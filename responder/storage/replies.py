@@ -14,9 +14,11 @@ from responder.storage.bulk import insert_ids
 from responder.storage.upsert import insert_or_ignore, insert_or_update
 
 
-def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued]:
-    """Insert notices no inbound message decided as pending, set-based: one statement, not
-    one per notice."""
+def queue(
+    conn: Connection, sends: Sequence[Send], now: datetime, owner: str | None
+) -> list[Queued]:
+    """Insert notices no inbound message decided as pending, `owner`'s to send, set-based:
+    one statement, not one per notice."""
     if not sends:
         return []
     r = schema.replies
@@ -33,6 +35,7 @@ def queue(conn: Connection, sends: Sequence[Send], now: datetime) -> list[Queued
                 "state": "pending",
                 "attempts": 0,
                 "created_at": now,
+                "owner": owner,
             }
             for send in sends
         ],

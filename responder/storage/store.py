@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import secrets
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -24,7 +25,7 @@ from responder.domain.models import (
 )
 from responder.domain.records import InboundRow, Queued, ReplyMark, ReplyRow
 from responder.errors import StorageError, StorageRefused, StorageUnavailable
-from responder.storage import chat_files, chat_log, delivery, inbound, replies, schema
+from responder.storage import chat_files, chat_log, claims, delivery, inbound, replies, schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.db_thread import DatabaseThread
 from responder.storage.decisions import apply_outcomes
@@ -64,9 +65,13 @@ class Store:
     one writer wants.
     """
 
-    def __init__(self, url: str, clock: Now = utcnow) -> None:
+    def __init__(self, url: str, clock: Now = utcnow, owner: str | None = None) -> None:
         self._url = url
         self._clock = clock
+        # This instance's id (issue 19): the replies it plans and the messages it records are
+        # its own to send and decide (storage.claims). Without one, an id of its own that no
+        # presence lease keeps alive: what it leaves, any instance may take.
+        self.owner: str = owner if owner is not None else f"store:{secrets.token_hex(4)}"
         self._engine: Engine | None = None
         # One connection for the daemon's life, used only in the database thread.
         self._conn: Connection | None = None
@@ -175,7 +180,9 @@ class Store:
         key: str | None = None,
     ) -> list[int]:
         """Record new messages and advance the cursor in one transaction (see inbound.record)."""
-        return await self.run(inbound.record, channel, batch, cursor, key or channel, self._clock())
+        return await self.run(
+            inbound.record, channel, batch, cursor, key or channel, self._clock(), self.owner
+        )
 
     async def record_marks(
         self, channel: str, marks: Sequence[MailMark], key: str, cursor: Cursor | None
@@ -196,6 +203,11 @@ class Store:
 
     async def pending_inbound(self) -> list[int]:
         return await self.run(inbound.pending)
+
+    async def claim_inbound(self, dead: Collection[str] = ()) -> list[int]:
+        """Take a batch of messages still to be decided that no live instance decides (see
+        storage.claims); their ids."""
+        return await self.run(claims.inbound, self.owner, self._clock(), dead)
 
     async def note_undecided(self, failing: Sequence[Failing]) -> None:
         """How often these messages failed to be decided, and why last, for `status`."""
@@ -253,7 +265,7 @@ class Store:
         now = self._clock()
 
         def work(conn: Tx, after: list[AfterCommit]) -> list[Queued]:
-            queued, touched = apply_outcomes(conn, outcomes, now)
+            queued, touched = apply_outcomes(conn, outcomes, now, self.owner)
             if touched:
                 claim_early(conn, touched, now)
                 self._changed(conn, touched, now, after)
@@ -278,6 +290,10 @@ class Store:
 
     async def unsent_replies(self) -> list[ReplyRow]:
         return await self.run(replies.unsent)
+
+    async def claim_replies(self, dead: Collection[str] = ()) -> list[ReplyRow]:
+        """Take a batch of pending replies no live instance sends (see storage.claims)."""
+        return await self.run(claims.replies, self.owner, self._clock(), dead)
 
     async def reply_facts(
         self, ids: Sequence[int] | None = None

@@ -110,9 +110,12 @@ def _latest_written(conn: Connection, who: list[tuple[str, str]]) -> dict[tuple[
     }
 
 
-def record_sent(conn: Connection, sends: Sequence[SentSurvey], now: datetime) -> list[Queued]:
-    """Mark each survey sent and queue its message, only if it is still planned: a survey
-    sent (or cancelled) since it was read sends nothing."""
+def record_sent(
+    conn: Connection, sends: Sequence[SentSurvey], now: datetime, owner: str | None
+) -> list[Queued]:
+    """Mark each survey sent and queue its message, `owner`'s to send, only if it is still
+    planned: a survey sent (or cancelled) since it was read sends nothing, nor does the
+    second of two instances sending it at once (the UPDATE's WHERE decides, as alerts')."""
     s, r = schema.surveys, schema.replies
     queued = []
     for send in sends:
@@ -133,6 +136,7 @@ def record_sent(conn: Connection, sends: Sequence[SentSurvey], now: datetime) ->
                 state="pending",
                 attempts=0,
                 created_at=now,
+                owner=owner,
             )
             .returning(r.c.id)
         )

@@ -147,7 +147,7 @@ class CloseService:
 
         def record(tx: Tx) -> tuple[list[Queued], set[int]]:
             done: set[int] = set()
-            queued = alerts.record_fired(tx, firings, [], now, done)
+            queued = alerts.record_fired(tx, firings, [], now, self._store.owner, done)
             closed = {f.ticket_id for f in firings if f.timer_id in done and f.ticket_id}
             timers.resolve(tx, closed, now)
             return queued, closed

@@ -173,7 +173,7 @@ class SurveyService:
 
         def record(tx: Tx) -> list[Queued]:
             surveys.skip(tx, skipped, now)
-            return survey_sends.record_sent(tx, sends, now)
+            return survey_sends.record_sent(tx, sends, now, self._store.owner)
 
         queued = await self._store.run(record)
         for survey_id, reason in skipped.items():
@@ -232,7 +232,7 @@ class SurveyService:
                 for info in told
                 for channel, ticket_id, reply in low_rating_sends(s, info, now)
             ]
-            return len(told), replies.queue(tx, rows, now)
+            return len(told), replies.queue(tx, rows, now, self._store.owner)
 
         told, queued = await self._store.run(work)
         self._send(queued)

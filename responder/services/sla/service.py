@@ -157,7 +157,9 @@ class SlaService:
                     )
                 )
         done: set[int] = set()
-        queued = await self._store.run(alerts.record_fired, firings, skipped, now, done)
+        queued = await self._store.run(
+            alerts.record_fired, firings, skipped, now, self._store.owner, done
+        )
         # Counted after the commit, and only timers this call marked done: one re-planned or
         # fired elsewhere meanwhile sent nothing.
         for timer_id in done:

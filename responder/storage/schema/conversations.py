@@ -80,6 +80,9 @@ inbound = Table(
     # `responder status` shows a message that keeps failing (issue 13).
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error", OutsideText, nullable=True),
+    # Since schema version 16: the instance that recorded it and decides it (issue 19); None
+    # is nobody's (recorded before), taken by the next instance that claims (storage.claims).
+    Column("owner", String(200), nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),
     Index("ix_inbound_state", "state"),
     # Since schema version 4: a ticket's first message, for SLA alerts, without a scan.
@@ -135,6 +138,8 @@ replies = Table(
     Column("delivery", String(16), nullable=True),
     Column("delivery_at", UTCDateTime(), nullable=True),
     Column("delivery_error", OutsideString(300), nullable=True),
+    # Since schema version 16: the instance that sends it (issue 19), as inbound.owner.
+    Column("owner", String(200), nullable=True),
     Index("ix_replies_state", "state"),
     Index("ix_replies_recipient_created", "recipient", "created_at"),
     Index("ix_replies_ticket", "ticket_id"),
