@@ -138,15 +138,27 @@ async def has_cursor(config_path: Path) -> bool:
 class DaemonProcess:
     """`responder run` as a real child process, for the kill -9 test."""
 
-    def __init__(self, config_path: Path, log_path: Path) -> None:
+    def __init__(self, config_path: Path, log_path: Path, *, own_machine: bool = False) -> None:
         self.config_path = config_path
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        # In a pid namespace of its own, as on a machine of its own: the others cannot tell
+        # whether its process runs, so its leases pass only by running out (issue 19's
+        # failover between VPSes). SIGKILL to unshare kills it (--kill-child).
+        self.prefix = own_pid_namespace() if own_machine else []
 
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "responder.cli", "run", "-c", str(self.config_path)],
+            [
+                *self.prefix,
+                sys.executable,
+                "-m",
+                "responder.cli",
+                "run",
+                "-c",
+                str(self.config_path),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -161,8 +173,20 @@ class DaemonProcess:
     def terminate(self, sig: signal.Signals = signal.SIGTERM) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if self.prefix:  # unshare ignores SIGTERM while it waits: tell the daemon itself
+                pid = self.proc.pid
+                for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+                    os.kill(int(child), sig)
+            else:
+                self.proc.send_signal(sig)
         return self.proc.wait(20)
+
+
+def own_pid_namespace() -> list[str]:
+    """The command prefix that runs a process in a new pid namespace (root, or as root of a
+    new user namespace)."""
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return ["unshare", *user, "--pid", "--fork", "--kill-child"]
 
 
 TELEGRAM_TOKEN = "123456:TEST-token-for-responder-tests"

@@ -20,10 +20,16 @@ KILLS = 3
 
 
 def config_for(
-    tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer, tg: TelegramStandIn
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp: RecordingSMTPServer,
+    tg: TelegramStandIn,
+    *,
+    ttl: float = TTL,
+    beat: float = BEAT,
 ) -> Path:
     path = write_config(
-        tmp_path, dovecot, smtp, extra=f"cluster: {{lease_ttl: {TTL}s, heartbeat: {BEAT}s}}"
+        tmp_path, dovecot, smtp, extra=f"cluster: {{lease_ttl: {ttl}s, heartbeat: {beat}s}}"
     )
     token = tmp_path / "telegram-token"
     token.write_text(TELEGRAM_TOKEN + "\n")
