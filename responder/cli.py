@@ -101,6 +101,9 @@ def _check(path: Path, strict_secrets: bool = False, connect: bool = False) -> i
     if config.warnings:
         summary += f", {len(config.warnings)} warning(s): fix them before starting the service"
     print(summary)
+    from responder.config.database import describe
+
+    print(f"database: {describe(config.database_url, str(config.state_dir / 'responder.db'))}")
     if connect:
         from responder.ops.connect import check_connections
 

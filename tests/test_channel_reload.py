@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import testdb
 from harness import (
     SUPPORT,
     SUPPORT_PASSWORD,
@@ -150,7 +151,7 @@ async def test_a_channel_that_stays_failed_is_said_again_hourly_not_at_every_ret
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(channel_watch, "REMIND_EVERY", 0.5)  # an hour in the daemon
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'responder.db'}")
+    store = Store(testdb.url(tmp_path / "responder.db"))
     await store.open()
     since = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)
     problem = Diagnosis("the token was refused by api.telegram.org", "check token_file", "", True)

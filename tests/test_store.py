@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import testdb
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import IntegrityError
 
@@ -21,7 +22,7 @@ from responder.storage.store import Store
 
 
 def url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path}/state/responder.db"
+    return testdb.url(tmp_path / "state" / "responder.db")
 
 
 def message(external_id: str) -> InboundMessage:
@@ -107,7 +108,7 @@ async def test_a_database_from_a_newer_responder_is_refused(tmp_path: Path) -> N
     store = Store(url(tmp_path))
     await store.open()
     await store.close()
-    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    engine = create_engine(testdb.sync_url(tmp_path / "state" / "responder.db"))
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO schema_version VALUES (99, '2030-01-01 00:00:00')"))
     engine.dispose()

@@ -128,7 +128,7 @@ class Store:
         except OperationalError as exc:
             # Disk full, read-only, I/O error, locked: the database's own condition, not a
             # bug. One line naming the cause and the file; callers retry (issue 13).
-            raise StorageUnavailable(f"database {self.where}: {cause(exc)}") from exc
+            raise StorageUnavailable(f"database {self.where}: {cause(exc, self._url)}") from exc
         loop = asyncio.get_running_loop()
         for action in after:
             # Once the caller has acted on the result (the replies it queued go to the outbox

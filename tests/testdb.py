@@ -1,0 +1,88 @@
+"""The database a test uses: a SQLite file as the daemon makes by default, or, with
+RESPONDER_TEST_DB=postgresql, a fresh database on the session's throwaway PostgreSQL server
+(one per file path a test names, dropped after the test)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from pathlib import Path
+
+from responder.testing.postgres import SUPERUSER_PASSWORD, PostgresServer
+
+ON_POSTGRESQL = os.environ.get("RESPONDER_TEST_DB", "sqlite") == "postgresql"
+# Configs written for a daemon in a child process name the password by this variable, as an
+# admin's would (database_password_env); set for the whole session.
+PASSWORD_ENV = "RESPONDER_TEST_DB_PASSWORD"
+TEMPLATE = "responder_template"
+
+_server: PostgresServer | None = None
+_made: dict[Path, str] = {}
+_numbers = itertools.count(1)
+_lock = threading.Lock()  # a Store opens its database in its own thread
+
+
+def start() -> PostgresServer:
+    """The session's server, with a migrated template each test's database is copied from."""
+    global _server
+    from responder.storage.engine import open_engine
+
+    server = PostgresServer()
+    server.start()
+    server.sql(f"CREATE DATABASE {TEMPLATE}")
+    engine, conn, _ = open_engine(server.url(TEMPLATE))
+    conn.close()
+    engine.dispose()
+    os.environ[PASSWORD_ENV] = SUPERUSER_PASSWORD
+    _server = server
+    return server
+
+
+def server() -> PostgresServer:
+    assert _server is not None, "RESPONDER_TEST_DB=postgresql without the session's server"
+    return _server
+
+
+def database(path: Path) -> str:
+    """The PostgreSQL database standing for the SQLite file at path in this test."""
+    path = Path(path).absolute()
+    with _lock:
+        name = _made.get(path)
+        if name is None:
+            name = f"t{next(_numbers)}"
+            server().sql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+            _made[path] = name
+        return name
+
+
+def url(path: Path) -> str:
+    """The URL a test hands Store or read_report_data for the database at path."""
+    if not ON_POSTGRESQL:
+        return f"sqlite+aiosqlite:///{path}"
+    return server().url(database(path))
+
+
+def sync_url(path: Path) -> str:
+    """The same database for create_engine (plain SQLAlchemy, no asyncio)."""
+    if not ON_POSTGRESQL:
+        return f"sqlite:///{path}"
+    return server().url(database(path))
+
+
+def config_lines(state_dir: Path) -> str:
+    """YAML naming the test's database for a daemon that runs in a child process (in-process
+    loads find it by themselves, see conftest.py): nothing on SQLite."""
+    if not ON_POSTGRESQL:
+        return ""
+    target = server().url(database(state_dir / "responder.db"), password=None)
+    return f"database_url: {target}\ndatabase_password_env: {PASSWORD_ENV}\n"
+
+
+def drop_all() -> None:
+    """Drop the databases this test made (run after each test)."""
+    with _lock:
+        names = list(_made.values())
+        _made.clear()
+    for name in names:
+        server().sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
