@@ -86,3 +86,63 @@ def drop_all() -> None:
         _made.clear()
     for name in names:
         server().sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def load_corpus(path: Path, dump: Path) -> None:
+    """A database from an older release (tests/corpus/databases, SQLite's .dump) where the
+    test's database at path is: on PostgreSQL, the same tables and rows as that release made
+    them there, so the upgrade runs the migrations' PostgreSQL path."""
+    if not ON_POSTGRESQL:
+        import sqlite3
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made = sqlite3.connect(path)
+        try:
+            made.executescript(dump.read_text())
+        finally:
+            made.close()
+        return
+    path = Path(path).absolute()
+    with _lock:
+        assert path not in _made, "load_corpus before anything opens the database"
+        name = f"t{next(_numbers)}"
+        server().sql(f"CREATE DATABASE {name}")  # empty: no migrated template
+        _made[path] = name
+    import psycopg
+
+    dsn = server().url(name).replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(postgresql_dump(dump.read_text()).encode())
+
+
+def postgresql_dump(sql: str) -> str:
+    """SQLite's .dump of a SQLAlchemy-made schema, as the same release made it on PostgreSQL:
+    aware timestamps, bytea, serial ids, foreign keys added once every table exists."""
+    import re
+
+    sql = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+    sql = re.sub(r"\bDATETIME\b", "TIMESTAMP WITH TIME ZONE", sql)
+    sql = re.sub(r"\bBLOB\b", "BYTEA", sql)
+    sql = re.sub(r"X'([0-9A-Fa-f]*)'", r"decode('\1', 'hex')", sql)
+    sql = re.sub(r"^\tid INTEGER NOT NULL", "\tid SERIAL NOT NULL", sql, flags=re.M)
+    keys: list[str] = []
+
+    def table(found: re.Match[str]) -> str:
+        name, body = found.group(1), found.group(2)
+        parts = [p.strip() for p in re.split(r",\s*\n", body.strip())]
+        kept = []
+        for part in parts:
+            if part.startswith("FOREIGN KEY"):
+                keys.append(f"ALTER TABLE {name} ADD {part};")
+            else:
+                kept.append(part)
+        return f"CREATE TABLE {name} (\n\t" + ",\n\t".join(kept) + "\n);"
+
+    sql = re.sub(r"CREATE TABLE (\w+) \((.*?)\n\);", table, sql, flags=re.S)
+    serials = re.findall(r"CREATE TABLE (\w+) \(\n\tid SERIAL", sql)
+    ids = [f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), " for t in serials]
+    fix = [
+        f"{s}coalesce((SELECT max(id) FROM {t}), 0) + 1, false);"
+        for s, t in zip(ids, serials, strict=True)
+    ]
+    return sql.replace("COMMIT;", "\n".join([*keys, *fix, "COMMIT;"]))

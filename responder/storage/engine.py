@@ -77,17 +77,21 @@ def open_engine(url: str) -> tuple[Engine, Connection, int]:
     )
     if not pg:
         _sqlite_pragmas(engine)
+    conn: Connection | None = None
     try:
         conn = engine.connect()
         with conn.begin():
             if pg:
                 postgres.lock_for_migration(conn)
             version = migrate(conn)
-    except SQLAlchemyError as exc:
+    except BaseException as exc:
+        # The connection too: dispose() leaves one that is checked out open.
+        if conn is not None:
+            conn.close()
         engine.dispose()
-        raise StorageError(f"cannot open the database {where(url)}: {cause(exc, url)}") from exc
-    except BaseException:
-        engine.dispose()
+        if isinstance(exc, SQLAlchemyError):
+            message = f"cannot open the database {where(url)}: {cause(exc, url)}"
+            raise StorageError(message) from exc
         raise
     return engine, conn, version
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from urllib.parse import quote
 
 from responder.testing._net import free_port
 
@@ -52,8 +53,8 @@ class PostgresServer:
         password: str | None = (SUPERUSER_PASSWORD),
         driver: str = "postgresql+psycopg",
     ) -> str:
-        secret = f":{password}" if password is not None else ""
-        return f"{driver}://{user}{secret}@{self.host}:{self.port}/{database}"
+        secret = f":{quote(password, safe='')}" if password is not None else ""
+        return f"{driver}://{quote(user, safe='')}{secret}@{self.host}:{self.port}/{database}"
 
     @property
     def log_file(self) -> Path:
