@@ -216,8 +216,7 @@ async def test_a_dropped_connection_is_reconnected(server: PostgresServer, datab
                 outcomes.append("unavailable")
             else:
                 outcomes.append("ok")
-        assert outcomes[-1] == "ok", outcomes
-        print(outcomes)
+        assert outcomes in (["unavailable", "ok"], ["ok", "ok"]), outcomes
     finally:
         await store.close()
 
@@ -285,3 +284,29 @@ def test_the_url_given_to_create_engine_names_psycopg(server: PostgresServer) ->
             assert conn.dialect.driver == "psycopg"
     finally:
         engine.dispose()
+
+
+async def test_the_readme_recipe_works(
+    server: PostgresServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README "PostgreSQL": its role and database, its two keys, on this server."""
+    from test_readme import blocks, section
+
+    text = section("PostgreSQL")
+    commands = blocks(text, "")[0]
+    assert "createuser --pwprompt responder" in commands
+    assert "createdb -O responder responder" in commands
+    (keys,) = blocks(text, "yaml")
+    secret = tmp_path / "database"
+    secret.write_text(PASSWORD + "\n")
+    keys = keys.replace("/etc/responder/secrets/database", str(secret))
+    keys = keys.replace("@127.0.0.1/", f"@127.0.0.1:{server.port}/")
+    server.sql("CREATE DATABASE responder OWNER responder")
+    try:
+        config = write_config(tmp_path, "x", "")
+        config.write_text(config.read_text().replace("database_url: x\n", keys))
+        await _open_and_close(load_config(config).database_url_resolved)
+        code, _, err = await asyncio.to_thread(cli, capsys, "status", "-c", str(config))
+        assert code == 0, err
+    finally:
+        server.sql("DROP DATABASE responder WITH (FORCE)")
