@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import testdb
+
 from responder.app.daemon import App
 from responder.config import load_config
 from responder.storage.store import Store
@@ -144,6 +146,7 @@ class DaemonProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        testdb.for_child(self.config_path)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "responder.cli", "run", "-c", str(self.config_path)],

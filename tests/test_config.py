@@ -316,7 +316,8 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         [
             "config.yaml:3:11: channels: expected at least 1 entry, got none",
             'config.yaml:4:1: unknown key "unused" (expected one of: timezone, state_dir, '
-            "database_url, templates_dir, queue_size, log_level, guards, delivery, business_hours, "
+            "database_url, database_password_file, database_password_env, templates_dir, "
+            "queue_size, log_level, guards, delivery, business_hours, "
             "vip, rules, sla, csat, http, retention, tickets, "
             "channels)",
         ],
@@ -507,7 +508,7 @@ def test_library_limits_flag_imap_starttls(base_dir: Path) -> None:
 
 
 # Filled in from password_file / token_file at load time; never keys in the file.
-SECRETS = {"password", "token", "secret", "client_secret"}
+SECRETS = {"password", "token", "secret", "client_secret", "database_password"}
 SECRETS |= {"access_token", "app_secret", "verify_token"}  # a whatsapp channel's
 
 

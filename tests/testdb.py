@@ -146,3 +146,18 @@ def postgresql_dump(sql: str) -> str:
         for s, t in zip(ids, serials, strict=True)
     ]
     return sql.replace("COMMIT;", "\n".join([*keys, *fix, "COMMIT;"]))
+
+
+def for_child(config: Path) -> Path:
+    """The config, naming the test's database for a daemon or command run in a child
+    process (an in-process load finds it by itself, see conftest.py). Appended, so the
+    lines an error names stay where they were; nothing on SQLite."""
+    if not ON_POSTGRESQL:
+        return config
+    from responder.config import load_config
+
+    text = config.read_text()
+    if "\ndatabase_url:" not in f"\n{text}":
+        state = load_config(config, secrets="skip").state_dir
+        config.write_text(text.rstrip("\n") + "\n" + config_lines(state))
+    return config
