@@ -148,4 +148,4 @@ def test_check_with_a_secret_given_is_quiet(
     assert main(["check", "-c", str(path)]) == 0
     out, err = capsys.readouterr()
     database = f"database: SQLite, {tmp_path / 'state' / 'responder.db'}"
-    assert (out, err) == (f"{path}: OK (2 channel(s))\n{database}\n", "")
+    assert (out, err) == (f"{path}: OK (2 channel(s); {database})\n", "")

@@ -72,6 +72,7 @@ def problems(text: str, base_dir: Path, environ: dict[str, str] | None = None) -
     return [str(p) for p in info.value.problems]
 
 
+@pytest.mark.sqlite_only("the default database_url: SQLite's file in state_dir")
 def test_the_documented_yaml_loads_as_written(tmp_path: Path) -> None:
     secret = tmp_path / "imap"
     secret.write_text("pw\n")
@@ -439,6 +440,7 @@ def test_inline_secret_is_not_echoed_anywhere(base_dir: Path) -> None:
     assert SECRET not in "".join(traceback.format_exception(info.value))
 
 
+@pytest.mark.sqlite_only("the default database_url: SQLite's file in state_dir")
 def test_relative_paths_resolve_against_the_config_folder(
     base_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

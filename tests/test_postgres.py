@@ -105,7 +105,7 @@ async def test_the_password_comes_from_a_file_and_is_never_shown(
     assert code == 0, err
     code, check_out, _ = await asyncio.to_thread(cli, capsys, "check", "-c", str(config))
     assert code == 0
-    assert f"database: PostgreSQL, postgresql+asyncpg://{ROLE}@127.0.0.1" in check_out
+    assert f"; database: PostgreSQL, postgresql+asyncpg://{ROLE}@127.0.0.1" in check_out
     for shown in (out, err, check_out, caplog.text):
         assert PASSWORD not in shown and "s3cret" not in shown
 

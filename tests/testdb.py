@@ -161,3 +161,49 @@ def for_child(config: Path) -> Path:
         state = load_config(config, secrets="skip").state_dir
         config.write_text(text.rstrip("\n") + "\n" + config_lines(state))
     return config
+
+
+def execute(path: Path, *statements: str) -> list[tuple[object, ...]]:
+    """Run SQL on the test's database from outside the daemon, as another program or a DBA
+    would, in one transaction; the last statement's rows."""
+    from sqlalchemy import create_engine, text
+
+    # SQLite: wait for the daemon's write lock (WAL allows one writer at a time).
+    # PostgreSQL: a time written as text means UTC, as SQLite's naive UTC values do.
+    args = {"options": "-c TimeZone=UTC"} if ON_POSTGRESQL else {"timeout": 30}
+    engine = create_engine(sync_url(path), connect_args=args)
+    rows: list[tuple[object, ...]] = []
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                result = conn.execute(text(statement))
+                rows = [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+    return rows
+
+
+def refuse(name: str, table: str, event: str, message: str, when: str = "") -> list[str]:
+    """A trigger that refuses every `event` (INSERT, UPDATE) on table while `when` holds (SQL
+    on NEW and the tables, the same on both databases), as a DBA or a failing disk might:
+    an integrity error, the class SQLite's RAISE(ABORT) is."""
+    if not ON_POSTGRESQL:
+        condition = f" WHEN {when}" if when else ""
+        return [
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table}{condition} "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        ]
+    raise_it = f"RAISE EXCEPTION '{message}' USING ERRCODE = '23000';"
+    body = f"IF {when} THEN {raise_it} END IF;" if when else raise_it
+    return [
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN {body} RETURN NEW; END $$",
+        f"CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
+    ]
+
+
+def allow(name: str, table: str) -> list[str]:
+    """Drop what refuse() made."""
+    if not ON_POSTGRESQL:
+        return [f"DROP TRIGGER {name}"]
+    return [f"DROP TRIGGER {name} ON {table}", f"DROP FUNCTION {name}()"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
+
+from responder.errors import StorageError
 
 # pg_advisory_xact_lock's key: any constant of our own; "resp" in ASCII. Held until the
 # migrating transaction ends, so of several instances starting together one migrates and
@@ -25,6 +28,12 @@ def connect_args(
 ) -> dict[str, Any]:
     """psycopg's connection arguments: named in pg_stat_activity, bounded waits; read_only:
     the server itself refuses every write (as SQLite's mode=ro does for status and report)."""
+    if importlib.util.find_spec("psycopg") is None:
+        # An optional extra: SQLite needs none of it.
+        raise StorageError(
+            "database_url names PostgreSQL, which needs psycopg: "
+            "pip install 'responder[postgresql]' (into responder's own environment)"
+        )
     options = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={statement_timeout_ms}"
     # Times are stored and read as UTC whatever the server's own zone (schema.UTCDateTime);
     # UTC sessions make the server's own date arithmetic agree with SQLite's too.
