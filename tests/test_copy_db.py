@@ -28,16 +28,19 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def shop(root: Path) -> Path:
-    """A shop's config with a database of 320 random tickets, replies, events and surveys."""
+    """A shop's config with its SQLite database of 320 random tickets, replies, events and
+    surveys (SQLite whichever database the suite runs on: it is what copy-db moves)."""
     config = write_config(root)
-    random_rows().write(load_config(config).database_url_resolved)
+    url = f"sqlite+aiosqlite:///{db_path(config)}"
+    config.write_text(f"database_url: {url}\n" + config.read_text())
+    random_rows().write(url)
     return config
 
 
 def target(root: Path) -> Path:
-    """The same shop's config, its database_url pointing at the (empty) new database."""
-    config = write_config(root)
-    return config
+    """The same shop's config on the new database: the suite's (PostgreSQL in its second
+    run, where the conftest gives each test a fresh one; a SQLite file in the first)."""
+    return write_config(root)
 
 
 def digest(path: Path) -> str:

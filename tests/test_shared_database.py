@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from testdb import database_url, shared_config_lines
 
 from responder.core.contacts import SEEN, Identity
 from responder.core.decisions import FollowUp
@@ -26,7 +27,6 @@ from responder.storage.engine import open_engine
 from responder.testing import GraphStandIn, free_port
 from responder.testing.whatsapp_webhooks import Webhooks
 from tests.harness import WA_NUMBER_ID, db_rows, post_signed, running, write_whatsapp_config
-from tests.testdb import database_url, shared_config_lines
 
 T = TypeVar("T")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -90,7 +90,7 @@ def test_a_webhook_delivered_to_both_daemons_is_recorded_once_and_decided_by_one
                 a,
                 b,
                 lambda conn, _, got=batch: inbound.record(
-                    conn, "shop-wa", got, None, "shop-wa", NOW
+                    conn, "shop-wa", got, None, "shop-wa", NOW, None
                 ),
             )
             assert sorted(first + second) == sorted(set(first + second))
@@ -161,7 +161,7 @@ def test_two_daemons_deciding_the_same_message_record_one_decision(tmp_path: Pat
         for n in range(ROUNDS):
             with a.begin():
                 msg = InboundMessage("shop-wa", f"wamid.follow.{n}", b"{}", NOW)
-                [inbound_id] = inbound.record(a, "shop-wa", [msg], None, "shop-wa", NOW)
+                [inbound_id] = inbound.record(a, "shop-wa", [msg], None, "shop-wa", NOW, "a")
 
             def decide(conn: Connection, i: int, inbound_id: int = inbound_id, n: int = n) -> int:
                 notice = NewReply("notice", "staff@toko-contoh.id", "", f"<n{n}.{i}@x>", b"")
@@ -169,7 +169,7 @@ def test_two_daemons_deciding_the_same_message_record_one_decision(tmp_path: Pat
                     inbound_id, "shop-wa", "6281234567890", "", (), FollowUp("ABC234"),
                     notices=(notice,),
                 )  # fmt: skip
-                return len(apply_outcomes(conn, [outcome], NOW)[0])
+                return len(apply_outcomes(conn, [outcome], NOW, None)[0])
 
             assert sorted(race(a, b, decide)) == [0, 1]
         assert count(a, "replies") == ROUNDS and count(a, "tickets") == 1
