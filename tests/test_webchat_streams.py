@@ -9,6 +9,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from testdb import shared_config_lines
+
 from responder.app.daemon import App
 from responder.config import load_config
 from responder.domain.models import OutboundReply
@@ -129,3 +131,38 @@ async def _up(port: int) -> bool:
             return 0
 
     return await asyncio.to_thread(status) == 200
+
+
+async def test_a_message_posted_to_another_instance_reaches_the_visitors_open_stream(
+    tmp_path: Path,
+) -> None:
+    """Two instances behind a load balancer (issue 19): the visitor's stream is held by one,
+    their message goes to the other, which records and acknowledges it; the stream shows
+    both within a keepalive, from the shared database."""
+    ports = free_port(), free_port()
+    configs = []
+    for name, port in zip(("one", "two"), ports, strict=True):
+        (tmp_path / name).mkdir()
+        configs.append(
+            write_webchat_config(
+                tmp_path / name,
+                port,
+                extra=shared_config_lines(tmp_path),
+                channel_extra="    keepalive: 0.5s",
+            )
+        )
+    async with (
+        running(configs[0]),
+        running(configs[1]),
+        Visitor(chat_url(ports[0])) as here,
+        Visitor(chat_url(ports[1])) as there,
+    ):
+        await here.session()
+        async with here.stream() as stream:
+            await there.session(token=here.token)  # the same browser, the other instance
+            assert there.visitor == here.visitor
+            sent = await there.send("Halo kak, masih buka?")
+            assert sent.status == 202
+            mine, ack = await stream.wait(2, timeout=5)
+    assert mine["text"] == "Halo kak, masih buka?"
+    assert ack["id"] != mine["id"] and ack["text"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from aiohttp import web
 
@@ -77,7 +79,8 @@ class EventStreams:
             response = web.StreamResponse(headers={**SSE_HEADERS, **who.headers()})
             await response.prepare(request)
             name = f"webchat:{api.name}:stream:{next(self._numbers)}"
-            pump = self._tasks.spawn(self._pump(response, listener, missed), name=name)
+            catch_up = partial(after, opened.inbox, api.name, visitor)
+            pump = self._tasks.spawn(self._pump(response, listener, missed, catch_up), name=name)
             self._pumps.add(pump)
             try:
                 await pump
@@ -87,16 +90,29 @@ class EventStreams:
         return response
 
     async def _pump(
-        self, response: web.StreamResponse, listener: Listener, missed: list[Event]
+        self,
+        response: web.StreamResponse,
+        listener: Listener,
+        missed: list[Event],
+        catch_up: Callable[[str | None], Awaitable[list[Event]]],
     ) -> None:
         keepalive = self._api.config.keepalive.total_seconds()
         sent = {str(e["id"]) for e in missed}
+        last = max(sent, default=None)
         try:
             await response.write(b": open\n\n" + b"".join(_frame(e) for e in missed))
             while not listener.ended:
                 events = await listener.next(keepalive)
+                if not events and not listener.ended:
+                    # Several instances (issue 19): the visitor's message may have gone to
+                    # another instance behind the load balancer, or staff answered through
+                    # one that holds the bot; what it recorded is read here at each quiet
+                    # keepalive. One instance alone finds nothing new.
+                    events = await catch_up(last)
                 fresh = [e for e in events if str(e["id"]) not in sent]
                 if fresh:
+                    sent.update(str(e["id"]) for e in fresh)
+                    last = max(sent)
                     await response.write(b"".join(_frame(e) for e in fresh))
                 elif not listener.ended:
                     await response.write(b": keepalive\n\n")
