@@ -161,11 +161,12 @@ def run(args: argparse.Namespace) -> tuple[dict[str, list[Phase]], str] | None:
 
 
 def table(results: dict[str, list[Phase]]) -> str:
-    """Each setup's medians, and each as a ratio of the first setup's (a) in the same run."""
+    """Each setup's medians, and each as a ratio of the first setup's ((a) by default) in the
+    same run."""
     phases = {s: median_phase(p) for s, p in results.items()}
     base = phases[next(iter(phases))]
     assert base is not None
-    lines = [f"{'metric':<40}{'value':>9}{'vs (a)':>9}", "-" * 58]
+    lines = [f"{'metric':<40}{'value':>9}{'vs first':>9}", "-" * 58]
     for setup, phase in phases.items():
         assert phase is not None
         rows = (
@@ -175,9 +176,8 @@ def table(results: dict[str, list[Phase]]) -> str:
             ("200 answered p99 (ms)", phase.answered_p99, base.answered_p99, 1e3),
         )
         for name, value, first, scale in rows:
-            lines.append(
-                f"{label(setup) + ': ' + name:<34}{value * scale:>9.1f}{value / first:>8.2f}x"
-            )
+            metric = f"{label(setup)}: {name}"
+            lines.append(f"{metric:<40}{value * scale:>9.1f}{value / first:>8.2f}x")
         rates = ", ".join(f"{p.rate:.0f}" for p in results[setup])
         if len(results[setup]) > 1:
             lines.append(f"  rounds' replies/s: {rates}")
