@@ -102,7 +102,10 @@ def _check(path: Path, strict_secrets: bool = False, connect: bool = False) -> i
     config = load_config(path, secrets="require" if strict_secrets else "warn")
     build_settings(config)
     _print_warnings(config.warnings)
-    summary = f"{path}: OK ({len(config.channels)} channel(s))"
+    from responder.config.database import describe
+
+    database = describe(config.database_url, str(config.state_dir / "responder.db"))
+    summary = f"{path}: OK ({len(config.channels)} channel(s); database: {database})"
     if config.warnings:
         summary += f", {len(config.warnings)} warning(s): fix them before starting the service"
     print(summary)

@@ -6,10 +6,52 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import testdb
 from harness import STAFF_GROUP, TELEGRAM_TOKEN, TG_STAFF, WA_NUMBER_ID, WA_TOKEN
 from mailfactory import STAFF_PASSWORD, STAFF_USER, SUPPORT_PASSWORD, SUPPORT_USER
 
+from responder.config.loader import Config
 from responder.testing import Dovecot, GraphStandIn, RecordingSMTPServer, TelegramStandIn
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_server() -> Iterator[None]:
+    """With RESPONDER_TEST_DB=postgresql: the throwaway server every test's database is on,
+    and a config without database_url gets a database of its own there for its state_dir,
+    where the daemon would make state_dir/responder.db: every test runs unchanged."""
+    if not testdb.ON_POSTGRESQL:
+        yield
+        return
+    server = testdb.start()
+    given = Config.database_url_resolved
+
+    def resolved(self: Config) -> str:
+        if self.database_url is None:
+            return testdb.url(self.state_dir / "responder.db")
+        return str(given.__get__(self))
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Config, "database_url_resolved", property(resolved))
+            yield
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def test_databases() -> Iterator[None]:
+    """The module's databases are dropped after it (its module-scoped fixtures' too)."""
+    yield
+    if testdb.ON_POSTGRESQL:
+        testdb.drop_all()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Each marker names its reason: a sqlite_only test without one is a mistake.
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None and not (marker.args or marker.kwargs.get("reason")):
+            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
 
 
 @pytest.fixture

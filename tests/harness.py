@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import testdb
+
 from responder.app.daemon import App
 from responder.config import load_config
 from responder.storage.store import Store
@@ -148,6 +150,7 @@ class DaemonProcess:
         self.prefix = own_pid_namespace() if own_machine else []
 
     def start(self) -> None:
+        testdb.for_child(self.config_path)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [

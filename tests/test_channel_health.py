@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import testdb
 from harness import (
     SUPPORT,
     SUPPORT_PASSWORD,
@@ -62,6 +62,7 @@ def two_mailboxes(tmp_path: Path, dovecot: Dovecot, smtp: RecordingSMTPServer, h
 
 
 def status(config: Path, *flags: str) -> str:
+    testdb.for_child(config)
     result = subprocess.run(
         [sys.executable, "-m", "responder.cli", "status", "-c", str(config), *flags],
         capture_output=True,
@@ -210,6 +211,7 @@ async def test_every_channel_failing_at_start_exits_78_with_each_reason(
     api_url: {api}
 """
     )
+    testdb.for_child(config)
     result = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "responder.cli", "run", "-c", str(config)],
@@ -251,11 +253,11 @@ channels:
     asyncio.run(_open_once(config))
     seen = datetime.now(UTC) - timedelta(hours=2)
     stamp = seen.strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy stores UTC in SQLite
-    with sqlite3.connect(state / "responder.db") as db:
-        db.execute(
-            "INSERT INTO channel_health (channel, state, since, updated_at) VALUES (?, ?, ?, ?)",
-            ("support-mail", "connected", stamp, stamp),
-        )
+    testdb.execute(
+        state / "responder.db",
+        "INSERT INTO channel_health (channel, state, since, updated_at) "
+        f"VALUES ('support-mail', 'connected', '{stamp}', '{stamp}')",
+    )
     shown = status(config)
     assert "  state:         connected as last seen at " in shown
     assert "ago): the daemon does not seem to be running" in shown

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import testdb
 from harness import (
     SUPPORT,
     SUPPORT_PASSWORD,
@@ -92,13 +92,7 @@ async def test_a_refused_smtp_sign_in_fails_the_channel_and_is_not_tried_again_a
 async def execute(database: Path, *statements: str) -> None:
     """Run SQL beside the daemon, in a thread: the daemon may hold the write lock (WAL allows
     one writer) and must go on running on the event loop to let it go."""
-
-    def run() -> None:
-        with sqlite3.connect(database, timeout=30) as db:
-            for statement in statements:
-                db.execute(statement)
-
-    await asyncio.to_thread(run)
+    await asyncio.to_thread(testdb.execute, database, *statements)
 
 
 async def test_a_health_record_the_database_refuses_is_said_once_and_intake_goes_on(
@@ -116,10 +110,11 @@ async def test_a_health_record_the_database_refuses_is_said_once_and_intake_goes
         # As a full disk or a DBA might: every write to the table refused.
         await execute(
             database,
-            *(
-                f"CREATE TRIGGER refuse_{event} BEFORE {event} ON channel_health "
-                "BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END"
-                for event in ("INSERT", "UPDATE")
+            *testdb.refuse(
+                "refuse_insert", "channel_health", "INSERT", "refused by the test trigger"
+            ),
+            *testdb.refuse(
+                "refuse_update", "channel_health", "UPDATE", "refused by the test trigger"
             ),
         )
         for secret in (WRONG, SUPPORT_PASSWORD):  # failed, then connected: two changes
@@ -134,7 +129,8 @@ async def test_a_health_record_the_database_refuses_is_said_once_and_intake_goes
         await asyncio.sleep(1.5)  # the watch polls every second
         await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
         [received] = await smtp_server.wait_for_async(1, timeout=10)
-        await execute(database, "DROP TRIGGER refuse_INSERT", "DROP TRIGGER refuse_UPDATE")
+        allowed = testdb.allow("refuse_insert", "channel_health")
+        await execute(database, *allowed, *testdb.allow("refuse_update", "channel_health"))
     assert received.rcpt_tos == ("budi@example.com",)
     refused = [r for r in caplog.records if "could not record the channels' health" in r.message]
     assert len(refused) == 1 and refused[0].levelno == logging.WARNING
@@ -151,7 +147,7 @@ async def test_a_channel_that_stays_failed_is_said_again_hourly_not_at_every_ret
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(channel_watch, "REMIND_EVERY", 0.5)  # an hour in the daemon
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'responder.db'}")
+    store = Store(testdb.url(tmp_path / "responder.db"))
     await store.open()
     since = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)
     problem = Diagnosis("the token was refused by api.telegram.org", "check token_file", "", True)

@@ -147,4 +147,5 @@ def test_check_with_a_secret_given_is_quiet(
     path.write_text(BASE)
     assert main(["check", "-c", str(path)]) == 0
     out, err = capsys.readouterr()
-    assert (out, err) == (f"{path}: OK (2 channel(s))\n", "")
+    database = f"database: SQLite, {tmp_path / 'state' / 'responder.db'}"
+    assert (out, err) == (f"{path}: OK (2 channel(s); {database})\n", "")

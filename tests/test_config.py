@@ -72,6 +72,7 @@ def problems(text: str, base_dir: Path, environ: dict[str, str] | None = None) -
     return [str(p) for p in info.value.problems]
 
 
+@pytest.mark.sqlite_only("the default database_url: SQLite's file in state_dir")
 def test_the_documented_yaml_loads_as_written(tmp_path: Path) -> None:
     secret = tmp_path / "imap"
     secret.write_text("pw\n")
@@ -316,7 +317,8 @@ ERROR_CASES: list[tuple[str, str, str, list[str]]] = [
         [
             "config.yaml:3:11: channels: expected at least 1 entry, got none",
             'config.yaml:4:1: unknown key "unused" (expected one of: timezone, state_dir, '
-            "database_url, templates_dir, queue_size, log_level, guards, delivery, business_hours, "
+            "database_url, database_password_file, database_password_env, templates_dir, "
+            "queue_size, log_level, guards, delivery, business_hours, "
             "vip, rules, sla, csat, http, retention, tickets, cluster, "
             "channels)",
         ],
@@ -438,6 +440,7 @@ def test_inline_secret_is_not_echoed_anywhere(base_dir: Path) -> None:
     assert SECRET not in "".join(traceback.format_exception(info.value))
 
 
+@pytest.mark.sqlite_only("the default database_url: SQLite's file in state_dir")
 def test_relative_paths_resolve_against_the_config_folder(
     base_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -507,7 +510,7 @@ def test_library_limits_flag_imap_starttls(base_dir: Path) -> None:
 
 
 # Filled in from password_file / token_file at load time; never keys in the file.
-SECRETS = {"password", "token", "secret", "client_secret"}
+SECRETS = {"password", "token", "secret", "client_secret", "database_password"}
 SECRETS |= {"access_token", "app_secret", "verify_token"}  # a whatsapp channel's
 
 

@@ -125,7 +125,7 @@ def test_check_validates_the_section(tmp_path: Path, capsys: pytest.CaptureFixtu
     path = tmp_path / "config.yaml"
     path.write_text(BASE.replace("state_dir: state", f"state_dir: {tmp_path}"))
     assert main(["check", "-c", str(path)]) == EX_OK
-    assert "OK (1 channel(s))" in capsys.readouterr().out
+    assert "OK (1 channel(s); database: SQLite" in capsys.readouterr().out
     text = path.read_text().replace('"https://www.toko-contoh.id"', '"www.toko-contoh.id"')
     path.write_text(text)
     assert main(["check", "-c", str(path)]) == EX_CONFIG

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import testdb
 from sqlalchemy import Connection, insert, select
 
 from responder.core.contacts import Identity, by_staff, email_left, seen
@@ -76,7 +77,7 @@ def scenario(conn: Connection) -> None:
 async def test_a_link_merges_two_contacts_and_an_address_left_becomes_an_identity(
     tmp_path: Path,
 ) -> None:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/state/responder.db")
+    store = Store(testdb.url(tmp_path / "state" / "responder.db"))
     await store.open()
     try:
         await store.run(scenario)

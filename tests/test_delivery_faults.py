@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import testdb
 from harness import (
     SUPPORT,
     db_rows,
@@ -46,15 +46,7 @@ def with_delivery(config: Path, delivery: str) -> Path:
 
 def sql(config: Path, *statements: str) -> list[tuple[object, ...]]:
     """Run SQL on the daemon's database from outside, as another process would."""
-    conn = sqlite3.connect(config.parent / "state" / "responder.db", timeout=10)
-    try:
-        rows: list[tuple[object, ...]] = []
-        for statement in statements:
-            rows = conn.execute(statement).fetchall()
-        conn.commit()
-        return rows
-    finally:
-        conn.close()
+    return testdb.execute(config.parent / "state" / "responder.db", *statements)
 
 
 async def states(config: Path) -> dict[str, list[str]]:
@@ -68,9 +60,13 @@ async def states(config: Path) -> dict[str, list[str]]:
 # test_fault has a row, as a full disk or a failing one would refuse it.
 REFUSE_UPDATES = (
     "CREATE TABLE test_fault (since TEXT)",
-    "CREATE TRIGGER refuse_reply_updates BEFORE UPDATE ON replies "
-    "WHEN EXISTS (SELECT 1 FROM test_fault) "
-    "BEGIN SELECT RAISE(ABORT, 'the disk refused the write (test fault)'); END",
+    *testdb.refuse(
+        "refuse_reply_updates",
+        "replies",
+        "UPDATE",
+        "the disk refused the write (test fault)",
+        when="EXISTS (SELECT 1 FROM test_fault)",
+    ),
 )
 
 
@@ -84,7 +80,7 @@ async def test_a_refused_sent_record_is_retried_and_the_reply_never_goes_twice(
     config = write_config(tmp_path, dovecot, smtp_server)
     async with running(config) as app:
         await wait_connected(app)
-        sql(config, *REFUSE_UPDATES, "INSERT INTO test_fault VALUES (datetime('now'))")
+        sql(config, *REFUSE_UPDATES, "INSERT INTO test_fault VALUES ('now')")
         await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
         await smtp_server.wait_for_async(1, timeout=10)
         await asyncio.sleep(2.0)  # the record is refused over and over meanwhile
@@ -109,7 +105,7 @@ async def test_shutdown_waits_for_a_refused_record_within_its_deadline(
     config = write_config(tmp_path, dovecot, smtp_server)
     async with running(config) as app:
         await wait_connected(app)
-        sql(config, *REFUSE_UPDATES, "INSERT INTO test_fault VALUES (datetime('now'))")
+        sql(config, *REFUSE_UPDATES, "INSERT INTO test_fault VALUES ('now')")
         await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
         await smtp_server.wait_for_async(1, timeout=10)
         await asyncio.sleep(0.5)

@@ -36,6 +36,7 @@ async def test_demo_shows_two_acknowledgements_and_five_silences(
         assert rule in silent
 
 
+@pytest.mark.sqlite_only("the demo keeps its own SQLite file in its folder (no database_url)")
 async def test_dir_keeps_the_state_the_output_names_and_a_second_run_shows_only_its_own_mail(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import testdb
 from diskfull import SmallDisk
 from harness import SUPPORT, db_rows, running, wait_connected, wait_until, write_config
 from mailfactory import make_mail
@@ -21,6 +21,7 @@ from responder.services.dispatch_retry import Retries
 from responder.testing import Dovecot, RecordingSMTPServer
 
 
+@pytest.mark.sqlite_only("fills the disk SQLite's file is on")
 async def test_a_full_disk_for_seconds_delays_answers_but_loses_none_and_needs_no_restart(
     tmp_path: Path,
     dovecot: Dovecot,
@@ -64,11 +65,11 @@ POISON = "racun@example.com"
 
 def _refuse_tickets_for(db: Path, customer: str) -> None:
     """A database that refuses one customer's ticket: a trigger, as a DBA might leave."""
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            f"""CREATE TRIGGER refuse BEFORE INSERT ON tickets WHEN NEW.customer = '{customer}'
-            BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END"""
-        )
+    when = f"NEW.customer = '{customer}'"
+    testdb.execute(db, *testdb.refuse("refuse", "tickets", "INSERT", REFUSED, when=when))
+
+
+REFUSED = "refused by the test trigger"
 
 
 async def test_a_message_that_cannot_be_recorded_never_blocks_others_and_shows_in_status(
@@ -80,7 +81,7 @@ async def test_a_message_that_cannot_be_recorded_never_blocks_others_and_shows_i
         assert app.dispatcher is not None
         app.dispatcher.retries = Retries(passing=(0.2, 1.0), bug=(0.3, 1.0))
         await wait_connected(app)
-        _refuse_tickets_for(db, POISON)
+        await asyncio.to_thread(_refuse_tickets_for, db, POISON)
         await dovecot.append_async(SUPPORT, make_mail(sender=POISON))
         for n in range(3):
             await dovecot.append_async(SUPPORT, make_mail(sender=f"budi{n}@example.com"))
@@ -93,8 +94,7 @@ async def test_a_message_that_cannot_be_recorded_never_blocks_others_and_shows_i
         await wait_until(reported, timeout=15)
         status = await asyncio.to_thread(_status, config)
         assert "1 failing" in status and "refused by the test trigger" in status
-        with sqlite3.connect(db) as conn:
-            conn.execute("DROP TRIGGER refuse")
+        await asyncio.to_thread(testdb.execute, db, *testdb.allow("refuse", "tickets"))
         received = await smtp_server.wait_for_async(4, timeout=10)
     assert Counter(r for m in received for r in m.rcpt_tos)[POISON] == 1
     assert await db_rows(config, "inbound", state="new") == []
@@ -102,6 +102,7 @@ async def test_a_message_that_cannot_be_recorded_never_blocks_others_and_shows_i
 
 def _status(config_path: Path) -> str:
     """`responder status`, as the admin runs it beside the daemon."""
+    testdb.for_child(config_path)
     done = subprocess.run(
         [sys.executable, "-m", "responder.cli", "status", "-c", str(config_path)],
         capture_output=True,
@@ -111,6 +112,7 @@ def _status(config_path: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.sqlite_only("the folder of SQLite's file is read-only")
 async def test_a_read_only_state_dir_is_named_with_its_path_and_a_hint(
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
 ) -> None:

@@ -14,7 +14,6 @@ from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
 from tests.harness import SUPPORT, DaemonProcess, wait_until
 from tests.mailfactory import make_mail
 from tests.test_leases_e2e import config_for, holders
-from tests.testdb import database_url
 
 # A standby takes a lease at its first heartbeat after the ttl: within ttl + heartbeat (4 s)
 # of the holder's last renewal, so within 5 s of its death.
@@ -36,7 +35,6 @@ async def test_three_instances_fail_over_three_times_and_every_customer_is_answe
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, tg: TelegramStandIn
 ) -> None:
     config = config_for(tmp_path, dovecot, smtp_server, tg, ttl=TTL, beat=BEAT)
-    config.write_text(f"database_url: {database_url(tmp_path)}\n" + config.read_text())
     daemons = [
         DaemonProcess(config, tmp_path / f"daemon{n}.log", own_machine=True)
         for n in range(INSTANCES)

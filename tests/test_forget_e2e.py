@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,18 +30,19 @@ from harness import (
     write_webchat_config,
 )
 from mailfactory import make_mail
+from sqlalchemy import create_engine, inspect, text
 
 from responder.cli import main
 from responder.config import load_config
 from responder.config.calendar import build_calendar
 from responder.config.sla import build_policies
 from responder.core.forget import ERASED
-from responder.ops.db import sqlite_path
 from responder.report.figures import compute
 from responder.report.html import render_html
 from responder.report.load import read_report_data
 from responder.report.period import parse_period
 from responder.report.terminal import print_report
+from responder.storage.engine import sync_url
 from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn, free_port
 from responder.testing.webchat import Visitor
 from tests.test_webchat_files import png
@@ -78,22 +77,25 @@ def report(config: Path, now: datetime) -> tuple[str, str]:
 
 def every_text(config: Path) -> list[tuple[str, str, str]]:
     """(table, column, value) for every text and blob value of every table in the database,
-    found by reading the database's own schema (sqlite_master, table_info), not a hand list."""
-    path = sqlite_path(load_config(config, secrets="skip").database_url_resolved)
-    assert path is not None
+    found by reading the database's own schema (SQLAlchemy's inspector), not a hand list."""
+    url = sync_url(load_config(config, secrets="skip").database_url_resolved)
     found = []
-    with closing(sqlite3.connect(path)) as db:
-        tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            for column in db.execute(f'PRAGMA table_info("{table}")').fetchall():
-                name, kind = column[1], column[2].upper()
-                if not any(k in kind for k in ("CHAR", "TEXT", "BLOB", "CLOB")):
-                    continue
-                for (value,) in db.execute(f'SELECT "{name}" FROM "{table}"'):
-                    if isinstance(value, bytes):
-                        value = value.decode("utf-8", "replace")
-                    if value:
-                        found.append((table, name, str(value)))
+    engine = create_engine(url)
+    try:
+        with engine.connect() as db:
+            schema = inspect(db)
+            for table in schema.get_table_names():
+                for column in schema.get_columns(table):
+                    name, kind = column["name"], str(column["type"]).upper()
+                    if not any(k in kind for k in ("CHAR", "TEXT", "BLOB", "CLOB", "BYTEA")):
+                        continue
+                    for (value,) in db.execute(text(f'SELECT "{name}" FROM "{table}"')):
+                        if isinstance(value, bytes | memoryview):
+                            value = bytes(value).decode("utf-8", "replace")
+                        if value:
+                            found.append((table, name, str(value)))
+    finally:
+        engine.dispose()
     return found
 
 
@@ -261,6 +263,13 @@ async def test_forget_asks_first_refuses_unknowns_and_a_forgotten_customer_write
         )
         await wait_until(lambda: _sent_to_budi(smtp_server))
         [ticket] = await db_rows(config, "tickets")
+
+        async def health_recorded() -> bool:
+            # The daemon's own record of the channel changes by itself: settled first.
+            rows = await db_rows(config, "channel_health")
+            return bool(rows) and all(r["state"] == "connected" for r in rows)
+
+        await wait_until(health_recorded)
         before = every_text(config)
         # Not at a terminal and no --yes (a script, cron): refused, nothing erased.
         code, out = await forget(config, capsys, BUDI)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import testdb
 from harness import (
     SUPPORT,
     DaemonProcess,
@@ -135,7 +136,7 @@ async def test_sighup_reloads_a_running_daemon_without_reconnecting(
 async def db_rows_raw(tmp_path: Path) -> list[str]:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    engine = create_engine(testdb.sync_url(tmp_path / "state" / "responder.db"))
     with engine.connect() as conn:
         rules = [r[0] for r in conn.execute(text("SELECT rule FROM tickets"))]
     engine.dispose()

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import testdb
 from harness import SUPPORT_PASSWORD, write_config
 from test_notify import FakeSystemd
 
@@ -43,6 +44,7 @@ def run_daemon(
     config: Path, log_path: Path, systemd: FakeSystemd, env: dict[str, str], *args: str
 ) -> subprocess.Popen[bytes]:
     """`responder run` with stderr (and stdout) in log_path, notifying `systemd`."""
+    testdb.for_child(config)
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "responder.cli", "run", "-c", str(config), *args],

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import testdb
 from sqlalchemy import Connection, insert, select
 
 from responder.core.decisions import StaffCommand
@@ -112,7 +113,7 @@ class Crash(Exception):
 
 
 async def test_a_merge_is_one_transaction_and_happens_once(tmp_path: Path) -> None:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/responder.db")
+    store = Store(testdb.url(tmp_path / "responder.db"))
     await store.open()
     try:
         await store.run(seed)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import testdb
 from aiohttp import web
 
 from responder.channels.base import ChannelHealth
@@ -114,7 +115,7 @@ def message(external_id: str) -> InboundMessage:
 async def test_received_counts_only_new_rows_the_inbox_records(
     endpoint: Endpoint, tmp_path: Path
 ) -> None:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store(testdb.url(tmp_path / "db.sqlite"))
     await store.open()
     try:
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -280,7 +281,7 @@ class FlakyChannel:
 async def test_the_outbox_counts_sends_retries_and_parked_replies(
     endpoint: Endpoint, tmp_path: Path
 ) -> None:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store(testdb.url(tmp_path / "db.sqlite"))
     await store.open()
     tasks = TaskGroup()
     channel = FlakyChannel(

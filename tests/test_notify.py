@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 import pytest
+import testdb
 from harness import SUPPORT, write_config
 
 from responder.app.notify import Notifier
@@ -93,6 +94,7 @@ def test_the_daemon_tells_systemd_ready_reloading_stopping_and_pings_the_watchdo
 ) -> None:
     config = write_config(tmp_path, dovecot, smtp_server)
     log_path = tmp_path / "daemon.log"
+    testdb.for_child(config)
     with FakeSystemd(str(tmp_path / "notify.sock")) as systemd, log_path.open("wb") as log:
         env = {**os.environ, "NOTIFY_SOCKET": systemd.address, "WATCHDOG_USEC": "1000000"}
         proc = subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Connection
+import testdb
+from sqlalchemy import Connection, create_engine, text
 
 from responder.cli import main
 from responder.config import load_config
@@ -440,6 +440,7 @@ def test_cli_prints_the_hand_figures(hand: Path, capsys: pytest.CaptureFixture[s
     assert "old" not in out.split()  # the May ticket's comment
 
 
+@pytest.mark.sqlite_only("compares the database file's bytes; PostgreSQL: test_postgres.py")
 def test_the_report_never_writes(hand: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = db_path(hand)
     before = path.read_bytes()
@@ -448,28 +449,31 @@ def test_the_report_never_writes(hand: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_reads_beside_a_writing_daemon(hand: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # WAL: a writer holding its transaction open neither blocks the report nor shows in it.
-    writer = sqlite3.connect(db_path(hand), isolation_level=None)
+    # A writer holding its transaction open neither blocks the report nor shows in it (WAL
+    # on SQLite, MVCC on PostgreSQL).
+    engine = create_engine(testdb.sync_url(db_path(hand)))
     try:
-        assert writer.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        writer.execute("BEGIN IMMEDIATE")
-        writer.execute(
-            "INSERT INTO tickets (ref, channel, customer, customer_name, subject, language,"
-            " status, created_at, updated_at) VALUES ('TKT-9999', 'shop-bot', 'x', '', '',"
-            " 'en', 'open', '2026-06-02 03:00:00.000000', '2026-06-02 03:00:00.000000')"
-        )
-        code, out, err = run_cli(
-            capsys, "-c", str(hand), "--since", "2026-06-01", "--until", "2026-06-14"
-        )
-        assert code == 0, err
-        assert cell(out, "Tickets opened") == "8"
-        writer.execute("COMMIT")
+        with engine.connect() as writer:
+            writer.execute(
+                text(
+                    "INSERT INTO tickets (id, ref, channel, customer, customer_name, subject, "
+                    "language, status, created_at, updated_at) VALUES (9999, 'TKT-9999', "
+                    "'shop-bot', 'x', '', '', 'en', 'open', '2026-06-02 03:00:00', "
+                    "'2026-06-02 03:00:00')"
+                )
+            )
+            code, out, err = run_cli(
+                capsys, "-c", str(hand), "--since", "2026-06-01", "--until", "2026-06-14"
+            )
+            assert code == 0, err
+            assert cell(out, "Tickets opened") == "8"
+            writer.commit()
         code, out, err = run_cli(
             capsys, "-c", str(hand), "--since", "2026-06-01", "--until", "2026-06-14"
         )
         assert cell(out, "Tickets opened") == "9"
     finally:
-        writer.close()
+        engine.dispose()
 
 
 def test_default_period_is_the_last_30_days(
@@ -537,6 +541,7 @@ def test_an_empty_period_shows_dashes(hand: Path, capsys: pytest.CaptureFixture[
     assert "No survey answers in this period" in html.read_text()
 
 
+@pytest.mark.sqlite_only("a missing file; PostgreSQL's missing database: test_postgres.py")
 def test_a_missing_database_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path)
     code, _, err = run_cli(capsys, "-c", str(config))
@@ -549,17 +554,23 @@ def test_a_missing_database_is_reported(tmp_path: Path, capsys: pytest.CaptureFi
 def test_another_schema_version_is_refused(
     hand: Path, capsys: pytest.CaptureFixture[str], version: int, words: str
 ) -> None:
-    with sqlite3.connect(db_path(hand)) as db:
-        db.execute("DELETE FROM schema_version WHERE version > ?", (version,))
-        if version > LATEST:
-            db.execute("INSERT INTO schema_version VALUES (?, '2026-06-01 00:00:00')", (version,))
-    db.close()
-    code, out, err = run_cli(capsys, "-c", str(hand))
-    assert code == 1 and out == ""
-    assert f"schema version {version}, {words} than this responder ({LATEST})" in err
-    with sqlite3.connect(db_path(hand)) as db:  # not migrated behind the admin's back
-        assert max(v for (v,) in db.execute("SELECT version FROM schema_version")) == version
-    db.close()
+    engine = create_engine(testdb.sync_url(db_path(hand)))
+    try:
+        with engine.begin() as db:
+            db.execute(text("DELETE FROM schema_version WHERE version > :v"), {"v": version})
+            if version > LATEST:
+                db.execute(
+                    text("INSERT INTO schema_version VALUES (:v, '2026-06-01 00:00:00')"),
+                    {"v": version},
+                )
+        code, out, err = run_cli(capsys, "-c", str(hand))
+        assert code == 1 and out == ""
+        assert f"schema version {version}, {words} than this responder ({LATEST})" in err
+        with engine.connect() as db:  # not migrated behind the admin's back
+            found = db.execute(text("SELECT max(version) FROM schema_version")).scalar()
+        assert found == version
+    finally:
+        engine.dispose()
 
 
 # -- a few hundred random tickets, checked against figures computed here independently ------

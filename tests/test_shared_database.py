@@ -26,7 +26,7 @@ from responder.storage.engine import open_engine
 from responder.testing import GraphStandIn, free_port
 from responder.testing.whatsapp_webhooks import Webhooks
 from tests.harness import WA_NUMBER_ID, db_rows, post_signed, running, write_whatsapp_config
-from tests.testdb import database_url
+from tests.testdb import database_url, shared_config_lines
 
 T = TypeVar("T")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -191,12 +191,11 @@ hooks = Webhooks(phone_number_id=WA_NUMBER_ID)
 async def test_the_same_wamid_posted_to_two_daemons_gets_one_ticket_and_one_reply(
     tmp_path: Path, graph: GraphStandIn
 ) -> None:
-    url = database_url(tmp_path)
     ports = free_port(), free_port()
     configs = []
     for name, port in zip(("one", "two"), ports, strict=True):
         (tmp_path / name).mkdir()
-        extra = f"database_url: {url}"
+        extra = shared_config_lines(tmp_path)
         configs.append(write_whatsapp_config(tmp_path / name, graph.base_url, port, extra=extra))
     async with running(configs[0]), running(configs[1]):
         body = hooks.text("6281234567890", "Halo kak, pesanan saya belum sampai", name="Budi")

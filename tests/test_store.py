@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, text
+import testdb
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from responder.domain.models import Cursor, InboundMessage
@@ -21,7 +21,7 @@ from responder.storage.store import Store
 
 
 def url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path}/state/responder.db"
+    return testdb.url(tmp_path / "state" / "responder.db")
 
 
 def message(external_id: str) -> InboundMessage:
@@ -107,7 +107,7 @@ async def test_a_database_from_a_newer_responder_is_refused(tmp_path: Path) -> N
     store = Store(url(tmp_path))
     await store.open()
     await store.close()
-    engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
+    engine = create_engine(testdb.sync_url(tmp_path / "state" / "responder.db"))
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO schema_version VALUES (99, '2030-01-01 00:00:00')"))
     engine.dispose()
@@ -115,6 +115,7 @@ async def test_a_database_from_a_newer_responder_is_refused(tmp_path: Path) -> N
         await Store(url(tmp_path)).open()
 
 
+@pytest.mark.sqlite_only("SQLite's journal mode")
 async def test_wal_mode_is_on(tmp_path: Path) -> None:
     store = Store(url(tmp_path))
     await store.open()
@@ -131,6 +132,7 @@ TICKETS_V1 = (
 )
 
 
+@pytest.mark.sqlite_only("a hand-made SQLite schema (PRAGMA table_info); on PostgreSQL: v7 corpus")
 async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     (tmp_path / "state").mkdir()
     engine = create_engine(f"sqlite:///{tmp_path}/state/responder.db")
@@ -164,6 +166,9 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
     assert {"period", "external_id", "thread"} <= reply_columns
 
 
+@pytest.mark.sqlite_only(
+    "version 3 rebuilds SQLite's replies table; PostgreSQL drops NOT NULL in place"
+)
 async def test_version_2_replies_keep_their_rows_and_may_lack_a_ticket(tmp_path: Path) -> None:
     """Version 3 rebuilds SQLite's replies table so a Telegram welcome needs no ticket."""
     (tmp_path / "state").mkdir()
@@ -240,10 +245,7 @@ async def test_a_version_7_database_keeps_its_notices_with_their_ids_in_columns(
     """Version 8 moves the ids that reply kinds carried (sla_<timer>, csat_low_<survey>[_n])
     into columns; every row, every Telegram post and the survey's link to its message stay,
     and the upgraded database takes new alerts as before."""
-    (tmp_path / "state").mkdir()
-    made = sqlite3.connect(tmp_path / "state" / "responder.db")
-    made.executescript((CORPUS / "v7.sql").read_text())
-    made.close()
+    testdb.load_corpus(tmp_path / "state" / "responder.db", CORPUS / "v7.sql")
     store = Store(url(tmp_path))
     await store.open()
     try:
@@ -279,15 +281,20 @@ async def test_a_version_7_database_keeps_its_notices_with_their_ids_in_columns(
             await store.run(_insert_timer_and_alert, 3, new_timer=False)
     finally:
         await store.close()
-    checked = sqlite3.connect(tmp_path / "state" / "responder.db")
+    engine = create_engine(testdb.sync_url(tmp_path / "state" / "responder.db"))
     try:
-        assert checked.execute("PRAGMA foreign_key_check").fetchall() == []
-        schema_sql = dict(checked.execute("SELECT name, sql FROM sqlite_master").fetchall())
+        with engine.connect() as conn:
+            found = inspect(conn)
+            tables = found.get_table_names()
+            posts_refer_to = {k["referred_table"] for k in found.get_foreign_keys("posts")}
+            unique = {u["name"] for u in found.get_unique_constraints("replies")}
+            if conn.dialect.name == "sqlite":
+                assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
     finally:
-        checked.close()
-    assert "REFERENCES replies (id)" in schema_sql["posts"]
-    assert "replies_before_v8" not in schema_sql
-    assert "uq_replies_inbound_kind_recipient" not in schema_sql["replies"]
+        engine.dispose()
+    assert posts_refer_to == {"replies"}
+    assert "replies_before_v8" not in tables
+    assert "uq_replies_inbound_kind_recipient" not in unique
 
 
 def _insert_timer_and_alert(conn: Connection, timer_id: int, *, new_timer: bool = True) -> None:

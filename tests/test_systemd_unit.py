@@ -50,6 +50,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import testdb
 from harness import (
     SUPPORT,
     TELEGRAM_TOKEN,
@@ -478,6 +479,7 @@ async def test_the_daemon_stays_inside_the_units_limits(
     timeout: 5s
 """
         )
+    testdb.for_child(config)  # on the PostgreSQL leg: psycopg inside the unit's limits too
     state = tmp_path / "state"
     temp = tmp_path / "tmp"
     temp.mkdir()

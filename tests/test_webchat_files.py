@@ -10,6 +10,8 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import testdb
+
 from responder.domain.models import FileData
 from responder.services.retention import purge_once
 from responder.storage.store import Store
@@ -170,7 +172,7 @@ async def test_files_are_kept_once_read_only_with_their_visitor_and_purged_with_
     tmp_path: Path,
 ) -> None:
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/files.db", clock=lambda: now)
+    store = Store(testdb.url(tmp_path / "files.db"), clock=lambda: now)
     await store.open()
     try:
         file = FileData(png(), "kaos.png", "image/png")

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import testdb
+from sqlalchemy import create_engine, inspect
 
 from responder.cli import EX_OK, main
 from responder.domain.models import DeliveryReport, delivery_advances
@@ -129,6 +131,7 @@ async def test_a_report_on_a_message_we_did_not_send_changes_nothing(
     assert after[0]["delivery"] is None
 
 
+@pytest.mark.sqlite_only("SQLite's one write lock, held by another program past busy_timeout")
 async def test_a_report_the_database_cannot_take_is_refused_so_meta_sends_it_again(
     tmp_path: Path, graph: GraphStandIn
 ) -> None:
@@ -199,11 +202,8 @@ def report(wamid: str, state: str, code: int | None = None, title: str = "") -> 
 async def test_a_version_8_database_takes_reports_after_its_upgrade(tmp_path: Path) -> None:
     """Version 9 adds the delivery state to replies sent before it; a split reply's later
     part, whose wamid is only in posts, leads back to its reply; the first failure stays."""
-    (tmp_path / "state").mkdir()
-    made = sqlite3.connect(tmp_path / "state" / "responder.db")
-    made.executescript((CORPUS / "v8.sql").read_text())
-    made.close()
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/state/responder.db")
+    testdb.load_corpus(tmp_path / "state" / "responder.db", CORPUS / "v8.sql")
+    store = Store(testdb.url(tmp_path / "state" / "responder.db"))
     await store.open()
     try:
         versions = [r["version"] for r in await store.rows("schema_version")]
@@ -229,9 +229,10 @@ async def test_a_version_8_database_takes_reports_after_its_upgrade(tmp_path: Pa
     assert (one["delivery"], one["delivery_error"]) == ("delivered", None)
     assert (two["delivery"], two["delivery_error"]) == ("failed", "131026 Message undeliverable")
     assert two["delivery_at"] == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
-    checked = sqlite3.connect(tmp_path / "state" / "responder.db")
+    engine = create_engine(testdb.sync_url(tmp_path / "state" / "responder.db"))
     try:
-        indexes = {row[1] for row in checked.execute("PRAGMA index_list(posts)")}
+        with engine.connect() as conn:
+            indexes = {index["name"] for index in inspect(conn).get_indexes("posts")}
     finally:
-        checked.close()
+        engine.dispose()
     assert "ix_posts_message" in indexes

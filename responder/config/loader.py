@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from pydantic import (
     Field,
     PrivateAttr,
+    SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -28,6 +30,7 @@ from responder.config.channels import (
 )
 from responder.config.cluster import ClusterConfig
 from responder.config.csat import CsatConfig, HttpConfig, check_csat
+from responder.config.database import DatabaseUrl, read_password, with_password
 from responder.config.desk import check_desks
 from responder.config.problems import ConfigSource, problems_from
 from responder.config.rules import DEFAULT_RULES, RulesConfig, VipPatterns
@@ -37,14 +40,16 @@ from responder.config.tickets import TicketsConfig
 from responder.config.types import (
     ConfigPath,
     Duration,
+    EnvName,
     FrozenModel,
     LoadContext,
     PositiveDuration,
     SecretsMode,
     Security,
-    Text,
     TimezoneName,
     fail,
+    inline_secret,
+    load_context,
     unique_names,
 )
 from responder.config.webchat import (
@@ -138,7 +143,10 @@ class Config(FrozenModel):
 
     timezone: TimezoneName = "UTC"
     state_dir: ConfigPath
-    database_url: Text | None = None
+    database_url: DatabaseUrl | None = None  # absent: SQLite, state_dir/responder.db
+    database_password_file: ConfigPath | None = None  # PostgreSQL's password, or _env
+    database_password_env: EnvName | None = None
+    database_password: SecretStr | None = None  # read at load time, never written in the file
     templates_dir: ConfigPath | None = None  # the admin's templates, searched before ours
     queue_size: int = Field(default=1000, strict=True, ge=1, le=100_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -165,6 +173,19 @@ class Config(FrozenModel):
         unique_names(channels, "channels", "channel")
         return channels
 
+    @field_validator("database_password", mode="before")
+    @classmethod
+    def _never_inline(cls, value: object) -> object:
+        raise inline_secret("database_password")
+
+    @model_validator(mode="after")
+    def _database_password(self, info: ValidationInfo) -> Self:
+        ctx = load_context(info)
+        file, env = self.database_password_file, self.database_password_env
+        # A frozen model's one write, made before validation hands the model to anyone.
+        self.__dict__["database_password"] = read_password(ctx, self.database_url, file, env)
+        return self
+
     @model_validator(mode="after")
     def _sla_references(self) -> Self:
         # Policies name channels and rules name policies: only checkable with everything loaded.
@@ -183,7 +204,18 @@ class Config(FrozenModel):
 
     @property
     def database_url_resolved(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{self.state_dir / 'responder.db'}"
+        """The URL to connect with, its password (from file or environment) set in: never
+        to be logged (storage.engine.where() shows it without)."""
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{self.state_dir / 'responder.db'}"
+        named = self.database_password_file is not None or self.database_password_env is not None
+        if named and self.database_password is None:
+            keys = ("database_password_file", "database_password_env")
+            problems = [w for w in self.warnings if w.path in keys]
+            raise ConfigError(
+                problems or [self.source.problem(("database_url",), "no password was read")]
+            )
+        return with_password(self.database_url, self.database_password)
 
     @property
     def source(self) -> ConfigSource:

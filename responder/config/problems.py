@@ -166,7 +166,10 @@ def _problem(err: ErrorDetails, root: type[BaseModel], source: ConfigSource) -> 
             return source.problem_at(parent, format_path(parent), f'missing required key "{name}"')
         if kind == "invalid_key":
             return source.problem_at(path, format_path(parent), f"keys must be text, got {got}")
-        known = [k for k in target.owner.model_fields if k != "password"] if target.owner else []
+        # The fields a secret is read into are never written in the file.
+        secret_fields = ("password", "database_password")
+        owner = target.owner
+        known = [k for k in owner.model_fields if k not in secret_fields] if owner else []
         message = f'unknown key "{name}"'
         if known:
             message += f" (expected one of: {', '.join(known)})"

@@ -37,9 +37,19 @@ def backup(url: str, out: Path, *, force: bool = False) -> BackupResult:
     """
     source = sqlite_path(url)
     if source is None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "postgresql":
+            # pg_dump's custom format: consistent while the daemon writes, restored with
+            # pg_restore (README, "PostgreSQL").
+            raise StorageError(
+                "backup copies SQLite's database file; this config's database is PostgreSQL "
+                f"({parsed.render_as_string(hide_password=True)}): back it up with pg_dump, "
+                f"e.g. pg_dump -Fc -h {parsed.host or 'localhost'} -U {parsed.username or 'ROLE'}"
+                f" -f {out} {parsed.database}"
+            )
         raise StorageError(
             "backup copies a SQLite database file; database_url is "
-            f"{make_url(url).render_as_string()}: use that database's own tools (pg_dump)"
+            f"{parsed.render_as_string(hide_password=True)}: use that database's own tools"
         )
     if not source.is_file():
         raise StorageError(f"no database at {source}: has the daemon run with this config?")

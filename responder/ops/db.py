@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from responder.errors import StorageError
+from responder.storage.engine import async_url, cause, reader_args
 from responder.storage.migrations import LATEST, current_version
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ def _url(url: str, *, read_only: bool) -> URL:
     parsed = make_url(url)
     path = sqlite_path(url)
     if path is None:
-        return parsed
+        return async_url(parsed)
     if not path.is_file():
         raise StorageError(f"no database at {path}: has the daemon run with this config?")
     # mode=ro: SQLite itself refuses every write (the approach of responder.report.load);
@@ -71,15 +72,18 @@ def run_on_database(
 
     async def run() -> None:
         # NullPool: one connection, closed with the engine, so nothing is left open at exit.
-        engine = create_async_engine(_url(url, read_only=read_only), poolclass=NullPool)
+        engine = create_async_engine(
+            _url(url, read_only=read_only),
+            poolclass=NullPool,
+            **reader_args(url, read_only=read_only),
+        )
         try:
             async with engine.begin() as conn:
                 await conn.run_sync(check_version, command)
                 # Kept aside rather than returned: see responder.report.load (cpython#112559).
                 found.append(await conn.run_sync(work, *args, **kwargs))
         except SQLAlchemyError as exc:
-            reason = getattr(exc, "orig", None) or exc
-            raise StorageError(f"cannot use the database: {reason}") from exc
+            raise StorageError(f"cannot use the database: {cause(exc, url)}") from exc
         finally:
             await engine.dispose()
 

@@ -35,10 +35,13 @@ def read_status(
     names = set(channels)
     open_by = _counts(conn, select(t.c.channel, func.count()).where(t.c.status == "open"))
     replies: dict[str, Counter[str]] = defaultdict(Counter)
+    # Grouped by its label: written out twice, each "> 0" would be a parameter of its own,
+    # which PostgreSQL takes for two different expressions.
+    retried = (r.c.attempts > 0).label("retried")
     for row in conn.execute(
-        select(r.c.channel, r.c.state, r.c.attempts > 0, func.count())
+        select(r.c.channel, r.c.state, retried, func.count())
         .where(r.c.state.in_(("pending", "parked", "expired")))
-        .group_by(r.c.channel, r.c.state, r.c.attempts > 0)
+        .group_by(r.c.channel, r.c.state, retried)
     ):
         state = row[1] if row[1] != "pending" else "retrying" if row[2] else "pending"
         replies[row[0]][state] += int(row[3])

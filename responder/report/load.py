@@ -16,6 +16,7 @@ from responder.errors import StorageError
 from responder.report.period import Period
 from responder.report.rows import EventRow, ReportData, SurveyRow, TicketRow
 from responder.storage import schema
+from responder.storage.engine import async_url, cause, reader_args
 from responder.storage.migrations import LATEST, current_version
 
 
@@ -26,7 +27,7 @@ def read_report_data(url: str, period: Period) -> ReportData:
     async def read() -> None:
         # Kept aside rather than returned: Python 3.11's asyncio.run builds the main task's
         # repr, result included, at exit (cpython#112559), a second spent on 20,000 tickets.
-        found.append(await _read(_read_only(url), period))
+        found.append(await _read(_read_only(url), period, url))
 
     asyncio.run(read())
     return found[0]
@@ -35,7 +36,7 @@ def read_report_data(url: str, period: Period) -> ReportData:
 def _read_only(url: str) -> URL:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return parsed
+        return async_url(parsed)
     path = Path(parsed.database).absolute()
     if not path.is_file():
         raise StorageError(f"no database at {path}: has the daemon run with this config?")
@@ -45,15 +46,14 @@ def _read_only(url: str) -> URL:
     return parsed.set(database=path.as_uri(), query=query)
 
 
-async def _read(url: URL, period: Period) -> ReportData:
+async def _read(url: URL, period: Period, given: str) -> ReportData:
     # NullPool: one connection, closed with the engine, so nothing is left open at exit.
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_async_engine(url, poolclass=NullPool, **reader_args(url, read_only=True))
     try:
         async with engine.connect() as conn:
             return await conn.run_sync(_read_sync, period)
     except SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise StorageError(f"cannot read the database: {reason}") from exc
+        raise StorageError(f"cannot read the database: {cause(exc, given)}") from exc
     finally:
         await engine.dispose()
 

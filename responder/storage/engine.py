@@ -12,15 +12,24 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from responder.errors import StorageError
+from responder.storage import postgres
 from responder.storage.migrations import migrate
 
 # The daemon's database work runs in one thread of its own, synchronously: each unit of work
 # is one hand-over to that thread, not one per statement (issue 15). An async driver named in
 # database_url is swapped for its synchronous sibling.
+# asyncpg has no synchronous side, so psycopg serves a postgresql+asyncpg URL (docs/design.md).
 _SYNC_DRIVERS = {
     "sqlite+aiosqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg",
     "postgresql+asyncpg": "postgresql+psycopg",
     "postgresql+psycopg_async": "postgresql+psycopg",
+}
+# The command-line readers (status, report, export) run on asyncio: psycopg's async mode.
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+psycopg_async",
+    "postgresql+asyncpg": "postgresql+psycopg_async",
+    "postgresql+psycopg": "postgresql+psycopg_async",
 }
 
 
@@ -30,6 +39,24 @@ def sync_url(url: str) -> URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
+def async_url(url: str | URL) -> URL:
+    parsed = make_url(url)
+    driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    return parsed.set(drivername=driver) if driver else parsed
+
+
+def is_postgresql(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def reader_args(url: str | URL, *, read_only: bool) -> dict[str, Any]:
+    """create_async_engine's keywords for a command-line reader (status, report, export):
+    PostgreSQL's session settings, with no limit on how long an export may take."""
+    if not is_postgresql(url):
+        return {}
+    return {"connect_args": postgres.connect_args(statement_timeout_ms=0, read_only=read_only)}
+
+
 def open_engine(url: str) -> tuple[Engine, Connection, int]:
     """An engine on a migrated database, the connection to use it through and the schema
     version; StorageError naming the file and what to do when it cannot be opened. Called in
@@ -37,18 +64,34 @@ def open_engine(url: str) -> tuple[Engine, Connection, int]:
     parsed = sync_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         _writable_folder(Path(parsed.database))
-    engine = create_engine(parsed, pool_size=1, max_overflow=0)
-    if parsed.get_backend_name() == "sqlite":
+    pg = is_postgresql(parsed)
+    # pre_ping: a connection the server dropped (a restart, an idle cut) is replaced when the
+    # pool hands it out; the daemon's one long-held connection is replaced on its next use
+    # after the unit of work that met the drop failed (SQLAlchemy invalidates it).
+    engine = create_engine(
+        parsed,
+        pool_size=1,
+        max_overflow=0,
+        pool_pre_ping=True,
+        connect_args=postgres.connect_args() if pg else {},
+    )
+    if not pg:
         _sqlite_pragmas(engine)
+    conn: Connection | None = None
     try:
         conn = engine.connect()
         with conn.begin():
+            if pg:
+                postgres.lock_for_migration(conn)
             version = migrate(conn)
-    except SQLAlchemyError as exc:
+    except BaseException as exc:
+        # The connection too: dispose() leaves one that is checked out open.
+        if conn is not None:
+            conn.close()
         engine.dispose()
-        raise StorageError(f"cannot open the database {where(url)}: {cause(exc)}") from exc
-    except BaseException:
-        engine.dispose()
+        if isinstance(exc, SQLAlchemyError):
+            message = f"cannot open the database {where(url)}: {cause(exc, url)}"
+            raise StorageError(message) from exc
         raise
     return engine, conn, version
 
@@ -77,11 +120,19 @@ def where(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def cause(exc: SQLAlchemyError) -> str:
-    """The driver's own words ("database or disk is full"), without SQLAlchemy's SQL dump."""
+def cause(exc: SQLAlchemyError, url: str | None = None) -> str:
+    """The driver's own words ("database or disk is full"), without SQLAlchemy's SQL dump,
+    and what to do about them when we know (PostgreSQL's with the server's url)."""
     orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).splitlines()[0] if str(exc) else ""
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if text.startswith("connection failed: "):
+        # libpq: 'connection to server at "HOST", port N failed: FATAL:  <the reason>'; the
+        # server is named by where() already.
+        text = " ".join(text.rpartition(" failed: ")[2].replace("FATAL:", "").split())
     hint = _HINTS.get(text.strip().lower())
+    if hint is None and url is not None and is_postgresql(url):
+        hint = postgres.hint(text, make_url(url))
     return f"{text} ({hint})" if hint else text or type(exc).__name__
 
 

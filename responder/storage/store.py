@@ -133,11 +133,12 @@ class Store:
         except OperationalError as exc:
             # Disk full, read-only, I/O error, locked: the database's own condition, not a
             # bug. One line naming the cause and the file; callers retry (issue 13).
-            raise StorageUnavailable(f"database {self.where}: {cause(exc)}") from exc
+            raise StorageUnavailable(f"database {self.where}: {cause(exc, self._url)}") from exc
         except DataError as exc:
             # One row's value, not the database's condition: said in one line, and the
             # callers set that row aside and go on with the others (issue 19).
-            raise StorageRefused(f"database {self.where} refused a value: {cause(exc)}") from exc
+            reason = cause(exc, self._url)
+            raise StorageRefused(f"database {self.where} refused a value: {reason}") from exc
         loop = asyncio.get_running_loop()
         for action in after:
             # Once the caller has acted on the result (the replies it queued go to the outbox
