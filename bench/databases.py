@@ -39,9 +39,11 @@ class Databases:
         self.work = work
         self.server: PostgresServer | None = None
         self._numbers = itertools.count(1)
+        self._kinds: set[str] = set()
 
     def fresh(self, kind: str) -> Database:
         n = next(self._numbers)
+        self._kinds.add(kind)
         if kind == "sqlite":
             path = self.work / f"db{n}" / "responder.db"
             path.parent.mkdir()
@@ -63,10 +65,10 @@ class Databases:
         """What the figures were measured on, for the table's heading."""
         import sqlite3
 
-        text = f"SQLite {sqlite3.sqlite_version}"
+        names = [f"SQLite {sqlite3.sqlite_version}"] if "sqlite" in self._kinds else []
         if self.server is not None:
-            text += f", PostgreSQL {self.server.bin.parent.name}"
-        return text
+            names.append(f"PostgreSQL {self.server.bin.parent.name}")
+        return ", ".join(names)
 
 
 @contextmanager
