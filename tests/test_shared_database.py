@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from testdb import database_url, shared_config_lines
@@ -24,6 +26,7 @@ from responder.storage import chat_files, contacts, inbound, meta, replies, sche
 from responder.storage.channel_health import save_health
 from responder.storage.decisions import apply_outcomes
 from responder.storage.engine import open_engine
+from responder.storage.migrations import LATEST, MIGRATIONS
 from responder.testing import GraphStandIn, free_port
 from responder.testing.whatsapp_webhooks import Webhooks
 from tests.harness import WA_NUMBER_ID, db_rows, post_signed, running, write_whatsapp_config
@@ -207,3 +210,30 @@ async def test_the_same_wamid_posted_to_two_daemons_gets_one_ticket_and_one_repl
     assert len(await db_rows(configs[0], "tickets")) == 1
     assert len(await db_rows(configs[1], "inbound")) == 1
     assert len(await db_rows(configs[0], "replies")) == 1
+
+
+@pytest.mark.sqlite_only("a new SQLite file; PostgreSQL's migration lock: test_postgres.py")
+def test_instances_starting_together_on_a_new_file_all_open_it(tmp_path: Path) -> None:
+    """Three instances started at once on a database file nobody made yet: each opens it at
+    the latest schema version, and it was migrated once."""
+    for round_ in range(5):
+        url = f"sqlite+aiosqlite:///{tmp_path / f'new{round_}.db'}"
+        start = threading.Barrier(3)
+
+        def open_it(url: str = url, start: threading.Barrier = start) -> int:
+            start.wait()
+            engine, conn, version = open_engine(url)
+            conn.close()
+            engine.dispose()
+            return version
+
+        with ThreadPoolExecutor(3) as pool:
+            versions = list(pool.map(lambda _: open_it(), range(3)))
+        assert versions == [LATEST] * 3
+        engine, conn, _ = open_engine(url)
+        try:
+            applied = conn.execute(select(schema.schema_version.c.version)).scalars().all()
+        finally:
+            conn.close()
+            engine.dispose()
+        assert sorted(applied) == [n for n, _, _ in MIGRATIONS]

@@ -4,12 +4,13 @@ words."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from responder.errors import StorageError
 from responder.storage import postgres
@@ -80,10 +81,7 @@ def open_engine(url: str) -> tuple[Engine, Connection, int]:
     conn: Connection | None = None
     try:
         conn = engine.connect()
-        with conn.begin():
-            if pg:
-                postgres.lock_for_migration(conn)
-            version = migrate(conn)
+        version = _migrated(conn, pg)
     except BaseException as exc:
         # The connection too: dispose() leaves one that is checked out open.
         if conn is not None:
@@ -94,6 +92,27 @@ def open_engine(url: str) -> tuple[Engine, Connection, int]:
             raise StorageError(message) from exc
         raise
     return engine, conn, version
+
+
+def _migrated(conn: Connection, pg: bool) -> int:
+    """Migrate once whatever other instances start at the same moment (issue 19): PostgreSQL
+    under an advisory lock. SQLite's transaction takes the write lock only at its first
+    write, so two processes on a new file may both read "version 0"; the one that waited
+    then fails (a stale snapshot, or schema_version's key) and reads again: migrated."""
+    for attempt in range(_SQLITE_TRIES):
+        try:
+            with conn.begin():
+                if pg:
+                    postgres.lock_for_migration(conn)
+                return migrate(conn)
+        except (IntegrityError, OperationalError):
+            if pg or attempt == _SQLITE_TRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+_SQLITE_TRIES = 5
 
 
 def _writable_folder(database: Path) -> None:
