@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import os
@@ -183,6 +184,21 @@ class DaemonProcess:
             else:
                 self.proc.send_signal(sig)
         return self.proc.wait(20)
+
+    def shut_down(self, timeout: float = 30.0) -> bool:
+        """SIGTERM, and SIGKILL if it has not stopped within `timeout`: whether it stopped
+        on its own. A test's cleanup, so nothing outlives the test."""
+        if self.proc is None or self.proc.poll() is not None:
+            return True
+        try:
+            self.terminate()
+            return True
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(max(timeout - 20, 0.1))
+                return True
+            self.kill9()
+            return False
 
 
 def own_pid_namespace() -> list[str]:
