@@ -17,6 +17,7 @@ from harness import (
     TELEGRAM_TOKEN,
     TG_CUSTOMER,
     db_rows,
+    has_cursor,
     running,
     wait_connected,
     wait_sent,
@@ -54,6 +55,8 @@ async def test_a_refused_smtp_sign_in_fails_the_channel_and_is_not_tried_again_a
 
             # Shown at start, by the channel's own SMTP sign-in: no reply needed for that.
             await wait_until(failed, timeout=15)
+            # Intake is up (mail from before its first run is old mail, never answered).
+            await wait_until(lambda: has_cursor(config), timeout=15)
             await dovecot.append_async(SUPPORT, make_mail(sender="budi@example.com"))
             problem = app.channel_health()["support-mail"].problem
             assert problem is not None
