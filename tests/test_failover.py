@@ -8,12 +8,20 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Awaitable
+from functools import partial
 from pathlib import Path
 
 from responder.testing import Dovecot, RecordingSMTPServer, TelegramStandIn
-from tests.harness import SUPPORT, DaemonProcess, wait_until
-from tests.mailfactory import make_mail
-from tests.test_leases_e2e import config_for, holders
+from tests.harness import DaemonProcess, wait_until
+from tests.test_leases_e2e import (
+    chats_answered,
+    config_for,
+    holders,
+    intake_moved,
+    present,
+    write_in,
+)
 
 # A standby takes a lease at its first heartbeat after the ttl: within ttl + heartbeat (4 s)
 # of the holder's last renewal, so within 5 s of its death.
@@ -48,20 +56,11 @@ async def test_three_instances_fail_over_three_times_and_every_customer_is_answe
         while True:
             await sending.wait()
             sent += 1
-            raw = make_mail(
-                sender=f"Pelanggan {sent} <c{sent}@example.com>",
-                subject=f"Pesanan #{sent}",
-                body="Halo, mohon dicek.",
-                message_id=f"<failover-{sent}@example.com>",
-            )
-            await dovecot.append_async(SUPPORT, raw)
-            tg.push_message(7000 + sent, f"Halo, pesanan {sent}")
+            await write_in(dovecot, tg, sent, 7000, "failover")
             await asyncio.sleep(EVERY)
 
-    async def all_there() -> bool:
-        now = await holders(config)
-        present = [n for n, h in now.items() if n.startswith("instance:") and h]
-        return len(present) == INSTANCES and now.get("imap:support-mail") is not None
+    def all_there() -> Awaitable[bool]:
+        return present(config, INSTANCES)
 
     takeovers: list[float] = []
     streaming: asyncio.Task[None] | None = None
@@ -83,12 +82,7 @@ async def test_three_instances_fail_over_three_times_and_every_customer_is_answe
             await asyncio.to_thread(victim.kill9)
             sending.set()
 
-            async def taken_over(old: str = holder) -> bool:
-                now = await holders(config)
-                new = now.get("imap:support-mail"), now.get("telegram:shop-bot")
-                return all(h is not None and h != old for h in new)
-
-            await wait_until(taken_over, timeout=10, interval=0.05)
+            await wait_until(partial(intake_moved, config, holder), timeout=10, interval=0.05)
             takeovers.append(time.monotonic() - killed)
             victim.start()  # back, as a standby (systemd's Restart=)
         await asyncio.sleep(2.0)
@@ -96,10 +90,7 @@ async def test_three_instances_fail_over_three_times_and_every_customer_is_answe
         await asyncio.sleep(QUIET)  # the last message under way is in
         await smtp_server.wait_for_async(sent, timeout=30)
 
-        async def all_chats_answered() -> bool:
-            return all(any(m.chat_id == 7000 + n for m in tg.sent) for n in range(1, sent + 1))
-
-        await wait_until(all_chats_answered, timeout=30)
+        await wait_until(partial(chats_answered, tg, 7000, sent), timeout=30)
         await asyncio.sleep(TTL + 2 * BEAT)  # a repeat would come by now
     finally:
         if streaming is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,37 @@ async def holders(config: Path) -> dict[str, str | None]:
     return {r["name"]: r["holder"] if r["expires_at"].timestamp() > now else None for r in rows}
 
 
+async def present(config: Path, instances: int) -> bool:
+    """That many instances are running and one holds the mailbox's intake."""
+    now = await holders(config)
+    running = [n for n, h in now.items() if n.startswith("instance:") and h]
+    return len(running) == instances and now.get("imap:support-mail") is not None
+
+
+async def intake_moved(config: Path, old: str) -> bool:
+    """Another instance than `old` holds both intakes."""
+    now = await holders(config)
+    new = now.get("imap:support-mail"), now.get("telegram:shop-bot")
+    return all(h is not None and h != old for h in new)
+
+
+async def write_in(dovecot: Dovecot, tg: TelegramStandIn, n: int, chats: int, tag: str) -> None:
+    """Customer n writes by mail (c<n>@example.com) and on Telegram (chat chats + n)."""
+    raw = make_mail(
+        sender=f"Pelanggan {n} <c{n}@example.com>",
+        subject=f"Pesanan #{n}",
+        body="Halo, mohon dicek.",
+        message_id=f"<{tag}-{n}@example.com>",
+    )
+    await dovecot.append_async(SUPPORT, raw)
+    tg.push_message(chats + n, f"Halo, pesanan {n}")
+
+
+async def chats_answered(tg: TelegramStandIn, chats: int, n: int) -> bool:
+    """Every one of chats + 1 .. chats + n has had an answer."""
+    return all(any(m.chat_id == chats + k for m in tg.sent) for k in range(1, n + 1))
+
+
 async def status_names_the_holder(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`responder status` says which instance holds each intake, and that two are running."""
     now = await holders(config)
@@ -82,23 +115,14 @@ async def test_the_standby_takes_intake_over_after_a_kill_9_and_nothing_is_lost(
     takeovers: list[float] = []
     sent_mail, sent_chats = 0, 0
 
-    async def both_there() -> bool:
-        now = await holders(config)
-        present = [n for n, h in now.items() if n.startswith("instance:") and h]
-        return len(present) == 2 and now.get("imap:support-mail") is not None
+    def both_there() -> Awaitable[bool]:
+        return present(config, 2)
 
     async def send_both() -> None:
         nonlocal sent_mail, sent_chats
         sent_mail += 1
         sent_chats += 1
-        raw = make_mail(
-            sender=f"Pelanggan {sent_mail} <c{sent_mail}@example.com>",
-            subject=f"Pesanan #{sent_mail}",
-            body="Halo, mohon dicek.",
-            message_id=f"<kill-{sent_mail}@example.com>",
-        )
-        await dovecot.append_async(SUPPORT, raw)
-        tg.push_message(5000 + sent_chats, f"Halo, pesanan {sent_chats}")
+        await write_in(dovecot, tg, sent_mail, 5000, "kill")
 
     try:
         for daemon in daemons:
@@ -119,23 +143,13 @@ async def test_the_standby_takes_intake_over_after_a_kill_9_and_nothing_is_lost(
             await asyncio.to_thread(victim.kill9)
             await send_both()
 
-            async def taken_over(old: str = holder) -> bool:
-                now = await holders(config)
-                new = now.get("imap:support-mail"), now.get("telegram:shop-bot")
-                return all(h is not None and h != old for h in new)
-
-            await wait_until(taken_over, timeout=TTL + 5, interval=0.05)
+            await wait_until(partial(intake_moved, config, holder), timeout=TTL + 5, interval=0.05)
             takeovers.append(time.monotonic() - killed)
             victim.start()  # back as the standby
             await wait_until(both_there, timeout=30)
         await smtp_server.wait_for_async(sent_mail, timeout=20)
 
-        async def all_chats_answered() -> bool:
-            return all(
-                any(m.chat_id == 5000 + n for m in tg.sent) for n in range(1, sent_chats + 1)
-            )
-
-        await wait_until(all_chats_answered, timeout=20)
+        await wait_until(partial(chats_answered, tg, 5000, sent_chats), timeout=20)
         await asyncio.sleep(2 * TTL)  # a repeat would come by now
     finally:
         for daemon in daemons:
