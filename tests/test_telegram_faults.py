@@ -174,3 +174,39 @@ async def test_a_long_answer_is_split_at_4096_characters_without_breaking_text(
     text = " ".join(shown(m) for m in posts)
     assert re.findall(r"kata(\d+)&<x>", text) == [str(n) for n in range(1200)]
     assert all(len(shown(m)) <= 4096 for m in posts)
+
+
+@pytest.mark.parametrize(
+    ("conflict", "said", "remedy"),
+    [
+        (
+            "Conflict: terminated by other getUpdates request; make sure that only one bot "
+            "instance is running",
+            "another program is reading this bot's messages",
+            "stop the other copy using this token",
+        ),
+        (
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
+            "to delete the webhook first",
+            "a webhook is set for this bot",
+            "/deleteWebhook once",
+        ),
+    ],
+)
+async def test_another_poller_or_a_webhook_is_named_and_polling_resumes_after_it(
+    tmp_path: Path, tg: TelegramStandIn, conflict: str, said: str, remedy: str
+) -> None:
+    # Bot API: one getUpdates per bot and none under a webhook, both answered 409 Conflict.
+    config = write_telegram_config(tmp_path, tg.base_url, staff_chat=None)
+    tg.fail_next("getUpdates", 409, count=2, description=conflict)
+    async with running(config) as app:
+
+        async def named() -> bool:
+            problem = app.channel_health()["shop-bot"].problem
+            return problem is not None and said in problem.problem and remedy in problem.remedy
+
+        await wait_until(named, timeout=10, interval=0.02)
+        tg.push_message(CUSTOMER, "Halo, mau tanya", first_name="Budi")
+        await tg.wait_for_sent_async(1, timeout=15)
+        assert app.channel_health()["shop-bot"].state == "connected"
+    assert len(sent_to(tg, CUSTOMER)) == 1

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from responder.channels import health
 from responder.channels.base import Inbox
-from responder.channels.diagnose import Diagnosis
+from responder.channels.diagnose import Diagnosed, Diagnosis
 from responder.channels.health import Condition
 from responder.channels.telegram.botapi import BotApi
-from responder.channels.telegram.errors import InvalidToken
+from responder.channels.telegram.errors import Conflict, InvalidToken
 from responder.channels.telegram.send import Sender
 from responder.common.retry import STORAGE_RETRY_CAP, backoff
 from responder.config import TelegramChannelConfig
@@ -73,7 +73,9 @@ class UpdatePolling:
                 await asyncio.sleep(delay)
             except Exception as exc:
                 attempt += 1
-                problem = self._condition.failed(exc)
+                problem = self._condition.failed(
+                    _conflict(exc) if isinstance(exc, Conflict) else exc
+                )
                 delay = health.SLOW_RETRY if problem.permanent else backoff(attempt, 1.0, 300.0)
                 log.log(
                     logging.DEBUG if problem.permanent else logging.WARNING,
@@ -139,3 +141,21 @@ class UpdatePolling:
 
 def _encode(update: dict[str, object]) -> bytes:
     return json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _conflict(exc: Conflict) -> Diagnosed:
+    """Bot API 409: one getUpdates per bot, none while a webhook is set. Instances on one
+    database take turns by their lease (issue 19), so a 409 is another program's doing."""
+    if "webhook" in str(exc).lower():
+        problem = "a webhook is set for this bot, so Telegram hands it no updates to poll"
+        remedy = (
+            "if no other program should get this bot's messages, remove the webhook: open "
+            "https://api.telegram.org/bot<token>/deleteWebhook once; responder keeps trying"
+        )
+    else:
+        problem = "another program is reading this bot's messages (Telegram: 409 Conflict)"
+        remedy = (
+            "stop the other copy using this token (a test run, an old server, another bot "
+            "program); responder instances sharing one database take turns by themselves"
+        )
+    return Diagnosed(Diagnosis(problem, remedy, "token_file", False))
