@@ -139,10 +139,11 @@ def test_a_retried_upload_health_and_blocking_reaching_both_daemons_leave_one_ro
             )
             assert sorted(kept) == [False, True]
             health = [HealthRow("shop-wa", "ok", NOW), HealthRow(f"mail-{n}", "failed", NOW)]
-            race(a, b, lambda conn, _, rows=health: save_health(conn, rows, NOW))
+            # Each instance its own view (issue 19), the one before replaced.
+            race(a, b, lambda conn, i, rows=health: save_health(conn, rows, NOW, f"vm:1:{i}"))
             race(a, b, lambda conn, _, n=n: replies.mark_blocked(conn, "tg", [f"{n}"], NOW))
         assert count(a, "chat_files") == ROUNDS
-        assert count(a, "channel_health") == 2
+        assert count(a, "channel_health") == 4
         assert count(a, "blocked") == ROUNDS
 
 

@@ -51,7 +51,7 @@ def read_status(
             select(i.c.channel, func.max(i.c.received_at)).group_by(i.c.channel)
         )
     }
-    health = {name: row for name, row in read_health(conn).items() if name in names}
+    health = {name: row for name, row in read_health(conn, now).items() if name in names}
     names |= set(open_by) | set(replies) | set(last_in)
     today = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
     tomorrow = today + timedelta(days=1)
@@ -127,6 +127,9 @@ def _health(row: dict[str, Any] | None, now: datetime, zone: ZoneInfo) -> dict[s
         "problem": row["problem"],
         "remedy": row["remedy"],
         "key": row["key"],
+        # Several instances on one database (issue 19): whose view this is, of how many.
+        "instance": row["instance"] or None,
+        "instances": row["instances"],
     }
 
 
@@ -249,6 +252,8 @@ def _health_lines(health: dict[str, Any] | None) -> list[str]:
     else:
         shown = "FAILED" if state == "failed" else state
         lines = [f"  state:         {shown} since {_at(health['since'])}"]
+        if health["instances"] > 1:
+            lines[0] += f" (instance {health['instance']}, of {health['instances']} running)"
     if health["problem"]:
         label = "problem:" if health["current"] and state != "connected" else "last problem:"
         lines.append(f"  {label:<14} {health['problem']}")

@@ -62,13 +62,15 @@ class ChannelWatch:
             self._tried_at is None or time.monotonic() - self._tried_at >= HEARTBEAT.total_seconds()
         )
         if changed or (self._unsaved and heartbeat):
-            await self._write(lambda conn, at: save_health(conn, _rows(now), at))
+            rows = _rows(now)
+            await self._write(lambda conn, at: save_health(conn, rows, at, self._store.owner))
         elif heartbeat:
-            await self._write(touch_health)
+            await self._write(lambda conn, at: touch_health(conn, at, self._store.owner))
 
     async def stopped(self) -> None:
-        """The daemon stops: the rows say so, keeping each channel's last problem."""
-        await self._write(stopped_health)
+        """The daemon stops: its rows say so, keeping each channel's last problem; another
+        instance's rows stay as they are (issue 19)."""
+        await self._write(lambda conn, at: stopped_health(conn, at, self._store.owner))
 
     def _due(self, name: str) -> bool:
         return time.monotonic() - self._said.get(name, 0.0) >= REMIND_EVERY

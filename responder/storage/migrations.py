@@ -259,6 +259,18 @@ def _v16_owners(conn: Connection) -> None:
             _add_columns(conn, table, {"owner": "VARCHAR(200)"})
 
 
+def _v17_health_by_instance(conn: Connection) -> None:
+    # The key grows an instance column: rebuilt, not altered (SQLite cannot change a primary
+    # key). Its rows are a running daemon's view, written again within a second of its start,
+    # so none are carried over.
+    if inspect(conn).has_table("channel_health"):
+        present = {c["name"] for c in inspect(conn).get_columns("channel_health")}
+        if "instance" in present:
+            return
+        conn.execute(text("DROP TABLE channel_health"))
+    schema.metadata.create_all(conn, tables=[schema.channel_health])
+
+
 # Append only: a released migration is never edited, so every database walks the same path.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1_initial),
@@ -281,6 +293,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (14, "leases: which instance holds each intake and the timers", _v14_leases),
     (15, "wider ids", _v15_wider_ids),
     (16, "which instance sends each reply and decides each message", _v16_owners),
+    (17, "each instance's view of each channel's health", _v17_health_by_instance),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -25,10 +25,13 @@ meta = Table(
 
 # Since schema version 7: each channel's health as the daemon last saw it (issue 14), for
 # `responder status`, a separate process. updated_at doubles as the daemon's heartbeat.
+# Since version 17, one row per channel and instance (issue 19): each instance says what it
+# sees, and `status` shows the one that runs the channel.
 channel_health = Table(
     "channel_health",
     metadata,
     Column("channel", String(64), primary_key=True),
+    Column("instance", String(200), primary_key=True, server_default=""),
     Column("state", String(16), nullable=False),
     Column("since", UTCDateTime(), nullable=False),
     Column("problem", OutsideText, nullable=True),
