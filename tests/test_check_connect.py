@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import testdb
 from aiosmtpd.controller import Controller
 from harness import STAFF_GROUP, TELEGRAM_TOKEN
 from mailfactory import SUPPORT_PASSWORD, SUPPORT_USER
@@ -21,6 +23,7 @@ from mailfactory import SUPPORT_PASSWORD, SUPPORT_USER
 from responder.channels.oauth.grant import Grant, write_grant
 from responder.cli import EX_CONFIG, EX_FAILURE, EX_OK, main
 from responder.config.oauth import token_file
+from responder.storage.migrations import LATEST
 from responder.testing import Dovecot, TelegramStandIn, free_port
 from responder.testing.oauth import OAuthStandIn
 
@@ -147,11 +150,23 @@ Check = Callable[[dict[str, Any]], tuple[int, list[str]]]
 @pytest.fixture
 def check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Check:
     """Runs `responder check -c FILE --connect` on a config; its exit code and its lines after
-    the first (the config's own OK)."""
+    the config's own OK and the database's line (a new SQLite file: the daemon makes it)."""
 
     def run(config: dict[str, Any]) -> tuple[int, list[str]]:
         code = main(["check", "-c", str(save(tmp_path, config)), "--connect"])
-        return code, capsys.readouterr().out.splitlines()[1:]
+        lines = capsys.readouterr().out.splitlines()[1:]
+        database = tmp_path / "state" / "responder.db"
+        sqlite = (
+            f"ok   database: no database at {database} yet: the daemon creates it at its "
+            "first start",
+            f"ok   database: SQLite {sqlite3.sqlite_version} at {database}, schema version "
+            f"{LATEST} (current)",
+        )
+        if testdb.ON_POSTGRESQL:
+            assert lines[0].startswith("ok   database: PostgreSQL "), lines[0]
+        else:
+            assert lines[0] in sqlite, lines[0]
+        return code, lines[1:]
 
     return run
 
@@ -196,7 +211,7 @@ def test_all_good_signs_in_everywhere_and_sends_nothing(
         f'ok   shop-bot staff group: @{BOT} is a member of "Toko Contoh staff" ({STAFF_GROUP}) '
         "and may post there",
         f"ok   http: 127.0.0.1:{http['port']} is free to listen on",
-        "all 5 checks passed",
+        "all 6 checks passed",
     ]
     assert code == EX_OK
     assert submission[0].signed_in == [("PLAIN", SUPPORT_USER)]
@@ -212,7 +227,7 @@ def test_wrong_imap_password_names_the_file_to_fix(shop: dict[str, Any], check: 
         "check imap.password_file and imap.username"
     )
     assert lines[1].startswith("ok   support-mail SMTP: signed in")  # the others still checked
-    assert lines[-1].startswith("1 of 5 checks failed: fix what the lines above say")
+    assert lines[-1].startswith("1 of 6 checks failed: fix what the lines above say")
     assert code == EX_FAILURE
     assert "not-the-password" not in "\n".join(lines)
 
@@ -286,7 +301,7 @@ def test_wrong_folders_get_the_name_the_server_uses(
         f'FAIL support-mail IMAP: there is no folder "selesai" in {SUPPORT_USER} on 127.0.0.1: '
         'set imap.done_folder to the folder\'s exact name: "Selesai"',
     ]
-    assert lines[-1].startswith("2 of 7 checks failed")
+    assert lines[-1].startswith("2 of 8 checks failed")
     assert code == EX_FAILURE
 
 

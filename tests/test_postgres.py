@@ -153,6 +153,34 @@ async def test_a_wrong_password_says_what_to_do_without_showing_it(
     assert "not-the-password-xyz" not in err
 
 
+async def test_check_connect_opens_the_database_with_the_configured_password(
+    server: PostgresServer, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the first start: the admin learns the password or the server is wrong from
+    `check --connect`, not from a daemon that will not start."""
+    secret = tmp_path / "db-password"
+    secret.write_text("not-the-password-xyz\n")
+    config = write_config(tmp_path, pg_url(server, database), f"database_password_file: {secret}")
+
+    async def database_line() -> str:
+        code, out, _ = await asyncio.to_thread(cli, capsys, "check", "-c", str(config), "--connect")
+        assert code == 1  # the mailbox of write_config answers nowhere
+        assert "not-the-password-xyz" not in out and PASSWORD not in out
+        [line] = [line for line in out.splitlines() if line[5:].startswith("database:")]
+        return line
+
+    shown = f"postgresql+asyncpg://{ROLE}:***@127.0.0.1:{server.port}/{database}"
+    line = await database_line()
+    assert line.startswith(f"FAIL database: cannot use {shown}: password authentication failed")
+    assert "database_password_file" in line
+    secret.write_text(PASSWORD + "\n")
+    line = await database_line()
+    assert line.startswith("ok   database: PostgreSQL 15")
+    assert line.endswith(f"at {shown}, empty: the daemon creates its tables at its first start")
+    await _open_and_close(load_config(config).database_url_resolved)
+    assert (await database_line()).endswith(f"schema version {LATEST} (current)")
+
+
 async def test_a_missing_database_or_server_says_what_to_do(
     server: PostgresServer, role: str
 ) -> None:

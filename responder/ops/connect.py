@@ -1,5 +1,6 @@
-"""`responder check --connect`: sign in to every channel, one line per check with what to do
-when it fails; the checks run at once and print in the config's order. Sends nothing."""
+"""`responder check --connect`: open the database and sign in to every channel, one line per
+check with what to do when it fails; the checks run at once and print in the config's order.
+Sends nothing."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def check_connections(config: Config, path: Path, out: TextIO | None = None) -> 
 
 
 async def _check_all(config: Config, config_file: str, out: TextIO) -> bool:
+    from responder.ops.connect_db import check_database
     from responder.ops.connect_mail import check_imap, check_smtp
     from responder.ops.connect_telegram import check_telegram
     from responder.ops.connect_whatsapp import check_whatsapp
@@ -47,6 +49,8 @@ async def _check_all(config: Config, config_file: str, out: TextIO) -> bool:
         elif isinstance(channel, WhatsAppChannelConfig):
             checks.append(check_whatsapp(channel, config_file))
         # A web chat reaches nothing: the http check below is its own.
+    # First: every channel's work goes through the database.
+    checks.insert(0, check_database(config))
     if config.http is not None:
         names = [channel.name for channel in config.channels]
         checks.append(check_http(config.http, names, config_file))

@@ -28,7 +28,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database).absolute()
 
 
-def _url(url: str, *, read_only: bool) -> URL:
+def reader_url(url: str, *, read_only: bool) -> URL:
     parsed = make_url(url)
     path = sqlite_path(url)
     if path is None:
@@ -73,7 +73,7 @@ def run_on_database(
     async def run() -> None:
         # NullPool: one connection, closed with the engine, so nothing is left open at exit.
         engine = create_async_engine(
-            _url(url, read_only=read_only),
+            reader_url(url, read_only=read_only),
             poolclass=NullPool,
             **reader_args(url, read_only=read_only),
         )
