@@ -300,6 +300,7 @@ def test_export_jsonl_csv_and_no_bodies(
     assert first["messages"][0]["raw"].endswith("hello\r\n")
     assert [e["kind"] for e in first["events"]] == ["staff_reply", "sla_breach", "closed"]
     assert first["replies"][0]["state"] == "sent" and first["replies"][0]["raw"] == "..."
+    assert "owner" not in first["replies"][0] and "owner" not in first["messages"][0]
     path = tmp_path / "out.jsonl"
     code, _, err = cli(capsys, "export", "-c", str(db), "--no-bodies", "--out", str(path))
     assert code == EX_OK and "3 ticket(s) written" in err

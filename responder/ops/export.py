@@ -149,9 +149,14 @@ def _text(raw: bytes) -> dict[str, str]:
         return {"raw_base64": base64.b64encode(raw).decode("ascii")}
 
 
+# Which running instance decided or sent a row (issue 19): the daemon's bookkeeping, a
+# process id that means nothing once it has stopped.
+_INTERNAL = ("ticket_id", "owner")
+
+
 def _message(row: dict[str, Any], cut: datetime | None, bodies: bool) -> dict[str, Any]:
     raw: bytes = row.pop("raw")
-    out = _plain({k: v for k, v in row.items() if k != "ticket_id"})
+    out = _plain({k: v for k, v in row.items() if k not in _INTERNAL})
     out["size"] = len(raw)
     out["body_removed"] = not raw and cut is not None and row["received_at"] < cut
     if bodies:
@@ -161,7 +166,7 @@ def _message(row: dict[str, Any], cut: datetime | None, bodies: bool) -> dict[st
 
 def _reply(row: dict[str, Any], bodies: bool) -> dict[str, Any]:
     message: bytes = row.pop("message")
-    out = _plain({k: v for k, v in row.items() if k not in ("ticket_id", "inbound_id")})
+    out = _plain({k: v for k, v in row.items() if k not in (*_INTERNAL, "inbound_id")})
     out["inbound_id"] = row["inbound_id"]
     out["size"] = len(message)
     if bodies:
