@@ -134,9 +134,13 @@ async def _up(port: int) -> bool:
     return await asyncio.to_thread(status) == 200
 
 
-def two_instances(tmp_path: Path, keepalive: str) -> tuple[list[Path], tuple[int, int]]:
-    """Two daemons' configs on one database, each with the web chat `web` on its own port
-    (behind the shop's load balancer); their heartbeat short, so each soon sees the other."""
+def two_instances(
+    tmp_path: Path, keepalive: str, database: str | None = None
+) -> tuple[list[Path], tuple[int, int]]:
+    """Two daemons' configs on one database (the test's, or the YAML lines `database`), each
+    with the web chat `web` on its own port (behind the shop's load balancer); their
+    heartbeat short, so each soon sees the other."""
+    database = database if database is not None else shared_config_lines(tmp_path)
     ports = free_port(), free_port()
     configs = []
     for name, port in zip(("one", "two"), ports, strict=True):
@@ -146,7 +150,7 @@ def two_instances(tmp_path: Path, keepalive: str) -> tuple[list[Path], tuple[int
             write_webchat_config(
                 tmp_path / name,
                 port,
-                extra=shared_config_lines(tmp_path) + cluster,
+                extra=database + cluster,
                 channel_extra=f"    keepalive: {keepalive}",
             )
         )
