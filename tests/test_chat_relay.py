@@ -145,9 +145,7 @@ async def test_the_listener_comes_back_after_the_server_dropped_it(
     """Both instances' listening connections are cut and cannot come back for a while: the
     stream reads what the other records at its keepalive; listening again, NOTIFY serves."""
     server, database = postgres_database
-    target = server.url(database, password=None)
-    lines = f"database_url: {target}\ndatabase_password_env: {testdb.PASSWORD_ENV}\n"
-    configs, ports = two_instances(tmp_path, "2s", lines)
+    configs, ports = pg_instances(tmp_path, postgres_database, "2s")
     caplog.set_level(logging.INFO, "responder.services.chat_relay")
     async with (
         running(configs[0]) as one,
@@ -187,3 +185,38 @@ async def test_the_listener_comes_back_after_the_server_dropped_it(
     assert len(errors) == 2  # once per instance, however many tries failed
     assert all("cannot listen to the other instances" in r.getMessage() for r in errors)
     assert sum("listening to the other instances again" in r.getMessage() for r in said) == 2
+
+
+def pg_instances(
+    tmp_path: Path, database: tuple[PostgresServer, str], keepalive: str
+) -> tuple[list[Path], tuple[int, int]]:
+    """Two daemons' configs on `database`, the password from the environment."""
+    server, name = database
+    target = server.url(name, password=None)
+    lines = f"database_url: {target}\ndatabase_password_env: {testdb.PASSWORD_ENV}\n"
+    return two_instances(tmp_path, keepalive, lines)
+
+
+async def test_a_long_poll_on_one_instance_answers_at_once_what_another_recorded(
+    tmp_path: Path, postgres_database: tuple[PostgresServer, str]
+) -> None:
+    """Where streaming is blocked the panel long-polls (25 s): the visitor's message posted
+    to the other instance ends the poll at once, not at its 25 s."""
+    configs, ports = pg_instances(tmp_path, postgres_database, "15s")
+    async with (
+        running(configs[0]) as one,
+        running(configs[1]),
+        Visitor(chat_url(ports[0])) as here,
+        Visitor(chat_url(ports[1])) as there,
+    ):
+        await here.session()
+        await there.session(token=here.token)
+        await wait_until(holds(lambda: one.relay.listening))
+        polling = asyncio.create_task(here.poll())
+        await asyncio.sleep(0.3)  # the poll waits on its listener
+        began = asyncio.get_running_loop().time()
+        await there.send("Bisa dikirim hari ini?")
+        answer = await asyncio.wait_for(polling, 5)
+        took = asyncio.get_running_loop().time() - began
+    assert answer.status == 200 and took < 2
+    assert answer.body["events"][0]["text"] == "Bisa dikirim hari ini?"
