@@ -1,7 +1,8 @@
 """Live web chat across instances (issue 19, services/chat_relay.py): a quiet stream reads the
 database at its keepalives only when another instance may record unheard (SQLite), never when
-alone or when NOTIFY tells it (PostgreSQL); the listening connection comes back after the
-server dropped it, and meanwhile the keepalive reads stand in."""
+alone or when NOTIFY tells it (PostgreSQL); a long poll ends at a notice; the listening
+connection comes back after the server dropped it, and meanwhile the keepalive reads stand
+in."""
 
 from __future__ import annotations
 
