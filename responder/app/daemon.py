@@ -31,6 +31,7 @@ from responder.core.settings import Settings
 from responder.errors import ConfigError
 from responder.services.adoption import Adoption
 from responder.services.channel_watch import ChannelWatch
+from responder.services.chat_relay import ChatRelay
 from responder.services.closing.service import CloseService
 from responder.services.csat.service import SurveyService
 from responder.services.dispatch import Dispatcher
@@ -100,6 +101,8 @@ class App:
             self.tasks,
         )
         self.gate = IntakeGate(self.keeper, clock)
+        # Live web chat across instances: PostgreSQL's NOTIFY, else keepalive reads.
+        self.relay = ChatRelay(self.store, self.keeper.others, instance.id, self.tasks)
         self.adoption: Adoption | None = None
 
     async def start(self) -> None:
@@ -118,9 +121,12 @@ class App:
         files = file_fetcher(lambda: self.channels, lambda: self.config.templates_dir)
         served = site(lambda: self.config, lambda: self._settings(settings), self._clock)
         self.channels = {
-            c.name: build_channel(c, self.tasks, self._tokens_for, metrics, files, served)
+            c.name: build_channel(
+                c, self.tasks, self._tokens_for, metrics, files, served, self.relay
+            )
             for c in self.config.channels
         }
+        self.relay.start()
         self.outbox = Outbox(
             self.store, self.channels, self.tasks, self._clock, self._retry, metrics=metrics
         )
@@ -250,6 +256,7 @@ class App:
         if self.closing is not None:
             self.closing.stop()
         self.monitor.stop()
+        await self.relay.stop()
         await self.keeper.hand_over()  # another instance takes over at its next heartbeat
         if self.outbox is not None and not await self.outbox.drain(deadline / 2):
             log.warning(

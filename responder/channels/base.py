@@ -203,6 +203,45 @@ class Site:
     by_email: Callable[[str], bool] = lambda _channel: False
 
 
+# Told a visitor whose conversation another instance wrote to; None: any visitor's may have.
+Nudge = Callable[[str | None], None]
+
+
+class Peers(Protocol):
+    """The other instances sharing the database (issue 19), for a channel that holds its
+    customers' open streams here (the website chat): what one records for a customer is
+    told to the others, whose streams of that customer then read it at once."""
+
+    def follow(self, channel: str, nudge: Nudge) -> None:
+        """Call `nudge` when another instance recorded something for one of `channel`'s
+        customers (a visitor's message, a reply it sent), or may have unheard."""
+        ...
+
+    async def tell(self, channel: str, visitor: str) -> None:
+        """Tell the others that something for `visitor` of `channel` was recorded (and
+        committed); never raises: a stream that misses it reads it on reconnecting."""
+        ...
+
+    def unheard(self) -> bool:
+        """Whether another instance may record for this channel's customers without a word
+        reaching us (SQLite; PostgreSQL while not listening): streams then read the database
+        at each quiet keepalive."""
+        ...
+
+
+class Alone:
+    """Peers for a channel built without the composition root: no other instance."""
+
+    def follow(self, channel: str, nudge: Nudge) -> None:
+        pass
+
+    async def tell(self, channel: str, visitor: str) -> None:
+        pass
+
+    def unheard(self) -> bool:
+        return False
+
+
 @runtime_checkable
 class Streams(Protocol):
     """A channel that holds requests open (the website chat's event streams): the HTTP

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from responder.channels.base import Channel, FetchFile, Site
+from responder.channels.base import Channel, FetchFile, Peers, Site
 from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config import (
@@ -43,6 +43,8 @@ class Given:
     metrics: Metrics
     files: FetchFile | None
     site: Site | None  # the public address, clock and hours, for a channel serving browsers
+    # The other instances on the database, for a channel holding customers' streams here.
+    peers: Peers | None = None
 
 
 ChannelFactory = Callable[[Any, Given], Channel]
@@ -86,7 +88,7 @@ def _whatsapp(config: Any, given: Given) -> Channel:
 def _webchat(config: Any, given: Given) -> Channel:
     from responder.channels.webchat.channel import WebChatChannel
 
-    return WebChatChannel(config, given.tasks, given.metrics, given.site, given.files)
+    return WebChatChannel(config, given.tasks, given.metrics, given.site, given.files, given.peers)
 
 
 def _email_profile(channel: EmailChannelConfig) -> ChannelProfile:
@@ -166,9 +168,10 @@ def build_channel(
     metrics: Metrics | None = None,
     files: FetchFile | None = None,
     site: Site | None = None,
+    peers: Peers | None = None,
 ) -> Channel:
     """The adapter for `config`, given what Given describes."""
-    given = Given(tasks, tokens_for, metrics or Metrics(), files, site)
+    given = Given(tasks, tokens_for, metrics or Metrics(), files, site, peers)
     return CHANNEL_TYPES[config.type].adapter(config, given)
 
 

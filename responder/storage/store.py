@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -29,9 +30,10 @@ from responder.storage import chat_files, chat_log, claims, delivery, inbound, r
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.db_thread import DatabaseThread
 from responder.storage.decisions import apply_outcomes
-from responder.storage.engine import cause, open_engine, where
+from responder.storage.engine import cause, is_postgresql, open_engine, where
 from responder.storage.marks import claim_early, record_marks
 from responder.storage.meta import first_start, kept_secret
+from responder.storage.notices import listening
 from responder.storage.views import load_view
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,15 @@ class Store:
     @property
     def where(self) -> str:
         return where(self._url)
+
+    @property
+    def postgresql(self) -> bool:
+        """Whether the database is PostgreSQL: LISTEN/NOTIFY between instances (issue 19)."""
+        return is_postgresql(self._url)
+
+    def listen(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]:
+        """A connection of its own listening on `channel` (PostgreSQL: storage.notices)."""
+        return listening(self._url, channel)
 
     async def _unit(self, work: Callable[[Tx, list[AfterCommit]], T], urgent: bool = False) -> T:
         """Run `work` in one transaction in the database thread; then, on the event loop,

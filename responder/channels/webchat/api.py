@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from responder.channels.base import Inbox, Site
+from responder.channels.base import Alone, Inbox, Peers, Site
 from responder.channels.webchat.answers import (
     answers,
     bearer,
@@ -64,11 +64,13 @@ class ChatApi:
         hub: Hub,
         site: Site,
         metrics: Metrics,
+        peers: Peers | None = None,
     ) -> None:
         self._config = config
         self.name = config().name
         self.hub = hub
         self.site = site
+        self.peers: Peers = peers or Alone()
         self._metrics = metrics
         self.opened: Opened | None = None
         limits = config().limits
@@ -224,8 +226,10 @@ class ChatApi:
         if entry is None or (event := visitor_event(entry.raw, entry.row)) is None:
             fail(503, "not recorded: try again", who)
         if entry.raw == raw:
-            # New (a retry's row carries the first try's bytes): every open tab shows it.
+            # New (a retry's row carries the first try's bytes): every open tab shows it,
+            # those held by other instances too (issue 19).
             self.hub.publish(visitor, event)
+            await self.peers.tell(self.name, visitor)
         return web.json_response({"id": event["id"]}, status=202, headers=who.headers())
 
     def _ask_email_after(self, config: WebChatChannelConfig) -> int | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from responder.channels.base import FetchFile, Inbox, Site
+from responder.channels.base import Alone, FetchFile, Inbox, Peers, Site
 from responder.channels.diagnose import Endpoint
 from responder.channels.health import Condition, Conditioned
 from responder.channels.webchat.api import ChatApi, Opened
@@ -43,6 +43,7 @@ class WebChatChannel(Conditioned):
         metrics: Metrics,
         site: Site | None = None,
         files: FetchFile | None = None,
+        peers: Peers | None = None,
     ) -> None:
         self.name = config.name
         self.config = config
@@ -51,7 +52,11 @@ class WebChatChannel(Conditioned):
         # Without the composition root (the channel built alone): loopback, always open.
         site = site or Site(lambda: "http://127.0.0.1", _utcnow, lambda _language: (True, None))
         self.hub = Hub()
-        self.api = ChatApi(lambda: self.config, self.hub, site, metrics)
+        # Several instances on one database (issue 19): what the others record for a visitor
+        # whose stream is held here wakes it.
+        self.peers: Peers = peers or Alone()
+        self.peers.follow(self.name, self.hub.nudge)
+        self.api = ChatApi(lambda: self.config, self.hub, site, metrics, self.peers)
         self.streams = EventStreams(self.api, tasks)
         self.offline = OfflineForm(self.api)
         self.files = ChatFiles(self.api, files)
@@ -112,6 +117,7 @@ class WebChatChannel(Conditioned):
                 event.pop("file", None)
                 event.pop("files", None)
             self.hub.publish(visitor, event)
+            await self.peers.tell(self.name, visitor)
         return Delivered(self.name, recipient)
 
     async def fetch_file(self, ref: str, limit: int) -> FileData:

@@ -97,18 +97,21 @@ class EventStreams:
         catch_up: Callable[[str | None], Awaitable[list[Event]]],
     ) -> None:
         keepalive = self._api.config.keepalive.total_seconds()
+        peers = self._api.peers
         sent = {str(e["id"]) for e in missed}
         last = max(sent, default=None)
         try:
             await response.write(b": open\n\n" + b"".join(_frame(e) for e in missed))
             while not listener.ended:
                 events = await listener.next(keepalive)
-                if not events and not listener.ended:
-                    # Several instances (issue 19): the visitor's message may have gone to
-                    # another instance behind the load balancer, or staff answered through
-                    # one that holds the bot; what it recorded is read here at each quiet
-                    # keepalive. One instance alone finds nothing new.
-                    events = await catch_up(last)
+                # Several instances (issue 19): the visitor's message may have gone to another
+                # instance behind the load balancer, or staff answered through one that holds
+                # the bot. What it recorded is read at its notice (PostgreSQL's NOTIFY), or at
+                # each quiet keepalive where no notice comes (SQLite); one instance alone,
+                # or one that hears the others, reads nothing at a keepalive.
+                behind = listener.behind()
+                if not listener.ended and (behind or (not events and peers.unheard())):
+                    events = [*events, *await catch_up(last)]
                 fresh = [e for e in events if str(e["id"]) not in sent]
                 if fresh:
                     sent.update(str(e["id"]) for e in fresh)
@@ -123,12 +126,26 @@ class EventStreams:
     async def poll(self, request: web.Request) -> web.Response:
         """Events after `after` at once if there are any, else the first to come within 25 s."""
         api, opened, who, visitor = self._listener(request)
+        last = request.query.get("after")
         with api.hub.listen(visitor, lambda: _connected(request)) as listener:
-            found = await after(opened.inbox, api.name, visitor, request.query.get("after"))
-            if not found:
+            found = await after(opened.inbox, api.name, visitor, last)
+            deadline = asyncio.get_running_loop().time() + POLL_SECONDS
+            while not found and not listener.ended:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
                 # Pushed after listening began, with nothing recorded before: all of it new.
-                found = await listener.next(POLL_SECONDS)
+                found = await listener.next(left)
+                if listener.behind():  # another instance recorded something (issue 19)
+                    read = await after(opened.inbox, api.name, visitor, last)
+                    found = _merged(found, read)
         return web.json_response({"events": found}, headers=who.headers())
+
+
+def _merged(pushed: list[Event], read: list[Event]) -> list[Event]:
+    """Both lists' events, each once (by id), in order."""
+    by_id = {str(e["id"]): e for e in [*read, *pushed]}
+    return [by_id[key] for key in sorted(by_id)]
 
 
 def _connected(request: web.Request) -> bool:

@@ -22,6 +22,7 @@ class Listener:
         self._pending: deque[Event] = deque()
         self._wake = asyncio.Event()
         self.ended = False
+        self._behind = False
         # Whether its connection is still there: a tab closed or reloaded drops it at once,
         # though the stream would notice only at its next write.
         self.alive = alive
@@ -32,6 +33,17 @@ class Listener:
             return
         self._pending.append(event)
         self._wake.set()
+
+    def nudge(self) -> None:
+        """Another instance recorded something for this visitor (issue 19): its stream reads
+        the database now instead of at its next quiet keepalive."""
+        self._behind = True
+        self._wake.set()
+
+    def behind(self) -> bool:
+        """Whether it was nudged since the last call."""
+        behind, self._behind = self._behind, False
+        return behind
 
     def end(self) -> None:
         self.ended = True
@@ -90,6 +102,16 @@ class Hub:
         for listener in group:
             listener.push(event)
         return len(group)
+
+    def nudge(self, visitor: str | None) -> None:
+        """Wake everyone listening to `visitor` (None: to anyone) to read the database."""
+        if visitor is None:
+            groups = list(self._by_visitor.values())
+        else:
+            groups = [self._by_visitor.get(visitor, set())]
+        for group in groups:
+            for listener in group:
+                listener.nudge()
 
     def close(self) -> None:
         """End every listener, and each one that comes after (the channel is stopping)."""
