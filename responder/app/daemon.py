@@ -122,7 +122,13 @@ class App:
             for c in self.config.channels
         }
         self.outbox = Outbox(
-            self.store, self.channels, self.tasks, self._clock, self._retry, metrics=metrics
+            self.store,
+            self.channels,
+            self.tasks,
+            self._clock,
+            self._retry,
+            metrics=metrics,
+            presence=self.keeper.presence,  # sends only while nobody can have adopted them
         )
         self.dispatcher = Dispatcher(
             self.store,
