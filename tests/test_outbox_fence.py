@@ -11,10 +11,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 import testdb
 
+from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
+from responder.config.csat import HttpConfig
 from responder.core.leases import fresh, may_have_run_out, presence
 from responder.domain.models import Delivered, InboundMessage, OutboundReply
 from responder.domain.records import NewReply, Send
@@ -23,6 +26,9 @@ from responder.services.outbox import Outbox, RetryPolicy
 from responder.services.presence import Presence
 from responder.storage import claims, leases, replies
 from responder.storage.store import Store
+from responder.testing._net import free_port
+from responder.web.health import LoopMonitor
+from responder.web.server import HttpServer
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 TTL, BEAT = timedelta(seconds=30), timedelta(seconds=10)
@@ -207,3 +213,39 @@ async def test_a_lapse_shorter_than_the_ttl_sends_everything_held(
     assert sorted(channel.sent) == [r.reply_id for r in sent]
     assert "still this instance's" not in caplog.text  # no check was needed
     assert "the database answers again" in caplog.text
+
+
+async def test_healthz_says_when_the_database_is_out_of_reach_long_enough_to_stand_down() -> None:
+    mono, tasks = Monotonic(), TaskGroup()
+    here = Presence(TTL, BEAT, mono)
+    here.renewed_by(mono.now)
+    monitor = LoopMonitor(tasks)
+    server = HttpServer(
+        HttpConfig(host="127.0.0.1", port=free_port()),
+        Metrics(),
+        dict,
+        monitor,
+        problems=here.problems,
+    )
+    monitor.start()
+    await server.start()
+    url = f"http://127.0.0.1:{server.port}/healthz"
+    answers = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            for moved in (19, 3, 0):
+                mono.now += moved
+                if moved == 0:
+                    here.renewed_by(mono.now)
+                async with session.get(url) as response:
+                    answers.append((response.status, await response.text()))
+    finally:
+        await server.stop()
+        await tasks.cancel_all()
+    assert answers[0] == (200, "ok\n")
+    assert answers[1] == (
+        503,
+        "database: this instance's presence not renewed for 22s: intake stopped and replies "
+        "held (another instance may take them over)\n",
+    )
+    assert answers[2] == (200, "ok\n")

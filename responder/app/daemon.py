@@ -190,6 +190,7 @@ class App:
                 routes=[*pages.routes(), *webhook_routes(self.channels.values())],
                 on_shutdown=stream_closers(self.channels.values()),
                 leases=self.keeper.holding,
+                problems=self.keeper.presence.problems,
             )
             await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")

@@ -56,7 +56,9 @@ class Fence:
                     await self._recheck(presence)
         if self.holding_since is not None:
             since = self.holding_since.astimezone()
-            log.warning("the database answers again: sending the replies held since %s", since)
+            log.warning(
+                "the database answers again: sending resumes (held since %s)", f"{since:%X}"
+            )
             self.holding_since = None
 
     def _hold(self, presence: Presence) -> None:
@@ -66,8 +68,8 @@ class Fence:
         runs_out = presence.runs_out(now)
         log.error(
             "cannot reach the database: replies held until this instance's presence is "
-            "renewed%s (another instance may take them over and send them; none is sent twice)",
-            f" (it runs out at {runs_out.astimezone():%H:%M:%S})" if runs_out else "",
+            "renewed (another instance may take them over%s and send them; none goes twice)",
+            f" from {runs_out.astimezone():%H:%M:%S}" if runs_out else "",
         )
 
     async def _recheck(self, presence: Presence) -> None:

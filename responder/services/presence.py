@@ -47,6 +47,15 @@ class Presence:
     def fresh(self) -> bool:
         return fresh(self.renewed, self.now(), self.ttl, self.beat)
 
+    def problems(self) -> list[str]:
+        """For /healthz: this instance cut off from the database long enough to stand down."""
+        if self.renewed is None or self.fresh():
+            return []
+        return [
+            f"database: this instance's presence not renewed for {self.now() - self.renewed:.0f}s"
+            ": intake stopped and replies held (another instance may take them over)"
+        ]
+
     def runs_out(self, wall: datetime) -> datetime | None:
         """When the row may run out, on the wall clock that reads `wall` now (for the log)."""
         if self.renewed is None:
