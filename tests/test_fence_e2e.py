@@ -98,9 +98,9 @@ def through(config: Path, partition: Partition, name: str) -> Path:
 def writer_free(config: Path) -> bool:
     """Whether the other instance can write now: the frozen one held no lock when it froze
     (its transactions are milliseconds, but one in flight would hold the others up too)."""
-    url = load_config(config).database_url_resolved
+    loaded = load_config(config)
     if not testdb.ON_POSTGRESQL:
-        db = sqlite3.connect(url.split(":///", 1)[1], timeout=0.5)
+        db = sqlite3.connect(loaded.database_url_resolved.split(":///", 1)[1], timeout=0.5)
         try:
             db.execute("BEGIN IMMEDIATE")
             db.execute("ROLLBACK")
@@ -110,7 +110,7 @@ def writer_free(config: Path) -> bool:
         finally:
             db.close()
     busy = testdb.execute(
-        Path(url),
+        loaded.state_dir / "responder.db",  # the database testdb made for the daemons
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')",
     )

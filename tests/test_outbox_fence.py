@@ -118,9 +118,9 @@ async def stores(tmp_path: Path) -> AsyncIterator[tuple[Store, Store, Wall]]:
 
 async def pending(store: Store, count: int) -> list[OutboundReply]:
     """`count` acknowledgements recorded as the store's instance's to send."""
-    raw = b"Subject: hi\r\n\r\nhi"
+    raw, start = b"Subject: hi\r\n\r\nhi", len(await store.rows("replies"))
     (inbound_id,) = await store.record_inbound(
-        "mail", [InboundMessage("mail", "<m@x>", raw, T0)], None
+        "mail", [InboundMessage("mail", f"<m{start}@x>", raw, T0)], None
     )
     sends = [
         Send(
@@ -129,7 +129,7 @@ async def pending(store: Store, count: int) -> list[OutboundReply]:
             None,
             NewReply("ack", f"c{n}@example.com", "desk@example.com", f"<r{n}@x>", b"Thanks"),
         )
-        for n in range(count)
+        for n in range(start, start + count)
     ]
     queued = await store.run(replies.queue, sends, T0, store.owner)
     return [q.outbound() for q in queued]
@@ -150,7 +150,7 @@ async def test_replies_held_while_cut_off_are_sent_only_if_still_ours(
     mono = Monotonic()
     here = Presence(TTL, BEAT, mono)
     here.renewed_by(mono.now)
-    greylisted, *queued = await pending(a, 4)
+    greylisted, *queued = await pending(a, 3)
     channel = Recording({greylisted.reply_id: 1})
     tasks = TaskGroup()
     outbox = Outbox(a, {"mail": channel}, tasks, wall, RetryPolicy(), presence=here)
@@ -164,25 +164,29 @@ async def test_replies_held_while_cut_off_are_sent_only_if_still_ours(
         for reply in queued:
             outbox.submit(reply)
         await asyncio.sleep(0.3)
-        assert channel.sent == [] and outbox.pending == 4  # held: not sent, not dropped
+        assert channel.sent == [] and outbox.pending == 3  # held: not sent, not dropped
         rows = {r["id"]: r for r in await a.rows("replies")}
-        assert [rows[r.reply_id]["attempts"] for r in queued] == [0, 0, 0]  # no try counted
+        assert [rows[r.reply_id]["attempts"] for r in queued] == [0, 0]  # no try counted
         held = [r.getMessage() for r in caplog.records if "replies held" in r.getMessage()]
         assert len(held) == 1 and held[0].startswith("cannot reach the database")
-        # Its presence ran out; the other instance adopts three of its four replies.
+        # Its presence ran out; the other instance adopts its three replies.
         wall.now += TTL
-        taken = await b.run(claims.replies, "b", wall.now, (), 3)
-        assert [r.id for r in taken] == [greylisted.reply_id, *(r.reply_id for r in queued[:2])]
+        taken = await b.run(claims.replies, "b", wall.now)
+        assert [r.id for r in taken] == [greylisted.reply_id, *(r.reply_id for r in queued)]
+        # The database answers again: a message decided just then is this instance's.
+        (decided,) = await pending(a, 1)
+        outbox.submit(decided)
         mono.now += 10
-        here.renewed_by(mono.now - 0.1)  # the database answers again
+        here.renewed_by(mono.now - 0.1)
         await settled(outbox)  # the greylisted one too, without waiting out its minute
-        assert channel.sent == [queued[2].reply_id]
+        assert channel.sent == [decided.reply_id]
     finally:
         await tasks.cancel_all()
     rows = {r["id"]: r for r in await a.rows("replies")}
-    assert [rows[r.reply_id]["owner"] for r in (greylisted, *queued)] == ["b", "b", "b", "a"]
-    assert rows[queued[2].reply_id]["state"] == "sent"
-    assert [rows[r.reply_id]["state"] for r in (greylisted, *queued[:2])] == ["pending"] * 3
+    owners = [rows[r.reply_id]["owner"] for r in (greylisted, *queued, decided)]
+    assert owners == ["b", "b", "b", "a"]
+    assert rows[decided.reply_id]["state"] == "sent"
+    assert [rows[r.reply_id]["state"] for r in (greylisted, *queued)] == ["pending"] * 3
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "3 of the 4 replies held here were taken over by another instance" in logged
 
