@@ -128,7 +128,13 @@ class App:
         }
         self.relay.start()
         self.outbox = Outbox(
-            self.store, self.channels, self.tasks, self._clock, self._retry, metrics=metrics
+            self.store,
+            self.channels,
+            self.tasks,
+            self._clock,
+            self._retry,
+            metrics=metrics,
+            presence=self.keeper.presence,  # sends only while nobody can have adopted them
         )
         self.dispatcher = Dispatcher(
             self.store,
@@ -190,6 +196,7 @@ class App:
                 routes=[*pages.routes(), *webhook_routes(self.channels.values())],
                 on_shutdown=stream_closers(self.channels.values()),
                 leases=self.keeper.holding,
+                problems=self.keeper.presence.problems,
             )
             await self.http.start()
         self.tasks.spawn(self.dispatcher.run(), name="dispatch")

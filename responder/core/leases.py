@@ -83,6 +83,21 @@ def still_ours(renewed: datetime | None, now: datetime, ttl: timedelta, beat: ti
     return renewed is not None and now < renewed + ttl - beat
 
 
+def fresh(renewed: float | None, now: float, ttl: float, beat: float) -> bool:
+    """Whether the work this instance owns (its replies, issue 19) is still nobody else's: its
+    presence was last renewed by an attempt that started at `renewed`, and the row cannot run
+    out, nor another instance adopt that work, before one heartbeat ahead (as still_ours).
+    Seconds on a monotonic clock: a step of the wall clock must not stretch the fence."""
+    return renewed is not None and now < renewed + ttl - beat
+
+
+def may_have_run_out(previous: float, answered: float, ttl: float) -> bool:
+    """Whether a presence renewed at `previous` may have run out before the renewal that
+    answered at `answered` went through: the others may have adopted its work meanwhile. Only
+    an answer within the ttl proves the row never ran out (monotonic seconds, as fresh)."""
+    return answered >= previous + ttl
+
+
 def renew_due(last_try: datetime | None, now: datetime, beat: timedelta) -> bool:
     """Whether the next heartbeat is due: one a beat after the last try."""
     return last_try is None or now >= last_try + beat

@@ -18,6 +18,7 @@ from responder import __version__
 from responder.common.tasks import TaskGroup
 from responder.core.leases import PRESENCE, Lease, held_by, orphaned, presence, still_ours
 from responder.errors import log_fault
+from responder.services.presence import Presence
 from responder.storage import leases
 from responder.storage.store import Store
 
@@ -99,6 +100,8 @@ class LeaseKeeper:
         self._task: asyncio.Task[None] | None = None
         self._unreachable = False
         self.rows: list[Lease] = []  # as read at the last beat
+        # Whether the replies this instance owns may still be sent (services.outbox_fence).
+        self.presence = Presence(ttl, beat)
         self.want(presence(instance.id), _present)
 
     def want(self, name: str, owner: OnChange) -> None:
@@ -126,7 +129,7 @@ class LeaseKeeper:
         """One beat: claim every lease wanted, then tell owners what changed."""
         if not self._owners:
             return
-        tried = self._clock()
+        tried, started = self._clock(), self.presence.now()
         me = self.instance
         dead = await self._dead()
         claim = self._store.run_urgent(
@@ -153,6 +156,8 @@ class LeaseKeeper:
             lost = {n for n, at in self._renewed.items() if not still_ours(at, now, *self._span)}
             gained: set[str] = set()
         else:
+            if presence(me.id) in held:
+                self.presence.renewed_by(started)
             lost = set(self._renewed) - held
             gained = held - set(self._renewed)
             self._renewed.update(dict.fromkeys(held, tried))
@@ -171,12 +176,14 @@ class LeaseKeeper:
         plans anything: until its row is there, what it owns looks orphaned to the other
         instances (storage.claims)."""
         me = self.instance
-        now = self._clock()
+        now, started = self._clock(), self.presence.now()
         self.rows = await self._store.run_urgent(leases.leases)
         held = await self._store.run_urgent(
             leases.claim, [presence(me.id)], me.id, me.info, now, self.ttl
         )
         self._renewed.update(dict.fromkeys(held, now))
+        if held:
+            self.presence.renewed_by(started)
 
     def gone(self) -> set[str]:
         """Instances whose presence row was still there at the last beat but whose process,
@@ -249,9 +256,9 @@ class LeaseKeeper:
     async def _stay(self) -> None:
         me = self.instance
         while True:
-            now = self._clock()
+            now, started = self._clock(), self.presence.now()
             try:
-                await asyncio.wait_for(
+                held = await asyncio.wait_for(
                     self._store.run_urgent(
                         leases.claim, [presence(me.id)], me.id, me.info, now, self.ttl
                     ),
@@ -259,6 +266,9 @@ class LeaseKeeper:
                 )
             except Exception:
                 log.debug("presence not renewed", exc_info=True)
+            else:
+                if held:
+                    self.presence.renewed_by(started)
             await asyncio.sleep(self.beat.total_seconds())
 
     async def hand_over(self) -> None:
@@ -275,6 +285,7 @@ class LeaseKeeper:
         heartbeat rather than after the ttl. Call once what the leases guard has stopped, and
         the replies this instance sends are sent or recorded as waiting."""
         await self.halt()
+        self.presence.released()  # nothing more is sent as this instance's
         held, self._renewed = list(self._renewed), {}
         if held:
             await self._release([*held, presence(self.instance.id)])

@@ -23,7 +23,9 @@ from responder.services.delivery_policy import (
     after_failure,
     stale,
 )
+from responder.services.outbox_fence import Fence
 from responder.services.outbox_jobs import Job, classify, known_facts, leftovers
+from responder.services.presence import Presence
 from responder.services.recorder import Recorder
 from responder.services.recovery import ChannelRecovery
 from responder.storage import claims
@@ -49,6 +51,7 @@ class Outbox:
         policy: RetryPolicy = DEFAULT_POLICY,
         *,
         metrics: Metrics | None = None,
+        presence: Presence | None = None,
     ) -> None:
         self._store = store
         self._channels = channels
@@ -72,6 +75,12 @@ class Outbox:
         self._waiting = 0  # sleeping until their retry time
         self._metrics = metrics or Metrics()
         self._metrics.watch_outbox(lambda: self.pending)
+        # Issue 19: every reply this run holds (queued, sending, waiting to retry), the
+        # retry sleepers by reply, and those found adopted by another instance, to drop.
+        self._held: set[int] = set()
+        self._sleepers: dict[int, asyncio.Task[None]] = {}
+        self._disowned: set[int] = set()
+        self.fence = Fence(presence, store, lambda: set(self._held), self._drop, clock)
 
     @property
     def pending(self) -> int:
@@ -91,6 +100,7 @@ class Outbox:
 
     def submit(self, reply: OutboundReply, attempts: int = 0) -> None:
         # Recorded a moment ago; its kind is looked up only if a try fails.
+        self._held.add(reply.reply_id)
         self._queue(reply).put_nowait(Job(reply, attempts, ReplyFacts(None, self._clock())))
 
     async def resume(self, dead: Collection[str] = ()) -> int:
@@ -102,6 +112,9 @@ class Outbox:
         while True:
             jobs, taken = await leftovers(self._store, set(self._channels), self._clock, dead)
             for job, delay in jobs:
+                if job.reply.reply_id in self._held:
+                    continue  # held since before a lapse, adopted by another and back
+                self._held.add(job.reply.reply_id)
                 if delay > 0:
                     # Waiting for a server that may be back by now: a probe tells at once.
                     recovery = self._recovery[job.reply.channel]
@@ -120,22 +133,38 @@ class Outbox:
         self._waiting += 1
         # Held from this moment, so a recovery right after the failure is not missed.
         held = None if recovery is None else recovery.hold(delay, strict=job.released)
-        self._tasks.spawn(
-            self._sleep_then_queue(job, delay, held), name=f"retry:{job.reply.reply_id}"
+        reply_id = job.reply.reply_id
+        sleeper = self._tasks.spawn(
+            self._sleep_then_queue(job, delay, held), name=f"retry:{reply_id}"
         )
+        self._sleepers[reply_id] = sleeper
+        # Counted off when it ends, however: even cancelled before it ever ran (_drop).
+        sleeper.add_done_callback(lambda ended: self._woken(reply_id, ended))
+
+    def _woken(self, reply_id: int, sleeper: asyncio.Task[None]) -> None:
+        self._waiting -= 1
+        if self._sleepers.get(reply_id) is sleeper:  # not a later try's, already waiting
+            del self._sleepers[reply_id]
 
     async def _sleep_then_queue(
         self, job: Job, delay: float, held: asyncio.Future[bool] | None
     ) -> None:
-        try:
-            if held is None:
-                await asyncio.sleep(delay)
-                released = False
-            else:
-                released = await held
-        finally:
-            self._waiting -= 1
+        if held is None:
+            await asyncio.sleep(delay)
+            released = False
+        else:
+            released = await held
         self._queue(job.reply).put_nowait(replace(job, released=released))
+
+    def _drop(self, gone: set[int]) -> None:
+        """Another instance adopted these (the fence asked): forget them, sending none."""
+        for reply_id in gone:
+            sleeper = self._sleepers.pop(reply_id, None)
+            if sleeper is not None and not sleeper.done():
+                sleeper.cancel()  # never queued now: gone at once
+                self._held.discard(reply_id)
+            else:
+                self._disowned.add(reply_id)  # queued or in a sender's hands: dropped there
 
     def reconfigured(self, channel: str) -> None:
         """`channel` took new settings: if replies wait for it, probe it now."""
@@ -161,6 +190,12 @@ class Outbox:
             job = await queue.get()
             self._sending += 1
             try:
+                await self.fence.ready()
+                reply_id = job.reply.reply_id
+                if reply_id in self._disowned:
+                    self._disowned.discard(reply_id)
+                    self._held.discard(reply_id)
+                    continue
                 await self._attempt(job)
             except Exception:
                 # Raised before the reply was handed on (sent, or scheduled): retried.
@@ -189,6 +224,7 @@ class Outbox:
     async def _sent(self, job: Job, delivered: Delivered | None) -> None:
         """From here on nothing may put the reply back on a queue: it went."""
         reply = job.reply
+        self._held.discard(reply.reply_id)
         try:
             self._recovery[reply.channel].succeeded()
             self._metrics.message_sent(reply.channel)
@@ -256,6 +292,7 @@ class Outbox:
             log.warning("could not mark %s blocked: %s", ", ".join(reply.recipients), exc)
 
     async def _park(self, reply: OutboundReply, attempts: int, why: str) -> None:
+        self._held.discard(reply.reply_id)
         self._metrics.send_failed(reply.channel, "parked")
         await self._recorder.record(ReplyMark(reply.reply_id, "parked", attempts, why))
         log.error(
@@ -268,6 +305,7 @@ class Outbox:
 
     async def _expire(self, job: Job, why: str) -> None:
         reply = job.reply
+        self._held.discard(reply.reply_id)
         self._metrics.send_failed(reply.channel, "expired")
         await self._recorder.record(ReplyMark(reply.reply_id, "expired", job.attempts, why))
         log.warning(

@@ -56,6 +56,21 @@ def inbound(
     return _claim(conn, schema.inbound, "new", me, now, dead, limit)
 
 
+def owned_replies(conn: Connection, ids: Collection[int], me: str) -> set[int]:
+    """Of the replies `ids`, those still pending and `me`'s to send: the others were adopted
+    by another instance while `me`'s presence ran out (or are no longer to send at all)."""
+    r, wanted = schema.replies, sorted(set(ids))
+    owned: set[int] = set()
+    # In slices: a long outage may leave thousands held, and a statement's parameters are few.
+    for start in range(0, len(wanted), BATCH):
+        part = wanted[start : start + BATCH]
+        rows = conn.execute(
+            select(r.c.id).where(r.c.id.in_(part), r.c.state == "pending", r.c.owner == me)
+        )
+        owned.update(row.id for row in rows)
+    return owned
+
+
 def orphaned(
     table: FromClause, me: str, now: datetime, dead: Collection[str]
 ) -> ColumnElement[bool]:

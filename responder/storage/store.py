@@ -307,6 +307,10 @@ class Store:
         """Take a batch of pending replies no live instance sends (see storage.claims)."""
         return await self.run(claims.replies, self.owner, self._clock(), dead)
 
+    async def owned_replies(self, ids: Collection[int]) -> set[int]:
+        """Of the replies `ids`, those still this instance's to send (storage.claims)."""
+        return await self.run_urgent(claims.owned_replies, list(ids), self.owner)
+
     async def reply_facts(
         self, ids: Sequence[int] | None = None
     ) -> dict[int, tuple[str, datetime]]:

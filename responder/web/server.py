@@ -93,11 +93,13 @@ class HttpServer:
         add_routes: Callable[[web.Application], None] | None = None,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
         leases: Callable[[], Mapping[str, bool]] = dict,
+        problems: Callable[[], list[str]] = list,
     ) -> None:
         self._host = config.host.strip("[]")  # "[::1]" in the config; bind wants "::1"
         self._port = config.port
         self._metrics, self._channels, self._monitor = metrics, channels, monitor
         self._leases = leases  # {lease: held by this instance} (issue 19)
+        self._problems = problems  # more reasons to answer 503 (the database out of reach)
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.on_response_prepare.append(_secure)
         self.app.add_routes(
@@ -151,6 +153,7 @@ class HttpServer:
         channels = dict(self._channels())
         problems = [channel_line(n, h) for n, h in channels.items() if h.state not in UP_STATES]
         problems += self._monitor.problems()
+        problems += self._problems()
         leases = [
             f"lease {n}: {'held' if held else 'standby'}" for n, held in self._leases().items()
         ]
