@@ -47,11 +47,18 @@ def test_databases() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Each marker names its reason: a sqlite_only test without one is a mistake.
+    # Each marker names its reason: a marked test without one is a mistake.
     for item in items:
-        marker = item.get_closest_marker("sqlite_only")
-        if marker is not None and not (marker.args or marker.kwargs.get("reason")):
-            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
+        for name in ("sqlite_only", "postgresql_only"):
+            marker = item.get_closest_marker(name)
+            if marker is not None and not (marker.args or marker.kwargs.get("reason")):
+                raise pytest.UsageError(f"{item.nodeid}: {name} needs a reason")
+    if not testdb.ON_POSTGRESQL:
+        # Deselected, as the PostgreSQL leg deselects sqlite_only: run on the other leg.
+        off = [item for item in items if item.get_closest_marker("postgresql_only")]
+        if off:
+            config.hook.pytest_deselected(items=off)
+            items[:] = [item for item in items if item not in off]
 
 
 @pytest.fixture
