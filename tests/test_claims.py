@@ -244,6 +244,33 @@ async def test_a_due_timer_fired_by_two_instances_at_once_alerts_once(
     assert again == []
 
 
+async def test_a_timer_re_planned_after_it_was_read_as_due_neither_fires_nor_is_skipped(
+    pair: tuple[Store, Store],
+) -> None:
+    """The timers' holder reads a close timer as due; meanwhile staff ask the customer a
+    question through the other instance, and the timer moves to Monday. The customer must not
+    get "closing, we have not heard from you" seconds after the question."""
+    a, b = pair
+    (inbound_id,) = await messages(a, "a")
+    ticket = await a.run(_ticket)
+    fired, superseded = await a.run(_timer, ticket, 0), await a.run(_timer, ticket, 1)
+    monday = T0 + timedelta(days=3)
+    await b.run(_replan, [fired, superseded], monday)
+    firing = Firing(fired, inbound_id, [("mail", ticket, _ack("c@example.com", "<close@x>"))])
+    assert await a.run(alerts.record_fired, [firing], [superseded], T0, "a") == []
+    rows = {r["id"]: r for r in await a.rows("timers")}
+    assert [(rows[t]["state"], rows[t]["due_at"]) for t in (fired, superseded)] == [
+        ("pending", monday),
+        ("pending", monday),
+    ]
+    assert await a.rows("replies") == []
+
+
+def _replan(conn: Connection, timer_ids: list[int], due: datetime) -> None:
+    tm = schema.timers
+    conn.execute(tm.update().where(tm.c.id.in_(timer_ids)).values(due_at=due, updated_at=due))
+
+
 def _ticket(conn: Connection) -> int:
     t = schema.tickets
     row = conn.execute(

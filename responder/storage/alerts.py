@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, update
 
@@ -12,6 +12,11 @@ from responder.domain.records import Queued, Send
 from responder.domain.timers import Firing
 from responder.storage import schema
 from responder.storage.replies import queue
+
+# A timer read as due (within the services' 10 ms slack) is still due when it is recorded,
+# unless it was re-planned meanwhile: staff asked the customer something on another instance,
+# and the close timer moved to Monday (issue 19). Then it neither fires nor is skipped.
+FIRE_SLACK = timedelta(seconds=1)
 
 
 def record_fired(
@@ -29,10 +34,11 @@ def record_fired(
     under READ COMMITTED, SQLite has one writer). The ids of the timers this call marked done
     are added to `done_ids` when given."""
     tm = schema.timers
+    still_due = (tm.c.state == "pending", tm.c.due_at <= now + FIRE_SLACK)
     if skipped:
         conn.execute(
             update(tm)
-            .where(tm.c.id.in_(list(skipped)), tm.c.state == "pending")
+            .where(tm.c.id.in_(list(skipped)), *still_due)
             .values(state="skipped", fired_at=now, updated_at=now)
         )
     if not firings:
@@ -41,7 +47,7 @@ def record_fired(
     # timers must not hold the database thread, and intake behind it, for long).
     done = conn.execute(
         update(tm)
-        .where(tm.c.id.in_([f.timer_id for f in firings]), tm.c.state == "pending")
+        .where(tm.c.id.in_([f.timer_id for f in firings]), *still_due)
         .values(state="done", fired_at=now, updated_at=now)
         .returning(tm.c.id)
     )

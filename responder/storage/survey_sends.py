@@ -11,6 +11,7 @@ from responder.core.reply_kinds import CUSTOMER_OUTCOMES
 from responder.domain.csat import DueSurvey, SentSurvey
 from responder.domain.records import Queued
 from responder.storage import schema
+from responder.storage.alerts import FIRE_SLACK
 from responder.storage.upsert import insert_or_ignore
 
 
@@ -121,7 +122,7 @@ def record_sent(
     for send in sends:
         claimed = conn.execute(
             update(s)
-            .where(s.c.id == send.survey_id, s.c.state == "planned")
+            .where(s.c.id == send.survey_id, s.c.state == "planned", s.c.due_at <= now + FIRE_SLACK)
             .values(state="sent", sent_at=now, updated_at=now)
         )
         if not claimed.rowcount:

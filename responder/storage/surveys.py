@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
 from responder.domain.csat import MOVABLE, STAFF_EVENTS, SurveyPlan, SurveyRow, SurveyTicket
 from responder.domain.timers import Armed
 from responder.storage import schema
+from responder.storage.alerts import FIRE_SLACK
 from responder.storage.bulk import insert_new
 
 
@@ -164,11 +165,12 @@ def recently_surveyed(
 
 
 def skip(conn: Connection, reasons: dict[int, str], now: datetime) -> None:
+    """Mark due surveys skipped, each only if still planned and due (storage.alerts)."""
     s = schema.surveys
     for survey_id, reason in reasons.items():
         conn.execute(
             update(s)
-            .where(s.c.id == survey_id, s.c.state == "planned")
+            .where(s.c.id == survey_id, s.c.state == "planned", s.c.due_at <= now + FIRE_SLACK)
             .values(state="skipped", reason=reason, updated_at=now)
         )
 
