@@ -4,6 +4,7 @@ words."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -172,11 +173,24 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA busy_timeout=5000")
         # WAL lets readers (status, report) run beside the daemon. synchronous=NORMAL keeps
         # every commit across a process crash (kill -9); only a power cut can lose the last
         # commits, and then the cursor rolls back with them, so mail is re-read, never lost.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Instances started at once on a new file (issue 19) switch it to WAL together; SQLite
+    answers the losers "database is locked" at once, without waiting: they try again."""
+    for attempt in range(_SQLITE_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == _SQLITE_TRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
