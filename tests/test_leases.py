@@ -14,7 +14,7 @@ from responder.common.tasks import TaskGroup
 from responder.config import load_config_text
 from responder.core.leases import Lease, orphaned, still_ours, takeable
 from responder.errors import ConfigError
-from responder.services.leases import Instance, LeaseKeeper
+from responder.services.leases import Instance, LeaseKeeper, _machine
 from responder.storage import leases
 from responder.storage.store import Store
 from responder.testing import TelegramStandIn
@@ -121,6 +121,16 @@ def test_only_a_dead_process_of_this_machine_loses_its_leases_early(
     machine: str, alive: bool, expected: bool
 ) -> None:
     assert orphaned(LEASE, machine, lambda pid: alive) is expected
+
+
+def test_vpses_cloned_from_one_image_are_never_taken_for_one_machine() -> None:
+    """Same /etc/machine-id, same first pid namespace, booted together: another host all the
+    same, whose live instance must not lose its leases because its pid is not running here."""
+    here, clone = _machine("vps1"), _machine("vps2")
+    assert here != clone and here == _machine("vps1")
+    info = f"vps2 pid 4242 v1 on {clone}"
+    lease = Lease("imap:support-mail", "vps2:4242:ab12cd", info, T0, T0, T0 + TTL)
+    assert orphaned(lease, here, lambda pid: False) is False
 
 
 BASE = (

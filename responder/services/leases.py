@@ -39,26 +39,31 @@ class Instance:
 
     @classmethod
     def this_process(cls) -> Instance:
-        host, pid, machine = socket.gethostname(), os.getpid(), _machine()
+        host, pid = socket.gethostname(), os.getpid()
+        machine = _machine(host)
         info = f"{host} pid {pid} v{__version__} on {machine}"
         return cls(f"{host}:{pid}:{secrets.token_hex(3)}", info, machine)
 
 
-def _machine() -> str:
+def _machine(host: str) -> str:
     """This boot of this machine, in our pid namespace: two processes that share all three see
     each other's pids (containers on one host share the machine and boot, not the namespace).
 
     Not the kernel's boot_id: the unit's ProcSubset=pid hides /proc/sys. The machine id and
     the boot instant (to 10 s) say the same; a key that differs only makes another instance
-    wait out the ttl, never take a live one's lease."""
+    wait out the ttl, never take a live one's lease. VPSes cloned from one image can share a
+    machine id (and the first pid namespace's number is the same everywhere), so the host name
+    is part of the key too; an empty machine id is no key at all."""
     try:
         with open("/etc/machine-id", encoding="ascii") as f:
             machine_id = f.read().strip()
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:
+        machine_id = ""
+    if not machine_id:
         return f"unknown-{secrets.token_hex(4)}"  # never matches: others wait out the ttl
     booted = round((time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)) / 10)
-    return f"{machine_id or 'none'}/{booted}/{namespace}"
+    return f"{host}/{machine_id}/{booted}/{namespace}"
 
 
 def alive(pid: int) -> bool:
