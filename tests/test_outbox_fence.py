@@ -24,8 +24,8 @@ from responder.domain.records import NewReply, Send
 from responder.errors import TransientError
 from responder.services.outbox import Outbox, RetryPolicy
 from responder.services.presence import Presence
-from responder.storage import claims, leases, replies
-from responder.storage.store import Store
+from responder.storage import claims, leases, replies, schema
+from responder.storage.store import Store, Tx
 from responder.testing._net import free_port
 from responder.web.health import LoopMonitor
 from responder.web.server import HttpServer
@@ -253,3 +253,25 @@ async def test_healthz_says_when_the_database_is_out_of_reach_long_enough_to_sta
         "held (another instance may take them over)\n",
     )
     assert answers[2] == (200, "ok\n")
+
+
+async def test_a_gone_instance_s_replies_are_adopted_in_batches_of_the_limit(
+    stores: tuple[Store, Store, Wall],
+) -> None:
+    """Thousands left by a dead instance are taken a batch at a time, each its own short
+    transaction; on PostgreSQL the batch once overran its limit (4 of 4 taken with limit 3)
+    when one of the rows had been updated since it was written (a retry's mark)."""
+    a, b, wall = stores
+    held = await pending(a, 4)
+    await a.run(_retried, held[0].reply_id)
+    wall.now = T0 + TTL + timedelta(seconds=1)  # a's presence ran out
+    await b.run(leases.claim, [presence("b")], "b", "", wall.now, TTL)
+    first = await b.run(claims.replies, "b", wall.now, (), 3)
+    assert [r.id for r in first] == [r.reply_id for r in held[:3]]
+    rest = await b.run(claims.replies, "b", wall.now, (), 3)
+    assert [r.id for r in rest] == [held[3].reply_id]
+
+
+def _retried(conn: Tx, reply_id: int) -> None:
+    r = schema.replies
+    conn.execute(r.update().where(r.c.id == reply_id).values(attempts=1, last_error="451"))
