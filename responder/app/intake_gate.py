@@ -14,6 +14,7 @@ from responder.channels.registry import intake_lease
 from responder.common.tasks import TaskGroup
 from responder.config import ChannelConfig
 from responder.core.leases import SCHEDULER
+from responder.errors import log_fault
 from responder.services.leases import LeaseKeeper, OnChange
 from responder.services.sla.wakeups import Wakeups
 
@@ -89,6 +90,7 @@ class SchedulerRole:
         self._keeper, self._wakeups, self._retention = keeper, list(wakeups), retention
         self._tasks = tasks
         self._running: list[asyncio.Task[None]] = []
+        self._failing = False  # said once per outage, not at every heartbeat
         for wakeups_ in self._wakeups:
             wakeups_.role.clear()
         keeper.want(SCHEDULER, self._switch)
@@ -113,11 +115,17 @@ class SchedulerRole:
             self._running.append(self._tasks.spawn(self._retention(), name="retention"))
 
     async def _rebuild(self) -> None:
+        failed: Exception | None = None
         for wakeups in self._wakeups:
             try:
                 await wakeups.rebuild()
-            except Exception:
-                log.exception("could not arm the timers; they are armed again next heartbeat")
+            except Exception as exc:
+                failed = exc
+        if failed is not None and not self._failing:
+            log_fault(log, failed, "could not arm the timers; trying again each heartbeat")
+        elif failed is None and self._failing:
+            log.info("the timers are armed again")
+        self._failing = failed is not None
 
     async def _refresh(self) -> None:
         keeper = self._keeper
