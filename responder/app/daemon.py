@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from responder.app.channel_control import (
     webhook_routes,
 )
 from responder.app.intake_gate import IntakeGate, SchedulerRole
+from responder.app.shutdown import DEADLINE, Phases
 from responder.channels.base import Channel, ChannelHealth
 from responder.channels.oauth import token_source
 from responder.channels.registry import build_channel
@@ -222,26 +224,27 @@ class App:
         if self.closing is not None:
             self.closing.wakeups.gate.set()
 
-    async def stop(self, deadline: float = 10.0) -> None:
-        """Stop intake, let queued work finish until the deadline, then cancel the rest."""
+    async def stop(self, deadline: float = DEADLINE) -> None:
+        """Stop intake, let queued work finish until the deadline, then cancel the rest: every
+        phase bounded (app.shutdown), so the stop ends within systemd's TimeoutStopSec."""
         # What start() froze is this run's again: an App started and stopped in a process
         # that goes on (the tests) leaves nothing the collector cannot reach.
         gc.unfreeze()
+        phases = Phases(deadline)
         # No intake starts from here on; its presence stays until the replies are sent.
-        await self.keeper.stopping()
+        await phases.run("the lease heartbeat", self.keeper.stopping())
         if self.adoption is not None:
-            await self.adoption.halt()
+            await phases.run("adoption", self.adoption.halt())
         if self.http is not None:
-            await self.http.stop()
-        await self._stop_channels()
+            await phases.run("the http endpoint", self.http.stop())
+        await self._stop_channels(phases)
         if self.dispatcher is not None:
-            try:
-                await asyncio.wait_for(self.dispatcher.queue.join(), deadline / 2)
-            except TimeoutError:
+            queue = self.dispatcher.queue
+            if not await phases.run("deciding what is queued", queue.join(), deadline / 2):
                 log.warning(
                     "stopping with %d messages undecided; another instance, or this one's "
                     "next start, decides them",
-                    self.dispatcher.queue.qsize(),
+                    queue.qsize(),
                 )
         if self.sla is not None:
             self.sla.stop()
@@ -250,28 +253,33 @@ class App:
         if self.closing is not None:
             self.closing.stop()
         self.monitor.stop()
-        await self.keeper.hand_over()  # another instance takes over at its next heartbeat
-        if self.outbox is not None and not await self.outbox.drain(deadline / 2):
-            log.warning(
-                "stopping with replies unsent; another instance, or this one's next start, "
-                "sends them"
-            )
+        # Another instance takes over at its next heartbeat.
+        await phases.run("handing the leases over", self.keeper.hand_over(), database=True)
+        outbox = self.outbox
+        if outbox is not None:
+            began = time.monotonic()
+            if not await outbox.drain(phases.budget(deadline / 2)):
+                log.warning(
+                    "stopping with replies unsent; another instance, or this one's next "
+                    "start, sends them"
+                )
+            phases.took("sending what is queued", began)
         # Again: stop() is idempotent, and this closes connections the drain opened.
-        await self._stop_channels()
-        await self.tasks.cancel_all()
+        await self._stop_channels(phases)
+        await phases.run("the background tasks", self.tasks.cancel_all())
         # Nothing runs any more: what this instance owned is anybody's now.
-        await self.keeper.release()
+        await phases.run("releasing the leases", self.keeper.release(), database=True)
         if self._inbox is not None:  # started: `status` shows the channels stopped
-            await self.watch.stopped()
-        await self.store.close()
+            await phases.run("recording the channels stopped", self.watch.stopped(), database=True)
+        # A database that does not answer is left behind: its thread is a daemon thread, and
+        # a unit cut off mid-transaction is rolled back, as after kill -9.
+        await phases.run("closing the database", self.store.close(), database=True)
+        phases.took("the stop", phases.began)
         log.info("responder stopped")
 
-    async def _stop_channels(self) -> None:
+    async def _stop_channels(self, phases: Phases) -> None:
         for channel in reversed(list(self.channels.values())):
-            try:
-                await channel.stop()
-            except Exception:
-                log.exception("channel %s did not stop cleanly", channel.name)
+            await phases.run(f"channel {channel.name}", channel.stop())
 
     def reload(self, config: Config, settings: Settings | None = None) -> bool:
         """Swap in new rules, calendar, templates and guard settings, all or nothing, in one
