@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,7 +21,8 @@ from responder.app.channel_control import (
     webhook_routes,
 )
 from responder.app.intake_gate import IntakeGate, SchedulerRole
-from responder.app.shutdown import DEADLINE, Phases
+from responder.app.reload import swap_in
+from responder.app.shutdown import DEADLINE, Timers, stop_parts
 from responder.channels.base import Channel, ChannelHealth
 from responder.channels.oauth import token_source
 from responder.channels.registry import build_channel
@@ -30,7 +30,6 @@ from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config import Config
 from responder.core.settings import Settings
-from responder.errors import ConfigError
 from responder.services.adoption import Adoption
 from responder.services.channel_watch import ChannelWatch
 from responder.services.closing.service import CloseService
@@ -89,8 +88,8 @@ class App:
         self.monitor = LoopMonitor(self.tasks)
         self.http: HttpServer | None = None
         self.watch = ChannelWatch(self.channel_health, self.store, clock)
-        self._inbox: StoreInbox | None = None
-        self._reconfigurer = Reconfigurer(self.tasks, self._channel_restarted)
+        self.inbox: StoreInbox | None = None
+        self.reconfigurer = Reconfigurer(self.tasks, self._channel_restarted)
         # Several instances on one database (issue 19): intake and timers by lease.
         cluster = config.cluster
         self.keeper = LeaseKeeper(
@@ -203,7 +202,7 @@ class App:
         await self.gate.start(self.channels, self.config.channels, inbox)
         await self.keeper.heartbeat()  # the leases free now: intake starts at once
         self.keeper.start()
-        self._inbox = inbox
+        self.inbox = inbox
         self.tasks.spawn(self.watch.run(), name="channels:watch")
         self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
         # What start-up built (config, templates, the libraries' own tables) lives as long as
@@ -230,96 +229,22 @@ class App:
         # What start() froze is this run's again: an App started and stopped in a process
         # that goes on (the tests) leaves nothing the collector cannot reach.
         gc.unfreeze()
-        phases = Phases(deadline)
-        # No intake starts from here on; its presence stays until the replies are sent.
-        await phases.run("the lease heartbeat", self.keeper.stopping())
-        if self.adoption is not None:
-            await phases.run("adoption", self.adoption.halt())
-        if self.http is not None:
-            await phases.run("the http endpoint", self.http.stop())
-        await self._stop_channels(phases)
-        if self.dispatcher is not None:
-            queue = self.dispatcher.queue
-            if not await phases.run("deciding what is queued", queue.join(), deadline / 2):
-                log.warning(
-                    "stopping with %d messages undecided; another instance, or this one's "
-                    "next start, decides them",
-                    queue.qsize(),
-                )
-        if self.sla is not None:
-            self.sla.stop()
-        if self.surveys is not None:
-            self.surveys.stop()
-        if self.closing is not None:
-            self.closing.stop()
-        self.monitor.stop()
-        # Another instance takes over at its next heartbeat.
-        await phases.run("handing the leases over", self.keeper.hand_over(), database=True)
-        outbox = self.outbox
-        if outbox is not None:
-            began = time.monotonic()
-            if not await outbox.drain(phases.budget(deadline / 2)):
-                log.warning(
-                    "stopping with replies unsent; another instance, or this one's next "
-                    "start, sends them"
-                )
-            phases.took("sending what is queued", began)
-        # Again: stop() is idempotent, and this closes connections the drain opened.
-        await self._stop_channels(phases)
-        await phases.run("the background tasks", self.tasks.cancel_all())
-        # Nothing runs any more: what this instance owned is anybody's now.
-        await phases.run("releasing the leases", self.keeper.release(), database=True)
-        if self._inbox is not None:  # started: `status` shows the channels stopped
-            await phases.run("recording the channels stopped", self.watch.stopped(), database=True)
-        # A database that does not answer is left behind: its thread is a daemon thread, and
-        # a unit cut off mid-transaction is rolled back, as after kill -9.
-        await phases.run("closing the database", self.store.close(), database=True)
-        phases.took("the stop", phases.began)
+        await stop_parts(self, deadline)
         log.info("responder stopped")
-
-    async def _stop_channels(self, phases: Phases) -> None:
-        for channel in reversed(list(self.channels.values())):
-            await phases.run(f"channel {channel.name}", channel.stop())
 
     def reload(self, config: Config, settings: Settings | None = None) -> bool:
         """Swap in new rules, calendar, templates and guard settings, all or nothing, in one
-        step on the loop.
+        step on the loop (app.reload): whether the new settings were taken.
 
         `settings` are `config`'s, built beforehand off the loop (app.lifecycle does, as
         rendering every template is CPU work); without them they are built here, blocking.
-        A channel whose settings changed (a fixed password file, another server) restarts
-        in place, in the background; the others keep their connections. Channels added or
-        removed take effect at the next restart, and the log says so. Returns whether the
-        new settings were taken.
         """
-        if settings is None:
-            try:
-                settings = build_settings(config)
-            except ConfigError as exc:
-                log.error("reload refused; keeping the running configuration:\n%s", exc)
-                return False
-        if self.dispatcher is None:
-            return False
-        self._reconfigurer.apply(
-            self.channels, self.config.channels, config.channels, self.channel_health()
-        )
-        changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
-        csat_changed = settings.csat != self.dispatcher.settings.csat
-        closing_changed = (settings.closing, settings.sla_fingerprint) != (
-            self.dispatcher.settings.closing,
-            self.dispatcher.settings.sla_fingerprint,
-        )
-        self.dispatcher.settings = settings
-        self.config = config
-        log.info("configuration reloaded: %d rules", len(settings.rules))
-        if changed and self.sla is not None:
-            # New targets or hours move the open tickets' due times (issue 5).
-            self.tasks.spawn(self.sla.replan_if_changed(), name="sla:replan")
-        if csat_changed and self.surveys is not None:
-            self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
-        if closing_changed and self.closing is not None:
-            self.tasks.spawn(self.closing.reconfigured(), name="close:replan")
-        return True
+        return swap_in(self, config, settings)
+
+    @property
+    def timers(self) -> list[Timers]:
+        """The timer services, which the stop stops before the outbox drains."""
+        return [t for t in (self.sla, self.surveys, self.closing) if t is not None]
 
     def _settings(self, first: Settings) -> Settings:
         """The settings in force: a reload's, once the dispatcher runs with them."""

@@ -1,13 +1,28 @@
-"""The clean stop's phases, each bounded, timed and logged, so the whole stop ends in time."""
+"""The clean stop: its phases in order, each bounded, timed and logged, so the whole stop ends
+within systemd's TimeoutStopSec."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from responder.channels.base import Channel, Inbox
+    from responder.common.tasks import TaskGroup
+    from responder.services.adoption import Adoption
+    from responder.services.channel_watch import ChannelWatch
+    from responder.services.dispatch import Dispatcher
+    from responder.services.leases import LeaseKeeper
+    from responder.services.outbox import Outbox
+    from responder.storage.store import Store
+    from responder.web.health import LoopMonitor
+    from responder.web.server import HttpServer
+
+# The daemon's own news, under its logger's name as before (admins' filters name it).
+log = logging.getLogger("responder.app.daemon")
 
 # App.stop's deadline: the queued work (undecided messages, unsent replies) gets half each.
 DEADLINE = 10.0
@@ -23,6 +38,33 @@ PHASE = 2.0
 LEAST = 0.5
 # A phase this slow is the admin's news (which part held the stop up), not only debugging's.
 SLOW = 1.0
+
+
+class Timers(Protocol):
+    def stop(self) -> None: ...
+
+
+class Parts(Protocol):
+    """What the stop stops: the composition root's parts (app.daemon.App)."""
+
+    keeper: LeaseKeeper
+    adoption: Adoption | None
+    http: HttpServer | None
+    dispatcher: Dispatcher | None
+    outbox: Outbox | None
+    monitor: LoopMonitor
+    tasks: TaskGroup
+    watch: ChannelWatch
+    store: Store
+
+    @property
+    def inbox(self) -> Inbox | None: ...
+
+    @property
+    def channels(self) -> Mapping[str, Channel]: ...
+
+    @property
+    def timers(self) -> list[Timers]: ...
 
 
 class Phases:
@@ -64,3 +106,53 @@ class Phases:
         took = self._clock() - began
         level = logging.INFO if took >= SLOW else logging.DEBUG
         log.log(level, "stopping: %s took %.1fs", name, took)
+
+
+async def stop_parts(app: Parts, deadline: float) -> None:
+    """Stop intake, let queued work finish until the deadline, then cancel the rest; release
+    the leases and close the database."""
+    phases = Phases(deadline)
+    # No intake starts from here on; its presence stays until the replies are sent.
+    await phases.run("the lease heartbeat", app.keeper.stopping())
+    if app.adoption is not None:
+        await phases.run("adoption", app.adoption.halt())
+    if app.http is not None:
+        await phases.run("the http endpoint", app.http.stop())
+    await _stop_channels(app, phases)
+    if app.dispatcher is not None:
+        queue = app.dispatcher.queue
+        if not await phases.run("deciding what is queued", queue.join(), deadline / 2):
+            log.warning(
+                "stopping with %d messages undecided; another instance, or this one's "
+                "next start, decides them",
+                queue.qsize(),
+            )
+    for timers in app.timers:
+        timers.stop()
+    app.monitor.stop()
+    # Another instance takes over at its next heartbeat.
+    await phases.run("handing the leases over", app.keeper.hand_over(), database=True)
+    if app.outbox is not None:
+        began = time.monotonic()
+        if not await app.outbox.drain(phases.budget(deadline / 2)):
+            log.warning(
+                "stopping with replies unsent; another instance, or this one's next "
+                "start, sends them"
+            )
+        phases.took("sending what is queued", began)
+    # Again: stop() is idempotent, and this closes connections the drain opened.
+    await _stop_channels(app, phases)
+    await phases.run("the background tasks", app.tasks.cancel_all())
+    # Nothing runs any more: what this instance owned is anybody's now.
+    await phases.run("releasing the leases", app.keeper.release(), database=True)
+    if app.inbox is not None:  # started: `status` shows the channels stopped
+        await phases.run("recording the channels stopped", app.watch.stopped(), database=True)
+    # A database that does not answer is left behind: its thread is a daemon thread, and
+    # a unit cut off mid-transaction is rolled back, as after kill -9.
+    await phases.run("closing the database", app.store.close(), database=True)
+    phases.took("the stop", phases.began)
+
+
+async def _stop_channels(app: Parts, phases: Phases) -> None:
+    for channel in reversed(list(app.channels.values())):
+        await phases.run(f"channel {channel.name}", channel.stop())
