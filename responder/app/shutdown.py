@@ -30,9 +30,9 @@ DEADLINE = 10.0
 # channels' health, closing the database) share this much more; each gets at most PHASE and
 # at least LEAST, so a database that does not answer costs seconds, not each write's lock or
 # busy timeout (SQLite 5 s, PostgreSQL 10 s) for each write queued; once one write overran,
-# the database's later phases get LEAST each. Worst case about DEADLINE + MARGIN + 12 * LEAST
-# = 21 s, within the unit's TimeoutStopSec=30s (systemd/responder.service), after which
-# systemd kills the daemon.
+# the database's later phases get LEAST each. Worst case about DEADLINE + MARGIN + LEAST for
+# each of the dozen or so phases (two per channel), some 22 s: within the unit's
+# TimeoutStopSec=30s (systemd/responder.service), after which systemd kills the daemon.
 MARGIN = 5.0
 PHASE = 2.0
 LEAST = 0.5
