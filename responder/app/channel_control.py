@@ -139,7 +139,8 @@ async def caught_up(
     ):
         await asyncio.sleep(0.05)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(queue.join(), max(deadline - loop.time(), 1.0))
+        async with asyncio.timeout(max(deadline - loop.time(), 1.0)):  # see services.leases
+            await queue.join()
 
 
 class Reconfigurer:

@@ -21,6 +21,8 @@ from responder.app.channel_control import (
     webhook_routes,
 )
 from responder.app.intake_gate import IntakeGate, SchedulerRole
+from responder.app.reload import swap_in
+from responder.app.shutdown import DEADLINE, Timers, stop_parts
 from responder.channels.base import Channel, ChannelHealth
 from responder.channels.oauth import token_source
 from responder.channels.registry import build_channel
@@ -28,7 +30,6 @@ from responder.common.metrics import Metrics
 from responder.common.tasks import TaskGroup
 from responder.config import Config
 from responder.core.settings import Settings
-from responder.errors import ConfigError
 from responder.services.adoption import Adoption
 from responder.services.channel_watch import ChannelWatch
 from responder.services.chat_relay import ChatRelay
@@ -88,8 +89,8 @@ class App:
         self.monitor = LoopMonitor(self.tasks)
         self.http: HttpServer | None = None
         self.watch = ChannelWatch(self.channel_health, self.store, clock)
-        self._inbox: StoreInbox | None = None
-        self._reconfigurer = Reconfigurer(self.tasks, self._channel_restarted)
+        self.inbox: StoreInbox | None = None
+        self.reconfigurer = Reconfigurer(self.tasks, self._channel_restarted)
         # Several instances on one database (issue 19): intake and timers by lease.
         cluster = config.cluster
         self.keeper = LeaseKeeper(
@@ -214,7 +215,7 @@ class App:
         await self.gate.start(self.channels, self.config.channels, inbox)
         await self.keeper.heartbeat()  # the leases free now: intake starts at once
         self.keeper.start()
-        self._inbox = inbox
+        self.inbox = inbox
         self.tasks.spawn(self.watch.run(), name="channels:watch")
         self.tasks.spawn(self._open_sla_gate(), name="sla:gate")
         # What start-up built (config, templates, the libraries' own tables) lives as long as
@@ -235,97 +236,28 @@ class App:
         if self.closing is not None:
             self.closing.wakeups.gate.set()
 
-    async def stop(self, deadline: float = 10.0) -> None:
-        """Stop intake, let queued work finish until the deadline, then cancel the rest."""
+    async def stop(self, deadline: float = DEADLINE) -> None:
+        """Stop intake, let queued work finish until the deadline, then cancel the rest: every
+        phase bounded (app.shutdown), so the stop ends within systemd's TimeoutStopSec."""
         # What start() froze is this run's again: an App started and stopped in a process
         # that goes on (the tests) leaves nothing the collector cannot reach.
         gc.unfreeze()
-        # No intake starts from here on; its presence stays until the replies are sent.
-        await self.keeper.stopping()
-        if self.adoption is not None:
-            await self.adoption.halt()
-        if self.http is not None:
-            await self.http.stop()
-        await self._stop_channels()
-        if self.dispatcher is not None:
-            try:
-                await asyncio.wait_for(self.dispatcher.queue.join(), deadline / 2)
-            except TimeoutError:
-                log.warning(
-                    "stopping with %d messages undecided; another instance, or this one's "
-                    "next start, decides them",
-                    self.dispatcher.queue.qsize(),
-                )
-        if self.sla is not None:
-            self.sla.stop()
-        if self.surveys is not None:
-            self.surveys.stop()
-        if self.closing is not None:
-            self.closing.stop()
-        self.monitor.stop()
-        await self.relay.stop()
-        await self.keeper.hand_over()  # another instance takes over at its next heartbeat
-        if self.outbox is not None and not await self.outbox.drain(deadline / 2):
-            log.warning(
-                "stopping with replies unsent; another instance, or this one's next start, "
-                "sends them"
-            )
-        # Again: stop() is idempotent, and this closes connections the drain opened.
-        await self._stop_channels()
-        await self.tasks.cancel_all()
-        # Nothing runs any more: what this instance owned is anybody's now.
-        await self.keeper.release()
-        if self._inbox is not None:  # started: `status` shows the channels stopped
-            await self.watch.stopped()
-        await self.store.close()
+        await stop_parts(self, deadline)
         log.info("responder stopped")
-
-    async def _stop_channels(self) -> None:
-        for channel in reversed(list(self.channels.values())):
-            try:
-                await channel.stop()
-            except Exception:
-                log.exception("channel %s did not stop cleanly", channel.name)
 
     def reload(self, config: Config, settings: Settings | None = None) -> bool:
         """Swap in new rules, calendar, templates and guard settings, all or nothing, in one
-        step on the loop.
+        step on the loop (app.reload): whether the new settings were taken.
 
         `settings` are `config`'s, built beforehand off the loop (app.lifecycle does, as
         rendering every template is CPU work); without them they are built here, blocking.
-        A channel whose settings changed (a fixed password file, another server) restarts
-        in place, in the background; the others keep their connections. Channels added or
-        removed take effect at the next restart, and the log says so. Returns whether the
-        new settings were taken.
         """
-        if settings is None:
-            try:
-                settings = build_settings(config)
-            except ConfigError as exc:
-                log.error("reload refused; keeping the running configuration:\n%s", exc)
-                return False
-        if self.dispatcher is None:
-            return False
-        self._reconfigurer.apply(
-            self.channels, self.config.channels, config.channels, self.channel_health()
-        )
-        changed = settings.sla_fingerprint != self.dispatcher.settings.sla_fingerprint
-        csat_changed = settings.csat != self.dispatcher.settings.csat
-        closing_changed = (settings.closing, settings.sla_fingerprint) != (
-            self.dispatcher.settings.closing,
-            self.dispatcher.settings.sla_fingerprint,
-        )
-        self.dispatcher.settings = settings
-        self.config = config
-        log.info("configuration reloaded: %d rules", len(settings.rules))
-        if changed and self.sla is not None:
-            # New targets or hours move the open tickets' due times (issue 5).
-            self.tasks.spawn(self.sla.replan_if_changed(), name="sla:replan")
-        if csat_changed and self.surveys is not None:
-            self.tasks.spawn(self.surveys.reconfigured(), name="csat:replan")
-        if closing_changed and self.closing is not None:
-            self.tasks.spawn(self.closing.reconfigured(), name="close:replan")
-        return True
+        return swap_in(self, config, settings)
+
+    @property
+    def timers(self) -> list[Timers]:
+        """The timer services, which the stop stops before the outbox drains."""
+        return [t for t in (self.sla, self.surveys, self.closing) if t is not None]
 
     def _settings(self, first: Settings) -> Settings:
         """The settings in force: a reload's, once the dispatcher runs with them."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from responder.channels.base import Channel, ChannelHealth, Inbox, Pausable
 from responder.channels.registry import intake_lease
-from responder.common.tasks import TaskGroup
+from responder.common.tasks import TaskGroup, cancel
 from responder.config import ChannelConfig
 from responder.core.leases import SCHEDULER
 from responder.errors import log_fault
@@ -100,9 +100,7 @@ class SchedulerRole:
             for wakeups in self._wakeups:
                 wakeups.role.clear()
             running, self._running = self._running, []
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await cancel(running)
             return
         if self._running:
             return

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from responder.app.daemon import App
 from responder.app.logs import redact_config
 from responder.app.notify import Notifier, settled
+from responder.common.tasks import cancel
 from responder.config import Config, load_config
 from responder.core.settings import Settings
 from responder.errors import ConfigError
@@ -58,7 +61,8 @@ class Lifecycle:
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._hangup)
         try:
-            await self._start()
+            if not await self._start():
+                return
             try:
                 await self._serve()
             finally:
@@ -70,15 +74,26 @@ class Lifecycle:
                 loop.remove_signal_handler(sig)
             self.systemd.close()
 
-    async def _start(self) -> None:
+    async def _start(self) -> bool:
+        """Start the App; False if a stop signal came first (it is stopped then)."""
         try:
-            await self.app.start()
+            started = await self._unless_stopped(self.app.start(), "start")
         except BaseException:
             # A start that fails half way (the http port taken, say) closes what it opened.
             await self.app.stop()
             raise
+        if not started:
+            log.info("signal received while starting; stopping")
+            self.systemd.stopping()
+            await self.app.stop()
+        return started
 
     async def _serve(self) -> None:
+        if await self._unless_stopped(self._ready(), "ready"):
+            await self._stop.wait()
+        log.info("signal received; stopping")
+
+    async def _ready(self) -> None:
         app = self.app
         await settled(lambda: app.health().values(), self._stop)
         if not self._stop.is_set():
@@ -88,8 +103,27 @@ class Lifecycle:
         app.tasks.spawn(self.systemd.keep_status(self.status), name="systemd:status")
         watchdog = self.systemd.keep_watchdog(lambda: app.monitor.responsive)
         app.tasks.spawn(watchdog, name="systemd:watchdog")
-        await self._stop.wait()
-        log.info("signal received; stopping")
+
+    async def _unless_stopped(self, step: Coroutine[Any, Any, None], name: str) -> bool:
+        """Run `step` unless a stop signal comes first: then it is cancelled, and False. A
+        start and the READY=1 after it wait on the database (each write up to its busy or
+        lock timeout where several instances share it, a status read queued behind them) and
+        on the servers: a SIGTERM meanwhile must not wait for them, or the stop would not end
+        within systemd's TimeoutStopSec (systemd/responder.service)."""
+        running = asyncio.create_task(step, name=name)
+        signalled = asyncio.create_task(self._stop.wait(), name=f"{name}:stop-signal")
+        try:
+            await asyncio.wait({running, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            signalled.cancel()
+            if not running.done():
+                await cancel([running])
+        if running.cancelled() or not running.done():
+            return False
+        if self._stop.is_set() and running.exception() is not None:
+            return False  # what it met once cut short is moot
+        running.result()
+        return True
 
     def _hangup(self) -> None:
         self.app.tasks.spawn(self._reload_once_started(), name="reload")

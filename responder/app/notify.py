@@ -137,7 +137,8 @@ async def settled(
     # Channel state is a plain property of the channel protocol, so it is polled.
     while "starting" in states() and not stop.is_set() and loop.time() < deadline:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.05)
+            async with asyncio.timeout(0.05):  # not wait_for: see services.leases
+                await stop.wait()
 
 
 def _status_line(text: str | None) -> list[str]:

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from responder.common.tasks import TaskGroup
+from responder.common.tasks import TaskGroup, cancel
 from responder.errors import log_fault
 from responder.services.leases import LeaseKeeper
 from responder.services.outbox import Outbox
@@ -83,5 +83,4 @@ class Adoption:
         """Adopt no more (the daemon stops): what it took is sent or recorded by the stop."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel([task])

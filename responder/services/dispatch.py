@@ -82,7 +82,9 @@ class Dispatcher:
         batch, taken = self.retries.due(), 0
         if not batch:
             try:
-                batch, taken = [await asyncio.wait_for(self.queue.get(), self.retries.wait())], 1
+                # Not wait_for: see services.leases (a cancellation lost at the stop).
+                async with asyncio.timeout(self.retries.wait()):
+                    batch, taken = [await self.queue.get()], 1
             except TimeoutError:
                 return self.retries.due(), 0
         while len(batch) < BATCH and not self.queue.empty():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from responder import __version__
-from responder.common.tasks import TaskGroup
+from responder.common.tasks import TaskGroup, cancel
 from responder.core.leases import PRESENCE, Lease, held_by, orphaned, presence, still_ours
 from responder.errors import log_fault
 from responder.services.presence import Presence
@@ -143,7 +143,11 @@ class LeaseKeeper:
         try:
             # No longer than half a beat: a database that hangs must not keep us from
             # noticing the hold run out (the next beat's still_ours below).
-            held: set[str] | None = await asyncio.wait_for(claim, self.beat.total_seconds() / 2)
+            # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancellation that
+            # comes as the claim is answered (CPython gh-86296), and the stop waited on
+            # this loop for ever (common.tasks.cancel).
+            async with asyncio.timeout(self.beat.total_seconds() / 2):
+                held: set[str] | None = await claim
         except Exception as exc:
             held = None
             if not self._unreachable:
@@ -208,9 +212,8 @@ class LeaseKeeper:
         """Read the leases (kept for /healthz and the timers' refresh); the holders of those
         we want that are dead processes of this machine."""
         try:
-            self.rows = await asyncio.wait_for(
-                self._store.run_urgent(leases.leases), self.beat.total_seconds() / 2
-            )
+            async with asyncio.timeout(self.beat.total_seconds() / 2):
+                self.rows = await self._store.run_urgent(leases.leases)
         except Exception:
             return set()  # the claim that follows says what is wrong
         machine = self.instance.machine
@@ -247,8 +250,7 @@ class LeaseKeeper:
         """Stop renewing (the daemon stops): nothing is started or stopped any more."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel([task])
 
     async def stopping(self) -> None:
         """As halt(), but this instance's presence is still renewed until release(): the
@@ -263,12 +265,10 @@ class LeaseKeeper:
         while True:
             now, started = self._clock(), self.presence.now()
             try:
-                held = await asyncio.wait_for(
-                    self._store.run_urgent(
+                async with asyncio.timeout(self.beat.total_seconds() / 2):
+                    held = await self._store.run_urgent(
                         leases.claim, [presence(me.id)], me.id, me.info, now, self.ttl
-                    ),
-                    self.beat.total_seconds() / 2,
-                )
+                    )
             except Exception:
                 log.debug("presence not renewed", exc_info=True)
             else:

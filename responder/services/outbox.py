@@ -176,10 +176,9 @@ class Outbox:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(q.join() for q in self._queues.values())), timeout
-            )
-            await asyncio.wait_for(self._recorder.flushed(), max(0.0, deadline - loop.time()))
+            async with asyncio.timeout_at(deadline):  # not wait_for: see services.leases
+                await asyncio.gather(*(q.join() for q in self._queues.values()))
+                await self._recorder.flushed()
         except TimeoutError:
             return False
         return True

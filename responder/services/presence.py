@@ -66,7 +66,8 @@ class Presence:
         """Until fresh again: woken by each renewal, looking again every beat regardless."""
         while not self.fresh():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._renewal.wait(), self.beat)
+                async with asyncio.timeout(self.beat):  # not wait_for: see services.leases
+                    await self._renewal.wait()
 
     def _wake(self) -> None:
         self._renewal.set()

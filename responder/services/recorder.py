@@ -97,4 +97,5 @@ class Recorder:
             await asyncio.sleep(min(delay, HURRIED))
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._hurry.wait(), delay)
+            async with asyncio.timeout(delay):  # not wait_for: see services.leases
+                await self._hurry.wait()

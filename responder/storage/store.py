@@ -79,6 +79,10 @@ class Store:
         self._conn: Connection | None = None
         self._thread: DatabaseThread | None = None
         self.on_change: list[OnChange] = []
+        # Closed without waiting for a unit the database did not answer: a normal interpreter
+        # exit would wait for it when it frees the connection (the driver closes it under the
+        # unit's lock wait), up to SQLite's busy or PostgreSQL's lock timeout.
+        self.abandoned = False
 
     async def open(self) -> None:
         thread = DatabaseThread()
@@ -108,6 +112,11 @@ class Store:
         try:
             # Queued behind whatever units are still running: they finish first.
             await asyncio.get_running_loop().run_in_executor(thread, closing)
+        except asyncio.CancelledError:
+            # Cut short (the stop's deadline, app.shutdown): a unit the database does not
+            # answer keeps the connection, and it is left to the thread (see `abandoned`).
+            self.abandoned = True
+            raise
         finally:
             thread.shutdown(wait=False)
 

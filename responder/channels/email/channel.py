@@ -18,7 +18,7 @@ from responder.channels.email.smtp import SmtpSender
 from responder.channels.email.smtp import probe as smtp_probe
 from responder.channels.health import Condition, utcnow, worst
 from responder.common.retry import backoff
-from responder.common.tasks import TaskGroup
+from responder.common.tasks import TaskGroup, cancel
 from responder.config import EmailChannelConfig, SmtpConfig
 from responder.core.canned import CANNED
 from responder.domain.models import OutboundReply
@@ -225,9 +225,7 @@ class EmailChannel:
         if self._checking is not None:
             watching.append(self._checking)
             self._checking = None
-        for task in watching:
-            task.cancel()
-        await asyncio.gather(*watching, return_exceptions=True)
+        await cancel(watching)
 
     async def pause(self) -> None:
         """Intake stops (another instance holds the mailbox's lease, issue 19); SMTP stays."""

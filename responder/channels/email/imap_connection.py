@@ -140,7 +140,8 @@ class ImapConnection:
             if not self._lost.is_set() and client.get_state() in ("AUTH", "SELECTED"):
                 if client.has_pending_idle():
                     client.idle_done()  # LOGOUT would otherwise wait behind the open IDLE
-                await asyncio.wait_for(client.logout(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await client.logout()
         except Exception:
             pass
         transport: Any = getattr(client.protocol, "transport", None)

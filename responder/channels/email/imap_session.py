@@ -177,7 +177,9 @@ class ImapSession(ImapConnection):
             else:
                 await self.call(client.noop())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._lost.wait(), cfg.poll_interval.total_seconds())
+                    # Not wait_for, which may lose the stop's cancellation (services.leases).
+                    async with asyncio.timeout(cfg.poll_interval.total_seconds()):
+                        await self._lost.wait()
             if self._lost.is_set():
                 raise TransientError("connection lost")
             await self._sync(client, validity)

@@ -88,7 +88,8 @@ class SmtpSender:
             client, self._client = self._client, None
             if client is not None and client.is_connected:
                 try:
-                    await asyncio.wait_for(client.quit(), 2.0)
+                    async with asyncio.timeout(2.0):
+                        await client.quit()
                 except (aiosmtplib.SMTPException, OSError, TimeoutError):
                     client.close()
 

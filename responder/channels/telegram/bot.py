@@ -13,7 +13,7 @@ from responder.channels.telegram.errors import InvalidToken
 from responder.channels.telegram.limits import Limits, SendSchedule
 from responder.channels.telegram.polling import UpdatePolling
 from responder.channels.telegram.send import Sender
-from responder.common.tasks import TaskGroup
+from responder.common.tasks import TaskGroup, cancel
 from responder.config import TelegramChannelConfig
 from responder.domain.models import Delivered, FileData, OutboundReply
 from responder.errors import PermanentError, SignInRefused
@@ -156,8 +156,7 @@ class TelegramChannel(UpdatePolling, Conditioned):
     async def _stop_polling(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel([task])
 
     def _refused(self) -> None:
         """Replies wait (not parked) while the token is refused, without asking Telegram

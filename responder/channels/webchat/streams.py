@@ -54,7 +54,8 @@ class Listener:
         [] when none came (or the listener ended: see `ended`)."""
         if not self._pending and not self.ended:
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: see services.leases
+                    await self._wake.wait()
         self._wake.clear()
         out = list(self._pending)
         self._pending.clear()
