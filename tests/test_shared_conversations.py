@@ -21,7 +21,16 @@ from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.decisions import Applied, apply_outcomes
 from responder.testing import GraphStandIn, free_port
 from responder.testing.whatsapp_webhooks import Webhooks
-from tests.harness import WA_NUMBER_ID, db_rows, post_signed, running, write_whatsapp_config
+from tests.harness import (
+    WA_NUMBER_ID,
+    all_decided,
+    all_sent,
+    db_rows,
+    post_signed,
+    running,
+    wait_until,
+    write_whatsapp_config,
+)
 from tests.test_shared_database import ROUNDS, race, two_daemons
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -137,13 +146,14 @@ async def test_each_customer_writing_to_both_daemons_at_once_gets_one_ticket_and
             for port, text in zip(ports, ("Hi", "order 123 missing"), strict=True)
         ]
         assert await asyncio.gather(*posts) == [(200, "ok\n")] * 2 * CUSTOMERS
-        await graph.wait_for_sent_async(CUSTOMERS, 10.0)
-        await asyncio.sleep(1.0)
+        # Every message decided while both run: the one put back waits for no restart.
+        await wait_until(lambda: all_decided(configs[0], 2 * CUSTOMERS), 20.0)
+        await wait_until(lambda: all_sent(configs[0]), 20.0)
         messages = await db_rows(configs[0], "inbound")
     tickets = await db_rows(configs[0], "tickets")
     assert sorted(t["customer"] for t in tickets) == customers
     assert sorted(s.to for s in graph.sent) == customers
-    # Every message decided (none waits for a restart), the one after the ticket joined it.
+    # Of each customer's two messages, the one decided second joined the ticket.
     assert len(messages) == 2 * CUSTOMERS
     assert (
         sorted(m["outcome"] for m in messages)
