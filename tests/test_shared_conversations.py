@@ -15,7 +15,7 @@ from responder.config.rules import Action
 from responder.core.decisions import Acknowledge, FollowUp
 from responder.core.outcome import Outcome
 from responder.domain.models import InboundMessage
-from responder.domain.records import NewReply, NewTicket
+from responder.domain.records import NewEvent, NewReply, NewTicket
 from responder.storage import inbound, schema
 from responder.storage.chat_view import ChatKeys, load_chat_view
 from responder.storage.decisions import Applied, apply_outcomes
@@ -121,6 +121,34 @@ def test_a_later_message_of_the_batch_on_the_overtaken_ticket_is_requeued_with_i
         with a.begin():
             refs = a.execute(select(t.c.ref).where(t.c.customer == customer)).scalars().all()
         assert refs == ["THEIRS"]
+
+
+def test_two_daemons_reopening_a_customers_ticket_at_once_reopen_it_once(tmp_path: Path) -> None:
+    """The customer writes twice soon after their ticket was resolved: it is reopened once
+    (one "reopened" in its history), and the other message joins it."""
+    t, e = schema.tickets, schema.ticket_events
+    with two_daemons(tmp_path) as (a, b):
+        customer = "6281200000002"
+        opened = first_message(record(a, customer, 1, "a"), customer, "RESOLV")
+        with a.begin():
+            [ticket_id] = apply_outcomes(a, [opened], NOW, "a").touched
+            a.execute(t.update().values(status="resolved", resolved_at=NOW))
+        ids = [record(a, customer, 2, "a"), record(b, customer, 3, "b")]
+
+        def reopen(conn: Connection, i: int) -> Applied:
+            events = (NewEvent("customer_reply", customer), NewEvent("reopened", customer))
+            outcome = Outcome(
+                ids[i], CHANNEL, customer, "", (), FollowUp("RESOLV", reopen=True),
+                events=events, status="open", starts=customer,
+            )  # fmt: skip
+            return apply_outcomes(conn, [outcome], NOW, "ab"[i])
+
+        results = race(a, b, reopen)
+        assert sorted(len(result.again) for result in results) == [0, 1]
+        with a.begin():
+            kinds = a.execute(select(e.c.kind).where(e.c.ticket_id == ticket_id)).scalars()
+            assert sorted(kinds) == ["customer_reply", "reopened"]
+            assert a.execute(select(t.c.status)).scalar_one() == "open"
 
 
 hooks = Webhooks(phone_number_id=WA_NUMBER_ID)

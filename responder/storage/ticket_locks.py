@@ -91,7 +91,8 @@ def overtaken(conn: Connection, outcomes: Sequence[Outcome]) -> set[int]:
 
 
 def requeue(conn: Connection, inbound_ids: Collection[int]) -> None:
-    """Undo claim_inbound for messages to be decided again; the owner stays (this daemon)."""
+    """Undo claim_inbound for messages to be decided again. Their owner stays: the daemon
+    deciding them, which does so at once (or another adopts them if it dies first)."""
     if inbound_ids:
         i = schema.inbound
         conn.execute(update(i).where(i.c.id.in_(sorted(inbound_ids))).values(state="new"))
