@@ -227,9 +227,9 @@ async def test_an_empty_batch_of_decisions_is_a_no_op(tmp_path: Path) -> None:
     await store.open()
     try:
         [inbound_id] = await store.record_inbound("mail", [message("a")], Cursor(1, 1))
-        assert await store.apply([]) == []
+        assert await store.apply([]) == ([], set())
         now = datetime.now(UTC)
-        assert await store.run(apply_outcomes, [], now, None) == ([], set())
+        assert await store.run(apply_outcomes, [], now, None) == ([], set(), set())
         [row] = await store.rows("inbound")
         assert row["id"] == inbound_id and row["state"] == "new"
     finally:

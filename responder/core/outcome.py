@@ -49,6 +49,10 @@ class Outcome:
     elsewhere: tuple[tuple[str, NewReply], ...] = ()
     contacts: tuple[ContactLink, ...] = ()  # identities seen or linked (issue 18)
     merge: TicketMerge | None = None  # /merge: a duplicate joins its older ticket (issue 18)
+    # The chat customer whose ticket this opens or reopens, decided on a view where they had
+    # none open: recorded only if that still holds, as another instance deciding their
+    # other message at the same moment may have opened one since (issue 19).
+    starts: str | None = None
 
 
 def outcome_word(decision: Decision) -> str:

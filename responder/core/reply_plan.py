@@ -134,6 +134,8 @@ class ReplyPlanner:
     ) -> Outcome:
         decision, now = verdict.decision, self.now
         customer = msg.thread.conversation
+        # What recording checks again (Outcome.starts, issue 19): none open in this view.
+        none_open = None if customer is None or customer in view.open_by_customer else customer
         sender = msg.sender.address or None
         base = Outcome(
             row.id, profile.name, sender, msg.subject or msg.title, msg.thread.own_ids, decision
@@ -191,7 +193,9 @@ class ReplyPlanner:
                 view.status(decision.ref, "open")
                 back = NewEvent("reopened", msg.sender.actor, "the customer wrote", msg.at)
                 events = (event, back)
-                return dataclasses.replace(base, returned=customer, events=events, status="open")
+                return dataclasses.replace(
+                    base, returned=customer, events=events, status="open", starts=none_open
+                )
             return dataclasses.replace(base, returned=customer, events=(event,))
         if isinstance(decision, StaffCommand):
             return self._command(base, msg, profile, decision, view)
@@ -199,7 +203,8 @@ class ReplyPlanner:
             return vote_outcome(self.settings, profile, now, base, msg, decision, view)
         if isinstance(decision, SurveyNote):
             return note_outcome(self.settings, profile, now, base, msg, decision, view)
-        return self._opened(base, msg, profile, verdict, decision, view)
+        opening = dataclasses.replace(base, starts=none_open)
+        return self._opened(opening, msg, profile, verdict, decision, view)
 
     def _opened(
         self,

@@ -16,7 +16,7 @@ from responder.core.outcome import Outcome, outcome_word
 from responder.core.reply_plan import ReplyPlanner
 from responder.core.settings import Settings
 from responder.domain.models import OutboundReply
-from responder.errors import StorageUnavailable, log_fault
+from responder.errors import StorageUnavailable, TransientError, log_fault
 from responder.services import batch
 from responder.services.dispatch_retry import Retries, passing
 from responder.storage.store import Store
@@ -32,6 +32,14 @@ PARSE_BYTES = 8 * 1024 * 1024
 # Of each message only this much is loaded and parsed: the headers and the text a reply needs
 # (TEXT_LIMIT, HTML up to 2 MB) come first, attachments after them stay in the database.
 PARSE_PREFIX = 4 * 1024 * 1024
+# A message whose view another instance overtook (a chat customer's ticket opened there while
+# this one decided their other message: issue 19) is decided again at once, on a fresh view,
+# this many times at most; after that with the retries' backoff, so it can never spin.
+REDECIDE = 3
+
+
+class Overtaken(TransientError):
+    """Another instance kept opening a ticket for the customer while this one decided."""
 
 
 class Dispatcher:
@@ -139,7 +147,9 @@ class Dispatcher:
                 decided |= await self._handle_run(settings, run)
         return decided
 
-    async def _handle_run(self, settings: Settings, ids: Sequence[int]) -> dict[int, str]:
+    async def _handle_run(
+        self, settings: Settings, ids: Sequence[int], tries: int = 0
+    ) -> dict[int, str]:
         now = self._clock()
         rows = await self._store.inbound_many(ids, prefix=PARSE_PREFIX)
         if not rows:
@@ -168,7 +178,8 @@ class Dispatcher:
                 await self._failed([inbound_id], exc)
             outcomes += decided
         del rows, msgs  # the messages' bytes: recording outcomes needs none
-        queued = await self._store.apply(outcomes)
+        queued, again = await self._store.apply(outcomes)
+        outcomes = [o for o in outcomes if o.inbound_id not in again]
         first_reply = {q.inbound_id: q.reply_id for q in reversed(queued)}
         for outcome in outcomes:
             _log(outcome, first_reply.get(outcome.inbound_id))
@@ -178,7 +189,18 @@ class Dispatcher:
                 self._metrics.survey_answered(outcome.channel, outcome.survey.via)
         for q in queued:
             self._submit(q.outbound())
-        return {o.inbound_id: outcome_word(o.decision) for o in outcomes}
+        words = {o.inbound_id: outcome_word(o.decision) for o in outcomes}
+        if again:
+            words |= await self._again(settings, sorted(again), tries + 1)
+        return words
+
+    async def _again(self, settings: Settings, ids: list[int], tries: int) -> dict[int, str]:
+        """Decide again what recording put back (storage.ticket_locks.overtaken)."""
+        if tries > REDECIDE:
+            await self._failed(ids, Overtaken(f"decided {REDECIDE} times on an overtaken view"))
+            return {}
+        log.info("inbound %s decided again: another instance opened their ticket", ids)
+        return await self._handle_run(settings, ids, tries)
 
 
 def _candidates(n: int) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
@@ -22,15 +23,23 @@ from responder.storage import schema, survey_answers
 from responder.storage.bulk import insert_ids
 from responder.storage.contacts import record_contacts
 from responder.storage.merging import apply_merges
-from responder.storage.ticket_locks import claim_inbound, lock_tickets
+from responder.storage.ticket_locks import claim_inbound, lock_tickets, overtaken, requeue
 from responder.storage.upsert import insert_or_ignore
+
+
+class Applied(NamedTuple):
+    """What recording a batch's decisions did."""
+
+    queued: list[Queued]  # the replies and notices to send, in order
+    touched: set[int]  # the tickets the batch opened or changed
+    # Messages put back to be decided again: their view was overtaken (ticket_locks.overtaken).
+    again: set[int]
 
 
 def apply_outcomes(
     conn: Connection, outcomes: Sequence[Outcome], now: datetime, owner: str | None
-) -> tuple[list[Queued], set[int]]:
-    """Record a batch of decisions; returns the replies and notices to send, in order, and
-    the tickets the batch opened or changed. `owner` sends them (storage.claims).
+) -> Applied:
+    """Record a batch of decisions. `owner` sends the replies (storage.claims).
 
     A handful of multi-row statements per batch rather than several per message: each
     statement is compiled and executed on its own, and those costs dominated the
@@ -40,10 +49,15 @@ def apply_outcomes(
     # decided some since this batch read them (issue 19); theirs stand, these are dropped.
     claimed = claim_inbound(conn, [o.inbound_id for o in outcomes])
     outcomes = [o for o in outcomes if o.inbound_id in claimed]
+    # Another daemon may have opened a ticket for a chat customer this batch opens one for,
+    # deciding the customer's other message at the same moment (issue 19): those go back.
+    again = overtaken(conn, outcomes)
+    requeue(conn, again)
+    outcomes = [o for o in outcomes if o.inbound_id not in again]
     if not outcomes:
         # A batch whose every message failed to be decided: an executemany with no rows has
         # no values for its bind parameters, and SQLAlchemy refuses it.
-        return [], set()
+        return Applied([], set(), again)
     t, r, inbound = schema.tickets, schema.replies, schema.inbound
     ticket_ids = _ticket_ids(conn, _refs(outcomes))
     # Held to the commit: another daemon's decision on the same ticket waits for this one.
@@ -151,7 +165,7 @@ def apply_outcomes(
     touched = {i for o in outcomes if (i := _ticket_id(o, ticket_ids)) is not None}
     # Last, so whatever this batch recorded on a duplicate goes with it (issue 18's /merge).
     touched |= apply_merges(conn, outcomes, now)
-    return queued, touched
+    return Applied(queued, touched, again)
 
 
 def _unsent(o: Outcome, reply: NewReply) -> str | None:

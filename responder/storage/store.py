@@ -281,16 +281,17 @@ class Store:
     async def chat_view(self, keys: ChatKeys, since: datetime, periods: Iterable[str] = ()) -> View:
         return await self.run(load_chat_view, keys, since, periods)
 
-    async def apply(self, outcomes: Sequence[Outcome]) -> list[Queued]:
-        """Record a batch of decisions in one transaction; the replies to send, in order."""
+    async def apply(self, outcomes: Sequence[Outcome]) -> tuple[list[Queued], set[int]]:
+        """Record a batch of decisions in one transaction; the replies to send, in order, and
+        the messages to decide again (another daemon overtook their view: issue 19)."""
         now = self._clock()
 
-        def work(conn: Tx, after: list[AfterCommit]) -> list[Queued]:
-            queued, touched = apply_outcomes(conn, outcomes, now, self.owner)
+        def work(conn: Tx, after: list[AfterCommit]) -> tuple[list[Queued], set[int]]:
+            queued, touched, again = apply_outcomes(conn, outcomes, now, self.owner)
             if touched:
                 claim_early(conn, touched, now)
                 self._changed(conn, touched, now, after)
-            return queued
+            return queued, again
 
         return await self._unit(work)
 
