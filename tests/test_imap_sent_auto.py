@@ -196,7 +196,7 @@ def test_check_connect_says_which_folder_auto_found(
     code = main(["check", "-c", str(path), "--connect"])
     lines = capsys.readouterr().out.splitlines()
     imap = f"ok   support-mail IMAP: signed in to 127.0.0.1:{dovecot.port} as {SUPPORT}; {opened}"
-    assert lines[1] == imap
+    assert lines[1].startswith("ok   database: ") and lines[2] == imap
     assert [line for line in lines if line.startswith("FAIL")] == ([failure] if failure else [])
     assert code == (EX_FAILURE if failure else EX_OK)
 
