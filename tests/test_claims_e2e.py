@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 from responder.testing import Dovecot, RecordingSMTPServer
-from tests.harness import SUPPORT, DaemonProcess, db_rows, wait_until, write_config
-from tests.mailfactory import make_mail
-from tests.test_leases_e2e import holders
+from tests.harness import DaemonProcess, db_rows, wait_until, write_config
+from tests.test_leases_e2e import greylisted_mails, holders
 
 TTL, BEAT = 2.0, 0.5
 MAILS = 3
@@ -48,16 +47,8 @@ async def test_a_killed_instance_s_unsent_replies_are_sent_by_the_other(
         for daemon in daemons:
             daemon.start()
         await wait_until(both_there, timeout=30)
-        # The server greylists each first try (451: this reply waits, the server is not down).
-        smtp_server.fail_next(451, count=MAILS, text="Greylisted, try again later")
-        for n in range(1, MAILS + 1):
-            raw = make_mail(
-                sender=f"Pelanggan {n} <c{n}@example.com>",
-                subject=f"Pesanan #{n}",
-                body="Halo, mohon dicek.",
-                message_id=f"<held-{n}@example.com>",
-            )
-            await dovecot.append_async(SUPPORT, raw)
+        # Each first try greylisted (451: this reply waits, the server is not down).
+        await greylisted_mails(dovecot, smtp_server, MAILS, "held")
         await wait_until(refused_once, timeout=20)
         holder = (await holders(config))["imap:support-mail"]
         assert holder is not None

@@ -18,9 +18,8 @@ import testdb
 
 from responder.config import load_config
 from responder.testing import Dovecot, RecordingSMTPServer
-from tests.harness import SUPPORT, DaemonProcess, db_rows, wait_until, write_config
-from tests.mailfactory import make_mail
-from tests.test_leases_e2e import holders
+from tests.harness import DaemonProcess, db_rows, wait_until, write_config
+from tests.test_leases_e2e import greylisted_mails, holders
 
 TTL, BEAT = 2.0, 0.5
 MAILS = 3
@@ -175,16 +174,8 @@ async def test_an_instance_back_from_losing_the_database_sends_none_of_what_anot
         await wait_until(lambda: holds_intake(first), timeout=30)
         other.start()
         await wait_until(both_there, timeout=30)
-        # The server greylists each first try (451): the replies wait RETRY in the holder.
-        smtp_server.fail_next(451, count=MAILS, text="Greylisted, try again later")
-        for n in range(1, MAILS + 1):
-            raw = make_mail(
-                sender=f"Pelanggan {n} <c{n}@example.com>",
-                subject=f"Pesanan #{n}",
-                body="Halo, mohon dicek.",
-                message_id=f"<fenced-{n}@example.com>",
-            )
-            await dovecot.append_async(SUPPORT, raw)
+        # Each first try greylisted (451): the replies wait RETRY in the holder.
+        await greylisted_mails(dovecot, smtp_server, MAILS, "fenced")
         await wait_until(refused_once, timeout=20)
         refused = time.monotonic()
         if partition is not None:

@@ -85,6 +85,22 @@ async def write_in(dovecot: Dovecot, tg: TelegramStandIn, n: int, chats: int, ta
     tg.push_message(chats + n, f"Halo, pesanan {n}")
 
 
+async def greylisted_mails(
+    dovecot: Dovecot, smtp: RecordingSMTPServer, mails: int, tag: str
+) -> None:
+    """Customers 1..mails write (c<n>@example.com); the server greylists each first try
+    (451: the reply waits for its retry, the server is not down)."""
+    smtp.fail_next(451, count=mails, text="Greylisted, try again later")
+    for n in range(1, mails + 1):
+        raw = make_mail(
+            sender=f"Pelanggan {n} <c{n}@example.com>",
+            subject=f"Pesanan #{n}",
+            body="Halo, mohon dicek.",
+            message_id=f"<{tag}-{n}@example.com>",
+        )
+        await dovecot.append_async(SUPPORT, raw)
+
+
 async def chats_answered(tg: TelegramStandIn, chats: int, n: int) -> bool:
     """Every one of chats + 1 .. chats + n has had an answer."""
     return all(any(m.chat_id == chats + k for m in tg.sent) for k in range(1, n + 1))
