@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from responder.testing import Dovecot, RecordingSMTPServer
-from tests.harness import DaemonProcess, db_rows, wait_until, write_config
-from tests.test_leases_e2e import greylisted_mails, holders
+from tests.harness import DaemonProcess, db_rows, wait_until
+from tests.test_leases_e2e import greylisted_mails, holders, retrying_config
 
 TTL, BEAT = 2.0, 0.5
 MAILS = 3
@@ -21,13 +21,7 @@ RETRY = 60
 async def test_a_killed_instance_s_unsent_replies_are_sent_by_the_other(
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer
 ) -> None:
-    config = write_config(
-        tmp_path,
-        dovecot,
-        smtp_server,
-        extra=f"cluster: {{lease_ttl: {TTL}s, heartbeat: {BEAT}s}}",
-        delivery=f"{{retry_base: {RETRY}s, retry_cap: {2 * RETRY}s, max_attempts: 5}}",
-    )
+    config = retrying_config(tmp_path, dovecot, smtp_server, TTL, BEAT, RETRY)
     daemons = [DaemonProcess(config, tmp_path / f"daemon{n}.log") for n in range(2)]
 
     async def both_there() -> bool:

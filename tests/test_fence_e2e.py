@@ -18,8 +18,8 @@ import testdb
 
 from responder.config import load_config
 from responder.testing import Dovecot, RecordingSMTPServer
-from tests.harness import DaemonProcess, db_rows, wait_until, write_config
-from tests.test_leases_e2e import greylisted_mails, holders
+from tests.harness import DaemonProcess, db_rows, wait_until
+from tests.test_leases_e2e import greylisted_mails, holders, retrying_config
 
 TTL, BEAT = 2.0, 0.5
 MAILS = 3
@@ -137,13 +137,7 @@ ON_SERVER = pytest.mark.postgresql_only(
 async def test_an_instance_back_from_losing_the_database_sends_none_of_what_another_sent(
     tmp_path: Path, dovecot: Dovecot, smtp_server: RecordingSMTPServer, lost: str
 ) -> None:
-    config = write_config(
-        tmp_path,
-        dovecot,
-        smtp_server,
-        extra=f"cluster: {{lease_ttl: {TTL}s, heartbeat: {BEAT}s}}",
-        delivery=f"{{retry_base: {RETRY}s, retry_cap: {2 * RETRY}s, max_attempts: 5}}",
-    )
+    config = retrying_config(tmp_path, dovecot, smtp_server, TTL, BEAT, RETRY)
     partition: Partition | None = None
     config_a = config
     if lost == "cut off":

@@ -50,6 +50,24 @@ def config_for(
     return path
 
 
+def retrying_config(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    smtp: RecordingSMTPServer,
+    ttl: float,
+    beat: float,
+    retry: float,
+) -> Path:
+    """A mailbox's config for two instances whose replies refused once wait `retry` seconds."""
+    return write_config(
+        tmp_path,
+        dovecot,
+        smtp,
+        extra=f"cluster: {{lease_ttl: {ttl}s, heartbeat: {beat}s}}",
+        delivery=f"{{retry_base: {retry}s, retry_cap: {2 * retry}s, max_attempts: 5}}",
+    )
+
+
 async def holders(config: Path) -> dict[str, str | None]:
     try:
         rows = await db_rows(config, "leases")
